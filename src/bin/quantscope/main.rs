@@ -1,0 +1,2 @@
+//! The native `quantscope` command line.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Executors: run an IR graph on tensors.

@@ -1,0 +1,1 @@
+//! Image decoding and preprocessing into model input tensors.

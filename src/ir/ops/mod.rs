@@ -1,0 +1,183 @@
+//! The op set. Each op is a small type with its attributes and a shape rule
+//! (`output_shape(s)`), returning a message (no node name: the graph adds it) on failure.
+
+mod conv;
+mod elementwise;
+mod gemm;
+mod pool;
+mod shape_ops;
+
+pub use conv::Conv;
+pub use elementwise::{broadcast_shapes, Clip, Softmax};
+pub use gemm::Gemm;
+pub use pool::Pool;
+pub use shape_ops::{Concat, Flatten, Pad, PadMode, Reshape};
+
+/// An activation fused into the op that produces a value: `y = clamp(x, min, max)`.
+/// ReLU is `[0, inf)`, ReLU6 is `[0, 6]`; `None` clamps nothing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Activation {
+    /// Lower bound (`-inf` for none).
+    pub min: f32,
+    /// Upper bound (`+inf` for none).
+    pub max: f32,
+}
+
+impl Activation {
+    /// No clamping.
+    pub const NONE: Activation = Activation {
+        min: f32::NEG_INFINITY,
+        max: f32::INFINITY,
+    };
+    /// `max(x, 0)`.
+    pub const RELU: Activation = Activation {
+        min: 0.0,
+        max: f32::INFINITY,
+    };
+
+    /// True when the activation clamps nothing.
+    pub fn is_none(&self) -> bool {
+        *self == Self::NONE
+    }
+
+    /// The activation followed by `clamp(min, max)`: the intersection of both ranges.
+    pub fn then_clamp(self, min: f32, max: f32) -> Activation {
+        Activation {
+            min: self.min.max(min),
+            max: self.max.min(max),
+        }
+    }
+
+    /// Applies the clamp to one value (NaN stays NaN).
+    #[inline]
+    pub fn apply(&self, x: f32) -> f32 {
+        if x < self.min {
+            self.min
+        } else if x > self.max {
+            self.max
+        } else {
+            x
+        }
+    }
+}
+
+impl Default for Activation {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+/// What a node computes.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// 2-D convolution (grouped and depthwise included), NCHW, BatchNorm folded in.
+    Conv(Conv),
+    /// General matrix product with a constant weight: `y = act(x W^T + b)`.
+    Gemm(Gemm),
+    /// Numpy-style batched matrix product of two values.
+    MatMul,
+    /// `max(x, 0)`.
+    Relu,
+    /// `clamp(x, min, max)`.
+    Clip(Clip),
+    /// `1 / (1 + exp(-x))`.
+    Sigmoid,
+    /// Elementwise sum with numpy broadcasting.
+    Add,
+    /// Elementwise product with numpy broadcasting.
+    Mul,
+    /// Mean over the spatial axes, keeping them as 1.
+    GlobalAveragePool,
+    /// Windowed mean (NCHW).
+    AveragePool(Pool),
+    /// Windowed maximum (NCHW).
+    MaxPool(Pool),
+    /// Reshape to 2-D at an axis.
+    Flatten(Flatten),
+    /// Reshape to a static shape.
+    Reshape(Reshape),
+    /// Softmax along an axis.
+    Softmax(Softmax),
+    /// Join along an axis.
+    Concat(Concat),
+    /// Pad with a constant, by reflection or by edge replication.
+    Pad(Pad),
+    /// Copy (also Dropout at inference).
+    Identity,
+}
+
+impl Op {
+    /// Short name, as in ONNX.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Conv(_) => "Conv",
+            Op::Gemm(_) => "Gemm",
+            Op::MatMul => "MatMul",
+            Op::Relu => "Relu",
+            Op::Clip(_) => "Clip",
+            Op::Sigmoid => "Sigmoid",
+            Op::Add => "Add",
+            Op::Mul => "Mul",
+            Op::GlobalAveragePool => "GlobalAveragePool",
+            Op::AveragePool(_) => "AveragePool",
+            Op::MaxPool(_) => "MaxPool",
+            Op::Flatten(_) => "Flatten",
+            Op::Reshape(_) => "Reshape",
+            Op::Softmax(_) => "Softmax",
+            Op::Concat(_) => "Concat",
+            Op::Pad(_) => "Pad",
+            Op::Identity => "Identity",
+        }
+    }
+
+    /// Output shapes for the given input shapes, or what does not fit.
+    pub fn output_shapes(&self, inputs: &[&[usize]]) -> Result<Vec<Vec<usize>>, String> {
+        let arity = match self {
+            Op::Add | Op::Mul | Op::MatMul => Some(2),
+            Op::Concat(_) => None,
+            _ => Some(1),
+        };
+        if let Some(n) = arity {
+            if inputs.len() != n {
+                return Err(format!(
+                    "{} takes {n} input(s), got {}",
+                    self.kind(),
+                    inputs.len()
+                ));
+            }
+        }
+        let shape = match self {
+            Op::Conv(c) => c.output_shape(inputs[0])?,
+            Op::Gemm(g) => g.output_shape(inputs[0])?,
+            Op::MatMul => gemm::matmul_shape(inputs[0], inputs[1])?,
+            Op::Relu | Op::Clip(_) | Op::Sigmoid | Op::Identity => inputs[0].to_vec(),
+            Op::Softmax(s) => s.output_shape(inputs[0])?,
+            Op::Add | Op::Mul => broadcast_shapes(inputs[0], inputs[1])?,
+            Op::GlobalAveragePool => pool::global_shape(inputs[0])?,
+            Op::AveragePool(p) | Op::MaxPool(p) => p.output_shape(inputs[0])?,
+            Op::Flatten(f) => f.output_shape(inputs[0])?,
+            Op::Reshape(r) => r.output_shape(inputs[0])?,
+            Op::Concat(c) => c.output_shape(inputs)?,
+            Op::Pad(p) => p.output_shape(inputs[0])?,
+        };
+        Ok(vec![shape])
+    }
+
+    /// Learned parameters held inside the op (weights and biases).
+    pub fn parameter_count(&self) -> usize {
+        match self {
+            Op::Conv(c) => c.weight.len() + c.bias.len(),
+            Op::Gemm(g) => g.weight.len() + g.bias.as_ref().map_or(0, |b| b.len()),
+            _ => 0,
+        }
+    }
+
+    /// The fused activation, for ops that carry one.
+    pub fn activation_mut(&mut self) -> Option<&mut Activation> {
+        match self {
+            Op::Conv(c) => Some(&mut c.activation),
+            Op::Gemm(g) => Some(&mut g.activation),
+            _ => None,
+        }
+    }
+}

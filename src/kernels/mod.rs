@@ -1,0 +1,61 @@
+//! Compute kernels on plain slices. They know nothing of ONNX or the IR.
+//!
+//! Every kernel has a scalar version compiled everywhere and, on wasm32 with `simd128`, a
+//! SIMD128 twin with the same name suffix convention (`*_scalar`, `*_simd128`); the public
+//! entry points pick the best one for the build.
+
+pub mod f32_dwconv;
+pub mod f32_gemm;
+pub mod f32_im2col;
+
+/// Bias and clamp applied to each output row of a kernel: `y = clamp(acc + bias[row], min, max)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Epilogue<'a> {
+    /// One bias per output row (channel), or none.
+    pub bias: Option<&'a [f32]>,
+    /// Lower clamp (`-inf` for none).
+    pub min: f32,
+    /// Upper clamp (`+inf` for none).
+    pub max: f32,
+}
+
+impl Epilogue<'_> {
+    /// No bias, no clamp.
+    pub const NONE: Epilogue<'static> = Epilogue {
+        bias: None,
+        min: f32::NEG_INFINITY,
+        max: f32::INFINITY,
+    };
+
+    /// Applies bias of `row` and the clamp to `acc`.
+    #[inline]
+    pub fn apply(&self, row: usize, acc: f32) -> f32 {
+        let v = acc + self.bias.map_or(0.0, |b| b[row]);
+        v.max(self.min).min(self.max)
+    }
+}
+
+/// Geometry of a 2-D convolution window over one image, shared by im2col and depthwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Input channels (per group for im2col; all channels for depthwise).
+    pub channels: usize,
+    /// Input height and width.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Strides `[h, w]`.
+    pub stride: [usize; 2],
+    /// Dilations `[h, w]`.
+    pub dilation: [usize; 2],
+    /// Padding before the first row and column `[top, left]` (the rest is implied by out_h/out_w).
+    pub pad: [usize; 2],
+}

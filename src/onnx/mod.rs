@@ -1,0 +1,1 @@
+//! ONNX import: protobuf decoding and translation to the IR.
