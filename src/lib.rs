@@ -5,6 +5,7 @@
 //! wasm SIMD128 twins) -> [`exec`] (executors) -> [`image`] (decoding and preprocessing).
 //! Kernels never know about ONNX; ONNX never knows about kernels.
 
+pub mod classifier;
 pub mod error;
 pub mod exec;
 pub mod image;

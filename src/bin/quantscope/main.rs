@@ -1,2 +1,83 @@
-//! The native `quantscope` command line.
+//! The native `quantscope` command line: classify images, inspect a model, benchmark it.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+mod classify;
+#[cfg(not(target_arch = "wasm32"))]
+mod inspect;
+
+#[cfg(not(target_arch = "wasm32"))]
+use clap::{Parser, Subcommand};
+#[cfg(not(target_arch = "wasm32"))]
+use quantscope::model::ModelMetadata;
+#[cfg(not(target_arch = "wasm32"))]
+use quantscope::{Error, Result};
+#[cfg(not(target_arch = "wasm32"))]
+use std::path::{Path, PathBuf};
+#[cfg(not(target_arch = "wasm32"))]
+use std::process::ExitCode;
+
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Parser)]
+#[command(
+    name = "quantscope",
+    version,
+    about = "Float vs quantized image classification, natively"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Subcommand)]
+enum Command {
+    /// Print the top-5 classes of each image.
+    Classify(classify::Args),
+    /// Print every layer with shapes, parameters and bytes, and the totals.
+    Inspect(inspect::Args),
+    /// Median single-thread latency of the float model, beside onnxruntime's.
+    Bench(bench::Args),
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Classify(a) => classify::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("quantscope: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// The metadata JSON: `--meta` if given, else the model's path with a `.json` extension.
+fn read_metadata(model: &Path, meta: Option<&Path>) -> Result<ModelMetadata> {
+    let path: PathBuf = meta.map_or_else(|| model.with_extension("json"), Path::to_path_buf);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::Metadata(format!("cannot read {}: {e}", path.display())))?;
+    ModelMetadata::from_json(&text)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// Reads a file, naming it in the error.
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    })
+}
+
+/// The CLI is native only; wasm test builds compile this empty entry point.
+#[cfg(target_arch = "wasm32")]
 fn main() {}

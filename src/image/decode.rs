@@ -1,0 +1,75 @@
+//! Bytes -> RGB pixels, with a size limit checked from the header.
+
+use crate::{Error, Result};
+use image::{ImageFormat, ImageReader, Limits, RgbImage, RgbaImage};
+use std::io::Cursor;
+
+/// Largest image accepted, in pixels (50 megapixels).
+pub const MAX_PIXELS: u64 = 50_000_000;
+
+const FORMATS: &str = "JPEG, PNG, WebP, GIF or BMP";
+
+/// Decodes an encoded image into 8-bit RGB (alpha is dropped; GIF gives its first frame).
+pub fn decode(bytes: &[u8]) -> Result<RgbImage> {
+    if bytes.is_empty() {
+        return Err(Error::Image("the file is empty".into()));
+    }
+    let format = image::guess_format(bytes)
+        .map_err(|_| Error::Image(format!("not a recognised image: expected {FORMATS}")))?;
+    if !matches!(
+        format,
+        ImageFormat::Jpeg
+            | ImageFormat::Png
+            | ImageFormat::WebP
+            | ImageFormat::Gif
+            | ImageFormat::Bmp
+    ) {
+        return Err(Error::Image(format!(
+            "{format:?} images are not supported: expected {FORMATS}"
+        )));
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| Error::Image(format!("cannot read the {format:?} header: {e}")))?;
+    check_size(w, h)?;
+    reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    // RGBA f32 intermediates of the largest accepted image, with room to spare.
+    limits.max_alloc = Some(MAX_PIXELS * 16);
+    reader.limits(limits);
+    let img = reader
+        .decode()
+        .map_err(|e| Error::Image(format!("cannot decode the {format:?} image ({w}x{h}): {e}")))?;
+    Ok(img.to_rgb8())
+}
+
+/// Wraps raw RGBA pixels (as from a canvas `ImageData`) as RGB.
+pub fn from_rgba(width: u32, height: u32, rgba: Vec<u8>) -> Result<RgbImage> {
+    check_size(width, height)?;
+    let expected = width as usize * height as usize * 4;
+    if rgba.len() != expected {
+        return Err(Error::Image(format!(
+            "RGBA data has {} bytes, {width}x{height} needs {expected}",
+            rgba.len()
+        )));
+    }
+    let img = RgbaImage::from_raw(width, height, rgba)
+        .ok_or_else(|| Error::Image("RGBA buffer does not match its size".into()))?;
+    Ok(image::DynamicImage::ImageRgba8(img).to_rgb8())
+}
+
+fn check_size(w: u32, h: u32) -> Result<()> {
+    if w == 0 || h == 0 {
+        return Err(Error::Image(format!("the image is empty ({w}x{h})")));
+    }
+    let pixels = w as u64 * h as u64;
+    if pixels > MAX_PIXELS {
+        return Err(Error::Image(format!(
+            "the image is {w}x{h} = {:.1} MP, above the {} MP limit",
+            pixels as f64 / 1e6,
+            MAX_PIXELS / 1_000_000
+        )));
+    }
+    Ok(())
+}
