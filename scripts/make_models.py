@@ -420,6 +420,7 @@ def self_check(onnx_path, labels):
     """Run samples/coffee.png through onnxruntime; True when top-1 is espresso."""
     import onnxruntime as ort
 
+    sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from preprocess import preprocess_file
 
