@@ -12,7 +12,7 @@
 //! [`crate::Error::Unsupported`] naming the node (or `op_type#index`), the op type and
 //! exactly what is unsupported.
 //!
-//! # Supported subset (default domain `""`/`ai.onnx`, opsets 1..=25)
+//! # Supported subset (default domain `""`/`ai.onnx`, opsets 1..=28)
 //!
 //! | ONNX op | IR | Supported | Unsupported |
 //! |---|---|---|---|
