@@ -1279,3 +1279,49 @@ fn efficientnet_lite0_structure() {
     );
     assert!(!counts.contains_key("Identity"));
 }
+
+#[test]
+fn hostile_sizes_are_errors_not_panics() {
+    // An input of 2^60 elements.
+    let nodes = vec![node("Relu", "r", &["x"], &["y"], vec![])];
+    assert!(load_model(
+        &model(nodes, vec![], &[1 << 20, 1 << 20, 1 << 20], &["y"]),
+        &Default::default()
+    )
+    .is_err());
+    // A reshape target whose product overflows before reaching its 0.
+    assert!(reshape_to(&[2], &[1 << 40, 1 << 40, 0], Some(1)).is_err());
+    // Huge strides, dilations and pads.
+    for a in [
+        a_ints("strides", &[1 << 40, 1]),
+        a_ints("dilations", &[i64::MAX, 1]),
+        a_ints("pads", &[0, 0, -1, 0]),
+        a_ints("pads", &[i64::MAX, 0, 0, 0]),
+        a_int("group", i64::MAX),
+        a_int("group", 0),
+    ] {
+        let nodes = vec![node("Conv", "c", &["x", "w"], &["y"], vec![a])];
+        let bytes = model(
+            nodes,
+            vec![t_f32("w", &[1, 1, 1, 1], &[1.0])],
+            &[1, 1, 2, 2],
+            &["y"],
+        );
+        assert!(load_model(&bytes, &Default::default()).is_err());
+    }
+    let nodes = vec![node(
+        "MaxPool",
+        "p",
+        &["x"],
+        &["y"],
+        vec![
+            a_ints("kernel_shape", &[1 << 14, 1 << 14]),
+            a_ints("dilations", &[1 << 14, 1 << 14]),
+        ],
+    )];
+    assert!(load_model(
+        &model(nodes, vec![], &[1, 1, 2, 2], &["y"]),
+        &Default::default()
+    )
+    .is_err());
+}

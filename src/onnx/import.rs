@@ -238,6 +238,8 @@ impl Importer {
                 )));
             }
             if let Some((_, t)) = options.bind.iter().find(|(n, _)| *n == vi.name) {
+                // Same checks as a shape override: the tensor must fit the declared shape.
+                input_shape(vi, Some(t.shape()))?;
                 let c = ConstTensor {
                     dims: t.shape().to_vec(),
                     data: ConstData::F32(t.iter().copied().collect()),

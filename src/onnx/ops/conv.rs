@@ -55,6 +55,12 @@ pub(crate) fn conv(imp: &mut Importer, ctx: &NodeCtx) -> Result<()> {
     if !(1..=MAX_ATTR).contains(&group) {
         return Err(ctx.unsupported(format!("attribute 'group' = {group}")));
     }
+    if w.dim().1.checked_mul(group as usize).is_none() {
+        return Err(ctx.unsupported(format!(
+            "attribute 'group' = {group} with weight {:?}",
+            w.shape()
+        )));
+    }
     let window = Window {
         kernel: [kh, kw],
         strides: ctx.sizes("strides", 1, [1, 1])?,

@@ -45,7 +45,7 @@ pub(crate) fn gemm(imp: &mut Importer, ctx: &NodeCtx) -> Result<()> {
     };
     match c_name {
         // A computed C is added after the product; only beta = 1 keeps that exact.
-        Some(c) if !const_c && beta != 0.0 => {
+        Some(_) if !const_c && beta != 0.0 => {
             if beta != 1.0 {
                 return Err(ctx.unsupported(format!(
                     "input 'C' is not a constant initializer and beta = {beta}"
@@ -61,7 +61,7 @@ pub(crate) fn gemm(imp: &mut Importer, ctx: &NodeCtx) -> Result<()> {
                 vec![a],
                 &format!("{out}/gemm"),
             )?;
-            let c = imp.input_value(ctx, 2, c)?;
+            let c = imp.input_value(ctx, 2, "C")?;
             imp.emit(ctx, Op::Add, vec![y, c])?;
         }
         _ => {

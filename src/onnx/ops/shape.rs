@@ -5,6 +5,7 @@ use crate::ir::Op;
 use crate::onnx::import::Importer;
 use crate::onnx::node::{NodeCtx, MAX_ATTR};
 use crate::onnx::proto::data_type;
+use crate::onnx::tensor::MAX_ELEMENTS;
 use crate::{Error, Result};
 
 /// Flatten at `axis` (default 1, negative counts from the end).
@@ -61,6 +62,14 @@ fn resolve_reshape(
             _ => return Err(shape_err(format!("invalid reshape target {target:?}"))),
         };
         out.push(d);
+    }
+    // Checked here so the IR's shape rule never multiplies file-controlled sizes unchecked.
+    let count = out
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&c| c <= MAX_ELEMENTS);
+    if count.is_none() {
+        return Err(shape_err(format!("reshape target {target:?} is too large")));
     }
     if let Some(i) = infer {
         let total: usize = input.iter().product();
