@@ -1269,14 +1269,25 @@ fn efficientnet_lite0_structure() {
     assert_eq!(g.inputs.len(), 1);
     assert_eq!(g.shape(g.inputs[0]), [1, 3, 224, 224]);
     assert_eq!(out_shape(&g), [1, 1000]);
-    assert!(
-        convs >= 49,
-        "EfficientNet-Lite0 has 49 convolutions, found {convs}"
-    );
+    // 49 convolutions (stem, 16 MBConv blocks, head), every BatchNorm folded into them,
+    // every ReLU6 (Clip) fused, 9 residual Adds, then GAP -> Flatten -> Gemm.
+    assert_eq!(convs, 49, "convolutions");
+    assert_eq!(fused, 33, "convolutions with a fused ReLU6");
+    assert_eq!(counts.get("Add"), Some(&9));
+    assert_eq!(counts.get("Gemm"), Some(&1));
     assert!(
         !counts.contains_key("Relu") && !counts.contains_key("Clip"),
         "activations left unfused"
     );
+    assert!(!counts.contains_key("Mul"), "a BatchNorm was not folded");
+    // Truncated copies of a real file are errors, not panics.
+    for k in 0..40 {
+        let cut = bytes.len() * k / 40;
+        assert!(
+            load_model(&bytes[..cut], &Default::default()).is_err(),
+            "cut at {cut}"
+        );
+    }
     assert!(!counts.contains_key("Identity"));
 }
 
