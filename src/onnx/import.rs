@@ -227,6 +227,18 @@ impl Importer {
             }
         }
         for vi in inputs {
+            if let Some((_, t)) = options.bind.iter().find(|(n, _)| *n == vi.name) {
+                // Same checks as a shape override: the tensor must fit the declared shape.
+                // A bound value replaces an initializer of the same name (its default).
+                input_shape(vi, Some(t.shape()))?;
+                let c = ConstTensor {
+                    dims: t.shape().to_vec(),
+                    data: ConstData::F32(t.iter().copied().collect()),
+                    data_type: data_type::FLOAT,
+                };
+                self.consts.insert(vi.name.clone(), c);
+                continue;
+            }
             // Older files list initializers among the inputs: those are constants.
             if self.consts.contains_key(&vi.name) {
                 continue;
@@ -236,17 +248,6 @@ impl Importer {
                     "graph input '{}' is listed twice",
                     vi.name
                 )));
-            }
-            if let Some((_, t)) = options.bind.iter().find(|(n, _)| *n == vi.name) {
-                // Same checks as a shape override: the tensor must fit the declared shape.
-                input_shape(vi, Some(t.shape()))?;
-                let c = ConstTensor {
-                    dims: t.shape().to_vec(),
-                    data: ConstData::F32(t.iter().copied().collect()),
-                    data_type: data_type::FLOAT,
-                };
-                self.consts.insert(vi.name.clone(), c);
-                continue;
             }
             let over = options
                 .input_shapes
