@@ -6,6 +6,7 @@
 
 pub mod graph;
 pub mod ops;
+pub mod passes;
 
 pub use graph::{Graph, Node, Value, ValueId};
 pub use ops::{Activation, Op};
