@@ -1,5 +1,7 @@
 //! ONNX import: models built here by encoding the prost structs, checked after translation.
 
+mod common;
+
 use prost::Message;
 use quantscope::ir::{Activation, Graph, Op};
 use quantscope::onnx::proto::{
@@ -1240,14 +1242,10 @@ fn read_tensor_round_trip_and_errors() {
 
 // ---- a real model ---------------------------------------------------------------------
 
-/// Loads EfficientNet-Lite0 from `QUANTSCOPE_MODEL` (default
-/// `/work/cache-models/efficientnet-lite0.onnx`). Ignored because the file is generated
-/// outside the repository; run with `cargo test -- --ignored`.
+/// Loads EfficientNet-Lite0 as `make models` writes it (or from `QUANTSCOPE_MODEL`).
 #[test]
-#[ignore = "needs the EfficientNet-Lite0 ONNX file (QUANTSCOPE_MODEL)"]
 fn efficientnet_lite0_structure() {
-    let path = std::env::var("QUANTSCOPE_MODEL")
-        .unwrap_or_else(|_| "/work/cache-models/efficientnet-lite0.onnx".into());
+    let path = common::model_path().display().to_string();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let g = load(&bytes);
     let mut counts = std::collections::BTreeMap::new();
