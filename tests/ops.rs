@@ -820,6 +820,18 @@ fn small_network() {
 
 // ---------------------------------------------------------------- randomized conv
 
+/// Input NCHW, out channels, kernel, strides, dilations, pads, group, activation.
+type ConvCase = (
+    [usize; 4],
+    usize,
+    [usize; 2],
+    [usize; 2],
+    [usize; 2],
+    [usize; 4],
+    usize,
+    Activation,
+);
+
 /// Direct convolution, straight from the definition.
 #[allow(clippy::too_many_arguments)]
 fn direct_conv(
@@ -872,16 +884,7 @@ fn conv_matches_direct_loop() {
         min: -0.5,
         max: 0.5,
     };
-    let cases: &[(
-        [usize; 4],
-        usize,
-        [usize; 2],
-        [usize; 2],
-        [usize; 2],
-        [usize; 4],
-        usize,
-        Activation,
-    )] = &[
+    let cases: &[ConvCase] = &[
         (
             [1, 3, 7, 7],
             4,
