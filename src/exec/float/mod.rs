@@ -1,0 +1,249 @@
+//! The f32 executor: plans a [`Graph`] once, then runs it on input tensors.
+//!
+//! Planning packs every Conv and Gemm weight for the GEMM kernel, chooses a convolution path
+//! per node (depthwise kernel; direct GEMM for pointwise convolutions, whose NCHW input per
+//! image already is the `[C, H*W]` right operand; im2col + GEMM otherwise), lets Flatten,
+//! Reshape and Identity share their input's buffer, and computes when each buffer is read for
+//! the last time so that it is recycled (or overwritten in place by an elementwise op).
+
+mod buffers;
+mod conv;
+mod elementwise;
+mod gemm;
+mod plan;
+mod pool;
+mod shape;
+mod softmax;
+
+use crate::ir::{Graph, Tensor, ValueId};
+use crate::{Error, Result};
+use buffers::Workspace;
+use plan::{Kernel, Plan, Step};
+use std::sync::Mutex;
+
+/// Time spent in one node: `(node name, op kind, milliseconds)`.
+pub type NodeTime = (String, &'static str, f64);
+
+/// Runs a graph in f32. Plans once in [`FloatExecutor::new`]; [`FloatExecutor::run`] takes
+/// `&self` and may be called concurrently (each concurrent run gets its own scratch).
+#[derive(Debug)]
+pub struct FloatExecutor {
+    graph: Graph,
+    plan: Plan,
+    /// Buffers kept from the previous run so that steady-state runs do not allocate.
+    workspace: Mutex<Workspace>,
+}
+
+fn missing(graph: &Graph, v: ValueId) -> Error {
+    // Unreachable after validation; an error rather than a panic all the same.
+    Error::MalformedModel(format!(
+        "value '{}' read before it is computed",
+        graph.values[v].name
+    ))
+}
+
+impl FloatExecutor {
+    /// Validates `graph` (ids, order, shape rules) and builds the execution plan.
+    pub fn new(graph: Graph) -> Result<FloatExecutor> {
+        let plan = Plan::new(&graph)?;
+        Ok(FloatExecutor {
+            graph,
+            plan,
+            workspace: Mutex::new(Workspace::default()),
+        })
+    }
+
+    /// The graph being executed.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Runs the graph: one tensor per graph input, in order, with exactly the input's shape.
+    /// Returns one tensor per graph output.
+    pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+        self.execute(inputs, None).map(|(out, _)| out)
+    }
+
+    /// Like [`run`](Self::run), also timing every node with `clock` (milliseconds, e.g.
+    /// `performance.now()` on the web or [`native_clock`] natively).
+    pub fn run_profiled(
+        &self,
+        inputs: &[Tensor],
+        mut clock: impl FnMut() -> f64,
+    ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
+        self.execute(inputs, Some(&mut clock))
+    }
+
+    /// Convolution path chosen for each Conv node: `(node name, "depthwise" |
+    /// "pointwise-gemm" | "im2col-gemm")`.
+    pub fn conv_paths(&self) -> Vec<(&str, &'static str)> {
+        self.plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.kernel {
+                Kernel::Conv(c) => Some((s.name.as_str(), c.path_name())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {
+        let g = &self.graph;
+        if inputs.len() != g.inputs.len() {
+            let names: Vec<&str> = g
+                .inputs
+                .iter()
+                .map(|&v| g.values[v].name.as_str())
+                .collect();
+            return Err(Error::Input(format!(
+                "the model takes {} input(s) {names:?}, got {}",
+                names.len(),
+                inputs.len()
+            )));
+        }
+        for (t, &v) in inputs.iter().zip(&g.inputs) {
+            let value = &g.values[v];
+            if t.shape() != value.shape.as_slice() {
+                return Err(Error::Input(format!(
+                    "input '{}' expects shape {:?}, got {:?}",
+                    value.name,
+                    value.shape,
+                    t.shape()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn execute(
+        &self,
+        inputs: &[Tensor],
+        mut clock: Option<&mut dyn FnMut() -> f64>,
+    ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
+        self.check_inputs(inputs)?;
+        let mut ws = self
+            .workspace
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default();
+        let mut bufs: Vec<Option<Vec<f32>>> = vec![None; self.graph.values.len()];
+        for (t, &v) in inputs.iter().zip(&self.graph.inputs) {
+            let mut b = ws.pool.take(t.len());
+            match t.as_slice() {
+                Some(s) => b.copy_from_slice(s),
+                None => b.iter_mut().zip(t.iter()).for_each(|(d, &s)| *d = s),
+            }
+            bufs[v] = Some(b);
+        }
+        let mut times = Vec::new();
+        for step in &self.plan.steps {
+            let t0 = clock.as_mut().map(|c| c());
+            self.run_step(step, &mut bufs, &mut ws)?;
+            if let (Some(t0), Some(c)) = (t0, clock.as_mut()) {
+                times.push((step.name.clone(), step.kind, c() - t0));
+            }
+            for &r in &step.frees {
+                if let Some(b) = bufs[r].take() {
+                    ws.pool.give(b);
+                }
+            }
+        }
+        let outputs = self.collect_outputs(&mut bufs)?;
+        for b in bufs.into_iter().flatten() {
+            ws.pool.give(b);
+        }
+        if let Ok(mut w) = self.workspace.lock() {
+            *w = ws;
+        }
+        Ok((outputs, times))
+    }
+
+    fn read<'a>(&'a self, bufs: &'a [Option<Vec<f32>>], v: ValueId) -> Result<&'a [f32]> {
+        let r = self.plan.root[v];
+        self.plan.consts[r]
+            .as_deref()
+            .or(bufs[r].as_deref())
+            .ok_or_else(|| missing(&self.graph, v))
+    }
+
+    fn run_step(
+        &self,
+        step: &Step,
+        bufs: &mut [Option<Vec<f32>>],
+        ws: &mut Workspace,
+    ) -> Result<()> {
+        if let Kernel::Alias = step.kernel {
+            return Ok(());
+        }
+        if let Some(j) = step.in_place {
+            let r = self.plan.root[step.inputs[j]];
+            let mut acc = bufs[r]
+                .take()
+                .ok_or_else(|| missing(&self.graph, step.inputs[j]))?;
+            match &step.kernel {
+                Kernel::Unary(u) => u.run_in_place(&mut acc),
+                Kernel::Binary(op, b) => {
+                    let other = self.read(bufs, step.inputs[1 - j])?;
+                    b.run_in_place(*op, j, &mut acc, other);
+                }
+                _ => unreachable!("the planner only marks elementwise steps in place"),
+            }
+            bufs[step.output] = Some(acc);
+            return Ok(());
+        }
+        let mut out = ws.pool.take(self.plan.numel[step.output]);
+        {
+            let ins = step
+                .inputs
+                .iter()
+                .map(|&v| self.read(bufs, v))
+                .collect::<Result<Vec<&[f32]>>>()?;
+            let y = out.as_mut_slice();
+            match &step.kernel {
+                Kernel::Conv(c) => c.run(ins[0], y, &mut ws.cols),
+                Kernel::Gemm(g) => g.run(ins[0], y, &mut ws.cols, &mut ws.tmp),
+                Kernel::MatMul(m) => m.run(ins[0], ins[1], y),
+                Kernel::Unary(u) => u.run(ins[0], y),
+                Kernel::Binary(op, b) => b.run(*op, ins[0], ins[1], y),
+                Kernel::GlobalAveragePool { planes, plane } => {
+                    pool::global_average(*planes, *plane, ins[0], y)
+                }
+                Kernel::Pool(p) => p.run(ins[0], y),
+                Kernel::Softmax(s) => s.run(ins[0], y),
+                Kernel::Concat(c) => c.run(&ins, y),
+                Kernel::Pad(p) => p.run(ins[0], y),
+                Kernel::Alias => {}
+            }
+        }
+        bufs[step.output] = Some(out);
+        Ok(())
+    }
+
+    fn collect_outputs(&self, bufs: &mut [Option<Vec<f32>>]) -> Result<Vec<Tensor>> {
+        let g = &self.graph;
+        let mut outputs = Vec::with_capacity(g.outputs.len());
+        for (i, &o) in g.outputs.iter().enumerate() {
+            let r = self.plan.root[o];
+            // Move the buffer out unless a later output shares it.
+            let shared = g.outputs[i + 1..].iter().any(|&p| self.plan.root[p] == r);
+            let data = match (&self.plan.consts[r], shared) {
+                (Some(c), _) => c.clone(),
+                (None, true) => self.read(bufs, o)?.to_vec(),
+                (None, false) => bufs[r].take().ok_or_else(|| missing(g, o))?,
+            };
+            let shape = ndarray::IxDyn(&g.values[o].shape);
+            outputs.push(Tensor::from_shape_vec(shape, data).map_err(|e| {
+                Error::MalformedModel(format!("output '{}': {e}", g.values[o].name))
+            })?);
+        }
+        Ok(outputs)
+    }
+}
+
+/// A millisecond clock for [`FloatExecutor::run_profiled`] on native targets
+/// (`std::time::Instant` panics on wasm32; pass `performance.now()` there).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn native_clock() -> impl FnMut() -> f64 {
+    let start = std::time::Instant::now();
+    move || start.elapsed().as_secs_f64() * 1e3
+}

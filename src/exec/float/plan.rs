@@ -1,0 +1,285 @@
+//! The execution plan: graph validation, per-node kernels, buffer sharing and lifetimes.
+
+use super::conv::ConvPlan;
+use super::elementwise::{BinOp, BinaryPlan, Unary};
+use super::gemm::{GemmPlan, MatMulPlan};
+use super::pool::PoolPlan;
+use super::shape::{ConcatPlan, PadPlan};
+use super::softmax::SoftmaxPlan;
+use crate::ir::{Activation, Graph, Op, ValueId};
+use crate::{Error, Result};
+
+/// What one step computes.
+#[derive(Clone, Debug)]
+pub(super) enum Kernel {
+    Conv(ConvPlan),
+    Gemm(GemmPlan),
+    MatMul(MatMulPlan),
+    Unary(Unary),
+    Binary(BinOp, BinaryPlan),
+    GlobalAveragePool {
+        planes: usize,
+        plane: usize,
+    },
+    Pool(PoolPlan),
+    /// Flatten / Reshape / Identity: the output shares the input's buffer.
+    Alias,
+    Softmax(SoftmaxPlan),
+    Concat(ConcatPlan),
+    Pad(PadPlan),
+}
+
+/// One node, planned.
+#[derive(Clone, Debug)]
+pub(super) struct Step {
+    /// Node name.
+    pub(super) name: String,
+    /// Op kind, as in ONNX.
+    pub(super) kind: &'static str,
+    pub(super) kernel: Kernel,
+    pub(super) inputs: Vec<ValueId>,
+    pub(super) output: ValueId,
+    /// Index of the input whose buffer is overwritten with the output (it dies here).
+    pub(super) in_place: Option<usize>,
+    /// Buffers (by root value) whose last reader is this step.
+    pub(super) frees: Vec<ValueId>,
+}
+
+/// A graph turned into steps over shared, recycled buffers.
+#[derive(Clone, Debug)]
+pub(super) struct Plan {
+    pub(super) steps: Vec<Step>,
+    /// The value whose buffer holds each value (itself unless produced by an alias op).
+    pub(super) root: Vec<ValueId>,
+    /// Constant data by value id (row-major).
+    pub(super) consts: Vec<Option<Vec<f32>>>,
+    /// Element count of each value.
+    pub(super) numel: Vec<usize>,
+}
+
+fn malformed(what: String) -> Error {
+    Error::MalformedModel(what)
+}
+
+/// Checks what `Graph::add_node` would have checked (the fields are public, so a graph can be
+/// assembled by hand): ids in range, topological order, one output per node, and shapes.
+fn validate(g: &Graph) -> Result<()> {
+    let nv = g.values.len();
+    let mut defined = vec![false; nv];
+    for (v, t) in &g.constants {
+        let value = g
+            .values
+            .get(*v)
+            .ok_or_else(|| malformed(format!("constant id {v} out of range")))?;
+        if t.shape() != value.shape.as_slice() {
+            return Err(malformed(format!(
+                "constant '{}' has shape {:?}, value says {:?}",
+                value.name,
+                t.shape(),
+                value.shape
+            )));
+        }
+        defined[*v] = true;
+    }
+    for &i in &g.inputs {
+        match defined.get_mut(i) {
+            Some(true) => {
+                return Err(malformed(format!(
+                    "'{}' is both a constant and an input",
+                    g.values[i].name
+                )))
+            }
+            Some(d) => *d = true,
+            None => return Err(malformed(format!("graph input id {i} out of range"))),
+        }
+    }
+    for node in &g.nodes {
+        let mut shapes = Vec::with_capacity(node.inputs.len());
+        for &i in &node.inputs {
+            if !defined.get(i).copied().unwrap_or(false) {
+                let what = g
+                    .values
+                    .get(i)
+                    .map_or(format!("id {i}"), |v| format!("'{}'", v.name));
+                return Err(malformed(format!(
+                    "node '{}' reads {what} before it is computed",
+                    node.name
+                )));
+            }
+            shapes.push(g.values[i].shape.as_slice());
+        }
+        let expected = node
+            .op
+            .output_shapes(&shapes)
+            .map_err(|what| Error::Shape {
+                node: node.name.clone(),
+                what,
+            })?;
+        if node.outputs.len() != expected.len() {
+            return Err(Error::Shape {
+                node: node.name.clone(),
+                what: format!(
+                    "{} outputs, op gives {}",
+                    node.outputs.len(),
+                    expected.len()
+                ),
+            });
+        }
+        for (&o, e) in node.outputs.iter().zip(&expected) {
+            match defined.get(o) {
+                Some(false) => {}
+                Some(true) => {
+                    return Err(malformed(format!(
+                        "'{}' is written twice",
+                        g.values[o].name
+                    )))
+                }
+                None => {
+                    return Err(malformed(format!(
+                        "node '{}' writes id {o} out of range",
+                        node.name
+                    )))
+                }
+            }
+            if &g.values[o].shape != e {
+                return Err(Error::Shape {
+                    node: node.name.clone(),
+                    what: format!(
+                        "output '{}' has shape {:?}, op gives {e:?}",
+                        g.values[o].name, g.values[o].shape
+                    ),
+                });
+            }
+            defined[o] = true;
+        }
+    }
+    for &o in &g.outputs {
+        if !defined.get(o).copied().unwrap_or(false) {
+            return Err(malformed(format!("graph output id {o} is never computed")));
+        }
+    }
+    Ok(())
+}
+
+/// The kernel for `op` given input and output shapes (already validated).
+fn kernel(op: &Op, ins: &[&[usize]], out: &[usize]) -> Kernel {
+    match op {
+        Op::Conv(c) => Kernel::Conv(ConvPlan::new(c, ins[0], out)),
+        Op::Gemm(g) => Kernel::Gemm(GemmPlan::new(g, ins[0])),
+        Op::MatMul => Kernel::MatMul(MatMulPlan::new(ins[0], ins[1])),
+        Op::Relu => Kernel::Unary(Unary::Relu),
+        Op::Clip(c) => Kernel::Unary(Unary::Clip(Activation {
+            min: c.min,
+            max: c.max,
+        })),
+        Op::Sigmoid => Kernel::Unary(Unary::Sigmoid),
+        Op::Add => Kernel::Binary(BinOp::Add, BinaryPlan::new(ins[0], ins[1], out)),
+        Op::Mul => Kernel::Binary(BinOp::Mul, BinaryPlan::new(ins[0], ins[1], out)),
+        Op::GlobalAveragePool => Kernel::GlobalAveragePool {
+            planes: ins[0][0] * ins[0][1],
+            plane: ins[0][2..].iter().product(),
+        },
+        Op::AveragePool(p) | Op::MaxPool(p) => Kernel::Pool(PoolPlan {
+            max: matches!(op, Op::MaxPool(_)),
+            pool: p.clone(),
+            planes: ins[0][0] * ins[0][1],
+            input: [ins[0][2], ins[0][3]],
+            output: [out[2], out[3]],
+        }),
+        Op::Flatten(_) | Op::Reshape(_) | Op::Identity => Kernel::Alias,
+        Op::Softmax(s) => Kernel::Softmax(SoftmaxPlan::new(ins[0], s.axis, s.coerce_2d)),
+        Op::Concat(c) => Kernel::Concat(ConcatPlan::new(ins, c.axis)),
+        Op::Pad(p) => Kernel::Pad(PadPlan {
+            input: ins[0].to_vec(),
+            output: out.to_vec(),
+            pads: p.pads.clone(),
+            mode: p.mode,
+        }),
+    }
+}
+
+impl Plan {
+    /// Validates `g` and plans every node.
+    pub(super) fn new(g: &Graph) -> Result<Plan> {
+        validate(g)?;
+        let nv = g.values.len();
+        let numel: Vec<usize> = g.values.iter().map(|v| v.shape.iter().product()).collect();
+        let mut consts: Vec<Option<Vec<f32>>> = vec![None; nv];
+        for (v, t) in &g.constants {
+            consts[*v] = Some(t.iter().copied().collect());
+        }
+
+        // Buffer sharing: alias outputs live in their input's buffer.
+        let mut root: Vec<ValueId> = (0..nv).collect();
+        for n in &g.nodes {
+            if matches!(n.op, Op::Flatten(_) | Op::Reshape(_) | Op::Identity) {
+                root[n.outputs[0]] = root[n.inputs[0]];
+            }
+        }
+
+        // Lifetimes per buffer: the last step reading it; constants and graph outputs live on.
+        let mut pinned = vec![false; nv];
+        for (v, _) in &g.constants {
+            pinned[*v] = true;
+        }
+        for &o in &g.outputs {
+            pinned[root[o]] = true;
+        }
+        let mut last: Vec<Option<usize>> = vec![None; nv];
+        for (i, n) in g.nodes.iter().enumerate() {
+            for &v in n.inputs.iter().chain(&n.outputs) {
+                last[root[v]] = Some(i);
+            }
+        }
+
+        let mut steps = Vec::with_capacity(g.nodes.len());
+        for (i, n) in g.nodes.iter().enumerate() {
+            let ins: Vec<&[usize]> = n.inputs.iter().map(|&v| g.shape(v)).collect();
+            let out = g.shape(n.outputs[0]);
+            let kernel = kernel(&n.op, &ins, out);
+            // An input may be overwritten when this step is its buffer's last reader and no
+            // other input of the step shares that buffer.
+            let dies_here = |j: usize| {
+                let r = root[n.inputs[j]];
+                !pinned[r]
+                    && last[r] == Some(i)
+                    && n.inputs
+                        .iter()
+                        .enumerate()
+                        .all(|(k, &v)| k == j || root[v] != r)
+            };
+            let in_place = match &kernel {
+                Kernel::Unary(_) => Some(0).filter(|&j| dies_here(j)),
+                Kernel::Binary(_, b) => b
+                    .full_operands(ins[0], ins[1], out)
+                    .into_iter()
+                    .find(|&j| dies_here(j)),
+                _ => None,
+            };
+            let mut frees: Vec<ValueId> = n
+                .inputs
+                .iter()
+                .chain(&n.outputs)
+                .map(|&v| root[v])
+                .filter(|&r| !pinned[r] && last[r] == Some(i))
+                .collect();
+            frees.sort_unstable();
+            frees.dedup();
+            steps.push(Step {
+                name: n.name.clone(),
+                kind: n.op.kind(),
+                kernel,
+                inputs: n.inputs.clone(),
+                output: n.outputs[0],
+                in_place,
+                frees,
+            });
+        }
+        Ok(Plan {
+            steps,
+            root,
+            consts,
+            numel,
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! Pooling over NCHW planes: global average, windowed average and maximum.
+
+use crate::ir::ops::Pool;
+
+/// `y[p] = mean(x[p, ..])` over `planes` contiguous planes of `plane` values.
+pub(super) fn global_average(planes: usize, plane: usize, x: &[f32], y: &mut [f32]) {
+    let scale = 1.0 / plane as f32;
+    for (y, xs) in y[..planes].iter_mut().zip(x.chunks_exact(plane.max(1))) {
+        *y = xs.iter().sum::<f32>() * scale;
+    }
+}
+
+/// A windowed pool with its input and output plane sizes resolved.
+#[derive(Clone, Debug)]
+pub(super) struct PoolPlan {
+    /// MaxPool (else AveragePool).
+    pub(super) max: bool,
+    /// Window attributes.
+    pub(super) pool: Pool,
+    /// `N * C`.
+    pub(super) planes: usize,
+    /// Input `[h, w]`.
+    pub(super) input: [usize; 2],
+    /// Output `[h, w]`.
+    pub(super) output: [usize; 2],
+}
+
+/// Window taps along one axis for output index `i`: `(first tap position, taps inside the
+/// input, taps inside input + padding)`; taps inside the input are contiguous.
+fn taps(p: &Pool, axis: usize, i: usize, input: usize) -> (isize, usize, usize, usize) {
+    let start = (i * p.strides[axis]) as isize - p.pads[axis] as isize;
+    let d = p.dilations[axis] as isize;
+    let padded_end = (input + p.pads[axis + 2]) as isize;
+    let (mut first_in, mut n_in, mut n_pad) = (usize::MAX, 0, 0);
+    for u in 0..p.kernel[axis] {
+        let pos = start + u as isize * d;
+        if pos < padded_end {
+            n_pad += 1;
+        }
+        if pos >= 0 && pos < input as isize {
+            first_in = first_in.min(u);
+            n_in += 1;
+        }
+    }
+    (start, first_in, n_in, n_pad)
+}
+
+impl PoolPlan {
+    /// Runs the pool over every plane.
+    pub(super) fn run(&self, x: &[f32], y: &mut [f32]) {
+        let [ih, iw] = self.input;
+        let [oh, ow] = self.output;
+        let p = &self.pool;
+        let [dh, dw] = p.dilations;
+        // Window extents do not depend on the plane: compute them once per axis.
+        let rows: Vec<_> = (0..oh).map(|i| taps(p, 0, i, ih)).collect();
+        let cols: Vec<_> = (0..ow).map(|j| taps(p, 1, j, iw)).collect();
+        for (xp, yp) in x
+            .chunks_exact((ih * iw).max(1))
+            .zip(y.chunks_exact_mut((oh * ow).max(1)))
+            .take(self.planes)
+        {
+            for (i, &(r0, ru, rn, rpad)) in rows.iter().enumerate() {
+                for (j, &(c0, cu, cn, cpad)) in cols.iter().enumerate() {
+                    let mut acc = if self.max { f32::NEG_INFINITY } else { 0.0 };
+                    for u in ru..ru.saturating_add(rn) {
+                        let row = (r0 + (u * dh) as isize) as usize * iw;
+                        for v in cu..cu.saturating_add(cn) {
+                            let val = xp[row + (c0 + (v * dw) as isize) as usize];
+                            if !self.max {
+                                acc += val;
+                            } else if val > acc {
+                                acc = val;
+                            }
+                        }
+                    }
+                    yp[i * ow + j] = if self.max {
+                        // Padding never wins: a window with no input tap stays -inf.
+                        acc
+                    } else {
+                        let count = if p.count_include_pad {
+                            rpad * cpad
+                        } else {
+                            rn * cn
+                        };
+                        if count == 0 {
+                            0.0
+                        } else {
+                            acc / count as f32
+                        }
+                    };
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Data-moving ops that copy: Concat and Pad. (Flatten, Reshape and Identity copy nothing:
+//! the planner makes their output share the input's buffer.)
+
+use crate::ir::ops::PadMode;
+
+/// Concat as `outer` rounds of one contiguous block per input.
+#[derive(Clone, Debug)]
+pub(super) struct ConcatPlan {
+    /// `prod(shape[..axis])`.
+    pub(super) outer: usize,
+    /// Per input, `prod(shape_i[axis..])`.
+    pub(super) blocks: Vec<usize>,
+}
+
+impl ConcatPlan {
+    /// Plans Concat of inputs with `shapes` along `axis`.
+    pub(super) fn new(shapes: &[&[usize]], axis: usize) -> ConcatPlan {
+        ConcatPlan {
+            outer: shapes.first().map_or(1, |s| s[..axis].iter().product()),
+            blocks: shapes.iter().map(|s| s[axis..].iter().product()).collect(),
+        }
+    }
+
+    /// `y = concat(xs)`.
+    pub(super) fn run(&self, xs: &[&[f32]], y: &mut [f32]) {
+        let mut at = 0;
+        for o in 0..self.outer {
+            for (x, &b) in xs.iter().zip(&self.blocks) {
+                y[at..at + b].copy_from_slice(&x[o * b..(o + 1) * b]);
+                at += b;
+            }
+        }
+    }
+}
+
+/// Pad with shapes resolved.
+#[derive(Clone, Debug)]
+pub(super) struct PadPlan {
+    /// Input shape.
+    pub(super) input: Vec<usize>,
+    /// Output shape.
+    pub(super) output: Vec<usize>,
+    /// `(before, after)` per axis.
+    pub(super) pads: Vec<(usize, usize)>,
+    /// Fill mode.
+    pub(super) mode: PadMode,
+}
+
+/// Source index along an axis of length `d` for padded coordinate `i` (already shifted by
+/// the leading pad), or `None` for the constant.
+#[inline]
+fn source(i: isize, d: usize, mode: PadMode) -> Option<usize> {
+    let last = d as isize - 1;
+    if (0..=last).contains(&i) {
+        return Some(i as usize);
+    }
+    match mode {
+        PadMode::Constant(_) => None,
+        // The shape rule guarantees pads < d, so one reflection lands inside.
+        PadMode::Reflect => Some(if i < 0 { -i } else { 2 * last - i } as usize),
+        PadMode::Edge => Some(i.clamp(0, last.max(0)) as usize),
+    }
+}
+
+impl PadPlan {
+    /// `y = pad(x)`, walking the output row by row along the last axis.
+    pub(super) fn run(&self, x: &[f32], y: &mut [f32]) {
+        let fill = match self.mode {
+            PadMode::Constant(v) => v,
+            _ => 0.0,
+        };
+        let total: usize = self.output.iter().product();
+        if total == 0 {
+            return;
+        }
+        let Some((&olen, lead)) = self.output.split_last() else {
+            y[0] = x[0];
+            return;
+        };
+        let r = lead.len();
+        let (d, (before, _)) = (self.input[r], self.pads[r]);
+        // Input strides.
+        let mut stride = vec![1usize; r + 1];
+        for a in (0..r).rev() {
+            stride[a] = stride[a + 1] * self.input[a + 1];
+        }
+        let mut idx = vec![0usize; r];
+        for yr in y.chunks_exact_mut(olen) {
+            let mut base = Some(0usize);
+            for a in 0..r {
+                let i = idx[a] as isize - self.pads[a].0 as isize;
+                base = base
+                    .and_then(|b| source(i, self.input[a], self.mode).map(|s| b + s * stride[a]));
+            }
+            match base {
+                None => yr.fill(fill),
+                Some(b) => {
+                    let xr = &x[b..b + d];
+                    yr[before..before + d].copy_from_slice(xr);
+                    for k in (0..before).chain(before + d..olen) {
+                        yr[k] = source(k as isize - before as isize, d, self.mode)
+                            .map_or(fill, |s| xr[s]);
+                    }
+                }
+            }
+            for a in (0..r).rev() {
+                idx[a] += 1;
+                if idx[a] < lead[a] {
+                    break;
+                }
+                idx[a] = 0;
+            }
+        }
+    }
+}
