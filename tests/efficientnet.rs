@@ -9,8 +9,13 @@ use std::process::Command;
 
 fn classifier() -> Classifier {
     let model = common::model_path();
-    let meta = std::fs::read_to_string(model.with_extension("json")).expect("metadata JSON beside the model");
-    Classifier::new(&std::fs::read(&model).unwrap(), ModelMetadata::from_json(&meta).unwrap()).unwrap()
+    let meta = std::fs::read_to_string(model.with_extension("json"))
+        .expect("metadata JSON beside the model");
+    Classifier::new(
+        &std::fs::read(&model).unwrap(),
+        ModelMetadata::from_json(&meta).unwrap(),
+    )
+    .unwrap()
 }
 
 /// onnxruntime's logits for a raw little-endian f32 input, via scripts/ort_reference.py.
@@ -18,7 +23,14 @@ fn ort_logits(input: &[f32]) -> Vec<f32> {
     let dir = std::env::temp_dir().join(format!("quantscope-ort-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (inp, out) = (dir.join("in.bin"), dir.join("out.bin"));
-    std::fs::write(&inp, input.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    std::fs::write(
+        &inp,
+        input
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
     let status = Command::new(common::python())
         .arg(common::root().join("scripts/ort_reference.py"))
         .arg(common::model_path())
@@ -28,14 +40,20 @@ fn ort_logits(input: &[f32]) -> Vec<f32> {
         .expect("python runs");
     assert!(status.success(), "ort_reference.py failed");
     let bytes = std::fs::read(&out).unwrap();
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }
 
 #[test]
 fn logits_match_onnxruntime_on_every_sample() {
     let c = classifier();
     let samples = common::samples();
-    assert!(samples.len() >= 7, "expected the 7 sample photos, found {samples:?}");
+    assert!(
+        samples.len() >= 7,
+        "expected the 7 sample photos, found {samples:?}"
+    );
     for path in samples {
         let img = quantscope::image::decode(&std::fs::read(&path).unwrap()).unwrap();
         let input = c.input_tensor(&img);
@@ -43,7 +61,11 @@ fn logits_match_onnxruntime_on_every_sample() {
         let theirs = ort_logits(input.as_slice().unwrap());
         assert_eq!(ours.len(), 1000);
         assert_eq!(theirs.len(), 1000);
-        let max_diff = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let max_diff = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         let top = |l: &[f32]| top_k(&softmax(l), 1, &c.metadata().labels)[0].clone();
         println!(
             "EfficientNet-Lite0 {}: max |ours - onnxruntime| = {max_diff:.2e}; top-1 {} ({}) vs {}",
@@ -52,14 +74,21 @@ fn logits_match_onnxruntime_on_every_sample() {
             top(&ours).label,
             top(&theirs).index
         );
-        assert!(max_diff <= 1e-3, "{}: logits differ by {max_diff}", path.display());
+        assert!(
+            max_diff <= 1e-3,
+            "{}: logits differ by {max_diff}",
+            path.display()
+        );
     }
 }
 
 #[test]
 fn coffee_is_espresso() {
     let c = classifier();
-    let img = quantscope::image::decode(&std::fs::read(common::root().join("samples/coffee.png")).unwrap()).unwrap();
+    let img = quantscope::image::decode(
+        &std::fs::read(common::root().join("samples/coffee.png")).unwrap(),
+    )
+    .unwrap();
     let top5 = c.classify(&img, 5).unwrap();
     assert_eq!(top5[0].index, 967, "top-5: {top5:?}");
     assert_eq!(top5[0].label, "espresso");

@@ -32,7 +32,12 @@ fn image_error(bytes: &[u8]) -> String {
 #[test]
 fn every_supported_format_decodes_to_the_same_pixels() {
     let img = RgbImage::from_fn(5, 3, |x, y| Rgb([x as u8 * 40, y as u8 * 80, 7]));
-    for f in [ImageFormat::Png, ImageFormat::Bmp, ImageFormat::WebP, ImageFormat::Gif] {
+    for f in [
+        ImageFormat::Png,
+        ImageFormat::Bmp,
+        ImageFormat::WebP,
+        ImageFormat::Gif,
+    ] {
         let back = decode(&encode(&img, f)).unwrap_or_else(|e| panic!("{f:?}: {e}"));
         assert_eq!(back.dimensions(), (5, 3), "{f:?}");
         if f != ImageFormat::Gif {
@@ -58,7 +63,10 @@ fn bad_bytes_get_errors_that_name_the_problem() {
     assert!(image_error(b"hello, not an image at all").contains("not a recognised image"));
     let png = encode(&RgbImage::new(64, 64), ImageFormat::Png);
     let truncated = image_error(&png[..png.len() / 2]);
-    assert!(truncated.contains("Png") && truncated.contains("64x64"), "{truncated}");
+    assert!(
+        truncated.contains("Png") && truncated.contains("64x64"),
+        "{truncated}"
+    );
     // A TIFF is an image, but not one of ours.
     let tiff = image_error(b"II*\0\x08\0\0\0");
     assert!(tiff.contains("Tiff images are not supported"), "{tiff}");
@@ -80,7 +88,10 @@ fn a_huge_image_is_refused_from_its_header() {
     bmp.extend_from_slice(&24u16.to_le_bytes());
     bmp.extend_from_slice(&[0; 24]);
     let msg = image_error(&bmp);
-    assert!(msg.contains("20000x20000") && msg.contains("50 MP limit"), "{msg}");
+    assert!(
+        msg.contains("20000x20000") && msg.contains("50 MP limit"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -94,7 +105,11 @@ fn resize_keeps_aspect_and_crops_the_centre() {
     // 512 x 256, left half black, right half white: after resizing to 512x256 -> 512 x 256 (no
     // change: shorter side already 256) the centre 224 crop spans columns 144..368, so the
     // crop's columns 0..112 are black and 112..224 white.
-    let img = RgbImage::from_fn(512, 256, |x, _| if x < 256 { Rgb([0; 3]) } else { Rgb([255; 3]) });
+    let img = RgbImage::from_fn(
+        512,
+        256,
+        |x, _| if x < 256 { Rgb([0; 3]) } else { Rgb([255; 3]) },
+    );
     let sq = resize_and_crop(&img, &P);
     assert_eq!(sq.dimensions(), (224, 224));
     assert_eq!(sq.get_pixel(111, 100), &Rgb([0; 3]));

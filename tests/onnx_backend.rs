@@ -11,7 +11,7 @@
 use prost::Message;
 use quantscope::exec::FloatExecutor;
 use quantscope::ir::Tensor;
-use quantscope::onnx::proto::ModelProto;
+use quantscope::onnx::proto::{ModelProto, TensorProto};
 use quantscope::onnx::{load_model, read_tensor, ImportOptions};
 use quantscope::Error;
 use std::collections::BTreeMap;
@@ -19,9 +19,25 @@ use std::path::{Path, PathBuf};
 
 /// The op types quantscope executes (ONNX names).
 const SUPPORTED: &[&str] = &[
-    "Conv", "BatchNormalization", "Relu", "Clip", "Add", "Mul", "Sigmoid", "GlobalAveragePool",
-    "AveragePool", "MaxPool", "Flatten", "Reshape", "Gemm", "MatMul", "Softmax", "Concat", "Pad",
-    "Identity", "Dropout",
+    "Conv",
+    "BatchNormalization",
+    "Relu",
+    "Clip",
+    "Add",
+    "Mul",
+    "Sigmoid",
+    "GlobalAveragePool",
+    "AveragePool",
+    "MaxPool",
+    "Flatten",
+    "Reshape",
+    "Gemm",
+    "MatMul",
+    "Softmax",
+    "Concat",
+    "Pad",
+    "Identity",
+    "Dropout",
 ];
 
 enum Outcome {
@@ -38,9 +54,10 @@ fn data_dir() -> PathBuf {
     dir
 }
 
-fn read_pb_tensors(dir: &Path, prefix: &str) -> Result<Vec<Tensor>, String> {
+/// The first `limit` tensors `{prefix}_{i}.pb` of a data set, as f32.
+fn read_pb_tensors(dir: &Path, prefix: &str, limit: usize) -> Result<Vec<Tensor>, String> {
     let mut out = Vec::new();
-    for i in 0.. {
+    for i in 0..limit {
         let p = dir.join(format!("{prefix}_{i}.pb"));
         if !p.exists() {
             break;
@@ -55,7 +72,11 @@ fn read_pb_tensors(dir: &Path, prefix: &str) -> Result<Vec<Tensor>, String> {
 
 fn close(got: &Tensor, want: &Tensor) -> Result<(), String> {
     if got.shape() != want.shape() {
-        return Err(format!("shape {:?}, expected {:?}", got.shape(), want.shape()));
+        return Err(format!(
+            "shape {:?}, expected {:?}",
+            got.shape(),
+            want.shape()
+        ));
     }
     for (i, (g, w)) in got.iter().zip(want.iter()).enumerate() {
         // numpy.testing.assert_allclose(rtol=1e-3, atol=1e-7), the backend runner's default.
@@ -69,39 +90,69 @@ fn close(got: &Tensor, want: &Tensor) -> Result<(), String> {
 
 fn run_case(case: &Path) -> Outcome {
     let bytes = std::fs::read(case.join("model.onnx")).unwrap();
-    let model = match ModelProto::decode(bytes.as_slice()) {
-        Ok(m) => m,
+    let model_proto = match ModelProto::decode(bytes.as_slice()) {
+        Ok(m) if m.graph.is_some() => m,
+        Ok(_) => return Outcome::Failed("model.onnx has no graph".into()),
         Err(e) => return Outcome::Failed(format!("cannot decode model.onnx: {e}")),
     };
-    let graph = model.graph.unwrap_or_default();
-    if let Some(n) = graph.node.iter().find(|n| !SUPPORTED.contains(&n.op_type.as_str())) {
+    let graph = model_proto.graph.clone().unwrap_or_default();
+    if let Some(n) = graph
+        .node
+        .iter()
+        .find(|n| !SUPPORTED.contains(&n.op_type.as_str()))
+    {
         return Outcome::Skipped(format!("op {}", n.op_type));
     }
     let initialized: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let input_names: Vec<String> =
-        graph.input.iter().map(|i| i.name.clone()).filter(|n| !initialized.contains(&n.as_str())).collect();
+    let input_names: Vec<String> = graph
+        .input
+        .iter()
+        .map(|i| i.name.clone())
+        .filter(|n| !initialized.contains(&n.as_str()))
+        .collect();
     let mut sets: Vec<PathBuf> = std::fs::read_dir(case)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && p.file_name().unwrap().to_string_lossy().starts_with("test_data_set_"))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("test_data_set_")
+        })
         .collect();
     sets.sort();
     if sets.is_empty() {
         return Outcome::Skipped("no test data".into());
     }
     for set in sets {
-        let (inputs, expected) = match (read_pb_tensors(&set, "input"), read_pb_tensors(&set, "output")) {
+        // The first input is fed at run time; the others become initializers of the model.
+        let mut deployed = model_proto.clone();
+        let g = deployed.graph.as_mut().expect("checked above");
+        for (i, name) in input_names.iter().enumerate().skip(1) {
+            let path = set.join(format!("input_{i}.pb"));
+            let Ok(pb) = std::fs::read(&path) else {
+                return Outcome::Skipped(format!("no data for input {name}"));
+            };
+            match TensorProto::decode(pb.as_slice()) {
+                Ok(mut t) => {
+                    t.name = name.clone();
+                    g.initializer.push(t);
+                }
+                Err(e) => return Outcome::Skipped(format!("input {name} is not a tensor: {e}")),
+            }
+        }
+        let (inputs, expected) = match (
+            read_pb_tensors(&set, "input", 1),
+            read_pb_tensors(&set, "output", usize::MAX),
+        ) {
             (Ok(i), Ok(o)) => (i, o),
             (Err(e), _) | (_, Err(e)) => return Outcome::Skipped(format!("tensor type: {e}")),
         };
-        if inputs.len() != input_names.len() || inputs.is_empty() {
-            return Outcome::Skipped(format!("{} inputs for {} graph inputs", inputs.len(), input_names.len()));
+        if inputs.is_empty() {
+            return Outcome::Skipped("no inputs".into());
         }
-        let options = ImportOptions {
-            bind: input_names[1..].iter().cloned().zip(inputs[1..].iter().cloned()).collect(),
-            ..Default::default()
-        };
-        let graph = match load_model(&bytes, &options) {
+        let graph = match load_model(&deployed.encode_to_vec(), &ImportOptions::default()) {
             Ok(g) => g,
             Err(Error::Unsupported { what, .. }) => return Outcome::Skipped(what),
             Err(e) => return Outcome::Failed(format!("import: {e}")),
@@ -112,7 +163,11 @@ fn run_case(case: &Path) -> Outcome {
             Err(e) => return Outcome::Failed(format!("run: {e}")),
         };
         if outputs.len() != expected.len() {
-            return Outcome::Failed(format!("{} outputs, expected {}", outputs.len(), expected.len()));
+            return Outcome::Failed(format!(
+                "{} outputs, expected {}",
+                outputs.len(),
+                expected.len()
+            ));
         }
         for (k, (g, w)) in outputs.iter().zip(&expected).enumerate() {
             if let Err(e) = close(g, w) {
@@ -125,7 +180,10 @@ fn run_case(case: &Path) -> Outcome {
 
 #[test]
 fn onnx_backend_node_tests_pass_for_supported_ops() {
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(data_dir()).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     cases.sort();
     let (mut passed, mut failed) = (Vec::new(), Vec::new());
     let mut skipped: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -155,10 +213,21 @@ fn onnx_backend_node_tests_pass_for_supported_ops() {
         skipped.iter().filter(|(w, _)| w.starts_with("op ")).map(|(_, v)| v.len()).sum::<usize>()
     );
     println!("ONNX backend passed: {}", passed.join(", "));
-    println!("ONNX backend skipped among supported op types (reason: cases):\n{}", supported_skips.join("\n"));
+    println!(
+        "ONNX backend skipped among supported op types (reason: cases):\n{}",
+        supported_skips.join("\n")
+    );
     for f in &failed {
         println!("ONNX backend FAILED {f}");
     }
-    assert!(failed.is_empty(), "{} backend cases failed (listed above)", failed.len());
-    assert!(passed.len() >= 100, "only {} backend cases passed", passed.len());
+    assert!(
+        failed.is_empty(),
+        "{} backend cases failed (listed above)",
+        failed.len()
+    );
+    assert!(
+        passed.len() >= 100,
+        "only {} backend cases passed",
+        passed.len()
+    );
 }

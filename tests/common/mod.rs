@@ -13,7 +13,11 @@ pub fn model_path() -> PathBuf {
     let p = std::env::var_os("QUANTSCOPE_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("models/efficientnet-lite0.onnx"));
-    assert!(p.exists(), "{} is missing: run `make models` (or `make test`)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `make models` (or `make test`)",
+        p.display()
+    );
     p
 }
 
@@ -22,7 +26,11 @@ pub fn python() -> PathBuf {
     let p = std::env::var_os("QUANTSCOPE_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join(".venv/bin/python"));
-    assert!(p.exists(), "{} is missing: run `make venv` (or `make test`)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `make venv` (or `make test`)",
+        p.display()
+    );
     p
 }
 

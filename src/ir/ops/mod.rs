@@ -48,15 +48,15 @@ impl Activation {
         }
     }
 
-    /// Applies the clamp to one value (NaN stays NaN).
+    /// Applies the clamp to one value: `min(max(x, min), max)`, so that with `min > max` every
+    /// value becomes `max` (ONNX Clip), and NaN stays NaN.
     #[inline]
     pub fn apply(&self, x: f32) -> f32 {
-        if x < self.min {
-            self.min
-        } else if x > self.max {
+        let y = if x < self.min { self.min } else { x };
+        if y > self.max {
             self.max
         } else {
-            x
+            y
         }
     }
 }

@@ -7,7 +7,7 @@ pub struct Pool {
     pub kernel: [usize; 2],
     /// Strides `[h, w]`.
     pub strides: [usize; 2],
-    /// Dilations `[h, w]` (MaxPool only; 1 for AveragePool).
+    /// Dilations `[h, w]`.
     pub dilations: [usize; 2],
     /// Explicit padding `[top, left, bottom, right]`.
     pub pads: [usize; 4],

@@ -57,12 +57,6 @@ pub(crate) fn pool(imp: &mut Importer, ctx: &NodeCtx) -> Result<()> {
         strides: ctx.sizes("strides", 1, [1, 1])?,
         dilations: ctx.sizes("dilations", 1, [1, 1])?,
     };
-    if !is_max && window.dilations != [1, 1] {
-        return Err(ctx.unsupported(format!(
-            "attribute 'dilations' = {:?} on AveragePool",
-            window.dilations
-        )));
-    }
     let pool = Pool {
         pads: window.pads(ctx, [xs[2], xs[3]])?,
         kernel: window.kernel,
