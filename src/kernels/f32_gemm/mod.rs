@@ -21,8 +21,8 @@ use super::{clamp, Epilogue};
 const KC: usize = 256;
 /// Rows of A per block: `MC x KC` of A (~96 KiB) stays in L2.
 const MC_TARGET: usize = 96;
-/// Columns of B per block: the packed `KC x NC` B block (~512 KiB) stays in L2/L3.
-const NC: usize = 512;
+/// Values in one packed B block (512 KiB): it stays in L2 while the A panels stream past.
+const B_BLOCK: usize = 128 * 1024;
 
 /// The microkernel a [`PackedA`] is packed for (it fixes the panel height `MR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,9 +217,11 @@ fn driver<const MR: usize, const NR: usize, F>(
 {
     let (m, k) = (a.m, a.k);
     let mc_max = MC_TARGET.div_ceil(MR) * MR;
-    let mut bpack = vec![0.0f32; k.min(KC) * n.min(NC).div_ceil(NR) * NR];
-    for jc in (0..n).step_by(NC) {
-        let nc = NC.min(n - jc);
+    // Short reductions get wider blocks: fewer passes over A, longer contiguous C row writes.
+    let nc_max = (B_BLOCK / k.min(KC)).div_ceil(NR) * NR;
+    let mut bpack = vec![0.0f32; k.min(KC) * n.min(nc_max).div_ceil(NR) * NR];
+    for jc in (0..n).step_by(nc_max) {
+        let nc = nc_max.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             pack::pack_b::<NR>(b, n, (pc, kc), (jc, nc), &mut bpack);
@@ -231,11 +233,12 @@ fn driver<const MR: usize, const NR: usize, F>(
             };
             for ic in (0..m).step_by(mc_max) {
                 let mc = mc_max.min(m - ic);
-                for jr in (0..nc).step_by(NR) {
-                    let bp = &bpack[jr * kc..][..kc * NR];
-                    let cols = NR.min(nc - jr);
-                    for ir in (ic..ic + mc).step_by(MR) {
-                        let acc = ukernel(a.panel::<MR>(ir / MR, pc, kc), bp);
+                for ir in (ic..ic + mc).step_by(MR) {
+                    let ap = a.panel::<MR>(ir / MR, pc, kc);
+                    for jr in (0..nc).step_by(NR) {
+                        let bp = &bpack[jr * kc..][..kc * NR];
+                        let cols = NR.min(nc - jr);
+                        let acc = ukernel(ap, bp);
                         let tile = Tile {
                             row0: ir,
                             col0: jc + jr,
