@@ -68,6 +68,10 @@ pub fn f32_dwconv_simd128(
     );
 }
 
+/// Blocks of output columns accumulated together (independent add chains, one row-slice fetch
+/// per tap); narrower rows fall back to single blocks.
+const CHUNK: usize = 4;
+
 /// One filter tap: padded-row offset `u * dil_h`, column phase, and offset within the phase.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Tap {

@@ -53,6 +53,17 @@ impl PaddedPlane {
                 let x0 = t0 * s + q - pl;
                 if s == 1 {
                     dst.copy_from_slice(&src[x0..x0 + dst.len()]);
+                } else if s == 2 {
+                    // Even/odd split: pairs of inputs, first of each pair to this phase.
+                    let src = &src[x0..];
+                    let mut pairs = dst.iter_mut().zip(src.chunks_exact(2));
+                    for (d, pair) in &mut pairs {
+                        *d = pair[0];
+                    }
+                    let done = dst.len().min(src.len() / 2);
+                    if done < dst.len() {
+                        dst[done] = src[2 * done];
+                    }
                 } else {
                     for (d, &v) in dst.iter_mut().zip(src[x0..].iter().step_by(s)) {
                         *d = v;

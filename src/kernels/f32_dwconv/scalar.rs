@@ -1,33 +1,67 @@
-//! Scalar depthwise kernel: `BLOCK` output columns accumulate in a fixed-size array (one AVX
-//! register natively), so the tap loop autovectorises.
+//! Scalar depthwise kernel: output columns in blocks of `BLOCK` (one AVX register natively),
+//! up to `CHUNK` blocks accumulated at once so each tap's row slice is fetched once and the
+//! blocks form independent add chains; the tap loop autovectorises.
 
 use super::pad::PaddedPlane;
-use super::ChannelArgs;
+use super::{ChannelArgs, CHUNK};
 use crate::kernels::{clamp, madd};
 
 /// Output columns per block.
 pub(super) const BLOCK: usize = 8;
 
+/// `NB` blocks of output row `i` from column `j0`: `acc[b][t]` is column `j0 + b*BLOCK + t`.
+#[inline(always)]
+fn blocks<const NB: usize>(
+    a: &ChannelArgs,
+    plane: &PaddedPlane,
+    r0: usize,
+    j0: usize,
+) -> [[f32; BLOCK]; NB] {
+    let mut acc = [[a.bias; BLOCK]; NB];
+    for (tap, &w) in a.taps.iter().zip(a.weights) {
+        // One bounds check per tap and chunk; the pad guarantees it passes.
+        let src = &plane.row(r0 + tap.row, tap.phase)[tap.col + j0..][..NB * BLOCK];
+        for (acc_b, src_b) in acc.iter_mut().zip(src.chunks_exact(BLOCK)) {
+            for (acc_t, &x) in acc_b.iter_mut().zip(src_b) {
+                *acc_t = madd(w, x, *acc_t);
+            }
+        }
+    }
+    acc
+}
+
+/// Clamps `acc` (fixed width, so it vectorises) and stores its first `out.len()` columns.
+#[inline(always)]
+fn store<const NB: usize>(a: &ChannelArgs, mut acc: [[f32; BLOCK]; NB], out: &mut [f32]) {
+    for v in acc.iter_mut().flatten() {
+        *v = clamp(*v, a.min, a.max);
+    }
+    for (o, b) in out.chunks_mut(BLOCK).zip(&acc) {
+        if o.len() == BLOCK {
+            o.copy_from_slice(b);
+        } else {
+            o.copy_from_slice(&b[..o.len()]);
+        }
+    }
+}
+
 /// Computes one channel's `[out_h, out_w]` output from its padded plane.
 pub(super) fn dwconv_rows(a: &ChannelArgs, plane: &PaddedPlane, out: &mut [f32]) {
+    let padded_w = a.out_w.div_ceil(BLOCK) * BLOCK;
     for (i, orow) in out.chunks_exact_mut(a.out_w).enumerate().take(a.out_h) {
         let r0 = i * a.stride_h;
-        for j0 in (0..a.out_w).step_by(BLOCK) {
-            let mut acc = [a.bias; BLOCK];
-            for (tap, &w) in a.taps.iter().zip(a.weights) {
-                // One bounds check per tap and block; the pad guarantees it passes.
-                let src: &[f32; BLOCK] = plane.row(r0 + tap.row, tap.phase)[tap.col + j0..]
-                    [..BLOCK]
-                    .try_into()
-                    .expect("BLOCK values");
-                for (acc_j, &x) in acc.iter_mut().zip(src) {
-                    *acc_j = madd(w, x, *acc_j);
-                }
-            }
-            let n = BLOCK.min(a.out_w - j0);
-            for (o, &v) in orow[j0..j0 + n].iter_mut().zip(&acc) {
-                *o = clamp(v, a.min, a.max);
-            }
+        let mut j0 = 0;
+        while j0 + CHUNK * BLOCK <= padded_w {
+            let acc = blocks::<CHUNK>(a, plane, r0, j0);
+            let end = a.out_w.min(j0 + CHUNK * BLOCK);
+            store(a, acc, &mut orow[j0..end]);
+            j0 += CHUNK * BLOCK;
+        }
+        while j0 < a.out_w {
+            let acc = blocks::<1>(a, plane, r0, j0);
+            let end = a.out_w.min(j0 + BLOCK);
+            store(a, acc, &mut orow[j0..end]);
+            j0 += BLOCK;
         }
     }
 }
