@@ -9,18 +9,14 @@ use crate::kernels::{clamp, madd};
 /// Output columns per block.
 pub(super) const BLOCK: usize = 8;
 
-/// `NB` blocks of output row `i` from column `j0`: `acc[b][t]` is column `j0 + b*BLOCK + t`.
+/// `NB` blocks from column `j0` of the output row whose tap rows are `srcs` (each already
+/// offset to its tap column): `acc[b][t]` is column `j0 + b*BLOCK + t`.
 #[inline(always)]
-fn blocks<const NB: usize>(
-    a: &ChannelArgs,
-    plane: &PaddedPlane,
-    r0: usize,
-    j0: usize,
-) -> [[f32; BLOCK]; NB] {
+fn blocks<const NB: usize>(a: &ChannelArgs, srcs: &[&[f32]], j0: usize) -> [[f32; BLOCK]; NB] {
     let mut acc = [[a.bias; BLOCK]; NB];
-    for (tap, &w) in a.taps.iter().zip(a.weights) {
+    for (src, &w) in srcs.iter().zip(a.weights) {
         // One bounds check per tap and chunk; the pad guarantees it passes.
-        let src = &plane.row(r0 + tap.row, tap.phase)[tap.col + j0..][..NB * BLOCK];
+        let src = &src[j0..][..NB * BLOCK];
         for (acc_b, src_b) in acc.iter_mut().zip(src.chunks_exact(BLOCK)) {
             for (acc_t, &x) in acc_b.iter_mut().zip(src_b) {
                 *acc_t = madd(w, x, *acc_t);
@@ -33,8 +29,11 @@ fn blocks<const NB: usize>(
 /// Clamps `acc` (fixed width, so it vectorises) and stores its first `out.len()` columns.
 #[inline(always)]
 fn store<const NB: usize>(a: &ChannelArgs, mut acc: [[f32; BLOCK]; NB], out: &mut [f32]) {
-    for v in acc.iter_mut().flatten() {
-        *v = clamp(*v, a.min, a.max);
+    // Nested fixed-width loops (a flattened iterator does not vectorise).
+    for b in acc.iter_mut() {
+        for v in b.iter_mut() {
+            *v = clamp(*v, a.min, a.max);
+        }
     }
     for (o, b) in out.chunks_mut(BLOCK).zip(&acc) {
         if o.len() == BLOCK {
@@ -48,17 +47,22 @@ fn store<const NB: usize>(a: &ChannelArgs, mut acc: [[f32; BLOCK]; NB], out: &mu
 /// Computes one channel's `[out_h, out_w]` output from its padded plane.
 pub(super) fn dwconv_rows(a: &ChannelArgs, plane: &PaddedPlane, out: &mut [f32]) {
     let padded_w = a.out_w.div_ceil(BLOCK) * BLOCK;
+    let mut srcs: Vec<&[f32]> = Vec::with_capacity(a.taps.len());
     for (i, orow) in out.chunks_exact_mut(a.out_w).enumerate().take(a.out_h) {
-        let r0 = i * a.stride_h;
+        // Resolve each tap's source row once per output row.
+        srcs.clear();
+        srcs.extend(a.taps.iter().map(|t| {
+            &plane.row(i * a.stride_h + t.row, t.phase)[t.col..]
+        }));
         let mut j0 = 0;
         while j0 + CHUNK * BLOCK <= padded_w {
-            let acc = blocks::<CHUNK>(a, plane, r0, j0);
+            let acc = blocks::<CHUNK>(a, &srcs, j0);
             let end = a.out_w.min(j0 + CHUNK * BLOCK);
             store(a, acc, &mut orow[j0..end]);
             j0 += CHUNK * BLOCK;
         }
         while j0 < a.out_w {
-            let acc = blocks::<1>(a, plane, r0, j0);
+            let acc = blocks::<1>(a, &srcs, j0);
             let end = a.out_w.min(j0 + BLOCK);
             store(a, acc, &mut orow[j0..end]);
             j0 += BLOCK;
