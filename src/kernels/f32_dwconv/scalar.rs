@@ -51,9 +51,11 @@ pub(super) fn dwconv_rows(a: &ChannelArgs, plane: &PaddedPlane, out: &mut [f32])
     for (i, orow) in out.chunks_exact_mut(a.out_w).enumerate().take(a.out_h) {
         // Resolve each tap's source row once per output row.
         srcs.clear();
-        srcs.extend(a.taps.iter().map(|t| {
-            &plane.row(i * a.stride_h + t.row, t.phase)[t.col..]
-        }));
+        srcs.extend(
+            a.taps
+                .iter()
+                .map(|t| &plane.row(i * a.stride_h + t.row, t.phase)[t.col..]),
+        );
         let mut j0 = 0;
         while j0 + CHUNK * BLOCK <= padded_w {
             let acc = blocks::<CHUNK>(a, &srcs, j0);

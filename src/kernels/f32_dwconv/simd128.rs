@@ -1,58 +1,94 @@
-//! SIMD128 depthwise kernel: the twin of the scalar one, `BLOCK` output columns in two f32x4
-//! accumulators.
+//! SIMD128 depthwise kernel: the twin of the scalar one, each `BLOCK` of output columns in two
+//! f32x4 accumulators, up to `CHUNK` blocks at once.
 
 use core::arch::wasm32::*;
 
 use super::pad::PaddedPlane;
-use super::ChannelArgs;
+use super::{ChannelArgs, CHUNK};
 
 /// Output columns per block.
 pub(super) const BLOCK: usize = 8;
 
-/// Loads `BLOCK` values from the front of `s` as two vectors.
+/// Loads 4 values from the front of `s`.
 #[inline(always)]
-fn load8(s: &[f32]) -> (v128, v128) {
-    let s = &s[..BLOCK];
-    // SAFETY: `s` has BLOCK = 8 values (sliced above), so both 4-value loads are in bounds;
-    // v128_load accepts unaligned pointers.
-    unsafe {
-        (
-            v128_load(s.as_ptr().cast::<v128>()),
-            v128_load(s.as_ptr().add(4).cast::<v128>()),
-        )
+fn load4(s: &[f32]) -> v128 {
+    let s = &s[..4];
+    // SAFETY: `s` has 4 values (sliced above); v128_load accepts unaligned pointers.
+    unsafe { v128_load(s.as_ptr().cast::<v128>()) }
+}
+
+/// Stores `v` to the front of `d`.
+#[inline(always)]
+fn store4(d: &mut [f32], v: v128) {
+    let d = &mut d[..4];
+    // SAFETY: `d` has 4 values (sliced above); v128_store accepts unaligned pointers.
+    unsafe { v128_store(d.as_mut_ptr().cast::<v128>(), v) }
+}
+
+/// `NB` blocks from column `j0` of the output row whose tap rows are `srcs` (each already
+/// offset to its tap column): `acc[b][h]` holds columns `j0 + b*BLOCK + 4h ..+4`.
+#[inline(always)]
+fn blocks<const NB: usize>(a: &ChannelArgs, srcs: &[&[f32]], j0: usize) -> [[v128; 2]; NB] {
+    let mut acc = [[f32x4_splat(a.bias); 2]; NB];
+    for (src, &w) in srcs.iter().zip(a.weights) {
+        // One bounds check per tap and chunk; the pad guarantees it passes.
+        let src = &src[j0..][..NB * BLOCK];
+        let w = f32x4_splat(w);
+        for (b, acc_b) in acc.iter_mut().enumerate() {
+            let x0 = load4(&src[b * BLOCK..]);
+            let x1 = load4(&src[b * BLOCK + 4..]);
+            acc_b[0] = f32x4_add(acc_b[0], f32x4_mul(w, x0));
+            acc_b[1] = f32x4_add(acc_b[1], f32x4_mul(w, x1));
+        }
+    }
+    acc
+}
+
+/// Clamps `acc` and stores its first `out.len()` columns.
+#[inline(always)]
+fn store<const NB: usize>(a: &ChannelArgs, acc: [[v128; 2]; NB], out: &mut [f32]) {
+    let (lo, hi) = (f32x4_splat(a.min), f32x4_splat(a.max));
+    for (o, acc_b) in out.chunks_mut(BLOCK).zip(&acc) {
+        // pmax(lo, v) = lo < v ? v : lo, then pmin(hi, .): the scalar kernel's
+        // `v.max(min).min(max)`, including NaN accumulators becoming `min`.
+        let v0 = f32x4_pmin(hi, f32x4_pmax(lo, acc_b[0]));
+        let v1 = f32x4_pmin(hi, f32x4_pmax(lo, acc_b[1]));
+        if o.len() == BLOCK {
+            store4(o, v0);
+            store4(&mut o[4..], v1);
+        } else {
+            let mut tmp = [0.0f32; BLOCK];
+            store4(&mut tmp, v0);
+            store4(&mut tmp[4..], v1);
+            let n = o.len();
+            o.copy_from_slice(&tmp[..n]);
+        }
     }
 }
 
 /// Computes one channel's `[out_h, out_w]` output from its padded plane.
 pub(super) fn dwconv_rows(a: &ChannelArgs, plane: &PaddedPlane, out: &mut [f32]) {
-    let (lo, hi) = (f32x4_splat(a.min), f32x4_splat(a.max));
+    let padded_w = a.out_w.div_ceil(BLOCK) * BLOCK;
+    let mut srcs: Vec<&[f32]> = Vec::with_capacity(a.taps.len());
     for (i, orow) in out.chunks_exact_mut(a.out_w).enumerate().take(a.out_h) {
-        let r0 = i * a.stride_h;
-        for j0 in (0..a.out_w).step_by(BLOCK) {
-            let mut acc0 = f32x4_splat(a.bias);
-            let mut acc1 = acc0;
-            for (tap, &w) in a.taps.iter().zip(a.weights) {
-                let (x0, x1) = load8(&plane.row(r0 + tap.row, tap.phase)[tap.col + j0..]);
-                let w = f32x4_splat(w);
-                acc0 = f32x4_add(acc0, f32x4_mul(w, x0));
-                acc1 = f32x4_add(acc1, f32x4_mul(w, x1));
-            }
-            // Same clamp order as the scalar kernel: max with min, then min with max.
-            // (f32x4_pmax/pmin differ on NaN; f32x4_max/min propagate it like f32::max would not.)
-            let v0 = f32x4_pmin(hi, f32x4_pmax(lo, acc0));
-            let v1 = f32x4_pmin(hi, f32x4_pmax(lo, acc1));
-            let n = BLOCK.min(a.out_w - j0);
-            let vals = [
-                f32x4_extract_lane::<0>(v0),
-                f32x4_extract_lane::<1>(v0),
-                f32x4_extract_lane::<2>(v0),
-                f32x4_extract_lane::<3>(v0),
-                f32x4_extract_lane::<0>(v1),
-                f32x4_extract_lane::<1>(v1),
-                f32x4_extract_lane::<2>(v1),
-                f32x4_extract_lane::<3>(v1),
-            ];
-            orow[j0..j0 + n].copy_from_slice(&vals[..n]);
+        srcs.clear();
+        srcs.extend(
+            a.taps
+                .iter()
+                .map(|t| &plane.row(i * a.stride_h + t.row, t.phase)[t.col..]),
+        );
+        let mut j0 = 0;
+        while j0 + CHUNK * BLOCK <= padded_w {
+            let acc = blocks::<CHUNK>(a, &srcs, j0);
+            let end = a.out_w.min(j0 + CHUNK * BLOCK);
+            store(a, acc, &mut orow[j0..end]);
+            j0 += CHUNK * BLOCK;
+        }
+        while j0 < a.out_w {
+            let acc = blocks::<1>(a, &srcs, j0);
+            let end = a.out_w.min(j0 + BLOCK);
+            store(a, acc, &mut orow[j0..end]);
+            j0 += BLOCK;
         }
     }
 }
