@@ -288,25 +288,35 @@ fn store_tile<const MR: usize, const NR: usize>(
     for (r, acc_r) in acc.iter().enumerate().take(t.rows) {
         let row = t.row0 + r;
         let dst = &mut c[row * ldc + t.col0..][..t.cols];
-        let src = &acc_r[..t.cols];
-        let (bias, lo, hi) = (epi.bias(row), epi.min, epi.max);
-        // One loop per mode so each stays branch-free and vectorises.
-        match mode {
-            Store::Final => {
-                for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = clamp(s + bias, lo, hi);
-                }
+        if let Ok(full) = <&mut [f32; NR]>::try_from(&mut *dst) {
+            // Full-width rows get a constant length: fully unrolled vector code.
+            store_row(full, acc_r, row, mode, epi);
+        } else {
+            store_row(dst, &acc_r[..t.cols], row, mode, epi);
+        }
+    }
+}
+
+/// One row of [`store_tile`].
+#[inline(always)]
+fn store_row(dst: &mut [f32], src: &[f32], row: usize, mode: Store, epi: &Epilogue) {
+    let (bias, lo, hi) = (epi.bias(row), epi.min, epi.max);
+    // One loop per mode so each stays branch-free and vectorises.
+    match mode {
+        Store::Final => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = clamp(s + bias, lo, hi);
             }
-            Store::First => dst.copy_from_slice(src),
-            Store::Accumulate => {
-                for (d, &s) in dst.iter_mut().zip(src) {
-                    *d += s;
-                }
+        }
+        Store::First => dst.copy_from_slice(src),
+        Store::Accumulate => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d += s;
             }
-            Store::AccumulateFinal => {
-                for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = clamp(*d + s + bias, lo, hi);
-                }
+        }
+        Store::AccumulateFinal => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = clamp(*d + s + bias, lo, hi);
             }
         }
     }
