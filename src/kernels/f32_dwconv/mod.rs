@@ -68,8 +68,8 @@ pub fn f32_dwconv_simd128(
     );
 }
 
-/// Blocks of output columns accumulated together (independent add chains, one row-slice fetch
-/// per tap); narrower rows fall back to single blocks.
+/// Most blocks of output columns accumulated together (independent add chains, one row-slice
+/// fetch per tap). The kernels dispatch 1..=4 explicitly, so changing it means adding arms.
 const CHUNK: usize = 4;
 
 /// One filter tap: padded-row offset `u * dil_h`, column phase, and offset within the phase.

@@ -77,18 +77,19 @@ pub(super) fn dwconv_rows(a: &ChannelArgs, plane: &PaddedPlane, out: &mut [f32])
                 .iter()
                 .map(|t| &plane.row(i * a.stride_h + t.row, t.phase)[t.col..]),
         );
+        // Full chunks, then one narrower chunk for the 1..CHUNK-1 blocks left (the pad
+        // covers whole blocks), so no row ends in a string of single-block passes.
         let mut j0 = 0;
-        while j0 + CHUNK * BLOCK <= padded_w {
-            let acc = blocks::<CHUNK>(a, &srcs, j0);
-            let end = a.out_w.min(j0 + CHUNK * BLOCK);
-            store(a, acc, &mut orow[j0..end]);
-            j0 += CHUNK * BLOCK;
-        }
         while j0 < a.out_w {
-            let acc = blocks::<1>(a, &srcs, j0);
-            let end = a.out_w.min(j0 + BLOCK);
-            store(a, acc, &mut orow[j0..end]);
-            j0 += BLOCK;
+            let nb = ((padded_w - j0) / BLOCK).min(CHUNK);
+            let end = a.out_w.min(j0 + nb * BLOCK);
+            match nb {
+                4 => store(a, blocks::<4>(a, &srcs, j0), &mut orow[j0..end]),
+                3 => store(a, blocks::<3>(a, &srcs, j0), &mut orow[j0..end]),
+                2 => store(a, blocks::<2>(a, &srcs, j0), &mut orow[j0..end]),
+                _ => store(a, blocks::<1>(a, &srcs, j0), &mut orow[j0..end]),
+            }
+            j0 += nb * BLOCK;
         }
     }
 }
