@@ -72,23 +72,15 @@ pub fn f32_dwconv_simd128(
 /// fetch per tap). The kernels dispatch 1..=4 explicitly, so changing it means adding arms.
 const CHUNK: usize = 4;
 
-/// One filter tap: padded-row offset `u * dil_h`, column phase, and offset within the phase.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Tap {
-    row: usize,
-    phase: usize,
-    col: usize,
-}
-
 /// What a per-channel kernel needs besides the padded plane.
 pub(super) struct ChannelArgs<'a> {
     /// Output rows and columns.
     out_h: usize,
     out_w: usize,
-    /// Vertical stride.
-    stride_h: usize,
-    /// Taps, in weight order.
-    taps: &'a [Tap],
+    /// Plane offset between consecutive output rows (`stride_h` padded rows).
+    row_step: usize,
+    /// Plane offset of each tap's source for output (0, 0), in weight order.
+    taps: &'a [usize],
     /// This channel's `kh * kw` weights.
     weights: &'a [f32],
     /// Bias and clamp bounds.
@@ -107,7 +99,7 @@ fn run<K>(
     block: usize,
     kernel: K,
 ) where
-    K: Fn(&ChannelArgs, &PaddedPlane, &mut [f32]),
+    K: Fn(&ChannelArgs, &[f32], &mut [f32]),
 {
     let (plane_in, plane_out, taps_n) = (g.in_h * g.in_w, g.out_h * g.out_w, g.kh * g.kw);
     assert_eq!(input.len(), g.channels * plane_in);
@@ -129,28 +121,35 @@ fn run<K>(
         }
         return;
     }
-    let taps: Vec<Tap> = (0..g.kh)
-        .flat_map(|u| {
-            (0..g.kw).map(move |v| Tap {
-                row: u * g.dilation[0],
-                phase: v * g.dilation[1] % g.stride[1],
-                col: v * g.dilation[1] / g.stride[1],
-            })
+    let mut padded = PaddedPlane::new(g, block);
+    // Tap (u, v) reads padded row u*dil_h, phase (v*dil_w) % s_w at (v*dil_w) / s_w.
+    let taps: Vec<usize> = (0..g.kh)
+        .flat_map(|u| (0..g.kw).map(move |v| (u, v)))
+        .map(|(u, v)| {
+            let (q, col) = (
+                v * g.dilation[1] % g.stride[1],
+                v * g.dilation[1] / g.stride[1],
+            );
+            padded.offset(u * g.dilation[0], q) + col
         })
         .collect();
-    let mut padded = PaddedPlane::new(g, block);
+    let row_step = padded.offset(g.stride[0], 0);
     for c in 0..g.channels {
         padded.fill(g, &input[c * plane_in..][..plane_in]);
         let args = ChannelArgs {
             out_h: g.out_h,
             out_w: g.out_w,
-            stride_h: g.stride[0],
+            row_step,
             taps: &taps,
             weights: &weights[c * taps_n..][..taps_n],
             bias: epi.bias(c),
             min: epi.min,
             max: epi.max,
         };
-        kernel(&args, &padded, &mut output[c * plane_out..][..plane_out]);
+        kernel(
+            &args,
+            padded.data(),
+            &mut output[c * plane_out..][..plane_out],
+        );
     }
 }

@@ -73,9 +73,15 @@ impl PaddedPlane {
         }
     }
 
-    /// Phase `q` of padded row `r`.
+    /// Offset in [`Self::data`] of phase `q` of padded row `r`. Every offset returned plus
+    /// the phase length stays inside the data.
     #[inline(always)]
-    pub(super) fn row(&self, r: usize, q: usize) -> &[f32] {
-        &self.data[(r * self.phases + q) * self.plen..][..self.plen]
+    pub(super) fn offset(&self, r: usize, q: usize) -> usize {
+        (r * self.phases + q) * self.plen
+    }
+
+    /// The padded rows, each `stride_w` phases of `plen` values.
+    pub(super) fn data(&self) -> &[f32] {
+        &self.data
     }
 }

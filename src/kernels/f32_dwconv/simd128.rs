@@ -3,7 +3,6 @@
 
 use core::arch::wasm32::*;
 
-use super::pad::PaddedPlane;
 use super::{ChannelArgs, CHUNK};
 
 /// Output columns per block.
@@ -25,14 +24,13 @@ fn store4(d: &mut [f32], v: v128) {
     unsafe { v128_store(d.as_mut_ptr().cast::<v128>(), v) }
 }
 
-/// `NB` blocks from column `j0` of the output row whose tap rows are `srcs` (each already
-/// offset to its tap column): `acc[b][h]` holds columns `j0 + b*BLOCK + 4h ..+4`.
+/// `NB` blocks from column `j0` of the output row starting at plane offset `base`: `acc[b][h]` holds columns `j0 + b*BLOCK + 4h ..+4`.
 #[inline(always)]
-fn blocks<const NB: usize>(a: &ChannelArgs, srcs: &[&[f32]], j0: usize) -> [[v128; 2]; NB] {
+fn blocks<const NB: usize>(a: &ChannelArgs, plane: &[f32], base: usize) -> [[v128; 2]; NB] {
     let mut acc = [[f32x4_splat(a.bias); 2]; NB];
-    for (src, &w) in srcs.iter().zip(a.weights) {
+    for (&off, &w) in a.taps.iter().zip(a.weights) {
         // One bounds check per tap and chunk; the pad guarantees it passes.
-        let src = &src[j0..][..NB * BLOCK];
+        let src = &plane[base + off..][..NB * BLOCK];
         let w = f32x4_splat(w);
         for (b, acc_b) in acc.iter_mut().enumerate() {
             let x0 = load4(&src[b * BLOCK..]);
@@ -67,16 +65,9 @@ fn store<const NB: usize>(a: &ChannelArgs, acc: [[v128; 2]; NB], out: &mut [f32]
 }
 
 /// Computes one channel's `[out_h, out_w]` output from its padded plane.
-pub(super) fn dwconv_rows(a: &ChannelArgs, plane: &PaddedPlane, out: &mut [f32]) {
+pub(super) fn dwconv_rows(a: &ChannelArgs, plane: &[f32], out: &mut [f32]) {
     let padded_w = a.out_w.div_ceil(BLOCK) * BLOCK;
-    let mut srcs: Vec<&[f32]> = Vec::with_capacity(a.taps.len());
     for (i, orow) in out.chunks_exact_mut(a.out_w).enumerate().take(a.out_h) {
-        srcs.clear();
-        srcs.extend(
-            a.taps
-                .iter()
-                .map(|t| &plane.row(i * a.stride_h + t.row, t.phase)[t.col..]),
-        );
         // Full chunks, then one narrower chunk for the 1..CHUNK-1 blocks left (the pad
         // covers whole blocks), so no row ends in a string of single-block passes.
         let mut j0 = 0;
@@ -84,10 +75,26 @@ pub(super) fn dwconv_rows(a: &ChannelArgs, plane: &PaddedPlane, out: &mut [f32])
             let nb = ((padded_w - j0) / BLOCK).min(CHUNK);
             let end = a.out_w.min(j0 + nb * BLOCK);
             match nb {
-                4 => store(a, blocks::<4>(a, &srcs, j0), &mut orow[j0..end]),
-                3 => store(a, blocks::<3>(a, &srcs, j0), &mut orow[j0..end]),
-                2 => store(a, blocks::<2>(a, &srcs, j0), &mut orow[j0..end]),
-                _ => store(a, blocks::<1>(a, &srcs, j0), &mut orow[j0..end]),
+                4 => store(
+                    a,
+                    blocks::<4>(a, plane, i * a.row_step + j0),
+                    &mut orow[j0..end],
+                ),
+                3 => store(
+                    a,
+                    blocks::<3>(a, plane, i * a.row_step + j0),
+                    &mut orow[j0..end],
+                ),
+                2 => store(
+                    a,
+                    blocks::<2>(a, plane, i * a.row_step + j0),
+                    &mut orow[j0..end],
+                ),
+                _ => store(
+                    a,
+                    blocks::<1>(a, plane, i * a.row_step + j0),
+                    &mut orow[j0..end],
+                ),
             }
             j0 += nb * BLOCK;
         }
