@@ -24,17 +24,23 @@ fn store4(d: &mut [f32], v: v128) {
     unsafe { v128_store(d.as_mut_ptr().cast::<v128>(), v) }
 }
 
-/// `NB` blocks from column `j0` of the output row starting at plane offset `base`: `acc[b][h]` holds columns `j0 + b*BLOCK + 4h ..+4`.
+/// `NB` blocks, block `b` reading the plane from `base + b * step` (`step` = `BLOCK` for
+/// neighbouring columns, the row step for stacked rows of narrow outputs): `acc[b][h]` holds
+/// lanes `4h..4h+4` of block `b`.
 #[inline(always)]
-fn blocks<const NB: usize>(a: &ChannelArgs, plane: &[f32], base: usize) -> [[v128; 2]; NB] {
+fn blocks<const NB: usize>(
+    a: &ChannelArgs,
+    plane: &[f32],
+    base: usize,
+    step: usize,
+) -> [[v128; 2]; NB] {
     let mut acc = [[f32x4_splat(a.bias); 2]; NB];
     for (&off, &w) in a.taps.iter().zip(a.weights) {
-        // One bounds check per tap and chunk; the pad guarantees it passes.
-        let src = &plane[base + off..][..NB * BLOCK];
         let w = f32x4_splat(w);
         for (b, acc_b) in acc.iter_mut().enumerate() {
-            let x0 = load4(&src[b * BLOCK..]);
-            let x1 = load4(&src[b * BLOCK + 4..]);
+            // Bounds checks per load; the pad guarantees they pass.
+            let src = &plane[base + off + b * step..];
+            let (x0, x1) = (load4(src), load4(&src[4..]));
             acc_b[0] = f32x4_add(acc_b[0], f32x4_mul(w, x0));
             acc_b[1] = f32x4_add(acc_b[1], f32x4_mul(w, x1));
         }
@@ -64,37 +70,48 @@ fn store<const NB: usize>(a: &ChannelArgs, acc: [[v128; 2]; NB], out: &mut [f32]
     }
 }
 
+/// Rows of at most one block: `NB` rows from `i0` at once (independent add chains).
+#[inline(always)]
+fn stacked<const NB: usize>(a: &ChannelArgs, plane: &[f32], i0: usize, out: &mut [f32]) {
+    let acc = blocks::<NB>(a, plane, i0 * a.row_step, a.row_step);
+    for (b, acc_b) in acc.into_iter().enumerate() {
+        store(a, [acc_b], &mut out[(i0 + b) * a.out_w..][..a.out_w]);
+    }
+}
+
+/// `NB` neighbouring blocks of output row `i` from column `j0`.
+#[inline(always)]
+fn along<const NB: usize>(a: &ChannelArgs, plane: &[f32], i: usize, j0: usize, out: &mut [f32]) {
+    let acc = blocks::<NB>(a, plane, i * a.row_step + j0, BLOCK);
+    let end = a.out_w.min(j0 + NB * BLOCK);
+    store(a, acc, &mut out[i * a.out_w + j0..i * a.out_w + end]);
+}
+
 /// Computes one channel's `[out_h, out_w]` output from its padded plane.
 pub(super) fn dwconv_rows(a: &ChannelArgs, plane: &[f32], out: &mut [f32]) {
+    if a.out_w <= BLOCK {
+        // Narrow (late) layers: stack rows instead of columns.
+        for i0 in (0..a.out_h).step_by(CHUNK) {
+            match CHUNK.min(a.out_h - i0) {
+                4 => stacked::<4>(a, plane, i0, out),
+                3 => stacked::<3>(a, plane, i0, out),
+                2 => stacked::<2>(a, plane, i0, out),
+                _ => stacked::<1>(a, plane, i0, out),
+            }
+        }
+        return;
+    }
     let padded_w = a.out_w.div_ceil(BLOCK) * BLOCK;
-    for (i, orow) in out.chunks_exact_mut(a.out_w).enumerate().take(a.out_h) {
-        // Full chunks, then one narrower chunk for the 1..CHUNK-1 blocks left (the pad
-        // covers whole blocks), so no row ends in a string of single-block passes.
+    for i in 0..a.out_h {
+        // Full chunks, then one narrower chunk for the 1..CHUNK-1 blocks left.
         let mut j0 = 0;
         while j0 < a.out_w {
             let nb = ((padded_w - j0) / BLOCK).min(CHUNK);
-            let end = a.out_w.min(j0 + nb * BLOCK);
             match nb {
-                4 => store(
-                    a,
-                    blocks::<4>(a, plane, i * a.row_step + j0),
-                    &mut orow[j0..end],
-                ),
-                3 => store(
-                    a,
-                    blocks::<3>(a, plane, i * a.row_step + j0),
-                    &mut orow[j0..end],
-                ),
-                2 => store(
-                    a,
-                    blocks::<2>(a, plane, i * a.row_step + j0),
-                    &mut orow[j0..end],
-                ),
-                _ => store(
-                    a,
-                    blocks::<1>(a, plane, i * a.row_step + j0),
-                    &mut orow[j0..end],
-                ),
+                4 => along::<4>(a, plane, i, j0, out),
+                3 => along::<3>(a, plane, i, j0, out),
+                2 => along::<2>(a, plane, i, j0, out),
+                _ => along::<1>(a, plane, i, j0, out),
             }
             j0 += nb * BLOCK;
         }
