@@ -172,6 +172,109 @@ fn gemm_random_shapes() {
     }
 }
 
+/// Naive `MR x NR` tile from k-major panels.
+fn tile_ref<const MR: usize, const NR: usize>(a: &[f32], b: &[f32]) -> [[f32; NR]; MR] {
+    let mut t = [[0.0f32; NR]; MR];
+    for p in 0..a.len() / MR {
+        for r in 0..MR {
+            for j in 0..NR {
+                t[r][j] = (t[r][j] as f64 + a[p * MR + r] as f64 * b[p * NR + j] as f64) as f32;
+            }
+        }
+    }
+    t
+}
+
+fn assert_tiles_close<const MR: usize, const NR: usize>(
+    what: &str,
+    got: &[[f32; NR]; MR],
+    want: &[[f32; NR]; MR],
+    kc: usize,
+) {
+    let (g, w): (Vec<f32>, Vec<f32>) = (got.concat(), want.concat());
+    assert_close(what, &g, &w, &vec![kc as f32; g.len()]);
+}
+
+#[test]
+fn gemm_microkernels_match_naive() {
+    use quantscope::kernels::f32_gemm::{f32_gemm_4x8_scalar, f32_gemm_6x16_scalar};
+    let mut rng = Rng::new(7);
+    for kc in [0, 1, 2, 5, 16, 67, 256] {
+        let (a4, b8) = (rng.vec(kc * 4), rng.vec(kc * 8));
+        let want = tile_ref::<4, 8>(&a4, &b8);
+        let scalar = f32_gemm_4x8_scalar(&a4, &b8);
+        assert_tiles_close("4x8 scalar", &scalar, &want, kc);
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            let simd = quantscope::kernels::f32_gemm::f32_gemm_4x8_simd128(&a4, &b8);
+            assert_tiles_close("4x8 simd128", &simd, &want, kc);
+            assert_tiles_close("4x8 scalar vs simd128", &simd, &scalar, kc);
+        }
+        let (a6, b16) = (rng.vec(kc * 6), rng.vec(kc * 16));
+        let want = tile_ref::<6, 16>(&a6, &b16);
+        assert_tiles_close("6x16 scalar", &f32_gemm_6x16_scalar(&a6, &b16), &want, kc);
+    }
+}
+
+#[test]
+fn gemm_ukernel_shapes() {
+    for &uk in GemmUkernel::ALL {
+        assert!(uk.mr() > 0 && uk.nr() > 0);
+    }
+    assert!(GemmUkernel::ALL.contains(&GemmUkernel::DEFAULT));
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    assert_eq!(GemmUkernel::DEFAULT, GemmUkernel::Simd128x4x8);
+}
+
+#[test]
+fn dwconv_efficientnet_like() {
+    // TF-style SAME padding (extra pad at the bottom/right) on larger planes, many channels.
+    let mut rng = Rng::new(8);
+    for &(c, hw, k, s) in &[
+        (16, 40, 3, 1),
+        (24, 40, 3, 2),
+        (10, 28, 5, 2),
+        (12, 14, 5, 1),
+        (20, 7, 3, 1),
+    ] {
+        let (c, hw, k, s): (usize, usize, usize, usize) = (c, hw, k, s);
+        let total = ((hw.div_ceil(s) - 1) * s + k).saturating_sub(hw);
+        let pads = [total / 2, total / 2, total - total / 2, total - total / 2];
+        let g = geometry(c, (hw, hw), (k, k), [s, s], [1, 1], pads).unwrap();
+        assert_eq!((g.out_h, g.out_w), (hw.div_ceil(s), hw.div_ceil(s)));
+        let input = rng.vec(c * hw * hw);
+        let weights = rng.vec(c * k * k);
+        let bias = rng.vec(c);
+        let epi = Epilogue {
+            bias: Some(&bias),
+            min: 0.0,
+            max: 6.0,
+        };
+        let mut got = vec![0.0; c * g.out_h * g.out_w];
+        f32_dwconv(&g, &input, &weights, &epi, &mut got);
+        // Reference: the naive loop of the original contract.
+        for ch in 0..c {
+            for i in 0..g.out_h {
+                for j in 0..g.out_w {
+                    let mut acc = 0.0f64;
+                    for u in 0..k {
+                        for v in 0..k {
+                            acc += weights[(ch * k + u) * k + v] as f64
+                                * at(&g, &input, ch, i, j, u, v) as f64;
+                        }
+                    }
+                    let want = epi_ref(&epi, ch, acc);
+                    let got = got[(ch * g.out_h + i) * g.out_w + j];
+                    assert!(
+                        (got - want).abs() <= 1e-5 * (k * k) as f32,
+                        "c={ch} i={i} j={j}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn gemm_empty() {
     let bias = [1.0, 2.0];
