@@ -5,25 +5,57 @@ use super::ConvGeometry;
 
 /// Writes the columns of `input` (`[channels, in_h, in_w]`) into `cols`
 /// (`[channels * kh * kw, out_h * out_w]`); padding reads as zero.
+///
+/// Each output row segment is split once into its left padding, interior and right padding,
+/// so the interior is a contiguous copy (stride 1) or a strided gather with no bounds tests.
 pub fn f32_im2col(g: &ConvGeometry, input: &[f32], cols: &mut [f32]) {
     let plane = g.out_h * g.out_w;
     assert_eq!(input.len(), g.channels * g.in_h * g.in_w);
     assert_eq!(cols.len(), g.channels * g.kh * g.kw * plane);
+    if plane == 0 {
+        return;
+    }
+    let (sh, sw) = (g.stride[0], g.stride[1]);
+    assert!(sh > 0 && sw > 0, "f32_im2col: zero stride");
+    let mut rows = cols.chunks_exact_mut(plane);
     for c in 0..g.channels {
+        let src_c = &input[c * g.in_h * g.in_w..][..g.in_h * g.in_w];
         for u in 0..g.kh {
             for v in 0..g.kw {
-                let row = (c * g.kh + u) * g.kw + v;
-                for i in 0..g.out_h {
-                    for j in 0..g.out_w {
-                        let y = (i * g.stride[0] + u * g.dilation[0]) as isize - g.pad[0] as isize;
-                        let x = (j * g.stride[1] + v * g.dilation[1]) as isize - g.pad[1] as isize;
-                        let inside =
-                            y >= 0 && x >= 0 && (y as usize) < g.in_h && (x as usize) < g.in_w;
-                        cols[row * plane + i * g.out_w + j] = if inside {
-                            input[(c * g.in_h + y as usize) * g.in_w + x as usize]
-                        } else {
-                            0.0
-                        };
+                let dst_row = rows.next().expect("one row per (c, u, v)");
+                // Output columns j whose input column j*sw + v*dw - pad_left is inside.
+                let shift = v * g.dilation[1];
+                let j_lo = g.pad[1].saturating_sub(shift).div_ceil(sw).min(g.out_w);
+                let j_hi = (g.in_w + g.pad[1])
+                    .saturating_sub(shift)
+                    .div_ceil(sw)
+                    .clamp(j_lo, g.out_w);
+                for (i, dst) in dst_row.chunks_exact_mut(g.out_w).enumerate() {
+                    let y = (i * sh + u * g.dilation[0]).wrapping_sub(g.pad[0]);
+                    if y >= g.in_h || j_lo == j_hi {
+                        dst.fill(0.0);
+                        continue;
+                    }
+                    dst[..j_lo].fill(0.0);
+                    dst[j_hi..].fill(0.0);
+                    let x0 = j_lo * sw + shift - g.pad[1];
+                    let src = &src_c[y * g.in_w + x0..(y + 1) * g.in_w];
+                    let dst = &mut dst[j_lo..j_hi];
+                    if sw == 1 {
+                        dst.copy_from_slice(&src[..dst.len()]);
+                    } else if sw == 2 {
+                        // Pairs vectorise (even lanes of a shuffle); a strided iterator does not.
+                        let done = dst.len().min(src.len() / 2);
+                        for (d, pair) in dst[..done].iter_mut().zip(src.chunks_exact(2)) {
+                            *d = pair[0];
+                        }
+                        if done < dst.len() {
+                            dst[done] = src[2 * done];
+                        }
+                    } else {
+                        for (d, &s) in dst.iter_mut().zip(src.iter().step_by(sw)) {
+                            *d = s;
+                        }
                     }
                 }
             }

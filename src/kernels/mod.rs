@@ -2,7 +2,8 @@
 //!
 //! Every kernel has a scalar version compiled everywhere and, on wasm32 with `simd128`, a
 //! SIMD128 twin with the same name suffix convention (`*_scalar`, `*_simd128`); the public
-//! entry points pick the best one for the build.
+//! entry points pick the best one for the build. The scalar versions are written as fixed-width
+//! loops over small arrays so that native builds (`-C target-cpu=native`) autovectorise them.
 
 pub mod f32_dwconv;
 pub mod f32_gemm;
@@ -27,11 +28,16 @@ impl Epilogue<'_> {
         max: f32::INFINITY,
     };
 
+    /// Bias of `row` (0 without bias).
+    #[inline]
+    pub fn bias(&self, row: usize) -> f32 {
+        self.bias.map_or(0.0, |b| b[row])
+    }
+
     /// Applies bias of `row` and the clamp to `acc`.
     #[inline]
     pub fn apply(&self, row: usize, acc: f32) -> f32 {
-        let v = acc + self.bias.map_or(0.0, |b| b[row]);
-        v.max(self.min).min(self.max)
+        clamp(acc + self.bias(row), self.min, self.max)
     }
 }
 
@@ -58,4 +64,25 @@ pub struct ConvGeometry {
     pub dilation: [usize; 2],
     /// Padding before the first row and column `[top, left]` (the rest is implied by out_h/out_w).
     pub pad: [usize; 2],
+}
+
+/// `a * b + c`, fused where the build target has a hardware FMA (native x86_64 with
+/// `target-cpu=native`), plain multiply-add elsewhere: `f32::mul_add` without hardware FMA is a
+/// slow libm call (notably on wasm32), and unfused is what SIMD128 computes anyway.
+#[inline(always)]
+pub(crate) fn madd(a: f32, b: f32, c: f32) -> f32 {
+    #[cfg(target_feature = "fma")]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(target_feature = "fma"))]
+    {
+        a * b + c
+    }
+}
+
+/// Clamps `v` to `[min, max]` exactly as [`Epilogue::apply`] does (so all variants agree on NaN).
+#[inline(always)]
+pub(crate) fn clamp(v: f32, min: f32, max: f32) -> f32 {
+    v.max(min).min(max)
 }

@@ -1,0 +1,323 @@
+//! f32 GEMM: `C[m, n] = epilogue(A[m, k] B[k, n])` with A packed once (weights).
+//!
+//! Structure (BLIS/XNNPACK style): A is packed at load time into `MR`-row panels; the driver
+//! blocks over n (`NC`) and k (`KC`), packs each B block into `NR`-column panels, and walks
+//! `MC`-row blocks of A so an A block stays in L2 while one B panel stays in L1. The
+//! microkernel computes one `MR x NR` tile; bias and clamp are fused into the store of the last
+//! k block. `n == 1` (fully connected layers) takes a matrix-vector path instead.
+
+mod pack;
+mod scalar;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
+
+pub use scalar::{f32_gemm_4x8_scalar, f32_gemm_6x16_scalar};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use simd128::f32_gemm_4x8_simd128;
+
+use super::{clamp, Epilogue};
+
+/// Reduction block: a `KC x NR` B panel (16 KiB at NR = 16) stays in L1.
+const KC: usize = 256;
+/// Rows of A per block: `MC x KC` of A (~96 KiB) stays in L2.
+const MC_TARGET: usize = 96;
+/// Values in one packed B block (512 KiB): it stays in L2 while the A panels stream past.
+const B_BLOCK: usize = 128 * 1024;
+
+/// The microkernel a [`PackedA`] is packed for (it fixes the panel height `MR`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GemmUkernel {
+    /// [`f32_gemm_4x8_scalar`]: the shape shared with the SIMD128 twin.
+    Scalar4x8,
+    /// [`f32_gemm_6x16_scalar`]: tuned for native autovectorisation.
+    Scalar6x16,
+    /// `f32_gemm_4x8_simd128` (wasm32 with `simd128` only).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    Simd128x4x8,
+}
+
+impl GemmUkernel {
+    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
+    /// other wasm32 builds, scalar 6x16 natively.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    pub const DEFAULT: Self = GemmUkernel::Simd128x4x8;
+    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
+    /// other wasm32 builds, scalar 6x16 natively.
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+    pub const DEFAULT: Self = GemmUkernel::Scalar4x8;
+    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
+    /// other wasm32 builds, scalar 6x16 natively.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub const DEFAULT: Self = GemmUkernel::Scalar6x16;
+
+    /// Every microkernel compiled into this build (for tests comparing them).
+    pub const ALL: &'static [GemmUkernel] = &[
+        GemmUkernel::Scalar4x8,
+        GemmUkernel::Scalar6x16,
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        GemmUkernel::Simd128x4x8,
+    ];
+
+    /// Rows per tile (panel height of packed A).
+    pub const fn mr(self) -> usize {
+        match self {
+            GemmUkernel::Scalar4x8 => 4,
+            GemmUkernel::Scalar6x16 => 6,
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            GemmUkernel::Simd128x4x8 => 4,
+        }
+    }
+
+    /// Columns per tile (panel width of packed B).
+    pub const fn nr(self) -> usize {
+        match self {
+            GemmUkernel::Scalar4x8 => 8,
+            GemmUkernel::Scalar6x16 => 16,
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            GemmUkernel::Simd128x4x8 => 8,
+        }
+    }
+}
+
+/// The left matrix `A [m, k]` (row-major: one row per output channel) prepared for repeated
+/// products: `ceil(m / MR)` panels of `k x MR` values, k-major, zero-padded rows.
+#[derive(Clone, Debug)]
+pub struct PackedA {
+    m: usize,
+    k: usize,
+    ukernel: GemmUkernel,
+    data: Vec<f32>,
+}
+
+impl PackedA {
+    /// Packs row-major `a` of shape `[m, k]` for [`GemmUkernel::DEFAULT`].
+    pub fn pack(a: &[f32], m: usize, k: usize) -> Self {
+        Self::pack_for(GemmUkernel::DEFAULT, a, m, k)
+    }
+
+    /// Packs row-major `a` of shape `[m, k]` for the given microkernel (which [`f32_gemm`]
+    /// then uses).
+    pub fn pack_for(ukernel: GemmUkernel, a: &[f32], m: usize, k: usize) -> Self {
+        assert_eq!(
+            a.len(),
+            m * k,
+            "PackedA::pack: a has {} values for {m}x{k}",
+            a.len()
+        );
+        PackedA {
+            m,
+            k,
+            ukernel,
+            data: pack::pack_a(a, m, k, ukernel.mr()),
+        }
+    }
+
+    /// Rows.
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// Columns (reduction length).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The microkernel this packing is for.
+    pub fn ukernel(&self) -> GemmUkernel {
+        self.ukernel
+    }
+
+    /// The `kc` steps from `pc` of panel `pi` (`MR` rows each).
+    #[inline]
+    fn panel<const MR: usize>(&self, pi: usize, pc: usize, kc: usize) -> &[f32] {
+        &self.data[(pi * self.k + pc) * MR..][..kc * MR]
+    }
+}
+
+/// `c[m, n] = epi(a * b)`, with `b` row-major `[k, n]` and `c` row-major `[m, n]`, using the
+/// microkernel `a` was packed for.
+pub fn f32_gemm(a: &PackedA, b: &[f32], n: usize, c: &mut [f32], epi: &Epilogue) {
+    let (m, k) = (a.m, a.k);
+    assert_eq!(
+        b.len(),
+        k * n,
+        "f32_gemm: b has {} values for {k}x{n}",
+        b.len()
+    );
+    assert_eq!(
+        c.len(),
+        m * n,
+        "f32_gemm: c has {} values for {m}x{n}",
+        c.len()
+    );
+    if let Some(bias) = epi.bias {
+        assert!(
+            bias.len() >= m,
+            "f32_gemm: {} biases for {m} rows",
+            bias.len()
+        );
+    }
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        for (i, row) in c.chunks_exact_mut(n).enumerate() {
+            row.fill(epi.apply(i, 0.0));
+        }
+        return;
+    }
+    match a.ukernel {
+        GemmUkernel::Scalar4x8 => dispatch::<4, 8, _>(a, b, n, c, epi, f32_gemm_4x8_scalar),
+        GemmUkernel::Scalar6x16 => dispatch::<6, 16, _>(a, b, n, c, epi, f32_gemm_6x16_scalar),
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        GemmUkernel::Simd128x4x8 => dispatch::<4, 8, _>(a, b, n, c, epi, f32_gemm_4x8_simd128),
+    }
+}
+
+/// Picks the matrix-vector path for `n == 1`, the blocked driver otherwise.
+#[inline(always)]
+fn dispatch<const MR: usize, const NR: usize, F>(
+    a: &PackedA,
+    b: &[f32],
+    n: usize,
+    c: &mut [f32],
+    epi: &Epilogue,
+    ukernel: F,
+) where
+    F: Fn(&[f32], &[f32]) -> [[f32; NR]; MR],
+{
+    if n == 1 {
+        gemv::<MR>(a, b, c, epi);
+    } else {
+        driver::<MR, NR, F>(a, b, n, c, epi, ukernel);
+    }
+}
+
+/// `c = epi(a * x)` for one column: streams each A panel once (this case is bound by reading
+/// A, so B packing and tiling would only add work).
+fn gemv<const MR: usize>(a: &PackedA, x: &[f32], c: &mut [f32], epi: &Epilogue) {
+    for (pi, rows) in c.chunks_mut(MR).enumerate() {
+        let acc = scalar::gemv_panel::<MR>(a.panel::<MR>(pi, 0, a.k), x);
+        for (r, out) in rows.iter_mut().enumerate() {
+            *out = epi.apply(pi * MR + r, acc[r]);
+        }
+    }
+}
+
+/// Blocked GEMM driver around an `MR x NR` microkernel.
+fn driver<const MR: usize, const NR: usize, F>(
+    a: &PackedA,
+    b: &[f32],
+    n: usize,
+    c: &mut [f32],
+    epi: &Epilogue,
+    ukernel: F,
+) where
+    F: Fn(&[f32], &[f32]) -> [[f32; NR]; MR],
+{
+    let (m, k) = (a.m, a.k);
+    let mc_max = MC_TARGET.div_ceil(MR) * MR;
+    // Short reductions get wider blocks: fewer passes over A, longer contiguous C row writes.
+    let nc_max = (B_BLOCK / k.min(KC)).div_ceil(NR) * NR;
+    let mut bpack = vec![0.0f32; k.min(KC) * n.min(nc_max).div_ceil(NR) * NR];
+    for jc in (0..n).step_by(nc_max) {
+        let nc = nc_max.min(n - jc);
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            pack::pack_b::<NR>(b, n, (pc, kc), (jc, nc), &mut bpack);
+            let mode = match (pc == 0, pc + kc == k) {
+                (true, true) => Store::Final,
+                (true, false) => Store::First,
+                (false, true) => Store::AccumulateFinal,
+                (false, false) => Store::Accumulate,
+            };
+            for ic in (0..m).step_by(mc_max) {
+                let mc = mc_max.min(m - ic);
+                for ir in (ic..ic + mc).step_by(MR) {
+                    let ap = a.panel::<MR>(ir / MR, pc, kc);
+                    for jr in (0..nc).step_by(NR) {
+                        let bp = &bpack[jr * kc..][..kc * NR];
+                        let cols = NR.min(nc - jr);
+                        let acc = ukernel(ap, bp);
+                        let tile = Tile {
+                            row0: ir,
+                            col0: jc + jr,
+                            rows: MR.min(m - ir),
+                            cols,
+                        };
+                        store_tile(&acc, c, n, tile, mode, epi);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How a k block's tile combines with C.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Store {
+    /// Only block: write `epi(acc)`.
+    Final,
+    /// First of several: write `acc`.
+    First,
+    /// Middle block: `c += acc`.
+    Accumulate,
+    /// Last of several: `c = epi(c + acc)`.
+    AccumulateFinal,
+}
+
+/// Where a tile lands in C (rows/cols may be short at the edges).
+#[derive(Clone, Copy)]
+struct Tile {
+    row0: usize,
+    col0: usize,
+    rows: usize,
+    cols: usize,
+}
+
+/// Stores the valid part of a tile, fusing the epilogue into the last k block.
+#[inline(always)]
+fn store_tile<const MR: usize, const NR: usize>(
+    acc: &[[f32; NR]; MR],
+    c: &mut [f32],
+    ldc: usize,
+    t: Tile,
+    mode: Store,
+    epi: &Epilogue,
+) {
+    for (r, acc_r) in acc.iter().enumerate().take(t.rows) {
+        let row = t.row0 + r;
+        let dst = &mut c[row * ldc + t.col0..][..t.cols];
+        if let Ok(full) = <&mut [f32; NR]>::try_from(&mut *dst) {
+            // Full-width rows get a constant length: fully unrolled vector code.
+            store_row(full, acc_r, row, mode, epi);
+        } else {
+            store_row(dst, &acc_r[..t.cols], row, mode, epi);
+        }
+    }
+}
+
+/// One row of [`store_tile`].
+#[inline(always)]
+fn store_row(dst: &mut [f32], src: &[f32], row: usize, mode: Store, epi: &Epilogue) {
+    let (bias, lo, hi) = (epi.bias(row), epi.min, epi.max);
+    // One loop per mode so each stays branch-free and vectorises.
+    match mode {
+        Store::Final => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = clamp(s + bias, lo, hi);
+            }
+        }
+        Store::First => dst.copy_from_slice(src),
+        Store::Accumulate => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d += s;
+            }
+        }
+        Store::AccumulateFinal => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = clamp(*d + s + bias, lo, hi);
+            }
+        }
+    }
+}
