@@ -375,7 +375,13 @@ def fetch_labels(cache):
         found = sorted(glob.glob(str(debs / "python3-torchvision_*.deb")))
         if not found:
             # As root apt warns that _apt cannot write to the cwd; that is harmless.
-            run(["apt-get", "download", "python3-torchvision"], cwd=debs)
+            try:
+                run(["apt-get", "download", "python3-torchvision"], cwd=debs)
+            except subprocess.CalledProcessError:
+                # A fresh machine has no package lists yet.
+                log("apt-get download failed; running apt-get update once and retrying")
+                run(["apt-get", "update"], cwd=debs)
+                run(["apt-get", "download", "python3-torchvision"], cwd=debs)
             found = sorted(glob.glob(str(debs / "python3-torchvision_*.deb")))
         run(["dpkg", "-x", found[-1], extracted])
     else:
