@@ -1,6 +1,5 @@
 //! `quantscope bench`: median single-thread latency of the float model, beside onnxruntime.
 
-use quantscope::classifier::Classifier;
 use quantscope::ir::Tensor;
 use quantscope::{Error, Result};
 use std::path::PathBuf;
@@ -10,12 +9,8 @@ use std::time::Instant;
 /// Arguments of `bench`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The ONNX model.
-    #[arg(long)]
-    model: PathBuf,
-    /// The model's metadata JSON (default: the model path with .json).
-    #[arg(long)]
-    meta: Option<PathBuf>,
+    #[command(flatten)]
+    model: super::ModelArgs,
     /// Timed runs (after 3 warm-up runs).
     #[arg(long, default_value_t = 30)]
     runs: usize,
@@ -29,9 +24,8 @@ pub struct Args {
 
 /// Prints quantscope's median, onnxruntime's, and their ratio.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let meta = super::read_metadata(&args.model, args.meta.as_deref())?;
-    let shape = meta.input.shape.clone();
-    let classifier = Classifier::new(&super::read_file(&args.model)?, meta)?;
+    let classifier = args.model.classifier()?;
+    let shape = classifier.metadata().input.shape.clone();
     // Values in [-1, 1] like a normalised photo; latency does not depend on them.
     let input = Tensor::from_shape_fn(shape, |d| {
         ((d[1] * 7 + d[2] * 3 + d[3]) as f32 * 0.01).sin()
@@ -88,7 +82,7 @@ fn ort_median(args: &Args) -> Result<f64> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/ort_bench.py");
     let out = Command::new(&args.python)
         .arg(&script)
-        .arg(&args.model)
+        .arg(&args.model.model)
         .args(["--runs", &args.runs.to_string()])
         .output()
         .map_err(|e| Error::Input(format!("cannot run {}: {e}", args.python.display())))?;

@@ -10,12 +10,8 @@ use std::time::Instant;
 /// Arguments of `classify`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The ONNX model.
-    #[arg(long)]
-    model: PathBuf,
-    /// The model's metadata JSON (default: the model path with .json).
-    #[arg(long)]
-    meta: Option<PathBuf>,
+    #[command(flatten)]
+    model: super::ModelArgs,
     /// One JSON object per line instead of a table.
     #[arg(long)]
     json: bool,
@@ -34,8 +30,7 @@ struct Line<'a> {
 
 /// Classifies each image; a bad image is reported and skipped, and the exit code says so.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let meta = super::read_metadata(&args.model, args.meta.as_deref())?;
-    let classifier = Classifier::new(&super::read_file(&args.model)?, meta)?;
+    let classifier = args.model.classifier()?;
     let mut failed = 0;
     for path in &args.images {
         match classify_one(&classifier, path) {

@@ -59,6 +59,27 @@ fn main() -> ExitCode {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+/// `--model` and `--meta`, shared by the commands that run a model.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// The ONNX model.
+    #[arg(long)]
+    model: PathBuf,
+    /// The model's metadata JSON (default: the model path with .json).
+    #[arg(long)]
+    meta: Option<PathBuf>,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl ModelArgs {
+    /// Reads the model and its metadata into a ready classifier.
+    fn classifier(&self) -> Result<quantscope::classifier::Classifier> {
+        let meta = read_metadata(&self.model, self.meta.as_deref())?;
+        quantscope::classifier::Classifier::new(&read_file(&self.model)?, meta)
+    }
+}
+
 /// The metadata JSON: `--meta` if given, else the model's path with a `.json` extension.
 fn read_metadata(model: &Path, meta: Option<&Path>) -> Result<ModelMetadata> {
     let path: PathBuf = meta.map_or_else(|| model.with_extension("json"), Path::to_path_buf);
