@@ -13,5 +13,7 @@ pub mod ir;
 pub mod kernels;
 pub mod model;
 pub mod onnx;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use error::{Error, Result};

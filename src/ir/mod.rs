@@ -7,6 +7,7 @@
 pub mod graph;
 pub mod ops;
 pub mod passes;
+pub mod summary;
 
 pub use graph::{Graph, Node, Value, ValueId};
 pub use ops::{Activation, Op};

@@ -1,6 +1,6 @@
 //! `quantscope inspect`.
 
-use quantscope::ir::Graph;
+use quantscope::ir::summary::{summarize, ModelSummary};
 use quantscope::onnx::{load_model, ImportOptions};
 use quantscope::Result;
 use std::path::PathBuf;
@@ -26,50 +26,33 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .push((meta.input.name, meta.input.shape));
     }
     let graph = load_model(&super::read_file(&args.model)?, &options)?;
-    print!("{}", report(&graph));
+    print!("{}", report(&summarize(&graph), graph.nodes.len()));
     Ok(ExitCode::SUCCESS)
 }
 
 /// The layer table: name, op, input -> output shape, parameters, bytes as f32.
-fn report(graph: &Graph) -> String {
-    let mut out = format!(
-        "{:<4} {:<28} {:<18} {:<22} {:<22} {:>10} {:>12}\n",
-        "#", "node", "op", "input", "output", "params", "bytes"
-    );
-    let shape = |ids: &[usize]| {
-        ids.first()
-            .map_or(String::new(), |&i| format!("{:?}", graph.shape(i)))
+fn report(s: &ModelSummary, nodes: usize) -> String {
+    let row = |i: &str, name: &str, op: &str, input: &str, output: &str, p: &str, b: &str| {
+        format!("{i:<4} {name:<28} {op:<18} {input:<20} {output:<20} {p:>10} {b:>12}\n")
     };
-    for (i, n) in graph.nodes.iter().enumerate() {
-        let params = n.op.parameter_count();
-        let op = match &n.op {
-            quantscope::ir::Op::Conv(c) if c.is_depthwise() => {
-                format!("Conv dw {}x{}", c.kernel()[0], c.kernel()[1])
-            }
-            quantscope::ir::Op::Conv(c) => {
-                format!("Conv {}x{}/{}", c.kernel()[0], c.kernel()[1], c.strides[0])
-            }
-            op => op.kind().to_string(),
-        };
-        out += &format!(
-            "{:<4} {:<28} {:<18} {:<22} {:<22} {:>10} {:>12}\n",
-            i,
-            n.name,
-            op,
-            shape(&n.inputs),
-            shape(&n.outputs),
-            params,
-            params * 4
+    let mut out = row("#", "node", "op", "input", "output", "params", "bytes");
+    for (i, l) in s.layers.iter().enumerate() {
+        out += &row(
+            &i.to_string(),
+            &l.name,
+            &l.op,
+            &format!("{:?}", l.input),
+            &format!("{:?}", l.output),
+            &l.parameters.to_string(),
+            &l.bytes.to_string(),
         );
     }
-    let params = graph.parameter_count();
     out += &format!(
-        "total: {} nodes, {} parameters ({:.2} M), {} bytes as f32 ({:.2} MiB)\n",
-        graph.nodes.len(),
-        params,
-        params as f64 / 1e6,
-        params * 4,
-        (params * 4) as f64 / (1024.0 * 1024.0)
+        "total: {nodes} nodes, {} parameters ({:.2} M), {} bytes as f32 ({:.2} MiB)\n",
+        s.parameters,
+        s.parameters as f64 / 1e6,
+        s.bytes,
+        s.bytes as f64 / (1024.0 * 1024.0)
     );
     out
 }
