@@ -4,6 +4,10 @@
 //! SIMD128 twin with the same name suffix convention (`*_scalar`, `*_simd128`); the public
 //! entry points pick the best one for the build. The scalar versions are written as fixed-width
 //! loops over small arrays so that native builds (`-C target-cpu=native`) autovectorise them.
+//!
+//! Choosing a variant explicitly (tests, benchmarks): GEMM microkernels are picked when packing
+//! ([`f32_gemm::PackedA::pack_for`] with a [`f32_gemm::GemmUkernel`]); depthwise convolution has
+//! [`f32_dwconv::f32_dwconv_scalar`] everywhere and `f32_dwconv_simd128` on wasm32+simd128.
 
 pub mod f32_dwconv;
 pub mod f32_gemm;

@@ -1,7 +1,7 @@
 //! Depthwise 2-D convolution: each channel convolved with its own `kh x kw` filter.
 //!
 //! Each channel is first copied into a zero-padded plane whose columns are split by stride
-//! phase ([`pad`]); the kernels then compute blocks of output columns from contiguous slices
+//! phase (see `pad.rs`); the kernels then compute blocks of output columns from contiguous slices
 //! with no bounds tests per pixel, accumulating in registers and fusing the epilogue into the
 //! store.
 

@@ -39,36 +39,20 @@ impl PaddedPlane {
     pub(super) fn fill(&mut self, g: &ConvGeometry, plane: &[f32]) {
         let (s, pl) = (self.phases, g.pad[1]);
         let y_end = g.in_h.min(self.rows.saturating_sub(g.pad[0]));
-        for y in 0..y_end {
-            let src = &plane[y * g.in_w..][..g.in_w];
-            let r = y + g.pad[0];
-            for q in 0..s {
-                // Phase elements t with input column x = t*s + q - pl in [0, in_w).
-                let t0 = pl.saturating_sub(q).div_ceil(s);
-                let t1 = (g.in_w + pl).saturating_sub(q).div_ceil(s).min(self.plen);
-                if t0 >= t1 {
-                    continue;
-                }
+        for q in 0..s {
+            // Phase elements t with input column x = t*s + q - pl in [0, in_w); the same for
+            // every row, so the divisions stay out of the row loop.
+            let t0 = pl.saturating_sub(q).div_ceil(s);
+            let t1 = (g.in_w + pl).saturating_sub(q).div_ceil(s).min(self.plen);
+            if t0 >= t1 {
+                continue;
+            }
+            let x0 = t0 * s + q - pl;
+            for y in 0..y_end {
+                let src = &plane[y * g.in_w + x0..(y + 1) * g.in_w];
+                let r = y + g.pad[0];
                 let dst = &mut self.data[(r * s + q) * self.plen..][t0..t1];
-                let x0 = t0 * s + q - pl;
-                if s == 1 {
-                    dst.copy_from_slice(&src[x0..x0 + dst.len()]);
-                } else if s == 2 {
-                    // Even/odd split: pairs of inputs, first of each pair to this phase.
-                    let src = &src[x0..];
-                    let mut pairs = dst.iter_mut().zip(src.chunks_exact(2));
-                    for (d, pair) in &mut pairs {
-                        *d = pair[0];
-                    }
-                    let done = dst.len().min(src.len() / 2);
-                    if done < dst.len() {
-                        dst[done] = src[2 * done];
-                    }
-                } else {
-                    for (d, &v) in dst.iter_mut().zip(src[x0..].iter().step_by(s)) {
-                        *d = v;
-                    }
-                }
+                gather(dst, src, s);
             }
         }
     }
@@ -83,5 +67,26 @@ impl PaddedPlane {
     /// The padded rows, each `stride_w` phases of `plen` values.
     pub(super) fn data(&self) -> &[f32] {
         &self.data
+    }
+}
+
+/// `dst[t] = src[t * s]` for every `t` in `dst` (`src` holds enough values).
+#[inline(always)]
+fn gather(dst: &mut [f32], src: &[f32], s: usize) {
+    if s == 1 {
+        dst.copy_from_slice(&src[..dst.len()]);
+    } else if s == 2 {
+        // Pairs vectorise (even lanes of a shuffle); a strided iterator does not.
+        let done = dst.len().min(src.len() / 2);
+        for (d, pair) in dst[..done].iter_mut().zip(src.chunks_exact(2)) {
+            *d = pair[0];
+        }
+        if done < dst.len() {
+            dst[done] = src[2 * done];
+        }
+    } else {
+        for (d, &v) in dst.iter_mut().zip(src.iter().step_by(s)) {
+            *d = v;
+        }
     }
 }

@@ -31,7 +31,7 @@ fn gemm_tile<const MR: usize, const NR: usize>(a: &[f32], b: &[f32]) -> [[f32; N
     acc
 }
 
-/// 4x8 scalar microkernel: same shape as [`super::f32_gemm_4x8_simd128`] so the two compare.
+/// 4x8 scalar microkernel: same shape as `f32_gemm_4x8_simd128` (wasm32) so the two compare.
 ///
 /// `a`: `kc * 4` values (4-row panel, k-major); `b`: `kc * 8` values (8-column panel, k-major).
 /// Returns the `4 x 8` tile of dot products.
