@@ -9,6 +9,9 @@ use crate::{image, Error};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod threads;
+pub use threads::*;
+
 #[wasm_bindgen]
 extern "C" {
     /// `performance.now()`, present in windows and workers.

@@ -4,12 +4,17 @@
 //! phase (see `pad.rs`); the kernels then compute blocks of output columns from contiguous slices
 //! with no bounds tests per pixel, accumulating in registers and fusing the epilogue into the
 //! store.
+//!
+//! With the `threads` feature, large convolutions split their channels across rayon's pool
+//! (each channel is computed exactly as sequentially).
 
 mod pad;
 mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
+#[cfg(feature = "threads")]
+use super::parallel;
 use super::{ConvGeometry, Epilogue};
 use pad::PaddedPlane;
 
@@ -99,7 +104,7 @@ fn run<K>(
     block: usize,
     kernel: K,
 ) where
-    K: Fn(&ChannelArgs, &[f32], &mut [f32]),
+    K: Fn(&ChannelArgs, &[f32], &mut [f32]) + Sync,
 {
     let (plane_in, plane_out, taps_n) = (g.in_h * g.in_w, g.out_h * g.out_w, g.kh * g.kw);
     assert_eq!(input.len(), g.channels * plane_in);
@@ -121,7 +126,7 @@ fn run<K>(
         }
         return;
     }
-    let mut padded = PaddedPlane::new(g, block);
+    let padded = PaddedPlane::new(g, block);
     // Tap (u, v) reads padded row u*dil_h, phase (v*dil_w) % s_w at (v*dil_w) / s_w.
     let taps: Vec<usize> = (0..g.kh)
         .flat_map(|u| (0..g.kw).map(move |v| (u, v)))
@@ -134,22 +139,37 @@ fn run<K>(
         })
         .collect();
     let row_step = padded.offset(g.stride[0], 0);
-    for c in 0..g.channels {
-        padded.fill(g, &input[c * plane_in..][..plane_in]);
-        let args = ChannelArgs {
-            out_h: g.out_h,
-            out_w: g.out_w,
-            row_step,
-            taps: &taps,
-            weights: &weights[c * taps_n..][..taps_n],
-            bias: epi.bias(c),
-            min: epi.min,
-            max: epi.max,
-        };
-        kernel(
-            &args,
-            padded.data(),
-            &mut output[c * plane_out..][..plane_out],
-        );
+    // Channels `c0..`, one plane of `out` each, through one padded plane.
+    let channels = |mut padded: PaddedPlane, c0: usize, out: &mut [f32]| {
+        for (i, out_c) in out.chunks_exact_mut(plane_out).enumerate() {
+            let c = c0 + i;
+            padded.fill(g, &input[c * plane_in..][..plane_in]);
+            let args = ChannelArgs {
+                out_h: g.out_h,
+                out_w: g.out_w,
+                row_step,
+                taps: &taps,
+                weights: &weights[c * taps_n..][..taps_n],
+                bias: epi.bias(c),
+                min: epi.min,
+                max: epi.max,
+            };
+            kernel(&args, padded.data(), out_c);
+        }
+    };
+    #[cfg(feature = "threads")]
+    {
+        use rayon::prelude::*;
+        // Channels are independent: split them, each task with its own padded plane.
+        let parts = parallel::parts(g.channels, 2, g.channels * plane_out * taps_n);
+        if parts > 1 {
+            let per_part = g.channels.div_ceil(parts);
+            output
+                .par_chunks_mut(per_part * plane_out)
+                .enumerate()
+                .for_each(|(i, out)| channels(PaddedPlane::new(g, block), i * per_part, out));
+            return;
+        }
     }
+    channels(padded, 0, output);
 }

@@ -5,6 +5,10 @@
 //! `MC`-row blocks of A so an A block stays in L2 while one B panel stays in L1. The
 //! microkernel computes one `MR x NR` tile; bias and clamp are fused into the store of the last
 //! k block. `n == 1` (fully connected layers) takes a matrix-vector path instead.
+//!
+//! With the `threads` feature, large products are split across rayon's pool into rectangles
+//! of C (column strips, or row strips when n is small); the matrix-vector path splits rows.
+//! Every element is reduced in the same order as sequentially, so results are bit-identical.
 
 mod pack;
 mod scalar;
@@ -15,7 +19,10 @@ pub use scalar::{f32_gemm_4x8_scalar, f32_gemm_6x16_scalar};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use simd128::f32_gemm_4x8_simd128;
 
+#[cfg(feature = "threads")]
+use super::parallel;
 use super::{clamp, Epilogue};
+use std::ops::Range;
 
 /// Reduction block: a `KC x NR` B panel (16 KiB at NR = 16) stays in L1.
 const KC: usize = 256;
@@ -174,7 +181,8 @@ pub fn f32_gemm(a: &PackedA, b: &[f32], n: usize, c: &mut [f32], epi: &Epilogue)
     }
 }
 
-/// Picks the matrix-vector path for `n == 1`, the blocked driver otherwise.
+/// Picks the matrix-vector path for `n == 1`, the blocked driver otherwise; with the `threads`
+/// feature, large products are split across rayon's pool.
 #[inline(always)]
 fn dispatch<const MR: usize, const NR: usize, F>(
     a: &PackedA,
@@ -184,19 +192,31 @@ fn dispatch<const MR: usize, const NR: usize, F>(
     epi: &Epilogue,
     ukernel: F,
 ) where
-    F: Fn(&[f32], &[f32]) -> [[f32; NR]; MR],
+    F: Fn(&[f32], &[f32]) -> [[f32; NR]; MR] + Sync,
 {
     if n == 1 {
-        gemv::<MR>(a, b, c, epi);
-    } else {
-        driver::<MR, NR, F>(a, b, n, c, epi, ukernel);
+        #[cfg(feature = "threads")]
+        if par_gemv::<MR>(a, b, c, epi) {
+            return;
+        }
+        gemv::<MR>(a, b, c, 0, epi);
+        return;
     }
+    #[cfg(feature = "threads")]
+    if par_driver::<MR, NR, F>(a, b, n, c, epi, &ukernel) {
+        return;
+    }
+    let mut out = Dense { c, ldc: n };
+    driver::<MR, NR, F, _>(a, b, n, (0..a.m, 0..n), &mut out, epi, &ukernel);
 }
 
-/// `c = epi(a * x)` for one column: streams each A panel once (this case is bound by reading
-/// A, so B packing and tiling would only add work).
-fn gemv<const MR: usize>(a: &PackedA, x: &[f32], c: &mut [f32], epi: &Epilogue) {
+/// `c = epi(a * x)` for one column, rows `row0..row0 + c.len()` (`row0` a multiple of `MR`):
+/// streams each A panel once (this case is bound by reading A, so B packing and tiling would
+/// only add work).
+fn gemv<const MR: usize>(a: &PackedA, x: &[f32], c: &mut [f32], row0: usize, epi: &Epilogue) {
+    debug_assert_eq!(row0 % MR, 0);
     for (pi, rows) in c.chunks_mut(MR).enumerate() {
+        let pi = row0 / MR + pi;
         let acc = scalar::gemv_panel::<MR>(a.panel::<MR>(pi, 0, a.k), x);
         for (r, out) in rows.iter_mut().enumerate() {
             *out = epi.apply(pi * MR + r, acc[r]);
@@ -204,24 +224,138 @@ fn gemv<const MR: usize>(a: &PackedA, x: &[f32], c: &mut [f32], epi: &Epilogue) 
     }
 }
 
-/// Blocked GEMM driver around an `MR x NR` microkernel.
-fn driver<const MR: usize, const NR: usize, F>(
+/// [`gemv`] split over row panels across rayon's pool; false, doing nothing, when it should
+/// stay sequential.
+#[cfg(feature = "threads")]
+fn par_gemv<const MR: usize>(a: &PackedA, x: &[f32], c: &mut [f32], epi: &Epilogue) -> bool {
+    use rayon::prelude::*;
+    let panels = a.m.div_ceil(MR);
+    // At least 4 panels each: fewer and the split costs more than the reads it shares out.
+    let parts = parallel::parts(panels, 4, a.m * a.k);
+    if parts == 1 {
+        return false;
+    }
+    let rows_per_part = panels.div_ceil(parts) * MR;
+    c.par_chunks_mut(rows_per_part)
+        .enumerate()
+        .for_each(|(i, rows)| gemv::<MR>(a, x, rows, i * rows_per_part, epi));
+    true
+}
+
+/// Rows of C as the driver writes them: `row(r)` is the part of row `r` (absolute) that the
+/// driver's column range covers, starting at that range's first column.
+trait OutRows {
+    fn row(&mut self, r: usize) -> &mut [f32];
+}
+
+/// All of a row-major C (the sequential path).
+struct Dense<'a> {
+    c: &'a mut [f32],
+    ldc: usize,
+}
+
+impl OutRows for Dense<'_> {
+    #[inline(always)]
+    fn row(&mut self, r: usize) -> &mut [f32] {
+        &mut self.c[r * self.ldc..][..self.ldc]
+    }
+}
+
+/// One parallel task's rectangle of C: a slice of each of its rows, from row `row0`.
+#[cfg(feature = "threads")]
+struct RowSlices<'a> {
+    rows: Vec<&'a mut [f32]>,
+    row0: usize,
+}
+
+#[cfg(feature = "threads")]
+impl OutRows for RowSlices<'_> {
+    #[inline(always)]
+    fn row(&mut self, r: usize) -> &mut [f32] {
+        self.rows[r - self.row0]
+    }
+}
+
+/// Splits the blocked product into rectangles of C, one per rayon task, each running
+/// [`driver`] with its own B packing: over columns (whole `NR` panels, no shared work) when
+/// there are enough, else over rows (whole `MR` panels; each task then packs all of B, which is
+/// small then). Returns false, doing nothing, when the product should stay sequential.
+#[cfg(feature = "threads")]
+fn par_driver<const MR: usize, const NR: usize, F>(
     a: &PackedA,
     b: &[f32],
     n: usize,
     c: &mut [f32],
     epi: &Epilogue,
-    ukernel: F,
+    ukernel: &F,
+) -> bool
+where
+    F: Fn(&[f32], &[f32]) -> [[f32; NR]; MR] + Sync,
+{
+    use rayon::prelude::*;
+    let (m, k) = (a.m, a.k);
+    let work = m * n * k;
+    // Wide enough column strips (4 panels) keep the microkernel loop and B packing efficient.
+    let (parts_m, parts_n) = match parallel::parts(n.div_ceil(NR), 4, work) {
+        1 => (parallel::parts(m.div_ceil(MR), 2, work), 1),
+        p => (1, p),
+    };
+    if parts_m * parts_n == 1 {
+        return false;
+    }
+    let row_ranges: Vec<_> = (0..parts_m)
+        .map(|i| parallel::split(m, MR, parts_m, i))
+        .collect();
+    let col_ranges: Vec<_> = (0..parts_n)
+        .map(|j| parallel::split(n, NR, parts_n, j))
+        .collect();
+    // Hand each task its slice of every row it covers (safe disjoint borrows of C).
+    let mut tasks: Vec<RowSlices> = (0..parts_m * parts_n)
+        .map(|t| RowSlices {
+            rows: Vec::with_capacity(row_ranges[t / parts_n].len()),
+            row0: row_ranges[t / parts_n].start,
+        })
+        .collect();
+    for (r, mut row) in c.chunks_exact_mut(n).enumerate() {
+        let pm = row_ranges.partition_point(|range| range.end <= r);
+        for (pn, cols) in col_ranges.iter().enumerate() {
+            let (part, rest) = row.split_at_mut(cols.len());
+            tasks[pm * parts_n + pn].rows.push(part);
+            row = rest;
+        }
+    }
+    tasks.into_par_iter().enumerate().for_each(|(t, mut out)| {
+        let rows = row_ranges[t / parts_n].clone();
+        let cols = col_ranges[t % parts_n].clone();
+        driver::<MR, NR, F, _>(a, b, n, (rows, cols), &mut out, epi, ukernel);
+    });
+    true
+}
+
+/// Blocked GEMM driver around an `MR x NR` microkernel, for the rows and columns of C in
+/// `range` (rows from a multiple of `MR`). Which tiles it computes never changes a value: each
+/// element's reduction is blocked by `KC` from k = 0 whatever the range.
+fn driver<const MR: usize, const NR: usize, F, O>(
+    a: &PackedA,
+    b: &[f32],
+    n: usize,
+    (rows, cols): (Range<usize>, Range<usize>),
+    out: &mut O,
+    epi: &Epilogue,
+    ukernel: &F,
 ) where
     F: Fn(&[f32], &[f32]) -> [[f32; NR]; MR],
+    O: OutRows,
 {
-    let (m, k) = (a.m, a.k);
+    let k = a.k;
+    debug_assert_eq!(rows.start % MR, 0);
     let mc_max = MC_TARGET.div_ceil(MR) * MR;
     // Short reductions get wider blocks: fewer passes over A, longer contiguous C row writes.
     let nc_max = (B_BLOCK / k.min(KC)).div_ceil(NR) * NR;
-    let mut bpack = vec![0.0f32; k.min(KC) * n.min(nc_max).div_ceil(NR) * NR];
-    for jc in (0..n).step_by(nc_max) {
-        let nc = nc_max.min(n - jc);
+    let width = cols.len();
+    let mut bpack = vec![0.0f32; k.min(KC) * width.min(nc_max).div_ceil(NR) * NR];
+    for jc in (cols.start..cols.end).step_by(nc_max) {
+        let nc = nc_max.min(cols.end - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             pack::pack_b::<NR>(b, n, (pc, kc), (jc, nc), &mut bpack);
@@ -231,21 +365,20 @@ fn driver<const MR: usize, const NR: usize, F>(
                 (false, true) => Store::AccumulateFinal,
                 (false, false) => Store::Accumulate,
             };
-            for ic in (0..m).step_by(mc_max) {
-                let mc = mc_max.min(m - ic);
+            for ic in (rows.start..rows.end).step_by(mc_max) {
+                let mc = mc_max.min(rows.end - ic);
                 for ir in (ic..ic + mc).step_by(MR) {
                     let ap = a.panel::<MR>(ir / MR, pc, kc);
                     for jr in (0..nc).step_by(NR) {
                         let bp = &bpack[jr * kc..][..kc * NR];
-                        let cols = NR.min(nc - jr);
                         let acc = ukernel(ap, bp);
                         let tile = Tile {
                             row0: ir,
-                            col0: jc + jr,
-                            rows: MR.min(m - ir),
-                            cols,
+                            col0: jc - cols.start + jr,
+                            rows: MR.min(rows.end - ir),
+                            cols: NR.min(nc - jr),
                         };
-                        store_tile(&acc, c, n, tile, mode, epi);
+                        store_tile(&acc, out, tile, mode, epi);
                     }
                 }
             }
@@ -266,7 +399,8 @@ enum Store {
     AccumulateFinal,
 }
 
-/// Where a tile lands in C (rows/cols may be short at the edges).
+/// Where a tile lands in C (rows/cols may be short at the edges; `col0` is relative to the
+/// driver's first column).
 #[derive(Clone, Copy)]
 struct Tile {
     row0: usize,
@@ -279,15 +413,14 @@ struct Tile {
 #[inline(always)]
 fn store_tile<const MR: usize, const NR: usize>(
     acc: &[[f32; NR]; MR],
-    c: &mut [f32],
-    ldc: usize,
+    out: &mut impl OutRows,
     t: Tile,
     mode: Store,
     epi: &Epilogue,
 ) {
     for (r, acc_r) in acc.iter().enumerate().take(t.rows) {
         let row = t.row0 + r;
-        let dst = &mut c[row * ldc + t.col0..][..t.cols];
+        let dst = &mut out.row(row)[t.col0..][..t.cols];
         if let Ok(full) = <&mut [f32; NR]>::try_from(&mut *dst) {
             // Full-width rows get a constant length: fully unrolled vector code.
             store_row(full, acc_r, row, mode, epi);
