@@ -1,4 +1,4 @@
-import { defineConfig } from 'vite';
+import { defineConfig, searchForWorkspaceRoot } from 'vite';
 
 // COOP/COEP make the page crossOriginIsolated, which the threaded engine needs (SharedArrayBuffer).
 const isolation = {
@@ -14,6 +14,11 @@ export default defineConfig({
   optimizeDeps: { exclude: ['quantscope'] },
   worker: { format: 'es' },
   build: { target: 'esnext' },
-  server: { headers: isolation },
+  server: {
+    headers: isolation,
+    // "quantscope": "file:../pkg" is a symlink that resolves outside www/: let the dev server
+    // serve it (an install from the registry lives in node_modules and needs nothing).
+    fs: { allow: [searchForWorkspaceRoot(process.cwd()), '../pkg'] },
+  },
   preview: { headers: isolation },
 });
