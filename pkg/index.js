@@ -4,7 +4,7 @@
 // <script type="module"> (no bundler).
 
 const KEEP_ALIVE = Symbol('quantscope.internal');
-const MT_INIT_TIMEOUT_MS = 20000;
+const MT_INIT_TIMEOUT_MS = 15000;
 
 function hardwareThreads() {
   const n = globalThis.navigator?.hardwareConcurrency;
@@ -204,7 +204,7 @@ export class Quantscope {
         init = Promise.race([
           init,
           new Promise((_, reject) =>
-            setTimeout(() => reject(new Error('the threaded build did not start within 20 s')), MT_INIT_TIMEOUT_MS),
+            setTimeout(() => reject(new Error('the threaded build did not start within 15 s')), MT_INIT_TIMEOUT_MS),
           ),
         ]);
       }
