@@ -1,0 +1,323 @@
+// quantscope: EfficientNet-Lite0 image classification in the browser. The Rust engine
+// (WebAssembly, SIMD128, optionally threads) runs in a dedicated module Worker; this module is
+// the small main-thread wrapper around it. Works from Vite/webpack and from a plain
+// <script type="module"> (no bundler).
+
+const KEEP_ALIVE = Symbol('quantscope.internal');
+const MT_INIT_TIMEOUT_MS = 15000;
+
+function hardwareThreads() {
+  const n = globalThis.navigator?.hardwareConcurrency;
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
+function toError(e) {
+  if (e instanceof Error) return e;
+  const err = new Error(e?.message ?? String(e));
+  if (e?.name) err.name = e.name;
+  return err;
+}
+
+function spawnWorker() {
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'quantscope' });
+}
+
+/**
+ * One worker plus its request bookkeeping. Replaced as a whole when the worker dies.
+ */
+class Channel {
+  constructor(onCrash) {
+    this.pending = new Map();
+    this.nextId = 1;
+    this.dead = false;
+    this.worker = spawnWorker();
+    this.worker.onmessage = (event) => {
+      const { id, ok, result, error, fatal } = event.data;
+      const p = this.pending.get(id);
+      if (!p) return;
+      this.pending.delete(id);
+      if (ok) p.resolve(result);
+      else {
+        const err = new Error(error?.message ?? 'unknown error in the quantscope worker');
+        if (error?.name && error.name !== 'Error') err.name = error.name;
+        p.reject(err);
+        if (fatal) onCrash(this, err);
+      }
+    };
+    this.worker.onerror = (event) => {
+      event.preventDefault?.();
+      const err = new Error(
+        `the quantscope worker failed: ${event.message || 'worker script error (failed to load?)'}`,
+      );
+      this.fail(err);
+      onCrash(this, err);
+    };
+    this.worker.onmessageerror = () => {
+      const err = new Error('the quantscope worker sent a message that could not be read');
+      this.fail(err);
+      onCrash(this, err);
+    };
+  }
+
+  request(type, payload = {}, transfer = []) {
+    if (this.dead) return Promise.reject(new Error('the quantscope worker is not running'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      try {
+        this.worker.postMessage({ id, type, ...payload }, transfer);
+      } catch (e) {
+        this.pending.delete(id);
+        reject(toError(e));
+      }
+    });
+  }
+
+  /** Rejects every pending request and stops the worker. */
+  fail(err) {
+    this.dead = true;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.worker.terminate();
+  }
+}
+
+/** Reads the argument of classify() into a message for the worker (+ transfer list). */
+async function imageMessage(image) {
+  if (image == null) throw new Error('classify() needs an image');
+  if (typeof Blob !== 'undefined' && image instanceof Blob) {
+    const bytes = await image.arrayBuffer();
+    return [{ kind: 'encoded', bytes }, [bytes]];
+  }
+  if (image instanceof ArrayBuffer) {
+    // A copy: the caller's buffer stays usable.
+    return [{ kind: 'encoded', bytes: image }, []];
+  }
+  if (ArrayBuffer.isView(image)) {
+    const bytes = new Uint8Array(image.buffer, image.byteOffset, image.byteLength).slice().buffer;
+    return [{ kind: 'encoded', bytes }, [bytes]];
+  }
+  if (typeof ImageData !== 'undefined' && image instanceof ImageData) {
+    return [{ kind: 'rgba', width: image.width, height: image.height, data: image.data }, []];
+  }
+  if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) {
+    return [{ kind: 'bitmap', bitmap: image }, [image]];
+  }
+  if (typeof createImageBitmap === 'function') {
+    // <img>, <canvas>, OffscreenCanvas, VideoFrame, <video>: let the browser rasterise it.
+    const bitmap = await createImageBitmap(image);
+    return [{ kind: 'bitmap', bitmap }, [bitmap]];
+  }
+  throw new Error(
+    'classify() takes a File, Blob, ArrayBuffer or Uint8Array (encoded image), ImageData or ImageBitmap',
+  );
+}
+
+function metadataJson(metadata) {
+  if (typeof metadata === 'string') return metadata;
+  if (metadata && typeof metadata === 'object') return JSON.stringify(metadata);
+  throw new Error('loadModel() needs the metadata as an object or a JSON string');
+}
+
+function onnxCopy(onnxBytes) {
+  if (onnxBytes instanceof ArrayBuffer) return new Uint8Array(onnxBytes.slice(0));
+  if (ArrayBuffer.isView(onnxBytes)) {
+    return new Uint8Array(onnxBytes.buffer, onnxBytes.byteOffset, onnxBytes.byteLength).slice();
+  }
+  throw new Error('loadModel() needs the ONNX bytes as a Uint8Array or ArrayBuffer');
+}
+
+/** A model loaded in the engine. Every method returns a Promise. */
+export class QsModel {
+  constructor(key, owner, id) {
+    if (key !== KEEP_ALIVE) throw new TypeError('use Quantscope.loadModel()');
+    this._owner = owner;
+    this._id = id;
+    this._disposed = false;
+  }
+
+  _call(type, payload, transfer) {
+    if (this._disposed) return Promise.reject(new Error('this model was disposed'));
+    return this._owner._request(type, { model: this._id, ...payload }, transfer, this._id);
+  }
+
+  /** Name, number of labels, layers, input/output shapes, parameter count and bytes. */
+  info() {
+    return this._call('info');
+  }
+
+  /** Top-5 classes of an image: `{ top5: [{ index, label, prob }], ms, preprocess_ms }`. */
+  async classify(image) {
+    if (this._disposed) throw new Error('this model was disposed');
+    const [msg, transfer] = await imageMessage(image);
+    return this._call('classify', { image: msg }, transfer);
+  }
+
+  /** Raw logits of a preprocessed NCHW float input. */
+  logits(input) {
+    if (!(input instanceof Float32Array)) {
+      return Promise.reject(new Error('logits() needs a Float32Array (NCHW, the model input shape)'));
+    }
+    return this._call('logits', { input });
+  }
+
+  /** Frees the model in the engine. Further calls reject. */
+  async dispose() {
+    if (this._disposed) return;
+    this._disposed = true;
+    this._owner._models.delete(this._id);
+    try {
+      await this._owner._request('dispose', { model: this._id });
+    } catch {
+      // The worker is gone or restarting: nothing left to free.
+    }
+  }
+}
+
+/** The engine: one Worker running one wasm build. Create it with createQuantscope(). */
+export class Quantscope {
+  constructor(key, options) {
+    if (key !== KEEP_ALIVE) throw new TypeError('use createQuantscope()');
+    this._options = options;
+    this._models = new Map(); // id -> { onnx, metadata, broken }
+    this._nextModel = 1;
+    this._terminated = false;
+    this._channel = null;
+    this._ready = null;
+    /** 'simd' or 'simd-threads' */
+    this.build = 'simd';
+    /** Number of threads the engine uses (1 for the single-threaded build). */
+    this.threads = 1;
+    /** Engine version. */
+    this.version = '';
+    /** Number of times the worker was restarted after a crash. */
+    this.restarts = 0;
+  }
+
+  /** Starts a worker on build 'mt' or 'st'; returns the channel once the engine is up. */
+  async _start(build) {
+    const channel = new Channel((ch, err) => this._crashed(ch, err));
+    try {
+      let init = channel.request('init', { build, threads: this._options.threads });
+      if (build === 'mt') {
+        // A thread pool whose nested workers cannot start never answers: give up and fall back.
+        init = Promise.race([
+          init,
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('the threaded build did not start within 15 s')), MT_INIT_TIMEOUT_MS),
+          ),
+        ]);
+      }
+      const info = await init;
+      this._channel = channel;
+      this.build = info.threaded ? 'simd-threads' : 'simd';
+      this.threads = info.threads;
+      this.version = info.version;
+      this.simd = info.simd;
+      return channel;
+    } catch (e) {
+      channel.fail(toError(e));
+      throw e;
+    }
+  }
+
+  async _boot() {
+    const { wantThreads } = this._options;
+    if (wantThreads) {
+      try {
+        return await this._start('mt');
+      } catch (e) {
+        this.fallbackReason = toError(e).message;
+      }
+    }
+    return this._start('st');
+  }
+
+  /** Worker crashed (trap or died): start a new one and reload every live model. */
+  _crashed(channel, err) {
+    if (this._terminated || channel !== this._channel) return;
+    this._channel = null;
+    channel.fail(err);
+    this.restarts++;
+    this._ready = (async () => {
+      const ch = await this._boot();
+      for (const [id, m] of this._models) {
+        try {
+          await ch.request('load', { model: id, onnx: m.onnx, metadata: m.metadata });
+          m.broken = null;
+        } catch (e) {
+          m.broken = toError(e);
+        }
+      }
+      return ch;
+    })();
+    // A failed restart is reported by the next request.
+    this._ready.catch(() => {});
+  }
+
+  async _request(type, payload, transfer = [], modelId = null) {
+    if (this._terminated) throw new Error('this quantscope instance was terminated');
+    const channel = await this._ready;
+    if (modelId != null && this._models.get(modelId)?.broken) {
+      throw new Error(`the model could not be reloaded after a crash: ${this._models.get(modelId).broken.message}`);
+    }
+    if (channel !== this._channel && this._ready) {
+      // Restarted in between: go round again on the new worker.
+      return this._request(type, payload, transfer, modelId);
+    }
+    try {
+      return await channel.request(type, payload, transfer);
+    } catch (e) {
+      // If this call killed the worker, wait until the models are back before rejecting,
+      // so a retry right after the rejection works.
+      if (this._channel !== channel) await this._ready?.catch(() => {});
+      throw toError(e);
+    }
+  }
+
+  /**
+   * Loads an ONNX model with its metadata (labels, preprocessing, input shape) as an object or
+   * a JSON string. Rejects if the model cannot be imported; other models keep working.
+   */
+  async loadModel(onnxBytes, metadata) {
+    const json = metadataJson(metadata);
+    const onnx = onnxCopy(onnxBytes);
+    const id = this._nextModel++;
+    await this._request('load', { model: id, onnx, metadata: json });
+    this._models.set(id, { onnx, metadata: json, broken: null });
+    return new QsModel(KEEP_ALIVE, this, id);
+  }
+
+  /** Stops the worker; every pending and later call rejects. */
+  terminate() {
+    if (this._terminated) return;
+    this._terminated = true;
+    this._models.clear();
+    this._channel?.fail(new Error('this quantscope instance was terminated'));
+    this._channel = null;
+  }
+
+  /** @internal Test hook: 'trap' (wasm RuntimeError) or 'error' (worker dies). */
+  _crashForTesting(how = 'trap') {
+    return this._request('crash-for-testing', { how });
+  }
+}
+
+/**
+ * Starts the engine in a Worker. Uses the threaded build when the page is crossOriginIsolated,
+ * `threads` is not 1 and the threaded files are present (falling back to the single-threaded
+ * build if they fail to load); otherwise the single-threaded SIMD build.
+ * @param {{ threads?: number }} [options]
+ */
+export async function createQuantscope({ threads } = {}) {
+  if (typeof Worker === 'undefined') throw new Error('quantscope needs Web Workers');
+  const n = threads == null ? hardwareThreads() : Math.floor(Number(threads));
+  if (!Number.isFinite(n) || n < 1) throw new Error(`threads must be a positive integer, not ${threads}`);
+  const wantThreads = globalThis.crossOriginIsolated === true && n > 1;
+  const qs = new Quantscope(KEEP_ALIVE, { threads: n, wantThreads });
+  qs._ready = qs._boot();
+  await qs._ready;
+  return qs;
+}
+
+export default createQuantscope;

@@ -1,0 +1,144 @@
+// quantscope engine worker: owns the wasm module and the loaded models. Spawned by index.js as
+// a module Worker; every request is `{ id, type, ... }` and gets exactly one reply
+// `{ id, ok: true, result }` or `{ id, ok: false, error: { name, message }, fatal }`.
+// `fatal` means the wasm instance can no longer be trusted (a trap): the wrapper replaces this
+// worker and reloads the models.
+
+/** @type {any} the wasm-bindgen module (st or mt) */
+let engine = null;
+/** @type {Map<number, any>} model id -> wasm Model */
+const models = new Map();
+
+// One static import expression per build so that bundlers (Vite, webpack, Rollup) see and
+// split both; a missing build (no mt/ directory) only fails when it is asked for.
+async function importBuild(build) {
+  if (build === 'mt') return import('./mt/quantscope.js');
+  return import('./st/quantscope.js');
+}
+
+// wasm-bindgen-rayon's thread workers load the threaded build with import('../../..'), i.e.
+// the directory URL `mt/`. Bundlers resolve that through mt/package.json; a browser without a
+// bundler fetches the URL itself, and a plain static host answers with HTML or 404, so the pool
+// would never start. When this file runs unbundled, check that `mt/` serves JavaScript first.
+async function checkUnbundledThreads() {
+  const here = new URL(import.meta.url);
+  if (!here.pathname.endsWith('/worker.js') || here.search) return; // bundled or Vite dev
+  const dir = new URL(['.', 'mt', ''].join('/'), here);
+  let type = '';
+  try {
+    const res = await fetch(dir, { method: 'HEAD' });
+    if (res.ok) type = res.headers.get('Content-Type') || '';
+  } catch {
+    // unreachable: treated as not JavaScript
+  }
+  if (!/javascript|ecmascript/i.test(type)) {
+    throw new Error(
+      `the threaded build's workers import ${dir.pathname} (a directory), which this server ` +
+        'does not serve as JavaScript: use a bundler, or serve mt/index.js for it',
+    );
+  }
+}
+
+async function init({ build, threads }) {
+  if (build === 'mt') await checkUnbundledThreads();
+  const mod = await importBuild(build);
+  await mod.default();
+  let used = 1;
+  if (build === 'mt') {
+    if (typeof mod.initThreadPool !== 'function') {
+      throw new Error('the threaded build does not export initThreadPool');
+    }
+    await mod.initThreadPool(threads);
+    used = typeof mod.threadCount === 'function' ? mod.threadCount() : threads;
+  }
+  engine = mod;
+  const info = mod.buildInfo();
+  return { build, threads: used, simd: info.simd, threaded: info.threads, version: info.version };
+}
+
+function model(id) {
+  const m = models.get(id);
+  if (!m) throw new Error(`model ${id} is not loaded (disposed?)`);
+  return m;
+}
+
+function rgbaOf(image) {
+  if (image.kind === 'bitmap') {
+    const bitmap = image.bitmap;
+    const { width, height } = bitmap;
+    if (!width || !height) throw new Error('the image is empty (0 pixels)');
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    if (!ctx) throw new Error('no 2D context for OffscreenCanvas in this browser');
+    ctx.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    const data = ctx.getImageData(0, 0, width, height).data;
+    return { width, height, data };
+  }
+  return image;
+}
+
+function classify(m, image) {
+  if (image.kind === 'encoded') return m.classifyEncoded(new Uint8Array(image.bytes));
+  const { width, height, data } = rgbaOf(image);
+  return m.classifyRgba(width, height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+}
+
+async function handle(msg) {
+  switch (msg.type) {
+    case 'init':
+      return { result: await init(msg) };
+    case 'load': {
+      if (!engine) throw new Error('the engine is not initialised');
+      const m = new engine.Model(new Uint8Array(msg.onnx), msg.metadata);
+      const old = models.get(msg.model);
+      if (old) old.free();
+      models.set(msg.model, m);
+      return { result: m.info() };
+    }
+    case 'info':
+      return { result: model(msg.model).info() };
+    case 'classify':
+      return { result: classify(model(msg.model), msg.image) };
+    case 'logits': {
+      const out = model(msg.model).logits(msg.input);
+      return { result: out, transfer: [out.buffer] };
+    }
+    case 'dispose': {
+      const m = models.get(msg.model);
+      if (m) {
+        models.delete(msg.model);
+        m.free();
+      }
+      return { result: null };
+    }
+    case 'crash-for-testing':
+      // Simulates the failures the wrapper must survive: a wasm trap or a dead worker.
+      if (msg.how === 'error') {
+        setTimeout(() => {
+          throw new Error('simulated worker crash');
+        });
+        return new Promise(() => {});
+      }
+      throw new WebAssembly.RuntimeError('unreachable (simulated trap)');
+    default:
+      throw new Error(`unknown request type ${msg.type}`);
+  }
+}
+
+self.onmessage = async (event) => {
+  const msg = event.data;
+  try {
+    const { result, transfer = [] } = await handle(msg);
+    self.postMessage({ id: msg.id, ok: true, result }, transfer);
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const fatal = e instanceof WebAssembly.RuntimeError;
+    self.postMessage({
+      id: msg.id,
+      ok: false,
+      fatal,
+      error: { name: e.name, message: e.message || String(err) },
+    });
+  }
+};
