@@ -6,6 +6,8 @@ mod bench;
 mod classify;
 #[cfg(not(target_arch = "wasm32"))]
 mod inspect;
+#[cfg(not(target_arch = "wasm32"))]
+mod logits;
 
 #[cfg(not(target_arch = "wasm32"))]
 use clap::{Parser, Subcommand};
@@ -39,6 +41,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Median single-thread latency of the float model, beside onnxruntime's.
     Bench(bench::Args),
+    /// Write the float model's raw logits for one image (little-endian f32).
+    Logits(logits::Args),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Command::Classify(a) => classify::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Logits(a) => logits::run(a),
     };
     match result {
         Ok(code) => code,
@@ -58,7 +63,6 @@ fn main() -> ExitCode {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 /// `--model` and `--meta`, shared by the commands that run a model.
 #[cfg(not(target_arch = "wasm32"))]
 #[derive(clap::Args)]
@@ -81,6 +85,7 @@ impl ModelArgs {
 }
 
 /// The metadata JSON: `--meta` if given, else the model's path with a `.json` extension.
+#[cfg(not(target_arch = "wasm32"))]
 fn read_metadata(model: &Path, meta: Option<&Path>) -> Result<ModelMetadata> {
     let path: PathBuf = meta.map_or_else(|| model.with_extension("json"), Path::to_path_buf);
     let text = std::fs::read_to_string(&path)
@@ -88,8 +93,8 @@ fn read_metadata(model: &Path, meta: Option<&Path>) -> Result<ModelMetadata> {
     ModelMetadata::from_json(&text)
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 /// Reads a file, naming it in the error.
+#[cfg(not(target_arch = "wasm32"))]
 fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| {
         Error::Io(std::io::Error::new(

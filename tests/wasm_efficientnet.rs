@@ -1,0 +1,87 @@
+//! EfficientNet-Lite0 in wasm (SIMD128) against the native build: same image, same
+//! preprocessing, logits within 1e-4 of the native ones, top-1 espresso (967).
+//!
+//! samples/coffee.png is embedded by a relative path; the generated files come from absolute
+//! paths in these environment variables, read at compile time (the Makefile sets them; they
+//! are needed only when this test is built for wasm32):
+//!
+//! - `QUANTSCOPE_WASM_MODEL`: models/efficientnet-lite0.onnx
+//! - `QUANTSCOPE_WASM_META`: models/efficientnet-lite0.json
+//! - `QUANTSCOPE_WASM_NATIVE_LOGITS`: the native logits of that image, written by
+//!   `quantscope logits --model M samples/coffee.png --out FILE` (little-endian f32)
+//!
+//! Runs in node and, with `WASM_BINDGEN_USE_BROWSER=1`, in headless Chromium.
+//! Natively this file compiles to an empty test crate.
+#![cfg(target_arch = "wasm32")]
+
+use quantscope::classifier::{softmax, top_k, Classifier};
+use quantscope::model::ModelMetadata;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test};
+
+static MODEL: &[u8] = include_bytes!(env!(
+    "QUANTSCOPE_WASM_MODEL",
+    "set QUANTSCOPE_WASM_MODEL to the absolute path of the ONNX model (see tests/wasm_efficientnet.rs; make test-wasm sets it)"
+));
+static META: &str = include_str!(env!(
+    "QUANTSCOPE_WASM_META",
+    "set QUANTSCOPE_WASM_META to the absolute path of the metadata JSON (see tests/wasm_efficientnet.rs; make test-wasm sets it)"
+));
+static IMAGE: &[u8] = include_bytes!("../samples/coffee.png");
+static NATIVE_LOGITS: &[u8] = include_bytes!(env!(
+    "QUANTSCOPE_WASM_NATIVE_LOGITS",
+    "set QUANTSCOPE_WASM_NATIVE_LOGITS to the absolute path of the native logits file (see tests/wasm_efficientnet.rs; make test-wasm sets it)"
+));
+
+/// ImageNet class 967, "espresso".
+const ESPRESSO: usize = 967;
+const TOLERANCE: f32 = 1e-4;
+
+#[wasm_bindgen_test]
+fn efficientnet_logits_match_native() {
+    let meta = ModelMetadata::from_json(META).expect("metadata JSON");
+    let classifier = Classifier::new(MODEL, meta).expect("model imports");
+    let img = quantscope::image::decode(IMAGE).expect("sample decodes");
+    let logits = classifier
+        .logits(&classifier.input_tensor(&img))
+        .expect("model runs");
+
+    assert_eq!(NATIVE_LOGITS.len() % 4, 0, "native logits file is not f32");
+    let native: Vec<f32> = NATIVE_LOGITS
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(logits.len(), native.len(), "number of logits");
+
+    let (worst, max_diff) = logits
+        .iter()
+        .zip(&native)
+        .map(|(w, n)| (w - n).abs())
+        .enumerate()
+        .fold(
+            (0, 0.0f32),
+            |acc, (i, d)| if d > acc.1 { (i, d) } else { acc },
+        );
+    console_log!(
+        "wasm vs native EfficientNet-Lite0 logits: max |diff| = {max_diff:.3e} (class {worst}, \
+         wasm {}, native {})",
+        logits[worst],
+        native[worst]
+    );
+    assert!(
+        logits.iter().all(|v| v.is_finite()),
+        "non-finite logits in wasm"
+    );
+    assert!(
+        max_diff <= TOLERANCE,
+        "max |wasm - native| = {max_diff:e} at class {worst} exceeds {TOLERANCE:e}"
+    );
+
+    let top5 = top_k(&softmax(&logits), 5, &classifier.metadata().labels);
+    console_log!(
+        "wasm top-1: {} {} ({:.4})",
+        top5[0].index,
+        top5[0].label,
+        top5[0].prob
+    );
+    assert_eq!(top5[0].index, ESPRESSO, "top-5 in wasm: {top5:?}");
+}
