@@ -9,32 +9,54 @@ TOOLS   := $(CURDIR)/.tools
 VENV    := $(CURDIR)/.venv
 PY      := $(VENV)/bin/python
 MODEL   := models/efficientnet-lite0.onnx
+META    := models/efficientnet-lite0.json
 SAMPLES := $(wildcard samples/*.png samples/*.jpg)
-export PATH := $(TOOLS)/bin:$(PATH)
+RUST_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
+export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(PATH)
 
 WASM_TARGET := wasm32-unknown-unknown
-WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen-test-runner
-WASM_FLAGS  := RUSTFLAGS="-C target-feature=+simd128"
-# Engine tests that also run as wasm (node): kernels compared scalar vs SIMD128, and every op.
-WASM_TESTS  := --test kernels --test ops
+NPM_CI      := npm ci --no-audit --no-fund --loglevel=error
+# Engine tests that also run as wasm (node and Chromium): kernels (scalar vs SIMD128), every
+# op, and EfficientNet-Lite0 against the native logits.
+WASM_TESTS  := --test kernels --test ops --test wasm_efficientnet
+NATIVE_LOGITS := target/coffee-native-logits.bin
+WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen-test-runner \
+	RUSTFLAGS="-C target-feature=+simd128" \
+	QUANTSCOPE_WASM_MODEL=$(CURDIR)/$(MODEL) QUANTSCOPE_WASM_META=$(CURDIR)/$(META) \
+	QUANTSCOPE_WASM_NATIVE_LOGITS=$(CURDIR)/$(NATIVE_LOGITS)
 
-.PHONY: help demo test test-native test-wasm lint models bench tools venv clean-models
+.PHONY: help demo test test-native test-wasm test-wasm-browser test-browser lint models bench \
+	tools chromium venv pkg www clean-models
 
 help:
-	@echo "make demo    build everything and classify the sample photos"
+	@echo "make demo    build everything and serve the page on http://127.0.0.1:8080"
 	@echo "make test    install what is missing, then run every test"
-	@echo "make bench   median latency vs onnxruntime (single thread)"
+	@echo "make bench   latency: native vs onnxruntime, and in headless Chromium"
 	@echo "make models  download and convert EfficientNet-Lite0 to models/"
 
 ## ---- installs (each guarded) -------------------------------------------------------------
 
-tools: $(TOOLS)/bin/wasm-bindgen-test-runner
+tools: $(TOOLS)/bin/wasm-bindgen-test-runner $(TOOLS)/node_modules/.bin/wasm-opt
 	@rustup target list --installed --toolchain stable | grep -qx $(WASM_TARGET) \
 	  || rustup target add $(WASM_TARGET) --toolchain stable
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@rustup target list --installed --toolchain nightly | grep -qx $(WASM_TARGET) \
+	  || rustup target add $(WASM_TARGET) --toolchain nightly
+	@rustup component list --installed --toolchain nightly | grep -q '^rust-src' \
+	  || rustup component add rust-src --toolchain nightly
 
 $(TOOLS)/bin/wasm-bindgen-test-runner:
 	@echo "== installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) into .tools (about 3 minutes, once)"
 	cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --root $(TOOLS)
+
+$(TOOLS)/node_modules/.bin/wasm-opt:
+	@echo "== installing wasm-opt (npm binaryen) into .tools"
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error binaryen
+
+chromium:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  echo "== installing Debian chromium and chromium-driver"; \
+	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
 
 venv: $(VENV)/.installed
 
@@ -44,37 +66,78 @@ $(VENV)/.installed: scripts/requirements.txt
 	$(VENV)/bin/pip install --quiet -r scripts/requirements.txt
 	touch $@
 
+%/node_modules/.installed: %/package.json %/package-lock.json
+	cd $* && $(NPM_CI)
+	touch $@
+
 ## ---- model ------------------------------------------------------------------------------
 
 models: $(MODEL)
 
-$(MODEL): $(VENV)/.installed scripts/make_models.py
+$(MODEL) $(META) &: $(VENV)/.installed scripts/make_models.py
 	$(PY) scripts/make_models.py --cache .cache --out models
 
 clean-models:
 	rm -f models/*.onnx models/*.json
 
+## ---- wasm package and page ---------------------------------------------------------------
+
+pkg: pkg/st/quantscope_bg.wasm pkg/mt/quantscope_bg.wasm
+
+pkg/st/quantscope_bg.wasm: $(RUST_SOURCES) scripts/build_wasm.sh | tools
+	scripts/build_wasm.sh st
+
+# wasm-bindgen-rayon's pool workers import('../../..'), i.e. the pkg/mt/ directory: a package.json
+# lets bundlers resolve it, index.js lets plain static servers answer it.
+pkg/mt/quantscope_bg.wasm: $(RUST_SOURCES) scripts/build_wasm.sh | tools
+	scripts/build_wasm.sh mt
+	printf '{"name":"quantscope-mt","type":"module","main":"quantscope.js","module":"quantscope.js","types":"quantscope.d.ts"}\n' > pkg/mt/package.json
+	printf "export * from './quantscope.js';\nexport { default } from './quantscope.js';\n" > pkg/mt/index.js
+
+www: www/dist/index.html
+
+www/dist/index.html: pkg/st/quantscope_bg.wasm pkg/mt/quantscope_bg.wasm pkg/index.js pkg/worker.js \
+		$(wildcard www/src/* www/*.html www/*.js) $(MODEL) $(META) $(SAMPLES) www/node_modules/.installed
+	mkdir -p www/public/models www/public/samples
+	cp $(MODEL) $(META) www/public/models/
+	cp $(SAMPLES) www/public/samples/
+	cd www && npx vite build --logLevel warn
+
 ## ---- the two commands --------------------------------------------------------------------
 
-demo: $(MODEL)
-	cargo build --release --bin quantscope
-	./target/release/quantscope classify --model $(MODEL) $(SAMPLES)
+demo: www
+	@echo "== serving www/dist with COOP/COEP (threads); Ctrl+C to stop"
+	node scripts/serve.mjs --root www/dist --port 8080 --host 127.0.0.1
 
-test: lint test-native test-wasm
+test: lint test-native test-wasm test-wasm-browser test-browser
 	@echo "== all tests passed"
 
 test-native: $(MODEL) $(VENV)/.installed
 	QUANTSCOPE_MODEL=$(CURDIR)/$(MODEL) QUANTSCOPE_PYTHON=$(PY) \
 	ONNX_BACKEND_DATA=$$($(PY) -c 'import onnx, os; print(os.path.join(os.path.dirname(onnx.__file__), "backend/test/data/node"))') \
 	cargo test --all-targets
+	QUANTSCOPE_MODEL=$(CURDIR)/$(MODEL) cargo test --features threads --test threads
 
-test-wasm: tools
-	$(WASM_RUNNER) $(WASM_FLAGS) cargo test --target $(WASM_TARGET) $(WASM_TESTS)
+$(NATIVE_LOGITS): $(MODEL) $(RUST_SOURCES)
+	cargo build --bin quantscope
+	./target/debug/quantscope logits --model $(MODEL) samples/coffee.png --out $@
+
+test-wasm: tools $(NATIVE_LOGITS)
+	$(WASM_ENV) cargo test --target $(WASM_TARGET) $(WASM_TESTS)
+
+test-wasm-browser: tools chromium $(NATIVE_LOGITS)
+	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
+	$(WASM_ENV) cargo test --target $(WASM_TARGET) $(WASM_TESTS)
+
+test-browser: chromium www tests/browser/node_modules/.installed
+	QUANTSCOPE_EXPECT_MT=1 node --test tests/browser/
 
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --features threads -- -D warnings
 
-bench: $(MODEL) $(VENV)/.installed
+bench: $(MODEL) $(VENV)/.installed pkg chromium bench/node_modules/.installed
 	cargo build --release --bin quantscope
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
+	node bench/run.mjs --runs 20
