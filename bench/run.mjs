@@ -6,13 +6,11 @@
 // threaded build, for 2 threads; writes results.json and prints a table.
 // Environment:
 //   QUANTSCOPE_ROOT    directory served as / (default: the repository root, bench/..)
-//   QUANTSCOPE_SERVE   static server script (default: ROOT/scripts/serve.mjs; if it is missing,
-//                      a minimal built-in server with the same COOP/COEP headers is used)
+//   QUANTSCOPE_SERVE   static server script (default: ROOT/scripts/serve.mjs)
 //   CHROMIUM           browser executable (default /usr/bin/chromium)
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import { createReadStream, existsSync } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -55,29 +53,6 @@ function startServeScript() {
   });
 }
 
-/** Fallback when scripts/serve.mjs is absent: the same COOP/COEP/CORP headers. */
-function startBuiltinServer() {
-  const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript',
-    '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png', '.jpg': 'image/jpeg' };
-  const server = createServer(async (req, res) => {
-    const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp',
-      'Cross-Origin-Resource-Policy': 'same-origin', 'Cache-Control': 'no-cache' };
-    const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    let file = path.resolve(root, `.${path.posix.normalize(rel)}`);
-    if (!file.startsWith(root)) return res.writeHead(400, headers).end();
-    try {
-      if ((await stat(file)).isDirectory()) file = path.join(file, 'index.html');
-      const s = await stat(file);
-      res.writeHead(200, { ...headers, 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': s.size });
-      createReadStream(file).pipe(res);
-    } catch {
-      res.writeHead(404, headers).end('not found');
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () =>
-    resolve({ url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() })));
-}
-
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--disable-dev-shm-usage'];
@@ -101,14 +76,14 @@ async function benchOne(browser, base, threads, o) {
 }
 
 const o = parseArgs(process.argv.slice(2));
-for (const need of ['pkg/index.js', 'pkg/st/quantscope_bg.wasm', 'models/efficientnet-lite0.onnx', 'samples/coffee.png']) {
+for (const need of ['scripts/serve.mjs', 'pkg/index.js', 'pkg/st/quantscope_bg.wasm', 'models/efficientnet-lite0.onnx', 'samples/coffee.png']) {
   if (!existsSync(path.join(root, need))) {
     console.error(`bench: ${path.join(root, need)} is missing (build pkg/st, run make models)`);
     process.exit(1);
   }
 }
 const haveMt = existsSync(path.join(root, 'pkg/mt/quantscope_bg.wasm'));
-const server = existsSync(serveScript) ? await startServeScript() : await startBuiltinServer();
+const server = await startServeScript();
 const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
 const results = [];
 let failed = false;
