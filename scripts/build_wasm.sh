@@ -59,7 +59,18 @@ wasm="$target_dir/$target/release/quantscope.wasm"
 [[ -f $wasm ]] || die "$wasm was not produced"
 log "wasm-bindgen --target web -> $outdir"
 mkdir -p "$outdir"
+rm -rf "$outdir/snippets" # stale snippet folders (other hashes) would be served too
 wasm-bindgen --target web --out-dir "$outdir" --out-name quantscope "$wasm"
+
+if [[ $flavour == mt ]]; then
+    # wasm-bindgen-rayon's worker imports the main module as '../../..' (a directory), which
+    # only bundlers resolve; name the file so plain static servers work too.
+    helpers=("$outdir"/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js)
+    [[ ${#helpers[@]} -eq 1 && -f ${helpers[0]} ]] || die "expected one wasm-bindgen-rayon workerHelpers.js, found: ${helpers[*]}"
+    grep -q "import('../../..')" "${helpers[0]}" || die "${helpers[0]} no longer imports '../../..': check the patch below"
+    sed -i "s|import('../../..')|import('../../../quantscope.js')|" "${helpers[0]}"
+    log "patched ${helpers[0]#"$outdir"/} to import ../../../quantscope.js"
+fi
 
 if command -v wasm-opt >/dev/null; then
     log "wasm-opt -O3"

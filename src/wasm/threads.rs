@@ -13,8 +13,12 @@ use wasm_bindgen::prelude::*;
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
 
-/// Threads the kernels split work across: rayon's pool size in the threaded build (before
-/// `initThreadPool` this would build a default pool, so call it after), 1 otherwise.
+/// Threads the kernels split work across: rayon's pool size in the threaded build, 1 otherwise.
+///
+/// Threaded build: call it only after `await initThreadPool(n)`. Called first, it builds
+/// rayon's global pool with 1 thread (workers cannot be spawned from Rust on the web), and
+/// `initThreadPool` then rejects (measured: `threadCount()` = 1, then "called
+/// `Result::unwrap_throw()` on an `Err` value").
 #[wasm_bindgen(js_name = threadCount)]
 pub fn thread_count() -> usize {
     #[cfg(feature = "threads")]
