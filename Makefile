@@ -87,12 +87,8 @@ pkg: pkg/st/quantscope_bg.wasm pkg/mt/quantscope_bg.wasm
 pkg/st/quantscope_bg.wasm: $(RUST_SOURCES) scripts/build_wasm.sh | tools
 	scripts/build_wasm.sh st
 
-# wasm-bindgen-rayon's pool workers import('../../..'), i.e. the pkg/mt/ directory: a package.json
-# lets bundlers resolve it, index.js lets plain static servers answer it.
 pkg/mt/quantscope_bg.wasm: $(RUST_SOURCES) scripts/build_wasm.sh | tools
 	scripts/build_wasm.sh mt
-	printf '{"name":"quantscope-mt","type":"module","main":"quantscope.js","module":"quantscope.js","types":"quantscope.d.ts"}\n' > pkg/mt/package.json
-	printf "export * from './quantscope.js';\nexport { default } from './quantscope.js';\n" > pkg/mt/index.js
 
 www: www/dist/index.html
 

@@ -16,31 +16,7 @@ async function importBuild(build) {
   return import('./st/quantscope.js');
 }
 
-// wasm-bindgen-rayon's thread workers load the threaded build with import('../../..'), i.e.
-// the directory URL `mt/`. Bundlers resolve that through mt/package.json; a browser without a
-// bundler fetches the URL itself, and a plain static host answers with HTML or 404, so the pool
-// would never start. When this file runs unbundled, check that `mt/` serves JavaScript first.
-async function checkUnbundledThreads() {
-  const here = new URL(import.meta.url);
-  if (!here.pathname.endsWith('/worker.js') || here.search) return; // bundled or Vite dev
-  const dir = new URL(['.', 'mt', ''].join('/'), here);
-  let type = '';
-  try {
-    const res = await fetch(dir, { method: 'HEAD' });
-    if (res.ok) type = res.headers.get('Content-Type') || '';
-  } catch {
-    // unreachable: treated as not JavaScript
-  }
-  if (!/javascript|ecmascript/i.test(type)) {
-    throw new Error(
-      `the threaded build's workers import ${dir.pathname} (a directory), which this server ` +
-        'does not serve as JavaScript: use a bundler, or serve mt/index.js for it',
-    );
-  }
-}
-
 async function init({ build, threads }) {
-  if (build === 'mt') await checkUnbundledThreads();
   const mod = await importBuild(build);
   await mod.default();
   let used = 1;

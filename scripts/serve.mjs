@@ -103,15 +103,8 @@ async function findFile(file) {
   try {
     let s = await stat(file);
     if (s.isDirectory()) {
-      // index.html, else index.js: wasm-bindgen-rayon's thread workers import the directory of
-      // the threaded build (import('../../..')), which works unbundled only this way.
-      const dir = file;
-      file = path.join(dir, 'index.html');
-      s = await stat(file).catch(() => null);
-      if (!s) {
-        file = path.join(dir, 'index.js');
-        s = await stat(file);
-      }
+      file = path.join(file, 'index.html');
+      s = await stat(file);
     }
     return s.isFile() ? { file, size: s.size, mtime: s.mtime } : null;
   } catch {
