@@ -6,18 +6,16 @@
 // threaded build, for 2 threads; writes results.json and prints a table.
 // Environment:
 //   QUANTSCOPE_ROOT    directory served as / (default: the repository root, bench/..)
-//   QUANTSCOPE_SERVE   static server script (default: ROOT/scripts/serve.mjs)
 //   CHROMIUM           browser executable (default /usr/bin/chromium)
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serve } from '../scripts/serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(process.env.QUANTSCOPE_ROOT ?? path.join(here, '..'));
-const serveScript = process.env.QUANTSCOPE_SERVE ?? path.join(root, 'scripts', 'serve.mjs');
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 function parseArgs(argv) {
@@ -36,23 +34,6 @@ function parseArgs(argv) {
   return o;
 }
 
-/** Starts scripts/serve.mjs on a free port; resolves to { url, close }. */
-function startServeScript() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [serveScript, '--root', root, '--port', '0'], {
-      env: { ...process.env, QUIET: '1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const m = buf.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
-      if (m) resolve({ url: `http://127.0.0.1:${m[1]}`, close: () => child.kill() });
-    });
-    child.on('exit', (code) => reject(new Error(`${serveScript} exited with ${code}: ${buf}`)));
-  });
-}
-
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--disable-dev-shm-usage'];
@@ -64,7 +45,7 @@ async function benchOne(browser, base, threads, o) {
   page.on('console', (m) => { if (m.type() === 'error') console.error(`  [page] ${m.text()}`); });
   page.on('pageerror', (e) => console.error(`  [page] ${e.message}`));
   try {
-    await page.goto(`${base}/bench/index.html?threads=${threads}&runs=${o.runs}&warmup=${o.warmup}`);
+    await page.goto(new URL(`bench/index.html?threads=${threads}&runs=${o.runs}&warmup=${o.warmup}`, base).href);
     await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null,
       { timeout: o.timeout });
     const r = await page.evaluate(() => window.__quantscopeBench);
@@ -76,14 +57,14 @@ async function benchOne(browser, base, threads, o) {
 }
 
 const o = parseArgs(process.argv.slice(2));
-for (const need of ['scripts/serve.mjs', 'pkg/index.js', 'pkg/st/quantscope_bg.wasm', 'models/efficientnet-lite0.onnx', 'samples/coffee.png']) {
+for (const need of ['pkg/index.js', 'pkg/st/quantscope_bg.wasm', 'models/efficientnet-lite0.onnx', 'samples/coffee.png']) {
   if (!existsSync(path.join(root, need))) {
     console.error(`bench: ${path.join(root, need)} is missing (build pkg/st, run make models)`);
     process.exit(1);
   }
 }
 const haveMt = existsSync(path.join(root, 'pkg/mt/quantscope_bg.wasm'));
-const server = await startServeScript();
+const server = await serve({ root, port: 0, host: '127.0.0.1', isolation: true });
 const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
 const results = [];
 let failed = false;

@@ -3,10 +3,12 @@
 //   node scripts/serve.mjs --root DIR [--port 8080] [--host 127.0.0.1] [--no-isolation]
 // By default it sends the headers that make the page crossOriginIsolated (COOP/COEP/CORP), which
 // the threaded build needs; --no-isolation leaves them out, like a plain static host.
+// The browser tests and the benchmark import `serve()` and run it in their own process.
 import { createServer } from 'node:http';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -61,42 +63,77 @@ function parseArgs(argv) {
   return opts;
 }
 
-const opts = parseArgs(process.argv.slice(2));
-const root = path.resolve(opts.root);
-try {
-  if (!(await stat(root)).isDirectory()) throw new Error();
-} catch {
-  console.error(`--root ${opts.root}: not a directory`);
-  process.exit(2);
-}
+/**
+ * Serves `root` on `host:port` (port 0: any free port).
+ * Resolves to `{ url, close }` once listening; `url` ends with '/'.
+ */
+export async function serve({ root, port = 8080, host = '127.0.0.1', isolation = true, log = false }) {
+  root = path.resolve(root);
+  if (!(await stat(root).catch(() => null))?.isDirectory()) throw new Error(`${root}: not a directory`);
 
-function baseHeaders() {
-  const h = { 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' };
-  if (opts.isolation) {
-    h['Cross-Origin-Opener-Policy'] = 'same-origin';
-    h['Cross-Origin-Embedder-Policy'] = 'require-corp';
-    h['Cross-Origin-Resource-Policy'] = 'same-origin';
+  function baseHeaders() {
+    const h = { 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' };
+    if (isolation) {
+      h['Cross-Origin-Opener-Policy'] = 'same-origin';
+      h['Cross-Origin-Embedder-Policy'] = 'require-corp';
+      h['Cross-Origin-Resource-Policy'] = 'same-origin';
+    }
+    return h;
   }
-  return h;
-}
 
-function send(res, status, text) {
-  res.writeHead(status, { ...baseHeaders(), 'Content-Type': 'text/plain; charset=utf-8' });
-  res.end(`${text}\n`);
-}
-
-/** Maps a URL path to a file under root, or null if it escapes root or is malformed. */
-function resolvePath(urlPath) {
-  let decoded;
-  try {
-    decoded = decodeURIComponent(urlPath);
-  } catch {
-    return null;
+  function send(res, status, text) {
+    res.writeHead(status, { ...baseHeaders(), 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(`${text}\n`);
   }
-  if (decoded.includes('\0')) return null;
-  const file = path.resolve(root, `.${path.posix.normalize(`/${decoded}`)}`);
-  if (file !== root && !file.startsWith(root + path.sep)) return null;
-  return file;
+
+  /** Maps a URL path to a file under root, or null if it escapes root or is malformed. */
+  function resolvePath(urlPath) {
+    let decoded;
+    try {
+      decoded = decodeURIComponent(urlPath);
+    } catch {
+      return null;
+    }
+    if (decoded.includes('\0')) return null;
+    const file = path.resolve(root, `.${path.posix.normalize(`/${decoded}`)}`);
+    if (file !== root && !file.startsWith(root + path.sep)) return null;
+    return file;
+  }
+
+  const server = createServer(async (req, res) => {
+    const started = Date.now();
+    if (log) res.on('finish', () => console.log(`${res.statusCode} ${req.method} ${req.url} ${Date.now() - started}ms`));
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return send(res, 405, 'method not allowed');
+    }
+    const urlPath = (req.url || '/').split('?')[0].split('#')[0];
+    const file = resolvePath(urlPath);
+    if (!file) return send(res, 400, 'bad path');
+    const found = await findFile(file);
+    if (!found) return send(res, 404, 'not found');
+    const type = MIME[path.extname(found.file).toLowerCase()] || 'application/octet-stream';
+    res.writeHead(200, {
+      ...baseHeaders(),
+      'Content-Type': type,
+      'Content-Length': found.size,
+      'Last-Modified': found.mtime.toUTCString(),
+    });
+    if (req.method === 'HEAD') return res.end();
+    const stream = createReadStream(found.file);
+    stream.on('error', () => res.destroy());
+    stream.pipe(res);
+  });
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shown}:${server.address().port}/`,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 async function findFile(file) {
@@ -112,43 +149,16 @@ async function findFile(file) {
   }
 }
 
-const server = createServer(async (req, res) => {
-  const started = Date.now();
-  res.on('finish', () => {
-    if (process.env.QUIET !== '1') console.log(`${res.statusCode} ${req.method} ${req.url} ${Date.now() - started}ms`);
-  });
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.setHeader('Allow', 'GET, HEAD');
-    return send(res, 405, 'method not allowed');
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const opts = parseArgs(process.argv.slice(2));
+  try {
+    const { url } = await serve({ ...opts, log: true });
+    console.log(
+      `quantscope: serving ${path.resolve(opts.root)} at ${url} ` +
+        (opts.isolation ? '(crossOriginIsolated: COOP/COEP on)' : '(--no-isolation: no COOP/COEP)'),
+    );
+  } catch (e) {
+    console.error(`cannot serve ${opts.root} on ${opts.host}:${opts.port}: ${e.message}`);
+    process.exit(1);
   }
-  const urlPath = (req.url || '/').split('?')[0].split('#')[0];
-  const file = resolvePath(urlPath);
-  if (!file) return send(res, 400, 'bad path');
-  const found = await findFile(file);
-  if (!found) return send(res, 404, 'not found');
-  const type = MIME[path.extname(found.file).toLowerCase()] || 'application/octet-stream';
-  res.writeHead(200, {
-    ...baseHeaders(),
-    'Content-Type': type,
-    'Content-Length': found.size,
-    'Last-Modified': found.mtime.toUTCString(),
-  });
-  if (req.method === 'HEAD') return res.end();
-  const stream = createReadStream(found.file);
-  stream.on('error', () => res.destroy());
-  stream.pipe(res);
-});
-
-server.on('error', (e) => {
-  console.error(`cannot listen on ${opts.host}:${opts.port}: ${e.message}`);
-  process.exit(1);
-});
-
-server.listen(opts.port, opts.host, () => {
-  const { port } = server.address();
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  console.log(
-    `quantscope: serving ${root} at http://${host}:${port}/ ` +
-      (opts.isolation ? '(crossOriginIsolated: COOP/COEP on)' : '(--no-isolation: no COOP/COEP)'),
-  );
-});
+}

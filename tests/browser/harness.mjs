@@ -1,19 +1,17 @@
 // Shared set-up for the page tests: the static server (scripts/serve.mjs), Chromium, screenshots.
 // Environment:
 //   QUANTSCOPE_WWW_DIST  the built page (default: www/dist of this repository)
-//   QUANTSCOPE_SERVE     the static server script (default: scripts/serve.mjs of this repository)
 //   QUANTSCOPE_EXPECT_MT 1 if the page must use the threaded build when crossOriginIsolated,
 //                        0 if not; default: 1 when www/dist/assets holds two .wasm files (st + mt)
 //   CHROMIUM             browser executable (default /usr/bin/chromium)
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serve } from '../../scripts/serve.mjs';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const dist = path.resolve(process.env.QUANTSCOPE_WWW_DIST ?? path.join(repo, 'www', 'dist'));
-export const serveScript = path.resolve(process.env.QUANTSCOPE_SERVE ?? path.join(repo, 'scripts', 'serve.mjs'));
 export const samples = path.join(repo, 'samples');
 export const screenshots = path.join(repo, 'test-output', 'screenshots');
 
@@ -29,31 +27,11 @@ export function checkInputs() {
   if (!existsSync(path.join(dist, 'index.html'))) {
     throw new Error(`${dist}/index.html is missing: build the page (cd www && npm install && npx vite build) or set QUANTSCOPE_WWW_DIST`);
   }
-  if (!existsSync(serveScript)) throw new Error(`${serveScript} is missing (set QUANTSCOPE_SERVE)`);
 }
 
-/** Starts scripts/serve.mjs on a free port of 127.0.0.1; resolves to { url, close }. */
+/** Serves the page on a free port of 127.0.0.1; resolves to { url, close }. */
 export function startServer({ isolation }) {
-  const args = [serveScript, '--root', dist, '--port', '0', '--host', '127.0.0.1'];
-  if (!isolation) args.push('--no-isolation');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      env: { ...process.env, QUIET: '1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
-      if (m) {
-        resolve({
-          url: `http://127.0.0.1:${m[1]}/`,
-          close: () => new Promise((r) => { child.once('exit', r); child.kill(); }),
-        });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve.mjs exited (${code}) before listening: ${out}`)));
-  });
+  return serve({ root: dist, port: 0, host: '127.0.0.1', isolation });
 }
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
