@@ -13,6 +13,7 @@ pub mod ir;
 pub mod kernels;
 pub mod model;
 pub mod onnx;
+pub mod quant;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

@@ -1,0 +1,88 @@
+//! Choosing scale and zero point from an observed range.
+
+/// The integer range used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuantRange {
+    /// `[-128, 127]`: activations.
+    Full,
+    /// `[-127, 127]`: symmetric weights, so that `-q` is always representable and the int16
+    /// products of the SIMD kernels cannot overflow in pairs.
+    Narrow,
+}
+
+impl QuantRange {
+    /// Smallest code.
+    pub fn qmin(self) -> i32 {
+        match self {
+            QuantRange::Full => -128,
+            QuantRange::Narrow => -127,
+        }
+    }
+
+    /// Largest code.
+    pub fn qmax(self) -> i32 {
+        127
+    }
+}
+
+/// `r = scale * (q - zero_point)` for one tensor or one channel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QuantParams {
+    /// `S`.
+    pub scale: f32,
+    /// `Z`, inside the range's codes.
+    pub zero_point: i32,
+    /// The codes used.
+    pub range: QuantRange,
+}
+
+impl QuantParams {
+    /// Asymmetric parameters covering `[min, max]` widened to include 0 (so that zero padding
+    /// is exact), with `Z` rounded to an integer code.
+    pub fn asymmetric(min: f32, max: f32, range: QuantRange) -> QuantParams {
+        let (min, max) = (min.min(0.0), max.max(0.0));
+        let (qmin, qmax) = (range.qmin() as f32, range.qmax() as f32);
+        if max - min <= f32::MIN_POSITIVE || !(max - min).is_finite() {
+            return QuantParams {
+                scale: 1.0,
+                zero_point: 0,
+                range,
+            };
+        }
+        let scale = (max - min) / (qmax - qmin);
+        let zero_point = (qmin - min / scale).round().clamp(qmin, qmax) as i32;
+        QuantParams {
+            scale,
+            zero_point,
+            range,
+        }
+    }
+
+    /// Symmetric parameters (`Z = 0`) covering `[-absmax, absmax]`.
+    pub fn symmetric(absmax: f32, range: QuantRange) -> QuantParams {
+        let absmax = absmax.abs();
+        let scale = if absmax > f32::MIN_POSITIVE && absmax.is_finite() {
+            absmax / range.qmax() as f32
+        } else {
+            1.0
+        };
+        QuantParams {
+            scale,
+            zero_point: 0,
+            range,
+        }
+    }
+
+    /// `clamp(round(r / S) + Z)`: ties away from zero, as `f32::round`.
+    #[inline]
+    pub fn quantize(&self, r: f32) -> i8 {
+        let q = (r / self.scale).round() + self.zero_point as f32;
+        q.clamp(self.range.qmin() as f32, self.range.qmax() as f32) as i8
+    }
+
+    /// `S (q - Z)`.
+    #[inline]
+    pub fn dequantize(&self, q: i8) -> f32 {
+        self.scale * (q as i32 - self.zero_point) as f32
+    }
+}
