@@ -1,7 +1,7 @@
 //! im2col: unfolds convolution windows of one image (one group) into a `[C*kh*kw, out_h*out_w]`
 //! matrix so that convolution becomes a GEMM with the weights `[O, C*kh*kw]`.
 
-use super::ConvGeometry;
+use super::{gather, ConvGeometry};
 
 /// Writes the columns of `input` (`[channels, in_h, in_w]`) into `cols`
 /// (`[channels * kh * kw, out_h * out_w]`); padding reads as zero.
@@ -41,22 +41,7 @@ pub fn f32_im2col(g: &ConvGeometry, input: &[f32], cols: &mut [f32]) {
                     let x0 = j_lo * sw + shift - g.pad[1];
                     let src = &src_c[y * g.in_w + x0..(y + 1) * g.in_w];
                     let dst = &mut dst[j_lo..j_hi];
-                    if sw == 1 {
-                        dst.copy_from_slice(&src[..dst.len()]);
-                    } else if sw == 2 {
-                        // Pairs vectorise (even lanes of a shuffle); a strided iterator does not.
-                        let done = dst.len().min(src.len() / 2);
-                        for (d, pair) in dst[..done].iter_mut().zip(src.chunks_exact(2)) {
-                            *d = pair[0];
-                        }
-                        if done < dst.len() {
-                            dst[done] = src[2 * done];
-                        }
-                    } else {
-                        for (d, &s) in dst.iter_mut().zip(src.iter().step_by(sw)) {
-                            *d = s;
-                        }
-                    }
+                    gather(dst, src, sw);
                 }
             }
         }

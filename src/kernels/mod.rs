@@ -92,3 +92,24 @@ pub(crate) fn madd(a: f32, b: f32, c: f32) -> f32 {
 pub(crate) fn clamp(v: f32, min: f32, max: f32) -> f32 {
     v.max(min).min(max)
 }
+
+/// `dst[t] = src[t * s]` for every `t` in `dst` (`src` holds enough values).
+#[inline(always)]
+pub(crate) fn gather(dst: &mut [f32], src: &[f32], s: usize) {
+    if s == 1 {
+        dst.copy_from_slice(&src[..dst.len()]);
+    } else if s == 2 {
+        // Pairs vectorise (even lanes of a shuffle); a strided iterator does not.
+        let done = dst.len().min(src.len() / 2);
+        for (d, pair) in dst[..done].iter_mut().zip(src.chunks_exact(2)) {
+            *d = pair[0];
+        }
+        if done < dst.len() {
+            dst[done] = src[2 * done];
+        }
+    } else {
+        for (d, &v) in dst.iter_mut().zip(src.iter().step_by(s)) {
+            *d = v;
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //! `(v * dil_w) % stride_w` at `j + (v * dil_w) / stride_w`: contiguous in `j` for any stride,
 //! so the kernels vectorise across output columns.
 
-use crate::kernels::ConvGeometry;
+use crate::kernels::{gather, ConvGeometry};
 
 /// Padded, phase-split plane (reused across channels; padding zeros are written once).
 pub(super) struct PaddedPlane {
@@ -67,26 +67,5 @@ impl PaddedPlane {
     /// The padded rows, each `stride_w` phases of `plen` values.
     pub(super) fn data(&self) -> &[f32] {
         &self.data
-    }
-}
-
-/// `dst[t] = src[t * s]` for every `t` in `dst` (`src` holds enough values).
-#[inline(always)]
-fn gather(dst: &mut [f32], src: &[f32], s: usize) {
-    if s == 1 {
-        dst.copy_from_slice(&src[..dst.len()]);
-    } else if s == 2 {
-        // Pairs vectorise (even lanes of a shuffle); a strided iterator does not.
-        let done = dst.len().min(src.len() / 2);
-        for (d, pair) in dst[..done].iter_mut().zip(src.chunks_exact(2)) {
-            *d = pair[0];
-        }
-        if done < dst.len() {
-            dst[done] = src[2 * done];
-        }
-    } else {
-        for (d, &v) in dst.iter_mut().zip(src.iter().step_by(s)) {
-            *d = v;
-        }
     }
 }
