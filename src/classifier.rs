@@ -92,7 +92,12 @@ impl Classifier {
     /// The `k` most probable labels for an image.
     pub fn classify(&self, img: &RgbImage, k: usize) -> Result<Vec<Prediction>> {
         let logits = self.logits(&self.input_tensor(img))?;
-        Ok(top_k(&softmax(&logits), k, &self.metadata.labels))
+        Ok(self.predictions(&logits, k))
+    }
+
+    /// The `k` most probable labels for the model's logits.
+    pub fn predictions(&self, logits: &[f32], k: usize) -> Vec<Prediction> {
+        top_k(&softmax(logits), k, &self.metadata.labels)
     }
 }
 

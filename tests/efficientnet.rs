@@ -3,7 +3,7 @@
 
 mod common;
 
-use quantscope::classifier::{softmax, top_k, Classifier};
+use quantscope::classifier::Classifier;
 use quantscope::model::ModelMetadata;
 use std::process::Command;
 
@@ -66,7 +66,7 @@ fn logits_match_onnxruntime_on_every_sample() {
             .zip(&theirs)
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
-        let top = |l: &[f32]| top_k(&softmax(l), 1, &c.metadata().labels)[0].clone();
+        let top = |l: &[f32]| c.predictions(l, 1)[0].clone();
         println!(
             "EfficientNet-Lite0 {}: max |ours - onnxruntime| = {max_diff:.2e}; top-1 {} ({}) vs {}",
             path.file_name().unwrap().to_string_lossy(),

@@ -14,7 +14,7 @@
 //! Natively this file compiles to an empty test crate.
 #![cfg(target_arch = "wasm32")]
 
-use quantscope::classifier::{softmax, top_k, Classifier};
+use quantscope::classifier::Classifier;
 use quantscope::model::ModelMetadata;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test};
 
@@ -76,7 +76,7 @@ fn efficientnet_logits_match_native() {
         "max |wasm - native| = {max_diff:e} at class {worst} exceeds {TOLERANCE:e}"
     );
 
-    let top5 = top_k(&softmax(&logits), 5, &classifier.metadata().labels);
+    let top5 = classifier.predictions(&logits, 5);
     console_log!(
         "wasm top-1: {} {} ({:.4})",
         top5[0].index,

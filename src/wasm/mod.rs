@@ -1,7 +1,7 @@
 //! The JavaScript API of the wasm builds (wasm-bindgen). The npm package's worker calls these;
 //! every failure is a rejected `Error` whose message names the problem, never a trap.
 
-use crate::classifier::{softmax, top_k, Classifier, Prediction};
+use crate::classifier::{Classifier, Prediction};
 use crate::ir::summary::summarize;
 use crate::ir::Tensor;
 use crate::model::ModelMetadata;
@@ -126,7 +126,7 @@ impl Model {
         let t0 = now();
         let logits = self.classifier.logits(&input).map_err(js_error)?;
         let ms = now() - t0;
-        let top5 = top_k(&softmax(&logits), 5, &self.classifier.metadata().labels);
+        let top5 = self.classifier.predictions(&logits, 5);
         to_js(&Classification {
             top5,
             ms,

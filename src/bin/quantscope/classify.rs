@@ -1,6 +1,6 @@
 //! `quantscope classify`.
 
-use quantscope::classifier::{softmax, top_k, Classifier, Prediction};
+use quantscope::classifier::{Classifier, Prediction};
 use quantscope::Result;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -69,8 +69,5 @@ fn classify_one(classifier: &Classifier, path: &Path) -> Result<(Vec<Prediction>
     let start = Instant::now();
     let logits = classifier.logits(&input)?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
-    Ok((
-        top_k(&softmax(&logits), 5, &classifier.metadata().labels),
-        ms,
-    ))
+    Ok((classifier.predictions(&logits, 5), ms))
 }
