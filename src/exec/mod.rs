@@ -5,6 +5,7 @@
 //! times. Convolution and matrix products go through [`crate::kernels`]; the executor only
 //! moves data between them and implements the cheap ops (elementwise, pooling, shape ops).
 
+pub(crate) mod graph_plan;
 pub mod float;
 
 pub use float::FloatExecutor;

@@ -7,13 +7,13 @@
 //! the last time so that it is recycled (or overwritten in place by an elementwise op).
 
 mod buffers;
-mod conv;
+pub(crate) mod conv;
 mod elementwise;
 mod gemm;
 mod plan;
-mod pool;
-mod shape;
-mod softmax;
+pub(crate) mod pool;
+pub(crate) mod shape;
+pub(crate) mod softmax;
 
 use crate::ir::{Graph, Tensor, ValueId};
 use crate::{Error, Result};

@@ -6,8 +6,9 @@ use super::gemm::{GemmPlan, MatMulPlan};
 use super::pool::PoolPlan;
 use super::shape::{ConcatPlan, PadPlan};
 use super::softmax::SoftmaxPlan;
+use crate::exec::graph_plan::{validate, Lifetimes};
 use crate::ir::{Activation, Graph, Op, ValueId};
-use crate::{Error, Result};
+use crate::Result;
 
 /// What one step computes.
 #[derive(Clone, Debug)]
@@ -55,110 +56,6 @@ pub(super) struct Plan {
     pub(super) consts: Vec<Option<Vec<f32>>>,
     /// Element count of each value.
     pub(super) numel: Vec<usize>,
-}
-
-fn malformed(what: String) -> Error {
-    Error::MalformedModel(what)
-}
-
-/// Checks what `Graph::add_node` would have checked (the fields are public, so a graph can be
-/// assembled by hand): ids in range, topological order, one output per node, and shapes.
-fn validate(g: &Graph) -> Result<()> {
-    let nv = g.values.len();
-    let mut defined = vec![false; nv];
-    for (v, t) in &g.constants {
-        let value = g
-            .values
-            .get(*v)
-            .ok_or_else(|| malformed(format!("constant id {v} out of range")))?;
-        if t.shape() != value.shape.as_slice() {
-            return Err(malformed(format!(
-                "constant '{}' has shape {:?}, value says {:?}",
-                value.name,
-                t.shape(),
-                value.shape
-            )));
-        }
-        defined[*v] = true;
-    }
-    for &i in &g.inputs {
-        match defined.get_mut(i) {
-            Some(true) => {
-                return Err(malformed(format!(
-                    "'{}' is both a constant and an input",
-                    g.values[i].name
-                )))
-            }
-            Some(d) => *d = true,
-            None => return Err(malformed(format!("graph input id {i} out of range"))),
-        }
-    }
-    for node in &g.nodes {
-        let mut shapes = Vec::with_capacity(node.inputs.len());
-        for &i in &node.inputs {
-            if !defined.get(i).copied().unwrap_or(false) {
-                let what = g
-                    .values
-                    .get(i)
-                    .map_or(format!("id {i}"), |v| format!("'{}'", v.name));
-                return Err(malformed(format!(
-                    "node '{}' reads {what} before it is computed",
-                    node.name
-                )));
-            }
-            shapes.push(g.values[i].shape.as_slice());
-        }
-        let expected = node
-            .op
-            .output_shapes(&shapes)
-            .map_err(|what| Error::Shape {
-                node: node.name.clone(),
-                what,
-            })?;
-        if node.outputs.len() != expected.len() {
-            return Err(Error::Shape {
-                node: node.name.clone(),
-                what: format!(
-                    "{} outputs, op gives {}",
-                    node.outputs.len(),
-                    expected.len()
-                ),
-            });
-        }
-        for (&o, e) in node.outputs.iter().zip(&expected) {
-            match defined.get(o) {
-                Some(false) => {}
-                Some(true) => {
-                    return Err(malformed(format!(
-                        "'{}' is written twice",
-                        g.values[o].name
-                    )))
-                }
-                None => {
-                    return Err(malformed(format!(
-                        "node '{}' writes id {o} out of range",
-                        node.name
-                    )))
-                }
-            }
-            if &g.values[o].shape != e {
-                return Err(Error::Shape {
-                    node: node.name.clone(),
-                    what: format!(
-                        "output '{}' has shape {:?}, op gives {e:?}",
-                        g.values[o].name, g.values[o].shape
-                    ),
-                });
-            }
-            defined[o] = true;
-        }
-    }
-    for &o in &g.outputs {
-        if !defined.get(o).copied().unwrap_or(false) {
-            return Err(malformed(format!("graph output id {o} is never computed")));
-        }
-    }
-    Ok(())
 }
 
 /// The kernel for `op` given input and output shapes (already validated).
@@ -209,28 +106,8 @@ impl Plan {
             consts[*v] = Some(t.iter().copied().collect());
         }
 
-        // Buffer sharing: alias outputs live in their input's buffer.
-        let mut root: Vec<ValueId> = (0..nv).collect();
-        for n in &g.nodes {
-            if matches!(n.op, Op::Flatten(_) | Op::Reshape(_) | Op::Identity) {
-                root[n.outputs[0]] = root[n.inputs[0]];
-            }
-        }
-
-        // Lifetimes per buffer: the last step reading it; constants and graph outputs live on.
-        let mut pinned = vec![false; nv];
-        for (v, _) in &g.constants {
-            pinned[*v] = true;
-        }
-        for &o in &g.outputs {
-            pinned[root[o]] = true;
-        }
-        let mut last: Vec<Option<usize>> = vec![None; nv];
-        for (i, n) in g.nodes.iter().enumerate() {
-            for &v in n.inputs.iter().chain(&n.outputs) {
-                last[root[v]] = Some(i);
-            }
-        }
+        let lifetimes = Lifetimes::new(g);
+        let Lifetimes { root, pinned, last } = &lifetimes;
 
         let mut steps = Vec::with_capacity(g.nodes.len());
         for (i, n) in g.nodes.iter().enumerate() {
@@ -256,15 +133,7 @@ impl Plan {
                     .find(|&j| dies_here(j)),
                 _ => None,
             };
-            let mut frees: Vec<ValueId> = n
-                .inputs
-                .iter()
-                .chain(&n.outputs)
-                .map(|&v| root[v])
-                .filter(|&r| !pinned[r] && last[r] == Some(i))
-                .collect();
-            frees.sort_unstable();
-            frees.dedup();
+            let frees = lifetimes.frees(n, i);
             steps.push(Step {
                 name: n.name.clone(),
                 kind: n.op.kind(),
@@ -277,7 +146,7 @@ impl Plan {
         }
         Ok(Plan {
             steps,
-            root,
+            root: lifetimes.root.clone(),
             consts,
             numel,
         })

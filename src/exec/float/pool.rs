@@ -12,17 +12,17 @@ pub(super) fn global_average(planes: usize, plane: usize, x: &[f32], y: &mut [f3
 
 /// A windowed pool with its input and output plane sizes resolved.
 #[derive(Clone, Debug)]
-pub(super) struct PoolPlan {
+pub(crate) struct PoolPlan {
     /// MaxPool (else AveragePool).
-    pub(super) max: bool,
+    pub(crate) max: bool,
     /// Window attributes.
-    pub(super) pool: Pool,
+    pub(crate) pool: Pool,
     /// `N * C`.
-    pub(super) planes: usize,
+    pub(crate) planes: usize,
     /// Input `[h, w]`.
-    pub(super) input: [usize; 2],
+    pub(crate) input: [usize; 2],
     /// Output `[h, w]`.
-    pub(super) output: [usize; 2],
+    pub(crate) output: [usize; 2],
 }
 
 /// Window taps along one axis for output index `i`: `(first tap position, taps inside the
@@ -47,7 +47,35 @@ fn taps(p: &Pool, axis: usize, i: usize, input: usize) -> (isize, usize, usize, 
 
 impl PoolPlan {
     /// Runs the pool over every plane.
-    pub(super) fn run(&self, x: &[f32], y: &mut [f32]) {
+    pub(crate) fn run(&self, x: &[f32], y: &mut [f32]) {
+        if self.max {
+            // `>` keeps the first NaN out, as before; padding never wins: a window with no
+            // input tap stays -inf.
+            let step = |acc: f32, v: f32| if v > acc { v } else { acc };
+            self.reduce(x, y, f32::NEG_INFINITY, step, |acc, _| acc);
+        } else {
+            self.reduce(x, y, 0.0, |acc, v| acc + v, |acc, n| {
+                if n == 0 {
+                    0.0
+                } else {
+                    acc / n as f32
+                }
+            });
+        }
+    }
+
+    /// For every window: folds its input taps with `step` from `init`, then `finish(acc,
+    /// count)` gives the output, where `count` is the divisor of an average (taps inside the
+    /// input, or inside input and padding with `count_include_pad`). Shared by the f32 and
+    /// int8 executors.
+    pub(crate) fn reduce<T: Copy, A: Copy>(
+        &self,
+        x: &[T],
+        y: &mut [T],
+        init: A,
+        step: impl Fn(A, T) -> A,
+        finish: impl Fn(A, usize) -> T,
+    ) {
         let [ih, iw] = self.input;
         let [oh, ow] = self.output;
         let p = &self.pool;
@@ -62,33 +90,19 @@ impl PoolPlan {
         {
             for (i, &(r0, ru, rn, rpad)) in rows.iter().enumerate() {
                 for (j, &(c0, cu, cn, cpad)) in cols.iter().enumerate() {
-                    let mut acc = if self.max { f32::NEG_INFINITY } else { 0.0 };
+                    let mut acc = init;
                     for u in ru..ru.saturating_add(rn) {
                         let row = (r0 + (u * dh) as isize) as usize * iw;
                         for v in cu..cu.saturating_add(cn) {
-                            let val = xp[row + (c0 + (v * dw) as isize) as usize];
-                            if !self.max {
-                                acc += val;
-                            } else if val > acc {
-                                acc = val;
-                            }
+                            acc = step(acc, xp[row + (c0 + (v * dw) as isize) as usize]);
                         }
                     }
-                    yp[i * ow + j] = if self.max {
-                        // Padding never wins: a window with no input tap stays -inf.
-                        acc
+                    let count = if p.count_include_pad {
+                        rpad * cpad
                     } else {
-                        let count = if p.count_include_pad {
-                            rpad * cpad
-                        } else {
-                            rn * cn
-                        };
-                        if count == 0 {
-                            0.0
-                        } else {
-                            acc / count as f32
-                        }
+                        rn * cn
                     };
+                    yp[i * ow + j] = finish(acc, count);
                 }
             }
         }

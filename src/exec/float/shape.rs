@@ -5,16 +5,16 @@ use crate::ir::ops::PadMode;
 
 /// Concat as `outer` rounds of one contiguous block per input.
 #[derive(Clone, Debug)]
-pub(super) struct ConcatPlan {
+pub(crate) struct ConcatPlan {
     /// `prod(shape[..axis])`.
-    pub(super) outer: usize,
+    pub(crate) outer: usize,
     /// Per input, `prod(shape_i[axis..])`.
-    pub(super) blocks: Vec<usize>,
+    pub(crate) blocks: Vec<usize>,
 }
 
 impl ConcatPlan {
     /// Plans Concat of inputs with `shapes` along `axis`.
-    pub(super) fn new(shapes: &[&[usize]], axis: usize) -> ConcatPlan {
+    pub(crate) fn new(shapes: &[&[usize]], axis: usize) -> ConcatPlan {
         ConcatPlan {
             outer: shapes.first().map_or(1, |s| s[..axis].iter().product()),
             blocks: shapes.iter().map(|s| s[axis..].iter().product()).collect(),
@@ -22,11 +22,22 @@ impl ConcatPlan {
     }
 
     /// `y = concat(xs)`.
-    pub(super) fn run(&self, xs: &[&[f32]], y: &mut [f32]) {
+    pub(crate) fn run(&self, xs: &[&[f32]], y: &mut [f32]) {
+        self.run_with(xs, y, |_, src, dst| dst.copy_from_slice(src));
+    }
+
+    /// Concat calling `copy(input index, source block, destination block)` for every block
+    /// (the int8 executor requantizes there).
+    pub(crate) fn run_with<T>(
+        &self,
+        xs: &[&[T]],
+        y: &mut [T],
+        mut copy: impl FnMut(usize, &[T], &mut [T]),
+    ) {
         let mut at = 0;
         for o in 0..self.outer {
-            for (x, &b) in xs.iter().zip(&self.blocks) {
-                y[at..at + b].copy_from_slice(&x[o * b..(o + 1) * b]);
+            for (i, (x, &b)) in xs.iter().zip(&self.blocks).enumerate() {
+                copy(i, &x[o * b..(o + 1) * b], &mut y[at..at + b]);
                 at += b;
             }
         }

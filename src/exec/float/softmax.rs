@@ -3,18 +3,18 @@
 /// Softmax over `n` values `inner` apart, for every `outer` block and `inner` offset.
 /// `coerce_2d` (opset < 13) is the same loop with `n = prod(shape[axis..])`, `inner = 1`.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct SoftmaxPlan {
+pub(crate) struct SoftmaxPlan {
     /// Independent blocks before the axis.
-    pub(super) outer: usize,
+    pub(crate) outer: usize,
     /// Length of the reduced axis.
-    pub(super) n: usize,
+    pub(crate) n: usize,
     /// Elements after the axis.
-    pub(super) inner: usize,
+    pub(crate) inner: usize,
 }
 
 impl SoftmaxPlan {
     /// Plans softmax of a tensor of `shape` along `axis`.
-    pub(super) fn new(shape: &[usize], axis: usize, coerce_2d: bool) -> SoftmaxPlan {
+    pub(crate) fn new(shape: &[usize], axis: usize, coerce_2d: bool) -> SoftmaxPlan {
         let axis = axis.min(shape.len());
         let outer = shape[..axis].iter().product();
         if coerce_2d {
@@ -32,7 +32,7 @@ impl SoftmaxPlan {
     }
 
     /// `y = softmax(x)`.
-    pub(super) fn run(&self, x: &[f32], y: &mut [f32]) {
+    pub(crate) fn run(&self, x: &[f32], y: &mut [f32]) {
         let SoftmaxPlan { outer, n, inner } = *self;
         for o in 0..outer {
             for i in 0..inner {

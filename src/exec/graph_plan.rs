@@ -1,0 +1,170 @@
+//! What every executor plans the same way: validating a graph, and the lifetime of each value's
+//! buffer (alias ops share their input's buffer; a buffer is recycled after its last reader).
+
+use crate::ir::{Graph, Node, Op, ValueId};
+use crate::{Error, Result};
+
+fn malformed(what: String) -> Error {
+    Error::MalformedModel(what)
+}
+
+/// Checks what `Graph::add_node` would have checked (the fields are public, so a graph can be
+/// assembled by hand): ids in range, topological order, one output per node, and shapes.
+pub(crate) fn validate(g: &Graph) -> Result<()> {
+    let nv = g.values.len();
+    let mut defined = vec![false; nv];
+    for (v, t) in &g.constants {
+        let value = g
+            .values
+            .get(*v)
+            .ok_or_else(|| malformed(format!("constant id {v} out of range")))?;
+        if t.shape() != value.shape.as_slice() {
+            return Err(malformed(format!(
+                "constant '{}' has shape {:?}, value says {:?}",
+                value.name,
+                t.shape(),
+                value.shape
+            )));
+        }
+        defined[*v] = true;
+    }
+    for &i in &g.inputs {
+        match defined.get_mut(i) {
+            Some(true) => {
+                return Err(malformed(format!(
+                    "'{}' is both a constant and an input",
+                    g.values[i].name
+                )))
+            }
+            Some(d) => *d = true,
+            None => return Err(malformed(format!("graph input id {i} out of range"))),
+        }
+    }
+    for node in &g.nodes {
+        let mut shapes = Vec::with_capacity(node.inputs.len());
+        for &i in &node.inputs {
+            if !defined.get(i).copied().unwrap_or(false) {
+                let what = g
+                    .values
+                    .get(i)
+                    .map_or(format!("id {i}"), |v| format!("'{}'", v.name));
+                return Err(malformed(format!(
+                    "node '{}' reads {what} before it is computed",
+                    node.name
+                )));
+            }
+            shapes.push(g.values[i].shape.as_slice());
+        }
+        let expected = node
+            .op
+            .output_shapes(&shapes)
+            .map_err(|what| Error::Shape {
+                node: node.name.clone(),
+                what,
+            })?;
+        if node.outputs.len() != expected.len() {
+            return Err(Error::Shape {
+                node: node.name.clone(),
+                what: format!(
+                    "{} outputs, op gives {}",
+                    node.outputs.len(),
+                    expected.len()
+                ),
+            });
+        }
+        for (&o, e) in node.outputs.iter().zip(&expected) {
+            match defined.get(o) {
+                Some(false) => {}
+                Some(true) => {
+                    return Err(malformed(format!(
+                        "'{}' is written twice",
+                        g.values[o].name
+                    )))
+                }
+                None => {
+                    return Err(malformed(format!(
+                        "node '{}' writes id {o} out of range",
+                        node.name
+                    )))
+                }
+            }
+            if &g.values[o].shape != e {
+                return Err(Error::Shape {
+                    node: node.name.clone(),
+                    what: format!(
+                        "output '{}' has shape {:?}, op gives {e:?}",
+                        g.values[o].name, g.values[o].shape
+                    ),
+                });
+            }
+            defined[o] = true;
+        }
+    }
+    for &o in &g.outputs {
+        if !defined.get(o).copied().unwrap_or(false) {
+            return Err(malformed(format!("graph output id {o} is never computed")));
+        }
+    }
+    Ok(())
+}
+
+/// Buffer sharing and lifetimes of a graph's values.
+#[derive(Clone, Debug)]
+pub(crate) struct Lifetimes {
+    /// The value whose buffer holds each value (itself unless produced by an alias op).
+    pub(crate) root: Vec<ValueId>,
+    /// Buffers that live on: constants and graph outputs.
+    pub(crate) pinned: Vec<bool>,
+    /// Per buffer (root value), the index of the last node reading or writing it.
+    pub(crate) last: Vec<Option<usize>>,
+}
+
+impl Lifetimes {
+    /// True for ops whose output is their input's data under another shape.
+    pub(crate) fn is_alias(op: &Op) -> bool {
+        matches!(op, Op::Flatten(_) | Op::Reshape(_) | Op::Identity)
+    }
+
+    /// Computes roots and lifetimes of `g`'s values.
+    pub(crate) fn new(g: &Graph) -> Lifetimes {
+        let nv = g.values.len();
+    let mut root: Vec<ValueId> = (0..nv).collect();
+    for n in &g.nodes {
+        if Self::is_alias(&n.op) {
+            root[n.outputs[0]] = root[n.inputs[0]];
+        }
+    }
+
+    // Lifetimes per buffer: the last step reading it; constants and graph outputs live on.
+    let mut pinned = vec![false; nv];
+    for (v, _) in &g.constants {
+        pinned[*v] = true;
+    }
+    for &o in &g.outputs {
+        pinned[root[o]] = true;
+    }
+    let mut last: Vec<Option<usize>> = vec![None; nv];
+    for (i, n) in g.nodes.iter().enumerate() {
+        for &v in n.inputs.iter().chain(&n.outputs) {
+            last[root[v]] = Some(i);
+        }
+    }
+
+        Lifetimes { root, pinned, last }
+    }
+
+    /// Buffers (by root value) whose last reader is node `i`.
+    pub(crate) fn frees(&self, n: &Node, i: usize) -> Vec<ValueId> {
+        let (root, pinned, last) = (&self.root, &self.pinned, &self.last);
+        let mut frees: Vec<ValueId> = n
+            .inputs
+            .iter()
+            .chain(&n.outputs)
+            .map(|&v| root[v])
+            .filter(|&r| !pinned[r] && last[r] == Some(i))
+            .collect();
+        frees.sort_unstable();
+        frees.dedup();
+        frees
+    }
+}
