@@ -21,9 +21,35 @@
 //!
 //! - [`params`]: choosing `S` and `Z` from a range (per tensor or per channel, symmetric or not).
 //! - [`fixed_point`]: the integer-only requantization.
+//! - [`observer`], [`calibrate`]: choosing the activation ranges from sample images.
+//! - [`fp16`]: the fp16-weights variant (binary16 storage, f32 compute).
+//!
+//! # Calibration
+//!
+//! Weights are known, activations are not: [`calibrate`] runs the float model on sample
+//! images and an [`Observer`] per activation proposes the range `[a, b]` its int8 grid
+//! (`S = (b - a) / 255`) covers. Values outside are clipped; values inside are rounded to the
+//! nearest of the 256 codes. Narrower ranges trade clipping error for rounding error
+//! (`S^2 / 12` per value); each observer strikes the trade-off differently:
+//!
+//! | observer | range | minimises |
+//! |---|---|---|
+//! | `minmax` | `[min x, max x]` | clipping (none at all) |
+//! | `percentile:p` | `[P_{100-p}, P_p]` | nothing: clips a fixed `(100 - p)`% at each end |
+//! | `entropy` | `(-T, T)` or `[0, T)` | `KL(P \|\| Q)` between the histogram and its 256-level quantization (TensorRT) |
+//! | `mse` | `c [min x, max x]`, `c <= 1` | expected squared error, rounding + clipping |
+//!
+//! The histogram-based ones read one streaming [`observer::Histogram`] (2048 bins per sign,
+//! power-of-two width, at least 1024 bins up to the largest magnitude).
 
+pub mod calibrate;
 pub mod fixed_point;
+pub mod fp16;
+pub mod observer;
 pub mod params;
 
+pub use calibrate::{calibrate, Calibrator, Ranges};
 pub use fixed_point::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier};
+pub use fp16::{fp16_weights, weight_bytes};
+pub use observer::{Observer, ObserverKind};
 pub use params::{QuantParams, QuantRange};

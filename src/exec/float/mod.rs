@@ -21,6 +21,9 @@ use buffers::Workspace;
 use plan::{Kernel, Plan, Step};
 use std::sync::Mutex;
 
+/// The callback of [`FloatExecutor::run_observed`]: a value and its data.
+type ObserveFn<'a> = &'a mut dyn FnMut(ValueId, &[f32]);
+
 /// Time spent in one node: `(node name, op kind, milliseconds)`.
 pub type NodeTime = (String, &'static str, f64);
 
@@ -61,7 +64,20 @@ impl FloatExecutor {
     /// Runs the graph: one tensor per graph input, in order, with exactly the input's shape.
     /// Returns one tensor per graph output.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
-        self.execute(inputs, None).map(|(out, _)| out)
+        self.execute(inputs, None, None).map(|(out, _)| out)
+    }
+
+    /// Like [`run`](Self::run), also handing `observe` every graph input and every node
+    /// output as it is computed (before its buffer is recycled), in execution order: what
+    /// calibration needs to see each activation. Flatten, Reshape and Identity outputs are
+    /// reported too (their data is their input's).
+    pub fn run_observed(
+        &self,
+        inputs: &[Tensor],
+        observe: &mut dyn FnMut(ValueId, &[f32]),
+    ) -> Result<Vec<Tensor>> {
+        self.execute(inputs, None, Some(observe))
+            .map(|(out, _)| out)
     }
 
     /// Like [`run`](Self::run), also timing every node with `clock` (milliseconds, e.g.
@@ -71,7 +87,7 @@ impl FloatExecutor {
         inputs: &[Tensor],
         mut clock: impl FnMut() -> f64,
     ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
-        self.execute(inputs, Some(&mut clock))
+        self.execute(inputs, Some(&mut clock), None)
     }
 
     /// Convolution path chosen for each Conv node: `(node name, "depthwise" |
@@ -119,6 +135,7 @@ impl FloatExecutor {
         &self,
         inputs: &[Tensor],
         mut clock: Option<&mut dyn FnMut() -> f64>,
+        mut observe: Option<ObserveFn<'_>>,
     ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
         self.check_inputs(inputs)?;
         let mut ws = self
@@ -133,6 +150,9 @@ impl FloatExecutor {
                 Some(s) => b.copy_from_slice(s),
                 None => b.iter_mut().zip(t.iter()).for_each(|(d, &s)| *d = s),
             }
+            if let Some(o) = observe.as_mut() {
+                o(v, &b);
+            }
             bufs[v] = Some(b);
         }
         let mut times = Vec::new();
@@ -141,6 +161,10 @@ impl FloatExecutor {
             self.run_step(step, &mut bufs, &mut ws)?;
             if let (Some(t0), Some(c)) = (t0, clock.as_mut()) {
                 times.push((step.name.clone(), step.kind, c() - t0));
+            }
+            if let Some(o) = observe.as_mut() {
+                // After the step, before `frees` recycles anything it read or wrote.
+                o(step.output, self.read(&bufs, step.output)?);
             }
             for &r in &step.frees {
                 if let Some(b) = bufs[r].take() {
