@@ -14,6 +14,8 @@ pub mod f32_gemm;
 pub mod f32_im2col;
 #[cfg(feature = "threads")]
 mod parallel;
+pub mod qs8_gemm;
+pub mod qs8_requant;
 
 /// Bias and clamp applied to each output row of a kernel: `y = clamp(acc + bias[row], min, max)`.
 #[derive(Clone, Copy, Debug)]
