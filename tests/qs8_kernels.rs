@@ -8,8 +8,13 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+use quantscope::kernels::f32_im2col::im2col;
+use quantscope::kernels::qs8_dwconv::{
+    qs8_dwconv, qs8_dwconv_f32, qs8_dwconv_f32_scalar, qs8_dwconv_scalar,
+};
 use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
 use quantscope::kernels::qs8_requant::{Dequant, Requant};
+use quantscope::kernels::ConvGeometry;
 use quantscope::quant::Multiplier;
 
 /// Tiny xorshift generator: deterministic and dependency-free on every target.
@@ -343,6 +348,261 @@ fn requant_simd128_matches_scalar() {
                 assert_eq!(got, want, "multiply {m:?}");
             }
         }
+    }
+}
+
+/// Geometry from kernel, stride, dilation and pads `[top, left, bottom, right]`.
+fn geometry(
+    channels: usize,
+    (in_h, in_w): (usize, usize),
+    (kh, kw): (usize, usize),
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    pads: [usize; 4],
+) -> Option<ConvGeometry> {
+    let eh = (kh - 1) * dilation[0] + 1;
+    let ew = (kw - 1) * dilation[1] + 1;
+    let (ph, pw) = (in_h + pads[0] + pads[2], in_w + pads[1] + pads[3]);
+    if ph < eh || pw < ew {
+        return None;
+    }
+    Some(ConvGeometry {
+        channels,
+        in_h,
+        in_w,
+        out_h: (ph - eh) / stride[0] + 1,
+        out_w: (pw - ew) / stride[1] + 1,
+        kh,
+        kw,
+        stride,
+        dilation,
+        pad: [pads[0], pads[1]],
+    })
+}
+
+/// TF SAME padding `[top, left, bottom, right]` for a square kernel and stride (the extra
+/// pixel goes after: asymmetric for even inputs at stride 2).
+fn same_pads((h, w): (usize, usize), k: usize, s: usize) -> [usize; 4] {
+    let total = |n: usize| ((n.div_ceil(s) - 1) * s + k).saturating_sub(n);
+    let (th, tw) = (total(h), total(w));
+    [th / 2, tw / 2, th - th / 2, tw - tw / 2]
+}
+
+/// Input value at padded position, `pad_value` outside.
+#[allow(clippy::too_many_arguments)]
+fn at(g: &ConvGeometry, x: &[i8], pad: i8, c: usize, i: usize, j: usize, u: usize, v: usize) -> i8 {
+    let y = (i * g.stride[0] + u * g.dilation[0]) as isize - g.pad[0] as isize;
+    let xx = (j * g.stride[1] + v * g.dilation[1]) as isize - g.pad[1] as isize;
+    if y < 0 || xx < 0 || y as usize >= g.in_h || xx as usize >= g.in_w {
+        pad
+    } else {
+        x[(c * g.in_h + y as usize) * g.in_w + xx as usize]
+    }
+}
+
+/// The geometries tried for depthwise and im2col: 1x1/3x3/5x5 (and a 3x5), strides 1 and 2,
+/// symmetric, asymmetric and TF SAME pads, dilation 2, odd widths (1, 5, 7, 113).
+fn conv_cases(rng: &mut Rng) -> Vec<ConvGeometry> {
+    let mut out = Vec::new();
+    for &(kh, kw) in &[(1, 1), (3, 3), (5, 5), (3, 5)] {
+        for &s in &[1, 2] {
+            for &d in &[1, 2] {
+                for &(h, w) in &[(1, 1), (7, 5), (8, 7), (17, 10), (6, 113), (12, 12)] {
+                    for pads in [
+                        [0, 0, 0, 0],
+                        [kh / 2, kw / 2, kh / 2, kw / 2],
+                        [0, 1, 2, 0],
+                        [2, 0, 1, 3],
+                        same_pads((h, w), kh.max(kw), s),
+                    ] {
+                        let channels = 1 + rng.below(4);
+                        if let Some(g) = geometry(channels, (h, w), (kh, kw), [s, s], [d, d], pads)
+                        {
+                            out.push(g);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Mixed strides/dilations per axis.
+    out.extend(geometry(3, (11, 12), (3, 3), [2, 1], [1, 2], [1, 0, 0, 1]));
+    out.extend(geometry(2, (9, 20), (5, 5), [1, 2], [2, 1], [2, 2, 2, 2]));
+    out
+}
+
+/// Naive depthwise int32 accumulators `[C, out_h, out_w]`.
+fn dwconv_acc(g: &ConvGeometry, x: &[i8], pad: i8, w: &[i8]) -> Vec<i32> {
+    let mut acc = Vec::with_capacity(g.channels * g.out_h * g.out_w);
+    for c in 0..g.channels {
+        for i in 0..g.out_h {
+            for j in 0..g.out_w {
+                let mut sum = 0i32;
+                for u in 0..g.kh {
+                    for v in 0..g.kw {
+                        sum += i32::from(w[(c * g.kh + u) * g.kw + v])
+                            * i32::from(at(g, x, pad, c, i, j, u, v));
+                    }
+                }
+                acc.push(sum);
+            }
+        }
+    }
+    acc
+}
+
+#[test]
+fn qs8_dwconv_matches_reference() {
+    let mut rng = Rng::new(7);
+    for g in conv_cases(&mut rng) {
+        let x = rng.i8s(g.channels * g.in_h * g.in_w);
+        let w = rng.i8s(g.channels * g.kh * g.kw);
+        let pad = rng.range(-128, 127) as i8;
+        let params = Params::random(&mut rng, g.channels);
+        let acc = dwconv_acc(&g, &x, pad, &w);
+        let plane = g.out_h * g.out_w;
+        for req in params.requants(&mut rng) {
+            let want: Vec<i8> = acc
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| requant_ref(&req, i / plane, v))
+                .collect();
+            let mut got = vec![0x55i8; want.len()];
+            qs8_dwconv(&g, &x, pad, &w, &req, &mut got);
+            assert_i8_eq(&format!("qs8_dwconv {g:?} {req:?}"), &got, &want);
+            let mut scalar = vec![0x55i8; want.len()];
+            qs8_dwconv_scalar(&g, &x, pad, &w, &req, &mut scalar);
+            assert_i8_eq(&format!("qs8_dwconv_scalar {g:?}"), &scalar, &want);
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            {
+                let mut simd = vec![0x55i8; want.len()];
+                quantscope::kernels::qs8_dwconv::qs8_dwconv_simd128(
+                    &g, &x, pad, &w, &req, &mut simd,
+                );
+                assert_i8_eq(&format!("qs8_dwconv_simd128 {g:?}"), &simd, &scalar);
+            }
+        }
+        for deq in params.dequants() {
+            let want: Vec<f32> = acc
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| dequant_ref(&deq, i / plane, v))
+                .collect();
+            let mut got = vec![f32::NAN; want.len()];
+            qs8_dwconv_f32(&g, &x, pad, &w, &deq, &mut got);
+            assert_f32_bits_eq(&format!("qs8_dwconv_f32 {g:?}"), &got, &want);
+            let mut scalar = vec![f32::NAN; want.len()];
+            qs8_dwconv_f32_scalar(&g, &x, pad, &w, &deq, &mut scalar);
+            assert_f32_bits_eq(&format!("qs8_dwconv_f32_scalar {g:?}"), &scalar, &want);
+        }
+    }
+}
+
+#[test]
+fn qs8_dwconv_efficientnet_like() {
+    // EfficientNet-Lite0's depthwise layers (channels cut down), TF SAME padding.
+    let mut rng = Rng::new(8);
+    for &(c, hw, k, s) in &[
+        (5, 112, 3, 1),
+        (3, 112, 3, 2),
+        (4, 56, 3, 1),
+        (3, 56, 5, 2),
+        (4, 28, 5, 1),
+        (3, 14, 5, 1),
+        (3, 14, 5, 2),
+        (5, 7, 5, 1),
+        (6, 7, 3, 1),
+    ] {
+        let g = geometry(
+            c,
+            (hw, hw),
+            (k, k),
+            [s, s],
+            [1, 1],
+            same_pads((hw, hw), k, s),
+        )
+        .expect("geometry");
+        let x = rng.i8s(c * hw * hw);
+        let w = rng.i8s(c * k * k);
+        let pad = rng.range(-128, 127) as i8;
+        let params = Params::random(&mut rng, c);
+        let acc = dwconv_acc(&g, &x, pad, &w);
+        let plane = g.out_h * g.out_w;
+        let req = params.requants(&mut rng)[1];
+        let want: Vec<i8> = acc
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| requant_ref(&req, i / plane, v))
+            .collect();
+        let mut got = vec![0i8; want.len()];
+        qs8_dwconv(&g, &x, pad, &w, &req, &mut got);
+        assert_i8_eq(&format!("qs8_dwconv {g:?}"), &got, &want);
+    }
+}
+
+#[test]
+fn qs8_dwconv_padding_contributes_zero() {
+    // With bias = -Z_x * sum(w), padding (read as Z_x) contributes exactly nothing: the
+    // result equals the zero-padded product of (x - Z_x).
+    let mut rng = Rng::new(9);
+    let g = geometry(3, (9, 10), (5, 5), [2, 2], [1, 1], [1, 2, 2, 1]).expect("geometry");
+    let x = rng.i8s(3 * 90);
+    let w = rng.i8s(3 * 25);
+    let zx = -37i8;
+    let bias: Vec<i32> = (0..3)
+        .map(|c| -i32::from(zx) * w[c * 25..][..25].iter().map(|&v| i32::from(v)).sum::<i32>())
+        .collect();
+    let (scale, fbias) = (vec![1.0f32; 3], vec![0.0f32; 3]);
+    let deq = Dequant {
+        bias: &bias,
+        scale: &scale,
+        fbias: &fbias,
+        min: f32::NEG_INFINITY,
+        max: f32::INFINITY,
+    };
+    let mut got = vec![0.0f32; 3 * g.out_h * g.out_w];
+    qs8_dwconv_f32(&g, &x, zx, &w, &deq, &mut got);
+    // x - Z_x may not fit int8: the reference centres in i32.
+    let mut k = 0;
+    for c in 0..3 {
+        for i in 0..g.out_h {
+            for j in 0..g.out_w {
+                let mut sum = 0i32;
+                for u in 0..5 {
+                    for v in 0..5 {
+                        let xv = at(&g, &x, zx, c, i, j, u, v);
+                        sum += i32::from(w[c * 25 + u * 5 + v]) * (i32::from(xv) - i32::from(zx));
+                    }
+                }
+                assert_eq!(got[k], sum as f32, "c={c} i={i} j={j}");
+                k += 1;
+            }
+        }
+    }
+}
+
+#[test]
+fn im2col_int8_pads_with_zero_point() {
+    let mut rng = Rng::new(10);
+    for g in conv_cases(&mut rng) {
+        let x = rng.i8s(g.channels * g.in_h * g.in_w);
+        let pad = rng.range(-128, 127) as i8;
+        let plane = g.out_h * g.out_w;
+        let mut want = Vec::with_capacity(g.channels * g.kh * g.kw * plane);
+        for c in 0..g.channels {
+            for u in 0..g.kh {
+                for v in 0..g.kw {
+                    for i in 0..g.out_h {
+                        for j in 0..g.out_w {
+                            want.push(at(&g, &x, pad, c, i, j, u, v));
+                        }
+                    }
+                }
+            }
+        }
+        let mut got = vec![0x55i8; want.len()];
+        im2col(&g, &x, pad, &mut got);
+        assert_i8_eq(&format!("im2col {g:?}"), &got, &want);
     }
 }
 

@@ -265,7 +265,10 @@ fn gemv<const MR: usize, S: OutputStage>(
         for (pi, rows) in c.chunks_mut(MR).enumerate() {
             let pi = row0 / MR + pi;
             let acc = simd128::qgemv_4c2_simd128(a.panel::<MR>(pi), &pairs);
-            store_row(stage, simd, pi * MR, &acc[..rows.len()], rows);
+            // Each output is another row (own multiplier): the scalar stage, m values only.
+            for (r, out) in rows.iter_mut().enumerate() {
+                *out = stage.apply(pi * MR + r, acc[r]);
+            }
         }
         return;
     }
