@@ -13,6 +13,7 @@ use quantscope::kernels::qs8_dwconv::{
     qs8_dwconv, qs8_dwconv_f32, qs8_dwconv_f32_scalar, qs8_dwconv_scalar,
 };
 use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
+use quantscope::kernels::qs8_peak::qs8_dot_peak;
 use quantscope::kernels::qs8_requant::{Dequant, Requant};
 use quantscope::kernels::ConvGeometry;
 use quantscope::quant::Multiplier;
@@ -604,6 +605,14 @@ fn im2col_int8_pads_with_zero_point() {
         im2col(&g, &x, pad, &mut got);
         assert_i8_eq(&format!("im2col {g:?}"), &got, &want);
     }
+}
+
+#[test]
+fn qs8_dot_peak_counts_multiply_adds() {
+    assert_eq!(qs8_dot_peak(0), 0);
+    let per = qs8_dot_peak(1);
+    assert!(per > 0);
+    assert_eq!(qs8_dot_peak(1000), 1000 * per);
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -16,6 +16,7 @@ pub mod f32_im2col;
 mod parallel;
 pub mod qs8_dwconv;
 pub mod qs8_gemm;
+pub mod qs8_peak;
 pub mod qs8_requant;
 
 /// Bias and clamp applied to each output row of a kernel: `y = clamp(acc + bias[row], min, max)`.
