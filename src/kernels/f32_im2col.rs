@@ -1,14 +1,22 @@
 //! im2col: unfolds convolution windows of one image (one group) into a `[C*kh*kw, out_h*out_w]`
-//! matrix so that convolution becomes a GEMM with the weights `[O, C*kh*kw]`.
+//! matrix so that convolution becomes a GEMM with the weights `[O, C*kh*kw]`. Generic over
+//! the element type ([`im2col`]): the float executor uses [`f32_im2col`], the int8 one pads
+//! with the input zero point.
 
 use super::{gather, ConvGeometry};
 
+/// [`im2col`] of f32 values, padding with zeros.
+pub fn f32_im2col(g: &ConvGeometry, input: &[f32], cols: &mut [f32]) {
+    im2col(g, input, 0.0, cols);
+}
+
 /// Writes the columns of `input` (`[channels, in_h, in_w]`) into `cols`
-/// (`[channels * kh * kw, out_h * out_w]`); padding reads as zero.
+/// (`[channels * kh * kw, out_h * out_w]`); padding reads as `pad_value` (zero for floats,
+/// the input zero point for int8, so padding contributes exactly zero to the product).
 ///
 /// Each output row segment is split once into its left padding, interior and right padding,
 /// so the interior is a contiguous copy (stride 1) or a strided gather with no bounds tests.
-pub fn f32_im2col(g: &ConvGeometry, input: &[f32], cols: &mut [f32]) {
+pub fn im2col<T: Copy>(g: &ConvGeometry, input: &[T], pad_value: T, cols: &mut [T]) {
     let plane = g.out_h * g.out_w;
     assert_eq!(input.len(), g.channels * g.in_h * g.in_w);
     assert_eq!(cols.len(), g.channels * g.kh * g.kw * plane);
@@ -16,7 +24,7 @@ pub fn f32_im2col(g: &ConvGeometry, input: &[f32], cols: &mut [f32]) {
         return;
     }
     let (sh, sw) = (g.stride[0], g.stride[1]);
-    assert!(sh > 0 && sw > 0, "f32_im2col: zero stride");
+    assert!(sh > 0 && sw > 0, "im2col: zero stride");
     let mut rows = cols.chunks_exact_mut(plane);
     for c in 0..g.channels {
         let src_c = &input[c * g.in_h * g.in_w..][..g.in_h * g.in_w];
@@ -33,11 +41,11 @@ pub fn f32_im2col(g: &ConvGeometry, input: &[f32], cols: &mut [f32]) {
                 for (i, dst) in dst_row.chunks_exact_mut(g.out_w).enumerate() {
                     let y = (i * sh + u * g.dilation[0]).wrapping_sub(g.pad[0]);
                     if y >= g.in_h || j_lo == j_hi {
-                        dst.fill(0.0);
+                        dst.fill(pad_value);
                         continue;
                     }
-                    dst[..j_lo].fill(0.0);
-                    dst[j_hi..].fill(0.0);
+                    dst[..j_lo].fill(pad_value);
+                    dst[j_hi..].fill(pad_value);
                     let x0 = j_lo * sw + shift - g.pad[1];
                     let src = &src_c[y * g.in_w + x0..(y + 1) * g.in_w];
                     let dst = &mut dst[j_lo..j_hi];

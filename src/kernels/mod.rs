@@ -14,6 +14,10 @@ pub mod f32_gemm;
 pub mod f32_im2col;
 #[cfg(feature = "threads")]
 mod parallel;
+pub mod qs8_dwconv;
+pub mod qs8_gemm;
+pub mod qs8_peak;
+pub mod qs8_requant;
 
 /// Bias and clamp applied to each output row of a kernel: `y = clamp(acc + bias[row], min, max)`.
 #[derive(Clone, Copy, Debug)]
@@ -95,7 +99,7 @@ pub(crate) fn clamp(v: f32, min: f32, max: f32) -> f32 {
 
 /// `dst[t] = src[t * s]` for every `t` in `dst` (`src` holds enough values).
 #[inline(always)]
-pub(crate) fn gather(dst: &mut [f32], src: &[f32], s: usize) {
+pub(crate) fn gather<T: Copy>(dst: &mut [T], src: &[T], s: usize) {
     if s == 1 {
         dst.copy_from_slice(&src[..dst.len()]);
     } else if s == 2 {

@@ -1,0 +1,203 @@
+//! int8 depthwise 2-D convolution: each channel convolved with its own `kh x kw` filter on
+//! int32 accumulators, the output stage ([`Requant`] or [`Dequant`], per channel) fused into
+//! the store.
+//!
+//! As in `f32_dwconv`, each channel is first copied into a padded plane whose columns are split
+//! by stride phase (see `pad.rs`); out-of-image taps read `pad_value`, the input zero point, so
+//! with the bias holding `-Z_x * sum(w)` padding contributes exactly zero. The kernels then
+//! compute blocks of output columns from contiguous slices with no bounds tests per pixel.
+//! Integer sums are exact: the scalar and SIMD128 kernels give the same bits.
+//!
+//! With the `threads` feature, large convolutions split their channels across rayon's pool.
+
+mod pad;
+mod scalar;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
+
+#[cfg(feature = "threads")]
+use super::parallel;
+use super::qs8_requant::{Dequant, OutputStage, Requant};
+use super::ConvGeometry;
+use pad::PaddedPlane;
+
+/// `output[c, i, j] = req_c(sum_{u,v} w[c, u, v] * x[c, i*s + u*d - pad, ...])` for one image,
+/// out-of-image taps reading `pad_value`: `input [channels, in_h, in_w]`,
+/// `weights [channels, kh, kw]`, `output [channels, out_h, out_w]`, int8. Uses SIMD128 on
+/// wasm32+simd128, the scalar kernel elsewhere.
+pub fn qs8_dwconv(
+    g: &ConvGeometry,
+    input: &[i8],
+    pad_value: i8,
+    weights: &[i8],
+    req: &Requant,
+    output: &mut [i8],
+) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    qs8_dwconv_simd128(g, input, pad_value, weights, req, output);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    qs8_dwconv_scalar(g, input, pad_value, weights, req, output);
+}
+
+/// [`qs8_dwconv`] with the f32 output stage (dynamic-range quantization).
+pub fn qs8_dwconv_f32(
+    g: &ConvGeometry,
+    input: &[i8],
+    pad_value: i8,
+    weights: &[i8],
+    deq: &Dequant,
+    output: &mut [f32],
+) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    run(g, input, pad_value, weights, deq, output, Variant::Simd128);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    run(g, input, pad_value, weights, deq, output, Variant::Scalar);
+}
+
+/// [`qs8_dwconv`] with the scalar kernel (8 output columns per block), on every target.
+pub fn qs8_dwconv_scalar(
+    g: &ConvGeometry,
+    input: &[i8],
+    pad_value: i8,
+    weights: &[i8],
+    req: &Requant,
+    output: &mut [i8],
+) {
+    run(g, input, pad_value, weights, req, output, Variant::Scalar);
+}
+
+/// [`qs8_dwconv_f32`] with the scalar kernel, on every target.
+pub fn qs8_dwconv_f32_scalar(
+    g: &ConvGeometry,
+    input: &[i8],
+    pad_value: i8,
+    weights: &[i8],
+    deq: &Dequant,
+    output: &mut [f32],
+) {
+    run(g, input, pad_value, weights, deq, output, Variant::Scalar);
+}
+
+/// [`qs8_dwconv`] with the SIMD128 kernel (8 output columns per block, i16 products widened
+/// into two i32x4 accumulators).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn qs8_dwconv_simd128(
+    g: &ConvGeometry,
+    input: &[i8],
+    pad_value: i8,
+    weights: &[i8],
+    req: &Requant,
+    output: &mut [i8],
+) {
+    run(g, input, pad_value, weights, req, output, Variant::Simd128);
+}
+
+/// Which kernel [`run`] uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Scalar,
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    Simd128,
+}
+
+/// Output columns per block (both kernels).
+const BLOCK: usize = 8;
+
+/// Most blocks of output columns accumulated together (independent add chains, one row-slice
+/// fetch per tap). The kernels dispatch 1..=4 explicitly, so changing it means adding arms.
+const CHUNK: usize = 4;
+
+/// What a per-channel kernel needs besides the padded plane.
+pub(super) struct ChannelArgs<'a> {
+    /// Output rows and columns.
+    out_h: usize,
+    out_w: usize,
+    /// Plane offset between consecutive output rows (`stride_h` padded rows).
+    row_step: usize,
+    /// Plane offset of each tap's source for output (0, 0), in weight order.
+    taps: &'a [usize],
+    /// This channel's `kh * kw` weights.
+    weights: &'a [i8],
+    /// The channel (the output stage's row).
+    channel: usize,
+}
+
+/// Checks shapes, then for each channel fills the padded plane and runs the kernel over it.
+fn run<S: OutputStage>(
+    g: &ConvGeometry,
+    input: &[i8],
+    pad_value: i8,
+    weights: &[i8],
+    stage: &S,
+    output: &mut [S::Out],
+    variant: Variant,
+) {
+    let (plane_in, plane_out, taps_n) = (g.in_h * g.in_w, g.out_h * g.out_w, g.kh * g.kw);
+    assert_eq!(input.len(), g.channels * plane_in, "qs8_dwconv: input");
+    assert_eq!(weights.len(), g.channels * taps_n, "qs8_dwconv: weights");
+    assert_eq!(output.len(), g.channels * plane_out, "qs8_dwconv: output");
+    assert!(
+        g.stride[0] > 0 && g.stride[1] > 0,
+        "qs8_dwconv: zero stride"
+    );
+    stage.check("qs8_dwconv", g.channels);
+    if plane_out == 0 {
+        return;
+    }
+    if taps_n == 0 {
+        for (c, out) in output.chunks_exact_mut(plane_out).enumerate() {
+            out.fill(stage.apply(c, 0));
+        }
+        return;
+    }
+    let padded = PaddedPlane::new(g, BLOCK, pad_value);
+    // Tap (u, v) reads padded row u*dil_h, phase (v*dil_w) % s_w at (v*dil_w) / s_w.
+    let taps: Vec<usize> = (0..g.kh)
+        .flat_map(|u| (0..g.kw).map(move |v| (u, v)))
+        .map(|(u, v)| {
+            let (q, col) = (
+                v * g.dilation[1] % g.stride[1],
+                v * g.dilation[1] / g.stride[1],
+            );
+            padded.offset(u * g.dilation[0], q) + col
+        })
+        .collect();
+    let row_step = padded.offset(g.stride[0], 0);
+    // Channels `c0..`, one plane of `out` each, through one padded plane.
+    let channels = |mut padded: PaddedPlane, c0: usize, out: &mut [S::Out]| {
+        for (i, out_c) in out.chunks_exact_mut(plane_out).enumerate() {
+            let c = c0 + i;
+            padded.fill(g, &input[c * plane_in..][..plane_in]);
+            let args = ChannelArgs {
+                out_h: g.out_h,
+                out_w: g.out_w,
+                row_step,
+                taps: &taps,
+                weights: &weights[c * taps_n..][..taps_n],
+                channel: c,
+            };
+            match variant {
+                Variant::Scalar => scalar::dwconv_rows(&args, stage, padded.data(), out_c),
+                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                Variant::Simd128 => simd128::dwconv_rows(&args, stage, padded.data(), out_c),
+            }
+        }
+    };
+    #[cfg(feature = "threads")]
+    {
+        use rayon::prelude::*;
+        // Channels are independent: split them, each task with its own padded plane.
+        let parts = parallel::parts(g.channels, 2, g.channels * plane_out * taps_n);
+        if parts > 1 {
+            let per_part = g.channels.div_ceil(parts);
+            output
+                .par_chunks_mut(per_part * plane_out)
+                .enumerate()
+                .for_each(|(i, out)| {
+                    channels(PaddedPlane::new(g, BLOCK, pad_value), i * per_part, out)
+                });
+            return;
+        }
+    }
+    channels(padded, 0, output);
+}

@@ -1,0 +1,455 @@
+//! int8 GEMM: `C[m, n] = stage(A[m, k] B[k, n])` on int32 accumulators, with A (weights)
+//! packed once and the output stage ([`Requant`] to int8, [`Dequant`] to f32) fused into the
+//! store.
+//!
+//! Layout (XNNPACK's "c2" qs8 kernels, dot16x2): A is packed at load time into `MR`-row panels
+//! of i16 k pairs; the driver packs each block of B columns into `NR`-column panels of
+//! interleaved int8 k pairs. The SIMD128 microkernel sign-extends 8 B bytes of a pair to i16,
+//! splats an A row's pair as an i32 and adds two k steps of 4 outputs with one
+//! `i32x4.dot_i16x8_s`. Integer sums are exact, so every microkernel (and every thread split)
+//! gives the same bits.
+//!
+//! There is no k blocking: a whole-k B panel (`k * NR` bytes, 9 KiB at k = 1152) fits L1, and
+//! int32 partial sums could not be kept in an int8 C anyway. `n == 1` (fully connected layers)
+//! takes a matrix-vector path.
+//!
+//! With the `threads` feature, large products are split across rayon's pool into column strips
+//! (row strips when n is small); the matrix-vector path splits rows.
+
+mod pack;
+mod scalar;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
+
+pub use scalar::{qs8_gemm_4x16c2_scalar, qs8_gemm_4x8c2_scalar};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use simd128::qs8_gemm_4x8c2_simd128;
+
+#[cfg(feature = "threads")]
+use super::parallel;
+use super::qs8_requant::{Dequant, OutputStage, Requant};
+use std::cell::RefCell;
+use std::ops::Range;
+
+/// Bytes of one packed B block: it stays in L2 while the A panels stream past.
+const B_BLOCK: usize = 256 * 1024;
+
+/// The microkernel a [`PackedQA`] is packed for (it fixes the panel shape `MR x NR`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QGemmUkernel {
+    /// [`qs8_gemm_4x8c2_scalar`]: the shape shared with the SIMD128 twin.
+    Scalar4x8,
+    /// [`qs8_gemm_4x16c2_scalar`]: tuned for native autovectorisation.
+    Scalar4x16,
+    /// `qs8_gemm_4x8c2_simd128` (wasm32 with `simd128` only).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    Simd128x4x8,
+}
+
+impl QGemmUkernel {
+    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
+    /// other wasm32 builds, scalar 4x16 natively.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    pub const DEFAULT: Self = QGemmUkernel::Simd128x4x8;
+    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
+    /// other wasm32 builds, scalar 4x16 natively.
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+    pub const DEFAULT: Self = QGemmUkernel::Scalar4x8;
+    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
+    /// other wasm32 builds, scalar 4x16 natively.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub const DEFAULT: Self = QGemmUkernel::Scalar4x16;
+
+    /// Every microkernel compiled into this build (for tests comparing them).
+    pub const ALL: &'static [QGemmUkernel] = &[
+        QGemmUkernel::Scalar4x8,
+        QGemmUkernel::Scalar4x16,
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        QGemmUkernel::Simd128x4x8,
+    ];
+
+    /// Rows per tile (panel height of packed A).
+    pub const fn mr(self) -> usize {
+        match self {
+            QGemmUkernel::Scalar4x8 | QGemmUkernel::Scalar4x16 => 4,
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            QGemmUkernel::Simd128x4x8 => 4,
+        }
+    }
+
+    /// Columns per tile (panel width of packed B).
+    pub const fn nr(self) -> usize {
+        match self {
+            QGemmUkernel::Scalar4x8 => 8,
+            QGemmUkernel::Scalar4x16 => 16,
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            QGemmUkernel::Simd128x4x8 => 8,
+        }
+    }
+
+    /// Whether the output stage and matrix-vector path use SIMD128.
+    const fn simd(self) -> bool {
+        match self {
+            QGemmUkernel::Scalar4x8 | QGemmUkernel::Scalar4x16 => false,
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            QGemmUkernel::Simd128x4x8 => true,
+        }
+    }
+}
+
+/// The int8 left matrix `A [m, k]` (row-major: one row per output channel) prepared for
+/// repeated products: `ceil(m / MR)` panels of k pairs (k padded to even), i16, zero-padded.
+#[derive(Clone, Debug)]
+pub struct PackedQA {
+    m: usize,
+    k: usize,
+    ukernel: QGemmUkernel,
+    data: Vec<i16>,
+}
+
+impl PackedQA {
+    /// Packs row-major `a` of shape `[m, k]` for [`QGemmUkernel::DEFAULT`].
+    pub fn pack(a: &[i8], m: usize, k: usize) -> Self {
+        Self::pack_for(QGemmUkernel::DEFAULT, a, m, k)
+    }
+
+    /// Packs row-major `a` of shape `[m, k]` for the given microkernel (which [`qs8_gemm`]
+    /// then uses).
+    pub fn pack_for(ukernel: QGemmUkernel, a: &[i8], m: usize, k: usize) -> Self {
+        assert_eq!(
+            a.len(),
+            m * k,
+            "PackedQA::pack: a has {} values for {m}x{k}",
+            a.len()
+        );
+        PackedQA {
+            m,
+            k,
+            ukernel,
+            data: pack::pack_a(a, m, k, ukernel.mr()),
+        }
+    }
+
+    /// Rows.
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// Columns (reduction length).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The microkernel this packing is for.
+    pub fn ukernel(&self) -> QGemmUkernel {
+        self.ukernel
+    }
+
+    /// k rounded up to even (values per packed row).
+    #[inline]
+    fn kp(&self) -> usize {
+        self.k.div_ceil(2) * 2
+    }
+
+    /// Panel `pi` (`MR` rows of all k pairs).
+    #[inline]
+    fn panel<const MR: usize>(&self, pi: usize) -> &[i16] {
+        let len = self.kp() * MR;
+        &self.data[pi * len..][..len]
+    }
+}
+
+/// `c[m, n] = req(a * b)` in int8, with `b` row-major int8 `[k, n]` (NCHW activations
+/// `[C, H*W]`) and `c` row-major `[m, n]`, using the microkernel `a` was packed for.
+pub fn qs8_gemm(a: &PackedQA, b: &[i8], n: usize, c: &mut [i8], req: &Requant) {
+    gemm(a, b, n, c, req, "qs8_gemm");
+}
+
+/// The same product as [`qs8_gemm`] with the f32 output stage (dynamic-range quantization):
+/// `c[m, n] = deq(a * b)`.
+pub fn qs8_gemm_f32(a: &PackedQA, b: &[i8], n: usize, c: &mut [f32], deq: &Dequant) {
+    gemm(a, b, n, c, deq, "qs8_gemm_f32");
+}
+
+/// Checks shapes, then runs the product with `a`'s microkernel.
+fn gemm<S: OutputStage>(a: &PackedQA, b: &[i8], n: usize, c: &mut [S::Out], stage: &S, what: &str) {
+    let (m, k) = (a.m, a.k);
+    assert_eq!(
+        b.len(),
+        k * n,
+        "{what}: b has {} values for {k}x{n}",
+        b.len()
+    );
+    assert_eq!(
+        c.len(),
+        m * n,
+        "{what}: c has {} values for {m}x{n}",
+        c.len()
+    );
+    stage.check(what, m);
+    if m == 0 || n == 0 {
+        return;
+    }
+    let simd = a.ukernel.simd();
+    match a.ukernel {
+        QGemmUkernel::Scalar4x8 => {
+            dispatch::<4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_scalar)
+        }
+        QGemmUkernel::Scalar4x16 => {
+            dispatch::<4, 16, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x16c2_scalar)
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        QGemmUkernel::Simd128x4x8 => {
+            dispatch::<4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_simd128)
+        }
+    }
+}
+
+/// Stores one row of accumulators through the output stage, vectorised when `simd`.
+#[inline(always)]
+fn store_row<S: OutputStage>(stage: &S, simd: bool, row: usize, acc: &[i32], dst: &mut [S::Out]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if simd {
+        stage.store_simd128(row, acc, dst);
+        return;
+    }
+    let _ = simd;
+    stage.store_scalar(row, acc, dst);
+}
+
+/// Picks the matrix-vector path for `n == 1`, the blocked driver otherwise; with the `threads`
+/// feature, large products are split across rayon's pool.
+#[inline(always)]
+fn dispatch<const MR: usize, const NR: usize, S: OutputStage, F>(
+    a: &PackedQA,
+    b: &[i8],
+    n: usize,
+    c: &mut [S::Out],
+    stage: &S,
+    simd: bool,
+    ukernel: F,
+) where
+    F: Fn(&[i16], &[i8]) -> [[i32; NR]; MR] + Sync,
+{
+    if n == 1 {
+        #[cfg(feature = "threads")]
+        if par_gemv::<MR, S>(a, b, c, stage, simd) {
+            return;
+        }
+        gemv::<MR, S>(a, b, c, 0, stage, simd);
+        return;
+    }
+    #[cfg(feature = "threads")]
+    if par_driver::<MR, NR, S, F>(a, b, n, c, stage, simd, &ukernel) {
+        return;
+    }
+    let mut out = Dense { c, ldc: n };
+    driver::<MR, NR, S, F, _>(a, b, n, (0..a.m, 0..n), &mut out, stage, simd, &ukernel);
+}
+
+/// `c = stage(a * x)` for one column, rows `row0..row0 + c.len()` (`row0` a multiple of
+/// `MR`): streams each A panel once (this case is bound by reading A).
+fn gemv<const MR: usize, S: OutputStage>(
+    a: &PackedQA,
+    x: &[i8],
+    c: &mut [S::Out],
+    row0: usize,
+    stage: &S,
+    simd: bool,
+) {
+    debug_assert_eq!(row0 % MR, 0);
+    let _ = simd;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if simd && MR == 4 {
+        let pairs = simd128::x_pairs(x);
+        for (pi, rows) in c.chunks_mut(MR).enumerate() {
+            let pi = row0 / MR + pi;
+            let acc = simd128::qgemv_4c2_simd128(a.panel::<MR>(pi), &pairs);
+            // Each output is another row (own multiplier): the scalar stage, m values only.
+            for (r, out) in rows.iter_mut().enumerate() {
+                *out = stage.apply(pi * MR + r, acc[r]);
+            }
+        }
+        return;
+    }
+    for (pi, rows) in c.chunks_mut(MR).enumerate() {
+        let pi = row0 / MR + pi;
+        let acc = scalar::qgemv_panel::<MR>(a.panel::<MR>(pi), x);
+        for (r, out) in rows.iter_mut().enumerate() {
+            *out = stage.apply(pi * MR + r, acc[r]);
+        }
+    }
+}
+
+/// [`gemv`] split over row panels across rayon's pool; false, doing nothing, when it should
+/// stay sequential.
+#[cfg(feature = "threads")]
+fn par_gemv<const MR: usize, S: OutputStage>(
+    a: &PackedQA,
+    x: &[i8],
+    c: &mut [S::Out],
+    stage: &S,
+    simd: bool,
+) -> bool {
+    use rayon::prelude::*;
+    let panels = a.m.div_ceil(MR);
+    // At least 4 panels each: fewer and the split costs more than the reads it shares out.
+    let parts = parallel::parts(panels, 4, a.m * a.k);
+    if parts == 1 {
+        return false;
+    }
+    let rows_per_part = panels.div_ceil(parts) * MR;
+    c.par_chunks_mut(rows_per_part)
+        .enumerate()
+        .for_each(|(i, rows)| gemv::<MR, S>(a, x, rows, i * rows_per_part, stage, simd));
+    true
+}
+
+/// Rows of C as the driver writes them: `row(r)` is the part of row `r` (absolute) that the
+/// driver's column range covers, starting at that range's first column.
+trait OutRows<T> {
+    fn row(&mut self, r: usize) -> &mut [T];
+}
+
+/// All of a row-major C (the sequential path).
+struct Dense<'a, T> {
+    c: &'a mut [T],
+    ldc: usize,
+}
+
+impl<T> OutRows<T> for Dense<'_, T> {
+    #[inline(always)]
+    fn row(&mut self, r: usize) -> &mut [T] {
+        &mut self.c[r * self.ldc..][..self.ldc]
+    }
+}
+
+/// One parallel task's rectangle of C: a slice of each of its rows, from row `row0`.
+#[cfg(feature = "threads")]
+struct RowSlices<'a, T> {
+    rows: Vec<&'a mut [T]>,
+    row0: usize,
+}
+
+#[cfg(feature = "threads")]
+impl<T> OutRows<T> for RowSlices<'_, T> {
+    #[inline(always)]
+    fn row(&mut self, r: usize) -> &mut [T] {
+        self.rows[r - self.row0]
+    }
+}
+
+/// Splits the blocked product into rectangles of C, one per rayon task, each running
+/// [`driver`] with its own B packing: over columns (whole `NR` panels) when there are enough,
+/// else over rows (whole `MR` panels; each task then packs all of B, which is small then).
+/// Returns false, doing nothing, when the product should stay sequential.
+#[cfg(feature = "threads")]
+fn par_driver<const MR: usize, const NR: usize, S: OutputStage, F>(
+    a: &PackedQA,
+    b: &[i8],
+    n: usize,
+    c: &mut [S::Out],
+    stage: &S,
+    simd: bool,
+    ukernel: &F,
+) -> bool
+where
+    F: Fn(&[i16], &[i8]) -> [[i32; NR]; MR] + Sync,
+{
+    use rayon::prelude::*;
+    let (m, k) = (a.m, a.k);
+    let work = m * n * k;
+    // Wide enough column strips (4 panels) keep the microkernel loop and B packing efficient.
+    let (parts_m, parts_n) = match parallel::parts(n.div_ceil(NR), 4, work) {
+        1 => (parallel::parts(m.div_ceil(MR), 2, work), 1),
+        p => (1, p),
+    };
+    if parts_m * parts_n == 1 {
+        return false;
+    }
+    let row_ranges: Vec<_> = (0..parts_m)
+        .map(|i| parallel::split(m, MR, parts_m, i))
+        .collect();
+    let col_ranges: Vec<_> = (0..parts_n)
+        .map(|j| parallel::split(n, NR, parts_n, j))
+        .collect();
+    // Hand each task its slice of every row it covers (safe disjoint borrows of C).
+    let mut tasks: Vec<RowSlices<S::Out>> = (0..parts_m * parts_n)
+        .map(|t| RowSlices {
+            rows: Vec::with_capacity(row_ranges[t / parts_n].len()),
+            row0: row_ranges[t / parts_n].start,
+        })
+        .collect();
+    for (r, mut row) in c.chunks_exact_mut(n).enumerate() {
+        let pm = row_ranges.partition_point(|range| range.end <= r);
+        for (pn, cols) in col_ranges.iter().enumerate() {
+            let (part, rest) = row.split_at_mut(cols.len());
+            tasks[pm * parts_n + pn].rows.push(part);
+            row = rest;
+        }
+    }
+    tasks.into_par_iter().enumerate().for_each(|(t, mut out)| {
+        let rows = row_ranges[t / parts_n].clone();
+        let cols = col_ranges[t % parts_n].clone();
+        driver::<MR, NR, S, F, _>(a, b, n, (rows, cols), &mut out, stage, simd, ukernel);
+    });
+    true
+}
+
+thread_local! {
+    /// Packed B blocks, reused across calls (and per thread with `threads`).
+    static B_PACK: RefCell<Vec<i8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Blocked driver around an `MR x NR` microkernel, for the rows and columns of C in `range`
+/// (rows from a multiple of `MR`): packs blocks of B columns, then runs every A panel over
+/// each block, storing each tile through the output stage.
+#[allow(clippy::too_many_arguments)]
+fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
+    a: &PackedQA,
+    b: &[i8],
+    n: usize,
+    (rows, cols): (Range<usize>, Range<usize>),
+    out: &mut O,
+    stage: &S,
+    simd: bool,
+    ukernel: &F,
+) where
+    F: Fn(&[i16], &[i8]) -> [[i32; NR]; MR],
+    O: OutRows<S::Out>,
+{
+    let kp = a.kp();
+    debug_assert_eq!(rows.start % MR, 0);
+    // Short reductions get wider blocks: fewer passes over A, longer contiguous C row writes.
+    let nc_max = (B_BLOCK / kp.max(2)).div_ceil(NR) * NR;
+    let width = cols.len();
+    let need = kp * width.min(nc_max).div_ceil(NR) * NR;
+    // Taken out of the thread-local for the call (so nothing can observe it borrowed).
+    let mut bpack = B_PACK.with(|s| s.take());
+    if bpack.len() < need {
+        bpack.resize(need, 0);
+    }
+    for jc in (cols.start..cols.end).step_by(nc_max) {
+        let nc = nc_max.min(cols.end - jc);
+        pack::pack_b::<NR>(b, n, a.k, (jc, nc), &mut bpack);
+        for ir in (rows.start..rows.end).step_by(MR) {
+            let ap = a.panel::<MR>(ir / MR);
+            let tile_rows = MR.min(rows.end - ir);
+            for jr in (0..nc).step_by(NR) {
+                let bp = &bpack[jr * kp..][..kp * NR];
+                let acc = ukernel(ap, bp);
+                let (col0, tile_cols) = (jc - cols.start + jr, NR.min(nc - jr));
+                for (r, acc_r) in acc.iter().enumerate().take(tile_rows) {
+                    let dst = &mut out.row(ir + r)[col0..][..tile_cols];
+                    if let Ok(full) = <&mut [S::Out; NR]>::try_from(&mut *dst) {
+                        // Full-width rows get a constant length: fully unrolled stores.
+                        store_row(stage, simd, ir + r, acc_r, full);
+                    } else {
+                        store_row(stage, simd, ir + r, &acc_r[..tile_cols], dst);
+                    }
+                }
+            }
+        }
+    }
+    B_PACK.with(|s| s.replace(bpack));
+}

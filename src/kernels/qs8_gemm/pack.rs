@@ -1,0 +1,74 @@
+//! Packing for the dot16x2 layout: k is taken in pairs (padded to even with zeros) so that one
+//! `i32x4.dot_i16x8_s` adds two k steps of four outputs.
+
+/// Packs row-major `a [m, k]` into `ceil(m / mr)` panels of `kp * mr` i16 values (`kp` = k
+/// rounded up to even), pair-major: `panel[(p * mr + r) * 2 + t] = a[panel_row0 + r, 2p + t]`,
+/// rows past `m` and the column past an odd `k` zero. Each row's pair is one i32 to splat.
+pub(super) fn pack_a(a: &[i8], m: usize, k: usize, mr: usize) -> Vec<i16> {
+    let kp = k.div_ceil(2) * 2;
+    let panels = m.div_ceil(mr);
+    let mut data = vec![0i16; panels * kp * mr];
+    for (pi, panel) in data
+        .chunks_exact_mut((kp * mr).max(1))
+        .enumerate()
+        .take(panels)
+    {
+        for r in 0..mr.min(m - pi * mr) {
+            let row = &a[(pi * mr + r) * k..][..k];
+            for (idx, &v) in row.iter().enumerate() {
+                let (p, t) = (idx / 2, idx % 2);
+                panel[(p * mr + r) * 2 + t] = i16::from(v);
+            }
+        }
+    }
+    data
+}
+
+/// Packs columns `jc..jc + nc` of row-major `b [k, n]` into `dst` as `ceil(nc / NR)` panels of
+/// `kp * NR` values: `panel[(p * NR + j) * 2 + t] = b[2p + t, jc + jr + j]`, so each k pair
+/// of `NR` columns is `2 * NR` bytes (one v128 at NR = 8); columns past `nc` and the row past
+/// an odd `k` zero.
+pub(super) fn pack_b<const NR: usize>(
+    b: &[i8],
+    n: usize,
+    k: usize,
+    (jc, nc): (usize, usize),
+    dst: &mut [i8],
+) {
+    let kp = k.div_ceil(2) * 2;
+    let panels = nc.div_ceil(NR);
+    let dst = &mut dst[..panels * kp * NR];
+    let zeros = [0i8; NR];
+    for p in 0..kp / 2 {
+        let row0 = &b[2 * p * n + jc..][..nc];
+        let row1 = if 2 * p + 1 < k {
+            &b[(2 * p + 1) * n + jc..][..nc]
+        } else {
+            &b[..0]
+        };
+        for jp in 0..panels {
+            let out = &mut dst[(jp * kp + 2 * p) * NR..][..2 * NR];
+            let j0 = jp * NR;
+            let w = NR.min(nc - j0);
+            // Full panels interleave two fixed-width rows (vectorises); edges pad with zeros.
+            let r0: &[i8] = &row0[j0..j0 + w];
+            let r1: &[i8] = if row1.is_empty() {
+                &zeros[..w]
+            } else {
+                &row1[j0..j0 + w]
+            };
+            if let (Ok(r0), Ok(r1)) = (<&[i8; NR]>::try_from(r0), <&[i8; NR]>::try_from(r1)) {
+                for j in 0..NR {
+                    out[2 * j] = r0[j];
+                    out[2 * j + 1] = r1[j];
+                }
+            } else {
+                out.fill(0);
+                for j in 0..w {
+                    out[2 * j] = r0[j];
+                    out[2 * j + 1] = r1[j];
+                }
+            }
+        }
+    }
+}

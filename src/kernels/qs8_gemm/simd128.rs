@@ -1,0 +1,113 @@
+//! WebAssembly SIMD128 int8 GEMM microkernel (dot16x2), the twin of the 4x8 scalar one, and the
+//! matrix-vector panel product.
+
+use core::arch::wasm32::*;
+
+/// 4x8 SIMD128 microkernel: 8 i32x4 accumulators (4 rows x 2 vectors). Per k pair: one A load
+/// (the 4 rows' i16 pairs), one B load (2 k x 8 columns) sign-extended to two i16x8, four
+/// i32 splats of the A pairs and eight `i32x4.dot_i16x8_s`.
+///
+/// `a`: `kp * 4` i16 values (4-row panel of k pairs); `b`: `kp * 8` int8 values (8-column
+/// panel of k pairs). Returns the `4 x 8` tile of int32 dot products.
+#[inline(always)]
+pub fn qs8_gemm_4x8c2_simd128(a: &[i16], b: &[i8]) -> [[i32; 8]; 4] {
+    let pairs = a.len() / 8;
+    assert!(
+        a.len() == pairs * 8 && b.len() == pairs * 16,
+        "qs8_gemm_4x8c2_simd128: panels of {} and {} values",
+        a.len(),
+        b.len()
+    );
+    let (ap, bp) = (a.as_ptr(), b.as_ptr());
+    let mut acc = [i32x4_splat(0); 8];
+    for p in 0..pairs {
+        // SAFETY: p < pairs, and `a` holds pairs*8, `b` pairs*16 values (asserted above), so
+        // the 8 values at a[8p..] and the 16 at b[16p..] are in bounds; v128_load accepts
+        // unaligned pointers.
+        let (va, vb) = unsafe {
+            (
+                v128_load(ap.add(8 * p).cast::<v128>()),
+                v128_load(bp.add(16 * p).cast::<v128>()),
+            )
+        };
+        // Columns 0-3 and 4-7, each as (k0, k1) i16 pairs.
+        let b0 = i16x8_extend_low_i8x16(vb);
+        let b1 = i16x8_extend_high_i8x16(vb);
+        let a0 = i32x4_shuffle::<0, 0, 0, 0>(va, va);
+        let a1 = i32x4_shuffle::<1, 1, 1, 1>(va, va);
+        let a2 = i32x4_shuffle::<2, 2, 2, 2>(va, va);
+        let a3 = i32x4_shuffle::<3, 3, 3, 3>(va, va);
+        acc[0] = i32x4_add(acc[0], i32x4_dot_i16x8(a0, b0));
+        acc[1] = i32x4_add(acc[1], i32x4_dot_i16x8(a0, b1));
+        acc[2] = i32x4_add(acc[2], i32x4_dot_i16x8(a1, b0));
+        acc[3] = i32x4_add(acc[3], i32x4_dot_i16x8(a1, b1));
+        acc[4] = i32x4_add(acc[4], i32x4_dot_i16x8(a2, b0));
+        acc[5] = i32x4_add(acc[5], i32x4_dot_i16x8(a2, b1));
+        acc[6] = i32x4_add(acc[6], i32x4_dot_i16x8(a3, b0));
+        acc[7] = i32x4_add(acc[7], i32x4_dot_i16x8(a3, b1));
+    }
+    let mut out = [[0i32; 8]; 4];
+    for (r, row) in out.iter_mut().enumerate() {
+        row[..4].copy_from_slice(&lanes(acc[2 * r]));
+        row[4..].copy_from_slice(&lanes(acc[2 * r + 1]));
+    }
+    out
+}
+
+/// The four lanes of `v`.
+#[inline(always)]
+fn lanes(v: v128) -> [i32; 4] {
+    [
+        i32x4_extract_lane::<0>(v),
+        i32x4_extract_lane::<1>(v),
+        i32x4_extract_lane::<2>(v),
+        i32x4_extract_lane::<3>(v),
+    ]
+}
+
+/// `x` as i16 pairs `(x[2p], x[2p+1])` in one i32 each (an odd `k` padded with zero): what
+/// [`qgemv_4c2_simd128`] splats.
+pub(super) fn x_pairs(x: &[i8]) -> Vec<i32> {
+    x.chunks(2)
+        .map(|p| {
+            let lo = i32::from(p[0] as i16 as u16);
+            let hi = i32::from(p.get(1).map_or(0, |&v| v as i16) as u16);
+            lo | (hi << 16)
+        })
+        .collect()
+}
+
+/// `c[r] = sum_k a[r, k] x[k]` for one packed 4-row panel: one load gives the 4 rows' pairs,
+/// and one `i32x4.dot_i16x8_s` with the splatted x pair adds two k steps of all 4 rows. Four
+/// independent accumulators (summed exactly at the end) break the add chain.
+#[inline(always)]
+pub(super) fn qgemv_4c2_simd128(a: &[i16], x_pairs: &[i32]) -> [i32; 4] {
+    let pairs = x_pairs.len();
+    assert_eq!(
+        a.len(),
+        pairs * 8,
+        "qgemv_4c2_simd128: panel of {}",
+        a.len()
+    );
+    let ap = a.as_ptr();
+    let mut acc = [i32x4_splat(0); 4];
+    let mut p = 0;
+    while p + 4 <= pairs {
+        for (q, acc_q) in acc.iter_mut().enumerate() {
+            // SAFETY: p + q < pairs, so the 8 values at a[8(p+q)..] are in bounds.
+            let va = unsafe { v128_load(ap.add(8 * (p + q)).cast::<v128>()) };
+            *acc_q = i32x4_add(*acc_q, i32x4_dot_i16x8(va, i32x4_splat(x_pairs[p + q])));
+        }
+        p += 4;
+    }
+    while p < pairs {
+        // SAFETY: p < pairs, as above.
+        let va = unsafe { v128_load(ap.add(8 * p).cast::<v128>()) };
+        acc[0] = i32x4_add(acc[0], i32x4_dot_i16x8(va, i32x4_splat(x_pairs[p])));
+        p += 1;
+    }
+    lanes(i32x4_add(
+        i32x4_add(acc[0], acc[1]),
+        i32x4_add(acc[2], acc[3]),
+    ))
+}

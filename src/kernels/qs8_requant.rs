@@ -1,0 +1,326 @@
+//! Output stages of the int8 kernels: what turns a row of int32 accumulators into int8
+//! ([`Requant`]) or f32 ([`Dequant`]) values, fused into the kernels' stores.
+//!
+//! Both have a scalar form (the definition) and, on wasm32+simd128, a vectorised form that
+//! computes bit-identical results: requantization is integer-only, and dequantization is a plain
+//! `a * b + c` in f32 (never fused) written the same way in both.
+
+use crate::kernels::clamp;
+use crate::quant::Multiplier;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use core::arch::wasm32::*;
+
+/// int32 accumulator to int8, per output row (channel) `m`:
+/// `y = clamp(zero_point + multiplier[m].apply(acc + bias[m]), min, max)`
+/// ([`Multiplier::requantize`]).
+///
+/// `bias` already contains the zero-point correction `-Z_x * sum_k w[m, k]` (Jacob et al.
+/// eq. 7-8), so the kernels multiply raw int8 values. `acc + bias` wraps on overflow (as
+/// SIMD128 adds do); no real layer comes near it.
+#[derive(Clone, Copy, Debug)]
+pub struct Requant<'a> {
+    /// One int32 bias per row.
+    pub bias: &'a [i32],
+    /// One multiplier (`S_w S_x / S_y`) per row.
+    pub multiplier: &'a [Multiplier],
+    /// Output zero point, an int8 value (`-128..=127`).
+    pub zero_point: i32,
+    /// Lower clamp (`-128` for none; a fused ReLU raises it).
+    pub min: i8,
+    /// Upper clamp (`127` for none).
+    pub max: i8,
+}
+
+impl Requant<'_> {
+    /// The requantized value of `acc` in row `row`.
+    #[inline(always)]
+    pub fn apply(&self, row: usize, acc: i32) -> i8 {
+        self.multiplier[row].requantize(
+            acc.wrapping_add(self.bias[row]),
+            self.zero_point,
+            self.min,
+            self.max,
+        )
+    }
+
+    /// Panics unless there are parameters for `rows` rows and the zero point is an int8 value
+    /// (which the SIMD128 form relies on).
+    pub(crate) fn check(&self, what: &str, rows: usize) {
+        assert!(
+            self.bias.len() >= rows && self.multiplier.len() >= rows,
+            "{what}: {} biases and {} multipliers for {rows} rows",
+            self.bias.len(),
+            self.multiplier.len()
+        );
+        assert!(
+            (-128..=127).contains(&self.zero_point),
+            "{what}: output zero point {} is not an int8 value",
+            self.zero_point
+        );
+    }
+}
+
+/// int32 accumulator to f32 (dynamic-range mode), per row `m`:
+/// `y = clamp((acc + bias[m]) as f32 * scale[m] + fbias[m], min, max)`.
+///
+/// The multiply-add is never fused (not even natively with FMA), so the scalar and SIMD128
+/// forms agree bit for bit; the clamp is `max(min)` then `min(max)` like [`super::Epilogue`].
+#[derive(Clone, Copy, Debug)]
+pub struct Dequant<'a> {
+    /// One int32 bias per row (zero-point correction, and the bias if quantized).
+    pub bias: &'a [i32],
+    /// One scale (`S_w S_x`) per row.
+    pub scale: &'a [f32],
+    /// One f32 bias per row, added after scaling.
+    pub fbias: &'a [f32],
+    /// Lower clamp (`-inf` for none).
+    pub min: f32,
+    /// Upper clamp (`+inf` for none).
+    pub max: f32,
+}
+
+impl Dequant<'_> {
+    /// The dequantized value of `acc` in row `row`.
+    #[inline(always)]
+    pub fn apply(&self, row: usize, acc: i32) -> f32 {
+        let v = acc.wrapping_add(self.bias[row]) as f32 * self.scale[row] + self.fbias[row];
+        clamp(v, self.min, self.max)
+    }
+
+    /// Panics unless there are parameters for `rows` rows.
+    pub(crate) fn check(&self, what: &str, rows: usize) {
+        assert!(
+            self.bias.len() >= rows && self.scale.len() >= rows && self.fbias.len() >= rows,
+            "{what}: {} biases, {} scales and {} f32 biases for {rows} rows",
+            self.bias.len(),
+            self.scale.len(),
+            self.fbias.len()
+        );
+    }
+}
+
+/// An output stage as the kernels use it: one row's accumulators at a time.
+pub(crate) trait OutputStage: Sync {
+    /// The output element type.
+    type Out: Copy + Send + Sync + 'static;
+
+    /// Panics unless there are parameters for `rows` rows.
+    fn check(&self, what: &str, rows: usize);
+
+    /// The output for `acc` in row `row` (scalar, the definition).
+    fn apply(&self, row: usize, acc: i32) -> Self::Out;
+
+    /// `dst[j] = apply(row, acc[j])`, scalar.
+    #[inline(always)]
+    fn store_scalar(&self, row: usize, acc: &[i32], dst: &mut [Self::Out]) {
+        for (d, &a) in dst.iter_mut().zip(acc) {
+            *d = self.apply(row, a);
+        }
+    }
+
+    /// `dst[j] = apply(row, acc[j])` with SIMD128 (`acc.len() == dst.len()`).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn store_simd128(&self, row: usize, acc: &[i32], dst: &mut [Self::Out]);
+}
+
+impl OutputStage for Requant<'_> {
+    type Out = i8;
+
+    fn check(&self, what: &str, rows: usize) {
+        Requant::check(self, what, rows);
+    }
+
+    #[inline(always)]
+    fn apply(&self, row: usize, acc: i32) -> i8 {
+        Requant::apply(self, row, acc)
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn store_simd128(&self, row: usize, acc: &[i32], dst: &mut [i8]) {
+        let q = RequantSimd128::new(self.multiplier[row], self.zero_point, self.min, self.max);
+        let bias = i32x4_splat(self.bias[row]);
+        let (mut acc8, mut dst8) = (acc.chunks_exact(8), dst.chunks_exact_mut(8));
+        for (a, d) in (&mut acc8).zip(&mut dst8) {
+            let (v0, v1) = (load_i32x4(&a[..4]), load_i32x4(&a[4..]));
+            let y = q.apply8(i32x4_add(v0, bias), i32x4_add(v1, bias));
+            let y: [i8; 16] = to_array(y);
+            d.copy_from_slice(&y[..8]);
+        }
+        let (a, d) = (acc8.remainder(), dst8.into_remainder());
+        if !a.is_empty() {
+            let mut tmp = [0i32; 8];
+            tmp[..a.len()].copy_from_slice(a);
+            let (v0, v1) = (load_i32x4(&tmp[..4]), load_i32x4(&tmp[4..]));
+            let y: [i8; 16] = to_array(q.apply8(i32x4_add(v0, bias), i32x4_add(v1, bias)));
+            d.copy_from_slice(&y[..d.len()]);
+        }
+    }
+}
+
+impl OutputStage for Dequant<'_> {
+    type Out = f32;
+
+    fn check(&self, what: &str, rows: usize) {
+        Dequant::check(self, what, rows);
+    }
+
+    #[inline(always)]
+    fn apply(&self, row: usize, acc: i32) -> f32 {
+        Dequant::apply(self, row, acc)
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn store_simd128(&self, row: usize, acc: &[i32], dst: &mut [f32]) {
+        let bias = i32x4_splat(self.bias[row]);
+        let (scale, fbias) = (f32x4_splat(self.scale[row]), f32x4_splat(self.fbias[row]));
+        let (lo, hi) = (f32x4_splat(self.min), f32x4_splat(self.max));
+        let dq = |v: v128| {
+            let v = f32x4_add(
+                f32x4_mul(f32x4_convert_i32x4(i32x4_add(v, bias)), scale),
+                fbias,
+            );
+            // pmax(lo, v) = lo < v ? v : lo, then pmin(hi, .): `v.max(min).min(max)`,
+            // including NaN becoming `min`.
+            f32x4_pmin(hi, f32x4_pmax(lo, v))
+        };
+        let (mut acc4, mut dst4) = (acc.chunks_exact(4), dst.chunks_exact_mut(4));
+        for (a, d) in (&mut acc4).zip(&mut dst4) {
+            let y: [f32; 4] = to_array(dq(load_i32x4(a)));
+            d.copy_from_slice(&y);
+        }
+        let (a, d) = (acc4.remainder(), dst4.into_remainder());
+        if !a.is_empty() {
+            let mut tmp = [0i32; 4];
+            tmp[..a.len()].copy_from_slice(a);
+            let y: [f32; 4] = to_array(dq(load_i32x4(&tmp)));
+            d.copy_from_slice(&y[..d.len()]);
+        }
+    }
+}
+
+/// Loads 4 values from the front of `s`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+pub(crate) fn load_i32x4(s: &[i32]) -> v128 {
+    let s = &s[..4];
+    // SAFETY: `s` has 4 values (sliced above); v128_load accepts unaligned pointers.
+    unsafe { v128_load(s.as_ptr().cast::<v128>()) }
+}
+
+/// The 16 bytes of `v` as an array of `T` (`T` is a 16-byte plain-old-data array).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+pub(crate) fn to_array<T: Copy>(v: v128) -> T {
+    const { assert!(core::mem::size_of::<T>() == 16) };
+    // SAFETY: T is 16 bytes of integers or floats (every call site), for which any bit
+    // pattern is valid.
+    unsafe { core::mem::transmute_copy(&v) }
+}
+
+/// [`Multiplier::requantize`] on SIMD128 vectors, for one multiplier: bit-identical to the
+/// scalar definition for every int32 input.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[derive(Clone, Copy, Debug)]
+pub struct RequantSimd128 {
+    left: u32,
+    right: u32,
+    /// Largest input the left shift does not saturate: `i32::MAX >> left`.
+    limit: v128,
+    m0: v128,
+    nudge: v128,
+    mask: v128,
+    half_mask: v128,
+    zero_point: v128,
+    min: v128,
+    max: v128,
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl RequantSimd128 {
+    /// Splats the constants of `m` (valid: `m0` in `[2^30, 2^31)`, shift in `-31..=30`) and
+    /// of the output (`zero_point` an int8 value).
+    #[inline(always)]
+    pub fn new(m: Multiplier, zero_point: i32, min: i8, max: i8) -> Self {
+        debug_assert!(m.m0 >= 1 << 30 && (-31..=30).contains(&m.shift));
+        debug_assert!((-128..=127).contains(&zero_point));
+        let left = m.shift.max(0) as u32;
+        let right = (-m.shift).max(0) as u32;
+        let mask = ((1i64 << right) - 1) as i32;
+        RequantSimd128 {
+            left,
+            right,
+            limit: i32x4_splat(i32::MAX >> left),
+            m0: i32x4_splat(m.m0),
+            nudge: i64x2_splat(1 << 30),
+            mask: i32x4_splat(mask),
+            half_mask: i32x4_splat(mask >> 1),
+            zero_point: i16x8_splat(zero_point as i16),
+            min: i8x16_splat(min),
+            max: i8x16_splat(max),
+        }
+    }
+
+    /// [`Multiplier::apply`] on the 4 lanes of `acc`.
+    #[inline(always)]
+    pub fn multiply(&self, acc: v128) -> v128 {
+        let mut x = acc;
+        if self.left > 0 {
+            // `saturating_mul(1 << left)`: negative inputs saturate exactly to i32::MIN by
+            // shifting `max(acc, MIN >> left)`, so only positive overflow needs a select.
+            let lo_limit = i32x4_splat(i32::MIN >> self.left);
+            let shifted = i32x4_shl(i32x4_max(x, lo_limit), self.left);
+            let over = i32x4_gt(x, self.limit);
+            x = v128_bitselect(i32x4_splat(i32::MAX), shifted, over);
+        }
+        // Saturating rounding doubling high multiply. m0 > 0, so the product has the sign of
+        // x, and gemmlowp's `(x*m0 + (x*m0 >= 0 ? 2^30 : 1 - 2^30)) / 2^31` (truncating) equals
+        // `(x*m0 + 2^30) >> 31` (flooring) in both cases. m0 < 2^31 rules out the one
+        // saturating case (both operands i32::MIN).
+        let p_lo = i64x2_shr(
+            i64x2_add(i64x2_extmul_low_i32x4(x, self.m0), self.nudge),
+            31,
+        );
+        let p_hi = i64x2_shr(
+            i64x2_add(i64x2_extmul_high_i32x4(x, self.m0), self.nudge),
+            31,
+        );
+        let mut x = i32x4_shuffle::<0, 2, 4, 6>(p_lo, p_hi);
+        if self.right > 0 {
+            // Rounding divide by 2^right, ties away from zero: +1 when the remainder exceeds
+            // half the divisor, or equals it for non-negative x (x >> 31 is -1 for negative).
+            let remainder = v128_and(x, self.mask);
+            let threshold = i32x4_sub(self.half_mask, i32x4_shr(x, 31));
+            let up = i32x4_gt(remainder, threshold);
+            x = i32x4_sub(i32x4_shr(x, self.right), up);
+        }
+        x
+    }
+
+    /// [`Multiplier::requantize`] of 8 accumulators (`acc0` then `acc1`): the int8 results in
+    /// the low 8 lanes of an i8x16 (the high 8 lanes repeat them).
+    ///
+    /// Narrowing saturates to i16 before adding the zero point; for a zero point in
+    /// `-128..=127` any value saturated there lands outside the int8 range either way, so
+    /// the clamp gives what the scalar `saturating_add` then `clamp` gives.
+    #[inline(always)]
+    pub fn apply8(&self, acc0: v128, acc1: v128) -> v128 {
+        let y = i16x8_narrow_i32x4(self.multiply(acc0), self.multiply(acc1));
+        let y = i16x8_add_sat(y, self.zero_point);
+        let y = i8x16_narrow_i16x8(y, y);
+        i8x16_min(i8x16_max(y, self.min), self.max)
+    }
+
+    /// [`Multiplier::requantize`] of 16 accumulators, as an i8x16.
+    #[inline(always)]
+    pub fn apply16(&self, acc: [v128; 4]) -> v128 {
+        let y0 = i16x8_narrow_i32x4(self.multiply(acc[0]), self.multiply(acc[1]));
+        let y1 = i16x8_narrow_i32x4(self.multiply(acc[2]), self.multiply(acc[3]));
+        let y0 = i16x8_add_sat(y0, self.zero_point);
+        let y1 = i16x8_add_sat(y1, self.zero_point);
+        let y = i8x16_narrow_i16x8(y0, y1);
+        i8x16_min(i8x16_max(y, self.min), self.max)
+    }
+}

@@ -1,0 +1,660 @@
+//! int8 kernel tests: every variant against naive int32 reference loops written here, on
+//! random shapes including odd sizes, with random per-row multipliers, zero points and clamps.
+//! Integer sums are exact, so every comparison is exact (bitwise for f32 outputs). On
+//! wasm32+simd128 the scalar and SIMD128 variants are also compared with each other.
+//!
+//! Benchmarks (native, ignored): `cargo test --release --test qs8_kernels -- --ignored --nocapture`.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use quantscope::kernels::f32_im2col::im2col;
+use quantscope::kernels::qs8_dwconv::{
+    qs8_dwconv, qs8_dwconv_f32, qs8_dwconv_f32_scalar, qs8_dwconv_scalar,
+};
+use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
+use quantscope::kernels::qs8_peak::qs8_dot_peak;
+use quantscope::kernels::qs8_requant::{Dequant, Requant};
+use quantscope::kernels::ConvGeometry;
+use quantscope::quant::Multiplier;
+
+/// Tiny xorshift generator: deterministic and dependency-free on every target.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+    /// Uniform in [lo, hi].
+    fn range(&mut self, lo: i32, hi: i32) -> i32 {
+        lo + (self.next_u64() % (hi as i64 - lo as i64 + 1) as u64) as i32
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn i8s(&mut self, len: usize) -> Vec<i8> {
+        (0..len).map(|_| self.next_u64() as i8).collect()
+    }
+    /// A valid multiplier, log-uniform in [1e-4, 2] (so some are above 1: left shifts).
+    fn multiplier(&mut self) -> Multiplier {
+        let m = 10f64.powf(-4.0 + self.unit() * (4.0 + 2f64.log10()));
+        Multiplier::from_f64(m).expect("valid multiplier")
+    }
+}
+
+/// Per-row output-stage parameters, owned.
+struct Params {
+    bias: Vec<i32>,
+    mult: Vec<Multiplier>,
+    scale: Vec<f32>,
+    fbias: Vec<f32>,
+}
+
+impl Params {
+    fn random(rng: &mut Rng, rows: usize) -> Self {
+        Params {
+            bias: (0..rows).map(|_| rng.range(-40000, 40000)).collect(),
+            mult: (0..rows).map(|_| rng.multiplier()).collect(),
+            scale: (0..rows).map(|_| (rng.unit() * 1e-3) as f32).collect(),
+            fbias: (0..rows).map(|_| (rng.unit() * 4.0 - 2.0) as f32).collect(),
+        }
+    }
+
+    /// Requantizations tried: no clamp, ReLU (min = zero point), a random narrow clamp.
+    fn requants(&self, rng: &mut Rng) -> Vec<Requant<'_>> {
+        let zp = rng.range(-128, 127);
+        let (lo, hi) = {
+            let (a, b) = (rng.range(-128, 127), rng.range(-128, 127));
+            (a.min(b) as i8, a.max(b) as i8)
+        };
+        let base = Requant {
+            bias: &self.bias,
+            multiplier: &self.mult,
+            zero_point: zp,
+            min: -128,
+            max: 127,
+        };
+        vec![
+            base,
+            Requant {
+                min: zp as i8,
+                ..base
+            },
+            Requant {
+                zero_point: rng.range(-128, 127),
+                min: lo,
+                max: hi,
+                ..base
+            },
+        ]
+    }
+
+    /// Dequantizations tried: no clamp, ReLU6-like.
+    fn dequants(&self) -> Vec<Dequant<'_>> {
+        let base = Dequant {
+            bias: &self.bias,
+            scale: &self.scale,
+            fbias: &self.fbias,
+            min: f32::NEG_INFINITY,
+            max: f32::INFINITY,
+        };
+        vec![
+            base,
+            Dequant {
+                min: 0.0,
+                max: 6.0,
+                ..base
+            },
+        ]
+    }
+}
+
+/// The definition of requantization, spelled out (not through `Requant::apply`).
+fn requant_ref(req: &Requant, row: usize, acc: i32) -> i8 {
+    req.multiplier[row].requantize(
+        acc.wrapping_add(req.bias[row]),
+        req.zero_point,
+        req.min,
+        req.max,
+    )
+}
+
+fn dequant_ref(deq: &Dequant, row: usize, acc: i32) -> f32 {
+    let v = (acc + deq.bias[row]) as f32 * deq.scale[row] + deq.fbias[row];
+    v.max(deq.min).min(deq.max)
+}
+
+/// Naive int32 GEMM accumulators `[m, n]`.
+fn gemm_acc(a: &[i8], b: &[i8], m: usize, k: usize, n: usize) -> Vec<i32> {
+    let mut c = vec![0i32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            c[i * n + j] = (0..k)
+                .map(|p| i32::from(a[i * k + p]) * i32::from(b[p * n + j]))
+                .sum();
+        }
+    }
+    c
+}
+
+fn assert_i8_eq(what: &str, got: &[i8], want: &[i8]) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    if let Some(i) = got.iter().zip(want).position(|(g, w)| g != w) {
+        panic!("{what}: element {i}: got {}, want {}", got[i], want[i]);
+    }
+}
+
+fn assert_f32_bits_eq(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    if let Some(i) = got
+        .iter()
+        .zip(want)
+        .position(|(g, w)| g.to_bits() != w.to_bits())
+    {
+        panic!("{what}: element {i}: got {}, want {}", got[i], want[i]);
+    }
+}
+
+fn check_gemm(rng: &mut Rng, m: usize, k: usize, n: usize) {
+    let a = rng.i8s(m * k);
+    let b = rng.i8s(k * n);
+    let params = Params::random(rng, m);
+    let acc = gemm_acc(&a, &b, m, k, n);
+    let row = |idx: usize| idx / n;
+    let mut packed: Vec<PackedQA> = QGemmUkernel::ALL
+        .iter()
+        .map(|&uk| {
+            let pa = PackedQA::pack_for(uk, &a, m, k);
+            assert_eq!((pa.m(), pa.k(), pa.ukernel()), (m, k, uk));
+            pa
+        })
+        .collect();
+    packed.push(PackedQA::pack(&a, m, k));
+    for req in params.requants(rng) {
+        let want: Vec<i8> = acc
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| requant_ref(&req, row(i), v))
+            .collect();
+        for pa in &packed {
+            let mut c = vec![0x55i8; m * n];
+            qs8_gemm(pa, &b, n, &mut c, &req);
+            let what = format!("qs8_gemm {:?} m={m} k={k} n={n} {req:?}", pa.ukernel());
+            assert_i8_eq(&what, &c, &want);
+        }
+    }
+    for deq in params.dequants() {
+        let want: Vec<f32> = acc
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| dequant_ref(&deq, row(i), v))
+            .collect();
+        for pa in &packed {
+            let mut c = vec![f32::NAN; m * n];
+            qs8_gemm_f32(pa, &b, n, &mut c, &deq);
+            let what = format!("qs8_gemm_f32 {:?} m={m} k={k} n={n}", pa.ukernel());
+            assert_f32_bits_eq(&what, &c, &want);
+        }
+    }
+}
+
+#[test]
+fn qs8_gemm_odd_shapes() {
+    let mut rng = Rng::new(1);
+    let sizes = [1, 3, 7, 17, 33];
+    for &m in &sizes {
+        for &k in &sizes {
+            for &n in &sizes {
+                check_gemm(&mut rng, m, k, n);
+            }
+        }
+    }
+}
+
+#[test]
+fn qs8_gemm_random_shapes() {
+    let mut rng = Rng::new(2);
+    for _ in 0..40 {
+        let (m, k, n) = (1 + rng.below(70), 1 + rng.below(300), 1 + rng.below(90));
+        check_gemm(&mut rng, m, k, n);
+    }
+    // Shapes of EfficientNet-Lite0 layers (small n) and ones crossing the B block.
+    for &(m, k, n) in &[
+        (65, 1152, 7),
+        (1000, 1280, 1),
+        (37, 1281, 1),
+        (16, 32, 4099),
+        (8, 2, 70000),
+        (5, 1, 9),
+    ] {
+        check_gemm(&mut rng, m, k, n);
+    }
+}
+
+#[test]
+fn qs8_gemm_extreme_values() {
+    // All -128 (the largest products) with long k, and all 127: accumulators near +-2^24.
+    for &v in &[-128i8, 127] {
+        let (m, k, n) = (5, 1025, 11);
+        let a = vec![v; m * k];
+        let b = vec![-128i8; k * n];
+        let mut rng = Rng::new(3);
+        let params = Params::random(&mut rng, m);
+        let acc = gemm_acc(&a, &b, m, k, n);
+        for req in params.requants(&mut rng) {
+            let want: Vec<i8> = acc
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| requant_ref(&req, i / n, x))
+                .collect();
+            for &uk in QGemmUkernel::ALL {
+                let mut c = vec![0i8; m * n];
+                qs8_gemm(&PackedQA::pack_for(uk, &a, m, k), &b, n, &mut c, &req);
+                assert_i8_eq(&format!("extreme {v} {uk:?}"), &c, &want);
+            }
+        }
+    }
+}
+
+#[test]
+fn qs8_gemm_empty() {
+    let mult = [Multiplier::from_f64(0.5).unwrap(); 3];
+    let req = Requant {
+        bias: &[10, -10, 1000],
+        multiplier: &mult,
+        zero_point: 3,
+        min: -128,
+        max: 127,
+    };
+    for &uk in QGemmUkernel::ALL {
+        // k = 0: the output stage of a zero accumulator.
+        let pa = PackedQA::pack_for(uk, &[], 3, 0);
+        let mut c = vec![0i8; 3 * 2];
+        qs8_gemm(&pa, &[], 2, &mut c, &req);
+        assert_eq!(c, [8, 8, -2, -2, 127, 127], "{uk:?}");
+        // n = 0 and m = 0: nothing to do.
+        let pa = PackedQA::pack_for(uk, &[1; 6], 3, 2);
+        qs8_gemm(&pa, &[], 0, &mut [], &req);
+        let pa = PackedQA::pack_for(uk, &[], 0, 5);
+        qs8_gemm(&pa, &[1; 10], 2, &mut [], &req);
+    }
+}
+
+#[test]
+fn qs8_gemm_ukernel_shapes() {
+    for &uk in QGemmUkernel::ALL {
+        assert!(uk.mr() > 0 && uk.nr() % 4 == 0, "{uk:?}");
+    }
+    assert!(QGemmUkernel::ALL.contains(&QGemmUkernel::DEFAULT));
+}
+
+/// The SIMD128 requantization against `Multiplier::requantize`, lane by lane, on random and
+/// extreme accumulators and every shift.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[test]
+fn requant_simd128_matches_scalar() {
+    use core::arch::wasm32::*;
+    use quantscope::kernels::qs8_requant::RequantSimd128;
+    let mut rng = Rng::new(4);
+    let extremes = [
+        i32::MIN,
+        i32::MIN + 1,
+        i32::MAX,
+        i32::MAX - 1,
+        0,
+        1,
+        -1,
+        1 << 30,
+        -(1 << 30),
+        (1 << 24) + 3,
+        -(1 << 24) - 5,
+    ];
+    let mut mults: Vec<Multiplier> = (0..200).map(|_| rng.multiplier()).collect();
+    for shift in -31..=30 {
+        for m0 in [1 << 30, (1 << 30) + 12345, i32::MAX] {
+            mults.push(Multiplier { m0, shift });
+        }
+    }
+    for m in mults {
+        let (zp, lo, hi) = (rng.range(-128, 127), rng.range(-128, 0), rng.range(0, 127));
+        let q = RequantSimd128::new(m, zp, lo as i8, hi as i8);
+        for round in 0..8 {
+            let acc: [i32; 16] = core::array::from_fn(|i| match round {
+                0 => extremes[i % extremes.len()],
+                1 => rng.next_u64() as i32,
+                // Values whose scaled result is near the int8 range.
+                _ => rng.range(-70000, 70000) >> (i % 8),
+            });
+            let v: [v128; 4] = core::array::from_fn(|i| {
+                i32x4(acc[4 * i], acc[4 * i + 1], acc[4 * i + 2], acc[4 * i + 3])
+            });
+            let want: [i8; 16] = acc.map(|a| m.requantize(a, zp, lo as i8, hi as i8));
+            let got16: [i8; 16] = unsafe { core::mem::transmute(q.apply16(v)) };
+            assert_eq!(got16, want, "apply16 {m:?} zp={zp} acc={acc:?}");
+            let got8: [i8; 16] = unsafe { core::mem::transmute(q.apply8(v[0], v[1])) };
+            assert_eq!(got8[..8], want[..8], "apply8 {m:?} zp={zp} acc={acc:?}");
+            for (i, &vi) in v.iter().enumerate() {
+                let got: [i32; 4] = unsafe { core::mem::transmute(q.multiply(vi)) };
+                let want: [i32; 4] = core::array::from_fn(|l| m.apply(acc[4 * i + l]));
+                assert_eq!(got, want, "multiply {m:?}");
+            }
+        }
+    }
+}
+
+/// Geometry from kernel, stride, dilation and pads `[top, left, bottom, right]`.
+fn geometry(
+    channels: usize,
+    (in_h, in_w): (usize, usize),
+    (kh, kw): (usize, usize),
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    pads: [usize; 4],
+) -> Option<ConvGeometry> {
+    let eh = (kh - 1) * dilation[0] + 1;
+    let ew = (kw - 1) * dilation[1] + 1;
+    let (ph, pw) = (in_h + pads[0] + pads[2], in_w + pads[1] + pads[3]);
+    if ph < eh || pw < ew {
+        return None;
+    }
+    Some(ConvGeometry {
+        channels,
+        in_h,
+        in_w,
+        out_h: (ph - eh) / stride[0] + 1,
+        out_w: (pw - ew) / stride[1] + 1,
+        kh,
+        kw,
+        stride,
+        dilation,
+        pad: [pads[0], pads[1]],
+    })
+}
+
+/// TF SAME padding `[top, left, bottom, right]` for a square kernel and stride (the extra
+/// pixel goes after: asymmetric for even inputs at stride 2).
+fn same_pads((h, w): (usize, usize), k: usize, s: usize) -> [usize; 4] {
+    let total = |n: usize| ((n.div_ceil(s) - 1) * s + k).saturating_sub(n);
+    let (th, tw) = (total(h), total(w));
+    [th / 2, tw / 2, th - th / 2, tw - tw / 2]
+}
+
+/// Input value at padded position, `pad_value` outside.
+#[allow(clippy::too_many_arguments)]
+fn at(g: &ConvGeometry, x: &[i8], pad: i8, c: usize, i: usize, j: usize, u: usize, v: usize) -> i8 {
+    let y = (i * g.stride[0] + u * g.dilation[0]) as isize - g.pad[0] as isize;
+    let xx = (j * g.stride[1] + v * g.dilation[1]) as isize - g.pad[1] as isize;
+    if y < 0 || xx < 0 || y as usize >= g.in_h || xx as usize >= g.in_w {
+        pad
+    } else {
+        x[(c * g.in_h + y as usize) * g.in_w + xx as usize]
+    }
+}
+
+/// The geometries tried for depthwise and im2col: 1x1/3x3/5x5 (and a 3x5), strides 1 and 2,
+/// symmetric, asymmetric and TF SAME pads, dilation 2, odd widths (1, 5, 7, 113).
+fn conv_cases(rng: &mut Rng) -> Vec<ConvGeometry> {
+    let mut out = Vec::new();
+    for &(kh, kw) in &[(1, 1), (3, 3), (5, 5), (3, 5)] {
+        for &s in &[1, 2] {
+            for &d in &[1, 2] {
+                for &(h, w) in &[(1, 1), (7, 5), (8, 7), (17, 10), (6, 113), (12, 12)] {
+                    for pads in [
+                        [0, 0, 0, 0],
+                        [kh / 2, kw / 2, kh / 2, kw / 2],
+                        [0, 1, 2, 0],
+                        [2, 0, 1, 3],
+                        same_pads((h, w), kh.max(kw), s),
+                    ] {
+                        let channels = 1 + rng.below(4);
+                        if let Some(g) = geometry(channels, (h, w), (kh, kw), [s, s], [d, d], pads)
+                        {
+                            out.push(g);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Mixed strides/dilations per axis.
+    out.extend(geometry(3, (11, 12), (3, 3), [2, 1], [1, 2], [1, 0, 0, 1]));
+    out.extend(geometry(2, (9, 20), (5, 5), [1, 2], [2, 1], [2, 2, 2, 2]));
+    out
+}
+
+/// Naive depthwise int32 accumulators `[C, out_h, out_w]`.
+fn dwconv_acc(g: &ConvGeometry, x: &[i8], pad: i8, w: &[i8]) -> Vec<i32> {
+    let mut acc = Vec::with_capacity(g.channels * g.out_h * g.out_w);
+    for c in 0..g.channels {
+        for i in 0..g.out_h {
+            for j in 0..g.out_w {
+                let mut sum = 0i32;
+                for u in 0..g.kh {
+                    for v in 0..g.kw {
+                        sum += i32::from(w[(c * g.kh + u) * g.kw + v])
+                            * i32::from(at(g, x, pad, c, i, j, u, v));
+                    }
+                }
+                acc.push(sum);
+            }
+        }
+    }
+    acc
+}
+
+#[test]
+fn qs8_dwconv_matches_reference() {
+    let mut rng = Rng::new(7);
+    for g in conv_cases(&mut rng) {
+        let x = rng.i8s(g.channels * g.in_h * g.in_w);
+        let w = rng.i8s(g.channels * g.kh * g.kw);
+        let pad = rng.range(-128, 127) as i8;
+        let params = Params::random(&mut rng, g.channels);
+        let acc = dwconv_acc(&g, &x, pad, &w);
+        let plane = g.out_h * g.out_w;
+        for req in params.requants(&mut rng) {
+            let want: Vec<i8> = acc
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| requant_ref(&req, i / plane, v))
+                .collect();
+            let mut got = vec![0x55i8; want.len()];
+            qs8_dwconv(&g, &x, pad, &w, &req, &mut got);
+            assert_i8_eq(&format!("qs8_dwconv {g:?} {req:?}"), &got, &want);
+            let mut scalar = vec![0x55i8; want.len()];
+            qs8_dwconv_scalar(&g, &x, pad, &w, &req, &mut scalar);
+            assert_i8_eq(&format!("qs8_dwconv_scalar {g:?}"), &scalar, &want);
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            {
+                let mut simd = vec![0x55i8; want.len()];
+                quantscope::kernels::qs8_dwconv::qs8_dwconv_simd128(
+                    &g, &x, pad, &w, &req, &mut simd,
+                );
+                assert_i8_eq(&format!("qs8_dwconv_simd128 {g:?}"), &simd, &scalar);
+            }
+        }
+        for deq in params.dequants() {
+            let want: Vec<f32> = acc
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| dequant_ref(&deq, i / plane, v))
+                .collect();
+            let mut got = vec![f32::NAN; want.len()];
+            qs8_dwconv_f32(&g, &x, pad, &w, &deq, &mut got);
+            assert_f32_bits_eq(&format!("qs8_dwconv_f32 {g:?}"), &got, &want);
+            let mut scalar = vec![f32::NAN; want.len()];
+            qs8_dwconv_f32_scalar(&g, &x, pad, &w, &deq, &mut scalar);
+            assert_f32_bits_eq(&format!("qs8_dwconv_f32_scalar {g:?}"), &scalar, &want);
+        }
+    }
+}
+
+#[test]
+fn qs8_dwconv_efficientnet_like() {
+    // EfficientNet-Lite0's depthwise layers (channels cut down), TF SAME padding.
+    let mut rng = Rng::new(8);
+    for &(c, hw, k, s) in &[
+        (5, 112, 3, 1),
+        (3, 112, 3, 2),
+        (4, 56, 3, 1),
+        (3, 56, 5, 2),
+        (4, 28, 5, 1),
+        (3, 14, 5, 1),
+        (3, 14, 5, 2),
+        (5, 7, 5, 1),
+        (6, 7, 3, 1),
+    ] {
+        let g = geometry(
+            c,
+            (hw, hw),
+            (k, k),
+            [s, s],
+            [1, 1],
+            same_pads((hw, hw), k, s),
+        )
+        .expect("geometry");
+        let x = rng.i8s(c * hw * hw);
+        let w = rng.i8s(c * k * k);
+        let pad = rng.range(-128, 127) as i8;
+        let params = Params::random(&mut rng, c);
+        let acc = dwconv_acc(&g, &x, pad, &w);
+        let plane = g.out_h * g.out_w;
+        let req = params.requants(&mut rng)[1];
+        let want: Vec<i8> = acc
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| requant_ref(&req, i / plane, v))
+            .collect();
+        let mut got = vec![0i8; want.len()];
+        qs8_dwconv(&g, &x, pad, &w, &req, &mut got);
+        assert_i8_eq(&format!("qs8_dwconv {g:?}"), &got, &want);
+    }
+}
+
+#[test]
+fn qs8_dwconv_padding_contributes_zero() {
+    // With bias = -Z_x * sum(w), padding (read as Z_x) contributes exactly nothing: the
+    // result equals the zero-padded product of (x - Z_x).
+    let mut rng = Rng::new(9);
+    let g = geometry(3, (9, 10), (5, 5), [2, 2], [1, 1], [1, 2, 2, 1]).expect("geometry");
+    let x = rng.i8s(3 * 90);
+    let w = rng.i8s(3 * 25);
+    let zx = -37i8;
+    let bias: Vec<i32> = (0..3)
+        .map(|c| -i32::from(zx) * w[c * 25..][..25].iter().map(|&v| i32::from(v)).sum::<i32>())
+        .collect();
+    let (scale, fbias) = (vec![1.0f32; 3], vec![0.0f32; 3]);
+    let deq = Dequant {
+        bias: &bias,
+        scale: &scale,
+        fbias: &fbias,
+        min: f32::NEG_INFINITY,
+        max: f32::INFINITY,
+    };
+    let mut got = vec![0.0f32; 3 * g.out_h * g.out_w];
+    qs8_dwconv_f32(&g, &x, zx, &w, &deq, &mut got);
+    // x - Z_x may not fit int8: the reference centres in i32.
+    let mut k = 0;
+    for c in 0..3 {
+        for i in 0..g.out_h {
+            for j in 0..g.out_w {
+                let mut sum = 0i32;
+                for u in 0..5 {
+                    for v in 0..5 {
+                        let xv = at(&g, &x, zx, c, i, j, u, v);
+                        sum += i32::from(w[c * 25 + u * 5 + v]) * (i32::from(xv) - i32::from(zx));
+                    }
+                }
+                assert_eq!(got[k], sum as f32, "c={c} i={i} j={j}");
+                k += 1;
+            }
+        }
+    }
+}
+
+#[test]
+fn im2col_int8_pads_with_zero_point() {
+    let mut rng = Rng::new(10);
+    for g in conv_cases(&mut rng) {
+        let x = rng.i8s(g.channels * g.in_h * g.in_w);
+        let pad = rng.range(-128, 127) as i8;
+        let plane = g.out_h * g.out_w;
+        let mut want = Vec::with_capacity(g.channels * g.kh * g.kw * plane);
+        for c in 0..g.channels {
+            for u in 0..g.kh {
+                for v in 0..g.kw {
+                    for i in 0..g.out_h {
+                        for j in 0..g.out_w {
+                            want.push(at(&g, &x, pad, c, i, j, u, v));
+                        }
+                    }
+                }
+            }
+        }
+        let mut got = vec![0x55i8; want.len()];
+        im2col(&g, &x, pad, &mut got);
+        assert_i8_eq(&format!("im2col {g:?}"), &got, &want);
+    }
+}
+
+#[test]
+fn qs8_dot_peak_counts_multiply_adds() {
+    assert_eq!(qs8_dot_peak(0), 0);
+    let per = qs8_dot_peak(1);
+    assert!(per > 0);
+    assert_eq!(qs8_dot_peak(1000), 1000 * per);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+#[ignore]
+fn bench_qs8_kernels() {
+    use std::time::Instant;
+    fn time<F: FnMut()>(mut f: F) -> f64 {
+        f();
+        let mut best = f64::INFINITY;
+        let start = Instant::now();
+        while start.elapsed().as_secs_f64() < 0.5 {
+            let t = Instant::now();
+            f();
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        best
+    }
+    let mut rng = Rng::new(6);
+    for &(m, k, n) in &[
+        (96, 16, 12544),
+        (1152, 192, 49),
+        (320, 1152, 49),
+        (144, 24, 3136),
+        (40, 240, 784),
+        (1280, 320, 49),
+        (256, 256, 256),
+        (1000, 1280, 1),
+    ] {
+        let a = rng.i8s(m * k);
+        let b = rng.i8s(k * n);
+        let params = Params::random(&mut rng, m);
+        let req = params.requants(&mut rng)[1];
+        for &uk in QGemmUkernel::ALL {
+            let pa = PackedQA::pack_for(uk, &a, m, k);
+            let mut c = vec![0i8; m * n];
+            let t = time(|| qs8_gemm(&pa, &b, n, &mut c, &req));
+            let gops = 2.0 * (m * k * n) as f64 / t / 1e9;
+            println!(
+                "qs8_gemm {uk:?} m={m} k={k} n={n}: {:.1} us, {gops:.1} GOP/s",
+                t * 1e6
+            );
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The `threads` feature's parallel int8 kernels against the sequential path: bit-identical
+//! results for GEMM (column and row splits), GEMV (n = 1) and depthwise convolution, with both
+//! output stages.
+//!
+//! The sequential path is the same code run inside a one-thread rayon pool (the kernels never
+//! split work there); the parallel runs use 2-4 thread pools. Run with
+//! `cargo test --features threads --test qs8_threads`.
+#![cfg(feature = "threads")]
+
+use quantscope::kernels::qs8_dwconv::{qs8_dwconv, qs8_dwconv_f32};
+use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
+use quantscope::kernels::qs8_requant::{Dequant, Requant};
+use quantscope::kernels::ConvGeometry;
+use quantscope::quant::Multiplier;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool")
+}
+
+fn random_i8(rng: &mut SmallRng, len: usize) -> Vec<i8> {
+    (0..len).map(|_| rng.random()).collect()
+}
+
+/// Per-row output-stage parameters, owned.
+struct Params {
+    bias: Vec<i32>,
+    mult: Vec<Multiplier>,
+    scale: Vec<f32>,
+    fbias: Vec<f32>,
+}
+
+impl Params {
+    fn random(rng: &mut SmallRng, rows: usize) -> Self {
+        Params {
+            bias: (0..rows).map(|_| rng.random_range(-40000..40000)).collect(),
+            mult: (0..rows)
+                .map(|_| Multiplier::from_f64(rng.random_range(1e-4..2.0)).expect("multiplier"))
+                .collect(),
+            scale: (0..rows).map(|_| rng.random_range(0.0..1e-3)).collect(),
+            fbias: (0..rows).map(|_| rng.random_range(-2.0..2.0)).collect(),
+        }
+    }
+    fn requant(&self) -> Requant<'_> {
+        Requant {
+            bias: &self.bias,
+            multiplier: &self.mult,
+            zero_point: -5,
+            min: -5,
+            max: 127,
+        }
+    }
+    fn dequant(&self) -> Dequant<'_> {
+        Dequant {
+            bias: &self.bias,
+            scale: &self.scale,
+            fbias: &self.fbias,
+            min: f32::NEG_INFINITY,
+            max: f32::INFINITY,
+        }
+    }
+}
+
+/// Bitwise equality (so -0.0 vs 0.0 or NaN payloads would count as differences).
+fn assert_bits_eq(what: &str, seq: &[f32], par: &[f32]) {
+    assert_eq!(seq.len(), par.len(), "{what}: lengths");
+    for (i, (s, p)) in seq.iter().zip(par).enumerate() {
+        assert_eq!(s.to_bits(), p.to_bits(), "{what}: element {i}: {s} vs {p}");
+    }
+}
+
+/// Both output stages of one product in a pool of `threads`.
+fn gemm_in(threads: usize, a: &PackedQA, b: &[i8], n: usize, p: &Params) -> (Vec<i8>, Vec<f32>) {
+    let mut c = vec![0x55i8; a.m() * n];
+    let mut cf = vec![f32::NAN; a.m() * n];
+    pool(threads).install(|| {
+        qs8_gemm(a, b, n, &mut c, &p.requant());
+        qs8_gemm_f32(a, b, n, &mut cf, &p.dequant());
+    });
+    (c, cf)
+}
+
+fn check_gemm(rng: &mut SmallRng, m: usize, k: usize, n: usize) {
+    let a = random_i8(rng, m * k);
+    let b = random_i8(rng, k * n);
+    let p = Params::random(rng, m);
+    for &uk in QGemmUkernel::ALL {
+        let pa = PackedQA::pack_for(uk, &a, m, k);
+        let (seq, seq_f) = gemm_in(1, &pa, &b, n, &p);
+        for threads in [2, 3, 4] {
+            let (par, par_f) = gemm_in(threads, &pa, &b, n, &p);
+            let what = format!("qs8_gemm {m}x{k}x{n} {uk:?} {threads}t");
+            assert_eq!(seq, par, "{what}");
+            assert_bits_eq(&what, &seq_f, &par_f);
+        }
+    }
+}
+
+#[test]
+fn qs8_gemm_parallel_is_bit_identical() {
+    let mut rng = SmallRng::seed_from_u64(7);
+    // (m, k, n): odd sizes, column splits (large n) and row splits (small n).
+    for &(m, k, n) in &[
+        (16, 32, 12544),
+        (37, 301, 529),
+        (96, 24, 3136),
+        (113, 513, 49),
+        (1152, 192, 49),
+        (7, 1000, 77),
+        (200, 3, 1001),
+        (61, 129, 196),
+    ] {
+        check_gemm(&mut rng, m, k, n);
+    }
+}
+
+#[test]
+fn qs8_gemv_parallel_is_bit_identical() {
+    let mut rng = SmallRng::seed_from_u64(11);
+    for &(m, k) in &[(1000, 1280), (1001, 517), (997, 1333), (4099, 64)] {
+        check_gemm(&mut rng, m, k, 1);
+    }
+}
+
+fn geometry(channels: usize, in_hw: usize, k: usize, stride: usize, pad: usize) -> ConvGeometry {
+    let out = (in_hw + 2 * pad - k) / stride + 1;
+    ConvGeometry {
+        channels,
+        in_h: in_hw,
+        in_w: in_hw + 1, // non-square, so rows and columns cannot be swapped by mistake
+        out_h: out,
+        out_w: (in_hw + 1 + 2 * pad - k) / stride + 1,
+        kh: k,
+        kw: k,
+        stride: [stride, stride],
+        dilation: [1, 1],
+        pad: [pad, pad],
+    }
+}
+
+#[test]
+fn qs8_dwconv_parallel_is_bit_identical() {
+    let mut rng = SmallRng::seed_from_u64(13);
+    for g in &[
+        geometry(32, 112, 3, 1, 1),
+        geometry(97, 57, 3, 2, 1),
+        geometry(143, 28, 5, 1, 2),
+        geometry(1153, 7, 5, 1, 2),
+        geometry(241, 15, 5, 2, 2),
+        geometry(3, 200, 3, 1, 1),
+    ] {
+        let x = random_i8(&mut rng, g.channels * g.in_h * g.in_w);
+        let w = random_i8(&mut rng, g.channels * g.kh * g.kw);
+        let p = Params::random(&mut rng, g.channels);
+        let pad = rng.random::<i8>();
+        let len = g.channels * g.out_h * g.out_w;
+        let run = |threads: usize| {
+            let mut y = vec![0x55i8; len];
+            let mut yf = vec![f32::NAN; len];
+            pool(threads).install(|| {
+                qs8_dwconv(g, &x, pad, &w, &p.requant(), &mut y);
+                qs8_dwconv_f32(g, &x, pad, &w, &p.dequant(), &mut yf);
+            });
+            (y, yf)
+        };
+        let (seq, seq_f) = run(1);
+        for threads in [2, 3, 4] {
+            let (par, par_f) = run(threads);
+            let what = format!("qs8_dwconv {g:?} {threads}t");
+            assert_eq!(seq, par, "{what}");
+            assert_bits_eq(&what, &seq_f, &par_f);
+        }
+    }
+}
