@@ -21,12 +21,12 @@
 //!
 //! - [`params`]: choosing `S` and `Z` from a range (per tensor or per channel, symmetric or not).
 //! - [`fixed_point`]: the integer-only requantization.
-//! - [`observer`], [`calibrate`]: choosing the activation ranges from sample images.
+//! - [`observer`], [`mod@calibrate`]: choosing the activation ranges from sample images.
 //! - [`fp16`]: the fp16-weights variant (binary16 storage, f32 compute).
 //!
 //! # Calibration
 //!
-//! Weights are known, activations are not: [`calibrate`] runs the float model on sample
+//! Weights are known, activations are not: [`calibrate()`] runs the float model on sample
 //! images and an [`Observer`] per activation proposes the range `[a, b]` its int8 grid
 //! (`S = (b - a) / 255`) covers. Values outside are clipped; values inside are rounded to the
 //! nearest of the 256 codes. Narrower ranges trade clipping error for rounding error
