@@ -388,6 +388,19 @@ fn efficientnet_lite0_minmax_calibration_on_two_photos() {
         .collect();
     let exec = c.executor();
     let g = exec.graph();
+    // run_observed: same outputs as run, one report per input and node, logits as returned.
+    let (mut reports, mut last) = (0, Vec::new());
+    let observed = exec
+        .run_observed(&inputs[..1], &mut |v, d| {
+            reports += 1;
+            if v == g.outputs[0] {
+                last = d.to_vec();
+            }
+        })
+        .unwrap();
+    assert_eq!(observed, exec.run(&inputs[..1]).unwrap());
+    assert_eq!(reports, g.inputs.len() + g.nodes.len());
+    assert_eq!(last, observed[0].as_slice().unwrap());
     let mut calls = Vec::new();
     let t0 = std::time::Instant::now();
     let r = calibrate(exec, ObserverKind::MinMax, inputs.clone(), &mut |d, t| {
