@@ -368,11 +368,12 @@ fn calibrate_needs_an_image_and_counts_progress() {
     assert_eq!(cal.finish().images, 1);
 }
 
-#[test]
-fn efficientnet_lite0_minmax_calibration_on_two_photos() {
+/// EfficientNet-Lite0 and its first two sample photos, preprocessed; `None` (with a message)
+/// when QUANTSCOPE_MODEL is unset.
+fn efficientnet_and_two_photos() -> Option<(quantscope::classifier::Classifier, Vec<Tensor>)> {
     let Some(model) = std::env::var_os("QUANTSCOPE_MODEL") else {
         println!("skipping: set QUANTSCOPE_MODEL to models/efficientnet-lite0.onnx");
-        return;
+        return None;
     };
     let model = std::path::PathBuf::from(model);
     let meta = std::fs::read_to_string(model.with_extension("json")).unwrap();
@@ -381,11 +382,51 @@ fn efficientnet_lite0_minmax_calibration_on_two_photos() {
         quantscope::model::ModelMetadata::from_json(&meta).unwrap(),
     )
     .unwrap();
-    let inputs: Vec<Tensor> = common::samples()
+    let inputs = common::samples()
         .iter()
         .take(2)
         .map(|p| c.input_tensor(&quantscope::image::decode(&std::fs::read(p).unwrap()).unwrap()))
         .collect();
+    Some((c, inputs))
+}
+
+#[test]
+fn efficientnet_lite0_fp16_weights_keep_the_top1() {
+    let Some((c, inputs)) = efficientnet_and_two_photos() else {
+        return;
+    };
+    let g = c.executor().graph();
+    let half = FloatExecutor::new(fp16_weights(g)).unwrap();
+    for x in &inputs {
+        let full = c.logits(x).unwrap();
+        let h = half.run(std::slice::from_ref(x)).unwrap()[0]
+            .as_slice()
+            .unwrap()
+            .to_vec();
+        let diff = full
+            .iter()
+            .zip(&h)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        let (t32, t16) = (
+            c.predictions(&full, 1)[0].index,
+            c.predictions(&h, 1)[0].index,
+        );
+        println!(
+            "fp16 weights: max |logit diff| {diff:.2e}, top-1 {t32} vs {t16}; weights {} -> {} bytes",
+            weight_bytes(g, 4),
+            weight_bytes(g, 2)
+        );
+        assert_eq!(t32, t16);
+        assert!(diff < 0.1, "{diff}");
+    }
+}
+
+#[test]
+fn efficientnet_lite0_minmax_calibration_on_two_photos() {
+    let Some((c, inputs)) = efficientnet_and_two_photos() else {
+        return;
+    };
     let exec = c.executor();
     let g = exec.graph();
     // run_observed: same outputs as run, one report per input and node, logits as returned.
@@ -458,6 +499,14 @@ fn efficientnet_lite0_minmax_calibration_on_two_photos() {
         let add = first(&|op| matches!(op, Op::Add));
         let project = first(&|op| matches!(op, Op::Conv(c) if c.activation.is_none()));
         let input = g.values[g.inputs[0]].name.clone();
+        let t0 = std::time::Instant::now();
+        for x in &inputs {
+            exec.run(std::slice::from_ref(x)).unwrap();
+        }
+        println!(
+            "plain run: {:.0} ms for 2 images",
+            t0.elapsed().as_secs_f64() * 1e3
+        );
         for kind in ALL {
             let t0 = std::time::Instant::now();
             let r = calibrate(exec, kind, inputs.clone(), &mut |_, _| {}).unwrap();
