@@ -21,14 +21,14 @@
 //!
 //! - [`params`]: choosing `S` and `Z` from a range (per tensor or per channel, symmetric or not).
 //! - [`fixed_point`]: the integer-only requantization.
-//! - [`observer`], [`calibrate`]: choosing the activation ranges from sample images.
+//! - [`observer`], [`mod@calibrate`]: choosing the activation ranges from sample images.
 //! - [`fp16`]: the fp16-weights variant (binary16 storage, f32 compute).
 //!
 //! # Calibration
 //!
-//! Weights are known, activations are not: [`calibrate`] runs the float model on sample
-//! images and an [`Observer`] per activation proposes the range `[a, b]` its int8 grid
-//! (`S = (b - a) / 255`) covers. Values outside are clipped; values inside are rounded to the
+//! Weights are known, activations are not: [`calibrate()`] (or a [`Calibrator`] fed one image
+//! at a time) runs the float model on sample images and an [`Observer`] per activation
+//! proposes the range `[a, b]` its int8 grid (`S = (b - a) / 255`, 0 included) covers. Values outside are clipped; values inside are rounded to the
 //! nearest of the 256 codes. Narrower ranges trade clipping error for rounding error
 //! (`S^2 / 12` per value); each observer strikes the trade-off differently:
 //!
@@ -39,8 +39,9 @@
 //! | `entropy` | `(-T, T)` or `[0, T)` | `KL(P \|\| Q)` between the histogram and its 256-level quantization (TensorRT) |
 //! | `mse` | `c [min x, max x]`, `c <= 1` | expected squared error, rounding + clipping |
 //!
-//! The histogram-based ones read one streaming [`observer::Histogram`] (2048 bins per sign,
-//! power-of-two width, at least 1024 bins up to the largest magnitude).
+//! Every range lies inside the observed `[min x, max x]`. The histogram-based ones read one
+//! streaming [`observer::Histogram`] (2048 bins per sign, power-of-two width, at least 1024
+//! bins up to the largest magnitude; one pass, the same under any chunking of the data).
 
 pub mod calibrate;
 pub mod fixed_point;

@@ -20,8 +20,12 @@
 //!   (TensorRT's symmetric choice) would model a grid twice as coarse as the one used and
 //!   clip too much.
 //!
-//! The search starts at the first window wide enough for one bin per level. The result is
-//! `T` intersected with the observed `[min, max]`.
+//! The search starts at the first window wide enough for one bin per level (128 bins per side,
+//! 256 one-sided), so `T >= 128 w >= max |x| / 16`: with extreme outliers (more than 16 times
+//! the bulk) the threshold cannot go below that floor, as in TensorRT's 2048-bin search. The
+//! result is `T` intersected with the observed `[min, max]`.
+//!
+//! Cost: O([`LEVELS`]) per candidate with prefix sums, at most ~2000 candidates per value.
 
 use super::histogram::Histogram;
 use super::Observer;
@@ -30,7 +34,8 @@ use super::Observer;
 pub const LEVELS: usize = 256;
 
 /// Floor for `q_k` where `p_k > 0` but the merged level is empty (only the end bins that
-/// received outliers can be), relative to a normalised distribution.
+/// received outliers can be), relative to a normalised distribution (TensorRT and ORT smooth
+/// with a comparable epsilon instead).
 const EPS: f64 = 1e-7;
 
 /// KL-divergence threshold search over a streaming histogram.
@@ -39,41 +44,84 @@ pub struct Entropy {
     hist: Histogram,
 }
 
-/// `KL(P || Q)` for one window: `slice` the bins inside, `lo_out` / `hi_out` the counts
-/// clipped below and above. `p`, `q` are scratch buffers.
-fn kl(slice: &[u64], lo_out: u64, hi_out: u64, p: &mut Vec<f64>, q: &mut Vec<f64>) -> f64 {
-    let m = slice.len();
-    p.clear();
-    p.extend(slice.iter().map(|&c| c as f64));
-    p[0] += lo_out as f64;
-    p[m - 1] += hi_out as f64;
-    q.clear();
-    q.resize(m, 0.0);
-    for j in 0..LEVELS {
-        let (a, b) = (j * m / LEVELS, (j + 1) * m / LEVELS);
-        // The level's count comes from the unclipped bins, as in TensorRT: the outliers are
-        // what Q does not explain.
-        let total: u64 = slice[a..b].iter().sum();
-        let nonzero = p[a..b].iter().filter(|&&v| v > 0.0).count();
-        if nonzero > 0 {
-            let share = total as f64 / nonzero as f64;
-            for k in a..b {
-                if p[k] > 0.0 {
-                    q[k] = share;
-                }
+/// `x ln x`, with `0 ln 0 = 0`.
+fn xlnx(x: f64) -> f64 {
+    if x > 0.0 {
+        x * x.ln()
+    } else {
+        0.0
+    }
+}
+
+/// Prefix sums over the signed bins `C`: `sum C`, `sum C ln C` and the nonzero count, so that a
+/// level's share of `KL(P || Q)` costs O(1) and a window O([`LEVELS`]) rather than O(bins).
+struct Prefix {
+    sum: Vec<f64>,
+    sum_xlnx: Vec<f64>,
+    nonzero: Vec<usize>,
+}
+
+impl Prefix {
+    fn new(counts: &[u64]) -> Self {
+        let mut p = Prefix {
+            sum: vec![0.0],
+            sum_xlnx: vec![0.0],
+            nonzero: vec![0],
+        };
+        for &c in counts {
+            let c = c as f64;
+            p.sum.push(p.sum.last().unwrap() + c);
+            p.sum_xlnx.push(p.sum_xlnx.last().unwrap() + xlnx(c));
+            p.nonzero
+                .push(p.nonzero.last().unwrap() + usize::from(c > 0.0));
+        }
+        p
+    }
+}
+
+/// `KL(P || Q)` for the window `counts[start..start + m]` with `lo_out` / `hi_out` clipped
+/// below / above. Inside a level `q` is one constant over the nonzero bins, so
+///
+/// ```text
+/// sum_{k in level} p_k ln(p_k / q) = (sum P_k ln P_k - (sum P_k) ln SP) / SP - (sum P_k / SP) ln q
+/// ```
+///
+/// with `P` the unnormalised reference (`C` plus the outliers in the end bins), `SP = sum P`.
+fn kl(pre: &Prefix, counts: &[u64], start: usize, m: usize, lo_out: u64, hi_out: u64) -> f64 {
+    // Per level: (sum P, sum P ln P, unclipped count, nonzero bins of P).
+    let mut levels = [(0.0f64, 0.0f64, 0.0f64, 0usize); LEVELS];
+    for (j, l) in levels.iter_mut().enumerate() {
+        let (a, b) = (start + j * m / LEVELS, start + (j + 1) * m / LEVELS);
+        let total = pre.sum[b] - pre.sum[a];
+        *l = (
+            total,
+            pre.sum_xlnx[b] - pre.sum_xlnx[a],
+            total,
+            pre.nonzero[b] - pre.nonzero[a],
+        );
+        for (k, out) in [(start, lo_out), (start + m - 1, hi_out)] {
+            if out > 0 && a <= k && k < b {
+                let (c, out) = (counts[k] as f64, out as f64);
+                l.0 += out;
+                l.1 += xlnx(c + out) - xlnx(c);
+                l.3 += usize::from(c == 0.0);
             }
         }
     }
-    let (sp, sq): (f64, f64) = (p.iter().sum(), q.iter().sum());
+    let sp: f64 = levels.iter().map(|l| l.0).sum();
+    // The level's count comes from the unclipped bins, as in TensorRT: the outliers are what
+    // Q does not explain.
+    let sq: f64 = levels.iter().filter(|l| l.3 > 0).map(|l| l.2).sum();
     if sp == 0.0 || sq == 0.0 {
         return f64::INFINITY;
     }
-    p.iter()
-        .zip(q.iter())
-        .filter(|(&pk, _)| pk > 0.0)
-        .map(|(&pk, &qk)| {
-            let (pk, qk) = (pk / sp, (qk / sq).max(EPS));
-            pk * (pk / qk).ln()
+    let ln_sp = sp.ln();
+    levels
+        .iter()
+        .filter(|l| l.0 > 0.0)
+        .map(|&(sum_p, sum_plnp, total, nz)| {
+            let q = (total / nz as f64 / sq).max(EPS);
+            (sum_plnp - sum_p * ln_sp) / sp - sum_p / sp * q.ln()
         })
         .sum()
 }
@@ -95,19 +143,17 @@ impl Observer for Entropy {
             return (h.min, h.max);
         }
         let (_, signed) = h.signed(n);
-        let (mut p, mut q) = (Vec::new(), Vec::new());
+        let pre = Prefix::new(&signed);
+        // Counts beyond bin i of each side: signed[..n - i] and signed[n + i..].
+        let below = |i: usize| (pre.sum[n - i]) as u64;
+        let above = |i: usize| (pre.sum[2 * n] - pre.sum[n + i]) as u64;
         let (mut best_i, mut best) = (n, f64::INFINITY);
         for i in first..=n {
-            let (slice, lo_out, hi_out) = if one_sided {
-                (&signed[n..n + i], 0, h.pos[i..n].iter().sum::<u64>())
+            let d = if one_sided {
+                kl(&pre, &signed, n, i, 0, above(i))
             } else {
-                (
-                    &signed[n - i..n + i],
-                    h.neg[i..n].iter().sum::<u64>(),
-                    h.pos[i..n].iter().sum::<u64>(),
-                )
+                kl(&pre, &signed, n - i, 2 * i, below(i), above(i))
             };
-            let d = kl(slice, lo_out, hi_out, &mut p, &mut q);
             if d < best {
                 (best_i, best) = (i, d);
             }
@@ -115,5 +161,64 @@ impl Observer for Entropy {
         let t = (best_i as f64 * h.width()) as f32;
         let lo = if one_sided { h.min } else { h.min.max(-t) };
         (lo, h.max.min(t).max(lo))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The textbook form, bin by bin: the reference for the prefix-sum form.
+    fn kl_naive(slice: &[u64], lo_out: u64, hi_out: u64) -> f64 {
+        let m = slice.len();
+        let mut p: Vec<f64> = slice.iter().map(|&c| c as f64).collect();
+        p[0] += lo_out as f64;
+        p[m - 1] += hi_out as f64;
+        let mut q = vec![0.0; m];
+        for j in 0..LEVELS {
+            let (a, b) = (j * m / LEVELS, (j + 1) * m / LEVELS);
+            let total: u64 = slice[a..b].iter().sum();
+            let nonzero = p[a..b].iter().filter(|&&v| v > 0.0).count();
+            for k in a..b {
+                if p[k] > 0.0 {
+                    q[k] = total as f64 / nonzero as f64;
+                }
+            }
+        }
+        let (sp, sq): (f64, f64) = (p.iter().sum(), q.iter().sum());
+        p.iter()
+            .zip(&q)
+            .filter(|(&pk, _)| pk > 0.0)
+            .map(|(&pk, &qk)| (pk / sp) * ((pk / sp) / (qk / sq).max(EPS)).ln())
+            .sum()
+    }
+
+    #[test]
+    fn prefix_sum_kl_matches_the_bin_by_bin_form() {
+        // A deterministic, bumpy histogram with empty bins and a zero end bin.
+        let counts: Vec<u64> = (0..1500u64)
+            .map(|k| {
+                if k % 7 == 3 {
+                    0
+                } else {
+                    (k * 7919 % 1000) / (1 + k / 100)
+                }
+            })
+            .chain([0, 0, 5])
+            .collect();
+        let pre = Prefix::new(&counts);
+        for (start, m, lo, hi) in [
+            (0, 256, 0, 0),
+            (10, 300, 3, 0),
+            (100, 1000, 0, 9),
+            (1, 1501, 4, 2),
+        ] {
+            let fast = kl(&pre, &counts, start, m, lo, hi);
+            let naive = kl_naive(&counts[start..start + m], lo, hi);
+            assert!(
+                (fast - naive).abs() <= 1e-9 * naive.abs().max(1.0),
+                "{fast} {naive}"
+            );
+        }
     }
 }

@@ -21,7 +21,7 @@ use crate::quant::{QuantParams, QuantRange};
 pub const CANDIDATES: usize = 100;
 
 /// Points sampled per histogram bin.
-const SUBSAMPLES: usize = 4;
+pub const SUBSAMPLES: usize = 4;
 
 /// Minimum-MSE range search over a streaming histogram.
 #[derive(Clone, Debug, Default)]
