@@ -16,14 +16,19 @@ export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(PATH)
 
 WASM_TARGET := wasm32-unknown-unknown
 NPM_CI      := npm ci --no-audit --no-fund --loglevel=error
-# Engine tests that also run as wasm (node and Chromium): kernels (scalar vs SIMD128), every
-# op, and EfficientNet-Lite0 against the native logits.
-WASM_TESTS  := --test kernels --test ops --test wasm_efficientnet
+# Engine tests that also run as wasm (node and Chromium): f32 and int8 kernels (scalar vs
+# SIMD128), every op, and EfficientNet-Lite0 against the native logits (f32 within 1e-4, int8
+# bit for bit with the same calibration ranges).
+WASM_TESTS  := --test kernels --test qs8_kernels --test ops --test wasm_efficientnet
 NATIVE_LOGITS := target/coffee-native-logits.bin
+INT8_RANGES := target/samples-int8-ranges.json
+NATIVE_INT8_LOGITS := target/coffee-native-int8-logits.bin
 WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen-test-runner \
 	RUSTFLAGS="-C target-feature=+simd128" \
 	QUANTSCOPE_WASM_MODEL=$(CURDIR)/$(MODEL) QUANTSCOPE_WASM_META=$(CURDIR)/$(META) \
-	QUANTSCOPE_WASM_NATIVE_LOGITS=$(CURDIR)/$(NATIVE_LOGITS)
+	QUANTSCOPE_WASM_NATIVE_LOGITS=$(CURDIR)/$(NATIVE_LOGITS) \
+	QUANTSCOPE_WASM_RANGES=$(CURDIR)/$(INT8_RANGES) \
+	QUANTSCOPE_WASM_NATIVE_INT8_LOGITS=$(CURDIR)/$(NATIVE_INT8_LOGITS)
 
 .PHONY: help demo test test-native test-wasm test-wasm-browser test-browser lint models bench \
 	tools chromium venv pkg www clean-models
@@ -112,16 +117,25 @@ test-native: $(MODEL) $(VENV)/.installed
 	QUANTSCOPE_MODEL=$(CURDIR)/$(MODEL) QUANTSCOPE_PYTHON=$(PY) \
 	ONNX_BACKEND_DATA=$$($(PY) -c 'import onnx, os; print(os.path.join(os.path.dirname(onnx.__file__), "backend/test/data/node"))') \
 	cargo test --all-targets
-	QUANTSCOPE_MODEL=$(CURDIR)/$(MODEL) cargo test --features threads --test threads
+	QUANTSCOPE_MODEL=$(CURDIR)/$(MODEL) cargo test --features threads --test threads --test qs8_threads
 
 $(NATIVE_LOGITS): $(MODEL) $(RUST_SOURCES)
-	cargo build --bin quantscope
+	cargo build --profile test --bin quantscope
 	./target/debug/quantscope logits --model $(MODEL) samples/coffee.png --out $@
 
-test-wasm: tools $(NATIVE_LOGITS)
+# Calibrated natively once; the wasm test rebuilds int8 from these ranges and must match.
+$(INT8_RANGES): $(MODEL) $(RUST_SOURCES) $(SAMPLES)
+	cargo build --profile test --bin quantscope
+	./target/debug/quantscope quantize --model $(MODEL) --calib samples --ranges-out $@
+
+$(NATIVE_INT8_LOGITS): $(INT8_RANGES)
+	./target/debug/quantscope logits --model $(MODEL) --variant int8 --ranges $(INT8_RANGES) \
+	  samples/coffee.png --out $@
+
+test-wasm: tools $(NATIVE_LOGITS) $(NATIVE_INT8_LOGITS)
 	$(WASM_ENV) cargo test --target $(WASM_TARGET) $(WASM_TESTS)
 
-test-wasm-browser: tools chromium $(NATIVE_LOGITS)
+test-wasm-browser: tools chromium $(NATIVE_LOGITS) $(NATIVE_INT8_LOGITS)
 	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
 	$(WASM_ENV) cargo test --target $(WASM_TARGET) $(WASM_TESTS)
 

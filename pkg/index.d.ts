@@ -58,8 +58,14 @@ export interface ModelInfo {
   output: number[];
   /** Total number of parameters. */
   parameters: number;
-  /** Total bytes of parameters. */
+  /** Total bytes of parameters (as f32). */
   bytes: number;
+  /** The model's variant. */
+  variant: Variant;
+  /** int8 weight scales per output channel. */
+  per_channel: boolean;
+  /** Bytes of the weights as this variant stores them. */
+  weight_bytes: number;
 }
 
 /** Model metadata: labels, preprocessing and input shape (the `.json` next to the `.onnx`). */
@@ -81,9 +87,37 @@ export type ImageInput =
   | ImageBitmap
   | ImageBitmapSource;
 
+/** How a model computes. */
+export type Variant = 'fp32' | 'fp16' | 'int8-dynamic' | 'int8';
+
+/** Options of {@link QsModel.quantize}. */
+export interface QuantizeOptions {
+  /**
+   * `'static'` (default): full-integer int8, activation ranges from `calibration`;
+   * `'dynamic'`: int8 weights, each Conv/Gemm input quantized per run from its own range;
+   * `'fp16'`: float16 weights, f32 compute.
+   */
+  mode?: 'static' | 'dynamic' | 'fp16';
+  /** Range observer for static int8: `'minmax'` (default), `'percentile'` (99.99), `'percentile:P'`, `'entropy'`, `'mse'`. */
+  observer?: string;
+  /** One weight scale per output channel (default `true`) or one per tensor. */
+  perChannel?: boolean;
+  /** Calibration images (static int8 needs at least one), in any form {@link QsModel.classify} takes. */
+  calibration?: ImageInput[];
+  /** Called after each calibration image. */
+  onProgress?: (done: number, total: number) => void;
+}
+
 /** A model loaded in the engine. Every method returns a Promise. */
 export declare class QsModel {
   private constructor();
+  /** This model's variant (`'fp32'` for a loaded model). */
+  readonly variant: Variant;
+  /**
+   * A quantized twin of this fp32 model with the same methods. The wrapper keeps the
+   * calibration images so the twin is rebuilt if the worker has to be restarted.
+   */
+  quantize(options?: QuantizeOptions): Promise<QsModel>;
   /** Name, layers, shapes, parameter count and bytes. */
   info(): Promise<ModelInfo>;
   /** Top-5 classes of an image. Rejects with a readable `Error` for a bad image. */

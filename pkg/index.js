@@ -32,9 +32,18 @@ class Channel {
     this.dead = false;
     this.worker = spawnWorker();
     this.worker.onmessage = (event) => {
-      const { id, ok, result, error, fatal } = event.data;
+      const { id, ok, result, error, fatal, progress } = event.data;
       const p = this.pending.get(id);
       if (!p) return;
+      if (progress) {
+        // A progress report of a running request (calibration); the reply comes later.
+        try {
+          p.onProgress?.(progress.done, progress.total);
+        } catch {
+          // The caller's callback must not break the channel.
+        }
+        return;
+      }
       this.pending.delete(id);
       if (ok) p.resolve(result);
       else {
@@ -59,11 +68,11 @@ class Channel {
     };
   }
 
-  request(type, payload = {}, transfer = []) {
+  request(type, payload = {}, transfer = [], onProgress = null) {
     if (this.dead) return Promise.reject(new Error('the quantscope worker is not running'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onProgress });
       try {
         this.worker.postMessage({ id, type, ...payload }, transfer);
       } catch (e) {
@@ -136,9 +145,41 @@ export class QsModel {
     this._disposed = false;
   }
 
-  _call(type, payload, transfer) {
+  _call(type, payload, transfer, onProgress) {
     if (this._disposed) return Promise.reject(new Error('this model was disposed'));
-    return this._owner._request(type, { model: this._id, ...payload }, transfer, this._id);
+    return this._owner._request(type, { model: this._id, ...payload }, transfer, this._id, onProgress);
+  }
+
+  /** `'fp32'`, `'fp16'`, `'int8-dynamic'` or `'int8'`. */
+  get variant() {
+    return this._owner._models.get(this._id)?.variant ?? 'fp32';
+  }
+
+  /**
+   * A quantized twin of this fp32 model, with the same methods. `mode`: `'static'` (int8,
+   * integer-only, calibrated on `calibration`; the default), `'dynamic'` (int8 weights,
+   * activations quantized per run), `'fp16'` (float16 weights). `observer` (static):
+   * `'minmax'` (default), `'percentile'` (99.99) or `'percentile:P'`, `'entropy'`, `'mse'`.
+   * `perChannel` (default true): one weight scale per output channel. `calibration`: images as
+   * for classify(). `onProgress(done, total)` is called after each calibration image.
+   */
+  async quantize({ mode = 'static', observer, perChannel, calibration = [], onProgress } = {}) {
+    if (this._disposed) throw new Error('this model was disposed');
+    if (!Array.isArray(calibration)) throw new Error('quantize(): calibration must be an array of images');
+    if (mode === 'static' && calibration.length === 0) {
+      throw new Error('quantize(): static int8 needs at least one calibration image');
+    }
+    const images = [];
+    for (const image of calibration) images.push((await imageMessage(image))[0]);
+    const options = { mode };
+    if (observer != null) options.observer = String(observer);
+    if (perChannel != null) options.perChannel = Boolean(perChannel);
+    const owner = this._owner;
+    const id = owner._nextModel++;
+    // Not transferred: the wrapper keeps the images to rebuild the model after a crash.
+    const result = await this._call('quantize', { target: id, options, calibration: images }, [], onProgress);
+    owner._models.set(id, { parent: this._id, options, calibration: images, variant: result.variant, broken: null });
+    return new QsModel(KEEP_ALIVE, owner, id);
   }
 
   /** Name, number of labels, layers, input/output shapes, parameter count and bytes. */
@@ -243,7 +284,12 @@ export class Quantscope {
       const ch = await this._boot();
       for (const [id, m] of this._models) {
         try {
-          await ch.request('load', { model: id, onnx: m.onnx, metadata: m.metadata });
+          if (m.parent != null) {
+            const { parent, options, calibration } = m;
+            await ch.request('quantize', { model: parent, target: id, options, calibration });
+          } else {
+            await ch.request('load', { model: id, onnx: m.onnx, metadata: m.metadata });
+          }
           m.broken = null;
         } catch (e) {
           m.broken = toError(e);
@@ -255,7 +301,7 @@ export class Quantscope {
     this._ready.catch(() => {});
   }
 
-  async _request(type, payload, transfer = [], modelId = null) {
+  async _request(type, payload, transfer = [], modelId = null, onProgress = null) {
     if (this._terminated) throw new Error('this quantscope instance was terminated');
     const channel = await this._ready;
     if (modelId != null && this._models.get(modelId)?.broken) {
@@ -263,10 +309,10 @@ export class Quantscope {
     }
     if (channel !== this._channel && this._ready) {
       // Restarted in between: go round again on the new worker.
-      return this._request(type, payload, transfer, modelId);
+      return this._request(type, payload, transfer, modelId, onProgress);
     }
     try {
-      return await channel.request(type, payload, transfer);
+      return await channel.request(type, payload, transfer, onProgress);
     } catch (e) {
       // If this call killed the worker, wait until the models are back before rejecting,
       // so a retry right after the rejection works.
@@ -284,7 +330,7 @@ export class Quantscope {
     const onnx = onnxCopy(onnxBytes);
     const id = this._nextModel++;
     await this._request('load', { model: id, onnx, metadata: json });
-    this._models.set(id, { onnx, metadata: json, broken: null });
+    this._models.set(id, { onnx, metadata: json, variant: 'fp32', broken: null });
     return new QsModel(KEEP_ALIVE, this, id);
   }
 

@@ -54,6 +54,12 @@ function rgbaOf(image) {
   return image;
 }
 
+function addCalibrationImage(set, m, image) {
+  if (image.kind === 'encoded') return set.addEncoded(m, new Uint8Array(image.bytes));
+  const { width, height, data } = rgbaOf(image);
+  return set.addRgba(m, width, height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+}
+
 function classify(m, image) {
   if (image.kind === 'encoded') return m.classifyEncoded(new Uint8Array(image.bytes));
   const { width, height, data } = rgbaOf(image);
@@ -71,6 +77,27 @@ async function handle(msg) {
       if (old) old.free();
       models.set(msg.model, m);
       return { result: m.info() };
+    }
+    case 'quantize': {
+      const parent = model(msg.model);
+      const set = new engine.CalibrationSet();
+      try {
+        msg.calibration.forEach((image, i) => {
+          try {
+            addCalibrationImage(set, parent, image);
+          } catch (e) {
+            throw new Error(`calibration image ${i + 1}: ${e?.message ?? e}`);
+          }
+        });
+        const progress = (done, total) => self.postMessage({ id: msg.id, progress: { done, total } });
+        const q = parent.quantize(msg.options, set, progress);
+        const old = models.get(msg.target);
+        if (old) old.free();
+        models.set(msg.target, q);
+        return { result: { variant: q.variant(), weightBytes: q.weightBytes() } };
+      } finally {
+        set.free();
+      }
     }
     case 'info':
       return { result: model(msg.model).info() };

@@ -1,13 +1,20 @@
-//! A model plus its metadata: image in, top-k labels out.
+//! A model plus its metadata: image in, top-k labels out, in any of the variants (float,
+//! float16 weights, int8 dynamic range, int8 static).
 
-use crate::exec::FloatExecutor;
+use crate::exec::float::WeightMode;
+use crate::exec::{FloatExecutor, Int8Executor};
 use crate::image::preprocess;
-use crate::ir::Tensor;
+use crate::ir::{Graph, Tensor};
 use crate::model::ModelMetadata;
 use crate::onnx::{load_model, ImportOptions};
+use crate::quant::calibrate::{calibrate, Ranges};
+use crate::quant::fp16::fp16_weights;
+use crate::quant::lower::quantize_static;
+use crate::quant::observer::ObserverKind;
 use crate::{Error, Result};
 use image::RgbImage;
 use serde::Serialize;
+use std::fmt;
 
 /// One ranked class.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -20,10 +27,95 @@ pub struct Prediction {
     pub prob: f32,
 }
 
-/// A float classifier ready to run.
+/// How a classifier computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    /// f32 weights and activations: the reference.
+    Fp32,
+    /// Weights stored in float16 (half the bytes), computed in f32.
+    Fp16,
+    /// int8 weights; each Conv/Gemm quantizes its input per run from its observed range.
+    Int8Dynamic,
+    /// Full-integer int8: activation ranges from calibration images, integer-only inference.
+    Int8,
+}
+
+impl Variant {
+    /// Every variant, in the order of the CLI and the page.
+    pub const ALL: [Variant; 4] = [
+        Variant::Fp32,
+        Variant::Fp16,
+        Variant::Int8Dynamic,
+        Variant::Int8,
+    ];
+
+    /// `fp32`, `fp16`, `int8-dynamic`, `int8`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Fp32 => "fp32",
+            Variant::Fp16 => "fp16",
+            Variant::Int8Dynamic => "int8-dynamic",
+            Variant::Int8 => "int8",
+        }
+    }
+
+    /// The variant named `s` (as [`name`](Self::name) gives it).
+    pub fn parse(s: &str) -> Result<Variant> {
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.name() == s.trim())
+            .ok_or_else(|| {
+                Error::Input(format!(
+                    "unknown variant '{s}': expected one of fp32, fp16, int8-dynamic, int8"
+                ))
+            })
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How [`Classifier::quantize`] derives a variant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantizeOptions {
+    /// The variant to build.
+    pub variant: Variant,
+    /// Range observer for calibration (static int8 only).
+    pub observer: ObserverKind,
+    /// int8 weight scales per output channel (else one per tensor).
+    pub per_channel: bool,
+}
+
+impl Default for QuantizeOptions {
+    /// Static int8, MinMax ranges, per-channel weights.
+    fn default() -> Self {
+        QuantizeOptions {
+            variant: Variant::Int8,
+            observer: ObserverKind::MinMax,
+            per_channel: true,
+        }
+    }
+}
+
+/// The executor behind a classifier.
+#[derive(Debug)]
+enum Engine {
+    Float(FloatExecutor),
+    Int8(Int8Executor),
+}
+
+/// A classifier ready to run.
 pub struct Classifier {
-    executor: FloatExecutor,
+    engine: Engine,
     metadata: ModelMetadata,
+    variant: Variant,
+    per_channel: bool,
+    /// Calibrated activation ranges (static int8).
+    ranges: Option<Ranges>,
 }
 
 impl Classifier {
@@ -59,19 +151,135 @@ impl Classifier {
             }
         }
         Ok(Classifier {
-            executor: FloatExecutor::new(graph)?,
+            engine: Engine::Float(FloatExecutor::new(graph)?),
             metadata,
+            variant: Variant::Fp32,
+            per_channel: false,
+            ranges: None,
+        })
+    }
+
+    /// This classifier's variant.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// True when int8 weight scales are per output channel.
+    pub fn per_channel(&self) -> bool {
+        self.per_channel
+    }
+
+    /// The float graph (structure, shapes, float weights; the fp16 variant's are rounded).
+    pub fn graph(&self) -> &Graph {
+        match &self.engine {
+            Engine::Float(e) => e.graph(),
+            Engine::Int8(e) => &e.quantized().graph,
+        }
+    }
+
+    /// The f32 executor (fp32, fp16 and int8-dynamic variants).
+    pub fn float_executor(&self) -> Option<&FloatExecutor> {
+        match &self.engine {
+            Engine::Float(e) => Some(e),
+            Engine::Int8(_) => None,
+        }
+    }
+
+    /// The int8 executor (static int8 variant).
+    pub fn int8_executor(&self) -> Option<&Int8Executor> {
+        match &self.engine {
+            Engine::Int8(e) => Some(e),
+            Engine::Float(_) => None,
+        }
+    }
+
+    /// The calibrated activation ranges (static int8 variant).
+    pub fn ranges(&self) -> Option<&Ranges> {
+        self.ranges.as_ref()
+    }
+
+    /// Bytes of the learned parameters as this variant stores them: 4 per float, 2 per fp16
+    /// value, and for int8 one per weight plus an int32 bias and an f32 scale per channel.
+    pub fn weight_bytes(&self) -> usize {
+        let params = self.graph().parameter_count();
+        match (&self.engine, self.variant) {
+            (_, Variant::Fp16) => 2 * params,
+            (Engine::Int8(e), _) => crate::quant::report::layer_reports(e.quantized())
+                .iter()
+                .map(|l| l.int8_bytes)
+                .sum(),
+            (Engine::Float(e), Variant::Int8Dynamic) => {
+                crate::quant::report::dynamic_bytes(e.graph(), self.per_channel)
+            }
+            _ => 4 * params,
+        }
+    }
+
+    /// A new classifier of the variant `options` asks for, derived from this fp32 one;
+    /// `calibration` (preprocessed images) is used by static int8 only, with `progress`
+    /// called after each image.
+    pub fn quantize(
+        &self,
+        options: &QuantizeOptions,
+        calibration: &[Tensor],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Classifier> {
+        let Engine::Float(float) = &self.engine else {
+            return Err(Error::Input(
+                "quantize from the fp32 model, not from an int8 one".into(),
+            ));
+        };
+        if self.variant != Variant::Fp32 {
+            return Err(Error::Input(format!(
+                "quantize from the fp32 model, not from {}",
+                self.variant
+            )));
+        }
+        let graph = float.graph();
+        let engine = match options.variant {
+            Variant::Fp32 => Engine::Float(FloatExecutor::new(graph.clone())?),
+            Variant::Fp16 => Engine::Float(FloatExecutor::new(fp16_weights(graph))?),
+            Variant::Int8Dynamic => Engine::Float(FloatExecutor::with_weights(
+                graph.clone(),
+                WeightMode::DynamicInt8 {
+                    per_channel: options.per_channel,
+                },
+            )?),
+            Variant::Int8 => {
+                let ranges = calibrate(
+                    float,
+                    options.observer,
+                    calibration.iter().cloned(),
+                    progress,
+                )?;
+                return self.with_ranges(&ranges, options.per_channel);
+            }
+        };
+        Ok(Classifier {
+            engine,
+            metadata: self.metadata.clone(),
+            variant: options.variant,
+            per_channel: options.per_channel,
+            ranges: None,
+        })
+    }
+
+    /// The static int8 classifier for given activation ranges (e.g. a calibration saved
+    /// elsewhere: the same ranges give bit-identical results on every target).
+    pub fn with_ranges(&self, ranges: &Ranges, per_channel: bool) -> Result<Classifier> {
+        let q = quantize_static(self.graph(), &ranges.ranges, per_channel)?;
+        Ok(Classifier {
+            engine: Engine::Int8(Int8Executor::new(q)?),
+            metadata: self.metadata.clone(),
+            variant: Variant::Int8,
+            per_channel,
+            ranges: Some(ranges.clone()),
         })
     }
 
     /// The metadata the classifier was built with.
     pub fn metadata(&self) -> &ModelMetadata {
         &self.metadata
-    }
-
-    /// The executor (graph, per-node profiling).
-    pub fn executor(&self) -> &FloatExecutor {
-        &self.executor
     }
 
     /// The preprocessed input tensor for an image.
@@ -81,7 +289,11 @@ impl Classifier {
 
     /// Raw scores for a preprocessed input tensor.
     pub fn logits(&self, input: &Tensor) -> Result<Vec<f32>> {
-        let out = self.executor.run(std::slice::from_ref(input))?;
+        let inputs = std::slice::from_ref(input);
+        let out = match &self.engine {
+            Engine::Float(e) => e.run(inputs)?,
+            Engine::Int8(e) => e.run(inputs)?,
+        };
         Ok(out
             .into_iter()
             .next()

@@ -395,7 +395,7 @@ fn efficientnet_lite0_fp16_weights_keep_the_top1() {
     let Some((c, inputs)) = efficientnet_and_two_photos() else {
         return;
     };
-    let g = c.executor().graph();
+    let g = c.float_executor().expect("fp32 model").graph();
     let half = FloatExecutor::new(fp16_weights(g)).unwrap();
     for x in &inputs {
         let full = c.logits(x).unwrap();
@@ -427,7 +427,7 @@ fn efficientnet_lite0_minmax_calibration_on_two_photos() {
     let Some((c, inputs)) = efficientnet_and_two_photos() else {
         return;
     };
-    let exec = c.executor();
+    let exec = c.float_executor().expect("fp32 model");
     let g = exec.graph();
     // run_observed: same outputs as run, one report per input and node, logits as returned.
     let (mut reports, mut last) = (0, Vec::new());

@@ -6,7 +6,7 @@
 //! `cargo test --features threads --test threads`.
 #![cfg(feature = "threads")]
 
-use quantscope::classifier::Classifier;
+use quantscope::classifier::{Classifier, QuantizeOptions, Variant};
 use quantscope::ir::Tensor;
 use quantscope::kernels::f32_dwconv::f32_dwconv;
 use quantscope::kernels::f32_gemm::{f32_gemm, GemmUkernel, PackedA};
@@ -185,4 +185,24 @@ fn efficientnet_logits_parallel_are_bit_identical() {
     let seq = logits(1);
     assert_eq!(seq.len(), 1000);
     assert_bits_eq("efficientnet 2t", &seq, &logits(2));
+
+    // The int8 variants (calibrated on the input itself) split the same way.
+    for variant in [Variant::Int8, Variant::Int8Dynamic] {
+        let options = QuantizeOptions {
+            variant,
+            ..Default::default()
+        };
+        let q = classifier
+            .quantize(&options, std::slice::from_ref(&input), &mut |_, _| {})
+            .unwrap();
+        let logits = |threads: usize| pool(threads).install(|| q.logits(&input).unwrap());
+        let seq = logits(1);
+        for threads in [2, 3] {
+            assert_bits_eq(
+                &format!("efficientnet {variant} {threads}t"),
+                &seq,
+                &logits(threads),
+            );
+        }
+    }
 }

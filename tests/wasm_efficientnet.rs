@@ -9,6 +9,10 @@
 //! - `QUANTSCOPE_WASM_META`: models/efficientnet-lite0.json
 //! - `QUANTSCOPE_WASM_NATIVE_LOGITS`: the native logits of that image, written by
 //!   `quantscope logits --model M samples/coffee.png --out FILE` (little-endian f32)
+//! - `QUANTSCOPE_WASM_RANGES`: activation ranges from a native calibration
+//!   (`quantscope quantize --model M --calib samples --ranges-out FILE`)
+//! - `QUANTSCOPE_WASM_NATIVE_INT8_LOGITS`: the native static int8 logits of the image with those
+//!   ranges (`quantscope logits --variant int8 --ranges FILE ...`): wasm must match bit for bit
 //!
 //! Runs in node and, with `WASM_BINDGEN_USE_BROWSER=1`, in headless Chromium.
 //! Natively this file compiles to an empty test crate.
@@ -32,6 +36,23 @@ static NATIVE_LOGITS: &[u8] = include_bytes!(env!(
     "set QUANTSCOPE_WASM_NATIVE_LOGITS to the absolute path of the native logits file (see tests/wasm_efficientnet.rs; make test-wasm sets it)"
 ));
 
+static RANGES: &str = include_str!(env!(
+    "QUANTSCOPE_WASM_RANGES",
+    "set QUANTSCOPE_WASM_RANGES to the absolute path of a ranges JSON (see tests/wasm_efficientnet.rs; make test-wasm sets it)"
+));
+static NATIVE_INT8_LOGITS: &[u8] = include_bytes!(env!(
+    "QUANTSCOPE_WASM_NATIVE_INT8_LOGITS",
+    "set QUANTSCOPE_WASM_NATIVE_INT8_LOGITS to the absolute path of the native int8 logits (see tests/wasm_efficientnet.rs; make test-wasm sets it)"
+));
+
+fn f32s(bytes: &[u8]) -> Vec<f32> {
+    assert_eq!(bytes.len() % 4, 0, "logits file is not f32");
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
 /// ImageNet class 967, "espresso".
 const ESPRESSO: usize = 967;
 const TOLERANCE: f32 = 1e-4;
@@ -45,11 +66,7 @@ fn efficientnet_logits_match_native() {
         .logits(&classifier.input_tensor(&img))
         .expect("model runs");
 
-    assert_eq!(NATIVE_LOGITS.len() % 4, 0, "native logits file is not f32");
-    let native: Vec<f32> = NATIVE_LOGITS
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    let native = f32s(NATIVE_LOGITS);
     assert_eq!(logits.len(), native.len(), "number of logits");
 
     let (worst, max_diff) = logits
@@ -84,4 +101,39 @@ fn efficientnet_logits_match_native() {
         top5[0].prob
     );
     assert_eq!(top5[0].index, ESPRESSO, "top-5 in wasm: {top5:?}");
+}
+
+/// Integer arithmetic has no rounding freedom: with the same ranges, the int8 model computes the
+/// same codes in wasm (SIMD128 kernels) as natively (scalar kernels), so the dequantized logits
+/// are equal bit for bit.
+#[wasm_bindgen_test]
+fn efficientnet_int8_bit_identical_to_native() {
+    let meta = ModelMetadata::from_json(META).expect("metadata JSON");
+    let float = Classifier::new(MODEL, meta).expect("model imports");
+    let ranges = serde_json::from_str(RANGES).expect("ranges JSON");
+    let int8 = float.with_ranges(&ranges, true).expect("int8 model builds");
+    let img = quantscope::image::decode(IMAGE).expect("sample decodes");
+    let logits = int8
+        .logits(&int8.input_tensor(&img))
+        .expect("int8 model runs");
+    let native = f32s(NATIVE_INT8_LOGITS);
+    assert_eq!(logits.len(), native.len(), "number of logits");
+    let differing: Vec<usize> = (0..logits.len())
+        .filter(|&i| logits[i].to_bits() != native[i].to_bits())
+        .collect();
+    console_log!(
+        "wasm vs native int8 logits: {} of {} differ",
+        differing.len(),
+        logits.len()
+    );
+    assert!(
+        differing.is_empty(),
+        "int8 logits differ at {} classes, first {:?}: wasm {} native {}",
+        differing.len(),
+        differing.first(),
+        logits[differing[0]],
+        native[differing[0]]
+    );
+    let top5 = int8.predictions(&logits, 5);
+    assert_eq!(top5[0].index, ESPRESSO, "int8 top-5 in wasm: {top5:?}");
 }

@@ -128,27 +128,27 @@ impl Lifetimes {
     /// Computes roots and lifetimes of `g`'s values.
     pub(crate) fn new(g: &Graph) -> Lifetimes {
         let nv = g.values.len();
-    let mut root: Vec<ValueId> = (0..nv).collect();
-    for n in &g.nodes {
-        if Self::is_alias(&n.op) {
-            root[n.outputs[0]] = root[n.inputs[0]];
+        let mut root: Vec<ValueId> = (0..nv).collect();
+        for n in &g.nodes {
+            if Self::is_alias(&n.op) {
+                root[n.outputs[0]] = root[n.inputs[0]];
+            }
         }
-    }
 
-    // Lifetimes per buffer: the last step reading it; constants and graph outputs live on.
-    let mut pinned = vec![false; nv];
-    for (v, _) in &g.constants {
-        pinned[*v] = true;
-    }
-    for &o in &g.outputs {
-        pinned[root[o]] = true;
-    }
-    let mut last: Vec<Option<usize>> = vec![None; nv];
-    for (i, n) in g.nodes.iter().enumerate() {
-        for &v in n.inputs.iter().chain(&n.outputs) {
-            last[root[v]] = Some(i);
+        // Lifetimes per buffer: the last step reading it; constants and graph outputs live on.
+        let mut pinned = vec![false; nv];
+        for (v, _) in &g.constants {
+            pinned[*v] = true;
         }
-    }
+        for &o in &g.outputs {
+            pinned[root[o]] = true;
+        }
+        let mut last: Vec<Option<usize>> = vec![None; nv];
+        for (i, n) in g.nodes.iter().enumerate() {
+            for &v in n.inputs.iter().chain(&n.outputs) {
+                last[root[v]] = Some(i);
+            }
+        }
 
         Lifetimes { root, pinned, last }
     }

@@ -5,7 +5,9 @@
 //! times. Convolution and matrix products go through [`crate::kernels`]; the executor only
 //! moves data between them and implements the cheap ops (elementwise, pooling, shape ops).
 
-pub(crate) mod graph_plan;
 pub mod float;
+pub(crate) mod graph_plan;
+pub mod int8;
 
 pub use float::FloatExecutor;
+pub use int8::Int8Executor;

@@ -23,6 +23,9 @@
 //! - [`fixed_point`]: the integer-only requantization.
 //! - [`observer`], [`mod@calibrate`]: choosing the activation ranges from sample images.
 //! - [`fp16`]: the fp16-weights variant (binary16 storage, f32 compute).
+//! - [`weights`]: int8 weights, symmetric, per output channel or per tensor.
+//! - [`lower`]: a float graph to its integer-only form (the math of each op).
+//! - [`report`]: per-layer scales, SQNR and sizes.
 //!
 //! # Calibration
 //!
@@ -46,8 +49,11 @@
 pub mod calibrate;
 pub mod fixed_point;
 pub mod fp16;
+pub mod lower;
 pub mod observer;
 pub mod params;
+pub mod report;
+pub mod weights;
 
 pub use calibrate::{calibrate, Calibrator, Ranges};
 pub use fixed_point::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier};

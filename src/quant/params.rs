@@ -80,6 +80,18 @@ impl QuantParams {
         q.clamp(self.range.qmin() as f32, self.range.qmax() as f32) as i8
     }
 
+    /// [`quantize`](Self::quantize) over a slice, multiplying by `1 / S` (one division per
+    /// slice instead of per value; the codes can differ from `quantize` by one where `r / S`
+    /// lies within an ulp of a rounding tie).
+    pub fn quantize_slice(&self, r: &[f32], q: &mut [i8]) {
+        let inv = 1.0 / self.scale;
+        let (lo, hi) = (self.range.qmin() as f32, self.range.qmax() as f32);
+        let z = self.zero_point as f32;
+        for (q, &r) in q.iter_mut().zip(r) {
+            *q = ((r * inv).round() + z).clamp(lo, hi) as i8;
+        }
+    }
+
     /// `S (q - Z)`.
     #[inline]
     pub fn dequantize(&self, q: i8) -> f32 {

@@ -1,10 +1,12 @@
 //! The JavaScript API of the wasm builds (wasm-bindgen). The npm package's worker calls these;
 //! every failure is a rejected `Error` whose message names the problem, never a trap.
 
-use crate::classifier::{Classifier, Prediction};
+use crate::classifier::{Classifier, Prediction, QuantizeOptions, Variant};
 use crate::ir::summary::summarize;
 use crate::ir::Tensor;
 use crate::model::ModelMetadata;
+use crate::quant::calibrate::Ranges;
+use crate::quant::observer::ObserverKind;
 use crate::{image, Error};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -80,13 +82,19 @@ impl Model {
         struct Info<'a> {
             name: &'a str,
             labels: usize,
+            variant: &'static str,
+            per_channel: bool,
+            weight_bytes: usize,
             #[serde(flatten)]
             summary: crate::ir::summary::ModelSummary,
         }
         to_js(&Info {
             name: &self.classifier.metadata().name,
             labels: self.classifier.metadata().labels.len(),
-            summary: summarize(self.classifier.executor().graph()),
+            variant: self.classifier.variant().name(),
+            per_channel: self.classifier.per_channel(),
+            weight_bytes: self.classifier.weight_bytes(),
+            summary: summarize(self.classifier.graph()),
         })
     }
 
@@ -111,12 +119,146 @@ impl Model {
         self.classify_image(&img, start)
     }
 
+    /// `"fp32"`, `"fp16"`, `"int8-dynamic"` or `"int8"`.
+    pub fn variant(&self) -> String {
+        self.classifier.variant().name().into()
+    }
+
+    /// Bytes of the weights as this variant stores them.
+    #[wasm_bindgen(js_name = weightBytes)]
+    pub fn weight_bytes(&self) -> usize {
+        self.classifier.weight_bytes()
+    }
+
+    /// A quantized twin of this fp32 model. `options`: `{ mode: "int8" (static, default) |
+    /// "int8-dynamic" | "fp16" | "fp32", observer: "minmax" (default) | "percentile[:P]" |
+    /// "entropy" | "mse", perChannel: true (default) }`. Static int8 calibrates on `calibration`
+    /// and calls `onProgress(done, total)` after each image.
+    pub fn quantize(
+        &self,
+        options: JsValue,
+        calibration: &CalibrationSet,
+        on_progress: Option<js_sys::Function>,
+    ) -> Result<Model, JsError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        struct Options {
+            mode: Option<String>,
+            observer: Option<String>,
+            per_channel: Option<bool>,
+        }
+        let o: Options = if options.is_undefined() || options.is_null() {
+            Options {
+                mode: None,
+                observer: None,
+                per_channel: None,
+            }
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| JsError::new(&format!("quantize options: {e}")))?
+        };
+        let variant = match o.mode.as_deref() {
+            None | Some("static") => Variant::Int8,
+            Some("dynamic") => Variant::Int8Dynamic,
+            Some(m) => Variant::parse(m).map_err(js_error)?,
+        };
+        let opts = QuantizeOptions {
+            variant,
+            observer: match &o.observer {
+                Some(s) => ObserverKind::parse(s).map_err(js_error)?,
+                None => ObserverKind::MinMax,
+            },
+            per_channel: o.per_channel.unwrap_or(true),
+        };
+        let mut progress = |done: usize, total: usize| {
+            if let Some(f) = &on_progress {
+                // A throwing callback must not abort calibration.
+                let _ = f.call2(
+                    &JsValue::NULL,
+                    &(done as f64).into(),
+                    &(total as f64).into(),
+                );
+            }
+        };
+        let classifier = self
+            .classifier
+            .quantize(&opts, &calibration.inputs, &mut progress)
+            .map_err(js_error)?;
+        Ok(Model { classifier })
+    }
+
+    /// The calibrated activation ranges of a static int8 model, as JSON (else `undefined`).
+    pub fn ranges(&self) -> Result<Option<String>, JsError> {
+        self.classifier
+            .ranges()
+            .map(|r| serde_json::to_string(r).map_err(|e| JsError::new(&e.to_string())))
+            .transpose()
+    }
+
+    /// The static int8 twin of this fp32 model for saved ranges (JSON from
+    /// [`ranges`](Self::ranges) or `quantscope quantize --ranges-out`): no calibration, and the
+    /// same integers on every machine.
+    #[wasm_bindgen(js_name = withRanges)]
+    pub fn with_ranges(&self, ranges_json: &str, per_channel: bool) -> Result<Model, JsError> {
+        let ranges: Ranges = serde_json::from_str(ranges_json)
+            .map_err(|e| JsError::new(&format!("ranges JSON: {e}")))?;
+        let classifier = self
+            .classifier
+            .with_ranges(&ranges, per_channel)
+            .map_err(js_error)?;
+        Ok(Model { classifier })
+    }
+
     /// Raw logits for an already preprocessed input (NCHW f32, the model's input shape).
     pub fn logits(&self, input: Vec<f32>) -> Result<Vec<f32>, JsError> {
         let shape = self.classifier.metadata().input.shape.clone();
         let tensor = Tensor::from_shape_vec(shape.clone(), input)
             .map_err(|_| JsError::new(&format!("input does not have the shape {shape:?}")))?;
         self.classifier.logits(&tensor).map_err(js_error)
+    }
+}
+
+/// Calibration images, decoded and preprocessed for one model as they are added.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct CalibrationSet {
+    inputs: Vec<Tensor>,
+}
+
+#[wasm_bindgen]
+impl CalibrationSet {
+    /// An empty set.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> CalibrationSet {
+        CalibrationSet::default()
+    }
+
+    /// Adds an encoded image (JPEG, PNG, WebP, GIF, BMP), preprocessed for `model`.
+    #[wasm_bindgen(js_name = addEncoded)]
+    pub fn add_encoded(&mut self, model: &Model, bytes: &[u8]) -> Result<(), JsError> {
+        let img = image::decode(bytes).map_err(js_error)?;
+        self.inputs.push(model.classifier.input_tensor(&img));
+        Ok(())
+    }
+
+    /// Adds raw RGBA pixels, preprocessed for `model`.
+    #[wasm_bindgen(js_name = addRgba)]
+    pub fn add_rgba(
+        &mut self,
+        model: &Model,
+        width: u32,
+        height: u32,
+        rgba: Vec<u8>,
+    ) -> Result<(), JsError> {
+        let img = image::from_rgba(width, height, rgba).map_err(js_error)?;
+        self.inputs.push(model.classifier.input_tensor(&img));
+        Ok(())
+    }
+
+    /// Number of images.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.inputs.len()
     }
 }
 

@@ -68,6 +68,21 @@ for (const isolation of [true, false]) {
       assert.equal(labels[0], 'espresso');
     });
 
+    it('calibrates the int8 twin on the samples and shows it beside fp32', async () => {
+      await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.int8), null,
+        { timeout: READY_TIMEOUT });
+      assert.equal(await page.evaluate(() => document.body.dataset.int8), 'ready', await page.textContent('#error'));
+      assert.equal(await page.getAttribute('#calib-progress', 'value'), '7', 'progress reached 7 of 7 images');
+      await page.setInputFiles('#file-input', path.join(samples, 'coffee.png'));
+      await waitClassified(page);
+      const int8 = await page.$$eval('#predictions-int8 li .label', (els) => els.map((e) => e.textContent.trim()));
+      await screenshot(page, `${mode}-int8`);
+      assert.equal(int8.length, 5, `int8 labels: ${int8}`);
+      assert.equal(int8[0], 'espresso');
+      assert.match(await page.textContent('#agreement'), /Same top-1/);
+      assert.match(await page.textContent('#weights-int8'), /MB/);
+    });
+
     it('reports a corrupt file readably, then classifies a good one', async () => {
       await page.setInputFiles('#file-input', {
         name: 'corrupt.png',
@@ -108,7 +123,8 @@ async function waitClassified(page) {
       const s = document.body.dataset.state;
       if (s === 'error') return true;
       return s === 'ready' && document.querySelectorAll('#predictions li .label').length > 0
-        && !document.querySelector('#predictions')?.hasAttribute('aria-busy');
+        && !document.querySelector('#predictions')?.hasAttribute('aria-busy')
+        && !document.querySelector('#predictions-int8')?.hasAttribute('aria-busy');
     },
     null,
     { timeout: CLASSIFY_TIMEOUT },

@@ -12,6 +12,12 @@ const els = {
   error: $('#error'),
   predictions: $('#predictions'),
   latency: $('#latency'),
+  predictionsInt8: $('#predictions-int8'),
+  latencyInt8: $('#latency-int8'),
+  weightsInt8: $('#weights-int8'),
+  calibStatus: $('#calib-status'),
+  calibProgress: $('#calib-progress'),
+  agreement: $('#agreement'),
   preprocess: $('#preprocess'),
   preview: $('#preview'),
   hint: $('#drop-hint'),
@@ -19,7 +25,12 @@ const els = {
   overlay: $('#drop-overlay'),
 };
 
+const SAMPLES = [...document.querySelectorAll('button.sample')].map((b) => b.dataset.name);
+
 let model = null;
+let int8 = null; // the static int8 twin, once calibrated
+let current = null; // the image on show
+let fp32Result = null;
 let request = 0; // the latest classification; older results are dropped
 let previewUrl = null;
 
@@ -66,7 +77,7 @@ function formatMs(ms) {
   return `${ms.toFixed(1)} ms`;
 }
 
-function render(result) {
+function render(result, list = els.predictions, latency = els.latency) {
   const items = result.top5.map(({ label, prob, index }) => {
     const li = document.createElement('li');
     li.dataset.index = String(index);
@@ -85,9 +96,54 @@ function render(result) {
     li.append(name, pct, bar);
     return li;
   });
-  els.predictions.replaceChildren(...items);
-  els.latency.textContent = formatMs(result.ms);
-  els.preprocess.textContent = `(+ ${formatMs(result.preprocess_ms)} to decode and resize)`;
+  list.replaceChildren(...items);
+  latency.textContent = formatMs(result.ms);
+  if (list === els.predictions) {
+    els.preprocess.textContent = `(+ ${formatMs(result.preprocess_ms)} to decode and resize)`;
+  }
+}
+
+/** How far int8 is from fp32 on this image: same top-1, shared top-5 classes. */
+function renderAgreement(a, b) {
+  if (!a || !b) {
+    els.agreement.textContent = '';
+    return;
+  }
+  const same = a.top5[0].index === b.top5[0].index;
+  const shared = a.top5.filter((p) => b.top5.some((q) => q.index === p.index)).length;
+  els.agreement.dataset.sameTop1 = String(same);
+  els.agreement.textContent =
+    `${same ? 'Same' : 'Different'} top-1; ${shared} of 5 classes shared. ` +
+    `int8 took ${(b.ms / a.ms).toFixed(2)}× the float time.`;
+}
+
+/** Runs the int8 twin on the image on show (when both exist). */
+async function classifyInt8(mine) {
+  if (!int8 || !current) return;
+  els.predictionsInt8.setAttribute('aria-busy', 'true');
+  try {
+    const result = await classifyWith(int8, current);
+    if (mine !== request) return;
+    render(result, els.predictionsInt8, els.latencyInt8);
+    renderAgreement(fp32Result, result);
+  } finally {
+    if (mine === request) els.predictionsInt8.removeAttribute('aria-busy');
+  }
+}
+
+async function classifyWith(m, blob) {
+  try {
+    return await m.classify(blob);
+  } catch (engineError) {
+    // Formats the engine cannot decode (e.g. AVIF): let the browser decode them, off-thread.
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(blob);
+    } catch {
+      throw engineError;
+    }
+    return m.classify(bitmap);
+  }
 }
 
 function showPreview(blob) {
@@ -116,27 +172,24 @@ async function classify(blob) {
   }
   setState('classifying');
   els.predictions.setAttribute('aria-busy', 'true');
+  current = blob;
+  fp32Result = null;
+  els.agreement.textContent = '';
   try {
-    let result;
-    try {
-      result = await model.classify(blob);
-    } catch (engineError) {
-      // Formats the engine cannot decode (e.g. AVIF): let the browser decode them, off-thread.
-      let bitmap;
-      try {
-        bitmap = await createImageBitmap(blob);
-      } catch {
-        throw engineError;
-      }
-      result = await model.classify(bitmap);
-    }
+    const result = await classifyWith(model, blob);
     if (mine !== request) return;
+    fp32Result = result;
     render(result);
+    await classifyInt8(mine);
+    if (mine !== request) return;
     setState('ready');
   } catch (e) {
     if (mine !== request) return;
+    current = null;
     els.predictions.replaceChildren();
+    els.predictionsInt8.replaceChildren();
     els.latency.textContent = '–';
+    els.latencyInt8.textContent = '–';
     els.preprocess.textContent = '';
     const name = blob.name ? `“${blob.name}”` : 'this image';
     showError(`Could not classify ${name}: ${e.message}`);
@@ -240,10 +293,45 @@ async function start() {
     els.modelName.textContent = `· ${info.name}, ${(info.parameters / 1e6).toFixed(1)} M parameters`;
     els.modelStatus.hidden = true;
     setState('ready');
+    calibrate(info.weight_bytes);
   } catch (e) {
     els.modelStatus.hidden = true;
     showError(`Could not start: ${e.message}`);
     setState('error');
+  }
+}
+
+/** Builds the int8 twin, calibrated on the sample photos, with a progress bar. */
+async function calibrate(fp32Bytes) {
+  document.body.dataset.int8 = 'calibrating';
+  try {
+    const calibration = await Promise.all(
+      SAMPLES.map(async (name) => {
+        const res = await fetch(`./samples/${encodeURIComponent(name)}`);
+        if (!res.ok) throw new Error(`sample ${name}: HTTP ${res.status}`);
+        return new Uint8Array(await res.arrayBuffer());
+      }),
+    );
+    els.calibProgress.max = calibration.length;
+    const q = await model.quantize({
+      mode: 'static',
+      observer: 'minmax',
+      perChannel: true,
+      calibration,
+      onProgress: (done) => {
+        els.calibProgress.value = done;
+      },
+    });
+    const info = await q.info();
+    els.weightsInt8.textContent = `(weights ${(info.weight_bytes / 1e6).toFixed(1)} MB vs ${(fp32Bytes / 1e6).toFixed(1)} MB)`;
+    int8 = q;
+    els.calibStatus.hidden = true;
+    document.body.dataset.int8 = 'ready';
+    if (current && document.body.dataset.state === 'ready') await classifyInt8(request);
+  } catch (e) {
+    els.calibStatus.hidden = true;
+    document.body.dataset.int8 = 'error';
+    showError(`Could not build the int8 model: ${e.message}`);
   }
 }
 

@@ -1,6 +1,6 @@
 //! `quantscope classify`.
 
-use quantscope::classifier::{Classifier, Prediction};
+use quantscope::classifier::{Classifier, Prediction, Variant};
 use quantscope::Result;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,11 @@ use std::time::Instant;
 pub struct Args {
     #[command(flatten)]
     model: super::ModelArgs,
+    /// Variants to run, comma-separated: fp32, fp16, int8-dynamic, int8 (static, calibrated).
+    #[arg(long, default_value = "fp32", value_delimiter = ',')]
+    variants: Vec<String>,
+    #[command(flatten)]
+    quant: super::quantize::QuantArgs,
     /// One JSON object per line instead of a table.
     #[arg(long)]
     json: bool,
@@ -28,31 +33,31 @@ struct Line<'a> {
     ms: f64,
 }
 
-/// Classifies each image; a bad image is reported and skipped, and the exit code says so.
+/// Classifies each image with each variant; a bad image is reported and skipped, and the exit
+/// code says so.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let classifier = args.model.classifier()?;
+    let float = args.model.classifier()?;
+    let variants = args
+        .variants
+        .iter()
+        .map(|v| Variant::parse(v))
+        .collect::<Result<Vec<_>>>()?;
+    let mut classifiers = Vec::with_capacity(variants.len());
+    for &v in &variants {
+        classifiers.push(match v {
+            Variant::Fp32 => None,
+            _ => Some(args.quant.build(&float, v)?),
+        });
+    }
     let mut failed = 0;
     for path in &args.images {
-        match classify_one(&classifier, path) {
-            Ok((top5, ms)) if args.json => {
-                let line = Line {
-                    image: path,
-                    variant: "fp32",
-                    top5: &top5,
-                    ms,
-                };
-                println!("{}", serde_json::to_string(&line).expect("serialisable"));
-            }
-            Ok((top5, ms)) => {
-                println!("{} (fp32, {ms:.1} ms)", path.display());
-                for p in &top5 {
-                    println!("  {:>4}  {:<32} {:.4}", p.index, p.label, p.prob);
-                }
-            }
-            Err(e) => {
-                eprintln!("quantscope: {}: {e}", path.display());
-                failed += 1;
-            }
+        for (variant, c) in variants.iter().zip(&classifiers) {
+            failed += usize::from(!report(
+                c.as_ref().unwrap_or(&float),
+                *variant,
+                path,
+                args.json,
+            ));
         }
     }
     Ok(if failed == 0 {
@@ -60,6 +65,32 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Prints one image's result with one variant; false when the image failed.
+fn report(classifier: &Classifier, variant: Variant, path: &Path, json: bool) -> bool {
+    match classify_one(classifier, path) {
+        Ok((top5, ms)) if json => {
+            let line = Line {
+                image: path,
+                variant: variant.name(),
+                top5: &top5,
+                ms,
+            };
+            println!("{}", serde_json::to_string(&line).expect("serialisable"));
+        }
+        Ok((top5, ms)) => {
+            println!("{} ({variant}, {ms:.1} ms)", path.display());
+            for p in &top5 {
+                println!("  {:>4}  {:<32} {:.4}", p.index, p.label, p.prob);
+            }
+        }
+        Err(e) => {
+            eprintln!("quantscope: {}: {e}", path.display());
+            return false;
+        }
+    }
+    true
 }
 
 /// Top-5 and the model's latency (preprocessing excluded) for one image file.

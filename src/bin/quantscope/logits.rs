@@ -1,5 +1,6 @@
-//! `quantscope logits`: the float model's raw scores for one image, as a file.
+//! `quantscope logits`: a variant's raw scores for one image, as a file.
 
+use quantscope::classifier::Variant;
 use quantscope::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +10,11 @@ use std::process::ExitCode;
 pub struct Args {
     #[command(flatten)]
     model: super::ModelArgs,
+    #[command(flatten)]
+    quant: super::quantize::QuantArgs,
+    /// The variant: fp32, fp16, int8-dynamic, int8.
+    #[arg(long, default_value = "fp32")]
+    variant: String,
     /// The image (decoded and preprocessed exactly as `classify` does).
     image: PathBuf,
     /// Where to write the logits: little-endian f32, one per class, no header.
@@ -18,7 +24,8 @@ pub struct Args {
 
 /// Writes the logits and prints how many were written, with the top-1 class.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let classifier = args.model.classifier()?;
+    let float = args.model.classifier()?;
+    let classifier = args.quant.build(&float, Variant::parse(&args.variant)?)?;
     let img = quantscope::image::decode(&super::read_file(&args.image)?)?;
     let logits = classifier.logits(&classifier.input_tensor(&img))?;
     let bytes: Vec<u8> = logits.iter().flat_map(|v| v.to_le_bytes()).collect();

@@ -8,6 +8,8 @@ mod classify;
 mod inspect;
 #[cfg(not(target_arch = "wasm32"))]
 mod logits;
+#[cfg(not(target_arch = "wasm32"))]
+mod quantize;
 
 #[cfg(not(target_arch = "wasm32"))]
 use clap::{Parser, Subcommand};
@@ -41,8 +43,10 @@ enum Command {
     Inspect(inspect::Args),
     /// Median single-thread latency of the float model, beside onnxruntime's.
     Bench(bench::Args),
-    /// Write the float model's raw logits for one image (little-endian f32).
+    /// Write a variant's raw logits for one image (little-endian f32).
     Logits(logits::Args),
+    /// Quantize to static int8 and report per-layer scales, SQNR and sizes.
+    Quantize(quantize::Args),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Logits(a) => logits::run(a),
+        Command::Quantize(a) => quantize::run(a),
     };
     match result {
         Ok(code) => code,

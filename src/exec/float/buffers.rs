@@ -1,17 +1,23 @@
 //! Run-time storage: activation buffers, their recycling pool and kernel scratch.
 
-/// Recycled `Vec<f32>` buffers.
+/// Recycled buffers (`Vec<f32>` in the f32 executor, `Vec<i8>` in the int8 one).
 ///
 /// Every kernel overwrites its whole output, so a recycled buffer is handed out with stale
 /// contents instead of being zeroed again: this saves a memset per node.
-#[derive(Debug, Default)]
-pub(super) struct BufPool {
-    free: Vec<Vec<f32>>,
+#[derive(Debug)]
+pub(crate) struct BufPool<T = f32> {
+    free: Vec<Vec<T>>,
 }
 
-impl BufPool {
+impl<T> Default for BufPool<T> {
+    fn default() -> Self {
+        BufPool { free: Vec::new() }
+    }
+}
+
+impl<T: Copy + Default> BufPool<T> {
     /// A buffer of exactly `n` values (contents unspecified).
-    pub(super) fn take(&mut self, n: usize) -> Vec<f32> {
+    pub(crate) fn take(&mut self, n: usize) -> Vec<T> {
         // Best fit: the smallest free buffer that is large enough.
         let best = self
             .free
@@ -26,16 +32,16 @@ impl BufPool {
                 if b.len() >= n {
                     b.truncate(n);
                 } else {
-                    b.resize(n, 0.0);
+                    b.resize(n, T::default());
                 }
                 b
             }
-            None => vec![0.0; n],
+            None => vec![T::default(); n],
         }
     }
 
     /// Returns a buffer for reuse.
-    pub(super) fn give(&mut self, b: Vec<f32>) {
+    pub(crate) fn give(&mut self, b: Vec<T>) {
         if b.capacity() > 0 {
             self.free.push(b);
         }
@@ -45,19 +51,23 @@ impl BufPool {
 /// Everything a run needs besides the values: kept in the executor between runs so that
 /// steady-state runs allocate only their outputs.
 #[derive(Debug, Default)]
-pub(super) struct Workspace {
+pub(crate) struct Workspace {
     /// Recycled activation buffers.
     pub(super) pool: BufPool,
     /// im2col columns, shared by every convolution.
     pub(super) cols: Vec<f32>,
     /// Transposes and packed operands of Gemm / MatMul.
     pub(super) tmp: Vec<f32>,
+    /// Dynamic-range mode: the quantized input of a Conv / Gemm.
+    pub(super) codes: Vec<i8>,
+    /// Dynamic-range mode: int8 im2col columns and transposes.
+    pub(super) codes_cols: Vec<i8>,
 }
 
 /// `v[..n]`, growing `v` first when it is too short.
-pub(super) fn scratch(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+pub(crate) fn scratch<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
     if v.len() < n {
-        v.resize(n, 0.0);
+        v.resize(n, T::default());
     }
     &mut v[..n]
 }

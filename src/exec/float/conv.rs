@@ -1,11 +1,15 @@
 //! Convolution: depthwise kernel, direct GEMM for pointwise, im2col + GEMM otherwise.
 
-use super::buffers::scratch;
+use super::buffers::{scratch, Workspace};
+use super::dynamic::{dequant, quantize_input, DynamicWeights};
+use super::WeightMode;
 use crate::ir::ops::Conv;
 use crate::ir::Activation;
 use crate::kernels::f32_dwconv::f32_dwconv;
 use crate::kernels::f32_gemm::{f32_gemm, PackedA};
-use crate::kernels::f32_im2col::f32_im2col;
+use crate::kernels::f32_im2col::{f32_im2col, im2col};
+use crate::kernels::qs8_dwconv::qs8_dwconv_f32;
+use crate::kernels::qs8_gemm::qs8_gemm_f32;
 use crate::kernels::{ConvGeometry, Epilogue};
 
 /// Which kernels compute a convolution.
@@ -129,6 +133,8 @@ pub(super) struct ConvPlan {
     depthwise: Vec<f32>,
     /// GEMM paths: weights packed per group.
     packs: Vec<PackedA>,
+    /// Dynamic-range mode: int8 weights instead of the two above.
+    dynamic: Option<DynamicWeights>,
     bias: Vec<f32>,
     act: Activation,
 }
@@ -136,11 +142,20 @@ pub(super) struct ConvPlan {
 impl ConvPlan {
     /// Plans `conv` for input `[N, C, H, W]` and output `[N, O, H', W']` (both checked by the
     /// shape rule).
-    pub(super) fn new(conv: &Conv, x: &[usize], y: &[usize]) -> ConvPlan {
+    pub(super) fn new(conv: &Conv, x: &[usize], y: &[usize], mode: WeightMode) -> ConvPlan {
         let shape = ConvShape::new(conv, x, y);
         // Logical (row-major) order whatever the array's memory layout.
         let w: Vec<f32> = conv.weight.iter().copied().collect();
-        let (depthwise, packs) = if shape.kind == ConvKind::Depthwise {
+        let dynamic = match mode {
+            WeightMode::F32 => None,
+            WeightMode::DynamicInt8 { per_channel } => {
+                let groups = (shape.kind != ConvKind::Depthwise).then_some(shape.groups);
+                Some(DynamicWeights::new(&w, y[1], per_channel, groups))
+            }
+        };
+        let (depthwise, packs) = if dynamic.is_some() {
+            (Vec::new(), Vec::new())
+        } else if shape.kind == ConvKind::Depthwise {
             (w, Vec::new())
         } else {
             let k = shape.k();
@@ -154,6 +169,7 @@ impl ConvPlan {
             shape,
             depthwise,
             packs,
+            dynamic,
             bias: conv.bias.clone(),
             act: conv.activation,
         }
@@ -164,8 +180,12 @@ impl ConvPlan {
         self.shape.kind.name()
     }
 
-    /// `y = act(conv(x) + bias)` for the whole batch; `cols` is the im2col scratch.
-    pub(super) fn run(&self, x: &[f32], y: &mut [f32], cols: &mut Vec<f32>) {
+    /// `y = act(conv(x) + bias)` for the whole batch.
+    pub(super) fn run(&self, x: &[f32], y: &mut [f32], ws: &mut Workspace) {
+        if let Some(d) = &self.dynamic {
+            return self.run_dynamic(d, x, y, ws);
+        }
+        let cols = &mut ws.cols;
         let s = &self.shape;
         let (g, n) = (&s.geom, s.out_plane());
         s.for_each_group(x, y, |gi, rows, xg, yg| {
@@ -181,6 +201,27 @@ impl ConvPlan {
                     let c = scratch(cols, s.k() * n);
                     f32_im2col(g, xg, c);
                     f32_gemm(&self.packs[gi], c, n, yg, &epi);
+                }
+            }
+        });
+    }
+
+    /// The dynamic-range path: quantize `x` from its own range, int8 kernels, f32 output.
+    fn run_dynamic(&self, d: &DynamicWeights, x: &[f32], y: &mut [f32], ws: &mut Workspace) {
+        let xq = quantize_input(x, &mut ws.codes);
+        let stage = d.stage(&xq);
+        let (s, pad) = (&self.shape, xq.zero_point as i8);
+        let (g, n) = (&s.geom, s.out_plane());
+        let (codes, cols) = (&ws.codes, &mut ws.codes_cols);
+        s.for_each_group(codes.as_slice(), y, |gi, rows, xg, yg| {
+            let deq = dequant(&stage, &self.bias, rows, self.act);
+            match s.kind {
+                ConvKind::Depthwise => qs8_dwconv_f32(g, xg, pad, &d.weights.data, &deq, yg),
+                ConvKind::Direct => qs8_gemm_f32(&d.packs[gi], xg, n, yg, &deq),
+                ConvKind::Im2col => {
+                    let c = scratch(cols, s.k() * n);
+                    im2col(g, xg, pad, c);
+                    qs8_gemm_f32(&d.packs[gi], c, n, yg, &deq);
                 }
             }
         });

@@ -1,10 +1,13 @@
 //! Gemm (constant weight) and MatMul (two values), both on the packed f32 GEMM kernel.
 
-use super::buffers::scratch;
+use super::buffers::{scratch, Workspace};
+use super::dynamic::{dequant, quantize_input, DynamicWeights};
 use super::elementwise::broadcast_strides;
+use super::WeightMode;
 use crate::ir::ops::{broadcast_shapes, Gemm};
 use crate::ir::Activation;
 use crate::kernels::f32_gemm::{f32_gemm, PackedA};
+use crate::kernels::qs8_gemm::qs8_gemm_f32;
 use crate::kernels::Epilogue;
 
 /// Gemm ready to run. The kernel computes `C = W op(x)^T` (`[N, M]`) with the weight packed
@@ -13,6 +16,8 @@ use crate::kernels::Epilogue;
 #[derive(Clone, Debug)]
 pub(super) struct GemmPlan {
     weight: PackedA,
+    /// Dynamic-range mode: int8 weights (then `weight` is empty).
+    dynamic: Option<DynamicWeights>,
     trans_a: bool,
     m: usize,
     k: usize,
@@ -26,7 +31,7 @@ pub(super) struct GemmPlan {
 
 impl GemmPlan {
     /// Plans `gemm` for input shape `x` (checked by the shape rule).
-    pub(super) fn new(gemm: &Gemm, x: &[usize]) -> GemmPlan {
+    pub(super) fn new(gemm: &Gemm, x: &[usize], mode: WeightMode) -> GemmPlan {
         let (m, k) = if gemm.trans_a {
             (x[1], x[0])
         } else {
@@ -50,8 +55,16 @@ impl GemmPlan {
                 full_bias = Some(full);
             }
         }
+        let (weight, dynamic) = match mode {
+            WeightMode::F32 => (PackedA::pack(&w, n, k), None),
+            WeightMode::DynamicInt8 { per_channel } => (
+                PackedA::pack(&[], 0, k),
+                Some(DynamicWeights::new(&w, n, per_channel, Some(1))),
+            ),
+        };
         GemmPlan {
-            weight: PackedA::pack(&w, n, k),
+            weight,
+            dynamic,
             trans_a: gemm.trans_a,
             m,
             k,
@@ -62,12 +75,16 @@ impl GemmPlan {
         }
     }
 
-    /// `y = act(op(x) W^T + bias)`; `tmp` and `tmp2` are scratch.
-    pub(super) fn run(&self, x: &[f32], y: &mut [f32], tmp: &mut Vec<f32>, tmp2: &mut Vec<f32>) {
+    /// `y = act(op(x) W^T + bias)`.
+    pub(super) fn run(&self, x: &[f32], y: &mut [f32], ws: &mut Workspace) {
         let (m, k, n) = (self.m, self.k, self.n);
         if m * n == 0 {
             return;
         }
+        if let Some(d) = &self.dynamic {
+            return self.run_dynamic(d, x, y, ws);
+        }
+        let (tmp, tmp2) = (&mut ws.cols, &mut ws.tmp);
         // With a full bias the clamp must wait until the bias is added.
         let epi = match &self.full_bias {
             Some(_) => Epilogue::NONE,
@@ -106,8 +123,50 @@ impl GemmPlan {
     }
 }
 
+impl GemmPlan {
+    /// The dynamic-range path: quantize `x` from its own range, int8 GEMM, f32 output stage.
+    fn run_dynamic(&self, d: &DynamicWeights, x: &[f32], y: &mut [f32], ws: &mut Workspace) {
+        let (m, k, n) = (self.m, self.k, self.n);
+        let xq = quantize_input(x, &mut ws.codes);
+        let stage = d.stage(&xq);
+        let zeros;
+        let fbias = match &self.row_bias {
+            Some(b) => b.as_slice(),
+            None => {
+                zeros = vec![0.0; n];
+                &zeros
+            }
+        };
+        let act = match &self.full_bias {
+            Some(_) => Activation::NONE,
+            None => self.act,
+        };
+        let deq = dequant(&stage, fbias, 0..n, act);
+        if self.trans_a || m == 1 {
+            if m == 1 {
+                qs8_gemm_f32(&d.packs[0], &ws.codes, 1, y, &deq);
+            } else {
+                let c = scratch(&mut ws.tmp, n * m);
+                qs8_gemm_f32(&d.packs[0], &ws.codes, m, c, &deq);
+                transpose(c, n, m, y);
+            }
+        } else {
+            let t = scratch(&mut ws.codes_cols, k * m);
+            transpose(&ws.codes, m, k, t);
+            let c = scratch(&mut ws.tmp, n * m);
+            qs8_gemm_f32(&d.packs[0], t, m, c, &deq);
+            transpose(c, n, m, y);
+        }
+        if let Some(bias) = &self.full_bias {
+            for (v, &b) in y.iter_mut().zip(bias) {
+                *v = self.act.apply(*v + b);
+            }
+        }
+    }
+}
+
 /// `t[c, r] = x[r, c]` for `x` of `rows x cols`.
-fn transpose(x: &[f32], rows: usize, cols: usize, t: &mut [f32]) {
+pub(crate) fn transpose<T: Copy>(x: &[T], rows: usize, cols: usize, t: &mut [T]) {
     for r in 0..rows {
         for c in 0..cols {
             t[c * rows + r] = x[r * cols + c];

@@ -6,8 +6,9 @@
 //! Reshape and Identity share their input's buffer, and computes when each buffer is read for
 //! the last time so that it is recycled (or overwritten in place by an elementwise op).
 
-mod buffers;
+pub(crate) mod buffers;
 pub(crate) mod conv;
+mod dynamic;
 mod elementwise;
 mod gemm;
 mod plan;
@@ -23,6 +24,20 @@ use std::sync::Mutex;
 
 /// The callback of [`FloatExecutor::run_observed`]: a value and its data.
 type ObserveFn<'a> = &'a mut dyn FnMut(ValueId, &[f32]);
+
+/// How the executor holds Conv and Gemm weights.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WeightMode {
+    /// f32 weights, f32 products.
+    #[default]
+    F32,
+    /// Dynamic-range quantization: int8 weights (per output channel or per tensor), the input
+    /// of each Conv/Gemm quantized per run from its own range, int8 products, f32 outputs.
+    DynamicInt8 {
+        /// One weight scale per output channel (else one per tensor).
+        per_channel: bool,
+    },
+}
 
 /// Time spent in one node: `(node name, op kind, milliseconds)`.
 pub type NodeTime = (String, &'static str, f64);
@@ -48,7 +63,12 @@ fn missing(graph: &Graph, v: ValueId) -> Error {
 impl FloatExecutor {
     /// Validates `graph` (ids, order, shape rules) and builds the execution plan.
     pub fn new(graph: Graph) -> Result<FloatExecutor> {
-        let plan = Plan::new(&graph)?;
+        Self::with_weights(graph, WeightMode::F32)
+    }
+
+    /// Like [`new`](Self::new), holding Conv and Gemm weights as `mode` says.
+    pub fn with_weights(graph: Graph, mode: WeightMode) -> Result<FloatExecutor> {
+        let plan = Plan::new(&graph, mode)?;
         Ok(FloatExecutor {
             graph,
             plan,
@@ -224,8 +244,8 @@ impl FloatExecutor {
                 .collect::<Result<Vec<&[f32]>>>()?;
             let y = out.as_mut_slice();
             match &step.kernel {
-                Kernel::Conv(c) => c.run(ins[0], y, &mut ws.cols),
-                Kernel::Gemm(g) => g.run(ins[0], y, &mut ws.cols, &mut ws.tmp),
+                Kernel::Conv(c) => c.run(ins[0], y, ws),
+                Kernel::Gemm(g) => g.run(ins[0], y, ws),
                 Kernel::MatMul(m) => m.run(ins[0], ins[1], y),
                 Kernel::Unary(u) => u.run(ins[0], y),
                 Kernel::Binary(op, b) => b.run(*op, ins[0], ins[1], y),

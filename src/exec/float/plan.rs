@@ -6,6 +6,7 @@ use super::gemm::{GemmPlan, MatMulPlan};
 use super::pool::PoolPlan;
 use super::shape::{ConcatPlan, PadPlan};
 use super::softmax::SoftmaxPlan;
+use super::WeightMode;
 use crate::exec::graph_plan::{validate, Lifetimes};
 use crate::ir::{Activation, Graph, Op, ValueId};
 use crate::Result;
@@ -59,10 +60,10 @@ pub(super) struct Plan {
 }
 
 /// The kernel for `op` given input and output shapes (already validated).
-fn kernel(op: &Op, ins: &[&[usize]], out: &[usize]) -> Kernel {
+fn kernel(op: &Op, ins: &[&[usize]], out: &[usize], mode: WeightMode) -> Kernel {
     match op {
-        Op::Conv(c) => Kernel::Conv(ConvPlan::new(c, ins[0], out)),
-        Op::Gemm(g) => Kernel::Gemm(GemmPlan::new(g, ins[0])),
+        Op::Conv(c) => Kernel::Conv(ConvPlan::new(c, ins[0], out, mode)),
+        Op::Gemm(g) => Kernel::Gemm(GemmPlan::new(g, ins[0], mode)),
         Op::MatMul => Kernel::MatMul(MatMulPlan::new(ins[0], ins[1])),
         Op::Relu => Kernel::Unary(Unary::Relu),
         Op::Clip(c) => Kernel::Unary(Unary::Clip(Activation {
@@ -76,13 +77,9 @@ fn kernel(op: &Op, ins: &[&[usize]], out: &[usize]) -> Kernel {
             planes: ins[0][0] * ins[0][1],
             plane: ins[0][2..].iter().product(),
         },
-        Op::AveragePool(p) | Op::MaxPool(p) => Kernel::Pool(PoolPlan {
-            max: matches!(op, Op::MaxPool(_)),
-            pool: p.clone(),
-            planes: ins[0][0] * ins[0][1],
-            input: [ins[0][2], ins[0][3]],
-            output: [out[2], out[3]],
-        }),
+        Op::AveragePool(p) | Op::MaxPool(p) => {
+            Kernel::Pool(PoolPlan::new(p, matches!(op, Op::MaxPool(_)), ins[0], out))
+        }
         Op::Flatten(_) | Op::Reshape(_) | Op::Identity => Kernel::Alias,
         Op::Softmax(s) => Kernel::Softmax(SoftmaxPlan::new(ins[0], s.axis, s.coerce_2d)),
         Op::Concat(c) => Kernel::Concat(ConcatPlan::new(ins, c.axis)),
@@ -97,7 +94,7 @@ fn kernel(op: &Op, ins: &[&[usize]], out: &[usize]) -> Kernel {
 
 impl Plan {
     /// Validates `g` and plans every node.
-    pub(super) fn new(g: &Graph) -> Result<Plan> {
+    pub(super) fn new(g: &Graph, mode: WeightMode) -> Result<Plan> {
         validate(g)?;
         let nv = g.values.len();
         let numel: Vec<usize> = g.values.iter().map(|v| v.shape.iter().product()).collect();
@@ -113,7 +110,7 @@ impl Plan {
         for (i, n) in g.nodes.iter().enumerate() {
             let ins: Vec<&[usize]> = n.inputs.iter().map(|&v| g.shape(v)).collect();
             let out = g.shape(n.outputs[0]);
-            let kernel = kernel(&n.op, &ins, out);
+            let kernel = kernel(&n.op, &ins, out, mode);
             // An input may be overwritten when this step is its buffer's last reader and no
             // other input of the step shares that buffer.
             let dies_here = |j: usize| {

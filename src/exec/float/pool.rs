@@ -46,6 +46,17 @@ fn taps(p: &Pool, axis: usize, i: usize, input: usize) -> (isize, usize, usize, 
 }
 
 impl PoolPlan {
+    /// Plans `pool` (a MaxPool when `max`) for NCHW input `x` and output `y` shapes.
+    pub(crate) fn new(pool: &Pool, max: bool, x: &[usize], y: &[usize]) -> PoolPlan {
+        PoolPlan {
+            max,
+            pool: pool.clone(),
+            planes: x[0] * x[1],
+            input: [x[2], x[3]],
+            output: [y[2], y[3]],
+        }
+    }
+
     /// Runs the pool over every plane.
     pub(crate) fn run(&self, x: &[f32], y: &mut [f32]) {
         if self.max {
@@ -54,13 +65,19 @@ impl PoolPlan {
             let step = |acc: f32, v: f32| if v > acc { v } else { acc };
             self.reduce(x, y, f32::NEG_INFINITY, step, |acc, _| acc);
         } else {
-            self.reduce(x, y, 0.0, |acc, v| acc + v, |acc, n| {
-                if n == 0 {
-                    0.0
-                } else {
-                    acc / n as f32
-                }
-            });
+            self.reduce(
+                x,
+                y,
+                0.0,
+                |acc, v| acc + v,
+                |acc, n| {
+                    if n == 0 {
+                        0.0
+                    } else {
+                        acc / n as f32
+                    }
+                },
+            );
         }
     }
 

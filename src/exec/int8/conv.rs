@@ -1,0 +1,179 @@
+//! Conv and Gemm in int8: packed int8 weights, the zero-point term folded into the bias.
+//!
+//! With symmetric weights (`Z_w = 0`), Jacob et al. (2018) eq. 7 reduces to
+//!
+//! ```text
+//! acc[c] = b_q[c] + sum_k w_q[c, k] (q_x[k] - Z_x) = (b_q[c] - Z_x sum_k w_q[c, k]) + sum_k w_q[c, k] q_x[k]
+//! ```
+//!
+//! so the kernels multiply raw codes and the bracket is computed once here (`bias`). Padding
+//! reads `Z_x`, the code of a real 0, whose contribution the bracket cancels exactly.
+
+use crate::exec::float::buffers::scratch;
+use crate::exec::float::conv::{ConvKind, ConvShape};
+use crate::ir::ops::{Conv, Gemm};
+use crate::kernels::f32_im2col::im2col;
+use crate::kernels::qs8_dwconv::qs8_dwconv;
+use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA};
+use crate::kernels::qs8_requant::Requant;
+use crate::quant::lower::QLinear;
+use crate::quant::{Multiplier, QuantParams};
+
+/// The per-channel output stage of a Conv or Gemm.
+#[derive(Clone, Debug)]
+struct OutputStage {
+    /// `b_q[c] - Z_x sum_k w_q[c, k]`.
+    bias: Vec<i32>,
+    multipliers: Vec<Multiplier>,
+    zero_point: i32,
+    min: i8,
+    max: i8,
+}
+
+impl OutputStage {
+    fn new(lin: &QLinear, x: &QuantParams, y: &QuantParams) -> OutputStage {
+        let bias = lin
+            .bias
+            .iter()
+            .zip(lin.weights.row_sums())
+            .map(|(&b, s)| b - x.zero_point * s)
+            .collect();
+        OutputStage {
+            bias,
+            multipliers: lin.multipliers.clone(),
+            zero_point: y.zero_point,
+            min: lin.min,
+            max: lin.max,
+        }
+    }
+
+    fn rows(&self, rows: std::ops::Range<usize>) -> Requant<'_> {
+        Requant {
+            bias: &self.bias[rows.clone()],
+            multiplier: &self.multipliers[rows],
+            zero_point: self.zero_point,
+            min: self.min,
+            max: self.max,
+        }
+    }
+}
+
+/// An int8 convolution ready to run.
+#[derive(Clone, Debug)]
+pub(super) struct QConvPlan {
+    shape: ConvShape,
+    /// Depthwise weights `[C, kh * kw]`.
+    depthwise: Vec<i8>,
+    /// GEMM weights packed per group.
+    packs: Vec<PackedQA>,
+    stage: OutputStage,
+    /// `Z_x`: what padding reads.
+    pad: i8,
+}
+
+impl QConvPlan {
+    /// Plans `conv` (with its int8 layer `lin`) for input `x` and output `y` shapes.
+    pub(super) fn new(
+        conv: &Conv,
+        lin: &QLinear,
+        (xs, xp): (&[usize], &QuantParams),
+        (ys, yp): (&[usize], &QuantParams),
+    ) -> QConvPlan {
+        let shape = ConvShape::new(conv, xs, ys);
+        let w = &lin.weights.data;
+        let (depthwise, packs) = if shape.kind == ConvKind::Depthwise {
+            (w.clone(), Vec::new())
+        } else {
+            let k = shape.k();
+            let packs = w
+                .chunks_exact((shape.out_per_group * k).max(1))
+                .map(|rows| PackedQA::pack(rows, shape.out_per_group, k))
+                .collect();
+            (Vec::new(), packs)
+        };
+        QConvPlan {
+            shape,
+            depthwise,
+            packs,
+            stage: OutputStage::new(lin, xp, yp),
+            pad: xp.zero_point as i8,
+        }
+    }
+
+    /// Short description of the chosen path.
+    pub(super) fn path_name(&self) -> &'static str {
+        self.shape.kind.name()
+    }
+
+    /// `y = requant(conv(x))` for the whole batch; `cols` is the im2col scratch.
+    pub(super) fn run(&self, x: &[i8], y: &mut [i8], cols: &mut Vec<i8>) {
+        let s = &self.shape;
+        let (g, n) = (&s.geom, s.out_plane());
+        s.for_each_group(x, y, |gi, rows, xg, yg| {
+            let req = self.stage.rows(rows);
+            match s.kind {
+                ConvKind::Depthwise => qs8_dwconv(g, xg, self.pad, &self.depthwise, &req, yg),
+                ConvKind::Direct => qs8_gemm(&self.packs[gi], xg, n, yg, &req),
+                ConvKind::Im2col => {
+                    let c = scratch(cols, s.k() * n);
+                    im2col(g, xg, self.pad, c);
+                    qs8_gemm(&self.packs[gi], c, n, yg, &req);
+                }
+            }
+        });
+    }
+}
+
+/// An int8 Gemm `[M, K] x W[N, K]^T -> [M, N]`.
+#[derive(Clone, Debug)]
+pub(super) struct QGemmPlan {
+    weight: PackedQA,
+    stage: OutputStage,
+    m: usize,
+    k: usize,
+    n: usize,
+}
+
+impl QGemmPlan {
+    /// Plans `gemm` for input shape `x`.
+    pub(super) fn new(
+        gemm: &Gemm,
+        lin: &QLinear,
+        (xs, xp): (&[usize], &QuantParams),
+        yp: &QuantParams,
+    ) -> QGemmPlan {
+        let (m, k) = (xs[0], xs[1]);
+        let n = gemm.weight.nrows();
+        QGemmPlan {
+            weight: PackedQA::pack(&lin.weights.data, n, k),
+            stage: OutputStage::new(lin, xp, yp),
+            m,
+            k,
+            n,
+        }
+    }
+
+    /// `y = requant(x W^T + b)`. The kernel computes `W x^T` (`[N, M]`), so that the bias and
+    /// multiplier are per row; for `M = 1` that already is the output.
+    pub(super) fn run(&self, x: &[i8], y: &mut [i8], tmp: &mut Vec<i8>) {
+        let (m, k, n) = (self.m, self.k, self.n);
+        let req = self.stage.rows(0..n);
+        if m == 1 {
+            qs8_gemm(&self.weight, x, 1, y, &req);
+            return;
+        }
+        let t = scratch(tmp, k * m + n * m);
+        let (xt, yt) = t.split_at_mut(k * m);
+        for i in 0..m {
+            for j in 0..k {
+                xt[j * m + i] = x[i * k + j];
+            }
+        }
+        qs8_gemm(&self.weight, xt, m, yt, &req);
+        for i in 0..m {
+            for j in 0..n {
+                y[i * n + j] = yt[j * m + i];
+            }
+        }
+    }
+}

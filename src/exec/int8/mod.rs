@@ -1,0 +1,362 @@
+//! The int8 executor: runs a [`QuantizedGraph`] with integer arithmetic only, from the
+//! quantized input to the dequantized output.
+//!
+//! The graph input is quantized with its calibrated parameters, every node computes int8 codes
+//! from int8 codes (int32 accumulators, fixed-point requantization, see [`crate::quant`]), and
+//! only the graph outputs are turned back into f32 (a final Softmax runs in f32 on them).
+//! Planning packs the int8 weights, folds the zero-point terms into the biases and shares
+//! buffers exactly like the f32 executor.
+
+mod conv;
+mod ops;
+
+use super::float::buffers::BufPool;
+use super::float::pool::PoolPlan;
+use super::float::shape::ConcatPlan;
+use super::float::softmax::SoftmaxPlan;
+use super::float::NodeTime;
+use super::graph_plan::{validate, Lifetimes};
+use crate::ir::{Op, Tensor, ValueId};
+use crate::quant::lower::{QLayer, QuantizedGraph};
+use crate::quant::{Multiplier, QuantParams};
+use crate::{Error, Result};
+use conv::{QConvPlan, QGemmPlan};
+use ops::{requantize_block, QAddPlan, QAverage};
+use std::sync::Mutex;
+
+#[derive(Clone, Debug)]
+enum QKernel {
+    Conv(QConvPlan),
+    Gemm(QGemmPlan),
+    Add(QAddPlan),
+    GlobalAverage {
+        avg: QAverage,
+        plane: usize,
+    },
+    AveragePool(QAverage, PoolPlan),
+    MaxPool(PoolPlan),
+    Concat {
+        plan: ConcatPlan,
+        inputs: Vec<Option<(Multiplier, i32)>>,
+        y_zero: i32,
+    },
+    Clamp(i8, i8),
+    Alias,
+    /// f32 softmax of the dequantized input.
+    Softmax(SoftmaxPlan, QuantParams),
+}
+
+#[derive(Clone, Debug)]
+struct QStep {
+    name: String,
+    kind: &'static str,
+    kernel: QKernel,
+    inputs: Vec<ValueId>,
+    output: ValueId,
+    frees: Vec<ValueId>,
+}
+
+/// Buffers kept between runs.
+#[derive(Debug, Default)]
+struct Workspace {
+    pool: BufPool<i8>,
+    cols: Vec<i8>,
+    tmp: Vec<i8>,
+}
+
+/// Runs a quantized graph in integers. Plans once in [`Int8Executor::new`];
+/// [`Int8Executor::run`] takes `&self`.
+#[derive(Debug)]
+pub struct Int8Executor {
+    q: QuantizedGraph,
+    steps: Vec<QStep>,
+    root: Vec<ValueId>,
+    workspace: Mutex<Workspace>,
+}
+
+fn missing(q: &QuantizedGraph, v: ValueId) -> Error {
+    Error::MalformedModel(format!(
+        "value '{}' read before it is computed",
+        q.graph.values[v].name
+    ))
+}
+
+fn params(q: &QuantizedGraph, v: ValueId) -> Result<QuantParams> {
+    q.params[v].ok_or_else(|| {
+        Error::MalformedModel(format!(
+            "value '{}' has no int8 parameters",
+            q.graph.values[v].name
+        ))
+    })
+}
+
+impl Int8Executor {
+    /// Validates and plans a quantized graph.
+    pub fn new(q: QuantizedGraph) -> Result<Int8Executor> {
+        let g = &q.graph;
+        validate(g)?;
+        if q.layers.len() != g.nodes.len() {
+            return Err(Error::MalformedModel(format!(
+                "{} int8 layers for {} nodes",
+                q.layers.len(),
+                g.nodes.len()
+            )));
+        }
+        if let Some((v, _)) = g.constants.first() {
+            return Err(Error::MalformedModel(format!(
+                "constant '{}' outside an op: int8 graphs take weights inside Conv/Gemm only",
+                g.values[*v].name
+            )));
+        }
+        let lifetimes = Lifetimes::new(g);
+        let mut steps = Vec::with_capacity(g.nodes.len());
+        for (i, (n, layer)) in g.nodes.iter().zip(&q.layers).enumerate() {
+            let x = n.inputs[0];
+            let (xs, ys) = (g.shape(x), g.shape(n.outputs[0]));
+            let kernel = match (&n.op, layer) {
+                (Op::Conv(c), QLayer::Linear(lin)) => QKernel::Conv(QConvPlan::new(
+                    c,
+                    lin,
+                    (xs, &params(&q, x)?),
+                    (ys, &params(&q, n.outputs[0])?),
+                )),
+                (Op::Gemm(gm), QLayer::Linear(lin)) => QKernel::Gemm(QGemmPlan::new(
+                    gm,
+                    lin,
+                    (xs, &params(&q, x)?),
+                    &params(&q, n.outputs[0])?,
+                )),
+                (Op::Add, QLayer::Add { a, b, out }) => QKernel::Add(QAddPlan {
+                    a: (*a, params(&q, n.inputs[0])?.zero_point),
+                    b: (*b, params(&q, n.inputs[1])?.zero_point),
+                    out: (*out, params(&q, n.outputs[0])?.zero_point),
+                }),
+                (Op::GlobalAveragePool, QLayer::Average { ratio }) => {
+                    let plane = xs[2..].iter().product();
+                    let (xp, yp) = (params(&q, x)?, params(&q, n.outputs[0])?);
+                    QKernel::GlobalAverage {
+                        avg: QAverage::new(*ratio, plane, &xp, &yp),
+                        plane,
+                    }
+                }
+                (Op::AveragePool(p), QLayer::Average { ratio }) => {
+                    let (xp, yp) = (params(&q, x)?, params(&q, n.outputs[0])?);
+                    let taps = p.kernel[0] * p.kernel[1];
+                    QKernel::AveragePool(
+                        QAverage::new(*ratio, taps, &xp, &yp),
+                        PoolPlan::new(p, false, xs, ys),
+                    )
+                }
+                (Op::MaxPool(p), QLayer::Same) => QKernel::MaxPool(PoolPlan::new(p, true, xs, ys)),
+                (Op::Flatten(_) | Op::Reshape(_) | Op::Identity, QLayer::Same) => QKernel::Alias,
+                (Op::Relu | Op::Clip(_), QLayer::Clamp { min, max }) => QKernel::Clamp(*min, *max),
+                (Op::Concat(c), QLayer::Concat(ms)) => {
+                    let shapes: Vec<&[usize]> = n.inputs.iter().map(|&v| g.shape(v)).collect();
+                    let mut inputs = Vec::with_capacity(ms.len());
+                    for (&v, m) in n.inputs.iter().zip(ms) {
+                        inputs.push(
+                            m.map(|m| params(&q, v).map(|p| (m, p.zero_point)))
+                                .transpose()?,
+                        );
+                    }
+                    QKernel::Concat {
+                        plan: ConcatPlan::new(&shapes, c.axis),
+                        inputs,
+                        y_zero: params(&q, n.outputs[0])?.zero_point,
+                    }
+                }
+                (Op::Softmax(s), QLayer::Float) => {
+                    QKernel::Softmax(SoftmaxPlan::new(xs, s.axis, s.coerce_2d), params(&q, x)?)
+                }
+                (op, layer) => {
+                    return Err(Error::MalformedModel(format!(
+                        "node '{}' ({}) has the int8 layer {layer:?}, which does not fit it",
+                        n.name,
+                        op.kind()
+                    )))
+                }
+            };
+            steps.push(QStep {
+                name: n.name.clone(),
+                kind: n.op.kind(),
+                kernel,
+                inputs: n.inputs.clone(),
+                output: n.outputs[0],
+                frees: lifetimes.frees(n, i),
+            });
+        }
+        Ok(Int8Executor {
+            root: lifetimes.root,
+            q,
+            steps,
+            workspace: Mutex::new(Workspace::default()),
+        })
+    }
+
+    /// The quantized graph being executed.
+    pub fn quantized(&self) -> &QuantizedGraph {
+        &self.q
+    }
+
+    /// Convolution path chosen for each Conv node.
+    pub fn conv_paths(&self) -> Vec<(&str, &'static str)> {
+        self.steps
+            .iter()
+            .filter_map(|s| match &s.kernel {
+                QKernel::Conv(c) => Some((s.name.as_str(), c.path_name())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Runs the graph on f32 inputs (quantized on entry); returns f32 outputs (dequantized).
+    pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+        self.execute(inputs, None).map(|(o, _)| o)
+    }
+
+    /// Like [`run`](Self::run), timing every node with `clock` (milliseconds).
+    pub fn run_profiled(
+        &self,
+        inputs: &[Tensor],
+        mut clock: impl FnMut() -> f64,
+    ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
+        self.execute(inputs, Some(&mut clock))
+    }
+
+    fn execute(
+        &self,
+        inputs: &[Tensor],
+        mut clock: Option<&mut dyn FnMut() -> f64>,
+    ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
+        let g = &self.q.graph;
+        if inputs.len() != g.inputs.len() {
+            return Err(Error::Input(format!(
+                "the model takes {} input(s), got {}",
+                g.inputs.len(),
+                inputs.len()
+            )));
+        }
+        let mut ws = self
+            .workspace
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default();
+        let mut bufs: Vec<Option<Vec<i8>>> = vec![None; g.values.len()];
+        for (t, &v) in inputs.iter().zip(&g.inputs) {
+            if t.shape() != g.shape(v) {
+                return Err(Error::Input(format!(
+                    "input '{}' expects shape {:?}, got {:?}",
+                    g.values[v].name,
+                    g.shape(v),
+                    t.shape()
+                )));
+            }
+            let p = params(&self.q, v)?;
+            let mut b = ws.pool.take(t.len());
+            b.iter_mut()
+                .zip(t.iter())
+                .for_each(|(d, &r)| *d = p.quantize(r));
+            bufs[v] = Some(b);
+        }
+        let mut float_out: Vec<Option<Vec<f32>>> = vec![None; g.values.len()];
+        let mut times = Vec::new();
+        for step in &self.steps {
+            let t0 = clock.as_mut().map(|c| c());
+            self.run_step(step, &mut bufs, &mut float_out, &mut ws)?;
+            if let (Some(t0), Some(c)) = (t0, clock.as_mut()) {
+                times.push((step.name.clone(), step.kind, c() - t0));
+            }
+            for &r in &step.frees {
+                if let Some(b) = bufs[r].take() {
+                    ws.pool.give(b);
+                }
+            }
+        }
+        let mut outputs = Vec::with_capacity(g.outputs.len());
+        for &o in &g.outputs {
+            let data = match float_out[o].take() {
+                Some(f) => f,
+                None => {
+                    let p = params(&self.q, o)?;
+                    let codes = bufs[self.root[o]]
+                        .as_deref()
+                        .ok_or_else(|| missing(&self.q, o))?;
+                    codes.iter().map(|&c| p.dequantize(c)).collect()
+                }
+            };
+            outputs.push(
+                Tensor::from_shape_vec(ndarray::IxDyn(g.shape(o)), data).map_err(|e| {
+                    Error::MalformedModel(format!("output '{}': {e}", g.values[o].name))
+                })?,
+            );
+        }
+        for b in bufs.into_iter().flatten() {
+            ws.pool.give(b);
+        }
+        if let Ok(mut w) = self.workspace.lock() {
+            *w = ws;
+        }
+        Ok((outputs, times))
+    }
+
+    fn run_step(
+        &self,
+        step: &QStep,
+        bufs: &mut [Option<Vec<i8>>],
+        float_out: &mut [Option<Vec<f32>>],
+        ws: &mut Workspace,
+    ) -> Result<()> {
+        if let QKernel::Alias = step.kernel {
+            return Ok(());
+        }
+        let numel: usize = self.q.graph.shape(step.output).iter().product();
+        let ins = step
+            .inputs
+            .iter()
+            .map(|&v| {
+                bufs[self.root[v]]
+                    .as_deref()
+                    .ok_or_else(|| missing(&self.q, v))
+            })
+            .collect::<Result<Vec<&[i8]>>>()?;
+        if let QKernel::Softmax(plan, p) = &step.kernel {
+            let x: Vec<f32> = ins[0].iter().map(|&c| p.dequantize(c)).collect();
+            let mut y = vec![0.0; numel];
+            plan.run(&x, &mut y);
+            float_out[step.output] = Some(y);
+            return Ok(());
+        }
+        let mut y = ws.pool.take(numel);
+        match &step.kernel {
+            QKernel::Conv(c) => c.run(ins[0], &mut y, &mut ws.cols),
+            QKernel::Gemm(gm) => gm.run(ins[0], &mut y, &mut ws.tmp),
+            QKernel::Add(a) => a.run(ins[0], ins[1], &mut y),
+            QKernel::GlobalAverage { avg, plane } => avg.global(*plane, ins[0], &mut y),
+            QKernel::AveragePool(avg, pool) => pool.reduce(
+                ins[0],
+                &mut y,
+                0i32,
+                |acc, q| acc + avg.centred(q),
+                |acc, n| avg.finish(acc, n),
+            ),
+            QKernel::MaxPool(pool) => {
+                pool.reduce(ins[0], &mut y, i8::MIN, |a, q| a.max(q), |a, _| a)
+            }
+            QKernel::Concat {
+                plan,
+                inputs,
+                y_zero,
+            } => plan.run_with(&ins, &mut y, |i, src, dst| {
+                requantize_block(inputs[i], *y_zero, src, dst)
+            }),
+            QKernel::Clamp(lo, hi) => {
+                for (d, &q) in y.iter_mut().zip(ins[0]) {
+                    *d = q.clamp(*lo, *hi);
+                }
+            }
+            QKernel::Alias | QKernel::Softmax(..) => unreachable!("handled above"),
+        }
+        bufs[step.output] = Some(y);
+        Ok(())
+    }
+}

@@ -1,0 +1,90 @@
+//! The cheap int8 ops: rescaled Add, averages, clamps and concatenation (see
+//! [`crate::quant::lower`] for the math of each).
+
+use crate::quant::lower::ADD_LEFT_SHIFT;
+use crate::quant::{Multiplier, QuantParams};
+
+/// `y = Z_y + M_out ((M_a ((a - Z_a) << 20)) + (M_b ((b - Z_b) << 20)))`, saturated to int8.
+#[derive(Clone, Debug)]
+pub(super) struct QAddPlan {
+    pub(super) a: (Multiplier, i32),
+    pub(super) b: (Multiplier, i32),
+    pub(super) out: (Multiplier, i32),
+}
+
+impl QAddPlan {
+    #[inline]
+    fn one(&self, a: i8, b: i8) -> i8 {
+        let shifted = |q: i8, (m, z): (Multiplier, i32)| m.apply((q as i32 - z) << ADD_LEFT_SHIFT);
+        let sum = shifted(a, self.a) + shifted(b, self.b);
+        self.out.0.requantize(sum, self.out.1, i8::MIN, i8::MAX)
+    }
+
+    /// Elementwise over operands of one shape.
+    pub(super) fn run(&self, a: &[i8], b: &[i8], y: &mut [i8]) {
+        for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
+            *y = self.one(a, b);
+        }
+    }
+}
+
+/// Multipliers `S_x / (S_y n)` for every tap count `n` up to `max_count`, with the zero
+/// points: the output stage of an average.
+#[derive(Clone, Debug)]
+pub(super) struct QAverage {
+    by_count: Vec<Option<Multiplier>>,
+    x_zero: i32,
+    y_zero: i32,
+}
+
+impl QAverage {
+    pub(super) fn new(ratio: f64, max_count: usize, x: &QuantParams, y: &QuantParams) -> Self {
+        QAverage {
+            by_count: (0..=max_count)
+                .map(|n| Multiplier::from_f64(ratio / n as f64))
+                .collect(),
+            x_zero: x.zero_point,
+            y_zero: y.zero_point,
+        }
+    }
+
+    /// `q_x - Z_x`: a tap's contribution (padding contributes 0, a real zero).
+    #[inline]
+    pub(super) fn centred(&self, q: i8) -> i32 {
+        q as i32 - self.x_zero
+    }
+
+    /// The output code for `acc = sum (q_x - Z_x)` over `n` taps (`Z_y` for no taps).
+    #[inline]
+    pub(super) fn finish(&self, acc: i32, n: usize) -> i8 {
+        match self.by_count.get(n).copied().flatten() {
+            Some(m) => m.requantize(acc, self.y_zero, i8::MIN, i8::MAX),
+            None => self.y_zero.clamp(-128, 127) as i8,
+        }
+    }
+
+    /// GlobalAveragePool over contiguous planes of `plane` values.
+    pub(super) fn global(&self, plane: usize, x: &[i8], y: &mut [i8]) {
+        for (y, xs) in y.iter_mut().zip(x.chunks_exact(plane.max(1))) {
+            let sum: i32 = xs.iter().map(|&q| q as i32).sum();
+            *y = self.finish(sum - plane as i32 * self.x_zero, plane);
+        }
+    }
+}
+
+/// Concat input `i` requantized to the output parameters (`None`: copied as is).
+pub(super) fn requantize_block(
+    m: Option<(Multiplier, i32)>,
+    y_zero: i32,
+    src: &[i8],
+    dst: &mut [i8],
+) {
+    match m {
+        None => dst.copy_from_slice(src),
+        Some((m, x_zero)) => {
+            for (d, &q) in dst.iter_mut().zip(src) {
+                *d = m.requantize(q as i32 - x_zero, y_zero, i8::MIN, i8::MAX);
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! EfficientNet-Lite0 in every variant on the sample photos: static int8 keeps float's top-1
+//! wherever float is confident, per-channel beats per-tensor, and the other variants stay close.
+//! Calibration set = the 7 sample photos (the same ones classified: a small-data setting that
+//! a course reproduces, and the one onnxruntime's comparison uses too).
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use quantscope::classifier::{softmax, Classifier, QuantizeOptions, Variant};
+use quantscope::ir::Tensor;
+use quantscope::model::ModelMetadata;
+use quantscope::quant::observer::ObserverKind;
+use quantscope::quant::weights::sqnr_db;
+
+fn float() -> Classifier {
+    let model = common::model_path();
+    let meta = std::fs::read_to_string(model.with_extension("json")).unwrap();
+    Classifier::new(
+        &std::fs::read(&model).unwrap(),
+        ModelMetadata::from_json(&meta).unwrap(),
+    )
+    .unwrap()
+}
+
+fn inputs(c: &Classifier) -> Vec<(String, Tensor)> {
+    common::samples()
+        .iter()
+        .map(|p| {
+            let img = quantscope::image::decode(&std::fs::read(p).unwrap()).unwrap();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                c.input_tensor(&img),
+            )
+        })
+        .collect()
+}
+
+/// Agreement of one variant with float on one image.
+#[derive(Debug)]
+struct Agreement {
+    same_top1: bool,
+    float_margin: f32,
+    sqnr_db: f64,
+    kl: f64,
+    top5_overlap: usize,
+}
+
+fn top5(p: &[f32]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..p.len()).collect();
+    idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+    idx.truncate(5);
+    idx
+}
+
+fn agreement(float: &[f32], other: &[f32]) -> Agreement {
+    let (p, q) = (softmax(float), softmax(other));
+    let (tp, tq) = (top5(&p), top5(&q));
+    let kl = p
+        .iter()
+        .zip(&q)
+        .filter(|(&a, _)| a > 0.0)
+        .map(|(&a, &b)| a as f64 * (a as f64 / (b as f64).max(1e-30)).ln())
+        .sum();
+    Agreement {
+        same_top1: tp[0] == tq[0],
+        float_margin: p[tp[0]] - p[tp[1]],
+        sqnr_db: sqnr_db(float, other),
+        kl,
+        top5_overlap: tp.iter().filter(|i| tq.contains(i)).count(),
+    }
+}
+
+/// Mean SQNR (dB) of a variant's logits against float over the samples, printing each image.
+fn compare(name: &str, float: &Classifier, variant: &Classifier, xs: &[(String, Tensor)]) -> f64 {
+    let mut sum = 0.0;
+    for (image, x) in xs {
+        let a = agreement(&float.logits(x).unwrap(), &variant.logits(x).unwrap());
+        println!(
+            "{name:<24} {image:<22} same top-1 {:<5} float margin {:.3} SQNR {:5.1} dB KL {:.4} top-5 overlap {}",
+            a.same_top1, a.float_margin, a.sqnr_db, a.kl, a.top5_overlap
+        );
+        if a.float_margin >= 0.1 && name.starts_with("int8 static per-channel") {
+            assert!(
+                a.same_top1,
+                "{name} changed float's confident top-1 on {image}: {a:?}"
+            );
+        }
+        sum += a.sqnr_db;
+    }
+    let mean = sum / xs.len() as f64;
+    println!("{name:<24} mean SQNR {mean:.2} dB");
+    mean
+}
+
+fn int8(
+    float: &Classifier,
+    xs: &[(String, Tensor)],
+    per_channel: bool,
+    observer: ObserverKind,
+) -> Classifier {
+    let calib: Vec<Tensor> = xs.iter().map(|(_, t)| t.clone()).collect();
+    let mut calls = 0;
+    let options = QuantizeOptions {
+        variant: Variant::Int8,
+        observer,
+        per_channel,
+    };
+    let q = float
+        .quantize(&options, &calib, &mut |done, total| {
+            calls += 1;
+            assert_eq!((done, total), (calls, calib.len()));
+        })
+        .unwrap();
+    assert_eq!(calls, calib.len(), "progress after every calibration image");
+    assert_eq!(q.variant(), Variant::Int8);
+    q
+}
+
+#[test]
+fn int8_static_per_channel_keeps_confident_top1_and_beats_per_tensor() {
+    let float = float();
+    let xs = inputs(&float);
+    let per_channel = compare(
+        "int8 static per-channel",
+        &float,
+        &int8(&float, &xs, true, ObserverKind::MinMax),
+        &xs,
+    );
+    let per_tensor = compare(
+        "int8 static per-tensor",
+        &float,
+        &int8(&float, &xs, false, ObserverKind::MinMax),
+        &xs,
+    );
+    assert!(
+        per_channel > per_tensor,
+        "per-channel {per_channel:.2} dB should beat per-tensor {per_tensor:.2} dB on a depthwise model"
+    );
+}
+
+#[test]
+fn fp16_and_dynamic_variants_stay_close_to_float() {
+    let float = float();
+    let xs = inputs(&float);
+    for variant in [Variant::Fp16, Variant::Int8Dynamic] {
+        let options = QuantizeOptions {
+            variant,
+            ..Default::default()
+        };
+        let v = float.quantize(&options, &[], &mut |_, _| {}).unwrap();
+        assert_eq!(v.variant(), variant);
+        let mean = compare(variant.name(), &float, &v, &xs);
+        // fp16 weights change logits by ~1e-3 relative; dynamic int8 by a few percent.
+        let floor = if variant == Variant::Fp16 { 40.0 } else { 10.0 };
+        assert!(mean > floor, "{variant}: mean SQNR {mean:.2} dB <= {floor}");
+    }
+    let sizes: Vec<usize> = [Variant::Fp16, Variant::Int8Dynamic]
+        .iter()
+        .map(|&variant| {
+            let o = QuantizeOptions {
+                variant,
+                ..Default::default()
+            };
+            float
+                .quantize(&o, &[], &mut |_, _| {})
+                .unwrap()
+                .weight_bytes()
+        })
+        .collect();
+    println!(
+        "weight bytes: fp32 {} fp16 {} int8-dynamic {}",
+        float.weight_bytes(),
+        sizes[0],
+        sizes[1]
+    );
+    assert_eq!(sizes[0] * 2, float.weight_bytes());
+    assert!(sizes[1] * 3 < float.weight_bytes());
+}
+
+#[test]
+fn static_int8_needs_calibration_images() {
+    let float = float();
+    let err = float
+        .quantize(&QuantizeOptions::default(), &[], &mut |_, _| {})
+        .err()
+        .expect("no calibration images is an error");
+    assert!(err.to_string().contains("image"), "{err}");
+}
