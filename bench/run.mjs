@@ -75,6 +75,8 @@ async function benchPage(browser, base, query, o, offsite) {
     if (u.protocol !== 'data:' && u.protocol !== 'blob:' && u.origin !== origin) offsite.push(req.url());
   });
   const page = await context.newPage();
+  const workers = [];
+  page.on('worker', (w) => workers.push(new URL(w.url()).pathname.split('/').pop() || w.url()));
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`  [page ${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => console.error(`  [page] ${e.message}`));
   try {
@@ -83,6 +85,9 @@ async function benchPage(browser, base, query, o, offsite) {
       { timeout: o.timeout });
     const r = await page.evaluate(() => window.__quantscopeBench);
     if (r.error) throw new Error(r.error);
+    // Workers the page started (the engine's, and its thread pool's when Playwright sees them).
+    for (const row of r.rows) row.page_workers = workers.length;
+    console.log(`  ${workers.length} worker(s): ${[...new Set(workers)].join(', ')}`);
     return r;
   } finally {
     await context.close();
