@@ -33,8 +33,12 @@ top5_overlap = |top5(f) & top5(q)| (0..5); then a summary line
   pair sums saturate with 8-bit weights (onnxruntime documents this; `quantize --reduce-range`,
   7-bit weights, avoids it), so the numbers depend on the CPU.
 `--logits-out DIR` also writes the raw logits as little-endian float32 (1000 values) to
-DIR/<image stem>.float.bin and DIR/<image stem>.int8.bin, so that a Rust test can compute
-the same metrics on quantscope's logits (`metrics()` below is the reference).
+DIR/<image stem>.float.bin and DIR/<image stem>.int8.bin, and the input tensor both models got
+(1x3x224x224 float32 NCHW) to DIR/<image stem>.input.bin, so that a Rust test can run
+quantscope on exactly that tensor and compute the same metrics on its logits (`metrics()`
+below is the reference). Feed it the tensor, not the image: quantscope's own image
+preprocessing (src/image/preprocess.rs: antialiased Triangle filter, rounded sizes, u8
+intermediate) is not bit-identical to scripts/preprocess.py.
 """
 
 import argparse
@@ -198,6 +202,7 @@ def cmd_compare(args):
         f = fs.run(None, {fin: x})[0].reshape(-1)
         q = qs.run(None, {qin: x})[0].reshape(-1)
         if args.logits_out:
+            np.ascontiguousarray(x, dtype="<f4").tofile(args.logits_out / f"{path.stem}.input.bin")
             np.ascontiguousarray(f, dtype="<f4").tofile(args.logits_out / f"{path.stem}.float.bin")
             np.ascontiguousarray(q, dtype="<f4").tofile(args.logits_out / f"{path.stem}.int8.bin")
         m = metrics(f, q)
@@ -239,7 +244,7 @@ def main():
     c.add_argument("--model", type=Path, default=FLOAT_MODEL, help="float model (%(default)s)")
     c.add_argument("--int8", type=Path, default=INT8_MODEL, help="int8 model (%(default)s)")
     c.add_argument("--logits-out", type=Path, default=None,
-                   help="write DIR/<stem>.float.bin and DIR/<stem>.int8.bin (f32 LE logits)")
+                   help="write DIR/<stem>.float.bin, .int8.bin (f32 LE logits) and .input.bin (the input)")
     c.add_argument("--int8-exec", choices=["simulated", "kernels"], default="simulated",
                    help="simulated: exact QDQ arithmetic, graph optimizations off (default); "
                         "kernels: onnxruntime's fused integer kernels (CPU-dependent)")
