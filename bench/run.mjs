@@ -145,7 +145,7 @@ function report(rows, skipped, kernels, meta) {
   md.push('# quantscope browser benchmark', '');
   md.push(`EfficientNet-Lite0 on \`${IMAGE}\`, ${meta.date}, headless ${meta.browser}, ${meta.cpus} CPUs, ` +
     `crossOriginIsolated: ${meta.isolated}. Median of ${meta.runs} runs after ${meta.warmup} warm-up runs (and one first call). ` +
-    '"ms" is the engine-reported model time: quantscope `classify().ms` (decoding and preprocessing excluded), ' +
+    '"ms" is the engine-reported model time (ratios and goals use the medians): quantscope `classify().ms` (decoding and preprocessing excluded), ' +
     'onnxruntime-web ' + `${meta.ortVersion ? `${meta.ortVersion} ` : ''}` + '`session.run()` timed inside its Worker on the tensor ' +
     '`scripts/preprocess_tensor.py` made from the same image. "wall ms" is the round trip from the page ' +
     '(quantscope: includes decoding and preprocessing; onnxruntime-web: includes copying the tensor to the worker). ' +
@@ -154,19 +154,19 @@ function report(rows, skipped, kernels, meta) {
   const [l0, l1] = meta.load;
   md.push(`1-minute load average ${l0.toFixed(2)} before, ${l1.toFixed(2)} after the run` +
     (Math.max(l0, l1) > 0.5 * meta.cpus ? ` (**the machine was busy: other processes competed for its ${meta.cpus} CPUs, the numbers are noisy**)` : '') + '.', '');
-  md.push('| engine | variant | threads | median ms | median wall ms | vs quantscope fp32 | top-1 |');
-  md.push('|---|---|---:|---:|---:|---:|---|');
+  md.push('| engine | variant | threads | median ms | min ms | median wall ms | vs quantscope fp32 | top-1 |');
+  md.push('|---|---|---:|---:|---:|---:|---:|---|');
   const order = (r) => [r.threads, r.engine === 'quantscope' ? 0 : 1, r.variant === 'fp32' ? 0 : 1];
   const all = [...rows, ...skipped.map((s) => ({ ...s, skippedRow: true }))]
     .sort((a, b) => { const x = order(a); const y = order(b); return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
   for (const r of all) {
     if (r.skippedRow) {
-      md.push(`| ${r.engine} | ${r.variant} | ${r.threads} | **SKIPPED** | | | ${r.reason} |`);
+      md.push(`| ${r.engine} | ${r.variant} | ${r.threads} | **SKIPPED** | | | | ${r.reason} |`);
       continue;
     }
     const f = find(rows, 'quantscope', 'fp32', r.threads);
     const ratio = f ? `${(r.median_ms / f.median_ms).toFixed(2)}x` : '–';
-    md.push(`| ${r.engine} | ${r.variant} | ${r.threads} | ${fmt(r.median_ms)} | ${fmt(r.median_wall_ms)} | ${ratio} | ${r.top1.index} ${r.top1.label} (${r.top1.prob.toFixed(3)}) |`);
+    md.push(`| ${r.engine} | ${r.variant} | ${r.threads} | ${fmt(r.median_ms)} | ${fmt(r.min_ms)} | ${fmt(r.median_wall_ms)} | ${ratio} | ${r.top1.index} ${r.top1.label} (${r.top1.prob.toFixed(3)}) |`);
   }
   md.push('', '## Goals', '', ...goals(rows, skipped, meta.threads));
   const ref = find(rows, 'quantscope', 'fp32', meta.threads[0]) ?? rows[0];
