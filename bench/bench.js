@@ -1,15 +1,30 @@
-// quantscope browser benchmark: loads the npm package straight from ../pkg/index.js (no bundler),
-// classifies one image `warmup` times, then `runs` times, and reports the median model time.
-// The result is in window.__quantscopeBench and #out; body[data-state] is 'done' or 'error'.
+// quantscope browser benchmark page. One engine per page load, all its variants in sequence:
+//   engine=quantscope       loads the npm package straight from ../pkg/index.js (no bundler):
+//                           variant fp32 (the float model), then int8 (model.quantize(), static
+//                           MinMax per-channel, calibrated on the sample photos);
+//   engine=onnxruntime-web  onnxruntime-web (wasm backend) in a module Worker (ort-worker.js):
+//                           variant fp32 (the float ONNX), then int8 (the QDQ model of
+//                           scripts/ort_quantize.py), fed the tensor scripts/preprocess_tensor.py
+//                           made from the same image.
+// Each variant: one first prediction, `warmup` more, then `runs` timed ones; medians of the
+// engine-reported model time (`ms`) and of the wall time around each call (`wall_ms`).
+// The result is in window.__quantscopeBench = { rows, skipped, kernel_bench } and #out;
+// body[data-state] is 'done' or 'error'.
 import { createQuantscope } from '../pkg/index.js';
 
 const params = new URLSearchParams(location.search);
+const engine = params.get('engine') ?? 'quantscope';
 const threads = Number(params.get('threads') ?? 1);
 const runs = Number(params.get('runs') ?? 20);
 const warmup = Number(params.get('warmup') ?? 3);
+const variants = (params.get('variants') ?? 'fp32,int8').split(',').filter(Boolean);
 const modelBase = params.get('model') ?? '../models/efficientnet-lite0';
+const int8Model = params.get('int8model') ?? '../models/efficientnet-lite0-int8-qdq.onnx';
 const imageUrl = params.get('image') ?? '../samples/coffee.png';
+const inputUrl = params.get('input') ?? './.cache/coffee.nchw.f32';
+const calibUrls = (params.get('calib') ?? '').split(',').filter(Boolean);
 const out = document.getElementById('out');
+const INPUT_SHAPE = [1, 3, 224, 224];
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -20,46 +35,180 @@ function median(xs) {
 async function fetchOk(url, kind) {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  return kind === 'json' ? res.text() : new Uint8Array(await res.arrayBuffer());
+  if (kind === 'text') return res.text();
+  return new Uint8Array(await res.arrayBuffer());
 }
 
-async function main() {
-  const [qs, onnx, meta, image] = await Promise.all([
-    createQuantscope({ threads }),
-    fetchOk(`${modelBase}.onnx`),
-    fetchOk(`${modelBase}.json`, 'json'),
-    fetchOk(imageUrl),
-  ]);
-  const model = await qs.loadModel(onnx, meta);
-  // Classify a copy each time: the package may transfer the buffer it is given.
-  const first = await model.classify(image.slice());
-  const firstPredictionMs = performance.now(); // since navigation start
-  for (let i = 0; i < warmup; i++) await model.classify(image.slice());
+/** Runs `once()` (-> { ms, top5 }) 1 + warmup + runs times; medians of the timed runs. */
+async function measure(once) {
+  const t0 = performance.now();
+  const first = await once();
+  const firstMs = performance.now() - t0;
+  const firstAt = performance.now(); // since navigation start
+  for (let i = 0; i < warmup; i++) await once();
   const modelMs = [];
   const wallMs = [];
+  const extra = [];
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    const r = await model.classify(image.slice());
-    wallMs.push(performance.now() - t0);
+    const t = performance.now();
+    const r = await once();
+    wallMs.push(performance.now() - t);
     modelMs.push(r.ms);
+    if (r.preprocess_ms != null) extra.push(r.preprocess_ms);
   }
   return {
-    engine: 'quantscope',
-    variant: 'fp32',
-    threads: qs.threads,
-    requested_threads: threads,
-    build: qs.build,
-    fallback_reason: qs.fallbackReason ?? null,
-    cross_origin_isolated: globalThis.crossOriginIsolated === true,
     median_ms: median(modelMs),
     median_wall_ms: median(wallMs),
     min_ms: Math.min(...modelMs),
+    median_preprocess_ms: extra.length ? median(extra) : null,
+    first_call_ms: firstMs,
+    time_to_first_prediction_ms: firstAt,
     runs,
     warmup,
-    time_to_first_prediction_ms: firstPredictionMs,
     top1: first.top5[0],
+  };
+}
+
+function common() {
+  return {
+    date: new Date().toISOString(),
+    requested_threads: threads,
+    cross_origin_isolated: globalThis.crossOriginIsolated === true,
     user_agent: navigator.userAgent,
   };
+}
+
+async function benchQuantscope() {
+  const rows = [];
+  const skipped = [];
+  const [qs, onnx, meta, image] = await Promise.all([
+    createQuantscope({ threads }),
+    fetchOk(`${modelBase}.onnx`),
+    fetchOk(`${modelBase}.json`, 'text'),
+    fetchOk(imageUrl),
+  ]);
+  const base = () => ({
+    engine: 'quantscope',
+    threads: qs.threads,
+    build: qs.build,
+    fallback_reason: qs.fallbackReason ?? null,
+    ...common(),
+  });
+  const model = await qs.loadModel(onnx, meta);
+  // Classify a copy each time: the package may transfer the buffer it is given.
+  if (variants.includes('fp32')) {
+    const m = await measure(() => model.classify(image.slice()));
+    rows.push({ ...base(), variant: 'fp32', ...m });
+  }
+  if (variants.includes('int8')) {
+    if (typeof model.quantize !== 'function') {
+      skipped.push({ engine: 'quantscope', variant: 'int8', threads: qs.threads,
+        reason: 'model.quantize is not a function (this build of pkg/ has no int8 API)' });
+    } else {
+      const calibration = await Promise.all(calibUrls.map((u) => fetchOk(u)));
+      if (!calibration.length) throw new Error('no calibration images (?calib=url,url,...)');
+      let progress = null;
+      const t0 = performance.now();
+      const q = await model.quantize({
+        mode: 'static',
+        observer: 'minmax',
+        perChannel: true,
+        calibration: calibration.map((b) => b.slice()),
+        onProgress: (done, total) => { progress = { done, total }; },
+      });
+      const quantizeMs = performance.now() - t0;
+      const m = await measure(() => q.classify(image.slice()));
+      rows.push({ ...base(), variant: 'int8', ...m, quantize_ms: quantizeMs,
+        calibration_images: calibration.length, last_progress: progress });
+    }
+  }
+  let kernelBench = null;
+  if (typeof qs.kernelBench === 'function') kernelBench = { threads: qs.threads, ...(await qs.kernelBench()) };
+  qs.terminate();
+  return { rows, skipped, kernel_bench: kernelBench };
+}
+
+function ortWorker() {
+  const worker = new Worker(new URL('./ort-worker.js', import.meta.url), { type: 'module', name: 'onnxruntime-web' });
+  const pending = new Map();
+  let next = 1;
+  worker.onmessage = ({ data }) => {
+    const p = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.ok) p.resolve(data.result);
+    else p.reject(new Error(data.error));
+  };
+  worker.onerror = (e) => {
+    e.preventDefault?.();
+    for (const p of pending.values()) p.reject(new Error(`onnxruntime-web worker failed: ${e.message}`));
+    pending.clear();
+  };
+  return {
+    request(type, payload = {}, transfer = []) {
+      const id = next++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ id, type, ...payload }, transfer);
+      });
+    },
+    terminate: () => worker.terminate(),
+  };
+}
+
+async function benchOrt() {
+  const rows = [];
+  const skipped = [];
+  const [metaText, inputBytes] = await Promise.all([fetchOk(`${modelBase}.json`, 'text'), fetchOk(inputUrl)]);
+  const labels = JSON.parse(metaText).labels ?? [];
+  const input = new Float32Array(inputBytes.buffer, 0, inputBytes.byteLength / 4);
+  if (input.length !== INPUT_SHAPE.reduce((a, b) => a * b)) {
+    throw new Error(`${inputUrl}: ${input.length} floats, expected ${INPUT_SHAPE.join('x')}`);
+  }
+  const w = ortWorker();
+  try {
+    const info = await w.request('init', { threads });
+    const models = { fp32: `${modelBase}.onnx`, int8: int8Model };
+    for (const variant of variants) {
+      let onnx;
+      try {
+        onnx = await fetchOk(models[variant]);
+      } catch (e) {
+        skipped.push({ engine: 'onnxruntime-web', variant, threads, reason: `${e.message} (run scripts/ort_quantize.py quantize)` });
+        continue;
+      }
+      const loaded = await w.request('load', { onnx }, [onnx.buffer]);
+      let top5 = true;
+      const m = await measure(async () => {
+        // A copy each call, like quantscope gets a copy of the image.
+        const r = await w.request('run', { input: input.slice(), shape: INPUT_SHAPE, top5 });
+        top5 = false; // top-5 of the first call only: keep the timed loop lean
+        return r.top5 ? { ...r, top5: r.top5.map((p) => ({ ...p, label: labels[p.index] ?? String(p.index) })) } : r;
+      });
+      rows.push({
+        engine: 'onnxruntime-web',
+        variant,
+        threads,
+        ort_version: info.version,
+        ort_num_threads: info.num_threads,
+        worker_cross_origin_isolated: info.cross_origin_isolated,
+        model: models[variant],
+        load_ms: loaded.load_ms,
+        input: inputUrl,
+        ...common(),
+        ...m,
+      });
+      await w.request('release');
+    }
+  } finally {
+    w.terminate();
+  }
+  return { rows, skipped, kernel_bench: null };
+}
+
+async function main() {
+  if (engine === 'quantscope') return benchQuantscope();
+  if (engine === 'onnxruntime-web') return benchOrt();
+  throw new Error(`unknown engine ${engine}`);
 }
 
 main().then(

@@ -1,14 +1,30 @@
 #!/usr/bin/env node
-// Browser benchmark of quantscope in headless Chromium (playwright-core, /usr/bin/chromium).
-//   node bench/run.mjs [--runs 20] [--warmup 3] [--out bench/results.json]
-// Serves the repository root (bench/, pkg/, models/, samples/) on 127.0.0.1 with COOP/COEP,
-// opens bench/index.html for the single-threaded build (threads=1) and, if pkg/mt holds a real
-// threaded build, for 2 threads; writes results.json and prints a table.
+// Browser benchmark of quantscope against onnxruntime-web in headless Chromium (playwright-core,
+// /usr/bin/chromium): EfficientNet-Lite0 fp32 and int8, at 1 and 2 threads.
+//   node bench/run.mjs [--runs 20] [--warmup 3] [--threads 1,2] [--out bench/results.json]
+//                      [--md bench/results.md] [--timeout SECONDS]
+// Serves the repository root (bench/, pkg/, models/, samples/) on 127.0.0.1 with COOP/COEP
+// (crossOriginIsolated, so both engines can use threads) and, in one Chromium, opens
+// bench/index.html once per (engine, threads), each in a fresh browser context:
+//   quantscope       fp32 (pkg/st at 1 thread, pkg/mt at 2), then int8 from model.quantize()
+//                    calibrated on samples/* (skipped, loudly, if the package has no quantize());
+//   onnxruntime-web  fp32 (models/efficientnet-lite0.onnx) and int8
+//                    (models/efficientnet-lite0-int8-qdq.onnx from scripts/ort_quantize.py),
+//                    wasm backend, ort.env.wasm.numThreads = threads, runtime files served from
+//                    bench/node_modules/onnxruntime-web/dist.
+// The timed image is samples/coffee.png. quantscope decodes and preprocesses it itself;
+// onnxruntime-web gets the tensor scripts/preprocess_tensor.py writes once (same numbers).
+// Appends one row per (engine, variant, threads) to results.json (an array; each row has the
+// run's `run` id), writes results.md (table, ratios, the goals) and prints it.
+// Any request leaving the page's origin fails the run.
 // Environment:
 //   QUANTSCOPE_ROOT    directory served as / (default: the repository root, bench/..)
 //   CHROMIUM           browser executable (default /usr/bin/chromium)
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+//   PYTHON             python with numpy + pillow (default: <root>/.venv/bin/python)
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -17,19 +33,31 @@ import { serve } from '../scripts/serve.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(process.env.QUANTSCOPE_ROOT ?? path.join(here, '..'));
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const IMAGE = 'samples/coffee.png';
+const FLOAT_MODEL = 'models/efficientnet-lite0.onnx';
+const INT8_QDQ = 'models/efficientnet-lite0-int8-qdq.onnx';
 
 function parseArgs(argv) {
-  const o = { runs: 20, warmup: 3, out: path.join(here, 'results.json'), timeout: 600_000 };
+  const o = {
+    runs: 20, warmup: 3, threads: [1, 2], out: path.join(here, 'results.json'),
+    md: path.join(here, 'results.md'), timeout: 600_000,
+  };
   for (let i = 0; i < argv.length; i++) {
     const v = () => argv[++i];
     if (argv[i] === '--runs') o.runs = Number(v());
     else if (argv[i] === '--warmup') o.warmup = Number(v());
+    else if (argv[i] === '--threads') o.threads = v().split(',').map(Number);
     else if (argv[i] === '--out') o.out = path.resolve(v());
+    else if (argv[i] === '--md') o.md = path.resolve(v());
     else if (argv[i] === '--timeout') o.timeout = Number(v()) * 1000;
     else {
-      console.error('usage: node bench/run.mjs [--runs N] [--warmup N] [--out FILE] [--timeout SECONDS]');
+      console.error('usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,2] [--out FILE] [--md FILE] [--timeout SECONDS]');
       process.exit(2);
     }
+  }
+  if (!(o.runs >= 1) || !(o.warmup >= 0) || !o.threads.every((t) => Number.isInteger(t) && t >= 1)) {
+    console.error('bench: --runs >= 1, --warmup >= 0, --threads positive integers');
+    process.exit(2);
   }
   return o;
 }
@@ -38,60 +66,236 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--disable-dev-shm-usage'];
 
-async function benchOne(browser, base, threads, o) {
-  // A new context per configuration: a fresh profile state, no cached wasm or model.
-  const context = await browser.newContext();
+/** Opens the bench page for one engine at one thread count; resolves to the page's result. */
+async function benchPage(browser, base, query, o, offsite) {
+  const context = await browser.newContext(); // fresh profile state: no cached wasm or model
+  const origin = new URL(base).origin;
+  context.on('request', (req) => {
+    const u = new URL(req.url());
+    if (u.protocol !== 'data:' && u.protocol !== 'blob:' && u.origin !== origin) offsite.push(req.url());
+  });
   const page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') console.error(`  [page] ${m.text()}`); });
+  const workers = [];
+  page.on('worker', (w) => workers.push(new URL(w.url()).pathname.split('/').pop() || w.url()));
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`  [page ${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => console.error(`  [page] ${e.message}`));
   try {
-    await page.goto(new URL(`bench/index.html?threads=${threads}&runs=${o.runs}&warmup=${o.warmup}`, base).href);
+    await page.goto(new URL(`bench/index.html?${new URLSearchParams(query)}`, base).href);
     await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null,
       { timeout: o.timeout });
     const r = await page.evaluate(() => window.__quantscopeBench);
-    if (r.error) throw new Error(`bench page (threads=${threads}) failed: ${r.error}`);
+    if (r.error) throw new Error(r.error);
+    // Workers the page started (the engine's, and its thread pool's when Playwright sees them).
+    for (const row of r.rows) row.page_workers = workers.length;
+    console.log(`  ${workers.length} worker(s): ${[...new Set(workers)].join(', ')}`);
     return r;
   } finally {
     await context.close();
   }
 }
 
+/** The onnxruntime-web input: IMAGE preprocessed by scripts/preprocess.py, written once. */
+function makeInputTensor() {
+  const rel = 'bench/.cache/coffee.nchw.f32';
+  const python = process.env.PYTHON ?? path.join(root, '.venv/bin/python');
+  execFileSync(python, [path.join(root, 'scripts/preprocess_tensor.py'), path.join(root, IMAGE), path.join(root, rel)],
+    { stdio: 'inherit' });
+  return `../${rel}`;
+}
+
+// ---- report ----------------------------------------------------------------------------------
+
+const fmt = (x, d = 1) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const find = (rows, engine, variant, threads) =>
+  rows.find((r) => r.engine === engine && r.variant === variant && r.threads === threads);
+
+function goals(rows, skipped, threadsList) {
+  const lines = [];
+  const why = (variant, t) => {
+    const s = skipped.find((k) => k.engine === 'quantscope' && k.variant === variant && k.threads === t);
+    return s ? `not measured: ${s.reason}` : 'not measured';
+  };
+  // Goal 1: quantscope int8 <= 0.5x quantscope fp32 at 1 thread.
+  {
+    const f = find(rows, 'quantscope', 'fp32', 1);
+    const q = find(rows, 'quantscope', 'int8', 1);
+    const head = '- quantscope int8 <= 0.5x quantscope fp32 at 1 thread:';
+    if (f && q) {
+      const ratio = q.median_ms / f.median_ms;
+      lines.push(`${head} **${ratio.toFixed(2)}x** (${fmt(q.median_ms)} ms / ${fmt(f.median_ms)} ms) ${ratio <= 0.5 ? '**PASS**' : '**MISS**'}`);
+    } else lines.push(`${head} **MISSING** (${!f ? 'quantscope fp32' : 'quantscope int8'} ${why(!f ? 'fp32' : 'int8', 1)})`);
+  }
+  // Goal 2: quantscope int8 <= 0.7x the best onnxruntime-web variant at the same thread count.
+  for (const t of threadsList) {
+    const q = find(rows, 'quantscope', 'int8', t);
+    const peers = rows.filter((r) => r.engine === 'onnxruntime-web' && r.threads === t);
+    const best = peers.sort((a, b) => a.median_ms - b.median_ms)[0];
+    const head = `- quantscope int8 <= 0.7x the best onnxruntime-web variant at ${t} thread${t > 1 ? 's' : ''}:`;
+    if (q && best) {
+      const ratio = q.median_ms / best.median_ms;
+      lines.push(`${head} **${ratio.toFixed(2)}x** (${fmt(q.median_ms)} ms / onnxruntime-web ${best.variant} ${fmt(best.median_ms)} ms) ${ratio <= 0.7 ? '**PASS**' : '**MISS**'}`);
+    } else if (!best) lines.push(`${head} **MISSING** (no onnxruntime-web row at ${t} threads)`);
+    else lines.push(`${head} **MISSING** (quantscope int8 ${why('int8', t)})`);
+  }
+  return lines;
+}
+
+function report(rows, skipped, kernels, meta) {
+  const md = [];
+  md.push('# quantscope browser benchmark', '');
+  md.push(`EfficientNet-Lite0 on \`${IMAGE}\`, ${meta.date}, headless ${meta.browser}, ${meta.cpus} CPUs, ` +
+    `crossOriginIsolated: ${meta.isolated}. Median of ${meta.runs} runs after ${meta.warmup} warm-up runs (and one first call). ` +
+    '"ms" is the engine-reported model time (ratios and goals use the medians): quantscope `classify().ms` (decoding and preprocessing excluded), ' +
+    'onnxruntime-web ' + `${meta.ortVersion ? `${meta.ortVersion} ` : ''}` + '`session.run()` timed inside its Worker on the tensor ' +
+    '`scripts/preprocess_tensor.py` made from the same image. "wall ms" is the round trip from the page ' +
+    '(quantscope: includes decoding and preprocessing; onnxruntime-web: includes copying the tensor to the worker). ' +
+    'quantscope int8: `model.quantize({mode: "static", observer: "minmax", perChannel: true})` calibrated on ' +
+    `the ${meta.calib} sample photos; onnxruntime-web int8: \`${INT8_QDQ}\` (onnxruntime static QDQ, MinMax, per-channel, same photos).`, '');
+  const [l0, l1] = meta.load;
+  md.push(`1-minute load average ${l0.toFixed(2)} before, ${l1.toFixed(2)} after the run` +
+    (Math.max(l0, l1) > 0.5 * meta.cpus ? ` (**the machine was busy: other processes competed for its ${meta.cpus} CPUs, the numbers are noisy**)` : '') + '.', '');
+  md.push('| engine | variant | threads | median ms | min ms | median wall ms | vs quantscope fp32 | top-1 |');
+  md.push('|---|---|---:|---:|---:|---:|---:|---|');
+  const order = (r) => [r.threads, r.engine === 'quantscope' ? 0 : 1, r.variant === 'fp32' ? 0 : 1];
+  const all = [...rows, ...skipped.map((s) => ({ ...s, skippedRow: true }))]
+    .sort((a, b) => { const x = order(a); const y = order(b); return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
+  for (const r of all) {
+    if (r.skippedRow) {
+      md.push(`| ${r.engine} | ${r.variant} | ${r.threads} | **SKIPPED** | | | | ${r.reason} |`);
+      continue;
+    }
+    const f = find(rows, 'quantscope', 'fp32', r.threads);
+    const ratio = f ? `${(r.median_ms / f.median_ms).toFixed(2)}x` : '–';
+    md.push(`| ${r.engine} | ${r.variant} | ${r.threads} | ${fmt(r.median_ms)} | ${fmt(r.min_ms)} | ${fmt(r.median_wall_ms)} | ${ratio} | ${r.top1.index} ${r.top1.label} (${r.top1.prob.toFixed(3)}) |`);
+  }
+  md.push('', '## Goals', '', ...goals(rows, skipped, meta.threads));
+  const ref = find(rows, 'quantscope', 'fp32', meta.threads[0]) ?? rows[0];
+  const disagree = rows.filter((r) => ref && r.top1.index !== ref.top1.index);
+  if (disagree.length) {
+    md.push('', `**top-1 differs from ${ref.engine} ${ref.variant}** (${ref.top1.index}): ` +
+      disagree.map((r) => `${r.engine} ${r.variant} ${r.threads}t -> ${r.top1.index}`).join(', '));
+  }
+  if (kernels.length) {
+    md.push('', '## quantscope kernels (`qs.kernelBench()`)', '');
+    for (const k of kernels) {
+      md.push(`- ${k.threads} thread${k.threads > 1 ? 's' : ''}: peak ${fmt(k.peak_gops)} GOPS, ` +
+        `GEMM ${fmt(k.gemm_gops)} GOPS${k.gemm_shape != null ? ` (${JSON.stringify(k.gemm_shape)})` : ''}`);
+    }
+  }
+  return `${md.join('\n')}\n`;
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
 const o = parseArgs(process.argv.slice(2));
-for (const need of ['pkg/index.js', 'pkg/st/quantscope_bg.wasm', 'models/efficientnet-lite0.onnx', 'samples/coffee.png']) {
+for (const need of ['pkg/index.js', 'pkg/st/quantscope_bg.wasm', FLOAT_MODEL, IMAGE,
+  'bench/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs']) {
   if (!existsSync(path.join(root, need))) {
-    console.error(`bench: ${path.join(root, need)} is missing (build pkg/st, run make models)`);
+    console.error(`bench: ${path.join(root, need)} is missing (make pkg, make models, npm ci in bench/)`);
     process.exit(1);
   }
 }
 const haveMt = existsSync(path.join(root, 'pkg/mt/quantscope_bg.wasm'));
+const calib = readdirSync(path.join(root, 'samples')).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort()
+  .map((f) => `../samples/${f}`);
+const input = makeInputTensor();
+const runId = new Date().toISOString();
+const started = Date.now();
+const loadBefore = os.loadavg()[0];
+
 const server = await serve({ root, port: 0, host: '127.0.0.1', isolation: true });
 const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
-const results = [];
+const browserVersion = browser.version();
+const rows = [];
+const skipped = [];
+const kernels = [];
+const offsite = [];
 let failed = false;
 try {
-  const configs = [1];
-  if (haveMt) configs.push(2);
-  else console.log('bench: pkg/mt/quantscope_bg.wasm not found: skipping the threaded build (threads=2)');
-  for (const threads of configs) {
-    console.log(`bench: threads=${threads}, ${o.warmup} warm-up + ${o.runs} runs…`);
-    const r = await benchOne(browser, server.url, threads, o);
-    if (threads > 1 && r.build !== 'simd-threads') {
-      console.error(`bench: threads=${threads} fell back to the single-threaded build: ${r.fallback_reason}`);
-      failed = true;
-      continue;
+  for (const threads of o.threads) {
+    const common = { threads, runs: o.runs, warmup: o.warmup };
+    // quantscope
+    if (threads > 1 && !haveMt) {
+      console.error(`bench: pkg/mt/quantscope_bg.wasm not found: SKIPPING quantscope at ${threads} threads`);
+      for (const variant of ['fp32', 'int8']) skipped.push({ engine: 'quantscope', variant, threads, reason: 'pkg/mt not built' });
+    } else {
+      console.log(`bench: quantscope, threads=${threads}: fp32, then int8 (quantize on ${calib.length} photos); ${o.warmup} warm-up + ${o.runs} runs each…`);
+      try {
+        const r = await benchPage(browser, server.url, { ...common, engine: 'quantscope', calib: calib.join(',') }, o, offsite);
+        for (const row of r.rows) {
+          if (threads > 1 && row.build !== 'simd-threads') {
+            console.error(`bench: quantscope threads=${threads} fell back to the single-threaded build: ${row.fallback_reason}`);
+            failed = true;
+            continue;
+          }
+          rows.push(row);
+        }
+        for (const s of r.skipped) {
+          console.error(`bench: *** SKIPPED quantscope ${s.variant} at ${threads} thread(s): ${s.reason} ***`);
+          skipped.push(s);
+        }
+        if (r.kernel_bench) kernels.push(r.kernel_bench);
+      } catch (e) {
+        console.error(`bench: quantscope threads=${threads} failed: ${e.message}`);
+        failed = true;
+      }
     }
-    results.push(r);
+    // onnxruntime-web
+    console.log(`bench: onnxruntime-web, threads=${threads}: fp32, then int8 (QDQ); ${o.warmup} warm-up + ${o.runs} runs each…`);
+    try {
+      const r = await benchPage(browser, server.url, { ...common, engine: 'onnxruntime-web', input, int8model: `../${INT8_QDQ}` }, o, offsite);
+      for (const row of r.rows) {
+        if (threads > 1 && !row.worker_cross_origin_isolated) {
+          console.error('bench: onnxruntime-web is not crossOriginIsolated: it would run single-threaded');
+          failed = true;
+          continue;
+        }
+        rows.push(row);
+      }
+      for (const s of r.skipped) {
+        console.error(`bench: *** SKIPPED onnxruntime-web ${s.variant} at ${threads} thread(s): ${s.reason} ***`);
+        skipped.push(s);
+      }
+    } catch (e) {
+      console.error(`bench: onnxruntime-web threads=${threads} failed: ${e.message}`);
+      failed = true;
+    }
   }
 } finally {
-  await browser.close();
-  server.close();
+  await browser.close().catch(() => {});
+  await server.close();
 }
-await writeFile(o.out, `${JSON.stringify(results, null, 2)}\n`);
-const row = (cells) => cells.map((c, i) => String(c).padStart(i ? 14 : 12)).join(' ');
-console.log(row(['build', 'threads', 'median ms', 'median wall', 'first pred ms', 'top-1']));
-for (const r of results) {
-  console.log(row([r.build, r.threads, r.median_ms.toFixed(1), r.median_wall_ms.toFixed(1),
-    r.time_to_first_prediction_ms.toFixed(0), r.top1.label]));
+if (offsite.length) {
+  console.error(`bench: requests left the page's origin: ${[...new Set(offsite)].join(', ')}`);
+  failed = true;
 }
-console.log(`bench: wrote ${o.out}`);
+
+for (const r of rows) Object.assign(r, { run: runId, load_average: [loadBefore, os.loadavg()[0]] });
+let history = [];
+if (existsSync(o.out)) {
+  try {
+    history = JSON.parse(await readFile(o.out, 'utf8'));
+    if (!Array.isArray(history)) throw new Error('not an array');
+  } catch (e) {
+    console.error(`bench: ${o.out} is not a JSON array of rows (${e.message}): starting it afresh`);
+    history = [];
+  }
+}
+await writeFile(o.out, `${JSON.stringify([...history, ...rows], null, 2)}\n`);
+const md = report(rows, skipped, kernels, {
+  date: runId,
+  browser: `Chromium ${browserVersion}`,
+  cpus: os.cpus().length,
+  load: [loadBefore, os.loadavg()[0]],
+  isolated: rows.length ? rows.every((r) => r.cross_origin_isolated) : 'unknown',
+  runs: o.runs,
+  warmup: o.warmup,
+  calib: calib.length,
+  threads: o.threads,
+  ortVersion: rows.find((r) => r.ort_version)?.ort_version ? `${rows.find((r) => r.ort_version).ort_version}` : null,
+});
+await writeFile(o.md, md);
+console.log(`\n${md}`);
+console.log(`bench: appended ${rows.length} rows to ${o.out}, wrote ${o.md} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+if (skipped.length) console.error(`bench: *** ${skipped.length} row(s) SKIPPED, see the table ***`);
 process.exit(failed ? 1 : 0);
