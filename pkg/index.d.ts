@@ -147,6 +147,11 @@ export declare class Quantscope {
    * Rejects with a readable `Error` for a bad model; other models keep working.
    */
   loadModel(onnxBytes: Uint8Array | ArrayBuffer, metadata: ModelMetadata | string): Promise<QsModel>;
+  /**
+   * The int8 GEMM kernel's speed on EfficientNet-Lite0 shapes beside the machine's int8 ceiling
+   * (a register-only loop of `i32x4.dot_i16x8_s`), in GOP/s. For benchmarks; takes ~1 s.
+   */
+  kernelBench(): Promise<{ peak_gops: number; gemm: { m: number; k: number; n: number; gops: number }[] }>;
   /** Stops the worker. Pending and later calls reject. */
   terminate(): void;
 }

@@ -334,6 +334,14 @@ export class Quantscope {
     return new QsModel(KEEP_ALIVE, this, id);
   }
 
+  /**
+   * Measures the int8 GEMM kernel on EfficientNet-Lite0 shapes against the machine's int8
+   * ceiling: `{ peak_gops, gemm: [{ m, k, n, gops }] }` (for benchmarks; takes ~1 s).
+   */
+  kernelBench() {
+    return this._request('kernel-bench');
+  }
+
   /** Stops the worker; every pending and later call rejects. */
   terminate() {
     if (this._terminated) return;

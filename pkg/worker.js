@@ -99,6 +99,9 @@ async function handle(msg) {
         set.free();
       }
     }
+    case 'kernel-bench':
+      if (!engine) throw new Error('the engine is not initialised');
+      return { result: engine.kernelBench() };
     case 'info':
       return { result: model(msg.model).info() };
     case 'classify':

@@ -49,6 +49,64 @@ pub fn build_info() -> Result<JsValue, JsError> {
     })
 }
 
+/// `{ peak_gops, gemm: [{ m, k, n, gops }] }`: the int8 GEMM kernel's speed on
+/// EfficientNet-Lite0 shapes beside the machine's int8 ceiling (a register-only loop of the
+/// kernel's `i32x4.dot_i16x8_s` + add), in GOP/s (2 ops per multiply-add), best of 5.
+#[wasm_bindgen(js_name = kernelBench)]
+pub fn kernel_bench() -> Result<JsValue, JsError> {
+    use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA};
+    use crate::kernels::qs8_peak::qs8_dot_peak;
+    use crate::kernels::qs8_requant::Requant;
+    use crate::quant::Multiplier;
+
+    #[derive(Serialize)]
+    struct Gemm {
+        m: usize,
+        k: usize,
+        n: usize,
+        gops: f64,
+    }
+    #[derive(Serialize)]
+    struct KernelBench {
+        peak_gops: f64,
+        gemm: Vec<Gemm>,
+    }
+    let best = |f: &mut dyn FnMut() -> u64| {
+        (0..5)
+            .map(|_| {
+                let t0 = now();
+                let ops = f() as f64 * 2.0;
+                ops / ((now() - t0).max(1e-3) * 1e6)
+            })
+            .fold(0.0, f64::max)
+    };
+    let peak_gops = best(&mut || qs8_dot_peak(1 << 20));
+    let mult = Multiplier::from_f64(1e-3).ok_or_else(|| JsError::new("multiplier 1e-3"))?;
+    let mut gemm = Vec::new();
+    // Pointwise convolutions of EfficientNet-Lite0: late (wide, small image), early (narrow, large).
+    for (m, k, n) in [(1152, 192, 49), (144, 24, 3136), (96, 16, 12544)] {
+        let a: Vec<i8> = (0..m * k).map(|i| (i * 7 % 255) as i8).collect();
+        let b: Vec<i8> = (0..k * n).map(|i| (i * 13 % 255) as i8).collect();
+        let packed = PackedQA::pack(&a, m, k);
+        let bias = vec![0; m];
+        let mult = vec![mult; m];
+        let req = Requant {
+            bias: &bias,
+            multiplier: &mult,
+            zero_point: 0,
+            min: i8::MIN,
+            max: i8::MAX,
+        };
+        let mut c = vec![0i8; m * n];
+        let gops = best(&mut || {
+            qs8_gemm(&packed, &b, n, &mut c, &req);
+            (m * k * n) as u64
+        });
+        gemm.push(Gemm { m, k, n, gops });
+    }
+    to_js(&KernelBench { peak_gops, gemm })
+}
+
 /// The result of one classification.
 #[derive(Serialize)]
 struct Classification {
