@@ -301,6 +301,25 @@ impl Classifier {
             .unwrap_or_default())
     }
 
+    /// Raw scores and the time spent in each node, timed with `clock` (milliseconds).
+    pub fn logits_profiled(
+        &self,
+        input: &Tensor,
+        clock: impl FnMut() -> f64,
+    ) -> Result<(Vec<f32>, Vec<crate::exec::float::NodeTime>)> {
+        let inputs = std::slice::from_ref(input);
+        let (out, times) = match &self.engine {
+            Engine::Float(e) => e.run_profiled(inputs, clock)?,
+            Engine::Int8(e) => e.run_profiled(inputs, clock)?,
+        };
+        let logits = out
+            .into_iter()
+            .next()
+            .map(|t| t.into_raw_vec_and_offset().0)
+            .unwrap_or_default();
+        Ok((logits, times))
+    }
+
     /// The `k` most probable labels for an image.
     pub fn classify(&self, img: &RgbImage, k: usize) -> Result<Vec<Prediction>> {
         let logits = self.logits(&self.input_tensor(img))?;

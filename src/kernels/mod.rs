@@ -14,6 +14,7 @@ pub mod f32_gemm;
 pub mod f32_im2col;
 #[cfg(feature = "threads")]
 mod parallel;
+pub mod qs8_add;
 pub mod qs8_dwconv;
 pub mod qs8_gemm;
 pub mod qs8_peak;

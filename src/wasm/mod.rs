@@ -267,6 +267,27 @@ impl Model {
         Ok(Model { classifier })
     }
 
+    /// Time per node for one run on an encoded image: `[{ name, op, ms }]`, in execution order.
+    pub fn profile(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct NodeMs {
+            name: String,
+            op: &'static str,
+            ms: f64,
+        }
+        let img = image::decode(bytes).map_err(js_error)?;
+        let input = self.classifier.input_tensor(&img);
+        let (_, times) = self
+            .classifier
+            .logits_profiled(&input, now)
+            .map_err(js_error)?;
+        let rows: Vec<NodeMs> = times
+            .into_iter()
+            .map(|(name, op, ms)| NodeMs { name, op, ms })
+            .collect();
+        to_js(&rows)
+    }
+
     /// Raw logits for an already preprocessed input (NCHW f32, the model's input shape).
     pub fn logits(&self, input: Vec<f32>) -> Result<Vec<f32>, JsError> {
         let shape = self.classifier.metadata().input.shape.clone();

@@ -17,18 +17,20 @@ use super::float::softmax::SoftmaxPlan;
 use super::float::NodeTime;
 use super::graph_plan::{validate, Lifetimes};
 use crate::ir::{Op, Tensor, ValueId};
+use crate::kernels::qs8_add::{qs8_add, QAdd};
+use crate::quant::lower::ADD_LEFT_SHIFT;
 use crate::quant::lower::{QLayer, QuantizedGraph};
 use crate::quant::{Multiplier, QuantParams};
 use crate::{Error, Result};
 use conv::{QConvPlan, QGemmPlan};
-use ops::{requantize_block, QAddPlan, QAverage};
+use ops::{requantize_block, QAverage};
 use std::sync::Mutex;
 
 #[derive(Clone, Debug)]
 enum QKernel {
     Conv(QConvPlan),
     Gemm(QGemmPlan),
-    Add(QAddPlan),
+    Add(QAdd),
     GlobalAverage {
         avg: QAverage,
         plane: usize,
@@ -126,10 +128,11 @@ impl Int8Executor {
                     (xs, &params(&q, x)?),
                     &params(&q, n.outputs[0])?,
                 )),
-                (Op::Add, QLayer::Add { a, b, out }) => QKernel::Add(QAddPlan {
+                (Op::Add, QLayer::Add { a, b, out }) => QKernel::Add(QAdd {
                     a: (*a, params(&q, n.inputs[0])?.zero_point),
                     b: (*b, params(&q, n.inputs[1])?.zero_point),
                     out: (*out, params(&q, n.outputs[0])?.zero_point),
+                    left_shift: ADD_LEFT_SHIFT,
                 }),
                 (Op::GlobalAveragePool, QLayer::Average { ratio }) => {
                     let plane = xs[2..].iter().product();
@@ -330,7 +333,7 @@ impl Int8Executor {
         match &step.kernel {
             QKernel::Conv(c) => c.run(ins[0], &mut y, &mut ws.cols),
             QKernel::Gemm(gm) => gm.run(ins[0], &mut y, &mut ws.tmp),
-            QKernel::Add(a) => a.run(ins[0], ins[1], &mut y),
+            QKernel::Add(a) => qs8_add(a, ins[0], ins[1], &mut y),
             QKernel::GlobalAverage { avg, plane } => avg.global(*plane, ins[0], &mut y),
             QKernel::AveragePool(avg, pool) => pool.reduce(
                 ins[0],

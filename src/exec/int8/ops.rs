@@ -1,32 +1,7 @@
-//! The cheap int8 ops: rescaled Add, averages, clamps and concatenation (see
+//! The cheap int8 ops: averages and concatenation (see
 //! [`crate::quant::lower`] for the math of each).
 
-use crate::quant::lower::ADD_LEFT_SHIFT;
 use crate::quant::{Multiplier, QuantParams};
-
-/// `y = Z_y + M_out ((M_a ((a - Z_a) << 20)) + (M_b ((b - Z_b) << 20)))`, saturated to int8.
-#[derive(Clone, Debug)]
-pub(super) struct QAddPlan {
-    pub(super) a: (Multiplier, i32),
-    pub(super) b: (Multiplier, i32),
-    pub(super) out: (Multiplier, i32),
-}
-
-impl QAddPlan {
-    #[inline]
-    fn one(&self, a: i8, b: i8) -> i8 {
-        let shifted = |q: i8, (m, z): (Multiplier, i32)| m.apply((q as i32 - z) << ADD_LEFT_SHIFT);
-        let sum = shifted(a, self.a) + shifted(b, self.b);
-        self.out.0.requantize(sum, self.out.1, i8::MIN, i8::MAX)
-    }
-
-    /// Elementwise over operands of one shape.
-    pub(super) fn run(&self, a: &[i8], b: &[i8], y: &mut [i8]) {
-        for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
-            *y = self.one(a, b);
-        }
-    }
-}
 
 /// Multipliers `S_x / (S_y n)` for every tap count `n` up to `max_count`, with the zero
 /// points: the output stage of an average.

@@ -1,0 +1,85 @@
+//! int8 Add: the scalar kernel against the real-valued sum (within one code), and on
+//! wasm32+simd128 the SIMD128 kernel against the scalar one, bit for bit, on random scales and
+//! zero points and odd lengths.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use quantscope::kernels::qs8_add::{qs8_add, qs8_add_scalar, QAdd};
+use quantscope::quant::Multiplier;
+
+/// xorshift: deterministic on every target.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn i8(&mut self) -> i8 {
+        self.next() as i8
+    }
+}
+
+/// Scales `(S_a, S_b, S_y)` and zero points, as the lowering builds them.
+fn params(rng: &mut Rng) -> (QAdd, [f64; 3], [i32; 3]) {
+    let s = [
+        10f64.powf(-3.0 + 2.0 * rng.unit()),
+        10f64.powf(-3.0 + 2.0 * rng.unit()),
+        10f64.powf(-2.5 + 2.0 * rng.unit()),
+    ];
+    let z = [rng.i8() as i32, rng.i8() as i32, rng.i8() as i32];
+    let twice_max = 2.0 * s[0].max(s[1]);
+    let m = |v: f64| Multiplier::from_f64(v).unwrap();
+    let p = QAdd {
+        a: (m(s[0] / twice_max), z[0]),
+        b: (m(s[1] / twice_max), z[1]),
+        out: (m(twice_max / ((1u64 << 20) as f64 * s[2])), z[2]),
+        left_shift: 20,
+    };
+    (p, s, z)
+}
+
+#[test]
+fn scalar_add_is_the_real_sum_within_one_code() {
+    let mut rng = Rng(0x5eed);
+    for _ in 0..200 {
+        let (p, s, z) = params(&mut rng);
+        let a: Vec<i8> = (0..64).map(|_| rng.i8()).collect();
+        let b: Vec<i8> = (0..64).map(|_| rng.i8()).collect();
+        let mut y = vec![0i8; 64];
+        qs8_add_scalar(&p, &a, &b, &mut y);
+        for i in 0..64 {
+            let real = s[0] * (a[i] as i32 - z[0]) as f64 + s[1] * (b[i] as i32 - z[1]) as f64;
+            let want = (z[2] as f64 + real / s[2]).round().clamp(-128.0, 127.0);
+            assert!(
+                (y[i] as f64 - want).abs() <= 1.0,
+                "{p:?}: a {} b {} -> {} want {want}",
+                a[i],
+                b[i],
+                y[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn add_kernel_matches_scalar_bit_for_bit() {
+    let mut rng = Rng(0xadd);
+    for len in [0usize, 1, 15, 16, 17, 33, 100, 1000] {
+        for _ in 0..20 {
+            let (p, _, _) = params(&mut rng);
+            let a: Vec<i8> = (0..len).map(|_| rng.i8()).collect();
+            let b: Vec<i8> = (0..len).map(|_| rng.i8()).collect();
+            let (mut want, mut got) = (vec![0i8; len], vec![0i8; len]);
+            qs8_add_scalar(&p, &a, &b, &mut want);
+            qs8_add(&p, &a, &b, &mut got);
+            assert_eq!(got, want, "len {len}, {p:?}");
+        }
+    }
+}
