@@ -3,7 +3,8 @@
 //! Integer sums are exact, so every comparison is exact (bitwise for f32 outputs). On
 //! wasm32+simd128 the scalar and SIMD128 variants are also compared with each other.
 //!
-//! Benchmarks (native, ignored): `cargo test --release --test qs8_kernels -- --ignored --nocapture`.
+//! Benchmarks (ignored): natively `cargo test --release --test qs8_kernels -- --ignored
+//! --nocapture`; in node append `-- --include-ignored bench` to the wasm test command.
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -655,6 +656,51 @@ fn bench_qs8_kernels() {
                 "qs8_gemm {uk:?} m={m} k={k} n={n}: {:.1} us, {gops:.1} GOP/s",
                 t * 1e6
             );
+        }
+    }
+}
+
+/// GOP/s of the int8 kernels in the wasm runtime (timed with `Date.now()`), and the
+/// `qs8_dot_peak` ceiling.
+#[cfg(target_arch = "wasm32")]
+#[test]
+#[ignore]
+fn bench_qs8_kernels_wasm() {
+    use wasm_bindgen_test::console_log;
+    fn time<F: FnMut()>(mut f: F) -> f64 {
+        f();
+        let (start, mut runs) = (js_sys::Date::now(), 0u32);
+        while js_sys::Date::now() - start < 500.0 {
+            f();
+            runs += 1;
+        }
+        (js_sys::Date::now() - start) / 1e3 / f64::from(runs)
+    }
+    let t = time(|| {
+        qs8_dot_peak(1 << 20);
+    });
+    console_log!(
+        "qs8_dot_peak: {:.1} GOP/s",
+        2.0 * qs8_dot_peak(0).max(qs8_dot_peak(1) << 20) as f64 / t / 1e9
+    );
+    let mut rng = Rng::new(6);
+    for &(m, k, n) in &[
+        (96, 16, 12544),
+        (1152, 192, 49),
+        (320, 1152, 49),
+        (256, 256, 256),
+        (1000, 1280, 1),
+    ] {
+        let a = rng.i8s(m * k);
+        let b = rng.i8s(k * n);
+        let params = Params::random(&mut rng, m);
+        let req = params.requants(&mut rng)[1];
+        for &uk in QGemmUkernel::ALL {
+            let pa = PackedQA::pack_for(uk, &a, m, k);
+            let mut c = vec![0i8; m * n];
+            let t = time(|| qs8_gemm(&pa, &b, n, &mut c, &req));
+            let gops = 2.0 * (m * k * n) as f64 / t / 1e9;
+            console_log!("qs8_gemm {uk:?} m={m} k={k} n={n}: {gops:.1} GOP/s");
         }
     }
 }

@@ -21,7 +21,7 @@ mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
-pub use scalar::{qs8_gemm_4x16c2_scalar, qs8_gemm_4x8c2_scalar};
+pub use scalar::qs8_gemm_4x8c2_scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use simd128::qs8_gemm_4x8c2_simd128;
 
@@ -39,31 +39,22 @@ const B_BLOCK: usize = 256 * 1024;
 pub enum QGemmUkernel {
     /// [`qs8_gemm_4x8c2_scalar`]: the shape shared with the SIMD128 twin.
     Scalar4x8,
-    /// [`qs8_gemm_4x16c2_scalar`]: tuned for native autovectorisation.
-    Scalar4x16,
     /// `qs8_gemm_4x8c2_simd128` (wasm32 with `simd128` only).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     Simd128x4x8,
 }
 
 impl QGemmUkernel {
-    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
-    /// other wasm32 builds, scalar 4x16 natively.
+    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     pub const DEFAULT: Self = QGemmUkernel::Simd128x4x8;
-    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
-    /// other wasm32 builds, scalar 4x16 natively.
-    #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+    /// The fastest microkernel for this build: scalar 4x8 without SIMD128.
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     pub const DEFAULT: Self = QGemmUkernel::Scalar4x8;
-    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
-    /// other wasm32 builds, scalar 4x16 natively.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub const DEFAULT: Self = QGemmUkernel::Scalar4x16;
 
     /// Every microkernel compiled into this build (for tests comparing them).
     pub const ALL: &'static [QGemmUkernel] = &[
         QGemmUkernel::Scalar4x8,
-        QGemmUkernel::Scalar4x16,
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         QGemmUkernel::Simd128x4x8,
     ];
@@ -71,7 +62,7 @@ impl QGemmUkernel {
     /// Rows per tile (panel height of packed A).
     pub const fn mr(self) -> usize {
         match self {
-            QGemmUkernel::Scalar4x8 | QGemmUkernel::Scalar4x16 => 4,
+            QGemmUkernel::Scalar4x8 => 4,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             QGemmUkernel::Simd128x4x8 => 4,
         }
@@ -81,7 +72,6 @@ impl QGemmUkernel {
     pub const fn nr(self) -> usize {
         match self {
             QGemmUkernel::Scalar4x8 => 8,
-            QGemmUkernel::Scalar4x16 => 16,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             QGemmUkernel::Simd128x4x8 => 8,
         }
@@ -90,7 +80,7 @@ impl QGemmUkernel {
     /// Whether the output stage and matrix-vector path use SIMD128.
     const fn simd(self) -> bool {
         match self {
-            QGemmUkernel::Scalar4x8 | QGemmUkernel::Scalar4x16 => false,
+            QGemmUkernel::Scalar4x8 => false,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             QGemmUkernel::Simd128x4x8 => true,
         }
@@ -194,9 +184,6 @@ fn gemm<S: OutputStage>(a: &PackedQA, b: &[i8], n: usize, c: &mut [S::Out], stag
     match a.ukernel {
         QGemmUkernel::Scalar4x8 => {
             dispatch::<4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_scalar)
-        }
-        QGemmUkernel::Scalar4x16 => {
-            dispatch::<4, 16, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x16c2_scalar)
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         QGemmUkernel::Simd128x4x8 => {
