@@ -5,7 +5,7 @@
 use core::arch::wasm32::*;
 
 use super::{ChannelArgs, BLOCK, CHUNK};
-use crate::kernels::qs8_requant::{to_array, OutputStage};
+use crate::kernels::qs8_requant::OutputStage;
 
 /// Loads 8 int8 values from the front of `s`, sign-extended to i16x8.
 #[inline(always)]
@@ -38,21 +38,16 @@ fn blocks<const NB: usize>(
     acc
 }
 
-/// Stores the first `out.len()` columns of `acc` through the output stage.
+/// Stores the first `out.len()` columns of `acc` through the output stage (`row`: the
+/// channel's constants).
 #[inline(always)]
 fn store<S: OutputStage, const NB: usize>(
-    a: &ChannelArgs,
-    stage: &S,
+    row: &S::Simd128Row,
     acc: &[[v128; 2]; NB],
     out: &mut [S::Out],
 ) {
     for (o, acc_b) in out.chunks_mut(BLOCK).zip(acc) {
-        let lo: [i32; 4] = to_array(acc_b[0]);
-        let hi: [i32; 4] = to_array(acc_b[1]);
-        let mut v = [0i32; BLOCK];
-        v[..4].copy_from_slice(&lo);
-        v[4..].copy_from_slice(&hi);
-        stage.store_simd128(a.channel, &v[..o.len()], o);
+        S::store8_simd128(row, *acc_b, o);
     }
 }
 
@@ -60,19 +55,14 @@ fn store<S: OutputStage, const NB: usize>(
 #[inline(always)]
 fn stacked<S: OutputStage, const NB: usize>(
     a: &ChannelArgs,
-    stage: &S,
+    row: &S::Simd128Row,
     plane: &[i8],
     i0: usize,
     out: &mut [S::Out],
 ) {
     let acc = blocks::<NB>(a, plane, i0 * a.row_step, a.row_step);
     for (b, acc_b) in acc.iter().enumerate() {
-        store(
-            a,
-            stage,
-            &[*acc_b],
-            &mut out[(i0 + b) * a.out_w..][..a.out_w],
-        );
+        store::<S, 1>(row, &[*acc_b], &mut out[(i0 + b) * a.out_w..][..a.out_w]);
     }
 }
 
@@ -80,7 +70,7 @@ fn stacked<S: OutputStage, const NB: usize>(
 #[inline(always)]
 fn along<S: OutputStage, const NB: usize>(
     a: &ChannelArgs,
-    stage: &S,
+    row: &S::Simd128Row,
     plane: &[i8],
     i: usize,
     j0: usize,
@@ -88,12 +78,7 @@ fn along<S: OutputStage, const NB: usize>(
 ) {
     let acc = blocks::<NB>(a, plane, i * a.row_step + j0, BLOCK);
     let end = a.out_w.min(j0 + NB * BLOCK);
-    store(
-        a,
-        stage,
-        &acc,
-        &mut out[i * a.out_w + j0..i * a.out_w + end],
-    );
+    store::<S, NB>(row, &acc, &mut out[i * a.out_w + j0..i * a.out_w + end]);
 }
 
 /// Computes one channel's `[out_h, out_w]` output from its padded plane.
@@ -103,14 +88,15 @@ pub(super) fn dwconv_rows<S: OutputStage>(
     plane: &[i8],
     out: &mut [S::Out],
 ) {
+    let row = stage.simd128_row(a.channel);
     if a.out_w <= BLOCK {
         // Narrow (late) layers: stack rows instead of columns.
         for i0 in (0..a.out_h).step_by(CHUNK) {
             match CHUNK.min(a.out_h - i0) {
-                4 => stacked::<S, 4>(a, stage, plane, i0, out),
-                3 => stacked::<S, 3>(a, stage, plane, i0, out),
-                2 => stacked::<S, 2>(a, stage, plane, i0, out),
-                _ => stacked::<S, 1>(a, stage, plane, i0, out),
+                4 => stacked::<S, 4>(a, &row, plane, i0, out),
+                3 => stacked::<S, 3>(a, &row, plane, i0, out),
+                2 => stacked::<S, 2>(a, &row, plane, i0, out),
+                _ => stacked::<S, 1>(a, &row, plane, i0, out),
             }
         }
         return;
@@ -122,10 +108,10 @@ pub(super) fn dwconv_rows<S: OutputStage>(
         while j0 < a.out_w {
             let nb = ((padded_w - j0) / BLOCK).min(CHUNK);
             match nb {
-                4 => along::<S, 4>(a, stage, plane, i, j0, out),
-                3 => along::<S, 3>(a, stage, plane, i, j0, out),
-                2 => along::<S, 2>(a, stage, plane, i, j0, out),
-                _ => along::<S, 1>(a, stage, plane, i, j0, out),
+                4 => along::<S, 4>(a, &row, plane, i, j0, out),
+                3 => along::<S, 3>(a, &row, plane, i, j0, out),
+                2 => along::<S, 2>(a, &row, plane, i, j0, out),
+                _ => along::<S, 1>(a, &row, plane, i, j0, out),
             }
             j0 += nb * BLOCK;
         }

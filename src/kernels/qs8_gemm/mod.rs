@@ -192,16 +192,15 @@ fn gemm<S: OutputStage>(a: &PackedQA, b: &[i8], n: usize, c: &mut [S::Out], stag
     }
 }
 
-/// Stores one row of accumulators through the output stage, vectorised when `simd`.
+/// Stores one tile row of accumulators (`NR` a multiple of 8) through the SIMD128 output
+/// stage, with the row's constants `row` prepared by the caller; `dst` may be short.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
-fn store_row<S: OutputStage>(stage: &S, simd: bool, row: usize, acc: &[i32], dst: &mut [S::Out]) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if simd {
-        stage.store_simd128(row, acc, dst);
-        return;
+fn store_row_simd128<S: OutputStage>(row: &S::Simd128Row, acc: &[i32], dst: &mut [S::Out]) {
+    use super::qs8_requant::load_i32x4;
+    for (a, d) in acc.chunks_exact(8).zip(dst.chunks_mut(8)) {
+        S::store8_simd128(row, [load_i32x4(&a[..4]), load_i32x4(&a[4..])], d);
     }
-    let _ = simd;
-    stage.store_scalar(row, acc, dst);
 }
 
 /// Picks the matrix-vector path for `n == 1`, the blocked driver otherwise; with the `threads`
@@ -407,6 +406,10 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
 {
     let kp = a.kp();
     debug_assert_eq!(rows.start % MR, 0);
+    debug_assert!(
+        !simd || NR % 8 == 0,
+        "SIMD output stage stores 8 columns at a time"
+    );
     // Short reductions get wider blocks: fewer passes over A, longer contiguous C row writes.
     let nc_max = (B_BLOCK / kp.max(2)).div_ceil(NR) * NR;
     let width = cols.len();
@@ -422,17 +425,26 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
         for ir in (rows.start..rows.end).step_by(MR) {
             let ap = a.panel::<MR>(ir / MR);
             let tile_rows = MR.min(rows.end - ir);
+            // The SIMD output stage's row constants, splatted once for all the panel's tiles.
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            let prepared: Option<[S::Simd128Row; MR]> = simd
+                .then(|| core::array::from_fn(|r| stage.simd128_row((ir + r).min(rows.end - 1))));
             for jr in (0..nc).step_by(NR) {
                 let bp = &bpack[jr * kp..][..kp * NR];
                 let acc = ukernel(ap, bp);
                 let (col0, tile_cols) = (jc - cols.start + jr, NR.min(nc - jr));
                 for (r, acc_r) in acc.iter().enumerate().take(tile_rows) {
                     let dst = &mut out.row(ir + r)[col0..][..tile_cols];
+                    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                    if let Some(prepared) = &prepared {
+                        store_row_simd128::<S>(&prepared[r], acc_r, dst);
+                        continue;
+                    }
                     if let Ok(full) = <&mut [S::Out; NR]>::try_from(&mut *dst) {
                         // Full-width rows get a constant length: fully unrolled stores.
-                        store_row(stage, simd, ir + r, acc_r, full);
+                        stage.store_scalar(ir + r, acc_r, full);
                     } else {
-                        store_row(stage, simd, ir + r, &acc_r[..tile_cols], dst);
+                        stage.store_scalar(ir + r, &acc_r[..tile_cols], dst);
                     }
                 }
             }
