@@ -658,7 +658,41 @@ fn bench_qs8_kernels() {
             );
         }
     }
+    for &(c, hw, kk, s) in DW_SHAPES {
+        let g = geometry(
+            c,
+            (hw, hw),
+            (kk, kk),
+            [s, s],
+            [1, 1],
+            same_pads((hw, hw), kk, s),
+        )
+        .expect("geometry");
+        let x = rng.i8s(c * hw * hw);
+        let w = rng.i8s(c * kk * kk);
+        let params = Params::random(&mut rng, c);
+        let req = params.requants(&mut rng)[1];
+        let mut y = vec![0i8; c * g.out_h * g.out_w];
+        let t = time(|| qs8_dwconv(&g, &x, 3, &w, &req, &mut y));
+        let gops = 2.0 * (c * g.out_h * g.out_w * kk * kk) as f64 / t / 1e9;
+        println!(
+            "qs8_dwconv {c}x{hw}x{hw} k={kk} s={s}: {:.1} us, {gops:.1} GOP/s",
+            t * 1e6
+        );
+    }
 }
+
+/// EfficientNet-Lite0's depthwise layers `(channels, size, kernel, stride)` for the benchmarks.
+#[allow(dead_code)]
+const DW_SHAPES: &[(usize, usize, usize, usize)] = &[
+    (32, 112, 3, 1),
+    (96, 112, 3, 2),
+    (144, 56, 3, 1),
+    (144, 56, 5, 2),
+    (240, 28, 5, 1),
+    (672, 14, 5, 1),
+    (1152, 7, 3, 1),
+];
 
 /// GOP/s of the int8 kernels in the wasm runtime (timed with `Date.now()`), and the
 /// `qs8_dot_peak` ceiling.
@@ -702,5 +736,24 @@ fn bench_qs8_kernels_wasm() {
             let gops = 2.0 * (m * k * n) as f64 / t / 1e9;
             console_log!("qs8_gemm {uk:?} m={m} k={k} n={n}: {gops:.1} GOP/s");
         }
+    }
+    for &(c, hw, kk, s) in DW_SHAPES {
+        let g = geometry(
+            c,
+            (hw, hw),
+            (kk, kk),
+            [s, s],
+            [1, 1],
+            same_pads((hw, hw), kk, s),
+        )
+        .expect("geometry");
+        let x = rng.i8s(c * hw * hw);
+        let w = rng.i8s(c * kk * kk);
+        let params = Params::random(&mut rng, c);
+        let req = params.requants(&mut rng)[1];
+        let mut y = vec![0i8; c * g.out_h * g.out_w];
+        let t = time(|| qs8_dwconv(&g, &x, 3, &w, &req, &mut y));
+        let gops = 2.0 * (c * g.out_h * g.out_w * kk * kk) as f64 / t / 1e9;
+        console_log!("qs8_dwconv {c}x{hw}x{hw} k={kk} s={s}: {gops:.1} GOP/s");
     }
 }
