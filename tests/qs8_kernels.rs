@@ -3,7 +3,8 @@
 //! Integer sums are exact, so every comparison is exact (bitwise for f32 outputs). On
 //! wasm32+simd128 the scalar and SIMD128 variants are also compared with each other.
 //!
-//! Benchmarks (native, ignored): `cargo test --release --test qs8_kernels -- --ignored --nocapture`.
+//! Benchmarks (ignored): natively `cargo test --release --test qs8_kernels -- --ignored
+//! --nocapture`; in node append `-- --include-ignored bench` to the wasm test command.
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -656,5 +657,103 @@ fn bench_qs8_kernels() {
                 t * 1e6
             );
         }
+    }
+    for &(c, hw, kk, s) in DW_SHAPES {
+        let g = geometry(
+            c,
+            (hw, hw),
+            (kk, kk),
+            [s, s],
+            [1, 1],
+            same_pads((hw, hw), kk, s),
+        )
+        .expect("geometry");
+        let x = rng.i8s(c * hw * hw);
+        let w = rng.i8s(c * kk * kk);
+        let params = Params::random(&mut rng, c);
+        let req = params.requants(&mut rng)[1];
+        let mut y = vec![0i8; c * g.out_h * g.out_w];
+        let t = time(|| qs8_dwconv(&g, &x, 3, &w, &req, &mut y));
+        let gops = 2.0 * (c * g.out_h * g.out_w * kk * kk) as f64 / t / 1e9;
+        println!(
+            "qs8_dwconv {c}x{hw}x{hw} k={kk} s={s}: {:.1} us, {gops:.1} GOP/s",
+            t * 1e6
+        );
+    }
+}
+
+/// EfficientNet-Lite0's depthwise layers `(channels, size, kernel, stride)` for the benchmarks.
+#[allow(dead_code)]
+const DW_SHAPES: &[(usize, usize, usize, usize)] = &[
+    (32, 112, 3, 1),
+    (96, 112, 3, 2),
+    (144, 56, 3, 1),
+    (144, 56, 5, 2),
+    (240, 28, 5, 1),
+    (672, 14, 5, 1),
+    (1152, 7, 3, 1),
+];
+
+/// GOP/s of the int8 kernels in the wasm runtime (timed with `Date.now()`), and the
+/// `qs8_dot_peak` ceiling.
+#[cfg(target_arch = "wasm32")]
+#[test]
+#[ignore]
+fn bench_qs8_kernels_wasm() {
+    use wasm_bindgen_test::console_log;
+    fn time<F: FnMut()>(mut f: F) -> f64 {
+        f();
+        let (start, mut runs) = (js_sys::Date::now(), 0u32);
+        while js_sys::Date::now() - start < 500.0 {
+            f();
+            runs += 1;
+        }
+        (js_sys::Date::now() - start) / 1e3 / f64::from(runs)
+    }
+    let t = time(|| {
+        qs8_dot_peak(1 << 20);
+    });
+    console_log!(
+        "qs8_dot_peak: {:.1} GOP/s",
+        2.0 * qs8_dot_peak(0).max(qs8_dot_peak(1) << 20) as f64 / t / 1e9
+    );
+    let mut rng = Rng::new(6);
+    for &(m, k, n) in &[
+        (96, 16, 12544),
+        (1152, 192, 49),
+        (320, 1152, 49),
+        (256, 256, 256),
+        (1000, 1280, 1),
+    ] {
+        let a = rng.i8s(m * k);
+        let b = rng.i8s(k * n);
+        let params = Params::random(&mut rng, m);
+        let req = params.requants(&mut rng)[1];
+        for &uk in QGemmUkernel::ALL {
+            let pa = PackedQA::pack_for(uk, &a, m, k);
+            let mut c = vec![0i8; m * n];
+            let t = time(|| qs8_gemm(&pa, &b, n, &mut c, &req));
+            let gops = 2.0 * (m * k * n) as f64 / t / 1e9;
+            console_log!("qs8_gemm {uk:?} m={m} k={k} n={n}: {gops:.1} GOP/s");
+        }
+    }
+    for &(c, hw, kk, s) in DW_SHAPES {
+        let g = geometry(
+            c,
+            (hw, hw),
+            (kk, kk),
+            [s, s],
+            [1, 1],
+            same_pads((hw, hw), kk, s),
+        )
+        .expect("geometry");
+        let x = rng.i8s(c * hw * hw);
+        let w = rng.i8s(c * kk * kk);
+        let params = Params::random(&mut rng, c);
+        let req = params.requants(&mut rng)[1];
+        let mut y = vec![0i8; c * g.out_h * g.out_w];
+        let t = time(|| qs8_dwconv(&g, &x, 3, &w, &req, &mut y));
+        let gops = 2.0 * (c * g.out_h * g.out_w * kk * kk) as f64 / t / 1e9;
+        console_log!("qs8_dwconv {c}x{hw}x{hw} k={kk} s={s}: {gops:.1} GOP/s");
     }
 }

@@ -119,9 +119,37 @@ pub(crate) trait OutputStage: Sync {
         }
     }
 
-    /// `dst[j] = apply(row, acc[j])` with SIMD128 (`acc.len() == dst.len()`).
+    /// One row's constants for [`Self::store8_simd128`], splatted once per row of tiles.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    fn store_simd128(&self, row: usize, acc: &[i32], dst: &mut [Self::Out]);
+    type Simd128Row: Copy;
+
+    /// The constants of row `row`.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn simd128_row(&self, row: usize) -> Self::Simd128Row;
+
+    /// `dst[j] = apply(row, acc[j])` for 8 accumulators (`acc[0]` lanes 0-3, `acc[1]` lanes
+    /// 4-7) with SIMD128; `dst` holds the first `dst.len() <= 8` outputs.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn store8_simd128(row: &Self::Simd128Row, acc: [v128; 2], dst: &mut [Self::Out]);
+}
+
+/// [`Requant`]'s per-row SIMD128 constants.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RequantRow {
+    q: RequantSimd128,
+    bias: v128,
+}
+
+/// [`Dequant`]'s per-row SIMD128 constants.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DequantRow {
+    bias: v128,
+    scale: v128,
+    fbias: v128,
+    min: v128,
+    max: v128,
 }
 
 impl OutputStage for Requant<'_> {
@@ -137,24 +165,30 @@ impl OutputStage for Requant<'_> {
     }
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    type Simd128Row = RequantRow;
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
-    fn store_simd128(&self, row: usize, acc: &[i32], dst: &mut [i8]) {
-        let q = RequantSimd128::new(self.multiplier[row], self.zero_point, self.min, self.max);
-        let bias = i32x4_splat(self.bias[row]);
-        let (mut acc8, mut dst8) = (acc.chunks_exact(8), dst.chunks_exact_mut(8));
-        for (a, d) in (&mut acc8).zip(&mut dst8) {
-            let (v0, v1) = (load_i32x4(&a[..4]), load_i32x4(&a[4..]));
-            let y = q.apply8(i32x4_add(v0, bias), i32x4_add(v1, bias));
-            let y: [i8; 16] = to_array(y);
-            d.copy_from_slice(&y[..8]);
+    fn simd128_row(&self, row: usize) -> RequantRow {
+        RequantRow {
+            q: RequantSimd128::new(self.multiplier[row], self.zero_point, self.min, self.max),
+            bias: i32x4_splat(self.bias[row]),
         }
-        let (a, d) = (acc8.remainder(), dst8.into_remainder());
-        if !a.is_empty() {
-            let mut tmp = [0i32; 8];
-            tmp[..a.len()].copy_from_slice(a);
-            let (v0, v1) = (load_i32x4(&tmp[..4]), load_i32x4(&tmp[4..]));
-            let y: [i8; 16] = to_array(q.apply8(i32x4_add(v0, bias), i32x4_add(v1, bias)));
-            d.copy_from_slice(&y[..d.len()]);
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn store8_simd128(row: &RequantRow, acc: [v128; 2], dst: &mut [i8]) {
+        let y = row
+            .q
+            .apply8(i32x4_add(acc[0], row.bias), i32x4_add(acc[1], row.bias));
+        if dst.len() == 8 {
+            // SAFETY: `dst` has 8 bytes; the lane store accepts unaligned pointers.
+            unsafe { v128_store64_lane::<0>(y, dst.as_mut_ptr().cast::<u64>()) };
+        } else {
+            let y: [i8; 16] = to_array(y);
+            let n = dst.len();
+            dst.copy_from_slice(&y[..n]);
         }
     }
 }
@@ -172,31 +206,45 @@ impl OutputStage for Dequant<'_> {
     }
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    type Simd128Row = DequantRow;
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
-    fn store_simd128(&self, row: usize, acc: &[i32], dst: &mut [f32]) {
-        let bias = i32x4_splat(self.bias[row]);
-        let (scale, fbias) = (f32x4_splat(self.scale[row]), f32x4_splat(self.fbias[row]));
-        let (lo, hi) = (f32x4_splat(self.min), f32x4_splat(self.max));
+    fn simd128_row(&self, row: usize) -> DequantRow {
+        DequantRow {
+            bias: i32x4_splat(self.bias[row]),
+            scale: f32x4_splat(self.scale[row]),
+            fbias: f32x4_splat(self.fbias[row]),
+            min: f32x4_splat(self.min),
+            max: f32x4_splat(self.max),
+        }
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn store8_simd128(row: &DequantRow, acc: [v128; 2], dst: &mut [f32]) {
         let dq = |v: v128| {
             let v = f32x4_add(
-                f32x4_mul(f32x4_convert_i32x4(i32x4_add(v, bias)), scale),
-                fbias,
+                f32x4_mul(f32x4_convert_i32x4(i32x4_add(v, row.bias)), row.scale),
+                row.fbias,
             );
             // pmax(lo, v) = lo < v ? v : lo, then pmin(hi, .): `v.max(min).min(max)`,
             // including NaN becoming `min`.
-            f32x4_pmin(hi, f32x4_pmax(lo, v))
+            f32x4_pmin(row.max, f32x4_pmax(row.min, v))
         };
-        let (mut acc4, mut dst4) = (acc.chunks_exact(4), dst.chunks_exact_mut(4));
-        for (a, d) in (&mut acc4).zip(&mut dst4) {
-            let y: [f32; 4] = to_array(dq(load_i32x4(a)));
-            d.copy_from_slice(&y);
-        }
-        let (a, d) = (acc4.remainder(), dst4.into_remainder());
-        if !a.is_empty() {
-            let mut tmp = [0i32; 4];
-            tmp[..a.len()].copy_from_slice(a);
-            let y: [f32; 4] = to_array(dq(load_i32x4(&tmp)));
-            d.copy_from_slice(&y[..d.len()]);
+        let (y0, y1) = (dq(acc[0]), dq(acc[1]));
+        if dst.len() == 8 {
+            // SAFETY: `dst` has 8 values; v128_store accepts unaligned pointers.
+            unsafe {
+                v128_store(dst.as_mut_ptr().cast::<v128>(), y0);
+                v128_store(dst.as_mut_ptr().add(4).cast::<v128>(), y1);
+            }
+        } else {
+            let mut y = [0.0f32; 8];
+            y[..4].copy_from_slice(&to_array::<[f32; 4]>(y0));
+            y[4..].copy_from_slice(&to_array::<[f32; 4]>(y1));
+            let n = dst.len();
+            dst.copy_from_slice(&y[..n]);
         }
     }
 }

@@ -116,6 +116,12 @@ pub(super) struct ChannelArgs<'a> {
     row_step: usize,
     /// Plane offset of each tap's source for output (0, 0), in weight order.
     taps: &'a [usize],
+    /// The largest of `taps` (one bounds check covers a whole block).
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", target_feature = "simd128")),
+        allow(dead_code)
+    )]
+    max_tap: usize,
     /// This channel's `kh * kw` weights.
     weights: &'a [i8],
     /// The channel (the output stage's row).
@@ -162,6 +168,7 @@ fn run<S: OutputStage>(
             padded.offset(u * g.dilation[0], q) + col
         })
         .collect();
+    let max_tap = taps.iter().copied().max().unwrap_or(0);
     let row_step = padded.offset(g.stride[0], 0);
     // Channels `c0..`, one plane of `out` each, through one padded plane.
     let channels = |mut padded: PaddedPlane, c0: usize, out: &mut [S::Out]| {
@@ -173,6 +180,7 @@ fn run<S: OutputStage>(
                 out_w: g.out_w,
                 row_step,
                 taps: &taps,
+                max_tap,
                 weights: &weights[c * taps_n..][..taps_n],
                 channel: c,
             };

@@ -21,7 +21,7 @@ mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
-pub use scalar::{qs8_gemm_4x16c2_scalar, qs8_gemm_4x8c2_scalar};
+pub use scalar::qs8_gemm_4x8c2_scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use simd128::qs8_gemm_4x8c2_simd128;
 
@@ -39,31 +39,22 @@ const B_BLOCK: usize = 256 * 1024;
 pub enum QGemmUkernel {
     /// [`qs8_gemm_4x8c2_scalar`]: the shape shared with the SIMD128 twin.
     Scalar4x8,
-    /// [`qs8_gemm_4x16c2_scalar`]: tuned for native autovectorisation.
-    Scalar4x16,
     /// `qs8_gemm_4x8c2_simd128` (wasm32 with `simd128` only).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     Simd128x4x8,
 }
 
 impl QGemmUkernel {
-    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
-    /// other wasm32 builds, scalar 4x16 natively.
+    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     pub const DEFAULT: Self = QGemmUkernel::Simd128x4x8;
-    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
-    /// other wasm32 builds, scalar 4x16 natively.
-    #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+    /// The fastest microkernel for this build: scalar 4x8 without SIMD128.
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     pub const DEFAULT: Self = QGemmUkernel::Scalar4x8;
-    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128, scalar 4x8 on
-    /// other wasm32 builds, scalar 4x16 natively.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub const DEFAULT: Self = QGemmUkernel::Scalar4x16;
 
     /// Every microkernel compiled into this build (for tests comparing them).
     pub const ALL: &'static [QGemmUkernel] = &[
         QGemmUkernel::Scalar4x8,
-        QGemmUkernel::Scalar4x16,
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         QGemmUkernel::Simd128x4x8,
     ];
@@ -71,7 +62,7 @@ impl QGemmUkernel {
     /// Rows per tile (panel height of packed A).
     pub const fn mr(self) -> usize {
         match self {
-            QGemmUkernel::Scalar4x8 | QGemmUkernel::Scalar4x16 => 4,
+            QGemmUkernel::Scalar4x8 => 4,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             QGemmUkernel::Simd128x4x8 => 4,
         }
@@ -81,7 +72,6 @@ impl QGemmUkernel {
     pub const fn nr(self) -> usize {
         match self {
             QGemmUkernel::Scalar4x8 => 8,
-            QGemmUkernel::Scalar4x16 => 16,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             QGemmUkernel::Simd128x4x8 => 8,
         }
@@ -90,7 +80,7 @@ impl QGemmUkernel {
     /// Whether the output stage and matrix-vector path use SIMD128.
     const fn simd(self) -> bool {
         match self {
-            QGemmUkernel::Scalar4x8 | QGemmUkernel::Scalar4x16 => false,
+            QGemmUkernel::Scalar4x8 => false,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             QGemmUkernel::Simd128x4x8 => true,
         }
@@ -195,9 +185,6 @@ fn gemm<S: OutputStage>(a: &PackedQA, b: &[i8], n: usize, c: &mut [S::Out], stag
         QGemmUkernel::Scalar4x8 => {
             dispatch::<4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_scalar)
         }
-        QGemmUkernel::Scalar4x16 => {
-            dispatch::<4, 16, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x16c2_scalar)
-        }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         QGemmUkernel::Simd128x4x8 => {
             dispatch::<4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_simd128)
@@ -205,16 +192,15 @@ fn gemm<S: OutputStage>(a: &PackedQA, b: &[i8], n: usize, c: &mut [S::Out], stag
     }
 }
 
-/// Stores one row of accumulators through the output stage, vectorised when `simd`.
+/// Stores one tile row of accumulators (`NR` a multiple of 8) through the SIMD128 output
+/// stage, with the row's constants `row` prepared by the caller; `dst` may be short.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
-fn store_row<S: OutputStage>(stage: &S, simd: bool, row: usize, acc: &[i32], dst: &mut [S::Out]) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if simd {
-        stage.store_simd128(row, acc, dst);
-        return;
+fn store_row_simd128<S: OutputStage>(row: &S::Simd128Row, acc: &[i32], dst: &mut [S::Out]) {
+    use super::qs8_requant::load_i32x4;
+    for (a, d) in acc.chunks_exact(8).zip(dst.chunks_mut(8)) {
+        S::store8_simd128(row, [load_i32x4(&a[..4]), load_i32x4(&a[4..])], d);
     }
-    let _ = simd;
-    stage.store_scalar(row, acc, dst);
 }
 
 /// Picks the matrix-vector path for `n == 1`, the blocked driver otherwise; with the `threads`
@@ -420,6 +406,10 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
 {
     let kp = a.kp();
     debug_assert_eq!(rows.start % MR, 0);
+    debug_assert!(
+        !simd || NR % 8 == 0,
+        "SIMD output stage stores 8 columns at a time"
+    );
     // Short reductions get wider blocks: fewer passes over A, longer contiguous C row writes.
     let nc_max = (B_BLOCK / kp.max(2)).div_ceil(NR) * NR;
     let width = cols.len();
@@ -435,17 +425,26 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
         for ir in (rows.start..rows.end).step_by(MR) {
             let ap = a.panel::<MR>(ir / MR);
             let tile_rows = MR.min(rows.end - ir);
+            // The SIMD output stage's row constants, splatted once for all the panel's tiles.
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            let prepared: Option<[S::Simd128Row; MR]> = simd
+                .then(|| core::array::from_fn(|r| stage.simd128_row((ir + r).min(rows.end - 1))));
             for jr in (0..nc).step_by(NR) {
                 let bp = &bpack[jr * kp..][..kp * NR];
                 let acc = ukernel(ap, bp);
                 let (col0, tile_cols) = (jc - cols.start + jr, NR.min(nc - jr));
                 for (r, acc_r) in acc.iter().enumerate().take(tile_rows) {
                     let dst = &mut out.row(ir + r)[col0..][..tile_cols];
+                    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                    if let Some(prepared) = &prepared {
+                        store_row_simd128::<S>(&prepared[r], acc_r, dst);
+                        continue;
+                    }
                     if let Ok(full) = <&mut [S::Out; NR]>::try_from(&mut *dst) {
                         // Full-width rows get a constant length: fully unrolled stores.
-                        store_row(stage, simd, ir + r, acc_r, full);
+                        stage.store_scalar(ir + r, acc_r, full);
                     } else {
-                        store_row(stage, simd, ir + r, &acc_r[..tile_cols], dst);
+                        stage.store_scalar(ir + r, &acc_r[..tile_cols], dst);
                     }
                 }
             }

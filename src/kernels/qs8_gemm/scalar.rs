@@ -6,30 +6,38 @@
 /// `acc[r][j] = sum_p a[(p*MR + r)*2] * b[(p*NR + j)*2] + a[(p*MR + r)*2 + 1] * b[(p*NR + j)*2 + 1]`.
 ///
 /// `a` is an `MR`-row panel of packed A (i16 pairs), `b` an `NR`-column panel of packed B
-/// (int8 pairs); both must hold the same number of k pairs.
+/// (int8 pairs, `B2 = 2 * NR` values per step); both must hold the same number of k pairs.
 #[inline(always)]
-fn qgemm_tile<const MR: usize, const NR: usize>(a: &[i16], b: &[i8]) -> [[i32; NR]; MR] {
+fn qgemm_tile<const MR: usize, const NR: usize, const B2: usize>(
+    a: &[i16],
+    b: &[i8],
+) -> [[i32; NR]; MR] {
+    debug_assert_eq!(B2, 2 * NR);
     let pairs = a.len() / (2 * MR);
     assert!(
-        a.len() == pairs * 2 * MR && b.len() == pairs * 2 * NR,
+        a.len() == pairs * 2 * MR && b.len() == pairs * B2,
         "qs8 gemm microkernel: panels of {} and {} values for {MR}x{NR}",
         a.len(),
         b.len()
     );
     let mut acc = [[0i32; NR]; MR];
-    for (ap, bp) in a.chunks_exact(2 * MR).zip(b.chunks_exact(2 * NR)) {
-        // Widen the B pair rows once per step (fixed size: no bounds checks, full unroll).
-        let bp: &[i8] = bp;
-        let mut b0 = [0i32; NR];
-        let mut b1 = [0i32; NR];
-        for j in 0..NR {
-            b0[j] = i32::from(bp[2 * j]);
-            b1[j] = i32::from(bp[2 * j + 1]);
+    for (ap, bp) in a.chunks_exact(2 * MR).zip(b.chunks_exact(B2)) {
+        // Whole-vector i16 views of the B pairs and of each splatted A pair: the even/odd
+        // products summed below are x86's pmaddwd (the scalar image of dot16x2), where
+        // splitting B into two rows first made LLVM gather bytes one at a time.
+        let bp: &[i8; B2] = bp.try_into().expect("B2 values");
+        let mut b16 = [0i16; B2];
+        for t in 0..B2 {
+            b16[t] = i16::from(bp[t]);
         }
         for r in 0..MR {
-            let (a0, a1) = (i32::from(ap[2 * r]), i32::from(ap[2 * r + 1]));
+            let mut a16 = [0i16; B2];
+            for t in 0..B2 {
+                a16[t] = ap[2 * r + t % 2];
+            }
             for j in 0..NR {
-                acc[r][j] += a0 * b0[j] + a1 * b1[j];
+                acc[r][j] +=
+                    i32::from(b16[2 * j] * a16[2 * j]) + i32::from(b16[2 * j + 1] * a16[2 * j + 1]);
             }
         }
     }
@@ -43,15 +51,7 @@ fn qgemm_tile<const MR: usize, const NR: usize>(a: &[i16], b: &[i8]) -> [[i32; N
 /// panel of k pairs). Returns the `4 x 8` tile of int32 dot products.
 #[inline(always)]
 pub fn qs8_gemm_4x8c2_scalar(a: &[i16], b: &[i8]) -> [[i32; 8]; 4] {
-    qgemm_tile::<4, 8>(a, b)
-}
-
-/// 4x16 scalar microkernel, the native default: 8 AVX2 i32 accumulators (4 rows x 2 ymm).
-///
-/// `a`: `kp * 4` i16 values; `b`: `kp * 16` int8 values. Returns the `4 x 16` tile.
-#[inline(always)]
-pub fn qs8_gemm_4x16c2_scalar(a: &[i16], b: &[i8]) -> [[i32; 16]; 4] {
-    qgemm_tile::<4, 16>(a, b)
+    qgemm_tile::<4, 8, 16>(a, b)
 }
 
 /// `c[r] = sum_k a[r, k] x[k]` for one packed `MR`-row panel (matrix-vector product); `x` has
