@@ -4,11 +4,29 @@
 //! distribution `P` is the histogram restricted to the clipping window with the clipped mass
 //! (outliers) added to the end bins, and `Q` is what the int8 grid makes of the window: its
 //! bins merged into [`LEVELS`] groups of (nearly) equal width, each group's count spread
-//! evenly over the group's nonzero bins of `P`. The chosen threshold minimises
+//! evenly over the group's nonzero bins of `P` (the group's count comes from the unclipped
+//! bins only, as in TensorRT: the outliers are what `Q` does not explain). The chosen
+//! threshold minimises
 //!
 //! ```text
 //! KL(P || Q) = sum_k p_k ln(p_k / q_k)       (p, q normalised; q_k floored at EPS)
 //! ```
+//!
+//! Exact zeros are left out of `P` and `Q`. Every grid the lowering builds has an integer
+//! zero point, so `x = 0` is represented exactly whatever `T` is: both the data and its
+//! quantized image have the same atom `pi_0 delta_0`, and with `P = pi_0 delta_0 + (1 - pi_0)
+//! P'`, `Q = pi_0 delta_0 + (1 - pi_0) Q'`,
+//!
+//! ```text
+//! KL(P || Q) = (1 - pi_0) KL(P' || Q')
+//! ```
+//!
+//! has the same minimiser as `KL(P' || Q')`, the search over the nonzero values. Left in the
+//! histogram instead (bin 0 holds `[0, w)`), the zero spike of ReLU outputs (50-90% of
+//! EfficientNet-Lite0's ReLU6 activations) is smeared by `Q` over the first level's bins,
+//! costing up to `pi_0 ln(i / LEVELS)` nats, which grows with the window and outweighs any
+//! clipping: thresholds near 2 on `[0, 6]` data and int8 logits with a negative SQNR.
+//! NVIDIA's pytorch-quantization sidesteps the same spike with `bins[0] = bins[1]`.
 //!
 //! Number of levels: the lowering uses asymmetric int8, 256 codes over whatever range it is
 //! given. So the window always gets 256 levels:
@@ -24,6 +42,11 @@
 //! 256 one-sided), so `T >= 128 w >= max |x| / 16`: with extreme outliers (more than 16 times
 //! the bulk) the threshold cannot go below that floor, as in TensorRT's 2048-bin search. The
 //! result is `T` intersected with the observed `[min, max]`.
+//!
+//! What KL still does by design: it weighs a clipped value by its probability, not by its
+//! error, so a thin tail (e.g. 0.1% of a late depthwise ReLU6 beyond 3.5) is clipped when that
+//! sharpens the bulk. On EfficientNet-Lite0 (seven sample photos) that costs about 5.5 dB of
+//! mean logit SQNR against MinMax, 12.9 against 18.4 dB (tests/observers.rs measures it).
 //!
 //! Cost: O([`LEVELS`]) per candidate with prefix sums, at most ~2000 candidates per value.
 
@@ -142,7 +165,9 @@ impl Observer for Entropy {
         if n <= first {
             return (h.min, h.max);
         }
-        let (_, signed) = h.signed(n);
+        let (_, mut signed) = h.signed(n);
+        // Exact zeros (in bin 0 of the positive side) are quantized exactly: see the module doc.
+        signed[n] -= h.zeros;
         let pre = Prefix::new(&signed);
         // Counts beyond bin i of each side: signed[..n - i] and signed[n + i..].
         let below = |i: usize| (pre.sum[n - i]) as u64;

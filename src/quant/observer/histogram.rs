@@ -17,6 +17,9 @@
 //! width would be half), so `w <= a / 1024`: at least 1024 bins between 0 and `a`, i.e. about
 //! 4 bins per int8 step of a symmetric 256-code grid over `[-a, a]` (8 for one-sided data).
 //!
+//! Exact zeros are also counted on their own ([`Histogram::zeros`], part of `pos[0]`): a grid
+//! with an integer zero point represents them exactly, which [`Entropy`](super::Entropy) uses.
+//!
 //! Non-finite values (NaN, ±inf) are ignored: they carry no range information a grid could use.
 
 /// Bins on each side of zero.
@@ -37,6 +40,8 @@ pub struct Histogram {
     pub max: f32,
     /// Finite values seen.
     pub count: u64,
+    /// Values exactly `0.0` (or `-0.0`) seen, a subset of `pos[0]`: the spike of ReLU outputs.
+    pub zeros: u64,
 }
 
 impl Default for Histogram {
@@ -48,6 +53,7 @@ impl Default for Histogram {
             min: f32::INFINITY,
             max: f32::NEG_INFINITY,
             count: 0,
+            zeros: 0,
         }
     }
 }
@@ -103,6 +109,7 @@ impl Histogram {
         let inv = self.exp.map_or(0.0, |e| 2f64.powi(-e));
         for &x in data.iter().filter(|x| x.is_finite()) {
             let i = ((x.abs() as f64) * inv) as usize;
+            self.zeros += u64::from(x == 0.0);
             if x < 0.0 {
                 self.neg[i] += 1;
             } else {
