@@ -824,6 +824,12 @@ fn bench_qs8_kernels_wasm() {
         let mut y = vec![0i8; c * g.out_h * g.out_w];
         let t = time(|| qs8_dwconv(&g, &x, 3, &w, &req, &mut y));
         let gops = 2.0 * (c * g.out_h * g.out_w * kk * kk) as f64 / t / 1e9;
-        console_log!("qs8_dwconv {c}x{hw}x{hw} k={kk} s={s}: {gops:.1} GOP/s");
+        let mut yf = vec![0f32; c * g.out_h * g.out_w];
+        let deq = params.dequants()[1];
+        let tf = time(|| qs8_dwconv_f32(&g, &x, 3, &w, &deq, &mut yf));
+        let gops_f = gops * t / tf;
+        console_log!(
+            "qs8_dwconv {c}x{hw}x{hw} k={kk} s={s}: {gops:.1} GOP/s (f32 output {gops_f:.1})"
+        );
     }
 }
