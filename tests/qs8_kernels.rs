@@ -291,6 +291,76 @@ fn qs8_gemm_empty() {
     }
 }
 
+/// The output stages on extreme accumulators: with k = 0 (GEMM) or zero weights (depthwise)
+/// every accumulator is the row's bias, so biases reach the vectorised stores directly.
+#[test]
+fn requant_extremes_through_kernels() {
+    let mut rng = Rng::new(11);
+    let extremes = [
+        i32::MIN,
+        i32::MIN + 1,
+        i32::MAX,
+        i32::MAX - 1,
+        0,
+        1,
+        -1,
+        1 << 30,
+        -(1 << 30),
+        (1 << 24) + 3,
+        -(1 << 24) - 5,
+        65535,
+        -65536,
+    ];
+    let mut mult: Vec<Multiplier> = Vec::new();
+    for shift in -31..=30 {
+        for m0 in [1 << 30, (1 << 30) + 12345, i32::MAX] {
+            mult.push(Multiplier { m0, shift });
+        }
+    }
+    mult.extend((0..100).map(|_| rng.multiplier()));
+    let m = mult.len() * extremes.len();
+    let mult: Vec<Multiplier> = mult
+        .iter()
+        .flat_map(|&x| std::iter::repeat_n(x, extremes.len()))
+        .collect();
+    let bias: Vec<i32> = (0..m)
+        .map(|i| match i % 3 {
+            0 => extremes[i % extremes.len()],
+            1 => rng.next_u64() as i32,
+            _ => rng.range(-70000, 70000) >> (i % 9),
+        })
+        .collect();
+    for (zp, lo, hi) in [
+        (0, -128, 127),
+        (-128, -128, 127),
+        (127, -3, 100),
+        (-7, -7, 127),
+    ] {
+        let req = Requant {
+            bias: &bias,
+            multiplier: &mult,
+            zero_point: zp,
+            min: lo,
+            max: hi,
+        };
+        let n = 9;
+        let want: Vec<i8> = (0..m * n).map(|i| requant_ref(&req, i / n, 0)).collect();
+        for &uk in QGemmUkernel::ALL {
+            let mut c = vec![0x55i8; m * n];
+            qs8_gemm(&PackedQA::pack_for(uk, &[], m, 0), &[], n, &mut c, &req);
+            assert_i8_eq(&format!("k = 0 {uk:?} zp={zp}"), &c, &want);
+        }
+        let g = geometry(m, (3, 9), (1, 1), [1, 1], [1, 1], [0, 0, 0, 0]).expect("geometry");
+        let want: Vec<i8> = (0..m * 27).map(|i| requant_ref(&req, i / 27, 0)).collect();
+        let (x, w) = (rng.i8s(m * 27), vec![0i8; m]);
+        let mut y = vec![0x55i8; m * 27];
+        qs8_dwconv(&g, &x, 0, &w, &req, &mut y);
+        assert_i8_eq(&format!("zero weights zp={zp}"), &y, &want);
+        qs8_dwconv_scalar(&g, &x, 0, &w, &req, &mut y);
+        assert_i8_eq(&format!("zero weights scalar zp={zp}"), &y, &want);
+    }
+}
+
 #[test]
 fn qs8_gemm_ukernel_shapes() {
     for &uk in QGemmUkernel::ALL {
@@ -754,6 +824,12 @@ fn bench_qs8_kernels_wasm() {
         let mut y = vec![0i8; c * g.out_h * g.out_w];
         let t = time(|| qs8_dwconv(&g, &x, 3, &w, &req, &mut y));
         let gops = 2.0 * (c * g.out_h * g.out_w * kk * kk) as f64 / t / 1e9;
-        console_log!("qs8_dwconv {c}x{hw}x{hw} k={kk} s={s}: {gops:.1} GOP/s");
+        let mut yf = vec![0f32; c * g.out_h * g.out_w];
+        let deq = params.dequants()[1];
+        let tf = time(|| qs8_dwconv_f32(&g, &x, 3, &w, &deq, &mut yf));
+        let gops_f = gops * t / tf;
+        console_log!(
+            "qs8_dwconv {c}x{hw}x{hw} k={kk} s={s}: {gops:.1} GOP/s (f32 output {gops_f:.1})"
+        );
     }
 }

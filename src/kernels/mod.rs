@@ -8,6 +8,13 @@
 //! Choosing a variant explicitly (tests, benchmarks): GEMM microkernels are picked when packing
 //! ([`f32_gemm::PackedA::pack_for`] with a [`f32_gemm::GemmUkernel`]); depthwise convolution has
 //! [`f32_dwconv::f32_dwconv_scalar`] everywhere and `f32_dwconv_simd128` on wasm32+simd128.
+//!
+//! The int8 kernels (`qs8_*`, XNNPACK's name for signed 8-bit quantized) multiply raw int8
+//! values into exact int32 sums and end in an output stage ([`qs8_requant::Requant`] to int8,
+//! [`qs8_requant::Dequant`] to f32), so all their variants agree bit for bit:
+//! [`qs8_gemm`] (variants via [`qs8_gemm::PackedQA::pack_for`]), [`qs8_dwconv`]
+//! ([`qs8_dwconv::qs8_dwconv_scalar`], `qs8_dwconv_simd128`), and [`f32_im2col::im2col`], which
+//! pads int8 columns with the input zero point.
 
 pub mod f32_dwconv;
 pub mod f32_gemm;

@@ -164,6 +164,38 @@ impl OutputStage for Requant<'_> {
         Requant::apply(self, row, acc)
     }
 
+    /// [`Multiplier::requantize`] rewritten branch-free with the row's constants hoisted, so
+    /// the loop vectorises natively (the definition's per-value branches and saturating
+    /// multiply do not); the same steps as `RequantSimd128` (wasm32+simd128), where each is
+    /// shown equal to the definition.
+    #[inline(always)]
+    fn store_scalar(&self, row: usize, acc: &[i32], dst: &mut [i8]) {
+        let m = self.multiplier[row];
+        debug_assert!(m.m0 >= 1 << 30 && (-31..=30).contains(&m.shift));
+        let (left, right) = (m.shift.max(0) as u32, (-m.shift).max(0) as u32);
+        let (lo_limit, hi_limit) = (i32::MIN >> left, i32::MAX >> left);
+        let mask = ((1i64 << right) - 1) as i32;
+        let half = mask >> 1;
+        let (m0, bias, zp) = (i64::from(m.m0), self.bias[row], self.zero_point);
+        let (lo, hi) = (i32::from(self.min), i32::from(self.max));
+        for (d, &a) in dst.iter_mut().zip(acc) {
+            let a = a.wrapping_add(bias);
+            // saturating_mul(1 << left): exact within the limits, MIN / MAX beyond.
+            let x = if a > hi_limit {
+                i32::MAX
+            } else {
+                a.max(lo_limit) << left
+            };
+            // Rounding doubling high multiply: m0 > 0, so gemmlowp's sign-dependent nudge and
+            // truncating division equal one add and an arithmetic shift.
+            let x = ((i64::from(x) * m0 + (1 << 30)) >> 31) as i32;
+            // Rounding divide by 2^right, ties away from zero.
+            let x = (x >> right) + i32::from((x & mask) > half + i32::from(x < 0));
+            // |x| past 2^16 clamps the same with or without the zero point (an int8 value).
+            *d = (x.clamp(-(1 << 16), 1 << 16) + zp).clamp(lo, hi) as i8;
+        }
+    }
+
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     type Simd128Row = RequantRow;
 
