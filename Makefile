@@ -9,6 +9,7 @@ TOOLS   := $(CURDIR)/.tools
 VENV    := $(CURDIR)/.venv
 PY      := $(VENV)/bin/python
 MODEL   := models/efficientnet-lite0.onnx
+INT8_QDQ := models/efficientnet-lite0-int8-qdq.onnx
 META    := models/efficientnet-lite0.json
 SAMPLES := $(wildcard samples/*.png samples/*.jpg)
 RUST_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
@@ -36,7 +37,7 @@ WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen
 help:
 	@echo "make demo    build everything and serve the page on http://127.0.0.1:8080"
 	@echo "make test    install what is missing, then run every test"
-	@echo "make bench   latency: native vs onnxruntime, and in headless Chromium"
+	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web in Chromium"
 	@echo "make models  download and convert EfficientNet-Lite0 to models/"
 
 ## ---- installs (each guarded) -------------------------------------------------------------
@@ -81,6 +82,11 @@ models: $(MODEL)
 
 $(MODEL) $(META) &: $(VENV)/.installed scripts/make_models.py
 	$(PY) scripts/make_models.py --cache .cache --out models
+
+# onnxruntime static int8 (QDQ, MinMax, per-channel) on the sample photos: the onnxruntime-web
+# int8 row of the bench (about 6 s).
+$(INT8_QDQ): $(MODEL) $(VENV)/.installed scripts/ort_quantize.py scripts/preprocess.py $(SAMPLES)
+	$(PY) scripts/ort_quantize.py quantize --model $(MODEL) --out $@ $(SAMPLES)
 
 clean-models:
 	rm -f models/*.onnx models/*.json
@@ -147,7 +153,7 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features threads -- -D warnings
 
-bench: $(MODEL) $(VENV)/.installed pkg chromium bench/node_modules/.installed
+bench: $(MODEL) $(INT8_QDQ) $(VENV)/.installed pkg chromium bench/node_modules/.installed
 	cargo build --release --bin quantscope
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
-	node bench/run.mjs --runs 20
+	PYTHON=$(PY) node bench/run.mjs --runs 30 --warmup 5
