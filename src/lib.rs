@@ -1,8 +1,10 @@
 //! quantscope: a float image classifier and its integer-only int8 twins, side by side.
 //!
 //! The modules read as the pipeline:
-//! [`onnx`] (import) -> [`ir`] (model graph, op shape rules) -> [`kernels`] (scalar and
-//! wasm SIMD128 twins) -> [`exec`] (executors) -> [`image`] (decoding and preprocessing).
+//! [`onnx`] (import) -> [`ir`] (model graph, op shape rules) -> [`quant`] (schemes, observers,
+//! calibration, lowering to int8) -> [`kernels`] (f32 and int8, scalar and wasm SIMD128 twins)
+//! -> [`exec`] (f32 and int8 executors) -> [`classifier`] (variants, top-k), with [`image`]
+//! (decoding and preprocessing) feeding it.
 //! Kernels never know about ONNX; ONNX never knows about kernels.
 
 pub mod classifier;

@@ -4,6 +4,12 @@
 //! convolution strategy per node, computes buffer lifetimes) and then runs it any number of
 //! times. Convolution and matrix products go through [`crate::kernels`]; the executor only
 //! moves data between them and implements the cheap ops (elementwise, pooling, shape ops).
+//! With [`float::WeightMode::DynamicInt8`] its Conv and Gemm run on int8 weights instead,
+//! quantizing their input per run (dynamic-range quantization).
+//!
+//! [`Int8Executor`] runs a [`QuantizedGraph`](crate::quant::lower::QuantizedGraph) with integer
+//! arithmetic only, planned the same way (the validation, buffer lifetimes, convolution shapes
+//! and pooling windows are shared).
 
 pub mod float;
 pub(crate) mod graph_plan;
