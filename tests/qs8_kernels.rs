@@ -833,3 +833,89 @@ fn bench_qs8_kernels_wasm() {
         );
     }
 }
+
+/// EfficientNet-Lite0's depthwise layers `(channels, size, k, stride, count)`.
+#[cfg(target_arch = "wasm32")]
+const LITE0_DW: &[(usize, usize, usize, usize, usize)] = &[
+    (32, 112, 3, 1, 1),
+    (96, 112, 3, 2, 1),
+    (144, 56, 3, 1, 1),
+    (144, 56, 5, 2, 1),
+    (240, 28, 5, 1, 1),
+    (240, 28, 3, 2, 1),
+    (480, 14, 3, 1, 2),
+    (480, 14, 5, 1, 1),
+    (672, 14, 5, 1, 2),
+    (672, 14, 5, 2, 1),
+    (1152, 7, 5, 1, 3),
+    (1152, 7, 3, 1, 1),
+];
+
+/// int8 depthwise on every EfficientNet-Lite0 layer shape in the wasm runtime, timed as the
+/// best of ~20 ms batches (robust to a shared machine), and the network's depthwise total.
+#[cfg(target_arch = "wasm32")]
+#[test]
+#[ignore]
+fn bench_qs8_dwconv_lite0_wasm() {
+    use wasm_bindgen_test::console_log;
+    fn best<F: FnMut()>(mut f: F) -> f64 {
+        f();
+        let start = js_sys::Date::now();
+        let mut k = 1u32;
+        loop {
+            let t0 = js_sys::Date::now();
+            for _ in 0..k {
+                f();
+            }
+            if js_sys::Date::now() - t0 >= 20.0 || k >= 1 << 20 {
+                break;
+            }
+            k *= 2;
+        }
+        let mut best = f64::INFINITY;
+        while js_sys::Date::now() - start < 800.0 {
+            let t0 = js_sys::Date::now();
+            for _ in 0..k {
+                f();
+            }
+            best = best.min((js_sys::Date::now() - t0) / f64::from(k));
+        }
+        best / 1e3
+    }
+    let mut rng = Rng::new(11);
+    let (mut total, mut total_f) = (0.0, 0.0);
+    for &(c, hw, kk, s, count) in LITE0_DW {
+        let g = geometry(
+            c,
+            (hw, hw),
+            (kk, kk),
+            [s, s],
+            [1, 1],
+            same_pads((hw, hw), kk, s),
+        )
+        .expect("geometry");
+        let x = rng.i8s(c * hw * hw);
+        let w = rng.i8s(c * kk * kk);
+        let params = Params::random(&mut rng, c);
+        let req = params.requants(&mut rng)[1];
+        let mut y = vec![0i8; c * g.out_h * g.out_w];
+        let t = best(|| qs8_dwconv(&g, &x, 3, &w, &req, &mut y));
+        let deq = params.dequants()[1];
+        let mut yf = vec![0f32; c * g.out_h * g.out_w];
+        let tf = best(|| qs8_dwconv_f32(&g, &x, 3, &w, &deq, &mut yf));
+        let ops = 2.0 * (c * g.out_h * g.out_w * kk * kk) as f64;
+        total += t * count as f64;
+        total_f += tf * count as f64;
+        console_log!(
+            "lite0 dw {c}x{hw}x{hw} k={kk} s={s} (x{count}): {:.3} ms {:.1} GOP/s (f32 output {:.1})",
+            t * 1e3,
+            ops / t / 1e9,
+            ops / tf / 1e9
+        );
+    }
+    console_log!(
+        "lite0 dw total: {:.2} ms (f32 output {:.2} ms)",
+        total * 1e3,
+        total_f * 1e3
+    );
+}

@@ -5,7 +5,9 @@
 //! As in `f32_dwconv`, each channel is first copied into a padded plane whose columns are split
 //! by stride phase (see `pad.rs`); out-of-image taps read `pad_value`, the input zero point, so
 //! with the bias holding `-Z_x * sum(w)` padding contributes exactly zero. The kernels then
-//! compute blocks of output columns from contiguous slices with no bounds tests per pixel.
+//! compute blocks of output columns from contiguous slices with no bounds tests per pixel
+//! (the SIMD128 kernel from a plane of int16 column pairs built from the input, see
+//! `simd128.rs`).
 //! Integer sums are exact: the scalar and SIMD128 kernels give the same bits.
 //!
 //! With the `threads` feature, large convolutions split their channels across rayon's pool.
@@ -78,8 +80,8 @@ pub fn qs8_dwconv_f32_scalar(
     run(g, input, pad_value, weights, deq, output, Variant::Scalar);
 }
 
-/// [`qs8_dwconv`] with the SIMD128 kernel (8 output columns per block, i16 products widened
-/// into two i32x4 accumulators).
+/// [`qs8_dwconv`] with the SIMD128 kernel (each channel widened once into int16 pairs of
+/// neighbouring columns, two taps per `i32x4.dot_i16x8_s`; see `simd128.rs`).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub fn qs8_dwconv_simd128(
     g: &ConvGeometry,
@@ -116,12 +118,6 @@ pub(super) struct ChannelArgs<'a> {
     row_step: usize,
     /// Plane offset of each tap's source for output (0, 0), in weight order.
     taps: &'a [usize],
-    /// The largest of `taps` (one bounds check covers a whole block).
-    #[cfg_attr(
-        not(all(target_arch = "wasm32", target_feature = "simd128")),
-        allow(dead_code)
-    )]
-    max_tap: usize,
     /// This channel's `kh * kw` weights.
     weights: &'a [i8],
     /// The channel (the output stage's row).
@@ -168,26 +164,34 @@ fn run<S: OutputStage>(
             padded.offset(u * g.dilation[0], q) + col
         })
         .collect();
-    let max_tap = taps.iter().copied().max().unwrap_or(0);
     let row_step = padded.offset(g.stride[0], 0);
     // Channels `c0..`, one plane of `out` each, through one padded plane.
     let channels = |mut padded: PaddedPlane, c0: usize, out: &mut [S::Out]| {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let mut pairs =
+            (variant == Variant::Simd128).then(|| simd128::PairPlane::new(g, &padded, pad_value));
         for (i, out_c) in out.chunks_exact_mut(plane_out).enumerate() {
             let c = c0 + i;
-            padded.fill(g, &input[c * plane_in..][..plane_in]);
+            let x_c = &input[c * plane_in..][..plane_in];
             let args = ChannelArgs {
                 out_h: g.out_h,
                 out_w: g.out_w,
                 row_step,
                 taps: &taps,
-                max_tap,
                 weights: &weights[c * taps_n..][..taps_n],
                 channel: c,
             };
             match variant {
-                Variant::Scalar => scalar::dwconv_rows(&args, stage, padded.data(), out_c),
+                Variant::Scalar => {
+                    padded.fill(g, x_c);
+                    scalar::dwconv_rows(&args, stage, padded.data(), out_c)
+                }
                 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                Variant::Simd128 => simd128::dwconv_rows(&args, stage, padded.data(), out_c),
+                Variant::Simd128 => {
+                    let pairs = pairs.as_mut().expect("pair plane");
+                    pairs.fill(g, &mut padded, x_c, args.weights);
+                    simd128::dwconv_rows(&args, stage, pairs, out_c)
+                }
             }
         }
     };

@@ -27,7 +27,9 @@ impl PaddedPlane {
     pub(super) fn new(g: &ConvGeometry, block: usize, pad_value: i8) -> Self {
         let rows = (g.out_h - 1) * g.stride[0] + (g.kh - 1) * g.dilation[0] + 1;
         let phases = g.stride[1];
-        let plen = g.out_w.div_ceil(block) * block + (g.kw - 1) * g.dilation[1] / phases;
+        // Room for the SIMD128 kernel's pair plane too (`pair_len` pairs of columns
+        // `(c, c + dil_w)`: up to `dil_w` columns further).
+        let plen = pair_len(g, block) + g.dilation[1];
         PaddedPlane {
             rows,
             phases,
@@ -70,4 +72,28 @@ impl PaddedPlane {
     pub(super) fn data(&self) -> &[i8] {
         &self.data
     }
+
+    /// Padded rows.
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", target_feature = "simd128")),
+        allow(dead_code)
+    )]
+    pub(super) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Values per phase.
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", target_feature = "simd128")),
+        allow(dead_code)
+    )]
+    pub(super) fn plen(&self) -> usize {
+        self.plen
+    }
+}
+
+/// Elements per phase row of a plane read in blocks of `block` output columns: the rounded-up
+/// output width plus the largest tap shift `(kw - 1) * dil_w / stride_w`, rounded up to 8.
+pub(super) fn pair_len(g: &ConvGeometry, block: usize) -> usize {
+    (g.out_w.div_ceil(block) * block + (g.kw - 1) * g.dilation[1] / g.stride[1]).div_ceil(8) * 8
 }

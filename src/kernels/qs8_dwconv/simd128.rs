@@ -1,139 +1,371 @@
-//! SIMD128 int8 depthwise kernel: the twin of the scalar one. Each `BLOCK` of 8 output columns
-//! is two i32x4 accumulators; taps go in pairs (dot16x2, as in the GEMM): the 8 input bytes of
-//! two taps are interleaved, widened to i16 pairs and multiplied-added with the weight pair by
-//! `i32x4.dot_i16x8_s`. Up to `CHUNK` blocks at once.
+//! SIMD128 int8 depthwise kernel over a *pair plane*: per channel, the padded int8 plane is
+//! widened once into int16 pairs `(x[c], x[c + dil_w])` (one 32-bit element per pair, split
+//! into column phases like the int8 plane), so that horizontally neighbouring taps `(u, v)` and
+//! `(u, v + 1)` of 4 output columns are one unaligned 16-byte load and one
+//! `i32x4.dot_i16x8_s` with the splatted weight pair `(w[u][v], w[u][v + 1])` (an odd last tap
+//! pairs with weight 0). A tap pair then costs load + dot + add per 4 outputs, with no shuffles
+//! or widening in the loop. Tiles of up to `TILE` blocks of 8 output columns (neighbouring
+//! columns, or stacked rows for narrow outputs) are accumulated in registers, then stored
+//! through the output stage. Integer sums are exact: the result equals the scalar kernel's.
 
 use core::arch::wasm32::*;
 
-use super::{ChannelArgs, BLOCK, CHUNK};
+use super::pad::{pair_len, PaddedPlane};
+use super::{ChannelArgs, BLOCK};
 use crate::kernels::qs8_requant::OutputStage;
+use crate::kernels::ConvGeometry;
 
-/// `NB` blocks, block `b` reading the plane from `base + b * step` (`step` = `BLOCK` for
-/// neighbouring columns, the row step for stacked rows of narrow outputs): `acc[b][h]` holds
-/// lanes `4h..4h+4` of block `b`.
+/// Most blocks of 8 output columns accumulated together (2 i32x4 accumulators each). The
+/// kernel dispatches 1..=4 explicitly.
+const TILE: usize = 4;
+
+/// The per-call pair plane, reused across channels.
+pub(super) struct PairPlane {
+    /// For each pair phase: the int8 phase of the first column, the int8 phase of the second,
+    /// and the second's element shift.
+    src: Vec<(usize, usize, usize)>,
+    /// Pairs per phase row (a multiple of 8).
+    plen: usize,
+    /// Padded rows.
+    rows: usize,
+    /// Offset of each tap pair's source for output (0, 0), row-major over `(u, v / 2)`.
+    taps: Vec<usize>,
+    /// The largest of `taps`.
+    max_tap: usize,
+    /// Offset between consecutive output rows.
+    row_step: usize,
+    /// The pairs, `[rows][pair phases][plen]`.
+    data: Vec<i32>,
+    /// This channel's splatted weight pairs, one per tap pair.
+    wp: Vec<v128>,
+    /// The input zero point (the padding).
+    pad_value: i8,
+}
+
+/// The pair `(lo, hi)` as one 32-bit element (two i16 lanes).
 #[inline(always)]
-fn blocks<const NB: usize>(
-    a: &ChannelArgs,
-    plane: &[i8],
-    base: usize,
-    step: usize,
-) -> [[v128; 2]; NB] {
-    // One bounds check for every load below (each tap offset is at most `max_tap`); the pad
-    // guarantees it passes. Per-load checks cost as much as the arithmetic.
-    assert!(
-        base + a.max_tap + (NB - 1) * step + BLOCK <= plane.len(),
-        "qs8_dwconv_simd128: block outside the padded plane"
-    );
-    let p = plane.as_ptr();
-    // SAFETY (every load): each tap offset is at most `max_tap` and b < NB, so the 8 bytes at
-    // base + off + b*step are inside `plane` (asserted above); loads accept unaligned pointers.
-    let load = |off: usize, b: usize| unsafe {
-        v128_load64_zero(p.add(base + off + b * step).cast::<u64>())
-    };
-    let mut acc = [[i32x4_splat(0); 2]; NB];
-    // Taps in pairs: the two taps' bytes interleaved and widened to i16 pairs, then one
-    // `i32x4.dot_i16x8_s` with the weight pair adds both taps for 4 outputs (half the
-    // instructions of widening multiplies per tap). An odd last tap pairs with weight 0.
-    let (mut taps, mut weights) = (a.taps.chunks_exact(2), a.weights.chunks_exact(2));
-    for (t, w) in (&mut taps).zip(&mut weights) {
-        let wp = i32x4_splat(i32::from(w[0] as i16 as u16) | (i32::from(w[1] as i16) << 16));
-        for (b, acc_b) in acc.iter_mut().enumerate() {
-            let x = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(
-                load(t[0], b),
-                load(t[1], b),
-            );
-            acc_b[0] = i32x4_add(acc_b[0], i32x4_dot_i16x8(i16x8_extend_low_i8x16(x), wp));
-            acc_b[1] = i32x4_add(acc_b[1], i32x4_dot_i16x8(i16x8_extend_high_i8x16(x), wp));
+fn pair(lo: i8, hi: i8) -> i32 {
+    i32::from(lo as i16 as u16) | (i32::from(hi) << 16)
+}
+
+/// Interleaves the 8 bytes at `a` and `b` and widens them to 8 pairs `(a[t], b[t])` at `dst`.
+///
+/// # Safety
+/// `a` and `b` must have 8 readable bytes, `dst` 8 writable values.
+#[inline(always)]
+unsafe fn interleave8(a: *const i8, b: *const i8, dst: *mut i32) {
+    // SAFETY: by the caller's contract; loads and stores accept unaligned pointers.
+    unsafe {
+        let va = v128_load64_zero(a.cast::<u64>());
+        let vb = v128_load64_zero(b.cast::<u64>());
+        let x = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(va, vb);
+        let p = dst.cast::<v128>();
+        v128_store(p, i16x8_extend_low_i8x16(x));
+        v128_store(p.add(1), i16x8_extend_high_i8x16(x));
+    }
+}
+
+impl PairPlane {
+    /// The pair plane for `g`, whose int8 plane is `padded`.
+    pub(super) fn new(g: &ConvGeometry, padded: &PaddedPlane, pad_value: i8) -> Self {
+        let (s, d) = (g.stride[1], g.dilation[1]);
+        let plen = pair_len(g, BLOCK);
+        debug_assert!(plen + d <= padded.plen());
+        // Pair (u, v) starts at padded column j*s + v*d: phase (v*d) % s, element j + v*d / s.
+        let mut phases: Vec<usize> = Vec::new();
+        let mut pairs = Vec::new();
+        for u in 0..g.kh {
+            for v in (0..g.kw).step_by(2) {
+                let q = v * d % s;
+                let k = match phases.iter().position(|&p| p == q) {
+                    Some(k) => k,
+                    None => {
+                        phases.push(q);
+                        phases.len() - 1
+                    }
+                };
+                pairs.push((u * g.dilation[0], k, v * d / s));
+            }
+        }
+        let np = phases.len();
+        let taps: Vec<usize> = pairs
+            .iter()
+            .map(|&(r, k, t)| (r * np + k) * plen + t)
+            .collect();
+        let rows = padded.rows();
+        PairPlane {
+            src: phases
+                .iter()
+                .map(|&q| (q, (q + d) % s, (q + d) / s))
+                .collect(),
+            plen,
+            rows,
+            max_tap: taps.iter().copied().max().unwrap_or(0),
+            taps,
+            row_step: g.stride[0] * np * plen,
+            // Padding pairs, written once: the direct fills only overwrite image values.
+            data: vec![pair(pad_value, pad_value); rows * np * plen],
+            pad_value,
+            wp: Vec::with_capacity(g.kh * g.kw.div_ceil(2)),
         }
     }
-    if let ([t], [w]) = (taps.remainder(), weights.remainder()) {
-        let wp = i32x4_splat(i32::from(*w as i16 as u16));
-        for (b, acc_b) in acc.iter_mut().enumerate() {
-            let x = load(*t, b);
-            let x = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(x, x);
-            acc_b[0] = i32x4_add(acc_b[0], i32x4_dot_i16x8(i16x8_extend_low_i8x16(x), wp));
-            acc_b[1] = i32x4_add(acc_b[1], i32x4_dot_i16x8(i16x8_extend_high_i8x16(x), wp));
+
+    /// Fills the pairs from channel `x` (`[in_h, in_w]`) and splats the channel's `kh * kw`
+    /// weights `w` in pairs. Stride 1 and stride 2 (dilation 1 along w) read the input
+    /// directly; other geometries go through the int8 plane `padded`.
+    pub(super) fn fill(&mut self, g: &ConvGeometry, padded: &mut PaddedPlane, x: &[i8], w: &[i8]) {
+        self.wp.clear();
+        for row in w.chunks_exact(g.kw) {
+            for p in row.chunks(2) {
+                self.wp
+                    .push(i32x4_splat(pair(p[0], p.get(1).copied().unwrap_or(0))));
+            }
+        }
+        let (s, d) = (g.stride[1], g.dilation[1]);
+        if d == 1 && s <= 2 {
+            debug_assert_eq!(self.src, [(0, 1 % s, 1 / s)]);
+            self.fill_direct(g, x);
+            return;
+        }
+        padded.fill(g, x);
+        let (src, i8len) = (padded.data(), padded.plen());
+        let np = self.src.len();
+        let plen = self.plen;
+        for r in 0..self.rows {
+            for (k, &(qa, qb, shift)) in self.src.iter().enumerate() {
+                let a = &src[padded.offset(r, qa)..][..plen];
+                let b = &src[padded.offset(r, qb) + shift..][..plen];
+                debug_assert!(shift + plen <= i8len);
+                let dst = &mut self.data[(r * np + k) * plen..][..plen];
+                for ((a, b), dst) in a
+                    .chunks_exact(8)
+                    .zip(b.chunks_exact(8))
+                    .zip(dst.chunks_exact_mut(8))
+                {
+                    // SAFETY: every chunk has exactly 8 values (chunks_exact; plen is a
+                    // multiple of 8).
+                    unsafe { interleave8(a.as_ptr(), b.as_ptr(), dst.as_mut_ptr()) };
+                }
+            }
+        }
+    }
+
+    /// [`Self::fill`] for dilation 1 along w and stride 1 or 2 (one pair phase): only the
+    /// image's values are written, the padding stays from [`Self::new`].
+    fn fill_direct(&mut self, g: &ConvGeometry, x: &[i8]) {
+        let (s, pl, w) = (g.stride[1], g.pad[1], g.in_w);
+        let plen = self.plen;
+        let y_end = g.in_h.min(self.rows.saturating_sub(g.pad[0]));
+        let pad = self.pad_value;
+        // Padded column c (pad outside the image).
+        let xp = |row: &[i8], c: usize| {
+            c.checked_sub(pl)
+                .and_then(|i| row.get(i).copied())
+                .unwrap_or(pad)
+        };
+        for y in 0..y_end {
+            let row = &x[y * w..][..w];
+            let dst = &mut self.data[(y + g.pad[0]) * plen..][..plen];
+            if s == 1 {
+                // Pair t = (xp[t], xp[t + 1]): image pairs t in [pl, pl + w - 1) interleave
+                // row[i] and row[i + 1]; the two pairs straddling the edges are mixed.
+                let n = (w - 1).min(plen.saturating_sub(pl));
+                let dst_in = &mut dst[pl.min(plen)..];
+                let mut i = 0;
+                while i + 8 <= n {
+                    // SAFETY: i + 9 <= n + 1 <= w bytes of `row`; i + 8 <= n <= dst_in.len().
+                    unsafe {
+                        interleave8(
+                            row.as_ptr().add(i),
+                            row.as_ptr().add(i + 1),
+                            dst_in.as_mut_ptr().add(i),
+                        )
+                    };
+                    i += 8;
+                }
+                if i < n && n >= 8 {
+                    // The last 8, overlapping (the same values again).
+                    let i = n - 8;
+                    // SAFETY: as above.
+                    unsafe {
+                        interleave8(
+                            row.as_ptr().add(i),
+                            row.as_ptr().add(i + 1),
+                            dst_in.as_mut_ptr().add(i),
+                        )
+                    };
+                } else {
+                    for i in i..n {
+                        dst_in[i] = pair(row[i], row[i + 1]);
+                    }
+                }
+                for t in [pl.wrapping_sub(1), pl + w - 1] {
+                    if t < plen {
+                        dst[t] = pair(xp(row, t), xp(row, t + 1));
+                    }
+                }
+            } else {
+                // Pair t = (xp[2t], xp[2t + 1]): as i16 lanes, the padded row itself.
+                // SAFETY: `dst` is `plen` i32 values, so 2 * plen i16 values.
+                let d16: &mut [i16] = unsafe {
+                    core::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<i16>(), 2 * plen)
+                };
+                let n = w.min((2 * plen).saturating_sub(pl));
+                let d16 = &mut d16[pl.min(2 * plen)..];
+                let widen8 = |d16: &mut [i16], i: usize| {
+                    let d = &mut d16[i..][..8];
+                    let r = &row[i..][..8];
+                    // SAFETY: 8 bytes read, 8 i16 written (sliced above); unaligned is fine.
+                    unsafe {
+                        let v = i16x8_extend_low_i8x16(v128_load64_zero(r.as_ptr().cast::<u64>()));
+                        v128_store(d.as_mut_ptr().cast::<v128>(), v);
+                    }
+                };
+                let mut i = 0;
+                while i + 8 <= n {
+                    widen8(d16, i);
+                    i += 8;
+                }
+                if i < n && n >= 8 {
+                    widen8(d16, n - 8);
+                } else {
+                    for i in i..n {
+                        d16[i] = i16::from(row[i]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `N` blocks of 8 output columns, block `n` reading the pair plane from `bases[n]`:
+/// `acc[n][h]` holds lanes `4h..4h+4` of block `n`.
+#[inline(always)]
+fn tile<const N: usize>(pp: &PairPlane, bases: [usize; N]) -> [[v128; 2]; N] {
+    // One bounds check for every load below (each tap offset is at most `max_tap`); the
+    // plane's padding guarantees it passes.
+    let hi = bases.iter().copied().max().unwrap_or(0);
+    assert!(
+        hi + pp.max_tap + BLOCK <= pp.data.len(),
+        "qs8_dwconv_simd128: block outside the pair plane"
+    );
+    let p = pp.data.as_ptr();
+    let mut acc = [[i32x4_splat(0); 2]; N];
+    for (&off, &wp) in pp.taps.iter().zip(&pp.wp) {
+        for (acc_n, &base) in acc.iter_mut().zip(&bases) {
+            // SAFETY: base + off + 8 <= data.len() (asserted above); v128_load accepts
+            // unaligned pointers.
+            let (x0, x1) = unsafe {
+                let q = p.add(base + off);
+                (
+                    v128_load(q.cast::<v128>()),
+                    v128_load(q.add(4).cast::<v128>()),
+                )
+            };
+            acc_n[0] = i32x4_add(acc_n[0], i32x4_dot_i16x8(x0, wp));
+            acc_n[1] = i32x4_add(acc_n[1], i32x4_dot_i16x8(x1, wp));
         }
     }
     acc
 }
 
-/// Stores the first `out.len()` columns of `acc` through the output stage (`row`: the
-/// channel's constants).
+/// `N` neighbouring blocks of output row `i` from column `j0`.
 #[inline(always)]
-fn store<S: OutputStage, const NB: usize>(
-    row: &S::Simd128Row,
-    acc: &[[v128; 2]; NB],
-    out: &mut [S::Out],
-) {
-    for (o, acc_b) in out.chunks_mut(BLOCK).zip(acc) {
-        S::store8_simd128(row, *acc_b, o);
-    }
-}
-
-/// Rows of at most one block: `NB` rows from `i0` at once (independent add chains).
-#[inline(always)]
-fn stacked<S: OutputStage, const NB: usize>(
+fn along<S: OutputStage, const N: usize>(
     a: &ChannelArgs,
+    pp: &PairPlane,
     row: &S::Simd128Row,
-    plane: &[i8],
-    i0: usize,
-    out: &mut [S::Out],
-) {
-    let acc = blocks::<NB>(a, plane, i0 * a.row_step, a.row_step);
-    for (b, acc_b) in acc.iter().enumerate() {
-        store::<S, 1>(row, &[*acc_b], &mut out[(i0 + b) * a.out_w..][..a.out_w]);
-    }
-}
-
-/// `NB` neighbouring blocks of output row `i` from column `j0`.
-#[inline(always)]
-fn along<S: OutputStage, const NB: usize>(
-    a: &ChannelArgs,
-    row: &S::Simd128Row,
-    plane: &[i8],
     i: usize,
     j0: usize,
     out: &mut [S::Out],
 ) {
-    let acc = blocks::<NB>(a, plane, i * a.row_step + j0, BLOCK);
-    let end = a.out_w.min(j0 + NB * BLOCK);
-    store::<S, NB>(row, &acc, &mut out[i * a.out_w + j0..i * a.out_w + end]);
+    let base = i * pp.row_step + j0;
+    let acc = tile::<N>(pp, core::array::from_fn(|n| base + n * BLOCK));
+    for (n, acc_n) in acc.into_iter().enumerate() {
+        store::<S>(row, acc_n, out, i * a.out_w + j0 + n * BLOCK);
+    }
 }
 
-/// Computes one channel's `[out_h, out_w]` output from its padded plane.
+/// Stores the block `acc` at `out[at..]` (`out`: the channel's plane), 8 values at once: a
+/// block running past its row's end spills into the next row, which a later store rewrites
+/// (rows, and blocks within a row, are stored in increasing order); only the plane's end cuts
+/// the block short.
+#[inline(always)]
+fn store<S: OutputStage>(row: &S::Simd128Row, acc: [v128; 2], out: &mut [S::Out], at: usize) {
+    let end = out.len().min(at + BLOCK);
+    S::store8_simd128(row, acc, &mut out[at..end]);
+}
+
+/// Rows `i0..i0 + R` of an output at most `NB` blocks wide (`R * NB` blocks at once).
+#[inline(always)]
+fn stacked<S: OutputStage, const R: usize, const NB: usize, const N: usize>(
+    a: &ChannelArgs,
+    pp: &PairPlane,
+    row: &S::Simd128Row,
+    i0: usize,
+    out: &mut [S::Out],
+) {
+    const { assert!(R * NB == N) };
+    let acc = tile::<N>(
+        pp,
+        core::array::from_fn(|n| (i0 + n / NB) * pp.row_step + (n % NB) * BLOCK),
+    );
+    for (n, acc_n) in acc.into_iter().enumerate() {
+        store::<S>(row, acc_n, out, (i0 + n / NB) * a.out_w + (n % NB) * BLOCK);
+    }
+}
+
+/// Computes one channel's `[out_h, out_w]` output from its filled pair plane.
 pub(super) fn dwconv_rows<S: OutputStage>(
     a: &ChannelArgs,
     stage: &S,
-    plane: &[i8],
+    pp: &PairPlane,
     out: &mut [S::Out],
 ) {
     let row = stage.simd128_row(a.channel);
-    if a.out_w <= BLOCK {
-        // Narrow (late) layers: stack rows instead of columns.
-        for i0 in (0..a.out_h).step_by(CHUNK) {
-            match CHUNK.min(a.out_h - i0) {
-                4 => stacked::<S, 4>(a, &row, plane, i0, out),
-                3 => stacked::<S, 3>(a, &row, plane, i0, out),
-                2 => stacked::<S, 2>(a, &row, plane, i0, out),
-                _ => stacked::<S, 1>(a, &row, plane, i0, out),
+    let nb = a.out_w.div_ceil(BLOCK);
+    match nb {
+        1 => {
+            // Narrow (late) layers: stack rows instead of columns.
+            let mut i0 = 0;
+            while i0 < a.out_h {
+                let n = TILE.min(a.out_h - i0);
+                match n {
+                    4 => stacked::<S, 4, 1, 4>(a, pp, &row, i0, out),
+                    3 => stacked::<S, 3, 1, 3>(a, pp, &row, i0, out),
+                    2 => stacked::<S, 2, 1, 2>(a, pp, &row, i0, out),
+                    _ => stacked::<S, 1, 1, 1>(a, pp, &row, i0, out),
+                }
+                i0 += n;
             }
         }
-        return;
-    }
-    let padded_w = a.out_w.div_ceil(BLOCK) * BLOCK;
-    for i in 0..a.out_h {
-        // Full chunks, then one narrower chunk for the 1..CHUNK-1 blocks left.
-        let mut j0 = 0;
-        while j0 < a.out_w {
-            let nb = ((padded_w - j0) / BLOCK).min(CHUNK);
-            match nb {
-                4 => along::<S, 4>(a, &row, plane, i, j0, out),
-                3 => along::<S, 3>(a, &row, plane, i, j0, out),
-                2 => along::<S, 2>(a, &row, plane, i, j0, out),
-                _ => along::<S, 1>(a, &row, plane, i, j0, out),
+        2 => {
+            let mut i0 = 0;
+            while i0 < a.out_h {
+                if a.out_h - i0 >= 2 {
+                    stacked::<S, 2, 2, 4>(a, pp, &row, i0, out);
+                    i0 += 2;
+                } else {
+                    stacked::<S, 1, 2, 2>(a, pp, &row, i0, out);
+                    i0 += 1;
+                }
             }
-            j0 += nb * BLOCK;
+        }
+        _ => {
+            for i in 0..a.out_h {
+                // Full tiles, then one narrower tile for the 1..TILE-1 blocks left.
+                let mut j0 = 0;
+                while j0 < a.out_w {
+                    let n = (nb - j0 / BLOCK).min(TILE);
+                    match n {
+                        4 => along::<S, 4>(a, pp, &row, i, j0, out),
+                        3 => along::<S, 3>(a, pp, &row, i, j0, out),
+                        2 => along::<S, 2>(a, pp, &row, i, j0, out),
+                        _ => along::<S, 1>(a, pp, &row, i, j0, out),
+                    }
+                    j0 += n * BLOCK;
+                }
+            }
         }
     }
 }
