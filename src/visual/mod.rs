@@ -1,0 +1,16 @@
+//! The data behind the teaching page's pictures (not the drawing): pure functions of a graph,
+//! a layer name, a bit width or an image, kernel-agnostic, every result `serde::Serialize` so
+//! it crosses to JavaScript as JSON.
+//!
+//! - [`grid`]: a uniform integer grid `r = S (q - Z)`, `q` in `[qmin, qmax]`, at any width
+//!   from 1 to 8 bits (the engine itself executes 8 bits only).
+//! - [`histogram`]: equal-width histograms for the plots.
+//! - [`staircase`]: the float -> int -> float staircase and the bucket of one value (the slider).
+
+pub mod grid;
+pub mod histogram;
+pub mod staircase;
+
+pub use grid::Grid;
+pub use histogram::Histogram;
+pub use staircase::{activation_params, bucket, staircase, Bucket, Staircase};
