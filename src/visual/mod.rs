@@ -5,12 +5,19 @@
 //! - [`grid`]: a uniform integer grid `r = S (q - Z)`, `q` in `[qmin, qmax]`, at any width
 //!   from 1 to 8 bits (the engine itself executes 8 bits only).
 //! - [`histogram`]: equal-width histograms for the plots.
+//! - [`layers`]: every Conv/Gemm of a graph, and one layer's weights under a grid: histogram,
+//!   levels, per-channel ranges (why per tensor fails on depthwise layers), error, SQNR.
 //! - [`staircase`]: the float -> int -> float staircase and the bucket of one value (the slider).
 
 pub mod grid;
 pub mod histogram;
+pub mod layers;
 pub mod staircase;
 
 pub use grid::Grid;
 pub use histogram::Histogram;
+pub use layers::{
+    all_layer_weights, fake_quantize, layer_list, layer_view, layer_weights, FakeQuant, LayerEntry,
+    LayerView, LayerWeights,
+};
 pub use staircase::{activation_params, bucket, staircase, Bucket, Staircase};
