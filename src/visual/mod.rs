@@ -8,12 +8,19 @@
 //! - [`layers`]: every Conv/Gemm of a graph, and one layer's weights under a grid: histogram,
 //!   levels, per-channel ranges (why per tensor fails on depthwise layers), error, SQNR.
 //! - [`staircase`]: the float -> int -> float staircase and the bucket of one value (the slider).
+//! - [`bitdepth`]: the image analogy: fewer bits per channel, 1-bit black and white with and
+//!   without dithering, PSNR and raw sizes.
 
+pub mod bitdepth;
 pub mod grid;
 pub mod histogram;
 pub mod layers;
 pub mod staircase;
 
+pub use bitdepth::{
+    bit_depth_image, bit_depth_series, black_and_white, luma, psnr, raw_bytes, reduce_bits,
+    BitDepthEntry, BIT_DEPTH_KEYS,
+};
 pub use grid::Grid;
 pub use histogram::Histogram;
 pub use layers::{
