@@ -10,11 +10,13 @@
 //! - [`staircase`]: the float -> int -> float staircase and the bucket of one value (the slider).
 //! - [`bitdepth`]: the image analogy: fewer bits per channel, 1-bit black and white with and
 //!   without dithering, PSNR and raw sizes.
+//! - [`sizes`]: raw and deflate-compressed bytes of the weights as fp32, fp16 and int8.
 
 pub mod bitdepth;
 pub mod grid;
 pub mod histogram;
 pub mod layers;
+pub mod sizes;
 pub mod staircase;
 
 pub use bitdepth::{
@@ -27,4 +29,5 @@ pub use layers::{
     all_layer_weights, fake_quantize, layer_list, layer_view, layer_weights, FakeQuant, LayerEntry,
     LayerView, LayerWeights,
 };
+pub use sizes::{deflate_size, quantized_sizes, variant_sizes, Sizes, VariantSize, DEFLATE_LEVEL};
 pub use staircase::{activation_params, bucket, staircase, Bucket, Staircase};
