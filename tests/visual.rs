@@ -452,3 +452,25 @@ fn variant_sizes_of_efficientnet_lite0() {
     assert!(int8.ratio > fp32.ratio, "int8 compresses better than fp32");
     assert!(fp32.ratio < 1.2, "floats barely compress: {}", fp32.ratio);
 }
+
+#[test]
+fn static_int8_sizes_match_the_layout() {
+    // Any ranges do for sizes: every value in [-8, 8].
+    let g = graph();
+    let ranges = g
+        .values
+        .iter()
+        .map(|v| (v.name.clone(), (-8.0f32, 8.0f32)))
+        .collect();
+    let q = quantscope::quant::lower::quantize_static(g, &ranges, true).unwrap();
+    let s = quantized_sizes(&q);
+    let sizes = variant_sizes(g);
+    println!(
+        "{:<11} raw {:>9} deflate {:>9} ratio {:.3}",
+        s.name, s.raw_bytes, s.deflate_bytes, s.ratio
+    );
+    assert_eq!(s.name, "int8-static");
+    assert_eq!(s.raw_bytes, sizes.variants[2].raw_bytes);
+    let fp32 = &sizes.variants[0];
+    assert!(s.ratio > fp32.ratio, "{} vs {}", s.ratio, fp32.ratio);
+}
