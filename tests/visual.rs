@@ -369,6 +369,12 @@ fn layer_view_of_a_depthwise_layer() {
             );
         }
     }
+    let v = layer_view(graph(), &dw.name, 8, true, 16).unwrap();
+    println!("{}: all-zero channels {:?}", dw.name, v.zero_channels);
+    for &c in &v.zero_channels {
+        assert_eq!(v.channel_ranges[c], (0.0, 0.0));
+        assert_eq!(v.scales[c], 1.0, "the engine's placeholder");
+    }
     let json = serde_json::to_string(&layer_view(graph(), &dw.name, 4, true, 16).unwrap()).unwrap();
     assert!(json.contains("\"error_histogram\""));
 }

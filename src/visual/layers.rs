@@ -180,8 +180,11 @@ pub struct LayerView {
     pub levels: Vec<f32>,
     /// The reals `grid` represents, `[-S qmax, S qmax]`.
     pub clip: (f32, f32),
-    /// Scale per output channel (per channel), or the single scale.
+    /// Scale per output channel (per channel), or the single scale. An all-zero channel keeps
+    /// the engine's placeholder scale 1 (see `zero_channels`).
     pub scales: Vec<f32>,
+    /// Output channels whose weights are all zero (pruned or dead filters).
+    pub zero_channels: Vec<usize>,
     /// `(min, max)` of the float weights per output channel.
     pub channel_ranges: Vec<(f32, f32)>,
     /// Histogram of the error `w - S q` over `[-m, m]`, `m = max |error|`.
@@ -236,6 +239,9 @@ pub fn layer_view(
         },
         clip: grid.clip_range(),
         scales: fq.grids.iter().map(|g| g.scale).collect(),
+        zero_channels: (0..channel_ranges.len())
+            .filter(|&c| absmax(c) == 0.0)
+            .collect(),
         channel_ranges,
         error_histogram: Histogram::over(&error, -max_abs_error, max_abs_error, bins)?,
         max_abs_error,
