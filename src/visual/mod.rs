@@ -7,7 +7,7 @@
 //! - [`histogram`]: equal-width histograms for the plots.
 //! - [`layers`]: every Conv/Gemm of a graph, and one layer's weights under a grid: histogram,
 //!   levels, per-channel ranges (why per tensor fails on depthwise layers), error, SQNR.
-//! - [`staircase`]: the float -> int -> float staircase and the bucket of one value (the slider).
+//! - [`mod@staircase`]: the float -> int -> float staircase and the bucket of one value (the slider).
 //! - [`bitdepth`]: the image analogy: fewer bits per channel, 1-bit black and white with and
 //!   without dithering, PSNR and raw sizes.
 //! - [`sizes`]: raw and deflate-compressed bytes of the weights as fp32, fp16 and int8.
