@@ -4,7 +4,8 @@
 //! [`onnx`] (import) -> [`ir`] (model graph, op shape rules) -> [`quant`] (schemes, observers,
 //! calibration, lowering to int8) -> [`kernels`] (f32 and int8, scalar and wasm SIMD128 twins)
 //! -> [`exec`] (f32 and int8 executors) -> [`classifier`] (variants, top-k), with [`image`]
-//! (decoding and preprocessing) feeding it.
+//! (decoding and preprocessing) feeding it, and [`visual`] (the data behind the teaching
+//! page's pictures: histograms, grids, staircases, bit depths, sizes) reading from it.
 //! Kernels never know about ONNX; ONNX never knows about kernels.
 
 pub mod classifier;
@@ -16,6 +17,7 @@ pub mod kernels;
 pub mod model;
 pub mod onnx;
 pub mod quant;
+pub mod visual;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

@@ -1,0 +1,202 @@
+//! The image analogy of quantization: the same photo with fewer bits per pixel.
+//!
+//! ```text
+//! b bits per channel   L = 2^b levels   code = round(v (L - 1) / 255)   v' = round(code 255 / (L - 1))
+//! 1-bit black & white  Y = 0.299 R + 0.587 G + 0.114 B (BT.601 luma)   Y' = 255 if Y >= 128 else 0
+//! Floyd-Steinberg      the error Y - Y' goes to the unvisited neighbours, 7/16 right,
+//!                      3/16 below left, 5/16 below, 1/16 below right: local means survive
+//! PSNR                 10 log10(255^2 / MSE) dB over every channel sample (inf if identical)
+//! raw size             ceil(width height bits_per_pixel / 8) bytes (no header, no compression)
+//! ```
+//!
+//! Fewer levels per channel is what int8 does to a tensor: a uniform grid, rounding to the
+//! nearest level. Dithering keeps local averages right at the cost of a larger per-pixel
+//! error: the eye averages neighbours, so it looks better while PSNR need not improve.
+
+use crate::{Error, Result};
+use image::RgbImage;
+use serde::Serialize;
+
+/// The keys of [`bit_depth_series`], in order.
+pub const BIT_DEPTH_KEYS: [&str; 8] = [
+    "rgb8",
+    "rgb5",
+    "rgb4",
+    "rgb3",
+    "rgb2",
+    "rgb1",
+    "bw",
+    "bw-dither",
+];
+
+/// Each channel reduced to `bits` (1..=8) bits: `2^bits` evenly spaced levels mapped back to
+/// `0..=255` (8 bits: identity; 1 bit: 0 or 255).
+pub fn reduce_bits(img: &RgbImage, bits: u8) -> Result<RgbImage> {
+    super::grid::check_bits(bits, 1, "reduce_bits")?;
+    let top = (1u32 << bits) - 1;
+    let lut: Vec<u8> = (0u32..256)
+        .map(|v| {
+            let code = (v * top + 127) / 255;
+            ((code * 255 + top / 2) / top) as u8
+        })
+        .collect();
+    let mut out = img.clone();
+    out.iter_mut().for_each(|v| *v = lut[*v as usize]);
+    Ok(out)
+}
+
+/// BT.601 luma of one pixel, `0..=255`.
+#[inline]
+pub fn luma(p: &image::Rgb<u8>) -> f32 {
+    0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
+}
+
+/// 1-bit black and white: luma thresholded at 128, with Floyd-Steinberg error diffusion when
+/// `dither` (scanning rows left to right). The result is gray (R = G = B in {0, 255}).
+pub fn black_and_white(img: &RgbImage, dither: bool) -> RgbImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let mut y: Vec<f32> = img.pixels().map(luma).collect();
+    let mut out = RgbImage::new(img.width(), img.height());
+    for r in 0..h {
+        for c in 0..w {
+            let i = r * w + c;
+            let old = y[i];
+            let new = if old >= 128.0 { 255.0 } else { 0.0 };
+            out.put_pixel(c as u32, r as u32, image::Rgb([new as u8; 3]));
+            if dither {
+                let e = old - new;
+                if c + 1 < w {
+                    y[i + 1] += e * 7.0 / 16.0;
+                }
+                if r + 1 < h {
+                    if c > 0 {
+                        y[i + w - 1] += e * 3.0 / 16.0;
+                    }
+                    y[i + w] += e * 5.0 / 16.0;
+                    if c + 1 < w {
+                        y[i + w + 1] += e * 1.0 / 16.0;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// PSNR of `b` against `a` in dB over every channel sample (`inf` when identical);
+/// `Error::Input` when the sizes differ.
+pub fn psnr(a: &RgbImage, b: &RgbImage) -> Result<f64> {
+    if a.dimensions() != b.dimensions() {
+        return Err(Error::Input(format!(
+            "psnr of images of different sizes: {:?} and {:?}",
+            a.dimensions(),
+            b.dimensions()
+        )));
+    }
+    let n = a.as_raw().len();
+    let se: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| {
+            let d = x as i64 - y as i64;
+            (d * d) as u64
+        })
+        .sum();
+    Ok(if se == 0 || n == 0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / (se as f64 / n as f64)).log10()
+    })
+}
+
+/// Uncompressed bytes of a `width x height` image at `bits_per_pixel`:
+/// `ceil(width height bits_per_pixel / 8)`.
+pub fn raw_bytes(width: u32, height: u32, bits_per_pixel: u32) -> usize {
+    (width as u128 * height as u128 * bits_per_pixel as u128).div_ceil(8) as usize
+}
+
+/// One step of the bit-depth series.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BitDepthEntry {
+    /// Key for [`bit_depth_image`] (one of [`BIT_DEPTH_KEYS`]).
+    pub key: &'static str,
+    /// Human label, e.g. `4 bits per channel (12-bit colour)`.
+    pub label: String,
+    /// Bits per stored channel.
+    pub bits_per_channel: u8,
+    /// Channels stored (3 colour, 1 black and white).
+    pub channels: u8,
+    /// `bits_per_channel * channels`.
+    pub bits_per_pixel: u32,
+    /// [`raw_bytes`] at `bits_per_pixel`.
+    pub raw_bytes: usize,
+    /// [`psnr`] against the original, dB (`inf` for the original).
+    pub psnr_db: f64,
+}
+
+fn entry_meta(key: &str) -> Option<(u8, u8, String)> {
+    Some(match key {
+        "bw" => (1, 1, "1-bit black and white (threshold)".into()),
+        "bw-dither" => (
+            1,
+            1,
+            "1-bit black and white (Floyd-Steinberg dithering)".into(),
+        ),
+        _ => {
+            let b: u8 = key.strip_prefix("rgb")?.parse().ok()?;
+            if !BIT_DEPTH_KEYS.contains(&key) {
+                return None;
+            }
+            let label = if b == 8 {
+                "original: 8 bits per channel (24-bit colour)".into()
+            } else {
+                format!(
+                    "{b} bit{} per channel ({}-bit colour, {} levels per channel)",
+                    if b == 1 { "" } else { "s" },
+                    3 * b,
+                    1u32 << b
+                )
+            };
+            (b, 3, label)
+        }
+    })
+}
+
+/// The image of the series entry `key` (one of [`BIT_DEPTH_KEYS`]); `Error::Input` naming the
+/// key otherwise.
+pub fn bit_depth_image(img: &RgbImage, key: &str) -> Result<RgbImage> {
+    match key {
+        "bw" => Ok(black_and_white(img, false)),
+        "bw-dither" => Ok(black_and_white(img, true)),
+        _ => match entry_meta(key) {
+            Some((b, _, _)) => reduce_bits(img, b),
+            None => Err(Error::Input(format!(
+                "unknown bit-depth key '{key}', expected one of {BIT_DEPTH_KEYS:?}"
+            ))),
+        },
+    }
+}
+
+/// The original (8 bits per channel), then 5, 4, 3, 2 and 1 bits per channel, then 1-bit
+/// black and white without and with dithering: sizes and PSNR against the original (colour
+/// PSNR, so black and white also pays for the lost colour).
+pub fn bit_depth_series(img: &RgbImage) -> Vec<BitDepthEntry> {
+    BIT_DEPTH_KEYS
+        .iter()
+        .filter_map(|&key| {
+            let (bits_per_channel, channels, label) = entry_meta(key)?;
+            let out = bit_depth_image(img, key).ok()?;
+            let bits_per_pixel = bits_per_channel as u32 * channels as u32;
+            Some(BitDepthEntry {
+                key,
+                label,
+                bits_per_channel,
+                channels,
+                bits_per_pixel,
+                raw_bytes: raw_bytes(img.width(), img.height(), bits_per_pixel),
+                psnr_db: psnr(img, &out).ok()?,
+            })
+        })
+        .collect()
+}

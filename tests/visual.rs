@@ -1,0 +1,482 @@
+//! The teaching page's data (`quantscope::visual`): grids, staircases and buckets with known
+//! answers, the image bit-depth analogy, deflate sizes, and on EfficientNet-Lite0 the layer
+//! list, per-tensor vs per-channel SQNR, SQNR against bits, exactness at 8 bits and sizes.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use image::{Rgb, RgbImage};
+use quantscope::classifier::Classifier;
+use quantscope::ir::Graph;
+use quantscope::model::ModelMetadata;
+use quantscope::quant::lower::activation_params as engine_activation_params;
+use quantscope::quant::weights::QuantizedWeights;
+use quantscope::quant::{QuantParams, QuantRange};
+use quantscope::visual::*;
+use std::sync::OnceLock;
+
+fn close(a: f32, b: f32) -> bool {
+    (a - b).abs() <= 1e-6 * (1.0 + a.abs().max(b.abs()))
+}
+
+// ---------------------------------------------------------------- grids, staircase, bucket
+
+#[test]
+fn grids_match_the_engine_at_8_bits() {
+    for absmax in [0.0f32, 1e-3, 0.7, 3.0, 250.0] {
+        let g = Grid::symmetric(absmax, 8).unwrap();
+        let p = QuantParams::symmetric(absmax, QuantRange::Narrow);
+        assert_eq!(g, Grid::from_params(&p));
+        for r in [-300.0f32, -1.0, -0.3, 0.0, 0.0049, 0.5, 2.9, 1e9] {
+            assert_eq!(g.quantize(r), p.quantize(r) as i32, "absmax {absmax} r {r}");
+        }
+    }
+    for (lo, hi) in [
+        (-1.0f32, 3.0),
+        (0.0, 6.0),
+        (-2.5, -0.5),
+        (0.0, 0.0),
+        (0.3, 0.3),
+    ] {
+        let g = activation_params(lo, hi, 8).unwrap();
+        assert_eq!(g, Grid::from_params(&engine_activation_params(lo, hi)));
+    }
+}
+
+#[test]
+fn asymmetric_grid_at_4_bits() {
+    // [-1, 3] on [-8, 7]: S = 4 / 15, Z = round(-8 + 1 / S) = round(-4.25) = -4.
+    let g = activation_params(-1.0, 3.0, 4).unwrap();
+    assert_eq!((g.qmin, g.qmax, g.zero_point), (-8, 7, -4));
+    assert!(close(g.scale, 4.0 / 15.0));
+    assert_eq!(g.quantize(0.0), -4);
+    assert_eq!(g.round_trip(0.0), 0.0, "zero is exact");
+    assert_eq!(g.levels(), 16);
+    assert!(activation_params(1.0, -1.0, 4).is_err());
+    assert!(activation_params(-1.0, 1.0, 0).is_err());
+    assert!(activation_params(-1.0, 1.0, 9).is_err());
+    assert_eq!(activation_params(-1.0, 1.0, 1).unwrap().levels(), 2);
+}
+
+#[test]
+fn grid_arguments_are_checked() {
+    assert!(
+        Grid::symmetric(1.0, 1).is_err(),
+        "1-bit symmetric has no nonzero level"
+    );
+    assert!(Grid::symmetric(1.0, 9).is_err());
+    assert!(Grid::new(0.0, 0, -1, 1).is_err());
+    assert!(Grid::new(f32::NAN, 0, -1, 1).is_err());
+    assert!(Grid::new(1.0, 0, 1, 1).is_err());
+    assert!(Grid::new(1.0, 5, -1, 1).is_err());
+    assert!(Grid::new(1.0, 0, -129, 1).is_err());
+    assert!(Grid::new(0.1, 0, 0, 255).is_ok(), "unsigned grids are fine");
+}
+
+/// 3 bits symmetric over [-1.5, 1.5]: S = 0.5, codes -3..=3.
+fn grid3() -> Grid {
+    let g = Grid::symmetric(1.5, 3).unwrap();
+    assert_eq!((g.qmin, g.qmax, g.zero_point), (-3, 3, 0));
+    assert!(close(g.scale, 0.5));
+    g
+}
+
+#[test]
+fn staircase_samples_codes_and_edges() {
+    let g = grid3();
+    let s = staircase(&g, -3.0, 3.0, 13).unwrap();
+    assert_eq!(s.x.len(), 13);
+    assert_eq!((s.x[0], s.x[12]), (-3.0, 3.0));
+    // x = -3, -2.5, ..., 3: r / S = -6, -5, ..., 6, rounded then clamped to [-3, 3].
+    assert_eq!(s.code, vec![-3, -3, -3, -3, -2, -1, 0, 1, 2, 3, 3, 3, 3]);
+    for (&q, &d) in s.code.iter().zip(&s.dequantized) {
+        assert_eq!(d, 0.5 * q as f32);
+    }
+    assert_eq!(s.edges, vec![-1.25, -0.75, -0.25, 0.25, 0.75, 1.25]);
+    assert_eq!(s.clip, (-1.5, 1.5));
+    let inner = staircase(&g, -0.5, 0.5, 3).unwrap();
+    assert_eq!(inner.edges, vec![-0.25, 0.25]);
+    assert!(staircase(&g, 1.0, 1.0, 10).is_err());
+    assert!(staircase(&g, 0.0, f32::INFINITY, 10).is_err());
+    assert!(staircase(&g, 0.0, 1.0, 1).is_err());
+}
+
+#[test]
+fn buckets_inside_at_the_edges_and_clipped() {
+    let g = grid3();
+    let b = bucket(&g, 0.74);
+    assert_eq!((b.code, b.dequantized, b.clipped), (1, 0.5, false));
+    assert!(close(b.error, 0.24));
+    assert_eq!((b.bucket_lo, b.bucket_hi), (0.25, 0.75));
+    assert_eq!(bucket(&g, 0.76).code, 2);
+    // Ties round away from zero, as the engine's f32::round.
+    assert_eq!(bucket(&g, 0.25).code, 1);
+    assert_eq!(bucket(&g, -0.25).code, -1);
+    // The edge code's own bucket reaches 1.75: not clipped up to there.
+    let b = bucket(&g, 1.7);
+    assert_eq!((b.code, b.clipped), (3, false));
+    assert_eq!((b.bucket_lo, b.bucket_hi), (1.25, 1.75));
+    let b = bucket(&g, 1.76);
+    assert_eq!((b.code, b.dequantized, b.clipped), (3, 1.5, true));
+    let b = bucket(&g, -10.0);
+    assert_eq!((b.code, b.dequantized, b.clipped), (-3, -1.5, true));
+    assert!(close(b.error, -8.5));
+    // Asymmetric: the zero point's bucket is centred on 0.
+    let a = activation_params(0.0, 6.0, 8).unwrap();
+    let b = bucket(&a, 0.0);
+    assert_eq!((b.code, b.dequantized), (-128, 0.0));
+    assert!(bucket(&a, -0.1).clipped);
+    assert!(!bucket(&a, 6.0).clipped);
+}
+
+// ---------------------------------------------------------------- images
+
+/// 256 x 4: every value in each channel, rows in different channel orders.
+fn gradient() -> RgbImage {
+    RgbImage::from_fn(256, 4, |x, y| {
+        let v = x as u8;
+        match y {
+            0 => Rgb([v, v, v]),
+            1 => Rgb([v, 255 - v, v / 2]),
+            2 => Rgb([255 - v, v / 3, v]),
+            _ => Rgb([v / 4, v, 255 - v]),
+        }
+    })
+}
+
+#[test]
+fn reduce_bits_levels() {
+    let img = gradient();
+    let one = reduce_bits(&img, 1).unwrap();
+    assert!(one.as_raw().iter().all(|&v| v == 0 || v == 255));
+    let two = reduce_bits(&img, 2).unwrap();
+    assert!(two.as_raw().iter().all(|v| [0u8, 85, 170, 255].contains(v)));
+    let mut seen = [false; 256];
+    for &v in reduce_bits(&img, 3).unwrap().as_raw() {
+        seen[v as usize] = true;
+    }
+    assert_eq!(seen.iter().filter(|&&s| s).count(), 8);
+    let eight = reduce_bits(&img, 8).unwrap();
+    assert_eq!(eight, img);
+    assert_eq!(psnr(&img, &eight).unwrap(), f64::INFINITY);
+    // Rounding to the nearest level: 127 -> 0 and 128 -> 255 at 1 bit.
+    let px = RgbImage::from_fn(2, 1, |x, _| Rgb([127 + x as u8; 3]));
+    assert_eq!(
+        reduce_bits(&px, 1).unwrap().as_raw(),
+        &vec![0, 0, 0, 255, 255, 255]
+    );
+    assert!(reduce_bits(&img, 0).is_err());
+    assert!(reduce_bits(&img, 9).is_err());
+}
+
+#[test]
+fn psnr_of_a_known_difference() {
+    let a = RgbImage::from_pixel(10, 10, Rgb([0, 0, 0]));
+    let b = RgbImage::from_pixel(10, 10, Rgb([10, 10, 10]));
+    // MSE 100: 10 log10(255^2 / 100).
+    let want = 10.0 * (65025.0f64 / 100.0).log10();
+    assert!((psnr(&a, &b).unwrap() - want).abs() < 1e-9);
+    // One sample off by 255 in 300: MSE 255^2 / 300.
+    let mut c = a.clone();
+    c.put_pixel(3, 3, Rgb([255, 0, 0]));
+    assert!((psnr(&a, &c).unwrap() - 10.0 * 300f64.log10()).abs() < 1e-9);
+    let err = psnr(&a, &RgbImage::new(10, 11)).unwrap_err().to_string();
+    assert!(err.contains("different sizes"), "{err}");
+}
+
+fn mean_luma(img: &RgbImage) -> f64 {
+    img.pixels().map(|p| luma(p) as f64).sum::<f64>() / (img.width() * img.height()) as f64
+}
+
+#[test]
+fn dithering_keeps_the_mean_luma() {
+    for level in [40u8, 100, 200] {
+        let gray = RgbImage::from_pixel(64, 64, Rgb([level; 3]));
+        let plain = black_and_white(&gray, false);
+        let dith = black_and_white(&gray, true);
+        let want = if level >= 128 { 255.0 } else { 0.0 };
+        assert_eq!(mean_luma(&plain), want, "threshold: one colour");
+        assert!(
+            (mean_luma(&dith) - level as f64).abs() < 3.0,
+            "dithered mean {} for {level}",
+            mean_luma(&dith)
+        );
+        assert!(dith.as_raw().iter().all(|&v| v == 0 || v == 255));
+    }
+    let ramp = RgbImage::from_fn(128, 128, |x, y| Rgb([(x + y) as u8; 3]));
+    let dith = black_and_white(&ramp, true);
+    let plain = black_and_white(&ramp, false);
+    let (m, md, mp) = (mean_luma(&ramp), mean_luma(&dith), mean_luma(&plain));
+    assert!((md - m).abs() < 2.0, "ramp: dithered {md} vs {m}");
+    assert!(
+        (md - m).abs() < (mp - m).abs(),
+        "dithering beats the threshold: {md} {mp} {m}"
+    );
+}
+
+#[test]
+fn raw_sizes() {
+    assert_eq!(raw_bytes(3, 3, 1), 2);
+    assert_eq!(raw_bytes(640, 480, 24), 921_600);
+    assert_eq!(raw_bytes(640, 480, 1), 38_400);
+    assert_eq!(raw_bytes(0, 480, 24), 0);
+}
+
+fn check_series(img: &RgbImage) -> Vec<BitDepthEntry> {
+    let s = bit_depth_series(img);
+    assert_eq!(
+        s.iter().map(|e| e.key).collect::<Vec<_>>(),
+        BIT_DEPTH_KEYS.to_vec()
+    );
+    assert_eq!(
+        s.iter().map(|e| e.bits_per_pixel).collect::<Vec<_>>(),
+        vec![24, 15, 12, 9, 6, 3, 1, 1]
+    );
+    assert_eq!(s[0].psnr_db, f64::INFINITY);
+    for w in s[..6].windows(2) {
+        assert!(w[0].psnr_db > w[1].psnr_db, "{w:?}");
+    }
+    for e in &s {
+        assert_eq!(
+            e.raw_bytes,
+            raw_bytes(img.width(), img.height(), e.bits_per_pixel)
+        );
+        let out = bit_depth_image(img, e.key).unwrap();
+        assert_eq!(psnr(img, &out).unwrap(), e.psnr_db);
+    }
+    let err = bit_depth_image(img, "rgb7").unwrap_err().to_string();
+    assert!(err.contains("rgb7"), "{err}");
+    s
+}
+
+#[test]
+fn bit_depth_series_of_a_gradient() {
+    check_series(&gradient());
+}
+
+#[test]
+fn bit_depth_series_of_coffee() {
+    let bytes = std::fs::read(common::root().join("samples/coffee.png")).unwrap();
+    let img = quantscope::image::decode(&bytes).unwrap();
+    println!("coffee.png {}x{}", img.width(), img.height());
+    for e in check_series(&img) {
+        println!(
+            "{:<10} {:>2} bpp {:>9} bytes PSNR {:6.2} dB  {}",
+            e.key, e.bits_per_pixel, e.raw_bytes, e.psnr_db, e.label
+        );
+    }
+}
+
+#[test]
+fn deflate_of_zeros_is_tiny() {
+    let zeros = vec![0u8; 1 << 20];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let random: Vec<u8> = (0..1 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect();
+    let (z, r) = (deflate_size(&zeros), deflate_size(&random));
+    println!("deflate level {DEFLATE_LEVEL}: 1 MiB zeros -> {z} bytes, random -> {r}");
+    assert!(z < 10_000, "{z}");
+    assert!(r > (1 << 20) - 1000, "{r}");
+}
+
+// ---------------------------------------------------------------- EfficientNet-Lite0
+
+fn graph() -> &'static Graph {
+    static CLASSIFIER: OnceLock<Classifier> = OnceLock::new();
+    CLASSIFIER
+        .get_or_init(|| {
+            let model = common::model_path();
+            let meta = std::fs::read_to_string(model.with_extension("json")).unwrap();
+            Classifier::new(
+                &std::fs::read(&model).unwrap(),
+                ModelMetadata::from_json(&meta).unwrap(),
+            )
+            .unwrap()
+        })
+        .graph()
+}
+
+fn first(pred: impl Fn(&LayerEntry) -> bool) -> LayerEntry {
+    layer_list(graph()).into_iter().find(pred).unwrap()
+}
+
+#[test]
+fn layer_list_of_efficientnet_lite0() {
+    let layers = layer_list(graph());
+    assert_eq!(layers.len(), 50);
+    assert_eq!(layers.iter().filter(|l| l.op == "Conv").count(), 49);
+    assert_eq!(layers.iter().filter(|l| l.op == "Gemm").count(), 1);
+    let dw = layers.iter().filter(|l| l.depthwise).count();
+    println!("{dw} depthwise layers");
+    assert!(dw > 0);
+    let params: usize = layers.iter().map(|l| l.parameters).sum();
+    println!("{params} parameters in Conv/Gemm layers");
+    for l in &layers {
+        let w: usize = l.weight_shape.iter().product();
+        assert!(l.parameters >= w && l.parameters <= w + l.weight_shape[0]);
+    }
+}
+
+#[test]
+fn eight_bit_codes_equal_the_engines() {
+    for lw in all_layer_weights(graph()) {
+        for per_channel in [true, false] {
+            let ours = fake_quantize(&lw.weights, lw.rows, 8, per_channel).unwrap();
+            let engine = QuantizedWeights::quantize(&lw.weights, lw.rows, per_channel);
+            assert_eq!(ours.codes, engine.data, "{} {per_channel}", lw.entry.name);
+            let scales: Vec<f32> = ours.grids.iter().map(|g| g.scale).collect();
+            assert_eq!(scales, engine.scales, "{}", lw.entry.name);
+            assert_eq!(ours.dequantized, engine.dequantize(), "{}", lw.entry.name);
+        }
+    }
+}
+
+#[test]
+fn layer_view_of_a_depthwise_layer() {
+    let dw = first(|l| l.depthwise);
+    let n: usize = dw.weight_shape.iter().product();
+    for bits in 2..=8u8 {
+        for per_channel in [false, true] {
+            let v = layer_view(graph(), &dw.name, bits, per_channel, 64).unwrap();
+            assert_eq!(v.simulated, bits != 8);
+            assert_eq!(v.levels.len(), (1usize << bits) - 1);
+            assert_eq!(v.histogram.counts.len(), 64);
+            assert_eq!(v.histogram.counts.iter().sum::<u32>() as usize, n);
+            assert_eq!(v.error_histogram.counts.iter().sum::<u32>() as usize, n);
+            assert_eq!(v.channel_ranges.len(), dw.weight_shape[0]);
+            assert_eq!(
+                v.scales.len(),
+                if per_channel { dw.weight_shape[0] } else { 1 }
+            );
+            assert_eq!(v.grid_channel.is_some(), per_channel);
+            // No clipping on a max-abs grid: the error is at most half the largest step.
+            assert!(v.max_abs_error <= v.grid.scale / 2.0 * 1.0001);
+            assert_eq!(v.clip.1, v.grid.scale * v.grid.qmax as f32);
+            let (lo, hi) = v
+                .channel_ranges
+                .iter()
+                .fold((0f32, 0f32), |(a, b), r| (a.min(r.0), b.max(r.1)));
+            assert!(
+                close(v.clip.1, lo.abs().max(hi)),
+                "the grid spans the widest channel: {:?} vs {lo} {hi}",
+                v.clip
+            );
+        }
+    }
+    let v = layer_view(graph(), &dw.name, 8, true, 16).unwrap();
+    println!("{}: all-zero channels {:?}", dw.name, v.zero_channels);
+    for &c in &v.zero_channels {
+        assert_eq!(v.channel_ranges[c], (0.0, 0.0));
+        assert_eq!(v.scales[c], 1.0, "the engine's placeholder");
+    }
+    let json = serde_json::to_string(&layer_view(graph(), &dw.name, 4, true, 16).unwrap()).unwrap();
+    assert!(json.contains("\"error_histogram\""));
+}
+
+#[test]
+fn per_channel_beats_per_tensor_and_sqnr_grows_with_bits() {
+    let dw = first(|l| l.depthwise);
+    let pw = first(|l| l.op == "Conv" && l.weight_shape[2..] == [1, 1] && !l.depthwise);
+    let fc = first(|l| l.op == "Gemm");
+    for layer in [&dw, &pw, &fc] {
+        println!(
+            "{} {:?} depthwise {}",
+            layer.name, layer.weight_shape, layer.depthwise
+        );
+        let mut last = [f64::NEG_INFINITY; 2];
+        for bits in 2..=8u8 {
+            let t = layer_view(graph(), &layer.name, bits, false, 8)
+                .unwrap()
+                .sqnr_db;
+            let c = layer_view(graph(), &layer.name, bits, true, 8)
+                .unwrap()
+                .sqnr_db;
+            println!("  {bits} bits: per tensor {t:6.2} dB, per channel {c:6.2} dB");
+            assert!(c >= t - 1e-9, "per channel never loses: {bits} bits");
+            assert!(t > last[0] && c > last[1], "SQNR grows with bits");
+            last = [t, c];
+        }
+    }
+    let t = layer_view(graph(), &dw.name, 8, false, 8).unwrap().sqnr_db;
+    let c = layer_view(graph(), &dw.name, 8, true, 8).unwrap().sqnr_db;
+    assert!(
+        c > t + 3.0,
+        "depthwise: per channel {c} dB vs per tensor {t} dB"
+    );
+}
+
+#[test]
+fn layer_view_arguments_are_checked() {
+    let dw = first(|l| l.depthwise);
+    let err = layer_view(graph(), "no-such-layer", 8, true, 16)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no-such-layer"), "{err}");
+    for bits in [0u8, 1, 9] {
+        let err = layer_view(graph(), &dw.name, bits, true, 16)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bits"), "{err}");
+    }
+    assert!(layer_view(graph(), &dw.name, 8, true, 0).is_err());
+    assert!(layer_view(graph(), &dw.name, 8, true, 1 << 20).is_err());
+}
+
+#[test]
+fn variant_sizes_of_efficientnet_lite0() {
+    let t = std::time::Instant::now();
+    let s = variant_sizes(graph());
+    println!(
+        "{} weights, {} biases, {} channels, deflate level {} in {:?}",
+        s.weights,
+        s.biases,
+        s.channels,
+        s.deflate_level,
+        t.elapsed()
+    );
+    for v in &s.variants {
+        println!(
+            "{:<6} raw {:>9} deflate {:>9} ratio {:.3}",
+            v.name, v.raw_bytes, v.deflate_bytes, v.ratio
+        );
+    }
+    let [fp32, fp16, int8] = &s.variants[..] else {
+        panic!("three variants")
+    };
+    assert_eq!((fp32.name, fp16.name, int8.name), ("fp32", "fp16", "int8"));
+    assert_eq!(fp32.raw_bytes, 4 * (s.weights + s.biases));
+    assert_eq!(2 * fp16.raw_bytes, fp32.raw_bytes);
+    assert_eq!(int8.raw_bytes, s.weights + 4 * s.biases + 4 * s.channels);
+    let q = int8.raw_bytes as f64 / fp32.raw_bytes as f64;
+    assert!((0.25..0.27).contains(&q), "int8 / fp32 = {q}");
+    assert!(int8.ratio > fp32.ratio, "int8 compresses better than fp32");
+    assert!(fp32.ratio < 1.2, "floats barely compress: {}", fp32.ratio);
+}
+
+#[test]
+fn static_int8_sizes_match_the_layout() {
+    // Any ranges do for sizes: every value in [-8, 8].
+    let g = graph();
+    let ranges = g
+        .values
+        .iter()
+        .map(|v| (v.name.clone(), (-8.0f32, 8.0f32)))
+        .collect();
+    let q = quantscope::quant::lower::quantize_static(g, &ranges, true).unwrap();
+    let s = quantized_sizes(&q);
+    let sizes = variant_sizes(g);
+    println!(
+        "{:<11} raw {:>9} deflate {:>9} ratio {:.3}",
+        s.name, s.raw_bytes, s.deflate_bytes, s.ratio
+    );
+    assert_eq!(s.name, "int8-static");
+    assert_eq!(s.raw_bytes, sizes.variants[2].raw_bytes);
+    let fp32 = &sizes.variants[0];
+    assert!(s.ratio > fp32.ratio, "{} vs {}", s.ratio, fp32.ratio);
+}
