@@ -8,15 +8,14 @@
 //! With the `threads` feature, large convolutions split their channels across rayon's pool
 //! (each channel is computed exactly as sequentially).
 
-mod pad;
 mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
+use super::padded_plane::{block_len, PaddedPlane};
 #[cfg(feature = "threads")]
 use super::parallel;
 use super::{ConvGeometry, Epilogue};
-use pad::PaddedPlane;
 
 /// `output[c, i, j] = epi(sum_{u,v} w[c, u, v] * input[c, i*s + u*d - pad, ...])` for one image:
 /// `input [channels, in_h, in_w]`, `weights [channels, kh, kw]`, `output [channels, out_h, out_w]`.
@@ -126,7 +125,7 @@ fn run<K>(
         }
         return;
     }
-    let padded = PaddedPlane::new(g, block);
+    let padded = PaddedPlane::new(g, block_len(g, block), 0.0);
     // Tap (u, v) reads padded row u*dil_h, phase (v*dil_w) % s_w at (v*dil_w) / s_w.
     let taps: Vec<usize> = (0..g.kh)
         .flat_map(|u| (0..g.kw).map(move |v| (u, v)))
@@ -140,7 +139,7 @@ fn run<K>(
         .collect();
     let row_step = padded.offset(g.stride[0], 0);
     // Channels `c0..`, one plane of `out` each, through one padded plane.
-    let channels = |mut padded: PaddedPlane, c0: usize, out: &mut [f32]| {
+    let channels = |mut padded: PaddedPlane<f32>, c0: usize, out: &mut [f32]| {
         for (i, out_c) in out.chunks_exact_mut(plane_out).enumerate() {
             let c = c0 + i;
             padded.fill(g, &input[c * plane_in..][..plane_in]);
@@ -167,7 +166,13 @@ fn run<K>(
             output
                 .par_chunks_mut(per_part * plane_out)
                 .enumerate()
-                .for_each(|(i, out)| channels(PaddedPlane::new(g, block), i * per_part, out));
+                .for_each(|(i, out)| {
+                    channels(
+                        PaddedPlane::new(g, block_len(g, block), 0.0),
+                        i * per_part,
+                        out,
+                    )
+                });
             return;
         }
     }

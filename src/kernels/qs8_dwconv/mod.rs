@@ -21,7 +21,8 @@ mod simd128;
 use super::parallel;
 use super::qs8_requant::{Dequant, OutputStage, Requant};
 use super::ConvGeometry;
-use pad::PaddedPlane;
+use crate::kernels::padded_plane::PaddedPlane;
+use pad::padded_plane;
 
 /// `output[c, i, j] = req_c(sum_{u,v} w[c, u, v] * x[c, i*s + u*d - pad, ...])` for one image,
 /// out-of-image taps reading `pad_value`: `input [channels, in_h, in_w]`,
@@ -152,7 +153,7 @@ fn run<S: OutputStage>(
         }
         return;
     }
-    let padded = PaddedPlane::new(g, BLOCK, pad_value);
+    let padded = padded_plane(g, BLOCK, pad_value);
     // Tap (u, v) reads padded row u*dil_h, phase (v*dil_w) % s_w at (v*dil_w) / s_w.
     let taps: Vec<usize> = (0..g.kh)
         .flat_map(|u| (0..g.kw).map(move |v| (u, v)))
@@ -166,7 +167,7 @@ fn run<S: OutputStage>(
         .collect();
     let row_step = padded.offset(g.stride[0], 0);
     // Channels `c0..`, one plane of `out` each, through one padded plane.
-    let channels = |mut padded: PaddedPlane, c0: usize, out: &mut [S::Out]| {
+    let channels = |mut padded: PaddedPlane<i8>, c0: usize, out: &mut [S::Out]| {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         let mut pairs =
             (variant == Variant::Simd128).then(|| simd128::PairPlane::new(g, &padded, pad_value));
@@ -206,7 +207,7 @@ fn run<S: OutputStage>(
                 .par_chunks_mut(per_part * plane_out)
                 .enumerate()
                 .for_each(|(i, out)| {
-                    channels(PaddedPlane::new(g, BLOCK, pad_value), i * per_part, out)
+                    channels(padded_plane(g, BLOCK, pad_value), i * per_part, out)
                 });
             return;
         }

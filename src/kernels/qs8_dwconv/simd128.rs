@@ -10,8 +10,9 @@
 
 use core::arch::wasm32::*;
 
-use super::pad::{pair_len, PaddedPlane};
+use super::pad::pair_len;
 use super::{ChannelArgs, BLOCK};
+use crate::kernels::padded_plane::PaddedPlane;
 use crate::kernels::qs8_requant::OutputStage;
 use crate::kernels::ConvGeometry;
 
@@ -67,7 +68,7 @@ unsafe fn interleave8(a: *const i8, b: *const i8, dst: *mut i32) {
 
 impl PairPlane {
     /// The pair plane for `g`, whose int8 plane is `padded`.
-    pub(super) fn new(g: &ConvGeometry, padded: &PaddedPlane, pad_value: i8) -> Self {
+    pub(super) fn new(g: &ConvGeometry, padded: &PaddedPlane<i8>, pad_value: i8) -> Self {
         let (s, d) = (g.stride[1], g.dilation[1]);
         let plen = pair_len(g, BLOCK);
         debug_assert!(plen + d <= padded.plen());
@@ -113,7 +114,13 @@ impl PairPlane {
     /// Fills the pairs from channel `x` (`[in_h, in_w]`) and splats the channel's `kh * kw`
     /// weights `w` in pairs. Stride 1 and stride 2 (dilation 1 along w) read the input
     /// directly; other geometries go through the int8 plane `padded`.
-    pub(super) fn fill(&mut self, g: &ConvGeometry, padded: &mut PaddedPlane, x: &[i8], w: &[i8]) {
+    pub(super) fn fill(
+        &mut self,
+        g: &ConvGeometry,
+        padded: &mut PaddedPlane<i8>,
+        x: &[i8],
+        w: &[i8],
+    ) {
         self.wp.clear();
         for row in w.chunks_exact(g.kw) {
             for p in row.chunks(2) {
