@@ -204,10 +204,7 @@ impl Classifier {
         let params = self.graph().parameter_count();
         match (&self.engine, self.variant) {
             (_, Variant::Fp16) => 2 * params,
-            (Engine::Int8(e), _) => crate::quant::report::layer_reports(e.quantized())
-                .iter()
-                .map(|l| l.int8_bytes)
-                .sum(),
+            (Engine::Int8(e), _) => crate::quant::report::int8_weight_bytes(e.quantized()),
             (Engine::Float(e), Variant::Int8Dynamic) => {
                 crate::quant::report::dynamic_bytes(e.graph(), self.per_channel)
             }
@@ -224,17 +221,15 @@ impl Classifier {
         calibration: &[Tensor],
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Classifier> {
-        let Engine::Float(float) = &self.engine else {
-            return Err(Error::Input(
-                "quantize from the fp32 model, not from an int8 one".into(),
-            ));
+        let float = match (&self.engine, self.variant) {
+            (Engine::Float(e), Variant::Fp32) => e,
+            _ => {
+                return Err(Error::Input(format!(
+                    "quantize from the fp32 model, not from {}",
+                    self.variant
+                )))
+            }
         };
-        if self.variant != Variant::Fp32 {
-            return Err(Error::Input(format!(
-                "quantize from the fp32 model, not from {}",
-                self.variant
-            )));
-        }
         let graph = float.graph();
         let engine = match options.variant {
             Variant::Fp32 => Engine::Float(FloatExecutor::new(graph.clone())?),

@@ -1,7 +1,7 @@
 //! What every executor plans the same way: validating a graph, and the lifetime of each value's
 //! buffer (alias ops share their input's buffer; a buffer is recycled after its last reader).
 
-use crate::ir::{Graph, Node, Op, ValueId};
+use crate::ir::{Graph, Node, Op, Tensor, ValueId};
 use crate::{Error, Result};
 
 fn malformed(what: String) -> Error {
@@ -103,6 +103,34 @@ pub(crate) fn validate(g: &Graph) -> Result<()> {
     for &o in &g.outputs {
         if !defined.get(o).copied().unwrap_or(false) {
             return Err(malformed(format!("graph output id {o} is never computed")));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `inputs` are one tensor per graph input, each of exactly its shape.
+pub(crate) fn check_inputs(g: &Graph, inputs: &[Tensor]) -> Result<()> {
+    if inputs.len() != g.inputs.len() {
+        let names: Vec<&str> = g
+            .inputs
+            .iter()
+            .map(|&v| g.values[v].name.as_str())
+            .collect();
+        return Err(Error::Input(format!(
+            "the model takes {} input(s) {names:?}, got {}",
+            names.len(),
+            inputs.len()
+        )));
+    }
+    for (t, &v) in inputs.iter().zip(&g.inputs) {
+        let value = &g.values[v];
+        if t.shape() != value.shape.as_slice() {
+            return Err(Error::Input(format!(
+                "input '{}' expects shape {:?}, got {:?}",
+                value.name,
+                value.shape,
+                t.shape()
+            )));
         }
     }
     Ok(())

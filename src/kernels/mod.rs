@@ -126,3 +126,12 @@ pub(crate) fn gather<T: Copy>(dst: &mut [T], src: &[T], s: usize) {
         }
     }
 }
+
+/// `t[c, r] = x[r, c]` for `x` of `rows x cols`.
+pub fn transpose<T: Copy>(x: &[T], rows: usize, cols: usize, t: &mut [T]) {
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = x[r * cols + c];
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Per-layer facts of a quantized graph: scales, zero points, weight SQNR and sizes (what
 //! `quantscope quantize --report` prints and the page's layer list shows).
 
-use super::lower::{QLayer, QuantizedGraph};
+use super::lower::{QLayer, QLinear, QuantizedGraph};
 use super::weights::sqnr_db;
 use crate::ir::Op;
 use serde::Serialize;
@@ -31,6 +31,23 @@ pub struct LayerReport {
     pub fp32_bytes: usize,
     /// Bytes of the int8 weights, int32 bias and per-channel scales.
     pub int8_bytes: usize,
+}
+
+/// Bytes of one int8 layer: a byte per weight, an int32 bias and an f32 scale per channel.
+fn int8_bytes(lin: &QLinear) -> usize {
+    lin.weights.data.len() + 4 * lin.bias.len() + 4 * lin.weights.scales.len()
+}
+
+/// Bytes of the int8 layers of `q` (what [`LayerReport::int8_bytes`] sums to), without the
+/// per-layer SQNR the report computes.
+pub fn int8_weight_bytes(q: &QuantizedGraph) -> usize {
+    q.layers
+        .iter()
+        .map(|l| match l {
+            QLayer::Linear(lin) => int8_bytes(lin),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// The report of every Conv and Gemm of `q`.
@@ -67,7 +84,7 @@ pub fn layer_reports(q: &QuantizedGraph) -> Vec<LayerReport> {
             clamp: (lin.min, lin.max),
             weight_sqnr_db: sqnr_db(&w, &lin.weights.dequantize()),
             fp32_bytes: 4 * (w.len() + bias_len),
-            int8_bytes: w.len() + 4 * lin.bias.len() + 4 * scales.len(),
+            int8_bytes: int8_bytes(lin),
         });
     }
     out

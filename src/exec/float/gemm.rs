@@ -8,7 +8,7 @@ use crate::ir::ops::{broadcast_shapes, Gemm};
 use crate::ir::Activation;
 use crate::kernels::f32_gemm::{f32_gemm, PackedA};
 use crate::kernels::qs8_gemm::qs8_gemm_f32;
-use crate::kernels::Epilogue;
+use crate::kernels::{transpose, Epilogue};
 
 /// Gemm ready to run. The kernel computes `C = W op(x)^T` (`[N, M]`) with the weight packed
 /// once, so that a per-feature bias is the kernel's per-row epilogue; for `M = 1` (classifier
@@ -161,15 +161,6 @@ impl GemmPlan {
             for (v, &b) in y.iter_mut().zip(bias) {
                 *v = self.act.apply(*v + b);
             }
-        }
-    }
-}
-
-/// `t[c, r] = x[r, c]` for `x` of `rows x cols`.
-pub(crate) fn transpose<T: Copy>(x: &[T], rows: usize, cols: usize, t: &mut [T]) {
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = x[r * cols + c];
         }
     }
 }

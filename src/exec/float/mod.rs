@@ -16,6 +16,7 @@ pub(crate) mod pool;
 pub(crate) mod shape;
 pub(crate) mod softmax;
 
+use super::graph_plan::check_inputs;
 use crate::ir::{Graph, Tensor, ValueId};
 use crate::{Error, Result};
 use buffers::Workspace;
@@ -123,41 +124,13 @@ impl FloatExecutor {
             .collect()
     }
 
-    fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {
-        let g = &self.graph;
-        if inputs.len() != g.inputs.len() {
-            let names: Vec<&str> = g
-                .inputs
-                .iter()
-                .map(|&v| g.values[v].name.as_str())
-                .collect();
-            return Err(Error::Input(format!(
-                "the model takes {} input(s) {names:?}, got {}",
-                names.len(),
-                inputs.len()
-            )));
-        }
-        for (t, &v) in inputs.iter().zip(&g.inputs) {
-            let value = &g.values[v];
-            if t.shape() != value.shape.as_slice() {
-                return Err(Error::Input(format!(
-                    "input '{}' expects shape {:?}, got {:?}",
-                    value.name,
-                    value.shape,
-                    t.shape()
-                )));
-            }
-        }
-        Ok(())
-    }
-
     fn execute(
         &self,
         inputs: &[Tensor],
         mut clock: Option<&mut dyn FnMut() -> f64>,
         mut observe: Option<ObserveFn<'_>>,
     ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
-        self.check_inputs(inputs)?;
+        check_inputs(&self.graph, inputs)?;
         let mut ws = self
             .workspace
             .lock()

@@ -16,6 +16,7 @@ use crate::kernels::f32_im2col::im2col;
 use crate::kernels::qs8_dwconv::qs8_dwconv;
 use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA};
 use crate::kernels::qs8_requant::Requant;
+use crate::kernels::transpose;
 use crate::quant::lower::QLinear;
 use crate::quant::{Multiplier, QuantParams};
 
@@ -164,16 +165,8 @@ impl QGemmPlan {
         }
         let t = scratch(tmp, k * m + n * m);
         let (xt, yt) = t.split_at_mut(k * m);
-        for i in 0..m {
-            for j in 0..k {
-                xt[j * m + i] = x[i * k + j];
-            }
-        }
+        transpose(x, m, k, xt);
         qs8_gemm(&self.weight, xt, m, yt, &req);
-        for i in 0..m {
-            for j in 0..n {
-                y[i * n + j] = yt[j * m + i];
-            }
-        }
+        transpose(yt, n, m, y);
     }
 }

@@ -15,7 +15,7 @@ use super::float::pool::PoolPlan;
 use super::float::shape::ConcatPlan;
 use super::float::softmax::SoftmaxPlan;
 use super::float::NodeTime;
-use super::graph_plan::{validate, Lifetimes};
+use super::graph_plan::{check_inputs, validate, Lifetimes};
 use crate::ir::{Op, Tensor, ValueId};
 use crate::kernels::qs8_add::{qs8_add, QAdd};
 use crate::quant::lower::ADD_LEFT_SHIFT;
@@ -232,13 +232,7 @@ impl Int8Executor {
         mut clock: Option<&mut dyn FnMut() -> f64>,
     ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
         let g = &self.q.graph;
-        if inputs.len() != g.inputs.len() {
-            return Err(Error::Input(format!(
-                "the model takes {} input(s), got {}",
-                g.inputs.len(),
-                inputs.len()
-            )));
-        }
+        check_inputs(g, inputs)?;
         let mut ws = self
             .workspace
             .lock()
@@ -246,14 +240,6 @@ impl Int8Executor {
             .unwrap_or_default();
         let mut bufs: Vec<Option<Vec<i8>>> = vec![None; g.values.len()];
         for (t, &v) in inputs.iter().zip(&g.inputs) {
-            if t.shape() != g.shape(v) {
-                return Err(Error::Input(format!(
-                    "input '{}' expects shape {:?}, got {:?}",
-                    g.values[v].name,
-                    g.shape(v),
-                    t.shape()
-                )));
-            }
             let p = params(&self.q, v)?;
             let mut b = ws.pool.take(t.len());
             b.iter_mut()
