@@ -20,6 +20,9 @@ pub use scalar::{f32_gemm_4x8_scalar, f32_gemm_6x16_scalar};
 pub use simd128::f32_gemm_4x8_simd128;
 
 #[cfg(feature = "threads")]
+use super::gemm_rows::par_tiles;
+use super::gemm_rows::{Dense, OutRows};
+#[cfg(feature = "threads")]
 use super::parallel;
 use super::{clamp, Epilogue};
 use std::ops::Range;
@@ -242,44 +245,7 @@ fn par_gemv<const MR: usize>(a: &PackedA, x: &[f32], c: &mut [f32], epi: &Epilog
     true
 }
 
-/// Rows of C as the driver writes them: `row(r)` is the part of row `r` (absolute) that the
-/// driver's column range covers, starting at that range's first column.
-trait OutRows {
-    fn row(&mut self, r: usize) -> &mut [f32];
-}
-
-/// All of a row-major C (the sequential path).
-struct Dense<'a> {
-    c: &'a mut [f32],
-    ldc: usize,
-}
-
-impl OutRows for Dense<'_> {
-    #[inline(always)]
-    fn row(&mut self, r: usize) -> &mut [f32] {
-        &mut self.c[r * self.ldc..][..self.ldc]
-    }
-}
-
-/// One parallel task's rectangle of C: a slice of each of its rows, from row `row0`.
-#[cfg(feature = "threads")]
-struct RowSlices<'a> {
-    rows: Vec<&'a mut [f32]>,
-    row0: usize,
-}
-
-#[cfg(feature = "threads")]
-impl OutRows for RowSlices<'_> {
-    #[inline(always)]
-    fn row(&mut self, r: usize) -> &mut [f32] {
-        self.rows[r - self.row0]
-    }
-}
-
-/// Splits the blocked product into rectangles of C, one per rayon task, each running
-/// [`driver`] with its own B packing: over columns (whole `NR` panels, no shared work) when
-/// there are enough, else over rows (whole `MR` panels; each task then packs all of B, which is
-/// small then). Returns false, doing nothing, when the product should stay sequential.
+/// [`par_tiles`] over [`driver`], each task with its own B packing.
 #[cfg(feature = "threads")]
 fn par_driver<const MR: usize, const NR: usize, F>(
     a: &PackedA,
@@ -292,44 +258,9 @@ fn par_driver<const MR: usize, const NR: usize, F>(
 where
     F: Fn(&[f32], &[f32]) -> [[f32; NR]; MR] + Sync,
 {
-    use rayon::prelude::*;
-    let (m, k) = (a.m, a.k);
-    let work = m * n * k;
-    // Wide enough column strips (4 panels) keep the microkernel loop and B packing efficient.
-    let (parts_m, parts_n) = match parallel::parts(n.div_ceil(NR), 4, work) {
-        1 => (parallel::parts(m.div_ceil(MR), 2, work), 1),
-        p => (1, p),
-    };
-    if parts_m * parts_n == 1 {
-        return false;
-    }
-    let row_ranges: Vec<_> = (0..parts_m)
-        .map(|i| parallel::split(m, MR, parts_m, i))
-        .collect();
-    let col_ranges: Vec<_> = (0..parts_n)
-        .map(|j| parallel::split(n, NR, parts_n, j))
-        .collect();
-    // Hand each task its slice of every row it covers (safe disjoint borrows of C).
-    let mut tasks: Vec<RowSlices> = (0..parts_m * parts_n)
-        .map(|t| RowSlices {
-            rows: Vec::with_capacity(row_ranges[t / parts_n].len()),
-            row0: row_ranges[t / parts_n].start,
-        })
-        .collect();
-    for (r, mut row) in c.chunks_exact_mut(n).enumerate() {
-        let pm = row_ranges.partition_point(|range| range.end <= r);
-        for (pn, cols) in col_ranges.iter().enumerate() {
-            let (part, rest) = row.split_at_mut(cols.len());
-            tasks[pm * parts_n + pn].rows.push(part);
-            row = rest;
-        }
-    }
-    tasks.into_par_iter().enumerate().for_each(|(t, mut out)| {
-        let rows = row_ranges[t / parts_n].clone();
-        let cols = col_ranges[t % parts_n].clone();
-        driver::<MR, NR, F, _>(a, b, n, (rows, cols), &mut out, epi, ukernel);
-    });
-    true
+    par_tiles(c, (a.m, n, a.k), (MR, NR), |rows, cols, out| {
+        driver::<MR, NR, F, _>(a, b, n, (rows, cols), out, epi, ukernel)
+    })
 }
 
 /// Blocked GEMM driver around an `MR x NR` microkernel, for the rows and columns of C in
@@ -345,7 +276,7 @@ fn driver<const MR: usize, const NR: usize, F, O>(
     ukernel: &F,
 ) where
     F: Fn(&[f32], &[f32]) -> [[f32; NR]; MR],
-    O: OutRows,
+    O: OutRows<f32>,
 {
     let k = a.k;
     debug_assert_eq!(rows.start % MR, 0);
@@ -413,7 +344,7 @@ struct Tile {
 #[inline(always)]
 fn store_tile<const MR: usize, const NR: usize>(
     acc: &[[f32; NR]; MR],
-    out: &mut impl OutRows,
+    out: &mut impl OutRows<f32>,
     t: Tile,
     mode: Store,
     epi: &Epilogue,

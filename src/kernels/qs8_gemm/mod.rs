@@ -26,6 +26,9 @@ pub use scalar::qs8_gemm_4x8c2_scalar;
 pub use simd128::qs8_gemm_4x8c2_simd128;
 
 #[cfg(feature = "threads")]
+use super::gemm_rows::par_tiles;
+use super::gemm_rows::{Dense, OutRows};
+#[cfg(feature = "threads")]
 use super::parallel;
 use super::qs8_requant::{Dequant, OutputStage, Requant};
 use std::cell::RefCell;
@@ -291,44 +294,7 @@ fn par_gemv<const MR: usize, S: OutputStage>(
     true
 }
 
-/// Rows of C as the driver writes them: `row(r)` is the part of row `r` (absolute) that the
-/// driver's column range covers, starting at that range's first column.
-trait OutRows<T> {
-    fn row(&mut self, r: usize) -> &mut [T];
-}
-
-/// All of a row-major C (the sequential path).
-struct Dense<'a, T> {
-    c: &'a mut [T],
-    ldc: usize,
-}
-
-impl<T> OutRows<T> for Dense<'_, T> {
-    #[inline(always)]
-    fn row(&mut self, r: usize) -> &mut [T] {
-        &mut self.c[r * self.ldc..][..self.ldc]
-    }
-}
-
-/// One parallel task's rectangle of C: a slice of each of its rows, from row `row0`.
-#[cfg(feature = "threads")]
-struct RowSlices<'a, T> {
-    rows: Vec<&'a mut [T]>,
-    row0: usize,
-}
-
-#[cfg(feature = "threads")]
-impl<T> OutRows<T> for RowSlices<'_, T> {
-    #[inline(always)]
-    fn row(&mut self, r: usize) -> &mut [T] {
-        self.rows[r - self.row0]
-    }
-}
-
-/// Splits the blocked product into rectangles of C, one per rayon task, each running
-/// [`driver`] with its own B packing: over columns (whole `NR` panels) when there are enough,
-/// else over rows (whole `MR` panels; each task then packs all of B, which is small then).
-/// Returns false, doing nothing, when the product should stay sequential.
+/// [`par_tiles`] over [`driver`], each task with its own B packing.
 #[cfg(feature = "threads")]
 fn par_driver<const MR: usize, const NR: usize, S: OutputStage, F>(
     a: &PackedQA,
@@ -342,44 +308,9 @@ fn par_driver<const MR: usize, const NR: usize, S: OutputStage, F>(
 where
     F: Fn(&[i16], &[i8]) -> [[i32; NR]; MR] + Sync,
 {
-    use rayon::prelude::*;
-    let (m, k) = (a.m, a.k);
-    let work = m * n * k;
-    // Wide enough column strips (4 panels) keep the microkernel loop and B packing efficient.
-    let (parts_m, parts_n) = match parallel::parts(n.div_ceil(NR), 4, work) {
-        1 => (parallel::parts(m.div_ceil(MR), 2, work), 1),
-        p => (1, p),
-    };
-    if parts_m * parts_n == 1 {
-        return false;
-    }
-    let row_ranges: Vec<_> = (0..parts_m)
-        .map(|i| parallel::split(m, MR, parts_m, i))
-        .collect();
-    let col_ranges: Vec<_> = (0..parts_n)
-        .map(|j| parallel::split(n, NR, parts_n, j))
-        .collect();
-    // Hand each task its slice of every row it covers (safe disjoint borrows of C).
-    let mut tasks: Vec<RowSlices<S::Out>> = (0..parts_m * parts_n)
-        .map(|t| RowSlices {
-            rows: Vec::with_capacity(row_ranges[t / parts_n].len()),
-            row0: row_ranges[t / parts_n].start,
-        })
-        .collect();
-    for (r, mut row) in c.chunks_exact_mut(n).enumerate() {
-        let pm = row_ranges.partition_point(|range| range.end <= r);
-        for (pn, cols) in col_ranges.iter().enumerate() {
-            let (part, rest) = row.split_at_mut(cols.len());
-            tasks[pm * parts_n + pn].rows.push(part);
-            row = rest;
-        }
-    }
-    tasks.into_par_iter().enumerate().for_each(|(t, mut out)| {
-        let rows = row_ranges[t / parts_n].clone();
-        let cols = col_ranges[t % parts_n].clone();
-        driver::<MR, NR, S, F, _>(a, b, n, (rows, cols), &mut out, stage, simd, ukernel);
-    });
-    true
+    par_tiles(c, (a.m, n, a.k), (MR, NR), |rows, cols, out| {
+        driver::<MR, NR, S, F, _>(a, b, n, (rows, cols), out, stage, simd, ukernel)
+    })
 }
 
 thread_local! {

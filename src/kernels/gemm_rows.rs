@@ -1,0 +1,91 @@
+//! What the f32 and int8 GEMM drivers share: writing C row by row, and (feature `threads`)
+//! splitting C into one rectangle per rayon task.
+
+#[cfg(feature = "threads")]
+use std::ops::Range;
+
+/// Rows of C as a driver writes them: `row(r)` is the part of row `r` (absolute) that the
+/// driver's column range covers, starting at that range's first column.
+pub(crate) trait OutRows<T> {
+    fn row(&mut self, r: usize) -> &mut [T];
+}
+
+/// All of a row-major C (the sequential path).
+pub(crate) struct Dense<'a, T> {
+    pub(crate) c: &'a mut [T],
+    pub(crate) ldc: usize,
+}
+
+impl<T> OutRows<T> for Dense<'_, T> {
+    #[inline(always)]
+    fn row(&mut self, r: usize) -> &mut [T] {
+        &mut self.c[r * self.ldc..][..self.ldc]
+    }
+}
+
+/// One parallel task's rectangle of C: a slice of each of its rows, from row `row0`.
+#[cfg(feature = "threads")]
+pub(crate) struct RowSlices<'a, T> {
+    rows: Vec<&'a mut [T]>,
+    row0: usize,
+}
+
+#[cfg(feature = "threads")]
+impl<T> OutRows<T> for RowSlices<'_, T> {
+    #[inline(always)]
+    fn row(&mut self, r: usize) -> &mut [T] {
+        self.rows[r - self.row0]
+    }
+}
+
+/// Splits C (`[m, n]`, row-major) of a product with reduction length `k` into rectangles, one
+/// per rayon task, and runs `task(rows, cols, out)` on each: over columns (whole `nr` panels,
+/// at least 4 per task, no shared work) when there are enough, else over rows (whole `mr`
+/// panels; each task then packs all of B, which is small then). Returns false, doing nothing,
+/// when the product should stay sequential.
+#[cfg(feature = "threads")]
+pub(crate) fn par_tiles<T: Send>(
+    c: &mut [T],
+    (m, n, k): (usize, usize, usize),
+    (mr, nr): (usize, usize),
+    task: impl Fn(Range<usize>, Range<usize>, &mut RowSlices<'_, T>) + Sync,
+) -> bool {
+    use super::parallel;
+    use rayon::prelude::*;
+    let work = m * n * k;
+    // Wide enough column strips (4 panels) keep the microkernel loop and B packing efficient.
+    let (parts_m, parts_n) = match parallel::parts(n.div_ceil(nr), 4, work) {
+        1 => (parallel::parts(m.div_ceil(mr), 2, work), 1),
+        p => (1, p),
+    };
+    if parts_m * parts_n == 1 {
+        return false;
+    }
+    let row_ranges: Vec<Range<usize>> = (0..parts_m)
+        .map(|i| parallel::split(m, mr, parts_m, i))
+        .collect();
+    let col_ranges: Vec<Range<usize>> = (0..parts_n)
+        .map(|j| parallel::split(n, nr, parts_n, j))
+        .collect();
+    // Hand each task its slice of every row it covers (safe disjoint borrows of C).
+    let mut tasks: Vec<RowSlices<T>> = (0..parts_m * parts_n)
+        .map(|t| RowSlices {
+            rows: Vec::with_capacity(row_ranges[t / parts_n].len()),
+            row0: row_ranges[t / parts_n].start,
+        })
+        .collect();
+    for (r, mut row) in c.chunks_exact_mut(n).enumerate() {
+        let pm = row_ranges.partition_point(|range| range.end <= r);
+        for (pn, cols) in col_ranges.iter().enumerate() {
+            let (part, rest) = row.split_at_mut(cols.len());
+            tasks[pm * parts_n + pn].rows.push(part);
+            row = rest;
+        }
+    }
+    tasks.into_par_iter().enumerate().for_each(|(t, mut out)| {
+        let rows = row_ranges[t / parts_n].clone();
+        let cols = col_ranges[t % parts_n].clone();
+        task(rows, cols, &mut out);
+    });
+    true
+}
