@@ -104,7 +104,7 @@ pkg/mt/quantscope_bg.wasm: $(RUST_SOURCES) scripts/build_wasm.sh | tools
 www: www/dist/index.html
 
 www/dist/index.html: pkg/st/quantscope_bg.wasm pkg/mt/quantscope_bg.wasm pkg/index.js pkg/worker.js \
-		$(wildcard www/src/* www/*.html www/*.js) $(MODEL) $(META) $(SAMPLES) www/node_modules/.installed
+		$(wildcard www/src/* www/src/panels/* www/*.html www/*.js) $(MODEL) $(META) $(SAMPLES) www/node_modules/.installed
 	mkdir -p www/public/models www/public/samples
 	cp $(MODEL) $(META) www/public/models/
 	cp $(SAMPLES) www/public/samples/

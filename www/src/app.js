@@ -1,0 +1,239 @@
+// The object every panel receives (see shared-notes/CONTRACT.md): the engine, the fp32 model and
+// its variants (built once, cached), the image on show, events, and the view state kept in the
+// URL hash so that a teacher can link a view.
+
+/** The hash keys, in the order they are written. */
+export const STATE_KEYS = ['panel', 'sample', 'variants', 'observer', 'layer', 'bits', 'gran', 'value', 'bitsimg'];
+/** Every variant app.variant() builds, in column order. */
+export const VARIANTS = ['fp32', 'fp16', 'int8-dynamic', 'int8-static', 'int8-static-tensor'];
+export const OBSERVERS = ['minmax', 'percentile', 'entropy', 'mse'];
+export const DEFAULT_OBSERVER = 'minmax';
+/** Variants calibrated on the calibration set (their cache key includes observer and set). */
+export const STATIC_VARIANTS = new Set(['int8-static', 'int8-static-tensor']);
+/** Older variants are disposed beyond this many cached builds (recalibrations, observers). */
+const MAX_CACHED = 12;
+
+export function parseHash(hash) {
+  const params = new URLSearchParams(String(hash).replace(/^#/, ''));
+  const state = {};
+  for (const key of STATE_KEYS) {
+    const v = params.get(key);
+    if (v != null && v !== '') state[key] = v;
+  }
+  return state;
+}
+
+export function formatHash(state) {
+  // Commas stay readable (variants=fp32,int8-static): they are legal in a fragment.
+  const enc = (s) => encodeURIComponent(s).replace(/%2C/gi, ',');
+  return STATE_KEYS.filter((k) => state[k] != null && state[k] !== '')
+    .map((k) => `${k}=${enc(state[k])}`)
+    .join('&');
+}
+
+/**
+ * Classifies with a model, letting the browser decode formats the engine cannot (e.g. AVIF)
+ * when the engine rejects the bytes. `run(image)` is e.g. `(img) => model.classify(img)`.
+ */
+export async function withDecodeFallback(run, blob) {
+  try {
+    return await run(blob);
+  } catch (engineError) {
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(blob);
+    } catch {
+      throw engineError;
+    }
+    return run(bitmap);
+  }
+}
+
+export function createApp() {
+  const listeners = new Map();
+  const cache = new Map(); // variant key -> Promise<QsModel>, in build order
+  let state = parseHash(location.hash);
+  let resolveModel;
+  let calibration = []; // [{ name, blob, sample }]
+  let calibrationVersion = 0;
+
+  const emit = (event, detail) => {
+    for (const cb of listeners.get(event) ?? []) {
+      try {
+        cb(detail);
+      } catch (e) {
+        console.error(`quantscope page: a '${event}' listener failed`, e);
+      }
+    }
+  };
+
+  const app = {
+    /** The Quantscope engine, null before it starts. */
+    qs: null,
+    /** The fp32 QsModel, null until loaded. */
+    model: null,
+    /** Promise of the fp32 QsModel. */
+    whenModel: new Promise((resolve) => {
+      resolveModel = resolve;
+    }),
+    /** The image on show: { blob, name, url } or null. */
+    image: null,
+
+    get state() {
+      return { ...state };
+    },
+
+    /** Merges `patch` into the state (empty/null values delete a key), writes the hash, emits 'state'. */
+    setState(patch) {
+      const next = { ...state };
+      for (const [k, v] of Object.entries(patch)) {
+        if (!STATE_KEYS.includes(k)) continue;
+        if (v == null || v === '') delete next[k];
+        else next[k] = String(v);
+      }
+      if (formatHash(next) === formatHash(state)) return;
+      state = next;
+      const hash = formatHash(state);
+      history.replaceState(history.state, '', hash ? `#${hash}` : location.pathname + location.search);
+      emit('state', app.state);
+    },
+
+    on(event, cb) {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event).add(cb);
+      return () => listeners.get(event).delete(cb);
+    },
+
+    /** The observer of the static variants (hash key `observer`). */
+    get observer() {
+      return OBSERVERS.includes(state.observer) ? state.observer : DEFAULT_OBSERVER;
+    },
+
+    /** The calibration images of the static variants: [{ name, blob, sample }]. */
+    get calibration() {
+      return calibration.slice();
+    },
+
+    /** Replaces the calibration set; static variants are rebuilt on their next use. */
+    setCalibration(images) {
+      calibration = images.slice();
+      calibrationVersion++;
+      emit('calibration-set', app.calibration);
+    },
+
+    /**
+     * Promise<QsModel> of a variant (VARIANTS), built once and cached. Static ones use the
+     * observer and calibration set current at the call. Emits 'variant' when built and
+     * 'calibration' ({ name, done, total }) while calibrating.
+     */
+    variant(name) {
+      if (!VARIANTS.includes(name)) return Promise.reject(new Error(`unknown variant “${name}”`));
+      const observer = app.observer;
+      const isStatic = STATIC_VARIANTS.has(name);
+      const key = isStatic ? `${name}|${observer}|${calibrationVersion}` : name;
+      let built = cache.get(key);
+      if (!built) {
+        built = build(name, observer, calibration.slice());
+        cache.set(key, built);
+        built.then(
+          (model) => emit('variant', { name, model, observer: isStatic ? observer : null }),
+          () => cache.delete(key), // not cached: the next call tries again
+        );
+        evict();
+      }
+      return built;
+    },
+
+    /** Shows a message in the page's alert box (null hides it). */
+    error(message) {
+      const box = document.getElementById('error');
+      box.textContent = message ?? '';
+      box.hidden = !message;
+    },
+
+    /** body[data-state]: 'loading' | 'ready' | 'classifying' | 'error'. */
+    setStatus(status) {
+      document.body.dataset.state = status;
+    },
+
+    /** Shows `label` in the status line while `promise` runs; returns the promise. */
+    busy(label, promise) {
+      const line = document.getElementById('busy');
+      if (line) {
+        const item = document.createElement('span');
+        item.textContent = label;
+        line.append(item);
+        const done = () => item.remove();
+        promise.then(done, done);
+      }
+      return promise;
+    },
+
+    // ---- for main.js only ----
+    _setEngine(qs) {
+      app.qs = qs;
+    },
+    _setModel(model) {
+      app.model = model;
+      resolveModel(model);
+      emit('model', model);
+    },
+    _setImage(image) {
+      if (app.image?.url && app.image.url !== image?.url) URL.revokeObjectURL(app.image.url);
+      app.image = image;
+      emit('image', image);
+    },
+    _readHash() {
+      const next = parseHash(location.hash);
+      if (formatHash(next) === formatHash(state)) return;
+      state = next;
+      emit('state', app.state);
+    },
+  };
+
+  async function build(name, observer, images) {
+    const fp32 = await app.whenModel;
+    switch (name) {
+      case 'fp32':
+        return fp32;
+      case 'fp16':
+        return fp32.quantize({ mode: 'fp16' });
+      case 'int8-dynamic':
+        return fp32.quantize({ mode: 'dynamic' });
+      default: {
+        if (images.length === 0) throw new Error('the calibration set is empty');
+        const total = images.length;
+        emit('calibration', { name, done: 0, total });
+        try {
+          return await fp32.quantize({
+            mode: 'static',
+            observer,
+            perChannel: name === 'int8-static',
+            calibration: images.map((i) => i.blob),
+            onProgress: (done, n) => emit('calibration', { name, done, total: n || total }),
+          });
+        } catch (e) {
+          emit('calibration', { name, done: 0, total, error: e });
+          throw e;
+        }
+      }
+    }
+  }
+
+  // Keeps memory bounded when a visitor tries many observers or calibration sets.
+  // Only stale static builds (another observer or calibration set) are disposed.
+  function evict() {
+    const current = (key) => key.endsWith(`|${app.observer}|${calibrationVersion}`);
+    for (const [key, built] of cache) {
+      if (cache.size <= MAX_CACHED) break;
+      if (!key.includes('|') || current(key)) continue;
+      cache.delete(key);
+      built.then((m) => m.dispose(), () => {});
+    }
+  }
+
+  addEventListener('hashchange', () => app._readHash());
+  return app;
+}
+
+export const app = createApp();
