@@ -1,2 +1,168 @@
-// Placeholder until the page-panels branch lands its panel (it overwrites this file).
-export function mount() {}
+// Panel "bits": the visitor's image at fewer and fewer bits per pixel (model.bitDepth), each
+// with its raw size, PSNR and the float model's top-1, so the everyday analogy meets the model:
+// where does recognition break? Key `bitsimg` enlarges one entry beside the original.
+import * as Plot from '@observablehq/plot';
+import { chartWidth, db, el, latest, markRendered, num, onWidthChange, showError, whenModel } from './quant-common.js';
+
+export function mount(section, app) {
+  section.classList.add('qsp');
+  const heading = el('h2', { id: 'bits-heading', tabindex: '-1', text: 'The bit-depth analogy' });
+  if (!section.hasAttribute('aria-labelledby')) section.setAttribute('aria-labelledby', heading.id);
+  const lede = el('div', { class: 'lead' },
+    el('p', { text: 'A photo stored with fewer bits per pixel is quantized too: each colour channel keeps only 2^b shades. Here is your image from 24 bits per pixel down to 1, with its raw size, how far it drifted from the original (PSNR, higher is closer) and what the float model sees in it.' }),
+    el('p', { text: 'Look for the first picture whose top-1 no longer matches the original’s: the model shrugs off a lot of lost detail before it breaks. Choose a picture to compare it, enlarged, with the original.' }));
+  const status = el('p', { class: 'qsp-stats', id: 'bits-status', 'aria-live': 'polite', text: 'Waiting for the model and an image…' });
+  const errorBox = el('p', { class: 'qsp-error', role: 'alert', hidden: true });
+  const compare = el('div', { class: 'qsp-bits-compare', id: 'bits-compare', hidden: true });
+  const grid = el('ul', { class: 'qsp-bits-grid', id: 'bits-series' });
+  const figChart = el('figure', { class: 'qsp-figure', id: 'bits-chart' });
+  section.replaceChildren(heading, lede, status, errorBox, compare, grid, figChart);
+  section.dataset.qsStatus = 'loading';
+
+  let model = null;
+  let shown = null; // { result, image, entries (sorted) }
+
+  const request = latest(async (image, isCurrent) => {
+    if (!model || !image) return;
+    section.setAttribute('aria-busy', 'true');
+    status.textContent = `Reducing ${image.name ?? 'the image'} and classifying 9 versions…`;
+    try {
+      const result = await app.busy('Bit depth: classifying 9 reduced images', model.bitDepth(image.blob));
+      if (!isCurrent()) return;
+      shown = { result, image, entries: sortEntries(result.entries) };
+      render();
+      showError(errorBox, null);
+      markRendered(section);
+    } catch (err) {
+      if (!isCurrent()) return;
+      status.textContent = '';
+      showError(errorBox, `Cannot reduce ${image.name ?? 'this image'}: ${err.message ?? err}`);
+      markRendered(section, 'error');
+    } finally {
+      if (isCurrent()) section.removeAttribute('aria-busy');
+    }
+  }, 0);
+
+  function render() {
+    const { result, image, entries } = shown;
+    const original = entries.find((e) => e.key === 'rgb8') ?? entries[0];
+    const breaks = entries.find((e) => e.top1.index !== original.top1.index);
+    status.replaceChildren(
+      `${image.name ?? 'Your image'}, drawn at ${result.width}×${result.height} (from ${result.source_width}×${result.source_height}). `,
+      breaks
+        ? el('strong', { text: `The model still says “${original.top1.label}” down to ${lastMatch(entries, original)} bits per pixel; at ${breaks.bits_per_pixel} (${breaks.label}) it says “${breaks.top1.label}”.` })
+        : el('strong', { text: `The model says “${original.top1.label}” at every depth, even 1 bit per pixel.` }));
+    renderGrid(grid, result, entries, original, breaks, app);
+    renderCompare(compare, result, entries, original, app.state.bitsimg);
+    renderChart(figChart, entries, original);
+  }
+
+  grid.addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-key]');
+    if (!b) return;
+    const same = app.state.bitsimg === b.dataset.key;
+    app.setState({ bitsimg: same ? null : b.dataset.key });
+  });
+  app.on('state', () => {
+    if (!shown) return;
+    renderCompare(compare, shown.result, shown.entries, shown.entries[0], app.state.bitsimg);
+    for (const b of grid.querySelectorAll('button[data-key]')) {
+      b.setAttribute('aria-pressed', String(b.dataset.key === app.state.bitsimg));
+    }
+  });
+  app.on('image', (image) => request(image));
+  onWidthChange(figChart, () => shown && renderChart(figChart, shown.entries, shown.entries[0]));
+
+  whenModel(app)
+    .then((m) => {
+      model = m;
+      if (app.image) request(app.image);
+      else status.textContent = 'Choose an image above.';
+    })
+    .catch((err) => {
+      status.textContent = '';
+      showError(errorBox, `The bit-depth series is not available: ${err.message ?? err}`);
+      markRendered(section, 'error');
+    });
+}
+
+/** Most bits per pixel first; the engine's order breaks ties (black and white before dithered). */
+function sortEntries(entries) {
+  return entries.map((e, i) => ({ e, i }))
+    .sort((a, b) => b.e.bits_per_pixel - a.e.bits_per_pixel || a.i - b.i)
+    .map(({ e }) => e);
+}
+
+function lastMatch(entries, original) {
+  let bpp = original.bits_per_pixel;
+  for (const e of entries) {
+    if (e.top1.index !== original.top1.index) break;
+    bpp = e.bits_per_pixel;
+  }
+  return bpp;
+}
+
+function canvasOf(result, entry, label) {
+  const canvas = el('canvas', { width: result.width, height: result.height, role: 'img', 'aria-label': label });
+  const px = entry.pixels instanceof Uint8ClampedArray ? entry.pixels : new Uint8ClampedArray(entry.pixels);
+  canvas.getContext('2d').putImageData(new ImageData(px, result.width, result.height), 0, 0);
+  return canvas;
+}
+
+const kb = (bytes) => `${num(bytes / 1024, 3)} KB`;
+const pct = (p) => `${(p * 100).toFixed(p >= 0.995 ? 0 : 1)}%`;
+
+function renderGrid(grid, result, entries, original, breaks, app) {
+  grid.replaceChildren(...entries.map((e) => {
+    const match = e.top1.index === original.top1.index;
+    const item = el('li', {
+      class: `qsp-bits-item${match ? '' : ' qsp-breaks'}${e === breaks ? ' qsp-first-break' : ''}`,
+      'data-key': e.key, 'data-psnr': String(e.psnr_db ?? Infinity), 'data-bpp': String(e.bits_per_pixel),
+      'data-top1': e.top1.label, 'data-match': String(match),
+    });
+    const button = el('button', {
+      type: 'button', class: 'qsp-bits-pick', 'data-key': e.key, 'aria-pressed': String(app.state.bitsimg === e.key),
+      'aria-label': `${e.label}: compare with the original`,
+    }, canvasOf(result, e, `${e.label} version of the image`));
+    item.append(button, el('div', { class: 'qsp-bits-caption' },
+      el('strong', { class: 'qsp-bits-label', text: e.label }),
+      el('span', { text: `${e.bits_per_pixel} bits/pixel · ${kb(e.raw_bytes)}` }),
+      el('span', { text: e.key === 'rgb8' ? 'PSNR ∞ (the original)' : `PSNR ${db(e.psnr_db)}` }),
+      el('span', { class: 'qsp-top1' }, match ? '✓ ' : '✗ ', el('span', { class: 'qsp-top1-label', text: e.top1.label }), ` ${pct(e.top1.prob)}`),
+      e === breaks ? el('span', { class: 'qsp-break-note', text: 'recognition breaks here' }) : ''));
+    return item;
+  }));
+}
+
+function renderCompare(box, result, entries, original, key) {
+  const chosen = entries.find((e) => e.key === key);
+  if (!chosen || chosen === original) {
+    box.hidden = true;
+    box.replaceChildren();
+    return;
+  }
+  const side = (e) => el('figure', { class: 'qsp-bits-big' }, canvasOf(result, e, `${e.label} version, enlarged`),
+    el('figcaption', { text: `${e.label} · ${e.bits_per_pixel} bits/pixel · top-1 ${e.top1.label} ${pct(e.top1.prob)}` }));
+  box.replaceChildren(side(original), side(chosen));
+  box.hidden = false;
+}
+
+function renderChart(fig, entries, original) {
+  const data = entries.filter((e) => Number.isFinite(e.psnr_db)).map((e) => ({
+    bpp: e.bits_per_pixel, psnr: e.psnr_db, label: e.label, prob: e.top1.prob,
+    match: e.top1.index === original.top1.index ? `top-1 ${original.top1.label}` : 'top-1 changed',
+  }));
+  const chart = Plot.plot({
+    width: Math.min(chartWidth(fig), 720), height: 260, marginLeft: 52, marginBottom: 38, marginRight: 20,
+    x: { type: 'log', base: 2, label: 'bits per pixel', ticks: [1, 2, 4, 8, 16], tickFormat: (d) => String(d) },
+    y: { label: 'PSNR vs the original (dB)', grid: true },
+    color: { domain: [`top-1 ${original.top1.label}`, 'top-1 changed'], range: ['var(--qsp-level)', 'var(--qsp-clip)'], legend: true },
+    marks: [
+      Plot.line(data, { x: 'bpp', y: 'psnr', stroke: 'var(--qsp-muted)', strokeOpacity: 0.5, sort: 'bpp' }),
+      Plot.dot(data, { x: 'bpp', y: 'psnr', fill: 'match', r: 5, tip: true, title: (d) => `${d.label}: ${d.psnr.toFixed(1)} dB, top-1 ${(d.prob * 100).toFixed(0)}%` }),
+    ],
+  });
+  fig.replaceChildren(chart, el('figcaption', {},
+    el('strong', { text: 'PSNR against bits per pixel. ' }),
+    'Each point is one of the pictures above, coloured by whether the model still gives the original’s answer.'));
+}

@@ -1,2 +1,190 @@
-// Placeholder until the page-panels branch lands its panel (it overwrites this file).
-export function mount() {}
+// Panel "weights": one layer's float weights against its integer grid (model.layerView): the
+// histogram with the levels, clipping range and zero point over it, the per-channel ranges
+// (why per tensor fails on depthwise layers), the error histogram and the SQNR.
+import * as Plot from '@observablehq/plot';
+import {
+  chartWidth, db, el, latest, markRendered, num, onWidthChange, showError, simulatedNote, whenModel,
+} from './quant-common.js';
+import { quantControls } from './quant-controls.js';
+
+const BINS = 64;
+
+export function mount(section, app) {
+  section.classList.add('qsp');
+  const heading = el('h2', { id: 'weights-heading', tabindex: '-1', text: 'Weight histograms' });
+  if (!section.hasAttribute('aria-labelledby')) section.setAttribute('aria-labelledby', heading.id);
+  const lede = el('div', { class: 'lead' },
+    el('p', { text: 'Each bar counts the float weights of one layer; the thin vertical rules are the values the integer grid can represent. Every weight is rounded to its nearest rule, and the rounding error is plotted below it.' }),
+    el('p', { text: 'Lower the bits and watch the rules thin out and the SQNR (signal to quantization noise, about 6 dB per bit) drop. Then pick a depthwise layer and switch to one scale per tensor: a few wide channels set the step for all, so the narrow ones fall into a handful of buckets.' }));
+  const controls = quantControls('weights', app, (v) => request(v));
+  const tryLine = el('p', { class: 'qsp-try', hidden: true });
+  const stats = el('p', { class: 'qsp-stats', id: 'weights-stats', 'aria-live': 'polite' });
+  const errorBox = el('p', { class: 'qsp-error', role: 'alert', hidden: true });
+  const figHist = el('figure', { class: 'qsp-figure qsp-wide', id: 'weights-histogram' });
+  const figChannels = el('figure', { class: 'qsp-figure', id: 'weights-channels' });
+  const figError = el('figure', { class: 'qsp-figure', id: 'weights-error' });
+  const charts = el('div', { class: 'qsp-charts' }, figHist, figChannels, figError);
+  section.replaceChildren(heading, lede, controls.node, tryLine, stats, errorBox, charts);
+  section.dataset.qsStatus = 'loading';
+  stats.textContent = 'Waiting for the model…';
+
+  let model = null;
+  let shown = null; // { view, other } on screen, redrawn on resize
+
+  const request = latest(async (v, isCurrent) => {
+    if (!model) return;
+    section.setAttribute('aria-busy', 'true');
+    try {
+      const perChannel = v.gran === 'channel';
+      // The other granularity only for its SQNR: the comparison is the lesson of this panel.
+      const [view, other] = await Promise.all([
+        model.layerView(v.layer, { bits: v.bits, perChannel, bins: BINS }),
+        model.layerView(v.layer, { bits: v.bits, perChannel: !perChannel, bins: 8 }),
+      ]);
+      if (!isCurrent()) return;
+      shown = { view, other };
+      render();
+      showError(errorBox, null);
+      markRendered(section);
+    } catch (err) {
+      if (!isCurrent()) return;
+      showError(errorBox, `Cannot show layer ${v.layer}: ${err.message ?? err}`);
+      markRendered(section, 'error');
+    } finally {
+      if (isCurrent()) section.removeAttribute('aria-busy');
+    }
+  });
+
+  function render() {
+    const { view, other } = shown;
+    renderStats(stats, view, other);
+    renderHistogram(figHist, view);
+    renderChannels(figChannels, view);
+    renderError(figError, view);
+  }
+
+  onWidthChange(charts, () => shown && render());
+
+  whenModel(app)
+    .then(async (m) => {
+      model = m;
+      const { layers, unknown } = await controls.load(m);
+      if (unknown) showError(errorBox, `The link names a layer this model does not have (${unknown}); showing ${layers[0].name}.`);
+      suggestDepthwise(tryLine, layers, controls.set);
+    })
+    .catch((err) => {
+      stats.textContent = '';
+      showError(errorBox, `The layer list is not available: ${err.message ?? err}`);
+      markRendered(section, 'error');
+    });
+}
+
+/** Buttons for a few depthwise layers spread through the network, opened per tensor. */
+function suggestDepthwise(line, layers, set) {
+  const dw = layers.filter((l) => l.depthwise);
+  if (!dw.length) return;
+  const picks = [...new Set([dw[1] ?? dw[0], dw[Math.floor(dw.length / 2)], dw[dw.length - 1]])];
+  line.replaceChildren('Per tensor versus per channel: try the depthwise layers ',
+    ...picks.flatMap((l, i) => [
+      i ? (i === picks.length - 1 ? ' or ' : ', ') : '',
+      el('button', { type: 'button', class: 'qsp-link', 'data-layer': l.name, text: l.name }),
+    ]), ' per tensor, then per channel.');
+  line.addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-layer]');
+    if (b) set({ layer: b.dataset.layer, gran: 'tensor' });
+  });
+  line.hidden = false;
+}
+
+function renderStats(node, view, other) {
+  const mine = view.per_channel ? 'per channel' : 'per tensor';
+  const theirs = other.per_channel ? 'per channel' : 'per tensor';
+  const g = view.grid;
+  node.replaceChildren(
+    el('strong', { class: 'qsp-sqnr', text: `SQNR ${db(view.sqnr_db)}` }), ` ${mine} `,
+    el('span', { class: 'qsp-muted', text: `(${db(other.sqnr_db)} ${theirs})` }),
+    ` · max |error| ${num(view.max_abs_error)} · step S = ${num(g.scale)} · codes ${g.qmin}..${g.qmax}, zero point Z = ${g.zero_point} `,
+    view.simulated ? simulatedNote(view.bits) : el('span', { class: 'qsp-real', text: '8 bits: what the engine executes' }));
+  Object.assign(node.dataset, {
+    layer: view.layer.name, bits: String(view.bits), gran: view.per_channel ? 'channel' : 'tensor',
+    sqnr: String(view.sqnr_db ?? Infinity), otherSqnr: String(other.sqnr_db ?? Infinity),
+    levels: String(view.levels.length), simulated: String(view.simulated),
+  });
+}
+
+/** Equal-width histogram bins as rectangles. */
+function binsOf(h) {
+  const w = (h.hi - h.lo) / h.counts.length;
+  return h.counts.map((count, i) => ({ x1: h.lo + i * w, x2: h.lo + (i + 1) * w, count }));
+}
+
+function renderHistogram(fig, view) {
+  const h = view.histogram;
+  const [c0, c1] = view.clip;
+  const chart = Plot.plot({
+    width: chartWidth(fig), height: 260, marginLeft: 52, marginBottom: 36,
+    x: { label: 'weight value', domain: [Math.min(h.lo, c0), Math.max(h.hi, c1)], nice: true },
+    y: { label: 'weights per bin', grid: true },
+    marks: [
+      Plot.rectY(binsOf(h), { x1: 'x1', x2: 'x2', y: 'count', fill: 'var(--qsp-bar)', insetLeft: 0.5, insetRight: 0.5 }),
+      Plot.ruleX(view.levels, { stroke: 'var(--qsp-level)', strokeWidth: 0.8, strokeOpacity: 0.75, className: 'qsp-levels' }),
+      Plot.ruleX(view.clip, { stroke: 'var(--qsp-clip)', strokeWidth: 2, strokeDasharray: '5,3', className: 'qsp-clip' }),
+      Plot.ruleX([0], { // code Z stands for the real 0: S (Z - Z) = 0
+         stroke: 'var(--qsp-zero)', strokeWidth: 2, className: 'qsp-zero' }),
+      Plot.ruleY([0]),
+    ],
+  });
+  const which = view.per_channel
+    ? `levels of channel ${view.grid_channel} (the widest; every channel has its own step)`
+    : 'levels of the one grid shared by the whole tensor';
+  fig.replaceChildren(chart, el('figcaption', {},
+    el('strong', { text: `${view.layer.name}: ${view.histogram.counts.reduce((a, b) => a + b, 0).toLocaleString('en')} weights. ` }),
+    swatch('bar'), ' float weights ', swatch('level'), ` ${view.levels.length} ${which} `,
+    swatch('clip'), ` clipping range ${num(c0)}..${num(c1)} `,
+    swatch('zero'), ` zero point: code ${view.grid.zero_point} = 0.0`));
+}
+
+function renderChannels(fig, view) {
+  const ranges = view.channel_ranges.map(([min, max], channel) => ({ channel, min, max }));
+  const absmax = (r) => Math.max(Math.abs(r.min), Math.abs(r.max));
+  const tensorMax = Math.max(...ranges.map(absmax));
+  const chart = Plot.plot({
+    width: chartWidth(fig), height: 240, marginLeft: 52, marginBottom: 36,
+    x: { label: 'output channel', nice: true },
+    y: { label: 'weight min..max', grid: true },
+    marks: [
+      Plot.ruleY([-tensorMax, tensorMax], { stroke: 'var(--qsp-clip)', strokeDasharray: '5,3', strokeWidth: 1.5 }),
+      Plot.ruleX(ranges, { x: 'channel', y1: 'min', y2: 'max', stroke: 'var(--qsp-bar-strong)', strokeWidth: ranges.length > 200 ? 1 : 2, className: 'qsp-channel' }),
+      Plot.ruleY([0]),
+    ],
+  });
+  // Levels a channel would cover if it shared the tensor's step (S = max|w| / qmax).
+  const step = tensorMax / view.grid.qmax;
+  const used = ranges.map((r) => (step > 0 ? Math.round((r.max - r.min) / step) + 1 : 1)).sort((a, b) => a - b);
+  const median = used[Math.floor(used.length / 2)];
+  fig.replaceChildren(chart, el('figcaption', {},
+    el('strong', { text: `${ranges.length} output channels${view.layer.depthwise ? ' (depthwise: each channel is its own little filter)' : ''}. ` }),
+    `Each rule spans one channel's weights; dashed: the per-tensor range ±${num(tensorMax)}. `,
+    `On one shared ${view.bits}-bit grid the median channel would use only ${median} of the ${view.grid.qmax * 2 + 1} levels.`,
+    view.zero_channels.length ? ` ${view.zero_channels.length} channels are all zero.` : ''));
+}
+
+function renderError(fig, view) {
+  const h = view.error_histogram;
+  const chart = Plot.plot({
+    width: chartWidth(fig), height: 240, marginLeft: 52, marginBottom: 36,
+    x: { label: 'error: float − dequantized', nice: true },
+    y: { label: 'weights per bin', grid: true },
+    marks: [
+      Plot.rectY(binsOf(h), { x1: 'x1', x2: 'x2', y: 'count', fill: 'var(--qsp-error)', insetLeft: 0.5, insetRight: 0.5 }),
+      Plot.ruleY([0]),
+    ],
+  });
+  fig.replaceChildren(chart, el('figcaption', {},
+    el('strong', { text: 'Quantization error. ' }),
+    `Rounding to the nearest level errs by at most half a step; the largest error here is ${num(view.max_abs_error)}.`));
+}
+
+function swatch(kind) {
+  return el('span', { class: `qsp-swatch qsp-swatch-${kind}`, 'aria-hidden': 'true' });
+}

@@ -1,0 +1,120 @@
+// Small helpers shared by the weights, bins and bits panels (DOM building, number formatting,
+// request scheduling). Kept apart from the shell's files: each panel owns its own code.
+import './quant-panels.css';
+
+/** `el('p', { class: 'x', text: 'hi' }, child...)`: attributes, `text`, and child nodes. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null || v === false) continue;
+    if (k === 'text') node.textContent = v;
+    else if (k === 'class') node.className = v;
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) if (c != null) node.append(c);
+  return node;
+}
+
+/** A number with `digits` significant digits, tidy for small and large magnitudes. */
+export function num(x, digits = 3) {
+  if (x == null || Number.isNaN(x)) return '–';
+  if (!Number.isFinite(x)) return x > 0 ? '∞' : '−∞';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  const s = a >= 1e-3 && a < 1e5 ? Number(x.toPrecision(digits)).toString() : x.toExponential(digits - 1);
+  return s.replace('-', '−');
+}
+
+/** dB values: the engine sends Infinity (or null through JSON) for an exact copy. */
+export function db(x) {
+  if (x == null || !Number.isFinite(x)) return '∞ dB';
+  return `${x.toFixed(1)} dB`;
+}
+
+/** The marker of widths the engine does not execute. */
+export function simulatedNote(bits) {
+  return el('span', { class: 'qsp-simulated', text: `${bits} bits: simulated (the engine executes 8 bits)` });
+}
+
+/**
+ * Runs `task(args, isCurrent)` for the latest call only: calls within `delay` ms collapse into
+ * one, a call made while a task runs waits for it (the worker answers in order anyway), and
+ * `isCurrent()` turns false once a newer call exists so a stale reply is dropped.
+ */
+export function latest(task, delay = 60) {
+  let want = null;
+  let timer = 0;
+  let busy = false;
+  let gen = 0;
+  const fire = async () => {
+    timer = 0;
+    if (busy || !want) return;
+    const { args, id } = want;
+    want = null;
+    busy = true;
+    try {
+      await task(args, () => id === gen);
+    } finally {
+      busy = false;
+      if (want && !timer) fire();
+    }
+  };
+  return (args, now = false) => {
+    gen += 1;
+    want = { args, id: gen };
+    clearTimeout(timer);
+    timer = 0;
+    if (now) fire();
+    else timer = setTimeout(fire, delay);
+  };
+}
+
+/** Calls `fn` after `ms` of quiet. */
+export function debounce(fn, ms) {
+  let t = 0;
+  return (...a) => {
+    clearTimeout(t);
+    t = setTimeout(() => fn(...a), ms);
+  };
+}
+
+/** Width available to a chart inside `node` (never below 260 px so axes stay readable). */
+export function chartWidth(node) {
+  return Math.max(260, Math.floor(node.clientWidth || 320));
+}
+
+/** Re-renders when the container's width changes (debounced; heights are ours to change). */
+export function onWidthChange(node, fn) {
+  let last = node.clientWidth;
+  const run = debounce(() => {
+    if (node.clientWidth !== last) {
+      last = node.clientWidth;
+      fn();
+    }
+  }, 120);
+  new ResizeObserver(run).observe(node);
+}
+
+/** Shows a readable message in the panel's error line (or hides it). */
+export function showError(box, err) {
+  if (!err) {
+    box.hidden = true;
+    box.textContent = '';
+    return;
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  box.textContent = msg || 'something went wrong';
+  box.hidden = false;
+}
+
+/** Marks the section for tests and styles: status and a render counter. */
+export function markRendered(section, status = 'ready') {
+  section.dataset.qsStatus = status;
+  section.dataset.qsRev = String(Number(section.dataset.qsRev || 0) + 1);
+}
+
+/** The fp32 model once loaded (the shell resolves app.whenModel). */
+export function whenModel(app) {
+  if (app.model) return Promise.resolve(app.model);
+  return app.whenModel;
+}

@@ -1,0 +1,110 @@
+// The layer picker, bit-width slider and granularity choice shared (through app state: keys
+// `layer`, `bits`, `gran`) by the weights and bins panels. Each panel has its own copy of the
+// controls; changing one writes the hash state, and both panels follow the 'state' event.
+import { el } from './quant-common.js';
+
+const layerLists = new WeakMap(); // model -> Promise of model.layers(), asked once per model
+
+export function layersOf(model) {
+  if (!layerLists.has(model)) layerLists.set(model, model.layers());
+  return layerLists.get(model);
+}
+
+export const MIN_BITS = 2;
+export const MAX_BITS = 8;
+
+/** The layer/bits/gran of a state object (strings in the hash), with defaults. */
+export function readQuantState(state) {
+  const bits = Math.round(Number(state.bits));
+  return {
+    layer: state.layer || null,
+    bits: Number.isFinite(bits) ? Math.min(MAX_BITS, Math.max(MIN_BITS, bits)) : MAX_BITS,
+    gran: state.gran === 'tensor' ? 'tensor' : 'channel',
+  };
+}
+
+function layerLabel(l) {
+  const kind = l.depthwise ? 'depthwise' : l.op;
+  return `${l.name} · ${kind} ${l.weight_shape.join('×')} · ${l.parameters.toLocaleString('en')} params`;
+}
+
+/**
+ * Builds the controls with ids `${prefix}-layer`, `${prefix}-bits`, radios `${prefix}-gran`.
+ * `onChange(values)` runs when the layer, bits or granularity in force changes.
+ */
+export function quantControls(prefix, app, onChange) {
+  const select = el('select', { id: `${prefix}-layer`, disabled: true });
+  select.append(el('option', { value: '', text: 'loading the model…' }));
+  const bits = el('input', {
+    type: 'range', id: `${prefix}-bits`, min: MIN_BITS, max: MAX_BITS, step: 1, value: MAX_BITS,
+  });
+  const bitsOut = el('output', { for: `${prefix}-bits`, id: `${prefix}-bits-out`, text: '8' });
+  const radio = (value, text) => {
+    const input = el('input', { type: 'radio', name: `${prefix}-gran`, value, id: `${prefix}-gran-${value}` });
+    return [input, el('label', { for: input.id, text })];
+  };
+  const [perChannel, perChannelLabel] = radio('channel', 'per channel');
+  const [perTensor, perTensorLabel] = radio('tensor', 'per tensor');
+  const node = el('div', { class: 'qsp-controls' },
+    el('div', { class: 'qsp-field qsp-layer' },
+      el('label', { for: select.id, text: 'Layer' }), select),
+    el('div', { class: 'qsp-field' },
+      el('label', { for: bits.id, text: 'Bits' }), bits, bitsOut),
+    el('fieldset', { class: 'qsp-field qsp-gran' },
+      el('legend', { text: 'Scale' }),
+      el('span', {}, perChannel, perChannelLabel), el('span', {}, perTensor, perTensorLabel)));
+
+  let layers = [];
+  let current = null; // { layer, bits, gran } in force
+
+  function values() {
+    const s = readQuantState(app.state);
+    let layer = s.layer;
+    if (layers.length && !layers.some((l) => l.name === layer)) layer = layers[0].name;
+    return { ...s, layer };
+  }
+
+  /** Puts the state into the controls; calls onChange when the values in force changed. */
+  function sync() {
+    const v = values();
+    if (layers.length) select.value = v.layer;
+    bits.value = String(v.bits);
+    bitsOut.value = String(v.bits);
+    perChannel.checked = v.gran === 'channel';
+    perTensor.checked = v.gran === 'tensor';
+    if (!layers.length) return;
+    const key = JSON.stringify(v);
+    if (current && JSON.stringify(current) === key) return;
+    current = v;
+    onChange(v);
+  }
+
+  // setState emits 'state' (which calls sync); calling sync again is harmless and keeps the
+  // panel responsive should the emit be deferred.
+  const set = (patch) => {
+    app.setState(patch);
+    sync();
+  };
+  select.addEventListener('change', () => set({ layer: select.value }));
+  bits.addEventListener('input', () => {
+    bitsOut.value = bits.value;
+    set({ bits: bits.value });
+  });
+  for (const r of [perChannel, perTensor]) {
+    r.addEventListener('change', () => r.checked && set({ gran: r.value }));
+  }
+  app.on('state', sync);
+
+  /** Fills the picker from the model; rejects (for the panel to report) if layers() fails. */
+  async function load(model) {
+    layers = await layersOf(model);
+    select.replaceChildren(...layers.map((l) => el('option', { value: l.name, text: layerLabel(l) })));
+    select.disabled = false;
+    const asked = readQuantState(app.state).layer;
+    sync();
+    return { layers, unknown: asked && !layers.some((l) => l.name === asked) ? asked : null };
+  }
+
+  sync();
+  return { node, load, set, values: () => current, layers: () => layers, sync };
+}
