@@ -3,7 +3,7 @@
 // code, dequantized value and error. Shares `layer`/`bits`/`gran` with the weights panel.
 import * as Plot from '@observablehq/plot';
 import {
-  chartWidth, debounce, el, latest, markRendered, num, onWidthChange, showError, simulatedNote, whenModel,
+  chartWidth, debounce, el, latest, ruleOpacity, markRendered, num, onWidthChange, showError, simulatedNote, whenModel,
 } from './quant-common.js';
 import { quantControls } from './quant-controls.js';
 
@@ -150,15 +150,17 @@ function renderStaircase(fig, stair, layer, domain) {
   const pts = stair.x.map((x, i) => ({ x, y: stair.dequantized[i] }));
   const [c0, c1] = stair.clip;
   const y = [Math.min(domain[0], c0), Math.max(domain[1], c1)];
+  const width = chartWidth(fig);
+  const edgeOpacity = ruleOpacity(stair.edges.length, width - 70, (stair.range[1] - stair.range[0]) / (domain[1] - domain[0]), 0.3) * 0.6;
   const chart = Plot.plot({
-    width: chartWidth(fig), height: Math.min(380, Math.max(260, chartWidth(fig) * 0.45)),
+    width, height: Math.min(380, Math.max(260, width * 0.45)),
     marginLeft: 56, marginBottom: 38,
     x: { label: 'float value (the layer’s weights span the solid staircase)', domain },
     y: { label: 'dequantized S·(q − Z)', domain: y, grid: true },
     marks: [
       // The chosen value's bucket, across the whole height.
       Plot.rect([b], { x1: 'bucket_lo', x2: 'bucket_hi', fill: 'var(--qsp-bucket)', className: 'qsp-bucket' }),
-      Plot.ruleX(stair.edges, { stroke: 'var(--qsp-level)', strokeOpacity: 0.25, strokeWidth: 0.6, className: 'qsp-edges' }),
+      Plot.ruleX(stair.edges, { stroke: 'var(--qsp-level)', strokeOpacity: edgeOpacity, strokeWidth: 0.6, className: 'qsp-edges' }),
       Plot.ruleX(stair.clip, { stroke: 'var(--qsp-clip)', strokeDasharray: '5,3', strokeWidth: 1.5, className: 'qsp-clip' }),
       Plot.line([[domain[0], domain[0]], [domain[1], domain[1]]], { stroke: 'var(--qsp-muted)', strokeDasharray: '3,4' }),
       Plot.line(pts, { x: 'x', y: 'y', curve: 'step-after', stroke: 'var(--qsp-level)', strokeWidth: 2, className: 'qsp-stairs' }),

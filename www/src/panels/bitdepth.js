@@ -2,6 +2,7 @@
 // with its raw size, PSNR and the float model's top-1, so the everyday analogy meets the model:
 // where does recognition break? Key `bitsimg` enlarges one entry beside the original.
 import * as Plot from '@observablehq/plot';
+import { withDecodeFallback } from '../app.js';
 import { chartWidth, db, el, latest, markRendered, num, onWidthChange, showError, whenModel } from './quant-common.js';
 
 export function mount(section, app) {
@@ -9,13 +10,14 @@ export function mount(section, app) {
   const heading = el('h2', { id: 'bits-heading', tabindex: '-1', text: 'The bit-depth analogy' });
   if (!section.hasAttribute('aria-labelledby')) section.setAttribute('aria-labelledby', heading.id);
   const lede = el('div', { class: 'lead' },
-    el('p', { text: 'A photo stored with fewer bits per pixel is quantized too: each colour channel keeps only 2^b shades. Here is your image from 24 bits per pixel down to 1, with its raw size, how far it drifted from the original (PSNR, higher is closer) and what the float model sees in it.' }),
+    el('p', { text: 'A photo stored with fewer bits per pixel is quantized too: each colour channel keeps only 2ᵇ shades. Here is your image from 24 bits per pixel down to 1, with its raw size, how far it drifted from the original (PSNR, higher is closer) and what the float model sees in it.' }),
     el('p', { text: 'Look for the first picture whose top-1 no longer matches the original’s: the model shrugs off a lot of lost detail before it breaks. Choose a picture to compare it, enlarged, with the original.' }));
   const status = el('p', { class: 'qsp-stats', id: 'bits-status', 'aria-live': 'polite', text: 'Waiting for the model and an image…' });
   const errorBox = el('p', { class: 'qsp-error', role: 'alert', hidden: true });
   const compare = el('div', { class: 'qsp-bits-compare', id: 'bits-compare', hidden: true });
   const grid = el('ul', { class: 'qsp-bits-grid', id: 'bits-series' });
-  const figChart = el('figure', { class: 'qsp-figure', id: 'bits-chart' });
+  const figChart = el('div', { class: 'qsp-charts', id: 'bits-chart' },
+    el('figure', { class: 'qsp-figure' }), el('figure', { class: 'qsp-figure' }));
   section.replaceChildren(heading, lede, status, errorBox, compare, grid, figChart);
   section.dataset.qsStatus = 'loading';
 
@@ -27,7 +29,7 @@ export function mount(section, app) {
     section.setAttribute('aria-busy', 'true');
     status.textContent = `Reducing ${image.name ?? 'the image'} and classifying 9 versions…`;
     try {
-      const result = await app.busy('Bit depth: classifying 9 reduced images', model.bitDepth(image.blob));
+      const result = await app.busy('Bit depth: classifying 9 reduced images', withDecodeFallback((img) => model.bitDepth(img), image.blob));
       if (!isCurrent()) return;
       shown = { result, image, entries: sortEntries(result.entries) };
       render();
@@ -147,22 +149,34 @@ function renderCompare(box, result, entries, original, key) {
   box.hidden = false;
 }
 
-function renderChart(fig, entries, original) {
-  const data = entries.filter((e) => Number.isFinite(e.psnr_db)).map((e) => ({
-    bpp: e.bits_per_pixel, psnr: e.psnr_db, label: e.label, prob: e.top1.prob,
-    match: e.top1.index === original.top1.index ? `top-1 ${original.top1.label}` : 'top-1 changed',
+function renderChart(box, entries, original) {
+  const same = `top-1 ${original.top1.label}`;
+  const data = entries.map((e) => ({
+    bpp: e.bits_per_pixel, psnr: e.psnr_db, label: e.label, prob: e.top1.prob, top1: e.top1.label,
+    match: e.top1.index === original.top1.index ? same : 'top-1 changed',
   }));
-  const chart = Plot.plot({
-    width: Math.min(chartWidth(fig), 720), height: 260, marginLeft: 52, marginBottom: 38, marginRight: 20,
-    x: { type: 'log', base: 2, label: 'bits per pixel', ticks: [1, 2, 4, 8, 16], tickFormat: (d) => String(d) },
-    y: { label: 'PSNR vs the original (dB)', grid: true },
-    color: { domain: [`top-1 ${original.top1.label}`, 'top-1 changed'], range: ['var(--qsp-level)', 'var(--qsp-clip)'], legend: true },
+  const x = { type: 'log', base: 2, label: 'bits per pixel', domain: [1, 24], ticks: [1, 2, 4, 8, 16, 24], tickFormat: (d) => String(d) };
+  const color = { domain: [same, 'top-1 changed'], range: ['var(--qsp-level)', 'var(--qsp-clip)'], legend: true };
+  const figs = [...box.children];
+  const width = Math.min(chartWidth(figs[0]), 620);
+  const common = { width, height: 240, marginLeft: 48, marginBottom: 38, marginRight: 24, x, color };
+  // The original's PSNR is infinite: it sits in the second chart only.
+  const finite = data.filter((d) => Number.isFinite(d.psnr));
+  const psnr = Plot.plot({
+    ...common, y: { label: 'PSNR vs the original (dB)', grid: true },
     marks: [
-      Plot.line(data, { x: 'bpp', y: 'psnr', stroke: 'var(--qsp-muted)', strokeOpacity: 0.5, sort: 'bpp' }),
-      Plot.dot(data, { x: 'bpp', y: 'psnr', fill: 'match', r: 5, tip: true, title: (d) => `${d.label}: ${d.psnr.toFixed(1)} dB, top-1 ${(d.prob * 100).toFixed(0)}%` }),
+      Plot.dot(finite, { x: 'bpp', y: 'psnr', fill: 'match', r: 5, tip: true, title: (d) => `${d.label}: ${d.psnr.toFixed(1)} dB, ${d.top1}` }),
     ],
   });
-  fig.replaceChildren(chart, el('figcaption', {},
-    el('strong', { text: 'PSNR against bits per pixel. ' }),
-    'Each point is one of the pictures above, coloured by whether the model still gives the original’s answer.'));
+  const prob = Plot.plot({
+    ...common, y: { label: 'top-1 probability', domain: [0, 1], grid: true, tickFormat: '.0%' },
+    marks: [
+      Plot.dot(data, { x: 'bpp', y: 'prob', fill: 'match', r: 5, tip: true, title: (d) => `${d.label}: ${d.top1} ${(d.prob * 100).toFixed(1)}%` }),
+    ],
+  });
+  figs[0].replaceChildren(psnr, el('figcaption', {},
+    el('strong', { text: 'PSNR against bits per pixel. ' }), 'Each bit taken from every channel costs roughly 6 dB, the same rule as the SQNR of the weights.'));
+  figs[1].replaceChildren(prob, el('figcaption', {},
+    el('strong', { text: 'The model’s confidence in its top-1. ' }),
+    'Coloured by whether that top-1 is still the original’s answer.'));
 }

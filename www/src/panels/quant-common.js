@@ -118,3 +118,12 @@ export function whenModel(app) {
   if (app.model) return Promise.resolve(app.model);
   return app.whenModel;
 }
+
+/**
+ * Opacity for `count` thin rules evenly spread over `fraction` of a `width`-px chart: dense
+ * grids (255 levels on a phone) fade to a tint instead of a solid grey wall.
+ */
+export function ruleOpacity(count, width, fraction = 1, max = 0.75) {
+  const spacing = (width * fraction) / Math.max(1, count);
+  return Math.max(0.12, Math.min(max, spacing / 10));
+}

@@ -3,7 +3,7 @@
 // (why per tensor fails on depthwise layers), the error histogram and the SQNR.
 import * as Plot from '@observablehq/plot';
 import {
-  chartWidth, db, el, latest, markRendered, num, onWidthChange, showError, simulatedNote, whenModel,
+  chartWidth, db, el, latest, ruleOpacity, markRendered, num, onWidthChange, showError, simulatedNote, whenModel,
 } from './quant-common.js';
 import { quantControls } from './quant-controls.js';
 
@@ -121,13 +121,16 @@ function binsOf(h) {
 function renderHistogram(fig, view) {
   const h = view.histogram;
   const [c0, c1] = view.clip;
+  const width = chartWidth(fig);
+  const [d0, d1] = [Math.min(h.lo, c0), Math.max(h.hi, c1)];
+  const opacity = ruleOpacity(view.levels.length, width - 70, (c1 - c0) / (d1 - d0 || 1));
   const chart = Plot.plot({
-    width: chartWidth(fig), height: 260, marginLeft: 52, marginBottom: 36,
-    x: { label: 'weight value', domain: [Math.min(h.lo, c0), Math.max(h.hi, c1)], nice: true },
+    width, height: 260, marginLeft: 52, marginBottom: 36,
+    x: { label: 'weight value', domain: [d0, d1], nice: true },
     y: { label: 'weights per bin', grid: true },
     marks: [
       Plot.rectY(binsOf(h), { x1: 'x1', x2: 'x2', y: 'count', fill: 'var(--qsp-bar)', insetLeft: 0.5, insetRight: 0.5 }),
-      Plot.ruleX(view.levels, { stroke: 'var(--qsp-level)', strokeWidth: 0.8, strokeOpacity: 0.75, className: 'qsp-levels' }),
+      Plot.ruleX(view.levels, { stroke: 'var(--qsp-level)', strokeWidth: 0.8, strokeOpacity: opacity, className: 'qsp-levels' }),
       Plot.ruleX(view.clip, { stroke: 'var(--qsp-clip)', strokeWidth: 2, strokeDasharray: '5,3', className: 'qsp-clip' }),
       Plot.ruleX([0], { // code Z stands for the real 0: S (Z - Z) = 0
          stroke: 'var(--qsp-zero)', strokeWidth: 2, className: 'qsp-zero' }),
