@@ -256,7 +256,7 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
     const layer = await page.$$eval('#weights-layer option', (os) => os.map((o) => o.value).filter((v) => /depthwise/.test(v)).at(-1));
     const linked = await context.newPage();
     linked.on('pageerror', (e) => pageErrors.push(e.message));
-    await linked.goto(`${server.url}#panel=weights&layer=${layer}&bits=4&gran=tensor&bitsimg=bw`);
+    await linked.goto(`${server.url}#panel=weights&layer=${layer}&bits=4&gran=tensor&value=0.01&bitsimg=bw`);
     await waitReady(linked, 'weights');
     assert.equal(await linked.$eval('#weights-layer', (s) => s.value), layer);
     assert.equal(await linked.$eval('#weights-bits', (i) => i.value), '4');
@@ -267,6 +267,8 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
     await waitReady(linked, 'bins');
     assert.equal(await linked.$eval('#bins-layer', (i) => i.value), layer);
     assert.equal(await linked.$eval('#bins-bits', (i) => i.value), '4');
+    const d = await readout(linked);
+    assert.ok(Math.abs(Number(d.value) - 0.01) < 1e-6, `bins value ${d.value}, linked 0.01`);
     await waitReady(linked, 'bits');
     assert.ok(await linked.isVisible('#bits-compare canvas'), 'bitsimg=bw enlarges the black-and-white picture');
     await linked.close();

@@ -52,7 +52,7 @@ export function mount(section, app) {
     status.replaceChildren(
       `${image.name ?? 'Your image'}, drawn at ${result.width}×${result.height} (from ${result.source_width}×${result.source_height}). `,
       breaks
-        ? el('strong', { text: `The model still says “${original.top1.label}” down to ${lastMatch(entries, original)} bits per pixel; at ${breaks.bits_per_pixel} (${breaks.label}) it says “${breaks.top1.label}”.` })
+        ? el('strong', { text: `The model still says “${original.top1.label}” down to ${bpp(lastMatch(entries, original))}; at ${bpp(breaks.bits_per_pixel)}, ${breaks.label}, it says “${breaks.top1.label}”.` })
         : el('strong', { text: `The model says “${original.top1.label}” at every depth, even 1 bit per pixel.` }));
     renderGrid(grid, result, entries, original, breaks, app);
     renderCompare(compare, result, entries, original, app.state.bitsimg);
@@ -111,6 +111,7 @@ function canvasOf(result, entry, label) {
   return canvas;
 }
 
+const bpp = (n) => `${n} ${n === 1 ? 'bit' : 'bits'} per pixel`;
 const kb = (bytes) => `${num(bytes / 1024, 3)} KB`;
 const pct = (p) => `${(p * 100).toFixed(p >= 0.995 ? 0 : 1)}%`;
 
@@ -128,7 +129,7 @@ function renderGrid(grid, result, entries, original, breaks, app) {
     }, canvasOf(result, e, `${e.label} version of the image`));
     item.append(button, el('div', { class: 'qsp-bits-caption' },
       el('strong', { class: 'qsp-bits-label', text: e.label }),
-      el('span', { text: `${e.bits_per_pixel} bits/pixel · ${kb(e.raw_bytes)}` }),
+      el('span', { text: `${bpp(e.bits_per_pixel)} · ${kb(e.raw_bytes)}` }),
       el('span', { text: e.key === 'rgb8' ? 'PSNR ∞ (the original)' : `PSNR ${db(e.psnr_db)}` }),
       el('span', { class: 'qsp-top1' }, match ? '✓ ' : '✗ ', el('span', { class: 'qsp-top1-label', text: e.top1.label }), ` ${pct(e.top1.prob)}`),
       e === breaks ? el('span', { class: 'qsp-break-note', text: 'recognition breaks here' }) : ''));
@@ -144,7 +145,7 @@ function renderCompare(box, result, entries, original, key) {
     return;
   }
   const side = (e) => el('figure', { class: 'qsp-bits-big' }, canvasOf(result, e, `${e.label} version, enlarged`),
-    el('figcaption', { text: `${e.label} · ${e.bits_per_pixel} bits/pixel · top-1 ${e.top1.label} ${pct(e.top1.prob)}` }));
+    el('figcaption', { text: `${e.label} · ${bpp(e.bits_per_pixel)} · top-1 ${e.top1.label} ${pct(e.top1.prob)}` }));
   box.replaceChildren(side(original), side(chosen));
   box.hidden = false;
 }

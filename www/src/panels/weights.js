@@ -127,7 +127,8 @@ function renderHistogram(fig, view) {
   const chart = Plot.plot({
     width, height: 260, marginLeft: 52, marginBottom: 36,
     x: { label: 'weight value', domain: [d0, d1], nice: true },
-    y: { label: 'weights per bin', grid: true },
+    // Square root: most weights crowd around 0, and the sparse tails are what gets clipped.
+    y: { label: 'weights per bin (√ scale)', type: 'sqrt', grid: true },
     marks: [
       Plot.rectY(binsOf(h), { x1: 'x1', x2: 'x2', y: 'count', fill: 'var(--qsp-bar)', insetLeft: 0.5, insetRight: 0.5 }),
       Plot.ruleX(view.levels, { stroke: 'var(--qsp-level)', strokeWidth: 0.8, strokeOpacity: opacity, className: 'qsp-levels' }),
@@ -169,7 +170,7 @@ function renderChannels(fig, view) {
     el('strong', { text: `${ranges.length} output channels${view.layer.depthwise ? ' (depthwise: each channel is its own little filter)' : ''}. ` }),
     `Each rule spans one channel's weights; dashed: the per-tensor range ±${num(tensorMax)}. `,
     `On one shared ${view.bits}-bit grid the median channel would use only ${median} of the ${view.grid.qmax * 2 + 1} levels.`,
-    view.zero_channels.length ? ` ${view.zero_channels.length} channels are all zero.` : ''));
+    zeroNote(view.zero_channels.length)));
 }
 
 function renderError(fig, view) {
@@ -190,4 +191,9 @@ function renderError(fig, view) {
 
 function swatch(kind) {
   return el('span', { class: `qsp-swatch qsp-swatch-${kind}`, 'aria-hidden': 'true' });
+}
+
+function zeroNote(n) {
+  if (!n) return '';
+  return n === 1 ? ' 1 channel is all zero (a dead filter).' : ` ${n} channels are all zero (dead filters).`;
 }
