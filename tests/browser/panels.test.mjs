@@ -128,6 +128,13 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
       assert.equal(s.simulated, String(bits !== 8));
       assert.equal(/simulated \(the engine executes 8 bits\)/.test(s.text), bits !== 8, s.text);
     }
+    // Keyboard: the slider is a native input, so arrow keys work and redraw the levels.
+    await page.focus('#weights-bits');
+    const r = await rev(page, 'weights');
+    await page.keyboard.press('ArrowLeft');
+    await waitRender(page, 'weights', r);
+    assert.equal(await levelCount(page), 2 ** 7 - 1, 'ArrowLeft from 8 bits');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'weights-bits');
   });
 
   it('weights: per tensor on a depthwise layer gives a lower SQNR than per channel', async () => {
@@ -271,6 +278,19 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
     assert.ok(Math.abs(Number(d.value) - 0.01) < 1e-6, `bins value ${d.value}, linked 0.01`);
     await waitReady(linked, 'bits');
     assert.ok(await linked.isVisible('#bits-compare canvas'), 'bitsimg=bw enlarges the black-and-white picture');
+    await linked.close();
+  });
+
+  it('a link naming an unknown layer says so and shows the first layer', async () => {
+    const linked = await context.newPage();
+    linked.on('pageerror', (e) => pageErrors.push(e.message));
+    await linked.goto(`${server.url}#panel=weights&layer=no.such.layer&bits=5`);
+    await waitReady(linked, 'weights');
+    const first = await linked.$eval('#weights-layer option', (o) => o.value);
+    assert.equal((await stats(linked)).layer, first);
+    assert.match(await linked.textContent('#weights-notice'), /no\.such\.layer/);
+    assert.ok(await linked.isVisible('#weights-notice'));
+    assert.equal(await levelCount(linked), 2 ** 5 - 1);
     await linked.close();
   });
 

@@ -26,7 +26,7 @@ export function mount(section, app) {
   const readout = el('p', { class: 'qsp-readout', id: 'bins-readout', 'aria-live': 'polite' });
   const errorBox = el('p', { class: 'qsp-error', role: 'alert', hidden: true });
   const fig = el('figure', { class: 'qsp-figure qsp-wide', id: 'bins-staircase' });
-  section.replaceChildren(heading, lede, controls.node, readout, errorBox, fig);
+  section.replaceChildren(heading, lede, controls.node, controls.notice, readout, errorBox, fig);
   section.dataset.qsStatus = 'loading';
   readout.textContent = 'Waiting for the model…';
 
@@ -116,8 +116,7 @@ export function mount(section, app) {
   whenModel(app)
     .then(async (m) => {
       model = m;
-      const { unknown, layers } = await controls.load(m);
-      if (unknown) showError(errorBox, `The link names a layer this model does not have (${unknown}); showing ${layers[0].name}.`);
+      await controls.load(m);
     })
     .catch((err) => {
       readout.textContent = '';

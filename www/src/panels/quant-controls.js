@@ -54,6 +54,9 @@ export function quantControls(prefix, app, onChange) {
       el('legend', { text: 'Scale' }),
       el('span', {}, perChannel, perChannelLabel), el('span', {}, perTensor, perTensorLabel)));
 
+  // Why the view differs from a link (an unknown layer); stays until the visitor picks one.
+  const notice = el('p', { class: 'qsp-notice', id: `${prefix}-notice`, role: 'status', hidden: true });
+
   let layers = [];
   let current = null; // { layer, bits, gran } in force
 
@@ -73,6 +76,7 @@ export function quantControls(prefix, app, onChange) {
     perChannel.checked = v.gran === 'channel';
     perTensor.checked = v.gran === 'tensor';
     if (!layers.length) return;
+    if (layers.some((l) => l.name === app.state.layer)) notice.hidden = true; // a valid pick now
     const key = JSON.stringify(v);
     if (current && JSON.stringify(current) === key) return;
     current = v;
@@ -85,7 +89,10 @@ export function quantControls(prefix, app, onChange) {
     app.setState(patch);
     sync();
   };
-  select.addEventListener('change', () => set({ layer: select.value }));
+  select.addEventListener('change', () => {
+    notice.hidden = true;
+    set({ layer: select.value });
+  });
   bits.addEventListener('input', () => {
     bitsOut.value = bits.value;
     set({ bits: bits.value });
@@ -101,10 +108,14 @@ export function quantControls(prefix, app, onChange) {
     select.replaceChildren(...layers.map((l) => el('option', { value: l.name, text: layerLabel(l) })));
     select.disabled = false;
     const asked = readQuantState(app.state).layer;
+    if (asked && !layers.some((l) => l.name === asked)) {
+      notice.textContent = `The link names a layer this model does not have (“${asked}”); showing ${layers[0].name}.`;
+      notice.hidden = false;
+    }
     sync();
-    return { layers, unknown: asked && !layers.some((l) => l.name === asked) ? asked : null };
+    return layers;
   }
 
   sync();
-  return { node, load, set, values: () => current, layers: () => layers, sync };
+  return { node, notice, load, set, values: () => current, layers: () => layers, sync };
 }

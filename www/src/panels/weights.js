@@ -24,7 +24,7 @@ export function mount(section, app) {
   const figChannels = el('figure', { class: 'qsp-figure', id: 'weights-channels' });
   const figError = el('figure', { class: 'qsp-figure', id: 'weights-error' });
   const charts = el('div', { class: 'qsp-charts' }, figHist, figChannels, figError);
-  section.replaceChildren(heading, lede, controls.node, tryLine, stats, errorBox, charts);
+  section.replaceChildren(heading, lede, controls.node, controls.notice, tryLine, stats, errorBox, charts);
   section.dataset.qsStatus = 'loading';
   stats.textContent = 'Waiting for the model…';
 
@@ -68,8 +68,7 @@ export function mount(section, app) {
   whenModel(app)
     .then(async (m) => {
       model = m;
-      const { layers, unknown } = await controls.load(m);
-      if (unknown) showError(errorBox, `The link names a layer this model does not have (${unknown}); showing ${layers[0].name}.`);
+      const layers = await controls.load(m);
       suggestDepthwise(tryLine, layers, controls.set);
     })
     .catch((err) => {
