@@ -9,7 +9,8 @@ import { quantControls } from './quant-controls.js';
 
 const POINTS = 512; // staircase samples: enough for 255 steps across a chart's width
 const SLIDER_STEPS = 1000;
-const PAD = 0.15; // the value slider reaches this fraction of the range beyond it: clipping
+const PAD = 0.15;
+const HIST_BINS = 96; // the value slider reaches this fraction of the range beyond it: clipping
 
 export function mount(section, app) {
   section.classList.add('qsp');
@@ -34,6 +35,7 @@ export function mount(section, app) {
   let domain = null; // [lo, hi] the value slider spans, from the layer's weight range
   let shown = null;
   let current = Number.isFinite(Number(app.state.value)) && app.state.value != null ? Number(app.state.value) : null;
+  const histograms = new Map(); // layer -> its float weights' histogram
   const ranges = new Map(); // layer -> [min, max] of its weights (independent of bits and scale)
 
   /** The real value under the slider. */
@@ -79,8 +81,13 @@ export function mount(section, app) {
       if (x == null || x < lo - pad || x > hi + pad) x = lo + (hi - lo) * (2 / 3);
       const stair = await model.staircase(p.layer, { ...opts, value: x });
       if (!isCurrent()) return;
+      // Where the weights actually lie (one histogram per layer: it does not change with bits).
+      if (!histograms.has(p.layer)) {
+        histograms.set(p.layer, (await model.layerView(p.layer, { bins: HIST_BINS })).histogram);
+        if (!isCurrent()) return;
+      }
       current = stair.bucket.value;
-      shown = { stair, layer: p.layer, bits: p.bits };
+      shown = { stair, layer: p.layer, bits: p.bits, histogram: histograms.get(p.layer) };
       setDomain(stair);
       render();
       showError(errorBox, null);
@@ -108,7 +115,7 @@ export function mount(section, app) {
 
   function render() {
     renderReadout(readout, shown.stair, shown.bits);
-    renderStaircase(fig, shown.stair, shown.layer, domain);
+    renderStaircase(fig, shown, domain);
   }
 
   onWidthChange(section, () => shown && render());
@@ -144,7 +151,7 @@ function renderReadout(node, stair, bits) {
   });
 }
 
-function renderStaircase(fig, stair, layer, domain) {
+function renderStaircase(fig, { stair, layer, histogram }, domain) {
   const b = stair.bucket;
   const pts = stair.x.map((x, i) => ({ x, y: stair.dequantized[i] }));
   const [c0, c1] = stair.clip;
@@ -153,7 +160,7 @@ function renderStaircase(fig, stair, layer, domain) {
   const edgeOpacity = ruleOpacity(stair.edges.length, width - 70, (stair.range[1] - stair.range[0]) / (domain[1] - domain[0]), 0.3) * 0.6;
   const chart = Plot.plot({
     width, height: Math.min(380, Math.max(260, width * 0.45)),
-    marginLeft: 56, marginBottom: 38,
+    marginLeft: 56, marginRight: 24, marginBottom: 38,
     x: { label: 'float value (the layer’s weights span the solid staircase)', domain },
     y: { label: 'dequantized S·(q − Z)', domain: y, grid: true },
     marks: [
@@ -169,12 +176,24 @@ function renderStaircase(fig, stair, layer, domain) {
       Plot.dot([b], { x: 'value', y: 'value', r: 4, stroke: 'var(--qsp-error)', fill: 'var(--qsp-card)' }),
     ],
   });
+  const w = (histogram.hi - histogram.lo) / histogram.counts.length;
+  const density = Plot.plot({
+    width, height: 100, marginLeft: 56, marginRight: 24, marginBottom: 10, marginTop: 20,
+    x: { domain, axis: null },
+    y: { label: 'weights', type: 'sqrt', ticks: 2 },
+    marks: [
+      Plot.rectY(histogram.counts, { x1: (_, i) => histogram.lo + i * w, x2: (_, i) => histogram.lo + (i + 1) * w, y: (c) => c, fill: 'var(--qsp-bar)' }),
+      Plot.ruleX([b.value], { stroke: 'var(--qsp-error)', strokeWidth: 2 }),
+      Plot.ruleY([0]),
+    ],
+  });
   const steps = new Set(stair.code).size;
   fig.dataset.steps = String(steps);
-  fig.replaceChildren(chart, el('figcaption', {},
+  fig.replaceChildren(chart, density, el('figcaption', {},
     el('strong', { text: `${layer}: ${steps} steps across its weights ${num(stair.range[0])}..${num(stair.range[1])}. ` }),
     swatch('level'), ' staircase and its rounding thresholds ', swatch('bucket'), ' the value’s bucket ',
-    swatch('error'), ' error ', swatch('clip'), ` clipping range ${num(c0)}..${num(c1)}`));
+    swatch('error'), ' error ', swatch('clip'), ` clipping range ${num(c0)}..${num(c1)}. `,
+    swatch('bar'), ' below: how many of the layer’s weights lie at each value (√ scale): most steps serve few weights.'));
 }
 
 function swatch(kind) {
