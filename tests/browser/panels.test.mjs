@@ -226,6 +226,11 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
     await page.waitForSelector('#bits-compare:not([hidden]) canvas');
     assert.match(await page.evaluate(() => location.hash), /bitsimg=rgb2/);
     assert.equal(await rev(page, 'bits'), r, 'enlarging must not ask the engine again');
+    await page.click('#bits-compare button[data-close]');
+    assert.equal(await page.isVisible('#bits-compare'), false);
+    assert.doesNotMatch(await page.evaluate(() => location.hash), /bitsimg/);
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.key), 'rgb2');
+    await page.click('#bits-series button[data-key="rgb2"]'); // enlarged again for the screenshots
   });
 
   it('screenshots at 1280x800 and 390x844, with no horizontal scroll', async () => {

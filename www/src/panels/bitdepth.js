@@ -18,7 +18,7 @@ export function mount(section, app) {
   const grid = el('ul', { class: 'qsp-bits-grid', id: 'bits-series' });
   const figChart = el('div', { class: 'qsp-charts', id: 'bits-chart' },
     el('figure', { class: 'qsp-figure' }), el('figure', { class: 'qsp-figure' }));
-  section.replaceChildren(heading, lede, status, errorBox, compare, grid, figChart);
+  section.replaceChildren(heading, lede, status, errorBox, grid, compare, figChart);
   section.dataset.qsStatus = 'loading';
 
   let model = null;
@@ -59,6 +59,12 @@ export function mount(section, app) {
     renderChart(figChart, entries, original);
   }
 
+  compare.addEventListener('click', (e) => {
+    if (!e.target.closest('[data-close]')) return;
+    const key = app.state.bitsimg;
+    app.setState({ bitsimg: null });
+    grid.querySelector(`button[data-key="${key}"]`)?.focus(); // back where the keyboard was
+  });
   grid.addEventListener('click', (e) => {
     const b = e.target.closest('button[data-key]');
     if (!b) return;
@@ -146,7 +152,8 @@ function renderCompare(box, result, entries, original, key) {
   }
   const side = (e) => el('figure', { class: 'qsp-bits-big' }, canvasOf(result, e, `${e.label} version, enlarged`),
     el('figcaption', { text: `${e.label} · ${bpp(e.bits_per_pixel)} · top-1 ${e.top1.label} ${pct(e.top1.prob)}` }));
-  box.replaceChildren(side(original), side(chosen));
+  const close = el('button', { type: 'button', class: 'qsp-bits-close', 'data-close': '', text: 'Close the comparison' });
+  box.replaceChildren(side(original), side(chosen), close);
   box.hidden = false;
 }
 
