@@ -24,6 +24,8 @@ export interface Prediction {
 export interface Classification {
   /** The five most probable classes, most probable first. */
   top5: Prediction[];
+  /** Softmax probability of every class (for KL between variants). */
+  probs: number[];
   /** Model time in milliseconds (decoding and preprocessing excluded). */
   ms: number;
   /** Decoding, resizing and normalising time in milliseconds. */
@@ -108,6 +110,136 @@ export interface QuantizeOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** A Conv or Gemm layer with weights ({@link QsModel.layers}). */
+export interface WeightLayer {
+  name: string;
+  op: 'Conv' | 'Gemm';
+  /** Conv `[out, in / group, kh, kw]`, Gemm `[N, K]`. */
+  weight_shape: number[];
+  /** Weights plus bias values. */
+  parameters: number;
+  /** One input channel per output channel. */
+  depthwise: boolean;
+}
+
+/** `counts[i]` values in bin `i` of equal-width bins from `lo` to `hi`. */
+export interface Histogram {
+  lo: number;
+  hi: number;
+  counts: number[];
+}
+
+/** `r = scale (q - zero_point)`, `q` in `[qmin, qmax]`. */
+export interface Grid {
+  scale: number;
+  zero_point: number;
+  qmin: number;
+  qmax: number;
+}
+
+/** {@link QsModel.layerView}: one layer's weights under a grid. */
+export interface LayerView {
+  layer: WeightLayer;
+  bits: number;
+  per_channel: boolean;
+  /** True below 8 bits: fake-quantized for teaching; the engine executes 8 bits. */
+  simulated: boolean;
+  /** The float weights over their `[min, max]`. */
+  histogram: Histogram;
+  /** The tensor's grid, or per channel the grid of the channel with the widest range. */
+  grid: Grid;
+  grid_channel: number | null;
+  /** The values `S q` of `grid`. */
+  levels: number[];
+  /** The reals the grid represents. */
+  clip: [number, number];
+  /** Scale per output channel (per channel) or the single scale. */
+  scales: number[];
+  /** Output channels whose weights are all zero. */
+  zero_channels: number[];
+  /** `[min, max]` of the float weights per output channel. */
+  channel_ranges: [number, number][];
+  /** The error `w - S q`. */
+  error_histogram: Histogram;
+  max_abs_error: number;
+  /** `10 log10(sum w^2 / sum (w - S q)^2)` in dB (`Infinity` when exact). */
+  sqnr_db: number;
+}
+
+/** Where one real lands on a grid. */
+export interface Bucket {
+  value: number;
+  code: number;
+  dequantized: number;
+  error: number;
+  bucket_lo: number;
+  bucket_hi: number;
+  /** The value lay beyond the grid's range and was clamped. */
+  clipped: boolean;
+}
+
+/** {@link QsModel.staircase}: samples of `x -> S (q(x) - Z)`. */
+export interface Staircase {
+  grid: Grid;
+  /** `[min, max]` of the layer's weights: the sampled range. */
+  range: [number, number];
+  x: number[];
+  code: number[];
+  dequantized: number[];
+  /** Rounding thresholds between consecutive codes inside `range`. */
+  edges: number[];
+  clip: [number, number];
+  simulated: boolean;
+  bucket: Bucket | null;
+}
+
+/** {@link QsModel.sizes}. */
+export interface WeightSizes {
+  weights: number;
+  biases: number;
+  channels: number;
+  deflate_level: number;
+  variants: { name: 'fp32' | 'fp16' | 'int8'; raw_bytes: number; deflate_bytes: number; ratio: number }[];
+}
+
+/** One picture of {@link QsModel.bitDepth}. */
+export interface BitDepthEntry {
+  key: 'rgb8' | 'rgb5' | 'rgb4' | 'rgb3' | 'rgb332' | 'rgb2' | 'rgb1' | 'bw' | 'bw-dither';
+  label: string;
+  bits_per_channel: number;
+  channels: number;
+  bits_per_pixel: number;
+  /** Uncompressed bytes at this depth. */
+  raw_bytes: number;
+  /** Against the original, dB (`Infinity` for the original). */
+  psnr_db: number;
+  /** The model's best class on this picture. */
+  top1: Prediction;
+  /** RGBA, `width * height * 4`. */
+  pixels: Uint8ClampedArray;
+}
+
+/** {@link QsModel.bitDepth}. */
+export interface BitDepthSeries {
+  width: number;
+  height: number;
+  source_width: number;
+  source_height: number;
+  entries: BitDepthEntry[];
+}
+
+/** {@link compareClassifications}. */
+export interface Agreement {
+  sameTop1: boolean;
+  /** Classes shared by the two top-5 lists (0..5). */
+  top5Overlap: number;
+  /** KL(reference || other) in nats. */
+  kl: number;
+}
+
+/** How far `other` is from `reference`: two classify() results of the same image. */
+export declare function compareClassifications(reference: Classification, other: Classification): Agreement;
+
 /** A model loaded in the engine. Every method returns a Promise. */
 export declare class QsModel {
   private constructor();
@@ -122,6 +254,19 @@ export declare class QsModel {
   info(): Promise<ModelInfo>;
   /** Top-5 classes of an image. Rejects with a readable `Error` for a bad image. */
   classify(image: ImageInput): Promise<Classification>;
+  /** Every Conv and Gemm layer, in graph order. */
+  layers(): Promise<WeightLayer[]>;
+  /** One layer's weights at `bits` (2..8), per channel (default) or per tensor. */
+  layerView(layer: string, options?: { bits?: number; perChannel?: boolean; bins?: number }): Promise<LayerView>;
+  /** The staircase of the grid layerView() draws, and the bucket of `value` if given. */
+  staircase(
+    layer: string,
+    options?: { bits?: number; perChannel?: boolean; points?: number; value?: number },
+  ): Promise<Staircase>;
+  /** Raw and deflate-compressed bytes of the weights as fp32, fp16 and int8. */
+  sizes(): Promise<WeightSizes>;
+  /** The image at fewer bits per pixel, each classified by this model. */
+  bitDepth(image: ImageInput, options?: { maxSide?: number }): Promise<BitDepthSeries>;
   /** Raw logits for a preprocessed input (NCHW float32 of the model's input shape). */
   logits(input: Float32Array): Promise<Float32Array>;
   /** Frees the model. Later calls on it reject. */

@@ -122,6 +122,39 @@ async function imageMessage(image) {
   );
 }
 
+function intArg(value, name) {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not ${value}`);
+  return n;
+}
+
+/**
+ * How far `other` is from `reference`, two classify() results of the same image: `{ sameTop1,
+ * top5Overlap (0..5), kl }`, `kl` = KL(reference || other) in nats over every class.
+ */
+export function compareClassifications(reference, other) {
+  const a = reference?.top5;
+  const b = other?.top5;
+  if (!Array.isArray(a) || !Array.isArray(b)) throw new Error('compareClassifications() needs two classify() results');
+  const mine = new Set(b.map((p) => p.index));
+  let kl = NaN;
+  const p = reference.probs;
+  const q = other.probs;
+  if (p && q && p.length === q.length) {
+    kl = 0;
+    for (let i = 0; i < p.length; i++) {
+      // q is never 0 after softmax in f32 unless it underflows; keep the sum finite.
+      if (p[i] > 0) kl += p[i] * Math.log(p[i] / Math.max(q[i], 1e-38));
+    }
+    kl = Math.max(kl, 0);
+  }
+  return {
+    sameTop1: a.length > 0 && b.length > 0 && a[0].index === b[0].index,
+    top5Overlap: a.filter((x) => mine.has(x.index)).length,
+    kl,
+  };
+}
+
 function metadataJson(metadata) {
   if (typeof metadata === 'string') return metadata;
   if (metadata && typeof metadata === 'object') return JSON.stringify(metadata);
@@ -187,11 +220,74 @@ export class QsModel {
     return this._call('info');
   }
 
-  /** Top-5 classes of an image: `{ top5: [{ index, label, prob }], ms, preprocess_ms }`. */
+  /**
+   * Top-5 classes of an image: `{ top5: [{ index, label, prob }], probs, ms, preprocess_ms }`
+   * (`probs`: the softmax probability of every class).
+   */
   async classify(image) {
     if (this._disposed) throw new Error('this model was disposed');
     const [msg, transfer] = await imageMessage(image);
     return this._call('classify', { image: msg }, transfer);
+  }
+
+  /** Every Conv and Gemm layer: `[{ name, op, weight_shape, parameters, depthwise }]`. */
+  layers() {
+    return this._call('layers');
+  }
+
+  /**
+   * One layer's float weights under a symmetric grid of `bits` (2..8; below 8 the result is
+   * marked `simulated`: the engine executes 8), one scale per output channel or per tensor:
+   * `{ layer, bits, per_channel, simulated, histogram: { lo, hi, counts }, grid: { scale,
+   * zero_point, qmin, qmax }, grid_channel, levels, clip, scales, zero_channels,
+   * channel_ranges, error_histogram, max_abs_error, sqnr_db }`.
+   */
+  async layerView(layer, { bits = 8, perChannel = true, bins = 64 } = {}) {
+    return this._call('layer-view', {
+      layer: String(layer),
+      bits: intArg(bits, 'bits'),
+      perChannel: Boolean(perChannel),
+      bins: intArg(bins, 'bins'),
+    });
+  }
+
+  /**
+   * The float -> integer -> float staircase of the grid layerView() draws, over the layer's
+   * weight range: `{ grid, range, x, code, dequantized, edges, clip, simulated, bucket }`;
+   * `bucket` (`{ value, code, dequantized, error, bucket_lo, bucket_hi, clipped }`) is where
+   * `value` lands, when given.
+   */
+  async staircase(layer, { bits = 8, perChannel = true, points = 512, value } = {}) {
+    const v = value == null ? undefined : Number(value);
+    return this._call('staircase', {
+      layer: String(layer),
+      bits: intArg(bits, 'bits'),
+      perChannel: Boolean(perChannel),
+      points: intArg(points, 'points'),
+      value: v,
+    });
+  }
+
+  /**
+   * Raw and deflate-compressed bytes of the weights as fp32, fp16 and int8: `{ weights,
+   * biases, channels, deflate_level, variants: [{ name, raw_bytes, deflate_bytes, ratio }] }`.
+   */
+  sizes() {
+    return this._call('sizes');
+  }
+
+  /**
+   * The image at fewer bits: the original (24 bits per pixel), 8 bits per pixel (3-3-2), 5, 4,
+   * 3, 2, 1 bits per channel, 1-bit black and white with and without dithering; scaled to at
+   * most `maxSide` pixels (16..1024). `{ width, height, source_width, source_height, entries:
+   * [{ key, label, bits_per_channel, channels, bits_per_pixel, raw_bytes, psnr_db, top1,
+   * pixels }] }`: `pixels` is RGBA for `new ImageData(pixels, width, height)`, `top1` this
+   * model's best class on that picture.
+   */
+  async bitDepth(image, { maxSide = 384 } = {}) {
+    if (this._disposed) throw new Error('this model was disposed');
+    const [msg, transfer] = await imageMessage(image);
+    return this._call('bit-depth', { image: msg, maxSide: intArg(maxSide, 'maxSide') }, transfer);
   }
 
   /** Raw logits of a preprocessed NCHW float input. */

@@ -60,6 +60,12 @@ function addCalibrationImage(set, m, image) {
   return set.addRgba(m, width, height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
+function bitDepth(m, image, maxSide) {
+  if (image.kind === 'encoded') return m.bitDepthEncoded(new Uint8Array(image.bytes), maxSide);
+  const { width, height, data } = rgbaOf(image);
+  return m.bitDepthRgba(width, height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), maxSide);
+}
+
 function classify(m, image) {
   if (image.kind === 'encoded') return m.classifyEncoded(new Uint8Array(image.bytes));
   const { width, height, data } = rgbaOf(image);
@@ -106,6 +112,22 @@ async function handle(msg) {
       return { result: model(msg.model).info() };
     case 'classify':
       return { result: classify(model(msg.model), msg.image) };
+    case 'layers':
+      return { result: model(msg.model).layers() };
+    case 'layer-view': {
+      const { layer, bits, perChannel, bins } = msg;
+      return { result: model(msg.model).layerView(layer, bits, perChannel, bins) };
+    }
+    case 'staircase': {
+      const { layer, bits, perChannel, points, value } = msg;
+      return { result: model(msg.model).staircase(layer, bits, perChannel, points, value) };
+    }
+    case 'sizes':
+      return { result: model(msg.model).sizes() };
+    case 'bit-depth': {
+      const result = bitDepth(model(msg.model), msg.image, msg.maxSide);
+      return { result, transfer: result.entries.map((e) => e.pixels.buffer) };
+    }
     case 'logits': {
       const out = model(msg.model).logits(msg.input);
       return { result: out, transfer: [out.buffer] };

@@ -230,10 +230,10 @@ fn check_series(img: &RgbImage) -> Vec<BitDepthEntry> {
     );
     assert_eq!(
         s.iter().map(|e| e.bits_per_pixel).collect::<Vec<_>>(),
-        vec![24, 15, 12, 9, 6, 3, 1, 1]
+        vec![24, 15, 12, 9, 8, 6, 3, 1, 1]
     );
     assert_eq!(s[0].psnr_db, f64::INFINITY);
-    for w in s[..6].windows(2) {
+    for w in s[..7].windows(2) {
         assert!(w[0].psnr_db > w[1].psnr_db, "{w:?}");
     }
     for e in &s {
@@ -479,4 +479,23 @@ fn static_int8_sizes_match_the_layout() {
     assert_eq!(s.raw_bytes, sizes.variants[2].raw_bytes);
     let fp32 = &sizes.variants[0];
     assert!(s.ratio > fp32.ratio, "{} vs {}", s.ratio, fp32.ratio);
+}
+
+#[test]
+fn three_three_two_keeps_8_reds_8_greens_4_blues() {
+    let img = bit_depth_image(&gradient(), "rgb332").unwrap();
+    let distinct = |c: usize| {
+        let mut v: Vec<u8> = img.pixels().map(|p| p.0[c]).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    assert_eq!(distinct(0).len(), 8);
+    assert_eq!(distinct(1).len(), 8);
+    assert_eq!(distinct(2), vec![0, 85, 170, 255]);
+    let e = bit_depth_series(&gradient())
+        .into_iter()
+        .find(|e| e.key == "rgb332")
+        .unwrap();
+    assert_eq!((e.bits_per_pixel, e.raw_bytes), (8, 256 * 4));
 }

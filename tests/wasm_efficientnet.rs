@@ -137,3 +137,85 @@ fn efficientnet_int8_bit_identical_to_native() {
     let top5 = int8.predictions(&logits, 5);
     assert_eq!(top5[0].index, ESPRESSO, "int8 top-5 in wasm: {top5:?}");
 }
+
+fn get(v: &wasm_bindgen::JsValue, key: &str) -> wasm_bindgen::JsValue {
+    js_sys::Reflect::get(v, &key.into()).unwrap_or_else(|_| panic!("no field {key}"))
+}
+
+fn num(v: &wasm_bindgen::JsValue, key: &str) -> f64 {
+    get(v, key)
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} is not a number"))
+}
+
+/// The teaching page's calls through the JavaScript API of the wasm build: layers, a layer's
+/// view at 4 bits, the staircase with a bucket, the bit-depth series with its pixels, and the
+/// probabilities classify returns. Bad arguments are errors, not traps.
+#[wasm_bindgen_test]
+fn teaching_api_through_the_bindings() {
+    use js_sys::{Array, Uint8ClampedArray};
+    use quantscope::wasm::Model;
+
+    let model = Model::new(MODEL, META).expect("model loads");
+    let layers = Array::from(&model.layers().expect("layers"));
+    assert_eq!(
+        layers.length(),
+        50,
+        "Conv/Gemm layers of EfficientNet-Lite0"
+    );
+    let name = |i: u32| get(&layers.get(i), "name").as_string().unwrap();
+    let depthwise = (0..layers.length())
+        .find(|&i| {
+            get(&layers.get(i), "depthwise").as_bool() == Some(true) && name(i).contains('7')
+        })
+        .map(name)
+        .expect("a depthwise layer in block 7");
+
+    let per_channel = model.layer_view(&depthwise, 4, true, 32).expect("view");
+    let per_tensor = model.layer_view(&depthwise, 4, false, 32).expect("view");
+    assert_eq!(
+        Array::from(&get(&per_tensor, "levels")).length(),
+        15,
+        "2^4 - 1 levels"
+    );
+    assert_eq!(get(&per_tensor, "simulated").as_bool(), Some(true));
+    assert!(
+        num(&per_channel, "sqnr_db") > num(&per_tensor, "sqnr_db") + 10.0,
+        "per channel should beat per tensor by far on a depthwise layer"
+    );
+
+    let stairs = model
+        .staircase(&depthwise, 3, true, 64, Some(0.1))
+        .expect("staircase");
+    assert_eq!(Array::from(&get(&stairs, "x")).length(), 64);
+    let bucket = get(&stairs, "bucket");
+    let error = num(&bucket, "value") - num(&bucket, "dequantized");
+    assert!((num(&bucket, "error") - error).abs() < 1e-6);
+
+    let series = model.bit_depth_encoded(IMAGE, Some(64)).expect("bit depth");
+    let (w, h) = (num(&series, "width"), num(&series, "height"));
+    assert_eq!(w.max(h), 64.0);
+    let entries = Array::from(&get(&series, "entries"));
+    assert_eq!(entries.length(), 9);
+    for e in entries.iter() {
+        let pixels = Uint8ClampedArray::from(get(&e, "pixels"));
+        assert_eq!(pixels.length() as f64, w * h * 4.0);
+        assert!(get(&get(&e, "top1"), "label").is_string());
+    }
+
+    let result = model.classify_encoded(IMAGE).expect("classify");
+    let probs = Array::from(&get(&result, "probs"));
+    assert_eq!(probs.length(), 1000);
+    let sum: f64 = probs.iter().map(|p| p.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-3, "probabilities sum to {sum}");
+
+    for bad in [
+        model.layer_view("no-such-layer", 8, true, 16).err(),
+        model.layer_view(&depthwise, 9, true, 16).err(),
+        model.staircase(&depthwise, 8, true, 1, None).err(),
+        model.bit_depth_encoded(b"not an image", None).err(),
+        model.bit_depth_encoded(IMAGE, Some(4)).err(),
+    ] {
+        assert!(bad.is_some(), "a bad argument must be an error");
+    }
+}

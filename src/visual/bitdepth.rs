@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! b bits per channel   L = 2^b levels   code = round(v (L - 1) / 255)   v' = round(code 255 / (L - 1))
+//! 8 bits per pixel     "3-3-2": 3 bits red, 3 green, 2 blue (256 colours, like a GIF palette)
 //! 1-bit black & white  Y = 0.299 R + 0.587 G + 0.114 B (BT.601 luma)   Y' = 255 if Y >= 128 else 0
 //! Floyd-Steinberg      the error Y - Y' goes to the unvisited neighbours, 7/16 right,
 //!                      3/16 below left, 5/16 below, 1/16 below right: local means survive
@@ -18,11 +19,12 @@ use image::RgbImage;
 use serde::Serialize;
 
 /// The keys of [`bit_depth_series`], in order.
-pub const BIT_DEPTH_KEYS: [&str; 8] = [
+pub const BIT_DEPTH_KEYS: [&str; 9] = [
     "rgb8",
     "rgb5",
     "rgb4",
     "rgb3",
+    "rgb332",
     "rgb2",
     "rgb1",
     "bw",
@@ -32,16 +34,30 @@ pub const BIT_DEPTH_KEYS: [&str; 8] = [
 /// Each channel reduced to `bits` (1..=8) bits: `2^bits` evenly spaced levels mapped back to
 /// `0..=255` (8 bits: identity; 1 bit: 0 or 255).
 pub fn reduce_bits(img: &RgbImage, bits: u8) -> Result<RgbImage> {
-    super::grid::check_bits(bits, 1, "reduce_bits")?;
-    let top = (1u32 << bits) - 1;
-    let lut: Vec<u8> = (0u32..256)
-        .map(|v| {
-            let code = (v * top + 127) / 255;
-            ((code * 255 + top / 2) / top) as u8
-        })
-        .collect();
+    reduce_channel_bits(img, [bits; 3])
+}
+
+/// Red, green and blue reduced to `bits[0]`, `bits[1]`, `bits[2]` (each 1..=8) bits, as
+/// [`reduce_bits`] does per channel; `[3, 3, 2]` is the 256-colour "3-3-2" palette.
+pub fn reduce_channel_bits(img: &RgbImage, bits: [u8; 3]) -> Result<RgbImage> {
+    let mut luts = Vec::with_capacity(3);
+    for b in bits {
+        super::grid::check_bits(b, 1, "reduce_bits")?;
+        let top = (1u32 << b) - 1;
+        let lut: Vec<u8> = (0u32..256)
+            .map(|v| {
+                let code = (v * top + 127) / 255;
+                ((code * 255 + top / 2) / top) as u8
+            })
+            .collect();
+        luts.push(lut);
+    }
     let mut out = img.clone();
-    out.iter_mut().for_each(|v| *v = lut[*v as usize]);
+    for p in out.pixels_mut() {
+        for (c, lut) in p.0.iter_mut().zip(&luts) {
+            *c = lut[*c as usize];
+        }
+    }
     Ok(out)
 }
 
@@ -123,11 +139,11 @@ pub struct BitDepthEntry {
     pub key: &'static str,
     /// Human label, e.g. `4 bits per channel (12-bit colour)`.
     pub label: String,
-    /// Bits per stored channel.
+    /// Bits per stored channel (the largest, for 3-3-2).
     pub bits_per_channel: u8,
     /// Channels stored (3 colour, 1 black and white).
     pub channels: u8,
-    /// `bits_per_channel * channels`.
+    /// Bits per pixel: the sum over the stored channels.
     pub bits_per_pixel: u32,
     /// [`raw_bytes`] at `bits_per_pixel`.
     pub raw_bytes: usize,
@@ -135,13 +151,36 @@ pub struct BitDepthEntry {
     pub psnr_db: f64,
 }
 
-fn entry_meta(key: &str) -> Option<(u8, u8, String)> {
+/// How an entry of the series stores a pixel.
+enum Storage {
+    /// Bits of red, green and blue.
+    Colour([u8; 3]),
+    /// One luma bit, with or without dithering.
+    BlackAndWhite { dither: bool },
+}
+
+impl Storage {
+    fn bits_per_pixel(&self) -> u32 {
+        match self {
+            Storage::Colour(b) => b.iter().map(|&b| b as u32).sum(),
+            Storage::BlackAndWhite { .. } => 1,
+        }
+    }
+}
+
+fn entry_meta(key: &str) -> Option<(Storage, String)> {
     Some(match key {
-        "bw" => (1, 1, "1-bit black and white (threshold)".into()),
+        "bw" => (
+            Storage::BlackAndWhite { dither: false },
+            "1-bit black and white (threshold)".into(),
+        ),
         "bw-dither" => (
-            1,
-            1,
+            Storage::BlackAndWhite { dither: true },
             "1-bit black and white (Floyd-Steinberg dithering)".into(),
+        ),
+        "rgb332" => (
+            Storage::Colour([3, 3, 2]),
+            "8-bit colour: 3 bits red, 3 green, 2 blue (256 colours)".into(),
         ),
         _ => {
             let b: u8 = key.strip_prefix("rgb")?.parse().ok()?;
@@ -158,7 +197,7 @@ fn entry_meta(key: &str) -> Option<(u8, u8, String)> {
                     1u32 << b
                 )
             };
-            (b, 3, label)
+            (Storage::Colour([b; 3]), label)
         }
     })
 }
@@ -166,28 +205,30 @@ fn entry_meta(key: &str) -> Option<(u8, u8, String)> {
 /// The image of the series entry `key` (one of [`BIT_DEPTH_KEYS`]); `Error::Input` naming the
 /// key otherwise.
 pub fn bit_depth_image(img: &RgbImage, key: &str) -> Result<RgbImage> {
-    match key {
-        "bw" => Ok(black_and_white(img, false)),
-        "bw-dither" => Ok(black_and_white(img, true)),
-        _ => match entry_meta(key) {
-            Some((b, _, _)) => reduce_bits(img, b),
-            None => Err(Error::Input(format!(
-                "unknown bit-depth key '{key}', expected one of {BIT_DEPTH_KEYS:?}"
-            ))),
-        },
+    match entry_meta(key) {
+        Some((Storage::BlackAndWhite { dither }, _)) => Ok(black_and_white(img, dither)),
+        Some((Storage::Colour(bits), _)) => reduce_channel_bits(img, bits),
+        None => Err(Error::Input(format!(
+            "unknown bit-depth key '{key}', expected one of {BIT_DEPTH_KEYS:?}"
+        ))),
     }
 }
 
-/// The original (8 bits per channel), then 5, 4, 3, 2 and 1 bits per channel, then 1-bit
+/// The original (8 bits per channel), then 5, 4 and 3 bits per channel, 8 bits per pixel
+/// (3-3-2), 2 and 1 bits per channel, then 1-bit
 /// black and white without and with dithering: sizes and PSNR against the original (colour
 /// PSNR, so black and white also pays for the lost colour).
 pub fn bit_depth_series(img: &RgbImage) -> Vec<BitDepthEntry> {
     BIT_DEPTH_KEYS
         .iter()
         .filter_map(|&key| {
-            let (bits_per_channel, channels, label) = entry_meta(key)?;
+            let (storage, label) = entry_meta(key)?;
             let out = bit_depth_image(img, key).ok()?;
-            let bits_per_pixel = bits_per_channel as u32 * channels as u32;
+            let bits_per_pixel = storage.bits_per_pixel();
+            let (bits_per_channel, channels) = match storage {
+                Storage::Colour(b) => (b.into_iter().max().unwrap_or(0), 3),
+                Storage::BlackAndWhite { .. } => (1, 1),
+            };
             Some(BitDepthEntry {
                 key,
                 label,

@@ -21,7 +21,7 @@ pub mod staircase;
 
 pub use bitdepth::{
     bit_depth_image, bit_depth_series, black_and_white, luma, psnr, raw_bytes, reduce_bits,
-    BitDepthEntry, BIT_DEPTH_KEYS,
+    reduce_channel_bits, BitDepthEntry, BIT_DEPTH_KEYS,
 };
 pub use grid::Grid;
 pub use histogram::Histogram;

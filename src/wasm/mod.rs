@@ -12,6 +12,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 mod threads;
+mod visual;
 pub use threads::*;
 
 #[wasm_bindgen]
@@ -111,6 +112,8 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
 #[derive(Serialize)]
 struct Classification {
     top5: Vec<Prediction>,
+    /// Softmax probability of every class (for KL and agreement between variants).
+    probs: Vec<f32>,
     /// Model time in milliseconds (decoding and preprocessing excluded).
     ms: f64,
     /// Decoding and preprocessing time in milliseconds.
@@ -156,7 +159,8 @@ impl Model {
         })
     }
 
-    /// Classifies an encoded image (JPEG, PNG, WebP, GIF, BMP): `{ top5, ms, preprocess_ms }`.
+    /// Classifies an encoded image (JPEG, PNG, WebP, GIF, BMP): `{ top5, probs, ms,
+    /// preprocess_ms }`.
     #[wasm_bindgen(js_name = classifyEncoded)]
     pub fn classify_encoded(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let start = now();
@@ -164,7 +168,7 @@ impl Model {
         self.classify_image(&img, start)
     }
 
-    /// Classifies raw RGBA pixels (canvas `ImageData`): `{ top5, ms, preprocess_ms }`.
+    /// Classifies raw RGBA pixels (canvas `ImageData`): `{ top5, probs, ms, preprocess_ms }`.
     #[wasm_bindgen(js_name = classifyRgba)]
     pub fn classify_rgba(
         &self,
@@ -350,6 +354,7 @@ impl Model {
         let top5 = self.classifier.predictions(&logits, 5);
         to_js(&Classification {
             top5,
+            probs: crate::classifier::softmax(&logits),
             ms,
             preprocess_ms: t0 - start,
         })
