@@ -88,7 +88,9 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
   });
 
   it('removes a column when a variant is unticked and adds it back when ticked', async () => {
-    await page.uncheck('#variant-fp16');
+    // From the keyboard: Space on the focused checkbox.
+    await page.focus('#variant-fp16');
+    await page.keyboard.press('Space');
     await page.waitForFunction(() => !document.querySelector('#compare-columns .column[data-variant="fp16"]'));
     assert.deepEqual(await columnNames(page), ALL.filter((v) => v !== 'fp16'));
     assert.match(await page.evaluate(() => location.hash), /variants=fp32,int8-dynamic,int8-static,int8-static-tensor/);
@@ -174,8 +176,10 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
       await waitColumns(page);
       const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
       await screenshot(page, `page-${label}`);
-      await screenshotOf(page, '#panel-compare', `compare-${label}`);
-      await screenshotOf(page, '#panel-sizes', `sizes-${label}`);
+      // The sticky nav would cover the top of the panel in an element shot.
+      const style = '.panel-nav { position: static !important; }';
+      await screenshotOf(page, '#panel-compare', `compare-${label}`, { style });
+      await screenshotOf(page, '#panel-sizes', `sizes-${label}`, { style });
       assert.ok(scrollWidth <= innerWidth, `scrollWidth ${scrollWidth} > innerWidth ${innerWidth}`);
     });
   }

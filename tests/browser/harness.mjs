@@ -59,10 +59,13 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
 }
 
-/** Screenshot of one element (e.g. a panel section), into the same folder. */
-export async function screenshotOf(page, selector, name) {
+/**
+ * Screenshot of one element (e.g. a panel section), into the same folder. `style`: CSS applied
+ * while shooting (e.g. to keep a sticky bar from covering the element).
+ */
+export async function screenshotOf(page, selector, name, { style } = {}) {
   mkdirSync(screenshots, { recursive: true });
-  await page.locator(selector).screenshot({ path: path.join(screenshots, `${name}.png`) });
+  await page.locator(selector).screenshot({ path: path.join(screenshots, `${name}.png`), style });
 }
 
 /**

@@ -184,6 +184,10 @@ initInputs(app);
 mountPanels();
 initNav();
 followLinkedPanel();
+// A link or an edited hash opens its panel (setState() writes with replaceState: no event).
+addEventListener('hashchange', () => {
+  if (PANELS[app.state.panel]) showPanel(app.state.panel);
+});
 app.on('state', (s) => {
   // A hash edited by hand (or a pasted link) switches the sample too.
   if (s.sample && s.sample !== app.image?.name && SAMPLES.includes(s.sample)) loadSample(app, s.sample);

@@ -47,14 +47,6 @@ export function calibrationControls(app) {
     pending = [...current(), ...chosen];
     describe();
   });
-  // Keyboard users reach the picker through its label.
-  add.tabIndex = 0;
-  add.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      files.click();
-    }
-  });
   recalibrate.addEventListener('click', () => {
     if (!pending) return;
     const next = pending;
