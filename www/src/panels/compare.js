@@ -155,9 +155,13 @@ export function mount(section, app) {
       return;
     }
     c.agreement.dataset.sameTop1 = String(a.sameTop1);
+    const piece = (text) => h('span', { className: 'nowrap', textContent: text });
     c.agreement.replaceChildren(
       h('strong', { textContent: a.sameTop1 ? 'Same top-1' : 'Different top-1' }),
-      ` as fp32 · ${a.top5Overlap} of 5 shared · KL ${formatKl(a.kl)}`,
+      ' as fp32 · ',
+      piece(`${a.top5Overlap} of 5 shared`),
+      ' · ',
+      piece(`KL ${formatKl(a.kl)}`),
     );
   }
 
