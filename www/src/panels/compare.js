@@ -186,9 +186,10 @@ export function mount(section, app) {
     const mine = ++run;
     const image = app.image;
     const names = selectedVariants(app.state);
-    if (!image || !app.model) return;
-    const stale = () => mine !== run;
+    if (!image) return;
     for (const n of names) cols.get(n)?.list.setAttribute('aria-busy', 'true');
+    if (!app.model) return; // the 'model' event starts it again
+    const stale = () => mine !== run;
     app.setStatus('classifying');
     const rows = [];
     let reference;
