@@ -58,3 +58,27 @@ export async function screenshot(page, name) {
   mkdirSync(screenshots, { recursive: true });
   await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
 }
+
+/**
+ * Screenshot of one element (e.g. a panel section), into the same folder. `style`: CSS applied
+ * while shooting (e.g. to keep a sticky bar from covering the element).
+ */
+export async function screenshotOf(page, selector, name, { style } = {}) {
+  mkdirSync(screenshots, { recursive: true });
+  await page.locator(selector).screenshot({ path: path.join(screenshots, `${name}.png`), style });
+}
+
+/**
+ * Init script recording every main-thread long task (Long Tasks API) into
+ * window.__longTasks as { start, duration } (ms), from the first moment of the page.
+ */
+export function recordLongTasks() {
+  globalThis.__longTasks = [];
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  } catch {
+    globalThis.__longTasks = null; // no Long Tasks API in this browser
+  }
+}

@@ -98,6 +98,11 @@ export function createApp() {
       emit('state', app.state);
     },
 
+    /** Emits an event to the listeners (panels may talk to each other this way). */
+    emit(event, detail) {
+      emit(event, detail);
+    },
+
     on(event, cb) {
       if (!listeners.has(event)) listeners.set(event, new Set());
       listeners.get(event).add(cb);

@@ -67,6 +67,7 @@ async function startEngine() {
       : `quantscope ${engine.version}`;
     status.querySelector('label').textContent = 'Preparing the model…';
     const model = await engine.loadModel(onnx, new TextDecoder().decode(meta));
+    await defaultCalibration; // the static variants calibrate on it as soon as the model exists
     const info = await model.info();
     $('#model-name').textContent = `· ${info.name}, ${(info.parameters / 1e6).toFixed(1)} M parameters`;
     status.hidden = true;
@@ -160,16 +161,38 @@ function followLinkedPanel() {
   setTimeout(() => keep.disconnect(), 60_000);
 }
 
+/** The calibration set starts as the sample photos (the visitor can add their own). */
+async function sampleCalibration() {
+  try {
+    const files = await Promise.all(
+      SAMPLES.map(async (name) => {
+        const res = await fetch(`./samples/${encodeURIComponent(name)}`);
+        if (!res.ok) throw new Error(`sample ${name}: HTTP ${res.status}`);
+        const blob = await res.blob();
+        return { name, blob: new File([blob], name, { type: blob.type }), sample: true };
+      }),
+    );
+    app.setCalibration(files);
+  } catch (e) {
+    app.error(`Could not load the calibration photos: ${e.message}`);
+  }
+}
+
 // ---- start -----------------------------------------------------------------------------------
 
 initInputs(app);
 mountPanels();
 initNav();
 followLinkedPanel();
+// A link or an edited hash opens its panel (setState() writes with replaceState: no event).
+addEventListener('hashchange', () => {
+  if (PANELS[app.state.panel]) showPanel(app.state.panel);
+});
 app.on('state', (s) => {
   // A hash edited by hand (or a pasted link) switches the sample too.
   if (s.sample && s.sample !== app.image?.name && SAMPLES.includes(s.sample)) loadSample(app, s.sample);
 });
 const first = SAMPLES.includes(app.state.sample) ? app.state.sample : DEFAULT_SAMPLE;
 loadSample(app, first);
+const defaultCalibration = sampleCalibration();
 startEngine();

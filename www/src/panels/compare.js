@@ -1,6 +1,281 @@
-// Side by side: one image, several variants (work in progress: the columns land next).
-export function mount(section) {
-  const h2 = document.createElement('h2');
-  h2.textContent = 'Side by side';
-  section.append(h2);
+// Side by side: the image on show through several variants of the model at once. Each column
+// shows the variant's top-5, its latency and how far it is from fp32. Emits 'compared' on the
+// app after each column so the sizes panel can plot latency against agreement.
+import { compareClassifications } from 'quantscope';
+import { OBSERVERS, STATIC_VARIANTS, VARIANTS, withDecodeFallback } from '../app.js';
+import { calibrationControls } from './calibration.js';
+
+export const VARIANT_INFO = {
+  fp32: { title: 'Float (fp32)', note: '32-bit float weights and activations: the reference.' },
+  fp16: { title: 'Half float (fp16)', note: '16-bit float weights, computed in fp32.' },
+  'int8-dynamic': { title: 'int8 dynamic', note: 'int8 weights; activations scaled per run, no calibration.' },
+  'int8-static': { title: 'int8 static, per channel', note: 'Integer-only; one weight scale per output channel.' },
+  'int8-static-tensor': { title: 'int8 static, per tensor', note: 'Integer-only; one weight scale per layer.' },
+};
+
+// Ids the browser tests (and older links) know, per variant.
+const IDS = {
+  fp32: { list: 'predictions', latency: 'latency' },
+  'int8-static': { list: 'predictions-int8', latency: 'latency-int8', weights: 'weights-int8', agreement: 'agreement' },
+};
+
+const h = (tag, props = {}, ...children) => {
+  const el = Object.assign(document.createElement(tag), props);
+  el.append(...children.filter((c) => c != null));
+  return el;
+};
+
+const formatMs = (ms) => `${ms.toFixed(1)} ms`;
+
+/** The selected variants from the hash (all by default), in column order. */
+export function selectedVariants(state) {
+  if (state.variants == null) return VARIANTS.slice();
+  const wanted = new Set(state.variants.split(','));
+  return VARIANTS.filter((v) => wanted.has(v));
+}
+
+export function mount(section, app) {
+  section.append(
+    h('h2', { id: 'compare-heading', textContent: 'Side by side' }),
+    h('p', {
+      className: 'lead',
+      textContent:
+        'The same image through several versions of the same network. Quantized variants store weights in fewer ' +
+        'bits; look at whether they keep fp32’s top-1 class and how much their probabilities move (KL, in nats: 0 ' +
+        'means identical). Static int8 needs a calibration set to learn each activation’s range: change the ' +
+        'observer or add your own photos and watch the per-tensor column, which often drifts first.',
+    }),
+  );
+
+  // ---- controls: variants, observer, calibration set ----
+  const picker = h('fieldset', { className: 'variant-picker' }, h('legend', { textContent: 'Variants' }));
+  const boxes = new Map();
+  for (const name of VARIANTS) {
+    const box = h('input', { type: 'checkbox', value: name, id: `variant-${name}` });
+    box.addEventListener('change', () => {
+      const on = VARIANTS.filter((v) => boxes.get(v).checked);
+      app.setState({ variants: on.length === VARIANTS.length ? '' : on.join(',') || 'none' });
+    });
+    boxes.set(name, box);
+    picker.append(h('label', { className: 'check' }, box, ` ${VARIANT_INFO[name].title}`));
+  }
+
+  const observer = h('select', { id: 'observer' });
+  for (const o of OBSERVERS) observer.append(h('option', { value: o, textContent: o }));
+  observer.addEventListener('change', () => app.setState({ observer: observer.value === 'minmax' ? '' : observer.value }));
+  const observerRow = h(
+    'div',
+    { className: 'row' },
+    h('label', { htmlFor: 'observer', textContent: 'Observer of the static int8 variants:' }),
+    observer,
+  );
+
+  const columns = h('div', { className: 'columns', id: 'compare-columns' });
+  const calib = calibrationControls(app);
+  section.append(picker, observerRow, calib.element, columns);
+
+  // ---- columns ----
+  const cols = new Map(); // name -> { el, list, latency, weights, agreement, note }
+  function column(name) {
+    if (cols.has(name)) return cols.get(name);
+    const ids = IDS[name] ?? {};
+    const info = VARIANT_INFO[name];
+    const c = {
+      list: h('ol', { className: 'predictions', id: ids.list ?? `predictions-${name}` }),
+      latency: h('strong', { className: 'latency', id: ids.latency ?? `latency-${name}`, textContent: '–' }),
+      weights: h('span', { className: 'weights', id: ids.weights ?? `weights-${name}` }),
+      agreement: h('p', { className: 'agreement', id: ids.agreement ?? `agreement-${name}` }),
+      status: h('p', { className: 'column-status' }),
+    };
+    const heading = h('h3', { id: `column-${name}-title`, textContent: info.title });
+    c.el = h(
+      'article',
+      { className: 'column' },
+      heading,
+      h('p', { className: 'variant-note', textContent: info.note }),
+      c.status,
+      c.list,
+      h('p', { className: 'timing' }, 'Inference: ', c.latency, ' ', c.weights),
+      c.agreement,
+    );
+    c.el.dataset.variant = name;
+    c.el.setAttribute('aria-labelledby', heading.id);
+    cols.set(name, c);
+    return c;
+  }
+
+  function layoutColumns() {
+    const names = selectedVariants(app.state);
+    for (const [name, c] of cols) {
+      if (!names.includes(name)) {
+        c.el.remove();
+        cols.delete(name);
+      }
+    }
+    columns.replaceChildren(...names.map((n) => column(n).el));
+    columns.dataset.count = String(names.length);
+    if (names.length === 0) columns.append(h('p', { className: 'note', textContent: 'Tick at least one variant.' }));
+  }
+
+  // ---- classification ----
+  let results = new WeakMap(); // QsModel -> classify() result, for the image on show
+  let run = 0;
+
+  function render(c, result) {
+    const items = result.top5.map(({ label, prob, index }) => {
+      const bar = h('span', { className: 'bar' }, h('span'));
+      bar.setAttribute('aria-hidden', 'true');
+      bar.firstChild.style.width = `${Math.max(0, Math.min(1, prob)) * 100}%`;
+      const li = h(
+        'li',
+        {},
+        h('span', { className: 'label', textContent: label }),
+        h('span', { className: 'prob', textContent: `${(prob * 100).toFixed(1)}%` }),
+        bar,
+      );
+      li.dataset.index = String(index);
+      return li;
+    });
+    c.list.replaceChildren(...items);
+    c.latency.textContent = formatMs(result.ms);
+  }
+
+  function clear(c, message = '') {
+    c.list.replaceChildren();
+    c.latency.textContent = '–';
+    c.agreement.textContent = '';
+    c.status.textContent = message;
+    c.status.classList.toggle('error', Boolean(message));
+  }
+
+  function showAgreement(c, name, a) {
+    delete c.agreement.dataset.sameTop1;
+    if (name === 'fp32') {
+      c.agreement.textContent = 'The reference the others are compared with.';
+      return;
+    }
+    c.agreement.dataset.sameTop1 = String(a.sameTop1);
+    const piece = (text) => h('span', { className: 'nowrap', textContent: text });
+    c.agreement.replaceChildren(
+      h('strong', { textContent: a.sameTop1 ? 'Same top-1' : 'Different top-1' }),
+      ' as fp32 · ',
+      piece(`${a.top5Overlap} of 5 shared`),
+      ' · ',
+      piece(`KL ${formatKl(a.kl)}`),
+    );
+  }
+
+  const warm = new WeakSet(); // models that ran once: a first run pays for caches and allocations
+  async function classifyWith(model) {
+    if (!results.has(model)) {
+      const image = app.image;
+      const run = () => withDecodeFallback((img) => model.classify(img), image.blob);
+      if (!warm.has(model)) {
+        await run();
+        warm.add(model);
+      }
+      const result = await run();
+      if (app.image === image) results.set(model, result);
+      return result;
+    }
+    return results.get(model);
+  }
+
+  /** Fills every column for the image on show; later calls supersede earlier ones. */
+  async function classifyAll() {
+    const mine = ++run;
+    const image = app.image;
+    const names = selectedVariants(app.state);
+    if (!image) return;
+    for (const n of names) cols.get(n)?.list.setAttribute('aria-busy', 'true');
+    if (!app.model) return; // the 'model' event starts it again
+    const stale = () => mine !== run;
+    app.setStatus('classifying');
+    const rows = [];
+    let reference;
+    try {
+      // fp32 is the reference of every agreement, shown or not.
+      reference = await classifyWith(app.model);
+    } catch (e) {
+      if (stale()) return;
+      for (const n of names) {
+        clear(cols.get(n));
+        cols.get(n).list.removeAttribute('aria-busy');
+      }
+      app.error(`Could not classify “${image.name}”: ${e.message}`);
+      app.setStatus('error');
+      app.emit('compared', { image, rows: [] });
+      return;
+    }
+    if (stale()) return;
+    app.error(null);
+    for (const name of names) {
+      const c = cols.get(name);
+      try {
+        if (STATIC_VARIANTS.has(name)) c.status.textContent = 'Calibrating…';
+        const model = await app.variant(name);
+        if (stale()) return;
+        c.status.textContent = '';
+        c.status.classList.remove('error');
+        const result = await classifyWith(model);
+        if (stale()) return;
+        render(c, result);
+        if (name === 'fp32') c.weights.textContent = `(+ ${formatMs(result.preprocess_ms)} to decode and resize)`;
+        else weightsNote(model, c);
+        const a = compareClassifications(reference, result);
+        showAgreement(c, name, a);
+        rows.push({ name, title: VARIANT_INFO[name].title, ms: result.ms, ...a });
+        app.emit('compared', { image, rows: rows.slice() });
+      } catch (e) {
+        if (stale()) return;
+        clear(c, STATIC_VARIANTS.has(name) ? `Calibration failed: ${e.message}` : `Failed: ${e.message}`);
+      } finally {
+        if (!stale()) c.list.removeAttribute('aria-busy');
+      }
+    }
+    app.setStatus('ready');
+  }
+
+  async function weightsNote(model, c) {
+    try {
+      const [info, ref] = await Promise.all([model.info(), app.model.info()]);
+      c.weights.textContent = `(weights ${(info.weight_bytes / 1e6).toFixed(1)} MB of ${(ref.weight_bytes / 1e6).toFixed(1)} MB)`;
+    } catch {
+      c.weights.textContent = '';
+    }
+  }
+
+  // ---- wiring ----
+  function applyState(state) {
+    const names = selectedVariants(state);
+    for (const [name, box] of boxes) box.checked = names.includes(name);
+    observer.value = OBSERVERS.includes(state.observer) ? state.observer : 'minmax';
+  }
+
+  let shown = JSON.stringify([selectedVariants(app.state), app.observer]);
+  app.on('state', (state) => {
+    applyState(state);
+    const now = JSON.stringify([selectedVariants(state), app.observer]);
+    if (now === shown) return;
+    shown = now;
+    layoutColumns();
+    classifyAll();
+  });
+  app.on('image', () => {
+    results = new WeakMap();
+    for (const c of cols.values()) clear(c);
+    classifyAll();
+  });
+  app.on('model', () => classifyAll());
+  app.on('calibration-set', () => {
+    if (app.model) classifyAll();
+  });
+  applyState(app.state);
+  layoutColumns();
+}
+
+function formatKl(kl) {
+  if (!Number.isFinite(kl)) return 'n/a';
+  if (kl === 0) return '0';
+  return kl < 0.001 ? kl.toExponential(1) : kl.toFixed(3);
 }

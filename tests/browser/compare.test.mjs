@@ -1,0 +1,212 @@
+// The teaching page's shell, side-by-side panel and sizes panel (issue 5) in headless Chromium:
+// variant columns follow the checkboxes, hash URLs restore a view, classification leaves the
+// main thread free (Long Tasks API), the sizes chart has its three bars, the layout fits a
+// laptop and a phone. Screenshots go to test-output/screenshots. Run from the repository root:
+// `node --test tests/browser/compare.test.mjs`.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { checkInputs, isLocal, launch, recordLongTasks, samples, screenshot, screenshotOf, startServer } from './harness.mjs';
+
+const READY_TIMEOUT = 120_000;
+const CLASSIFY_TIMEOUT = 120_000;
+const ALL = ['fp32', 'fp16', 'int8-dynamic', 'int8-static', 'int8-static-tensor'];
+
+checkInputs();
+
+/** Waits until every column of the compare panel shows a top-5 for the image on show. */
+async function waitColumns(page) {
+  await page.waitForFunction(
+    () => {
+      const s = document.body.dataset.state;
+      if (s === 'error') return true;
+      const cols = [...document.querySelectorAll('#compare-columns .column')];
+      return s === 'ready' && cols.length > 0 && cols.every((c) =>
+        c.querySelectorAll('.predictions li .label').length === 5 && !c.querySelector('.predictions[aria-busy]'));
+    },
+    null,
+    { timeout: CLASSIFY_TIMEOUT },
+  );
+  const state = await page.evaluate(() => document.body.dataset.state);
+  if (state === 'error') assert.fail(`classification failed: ${await page.textContent('#error')}`);
+}
+
+const columnNames = (page) => page.$$eval('#compare-columns .column', (els) => els.map((e) => e.dataset.variant));
+const top1 = (page, variant) =>
+  page.$eval(`#compare-columns .column[data-variant="${variant}"] .predictions li .label`, (e) => e.textContent.trim());
+
+describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
+  let server;
+  let browser;
+  let context;
+  let page;
+  const requests = [];
+  const pageErrors = [];
+
+  before(async () => {
+    server = await startServer({ isolation: true });
+    browser = await launch();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.addInitScript(recordLongTasks);
+    context.on('request', (r) => requests.push(r.url()));
+    page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(server.url);
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null,
+      { timeout: READY_TIMEOUT });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('shows all five variants by default with espresso on top for coffee.png', async () => {
+    await waitColumns(page);
+    assert.deepEqual(await columnNames(page), ALL);
+    assert.equal(await page.getAttribute('#preview', 'alt'), 'Sample: coffee.png');
+    assert.equal(await top1(page, 'fp32'), 'espresso');
+    assert.equal(await top1(page, 'int8-static'), 'espresso');
+    for (const v of ALL.slice(1)) {
+      const text = await page.textContent(`#compare-columns .column[data-variant="${v}"] .agreement`);
+      assert.match(text, /top-1 as fp32 · [0-5] of 5 shared · KL \d/, `${v}: ${text}`);
+    }
+    assert.match(await page.textContent('#latency-int8'), /^\d+\.\d ms$/);
+  });
+
+  it('keeps the main thread free while classifying (no long task over 200 ms)', async () => {
+    const supported = await page.evaluate(() => Array.isArray(globalThis.__longTasks));
+    assert.ok(supported, 'the Long Tasks API is not available');
+    const start = await page.evaluate(() => performance.now());
+    await page.click('button.sample[data-name="grace_hopper.jpg"]');
+    await page.waitForFunction(() => document.body.dataset.state === 'classifying' || document.body.dataset.state === 'ready');
+    await waitColumns(page);
+    assert.equal(await page.getAttribute('#preview', 'alt'), 'Sample: grace_hopper.jpg');
+    const tasks = await page.evaluate((t0) => globalThis.__longTasks.filter((t) => t.start >= t0), start);
+    const worst = Math.max(0, ...tasks.map((t) => t.duration));
+    assert.ok(worst <= 200, `long tasks during classification: ${JSON.stringify(tasks)}`);
+  });
+
+  it('removes a column when a variant is unticked and adds it back when ticked', async () => {
+    // From the keyboard: Space on the focused checkbox.
+    await page.focus('#variant-fp16');
+    await page.keyboard.press('Space');
+    await page.waitForFunction(() => !document.querySelector('#compare-columns .column[data-variant="fp16"]'));
+    assert.deepEqual(await columnNames(page), ALL.filter((v) => v !== 'fp16'));
+    assert.match(await page.evaluate(() => location.hash), /variants=fp32,int8-dynamic,int8-static,int8-static-tensor/);
+    await page.uncheck('#variant-int8-dynamic');
+    assert.deepEqual(await columnNames(page), ['fp32', 'int8-static', 'int8-static-tensor']);
+
+    await page.check('#variant-fp16');
+    await waitColumns(page);
+    assert.deepEqual(await columnNames(page), ['fp32', 'fp16', 'int8-static', 'int8-static-tensor']);
+    await page.check('#variant-int8-dynamic');
+    await waitColumns(page);
+    assert.deepEqual(await columnNames(page), ALL);
+    assert.doesNotMatch(await page.evaluate(() => location.hash), /variants=/, 'all variants: no key in the hash');
+  });
+
+  it('recalibrates the static variants with another observer', async () => {
+    await page.selectOption('#observer', 'percentile');
+    await page.waitForFunction(() => location.hash.includes('observer=percentile'));
+    await page.waitForFunction(() => /observer: percentile/.test(document.querySelector('#calib-label').textContent),
+      null, { timeout: CLASSIFY_TIMEOUT });
+    await waitColumns(page);
+    const label = await page.textContent('#calib-label');
+    assert.match(label, /Calibrated on 7 images \(observer: percentile\)/);
+    await page.selectOption('#observer', 'minmax');
+    await waitColumns(page);
+  });
+
+  it('adds the visitor’s images to the calibration set, and survives a broken one', async () => {
+    await page.setInputFiles('#calib-files', path.join(samples, 'coffee.png'));
+    assert.match(await page.textContent('#calib-summary'), /7 sample photos \+ 1 of yours \(coffee\.png\).*Recalibrate/);
+    await page.click('#recalibrate');
+    await page.waitForFunction(() => /Calibrated on 8 images/.test(document.querySelector('#calib-label').textContent),
+      null, { timeout: CLASSIFY_TIMEOUT });
+    await waitColumns(page);
+
+    await page.setInputFiles('#calib-files', {
+      name: 'broken.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from('not a PNG at all'),
+    });
+    await page.click('#recalibrate');
+    try {
+      await page.waitForFunction(() => /failed/.test(document.querySelector('#calib-label').textContent), null,
+        { timeout: CLASSIFY_TIMEOUT });
+      await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: CLASSIFY_TIMEOUT });
+      const status = await page.textContent('#compare-columns .column[data-variant="int8-static"] .column-status');
+      assert.match(status, /Calibration failed: .*\S/);
+      const fp32 = await page.$$eval('#compare-columns .column[data-variant="fp32"] .predictions li', (l) => l.length);
+      assert.equal(fp32, 5, 'fp32 still classifies the image');
+      assert.equal(await page.isEnabled('#calib-reset'), true);
+    } finally {
+      await page.click('#calib-reset');
+    }
+    await waitColumns(page);
+    assert.match(await page.textContent('#calib-summary'), /^Calibration set: 7 sample photos$/);
+    assert.equal(await page.textContent('#compare-columns .column[data-variant="int8-static"] .column-status'), '');
+  });
+
+  it('shows three size bars, fp32 > fp16 > int8, and one trade-off point per column', async () => {
+    await page.waitForSelector('#sizes-table tbody tr[data-variant="int8"]');
+    const sizes = await page.$$eval('#sizes-table tbody tr', (rows) =>
+      rows.map((r) => [r.dataset.variant, Number(r.dataset.rawBytes), Number(r.dataset.deflateBytes)]));
+    assert.deepEqual(sizes.map((s) => s[0]), ['fp32', 'fp16', 'int8']);
+    assert.ok(sizes[0][1] > sizes[1][1] && sizes[1][1] > sizes[2][1], `raw bytes: ${JSON.stringify(sizes)}`);
+    assert.ok(sizes.every(([, raw, deflate]) => deflate > 0 && deflate <= raw), 'deflate sizes');
+    assert.equal(await page.$$eval('#sizes-chart g.raw-bars rect', (r) => r.length), 3);
+    assert.equal(await page.$$eval('#sizes-chart g.deflate-bars rect', (r) => r.length), 3);
+    const bars = await page.$$eval('#sizes-chart g.raw-bars rect', (r) => r.map((e) => Number(e.getAttribute('width'))));
+    assert.ok(bars[0] > bars[1] && bars[1] > bars[2], `bar widths: ${bars}`);
+    await page.waitForFunction((n) => document.querySelectorAll('#tradeoff-chart g.tradeoff-dots path').length === n,
+      ALL.length);
+    await page.uncheck('#variant-fp16');
+    await waitColumns(page);
+    await page.waitForFunction(() => document.querySelectorAll('#tradeoff-chart g.tradeoff-dots path').length === 4);
+    await page.check('#variant-fp16');
+    await waitColumns(page);
+  });
+
+  for (const [label, viewport] of [['1280x800', { width: 1280, height: 800 }], ['390x844', { width: 390, height: 844 }]]) {
+    it(`fits ${label} without horizontal scrolling; screenshots of the panels`, async () => {
+      await page.setViewportSize(viewport);
+      await page.waitForTimeout(300); // charts redraw at the new width on the next frame
+      await waitColumns(page);
+      const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+      await screenshot(page, `page-${label}`);
+      // The sticky nav would cover the top of the panel in an element shot.
+      const style = '.panel-nav { position: static !important; }';
+      await screenshotOf(page, '#panel-compare', `compare-${label}`, { style });
+      await screenshotOf(page, '#panel-sizes', `sizes-${label}`, { style });
+      assert.ok(scrollWidth <= innerWidth, `scrollWidth ${scrollWidth} > innerWidth ${innerWidth}`);
+    });
+  }
+
+  it('restores a linked view from the hash', async () => {
+    const linked = await context.newPage();
+    linked.on('pageerror', (e) => pageErrors.push(e.message));
+    await linked.goto(`${server.url}#panel=compare&variants=fp32,int8-static&sample=chelsea.png`);
+    await linked.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: READY_TIMEOUT });
+    await waitColumns(linked);
+    assert.deepEqual(await columnNames(linked), ['fp32', 'int8-static']);
+    const checked = await linked.$$eval('.variant-picker input:checked', (els) => els.map((e) => e.value));
+    assert.deepEqual(checked, ['fp32', 'int8-static']);
+    assert.equal(await linked.getAttribute('#preview', 'alt'), 'Sample: chelsea.png');
+    assert.equal(await linked.getAttribute('button.sample[data-name="chelsea.png"]', 'aria-pressed'), 'true');
+    const fp32 = await top1(linked, 'fp32');
+    assert.match(fp32, /cat/, `chelsea.png is a cat, fp32 says ${fp32}`);
+    assert.equal(await linked.getAttribute('.panel-nav a[data-panel="compare"]', 'aria-current'), 'true');
+    const top = await linked.$eval('#panel-compare', (e) => e.getBoundingClientRect().top);
+    assert.ok(top >= 0 && top < 120, `the compare panel is scrolled into view (top ${top})`);
+    assert.equal(await linked.evaluate(() => document.activeElement?.id), 'compare-heading');
+    await linked.close();
+  });
+
+  it('makes every request to 127.0.0.1 and throws no uncaught errors', () => {
+    const foreign = requests.filter((u) => !isLocal(u));
+    assert.deepEqual(foreign, [], `requests off 127.0.0.1: ${foreign.join(', ')}`);
+    assert.deepEqual(pageErrors, []);
+  });
+});
