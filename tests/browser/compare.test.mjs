@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { checkInputs, isLocal, launch, recordLongTasks, samples, screenshot, screenshotOf, startServer } from './harness.mjs';
+import { checkInputs, isLocal, launch, launchWith, recordLongTasks, samples, screenshot, screenshotOf, startServer } from './harness.mjs';
 
 const READY_TIMEOUT = 120_000;
 const CLASSIFY_TIMEOUT = 120_000;
@@ -208,5 +208,53 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
     const foreign = requests.filter((u) => !isLocal(u));
     assert.deepEqual(foreign, [], `requests off 127.0.0.1: ${foreign.join(', ')}`);
     assert.deepEqual(pageErrors, []);
+  });
+});
+
+describe('teaching page: webcam snapshot', { timeout: 300_000 }, () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await startServer({ isolation: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('is disabled with a message when there is no camera', async () => {
+    browser = await launch();
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.querySelector('#webcam-note').textContent !== '' ||
+      document.body.dataset.state === 'ready', null, { timeout: READY_TIMEOUT });
+    // Headless Chromium has no camera: the button must say why it cannot be used.
+    const devices = await page.evaluate(async () =>
+      (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput').length);
+    if (devices === 0) {
+      await page.waitForFunction(() => document.querySelector('#webcam-button').disabled);
+      assert.match(await page.textContent('#webcam-note'), /camera/i);
+    }
+    await browser.close();
+    browser = null;
+  });
+
+  it('classifies a snapshot of a (fake) camera', async () => {
+    browser = await launchWith(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['camera'] });
+    const page = await context.newPage();
+    await page.goto(`${server.url}#variants=fp32,int8-static`);
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: READY_TIMEOUT });
+    await waitColumns(page);
+    await page.waitForFunction(() => !document.querySelector('#webcam-button').disabled);
+    await page.click('#webcam-button');
+    await page.waitForFunction(() => document.querySelector('#webcam-video').videoWidth > 0, null, { timeout: 30_000 });
+    await page.click('#webcam-snap');
+    await page.waitForFunction(() => document.querySelector('#preview').alt === 'Your image: webcam.png');
+    await waitColumns(page);
+    assert.equal(await page.isVisible('#webcam-box'), false, 'the camera is closed after the snapshot');
+    assert.equal(await page.$$eval('#predictions li', (l) => l.length), 5);
+    assert.doesNotMatch(await page.evaluate(() => location.hash), /sample=/, 'a snapshot is not a sample');
   });
 });
