@@ -87,6 +87,29 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
     assert.ok(worst <= 200, `long tasks during classification: ${JSON.stringify(tasks)}`);
   });
 
+  it('takes an image dropped anywhere or pasted', async () => {
+    const send = (type, name) => page.evaluate(async ([type, name]) => {
+      const blob = await (await fetch(`./samples/${name}`)).blob();
+      const data = new DataTransfer();
+      data.items.add(new File([blob], `my-${name}`, { type: blob.type }));
+      const event = type === 'paste'
+        ? new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true })
+        : new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true });
+      document.querySelector('#panel-sizes').dispatchEvent(event);
+    }, [type, name]);
+    await send('drop', 'chelsea.png');
+    await page.waitForFunction(() => document.querySelector('#preview').alt === 'Your image: my-chelsea.png');
+    await waitColumns(page);
+    assert.match(await top1(page, 'fp32'), /cat/);
+    await send('paste', 'coffee.png');
+    await page.waitForFunction(() => document.querySelector('#preview').alt === 'Your image: my-coffee.png');
+    await waitColumns(page);
+    assert.equal(await top1(page, 'fp32'), 'espresso');
+    await page.click('button.sample[data-name="grace_hopper.jpg"]');
+    await page.waitForFunction(() => document.querySelector('#preview').alt === 'Sample: grace_hopper.jpg');
+    await waitColumns(page);
+  });
+
   it('removes a column when a variant is unticked and adds it back when ticked', async () => {
     // From the keyboard: Space on the focused checkbox.
     await page.focus('#variant-fp16');
