@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { checkInputs, isLocal, launch, recordLongTasks, samples, screenshot, screenshotOf, startServer } from './harness.mjs';
+import { checkInputs, isLocal, launch, launchWith, recordLongTasks, samples, screenshot, screenshotOf, startServer } from './harness.mjs';
 
 const READY_TIMEOUT = 120_000;
 const CLASSIFY_TIMEOUT = 120_000;
@@ -85,6 +85,29 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
     const tasks = await page.evaluate((t0) => globalThis.__longTasks.filter((t) => t.start >= t0), start);
     const worst = Math.max(0, ...tasks.map((t) => t.duration));
     assert.ok(worst <= 200, `long tasks during classification: ${JSON.stringify(tasks)}`);
+  });
+
+  it('takes an image dropped anywhere or pasted', async () => {
+    const send = (type, name) => page.evaluate(async ([type, name]) => {
+      const blob = await (await fetch(`./samples/${name}`)).blob();
+      const data = new DataTransfer();
+      data.items.add(new File([blob], `my-${name}`, { type: blob.type }));
+      const event = type === 'paste'
+        ? new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true })
+        : new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true });
+      document.querySelector('#panel-sizes').dispatchEvent(event);
+    }, [type, name]);
+    await send('drop', 'chelsea.png');
+    await page.waitForFunction(() => document.querySelector('#preview').alt === 'Your image: my-chelsea.png');
+    await waitColumns(page);
+    assert.match(await top1(page, 'fp32'), /cat/);
+    await send('paste', 'coffee.png');
+    await page.waitForFunction(() => document.querySelector('#preview').alt === 'Your image: my-coffee.png');
+    await waitColumns(page);
+    assert.equal(await top1(page, 'fp32'), 'espresso');
+    await page.click('button.sample[data-name="grace_hopper.jpg"]');
+    await page.waitForFunction(() => document.querySelector('#preview').alt === 'Sample: grace_hopper.jpg');
+    await waitColumns(page);
   });
 
   it('removes a column when a variant is unticked and adds it back when ticked', async () => {
@@ -208,5 +231,53 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
     const foreign = requests.filter((u) => !isLocal(u));
     assert.deepEqual(foreign, [], `requests off 127.0.0.1: ${foreign.join(', ')}`);
     assert.deepEqual(pageErrors, []);
+  });
+});
+
+describe('teaching page: webcam snapshot', { timeout: 300_000 }, () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await startServer({ isolation: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('is disabled with a message when there is no camera', async () => {
+    browser = await launch();
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.querySelector('#webcam-note').textContent !== '' ||
+      document.body.dataset.state === 'ready', null, { timeout: READY_TIMEOUT });
+    // Headless Chromium has no camera: the button must say why it cannot be used.
+    const devices = await page.evaluate(async () =>
+      (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput').length);
+    if (devices === 0) {
+      await page.waitForFunction(() => document.querySelector('#webcam-button').disabled);
+      assert.match(await page.textContent('#webcam-note'), /camera/i);
+    }
+    await browser.close();
+    browser = null;
+  });
+
+  it('classifies a snapshot of a (fake) camera', async () => {
+    browser = await launchWith(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['camera'] });
+    const page = await context.newPage();
+    await page.goto(`${server.url}#variants=fp32,int8-static`);
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: READY_TIMEOUT });
+    await waitColumns(page);
+    await page.waitForFunction(() => !document.querySelector('#webcam-button').disabled);
+    await page.click('#webcam-button');
+    await page.waitForFunction(() => document.querySelector('#webcam-video').videoWidth > 0, null, { timeout: 30_000 });
+    await page.click('#webcam-snap');
+    await page.waitForFunction(() => document.querySelector('#preview').alt === 'Your image: webcam.png');
+    await waitColumns(page);
+    assert.equal(await page.isVisible('#webcam-box'), false, 'the camera is closed after the snapshot');
+    assert.equal(await page.$$eval('#predictions li', (l) => l.length), 5);
+    assert.doesNotMatch(await page.evaluate(() => location.hash), /sample=/, 'a snapshot is not a sample');
   });
 });

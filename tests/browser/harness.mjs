@@ -82,3 +82,8 @@ export function recordLongTasks() {
     globalThis.__longTasks = null; // no Long Tasks API in this browser
   }
 }
+
+/** launch() with extra Chromium flags (e.g. a fake camera for the webcam input). */
+export function launchWith(extraArgs) {
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
