@@ -269,6 +269,7 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
     const s = await stats(linked);
     assert.deepEqual([s.layer, s.bits, s.gran], [layer, '4', 'tensor']);
     assert.equal(await levelCount(linked), 15);
+    await screenshotOf(linked, '#panel-weights', 'panel-weights-1280-depthwise-tensor-4bit', { style: '.panel-nav { visibility: hidden !important; }' });
     await waitReady(linked, 'bins');
     assert.equal(await linked.$eval('#bins-layer', (i) => i.value), layer);
     assert.equal(await linked.$eval('#bins-bits', (i) => i.value), '4');
