@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { checkInputs, isLocal, launch, launchWith, recordLongTasks, samples, screenshot, screenshotOf, startServer } from './harness.mjs';
+import { checkInputs, isLocal, launch, launchWith, openPage, samples, screenshot, screenshotOf, startServer } from './harness.mjs';
 
 const READY_TIMEOUT = 120_000;
 const CLASSIFY_TIMEOUT = 120_000;
@@ -36,30 +36,20 @@ const top1 = (page, variant) =>
   page.$eval(`#compare-columns .column[data-variant="${variant}"] .predictions li .label`, (e) => e.textContent.trim());
 
 describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
-  let server;
-  let browser;
+  let opened;
   let context;
   let page;
-  const requests = [];
-  const pageErrors = [];
+  let requests;
+  let pageErrors;
 
   before(async () => {
-    server = await startServer({ isolation: true });
-    browser = await launch();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.addInitScript(recordLongTasks);
-    context.on('request', (r) => requests.push(r.url()));
-    page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(server.url);
+    opened = await openPage({ longTasks: true });
+    ({ context, page, requests, pageErrors } = opened);
     await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null,
       { timeout: READY_TIMEOUT });
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  after(() => opened?.close());
 
   it('shows all five variants by default with espresso on top for coffee.png', async () => {
     await waitColumns(page);
@@ -210,7 +200,7 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
   it('restores a linked view from the hash', async () => {
     const linked = await context.newPage();
     linked.on('pageerror', (e) => pageErrors.push(e.message));
-    await linked.goto(`${server.url}#panel=compare&variants=fp32,int8-static&sample=chelsea.png`);
+    await linked.goto(`${opened.server.url}#panel=compare&variants=fp32,int8-static&sample=chelsea.png`);
     await linked.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: READY_TIMEOUT });
     await waitColumns(linked);
     assert.deepEqual(await columnNames(linked), ['fp32', 'int8-static']);

@@ -87,3 +87,27 @@ export function recordLongTasks() {
 export function launchWith(extraArgs) {
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
+
+/**
+ * The page served with or without COOP/COEP in a fresh browser, opened at `hash`:
+ * `{ server, browser, context, page, requests, pageErrors, close }`. `requests` collects every
+ * URL the context asks for (workers included), `pageErrors` the uncaught errors; with
+ * `longTasks` the Long Tasks API records into `window.__longTasks` from the first script on.
+ */
+export async function openPage({ isolation = true, viewport = { width: 1280, height: 800 }, hash = '', longTasks = false } = {}) {
+  const server = await startServer({ isolation });
+  const browser = await launch();
+  const context = await browser.newContext({ viewport });
+  const requests = [];
+  const pageErrors = [];
+  context.on('request', (r) => requests.push(r.url()));
+  if (longTasks) await context.addInitScript(recordLongTasks);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${server.url}${hash}`);
+  const close = async () => {
+    await browser.close();
+    await server.close();
+  };
+  return { server, browser, context, page, requests, pageErrors, close };
+}

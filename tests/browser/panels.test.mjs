@@ -4,7 +4,7 @@
 // Run from the repository root: `node --test tests/browser/panels.test.mjs`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkInputs, isLocal, launch, recordLongTasks, screenshot, screenshotOf, startServer } from './harness.mjs';
+import { checkInputs, isLocal, openPage, screenshot, screenshotOf } from './harness.mjs';
 
 const READY_TIMEOUT = 180_000; // model load, plus whatever the other panels queue in the worker first
 const STEP_TIMEOUT = 60_000;
@@ -62,30 +62,20 @@ const stats = (page) => page.$eval('#weights-stats', (n) => ({ ...n.dataset, tex
 const readout = (page) => page.$eval('#bins-readout', (n) => ({ ...n.dataset, text: n.textContent }));
 
 describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
-  let server;
-  let browser;
+  let opened;
   let context;
   let page;
-  const requests = [];
-  const pageErrors = [];
+  let requests;
+  let pageErrors;
   let longTasks = null; // main-thread long tasks while the panels answered their controls
 
   before(async () => {
-    server = await startServer({ isolation: true });
-    browser = await launch();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    context.on('request', (r) => requests.push(r.url()));
     // Long tasks on the main thread, for the check that the work stays in the worker.
-    await context.addInitScript(recordLongTasks);
-    page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`${server.url}#sample=coffee.png`);
+    opened = await openPage({ hash: '#sample=coffee.png', longTasks: true });
+    ({ context, page, requests, pageErrors } = opened);
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  after(() => opened?.close());
 
   it('weights: lists every Conv/Gemm layer and draws 2^8 - 1 levels at 8 bits', async () => {
     await waitReady(page, 'weights');
@@ -261,7 +251,7 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
     const layer = await page.$$eval('#weights-layer option', (os) => os.map((o) => o.value).filter((v) => /depthwise/.test(v)).at(-1));
     const linked = await context.newPage();
     linked.on('pageerror', (e) => pageErrors.push(e.message));
-    await linked.goto(`${server.url}#panel=weights&layer=${layer}&bits=4&gran=tensor&value=0.01&bitsimg=bw`);
+    await linked.goto(`${opened.server.url}#panel=weights&layer=${layer}&bits=4&gran=tensor&value=0.01&bitsimg=bw`);
     await waitReady(linked, 'weights');
     assert.equal(await linked.$eval('#weights-layer', (s) => s.value), layer);
     assert.equal(await linked.$eval('#weights-bits', (i) => i.value), '4');
@@ -283,7 +273,7 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
   it('a link naming an unknown layer says so and shows the first layer', async () => {
     const linked = await context.newPage();
     linked.on('pageerror', (e) => pageErrors.push(e.message));
-    await linked.goto(`${server.url}#panel=weights&layer=no.such.layer&bits=5`);
+    await linked.goto(`${opened.server.url}#panel=weights&layer=no.such.layer&bits=5`);
     await waitReady(linked, 'weights');
     const first = await linked.$eval('#weights-layer option', (o) => o.value);
     assert.equal((await stats(linked)).layer, first);
