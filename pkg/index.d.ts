@@ -250,6 +250,10 @@ export declare class QsModel {
    * calibration images so the twin is rebuilt if the worker has to be restarted.
    */
   quantize(options?: QuantizeOptions): Promise<QsModel>;
+  /** The activation ranges of a static int8 model as JSON (`null` for other variants). */
+  ranges(): Promise<string | null>;
+  /** The static int8 twin of this fp32 model for saved ranges (no calibration). */
+  withRanges(ranges: string, options?: { perChannel?: boolean }): Promise<QsModel>;
   /** Name, layers, shapes, parameter count and bytes. */
   info(): Promise<ModelInfo>;
   /** Top-5 classes of an image. Rejects with a readable `Error` for a bad image. */

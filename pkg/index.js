@@ -215,6 +215,30 @@ export class QsModel {
     return new QsModel(KEEP_ALIVE, owner, id);
   }
 
+  /**
+   * The activation ranges a static int8 model was calibrated with, as a JSON string (`null`
+   * for other variants). Feed them to withRanges() to build a twin without calibrating again.
+   */
+  ranges() {
+    return this._call('ranges');
+  }
+
+  /**
+   * The static int8 twin of this fp32 model for saved activation ranges (from ranges(), or
+   * `quantscope quantize --ranges-out`): no calibration, the same integers everywhere.
+   * `perChannel` (default true): one weight scale per output channel.
+   */
+  async withRanges(ranges, { perChannel = true } = {}) {
+    if (this._disposed) throw new Error('this model was disposed');
+    if (typeof ranges !== 'string') throw new Error('withRanges() needs the JSON string ranges() returns');
+    const options = { perChannel: Boolean(perChannel) };
+    const owner = this._owner;
+    const id = owner._nextModel++;
+    const result = await this._call('with-ranges', { target: id, ranges, perChannel: options.perChannel });
+    owner._models.set(id, { parent: this._id, ranges, options, variant: result.variant, broken: null });
+    return new QsModel(KEEP_ALIVE, owner, id);
+  }
+
   /** Name, number of labels, layers, input/output shapes, parameter count and bytes. */
   info() {
     return this._call('info');
@@ -380,7 +404,10 @@ export class Quantscope {
       const ch = await this._boot();
       for (const [id, m] of this._models) {
         try {
-          if (m.parent != null) {
+          if (m.parent != null && m.ranges != null) {
+            const { parent, ranges, options } = m;
+            await ch.request('with-ranges', { model: parent, target: id, ranges, perChannel: options.perChannel });
+          } else if (m.parent != null) {
             const { parent, options, calibration } = m;
             await ch.request('quantize', { model: parent, target: id, options, calibration });
           } else {

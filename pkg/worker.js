@@ -105,6 +105,15 @@ async function handle(msg) {
         set.free();
       }
     }
+    case 'with-ranges': {
+      const q = model(msg.model).withRanges(msg.ranges, msg.perChannel);
+      const old = models.get(msg.target);
+      if (old) old.free();
+      models.set(msg.target, q);
+      return { result: { variant: q.variant(), weightBytes: q.weightBytes() } };
+    }
+    case 'ranges':
+      return { result: model(msg.model).ranges() ?? null };
     case 'kernel-bench':
       if (!engine) throw new Error('the engine is not initialised');
       return { result: engine.kernelBench() };

@@ -133,20 +133,7 @@ export function createApp() {
      */
     variant(name) {
       if (!VARIANTS.includes(name)) return Promise.reject(new Error(`unknown variant “${name}”`));
-      const observer = app.observer;
-      const isStatic = STATIC_VARIANTS.has(name);
-      const key = isStatic ? `${name}|${observer}|${calibrationVersion}` : name;
-      let built = cache.get(key);
-      if (!built) {
-        built = build(name, observer, calibration.slice());
-        cache.set(key, built);
-        built.then(
-          (model) => emit('variant', { name, model, observer: isStatic ? observer : null }),
-          () => cache.delete(key), // not cached: the next call tries again
-        );
-        evict();
-      }
-      return built;
+      return cached(name, app.observer, calibrationVersion, calibration.slice());
     },
 
     /** Shows a message in the page's alert box (null hides it). */
@@ -196,7 +183,23 @@ export function createApp() {
     },
   };
 
-  async function build(name, observer, images) {
+  function cached(name, observer, version, images) {
+    const isStatic = STATIC_VARIANTS.has(name);
+    const key = isStatic ? `${name}|${observer}|${version}` : name;
+    let built = cache.get(key);
+    if (!built) {
+      built = build(name, observer, version, images);
+      cache.set(key, built);
+      built.then(
+        (model) => emit('variant', { name, model, observer: isStatic ? observer : null }),
+        () => cache.delete(key), // not cached: the next call tries again
+      );
+      evict();
+    }
+    return built;
+  }
+
+  async function build(name, observer, version, images) {
     const fp32 = await app.whenModel;
     switch (name) {
       case 'fp32':
@@ -205,6 +208,12 @@ export function createApp() {
         return fp32.quantize({ mode: 'fp16' });
       case 'int8-dynamic':
         return fp32.quantize({ mode: 'dynamic' });
+      case 'int8-static-tensor': {
+        // Activation ranges do not depend on how the weights are scaled: reuse the
+        // per-channel twin's calibration instead of running it a second time.
+        const perChannel = await cached('int8-static', observer, version, images);
+        return fp32.withRanges(await perChannel.ranges(), { perChannel: false });
+      }
       default: {
         if (images.length === 0) throw new Error('the calibration set is empty');
         const total = images.length;
@@ -213,7 +222,7 @@ export function createApp() {
           return await fp32.quantize({
             mode: 'static',
             observer,
-            perChannel: name === 'int8-static',
+            perChannel: true,
             calibration: images.map((i) => i.blob),
             onProgress: (done, n) => emit('calibration', { name, done, total: n || total }),
           });
