@@ -359,14 +359,14 @@ impl RequantSimd128 {
         // x, and gemmlowp's `(x*m0 + (x*m0 >= 0 ? 2^30 : 1 - 2^30)) / 2^31` (truncating) equals
         // `(x*m0 + 2^30) >> 31` (flooring) in both cases. m0 < 2^31 rules out the one
         // saturating case (both operands i32::MIN).
-        let p_lo = i64x2_shr(
-            i64x2_add(i64x2_extmul_low_i32x4(x, self.m0), self.nudge),
-            31,
-        );
-        let p_hi = i64x2_shr(
-            i64x2_add(i64x2_extmul_high_i32x4(x, self.m0), self.nudge),
-            31,
-        );
+        //
+        // `m0` passes through `black_box` here, next to its use: otherwise LLVM hoists the
+        // sign extension of the loop-invariant splat out of the loop, and what is left of the
+        // `extmul` is an `i64x2.mul`, which V8 emulates on x64 (about 10 instructions against
+        // 3). The barrier costs a stack store and load.
+        let m0 = core::hint::black_box(self.m0);
+        let p_lo = i64x2_shr(i64x2_add(i64x2_extmul_low_i32x4(x, m0), self.nudge), 31);
+        let p_hi = i64x2_shr(i64x2_add(i64x2_extmul_high_i32x4(x, m0), self.nudge), 31);
         let mut x = i32x4_shuffle::<0, 2, 4, 6>(p_lo, p_hi);
         if self.right > 0 {
             // Rounding divide by 2^right, ties away from zero: +1 when the remainder exceeds
