@@ -399,10 +399,30 @@ fn requant_simd128_matches_scalar() {
     for m in mults {
         let (zp, lo, hi) = (rng.range(-128, 127), rng.range(-128, 0), rng.range(0, 127));
         let q = RequantSimd128::new(m, zp, lo as i8, hi as i8);
-        for round in 0..8 {
+        // The int32 input nearest to where the exact product `x m0 2^-(31 + right)` is `v`.
+        let right = (-m.shift).max(0);
+        let input_for = |v: f64| -> i32 {
+            let x = v * 2f64.powi(31 + right) / f64::from(m.m0);
+            x.round().clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
+        };
+        for round in 0..16 {
             let acc: [i32; 16] = core::array::from_fn(|i| match round {
                 0 => extremes[i % extremes.len()],
                 1 => rng.next_u64() as i32,
+                // Ties of the final rounding (results k + 1/2, both signs), and their
+                // neighbours: where the two roundings and the sign correction interact.
+                8..=11 => {
+                    let k = f64::from(rng.range(-300, 300)) + 0.5;
+                    input_for(k).saturating_add(i as i32 % 5 - 2)
+                }
+                // Around the 16-bit saturation of the halving (|result| near 2^14).
+                12..=13 => {
+                    let v = if i % 2 == 0 { 16384.0 } else { -16384.0 };
+                    input_for(v + f64::from(rng.range(-3, 3)) / 2.0)
+                        .saturating_add(i as i32 % 3 - 1)
+                }
+                // Small inputs (the h = 0 corner: x = -1 with m0 = 2^30).
+                14 => i as i32 - 8,
                 // Values whose scaled result is near the int8 range.
                 _ => rng.range(-70000, 70000) >> (i % 8),
             });
@@ -418,6 +438,49 @@ fn requant_simd128_matches_scalar() {
                 let got: [i32; 4] = unsafe { core::mem::transmute(q.multiply(vi)) };
                 let want: [i32; 4] = core::array::from_fn(|l| m.apply(acc[4 * i + l]));
                 assert_eq!(got, want, "multiply {m:?}");
+            }
+        }
+    }
+}
+
+/// The SIMD128 requantization against `Multiplier::requantize` on dense runs of consecutive
+/// accumulators (every rounding case of the final divide, ties included), for every shift.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[test]
+fn requant_simd128_matches_scalar_dense() {
+    use core::arch::wasm32::*;
+    use quantscope::kernels::qs8_requant::RequantSimd128;
+    let mut rng = Rng::new(5);
+    for shift in -31..=30 {
+        for m0 in [
+            1 << 30,
+            (1 << 30) + 1,
+            rng.range(1 << 30, i32::MAX),
+            i32::MAX,
+        ] {
+            let m = Multiplier { m0, shift };
+            let (zp, lo, hi) = (rng.range(-128, 127), rng.range(-128, 0), rng.range(0, 127));
+            let q = RequantSimd128::new(m, zp, lo as i8, hi as i8);
+            // Around 0, around the int8 range's ends, and a random stretch.
+            let span = (300.0 * 2f64.powi(31 - shift) / f64::from(m0)).min(1e9) as i32;
+            for start in [
+                -2048,
+                span - 1024,
+                -span - 1024,
+                rng.range(-1 << 30, 1 << 30),
+            ] {
+                for base in (start..start + 2048).step_by(16) {
+                    let acc: [i32; 16] = core::array::from_fn(|i| base.saturating_add(i as i32));
+                    let v: [v128; 4] = core::array::from_fn(|i| {
+                        i32x4(acc[4 * i], acc[4 * i + 1], acc[4 * i + 2], acc[4 * i + 3])
+                    });
+                    let want: [i8; 16] = acc.map(|a| m.requantize(a, zp, lo as i8, hi as i8));
+                    let got: [i8; 16] = unsafe { core::mem::transmute(q.apply16(v)) };
+                    assert_eq!(got, want, "apply16 {m:?} zp={zp} from {base}");
+                    let got: [i32; 4] = unsafe { core::mem::transmute(q.multiply(v[1])) };
+                    let want: [i32; 4] = core::array::from_fn(|l| m.apply(acc[4 + l]));
+                    assert_eq!(got, want, "multiply {m:?} from {}", base + 4);
+                }
             }
         }
     }

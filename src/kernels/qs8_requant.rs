@@ -311,9 +311,11 @@ pub struct RequantSimd128 {
     limit: v128,
     m0: v128,
     nudge: v128,
-    mask: v128,
-    half_mask: v128,
     zero_point: v128,
+    /// `zero_point - 2^14` (i16x8), for the halving in [`Self::offset_i16x8`].
+    zero_point_half: v128,
+    /// Whether `min`/`max` clamp anything beyond the int8 saturation of the narrowing.
+    clamp: bool,
     min: v128,
     max: v128,
 }
@@ -328,16 +330,15 @@ impl RequantSimd128 {
         debug_assert!((-128..=127).contains(&zero_point));
         let left = m.shift.max(0) as u32;
         let right = (-m.shift).max(0) as u32;
-        let mask = ((1i64 << right) - 1) as i32;
         RequantSimd128 {
             left,
             right,
             limit: i32x4_splat(i32::MAX >> left),
             m0: i32x4_splat(m.m0),
             nudge: i64x2_splat(1 << 30),
-            mask: i32x4_splat(mask),
-            half_mask: i32x4_splat(mask >> 1),
             zero_point: i16x8_splat(zero_point as i16),
+            zero_point_half: i16x8_splat(zero_point as i16 - (1 << 14)),
+            clamp: min > i8::MIN || max < i8::MAX,
             min: i8x16_splat(min),
             max: i8x16_splat(max),
         }
@@ -346,6 +347,17 @@ impl RequantSimd128 {
     /// [`Multiplier::apply`] on the 4 lanes of `acc`.
     #[inline(always)]
     pub fn multiply(&self, acc: v128) -> v128 {
+        if self.right == 0 {
+            return self.high(acc).0;
+        }
+        // The last step of the rounding divide (see `Self::pre_halve`).
+        i32x4_shr(i32x4_sub(self.pre_halve(acc), i32x4_splat(-1)), 1)
+    }
+
+    /// The left shift and the rounding doubling high multiply of [`Multiplier::apply`]:
+    /// `(h, neg)`, `neg` -1 in the lanes where the multiplied value is negative, else 0.
+    #[inline(always)]
+    fn high(&self, acc: v128) -> (v128, v128) {
         let mut x = acc;
         if self.left > 0 {
             // `saturating_mul(1 << left)`: negative inputs saturate exactly to i32::MIN by
@@ -355,52 +367,86 @@ impl RequantSimd128 {
             let over = i32x4_gt(x, self.limit);
             x = v128_bitselect(i32x4_splat(i32::MAX), shifted, over);
         }
+        let neg = i32x4_shr(x, 31);
         // Saturating rounding doubling high multiply. m0 > 0, so the product has the sign of
         // x, and gemmlowp's `(x*m0 + (x*m0 >= 0 ? 2^30 : 1 - 2^30)) / 2^31` (truncating) equals
         // `(x*m0 + 2^30) >> 31` (flooring) in both cases. m0 < 2^31 rules out the one
-        // saturating case (both operands i32::MIN).
-        let p_lo = i64x2_shr(
-            i64x2_add(i64x2_extmul_low_i32x4(x, self.m0), self.nudge),
-            31,
-        );
-        let p_hi = i64x2_shr(
-            i64x2_add(i64x2_extmul_high_i32x4(x, self.m0), self.nudge),
-            31,
-        );
-        let mut x = i32x4_shuffle::<0, 2, 4, 6>(p_lo, p_hi);
-        if self.right > 0 {
-            // Rounding divide by 2^right, ties away from zero: +1 when the remainder exceeds
-            // half the divisor, or equals it for non-negative x (x >> 31 is -1 for negative).
-            let remainder = v128_and(x, self.mask);
-            let threshold = i32x4_sub(self.half_mask, i32x4_shr(x, 31));
-            let up = i32x4_gt(remainder, threshold);
-            x = i32x4_sub(i32x4_shr(x, self.right), up);
+        // saturating case (both operands i32::MIN). The result fits i32, so it is the low
+        // half of each 64-bit lane whichever way the shift fills.
+        //
+        // `max(m0, neg)` is `m0` (m0 >= 2^30 > 0 >= neg), written so that it depends on `x`:
+        // with a plain loop-invariant `m0`, LLVM hoists its sign extension out of the loop
+        // and what is left of the `extmul` is an `i64x2.mul`, which V8 emulates on x64
+        // (about 10 instructions against 3).
+        let m0 = i32x4_max(self.m0, neg);
+        let p_lo = i64x2_shr(i64x2_add(i64x2_extmul_low_i32x4(x, m0), self.nudge), 31);
+        let p_hi = i64x2_shr(i64x2_add(i64x2_extmul_high_i32x4(x, m0), self.nudge), 31);
+        (i32x4_shuffle::<0, 2, 4, 6>(p_lo, p_hi), neg)
+    }
+
+    /// `t = (h - [x < 0]) >> (right - 1)` (right >= 1, h from [`Self::high`]), of which
+    /// [`Multiplier::apply`] is `(t + 1) >> 1`.
+    ///
+    /// The rounding divide by 2^r (r = right), ties away from zero: gemmlowp's
+    /// `(h >> r) + ((h & mask) > (mask >> 1) + (h < 0))` equals
+    /// `floor((h - [h < 0] + 2^(r-1)) / 2^r)` (write h = q 2^r + rem: both add 1 exactly
+    /// when rem >= 2^(r-1) + [h < 0]), and by nested floors that is
+    /// `(((h - [h < 0]) >> (r - 1)) + 1) >> 1`. No step overflows: h lies in
+    /// [1 - 2^31, 2^31 - 2] for every int32 x. `[x < 0]` may stand for `[h < 0]`: they
+    /// differ only when h = 0 (x = -1, m0 = 2^30), where both forms give 0.
+    #[inline(always)]
+    fn pre_halve(&self, acc: v128) -> v128 {
+        debug_assert!(self.right >= 1);
+        let (h, neg) = self.high(acc);
+        i32x4_shr(i32x4_add(h, neg), self.right - 1)
+    }
+
+    /// `multiply(acc) + zero_point` of 8 accumulators (`acc0` then `acc1`) as i16x8,
+    /// saturated: any value saturated here is outside the int8 range either way (the zero
+    /// point is in `-128..=127`), so the int8 narrowing and clamp that follow give what the
+    /// scalar `saturating_add` then `clamp` gives.
+    ///
+    /// With a right shift, the last halving `(t + 1) >> 1` is done on 16 bits: `t` narrowed
+    /// with saturation, biased to unsigned (`t ^ 0x8000 = t + 2^15`), then
+    /// `u16x8.avgr(u, 0) = (u + 1) >> 1 = floor((t + 1) / 2) + 2^14`, in `[0, 2^15]`; adding
+    /// `zero_point - 2^14` (wrapping, the exact sum fits i16) gives the result. A saturated
+    /// `t` (|t| >= 2^15) halves to +-2^14, which the int8 narrowing saturates like the exact
+    /// `|(t + 1) >> 1| >= 2^14`.
+    #[inline(always)]
+    fn offset_i16x8(&self, acc0: v128, acc1: v128) -> v128 {
+        if self.right == 0 {
+            let y = i16x8_narrow_i32x4(self.high(acc0).0, self.high(acc1).0);
+            return i16x8_add_sat(y, self.zero_point);
         }
-        x
+        let t = i16x8_narrow_i32x4(self.pre_halve(acc0), self.pre_halve(acc1));
+        let u = v128_xor(t, i16x8_splat(i16::MIN));
+        i16x8_add(u16x8_avgr(u, u16x8_splat(0)), self.zero_point_half)
     }
 
     /// [`Multiplier::requantize`] of 8 accumulators (`acc0` then `acc1`): the int8 results in
     /// the low 8 lanes of an i8x16 (the high 8 lanes repeat them).
-    ///
-    /// Narrowing saturates to i16 before adding the zero point; for a zero point in
-    /// `-128..=127` any value saturated there lands outside the int8 range either way, so
-    /// the clamp gives what the scalar `saturating_add` then `clamp` gives.
     #[inline(always)]
     pub fn apply8(&self, acc0: v128, acc1: v128) -> v128 {
-        let y = i16x8_narrow_i32x4(self.multiply(acc0), self.multiply(acc1));
-        let y = i16x8_add_sat(y, self.zero_point);
-        let y = i8x16_narrow_i16x8(y, y);
-        i8x16_min(i8x16_max(y, self.min), self.max)
+        let y = self.offset_i16x8(acc0, acc1);
+        self.clamp(i8x16_narrow_i16x8(y, y))
     }
 
     /// [`Multiplier::requantize`] of 16 accumulators, as an i8x16.
     #[inline(always)]
     pub fn apply16(&self, acc: [v128; 4]) -> v128 {
-        let y0 = i16x8_narrow_i32x4(self.multiply(acc[0]), self.multiply(acc[1]));
-        let y1 = i16x8_narrow_i32x4(self.multiply(acc[2]), self.multiply(acc[3]));
-        let y0 = i16x8_add_sat(y0, self.zero_point);
-        let y1 = i16x8_add_sat(y1, self.zero_point);
-        let y = i8x16_narrow_i16x8(y0, y1);
-        i8x16_min(i8x16_max(y, self.min), self.max)
+        let y0 = self.offset_i16x8(acc[0], acc[1]);
+        let y1 = self.offset_i16x8(acc[2], acc[3]);
+        self.clamp(i8x16_narrow_i16x8(y0, y1))
+    }
+
+    /// `min(max(y, min), max)`, skipped when the bounds are the int8 range (the narrowing
+    /// already saturated to it): no ReLU, or a ReLU whose range is the whole output range.
+    #[inline(always)]
+    fn clamp(&self, y: v128) -> v128 {
+        if self.clamp {
+            i8x16_min(i8x16_max(y, self.min), self.max)
+        } else {
+            y
+        }
     }
 }
