@@ -237,6 +237,11 @@ fn qs8_gemm_random_shapes() {
         (16, 32, 4099),
         (8, 2, 70000),
         (5, 1, 9),
+        // A last column panel of 1-3 columns (the matrix-vector tail): n = 49 as in the 7x7
+        // layers, and a tail of 2 in the second B block (k = 40: blocks of 6560 columns).
+        (12, 1152, 49),
+        (9, 40, 6586),
+        (6, 24, 50),
     ] {
         check_gemm(&mut rng, m, k, n);
     }

@@ -256,9 +256,26 @@ fn tile<const N: usize>(pp: &PairPlane, bases: [usize; N]) -> [[v128; 2]; N] {
         hi + pp.max_tap + BLOCK <= pp.data.len(),
         "qs8_dwconv_simd128: block outside the pair plane"
     );
+    // The common filters get a constant tap-pair count (3x3: 6, 5x5: 15), so the tap loop
+    // unrolls with no counter or per-tap bounds checks.
+    match pp.taps.len() {
+        6 => tile_taps::<N, 6>(pp, bases),
+        15 => tile_taps::<N, 15>(pp, bases),
+        _ => tile_taps::<N, 0>(pp, bases),
+    }
+}
+
+/// [`tile`] over `T` tap pairs (`T == 0`: however many the plane has).
+#[inline(always)]
+fn tile_taps<const N: usize, const T: usize>(pp: &PairPlane, bases: [usize; N]) -> [[v128; 2]; N] {
+    let (taps, wps) = if T == 0 {
+        (&pp.taps[..], &pp.wp[..])
+    } else {
+        (&pp.taps[..T], &pp.wp[..T])
+    };
     let p = pp.data.as_ptr();
     let mut acc = [[i32x4_splat(0); 2]; N];
-    for (&off, &wp) in pp.taps.iter().zip(&pp.wp) {
+    for (&off, &wp) in taps.iter().zip(wps) {
         for (acc_n, &base) in acc.iter_mut().zip(&bases) {
             // SAFETY: base + off + 8 <= data.len() (asserted above); v128_load accepts
             // unaligned pointers.

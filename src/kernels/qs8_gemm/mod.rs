@@ -353,6 +353,27 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
     for jc in (cols.start..cols.end).step_by(nc_max) {
         let nc = nc_max.min(cols.end - jc);
         pack::pack_b::<NR>(b, n, a.k, (jc, nc), &mut bpack);
+        // A last panel of 1-3 columns (e.g. n = 49 = 6 * 8 + 1 in the 7x7 layers) goes
+        // through the matrix-vector kernel, one column at a time, instead of a full-width
+        // microkernel tile that is mostly zero padding (integer sums: the same results).
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let (tail_jr, tail) = {
+            let (jr, w) = (nc / NR * NR, nc % NR);
+            let cols: Vec<Vec<i32>> = if simd && MR == 4 && NR == 8 && (1..4).contains(&w) {
+                let bp = &bpack[jr * kp..][..kp * NR];
+                (0..w)
+                    .map(|j| {
+                        let col: Vec<i8> = (0..kp)
+                            .map(|i| bp[((i / 2) * NR + j) * 2 + i % 2])
+                            .collect();
+                        simd128::x_pairs(&col)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (jr, cols)
+        };
         for ir in (rows.start..rows.end).step_by(MR) {
             let ap = a.panel::<MR>(ir / MR);
             let tile_rows = MR.min(rows.end - ir);
@@ -361,6 +382,17 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
             let prepared: Option<[S::Simd128Row; MR]> = simd
                 .then(|| core::array::from_fn(|r| stage.simd128_row((ir + r).min(rows.end - 1))));
             for jr in (0..nc).step_by(NR) {
+                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                if jr == tail_jr && !tail.is_empty() {
+                    let col0 = jc - cols.start + jr;
+                    for (j, pairs) in tail.iter().enumerate() {
+                        let acc = simd128::qgemv_4c2_simd128(ap, pairs);
+                        for (r, &acc_r) in acc.iter().enumerate().take(tile_rows) {
+                            out.row(ir + r)[col0 + j] = stage.apply(ir + r, acc_r);
+                        }
+                    }
+                    continue;
+                }
                 let bp = &bpack[jr * kp..][..kp * NR];
                 let acc = ukernel(ap, bp);
                 let (col0, tile_cols) = (jc - cols.start + jr, NR.min(nc - jr));
