@@ -1,8 +1,8 @@
 //! The quantization math against exact references computed in wider integers and f64.
 
 use quantscope::quant::{
-    rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier, QuantParams,
-    QuantRange,
+    round_ties_away, rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier,
+    QuantParams, QuantRange,
 };
 use rand::{rngs::SmallRng, Rng, SeedableRng};
 
@@ -165,6 +165,45 @@ fn symmetric_narrow_params_round_trip_within_half_a_step() {
         assert!(
             (p.dequantize(p.quantize(r)) - r).abs() <= p.scale / 2.0 + 1e-6,
             "{r}"
+        );
+    }
+}
+
+/// The trunc-based rounding the quantizers use is `f32::round` bit for bit: ties, the floats
+/// next to ties, large and tiny magnitudes, signed zeros, infinities, NaN, and random values.
+#[test]
+fn round_ties_away_is_f32_round() {
+    let mut xs = vec![
+        0.0f32,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::MAX,
+        f32::MIN,
+    ];
+    xs.extend([f32::MIN_POSITIVE, 8_388_607.5, 8_388_608.0, 16_777_215.0]);
+    for k in -300i32..=300 {
+        let tie = k as f32 + 0.5;
+        for x in [
+            tie,
+            tie.next_up(),
+            tie.next_down(),
+            k as f32,
+            (k as f32).next_up(),
+        ] {
+            xs.extend([x, -x]);
+        }
+    }
+    let mut rng = SmallRng::seed_from_u64(11);
+    for _ in 0..200_000 {
+        xs.push(f32::from_bits(rng.random::<u32>()));
+        xs.push(rng.random_range(-300.0f32..300.0));
+    }
+    for x in xs {
+        let (got, want) = (round_ties_away(x), x.round());
+        assert!(
+            got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+            "round({x:e}) = {want:e}, got {got:e}"
         );
     }
 }

@@ -59,4 +59,4 @@ pub use calibrate::{calibrate, Calibrator, Ranges};
 pub use fixed_point::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier};
 pub use fp16::{fp16_weights, weight_bytes};
 pub use observer::{Observer, ObserverKind};
-pub use params::{QuantParams, QuantRange};
+pub use params::{round_ties_away, QuantParams, QuantRange};

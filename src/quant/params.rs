@@ -76,7 +76,7 @@ impl QuantParams {
     /// `clamp(round(r / S) + Z)`: ties away from zero, as `f32::round`.
     #[inline]
     pub fn quantize(&self, r: f32) -> i8 {
-        let q = (r / self.scale).round() + self.zero_point as f32;
+        let q = round_ties_away(r / self.scale) + self.zero_point as f32;
         q.clamp(self.range.qmin() as f32, self.range.qmax() as f32) as i8
     }
 
@@ -88,7 +88,7 @@ impl QuantParams {
         let (lo, hi) = (self.range.qmin() as f32, self.range.qmax() as f32);
         let z = self.zero_point as f32;
         for (q, &r) in q.iter_mut().zip(r) {
-            *q = ((r * inv).round() + z).clamp(lo, hi) as i8;
+            *q = (round_ties_away(r * inv) + z).clamp(lo, hi) as i8;
         }
     }
 
@@ -96,5 +96,20 @@ impl QuantParams {
     #[inline]
     pub fn dequantize(&self, q: i8) -> f32 {
         self.scale * (q as i32 - self.zero_point) as f32
+    }
+}
+
+/// `x.round()` (ties away from zero) built on `trunc`, one instruction in wasm, where
+/// `f32::round` is a call into libm that also keeps loops from vectorizing (quantizing the
+/// 150 528 inputs of EfficientNet-Lite0 went from about 1 ms to a fraction). `x - trunc(x)` is
+/// exact for every finite `x`, so comparing it with 1/2 decides exactly the ties `round` does;
+/// NaN and infinities come back unchanged.
+#[inline]
+pub fn round_ties_away(x: f32) -> f32 {
+    let t = x.trunc();
+    if (x - t).abs() >= 0.5 {
+        t + 1f32.copysign(x)
+    } else {
+        t
     }
 }
