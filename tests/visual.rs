@@ -499,3 +499,21 @@ fn three_three_two_keeps_8_reds_8_greens_4_blues() {
         .unwrap();
     assert_eq!((e.bits_per_pixel, e.raw_bytes), (8, 256 * 4));
 }
+
+/// The staircase's cheap grid is the grid the layer view draws, over the histogram's range,
+/// for every layer, both granularities and a few widths.
+#[test]
+fn layer_grid_is_the_grid_of_the_layer_view() {
+    for layer in layer_list(graph()) {
+        for bits in [2, 5, 8] {
+            for per_channel in [false, true] {
+                let v = layer_view(graph(), &layer.name, bits, per_channel, 1).unwrap();
+                let (grid, range) = layer_grid(graph(), &layer.name, bits, per_channel).unwrap();
+                assert_eq!(grid, v.grid, "{} {bits} {per_channel}", layer.name);
+                assert_eq!(range, (v.histogram.lo, v.histogram.hi), "{}", layer.name);
+            }
+        }
+    }
+    assert!(layer_grid(graph(), "stem.conv", 9, true).is_err());
+    assert!(layer_grid(graph(), "no.such.layer", 8, true).is_err());
+}

@@ -208,16 +208,9 @@ pub fn layer_view(
     check_bins(bins)?;
     let lw = layer_weights(graph, layer)?;
     let fq = fake_quantize(&lw.weights, lw.rows, bits, per_channel)?;
-    let cols = lw.cols().max(1);
-    let channel_ranges: Vec<(f32, f32)> = lw.weights.chunks_exact(cols).map(min_max).collect();
-    // By range, not by scale: an all-zero channel gets the placeholder scale 1.
+    let channel_ranges = channel_ranges(&lw);
+    let (grid, grid_channel) = drawn_grid(&channel_ranges, bits, per_channel)?;
     let absmax = |c: usize| channel_ranges[c].0.abs().max(channel_ranges[c].1.abs());
-    let grid_channel = per_channel.then(|| {
-        (0..channel_ranges.len())
-            .max_by(|&a, &b| absmax(a).total_cmp(&absmax(b)))
-            .unwrap_or(0)
-    });
-    let grid = fq.grids[grid_channel.unwrap_or(0)];
     let error: Vec<f32> = lw
         .weights
         .iter()
@@ -248,4 +241,46 @@ pub fn layer_view(
         sqnr_db: sqnr_db(&lw.weights, &fq.dequantized),
         layer: lw.entry,
     })
+}
+
+/// `(min, max)` of the weights of each output channel.
+fn channel_ranges(lw: &LayerWeights) -> Vec<(f32, f32)> {
+    lw.weights
+        .chunks_exact(lw.cols().max(1))
+        .map(min_max)
+        .collect()
+}
+
+/// The grid a layer view draws: the tensor's, or per channel the grid of the channel with the
+/// widest range (by range, not by scale: an all-zero channel gets the placeholder scale 1).
+/// The same grids [`fake_quantize`] builds, found from the channel ranges alone.
+fn drawn_grid(
+    channel_ranges: &[(f32, f32)],
+    bits: u8,
+    per_channel: bool,
+) -> Result<(Grid, Option<usize>)> {
+    let absmax = |c: usize| channel_ranges[c].0.abs().max(channel_ranges[c].1.abs());
+    if per_channel {
+        let widest = (0..channel_ranges.len())
+            .max_by(|&a, &b| absmax(a).total_cmp(&absmax(b)))
+            .unwrap_or(0);
+        Ok((Grid::symmetric(absmax(widest), bits)?, Some(widest)))
+    } else {
+        let all = (0..channel_ranges.len()).fold(0f32, |m, c| m.max(absmax(c)));
+        Ok((Grid::symmetric(all, bits)?, None))
+    }
+}
+
+/// The grid [`layer_view`] draws for `layer` at `bits` (2..=8) and the weights' `(min, max)`,
+/// without quantizing every weight: what the staircase needs, cheap enough for a slider.
+pub fn layer_grid(
+    graph: &Graph,
+    layer: &str,
+    bits: u8,
+    per_channel: bool,
+) -> Result<(Grid, (f32, f32))> {
+    check_bits(bits, 2, "layer_grid")?;
+    let lw = layer_weights(graph, layer)?;
+    let (grid, _) = drawn_grid(&channel_ranges(&lw), bits, per_channel)?;
+    Ok((grid, min_max(&lw.weights)))
 }

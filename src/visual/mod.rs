@@ -26,8 +26,8 @@ pub use bitdepth::{
 pub use grid::Grid;
 pub use histogram::Histogram;
 pub use layers::{
-    all_layer_weights, fake_quantize, layer_list, layer_view, layer_weights, FakeQuant, LayerEntry,
-    LayerView, LayerWeights,
+    all_layer_weights, fake_quantize, layer_grid, layer_list, layer_view, layer_weights, FakeQuant,
+    LayerEntry, LayerView, LayerWeights,
 };
 pub use sizes::{deflate_size, quantized_sizes, variant_sizes, Sizes, VariantSize, DEFLATE_LEVEL};
 pub use staircase::{activation_params, bucket, staircase, Bucket, Staircase};

@@ -6,8 +6,8 @@ use super::{js_error, to_js, Model};
 use crate::classifier::Prediction;
 use crate::image;
 use crate::visual::{
-    bit_depth_image, bit_depth_series, bucket, layer_list, layer_view, staircase, variant_sizes,
-    BitDepthEntry, Bucket, Grid,
+    bit_depth_image, bit_depth_series, bucket, layer_grid, layer_list, layer_view, staircase,
+    variant_sizes, BitDepthEntry, Bucket,
 };
 use ::image::imageops::{self, FilterType};
 use ::image::RgbImage;
@@ -73,11 +73,10 @@ impl Model {
             bucket: Option<Bucket>,
         }
         let bits = bits_arg(bits)?;
-        // One bin: only the grid and the weights' range are needed.
-        let view =
-            layer_view(self.classifier.graph(), layer, bits, per_channel, 1).map_err(js_error)?;
-        let grid: Grid = view.grid;
-        let (mut lo, mut hi) = (view.histogram.lo, view.histogram.hi);
+        // Called on every move of the page's sliders: the grid and the weights' range only,
+        // not a quantized copy of the layer.
+        let (grid, (mut lo, mut hi)) =
+            layer_grid(self.classifier.graph(), layer, bits, per_channel).map_err(js_error)?;
         if lo >= hi {
             (lo, hi) = (lo - grid.scale, hi + grid.scale);
         }
@@ -89,7 +88,7 @@ impl Model {
         to_js(&StaircaseView {
             staircase: staircase(&grid, lo, hi, points as usize).map_err(js_error)?,
             range: (lo, hi),
-            simulated: view.simulated,
+            simulated: bits != 8,
             bucket: value.map(|v| bucket(&grid, v)),
         })
     }
