@@ -2,8 +2,10 @@
 // (model.staircase) over that layer's weight range, and where one value lands: its bucket,
 // code, dequantized value and error. Shares `layer`/`bits`/`gran` with the weights panel.
 import * as Plot from '@observablehq/plot';
+import { chartWidth, observeWidth } from './charts.js';
+import { el } from './dom.js';
 import {
-  chartWidth, debounce, el, latest, ruleOpacity, markRendered, num, onWidthChange, showError, simulatedNote, whenModel,
+  debounce, latest, ruleOpacity, markRendered, num, showError, simulatedNote,
 } from './quant-common.js';
 import { quantControls } from './quant-controls.js';
 
@@ -118,9 +120,9 @@ export function mount(section, app) {
     renderStaircase(fig, shown, domain);
   }
 
-  onWidthChange(section, () => shown && render());
+  observeWidth(section, () => shown && render());
 
-  whenModel(app)
+  app.whenModel
     .then(async (m) => {
       model = m;
       await controls.load(m);

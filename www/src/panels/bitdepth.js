@@ -2,8 +2,10 @@
 // with its raw size, PSNR and the float model's top-1, so the everyday analogy meets the model:
 // where does recognition break? Key `bitsimg` enlarges one entry beside the original.
 import * as Plot from '@observablehq/plot';
+import { chartWidth, observeWidth } from './charts.js';
+import { el } from './dom.js';
 import { withDecodeFallback } from '../app.js';
-import { chartWidth, db, el, latest, markRendered, num, onWidthChange, showError, whenModel } from './quant-common.js';
+import { db, latest, markRendered, num, showError } from './quant-common.js';
 
 export function mount(section, app) {
   section.classList.add('qsp');
@@ -79,9 +81,9 @@ export function mount(section, app) {
     }
   });
   app.on('image', (image) => request(image));
-  onWidthChange(figChart, () => shown && renderChart(figChart, shown.entries, shown.entries[0]));
+  observeWidth(figChart, () => shown && renderChart(figChart, shown.entries, shown.entries[0]));
 
-  whenModel(app)
+  app.whenModel
     .then((m) => {
       model = m;
       if (app.image) request(app.image);

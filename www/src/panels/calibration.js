@@ -2,28 +2,24 @@
 // a Recalibrate button, and a progress bar fed by the app's 'calibration' events. Also keeps
 // body[data-int8] ('calibrating' | 'ready' | 'error') for the tests and for styling.
 
-const h = (tag, props = {}, ...children) => {
-  const el = Object.assign(document.createElement(tag), props);
-  el.append(...children.filter((c) => c != null));
-  return el;
-};
+import { el } from './dom.js';
 
 export function calibrationControls(app) {
   let pending = null; // the visitor's images not yet used: [{ name, blob, sample: false }]
 
-  const summary = h('p', { className: 'calib-summary', id: 'calib-summary' });
-  const files = h('input', { type: 'file', id: 'calib-files', accept: 'image/*', multiple: true, className: 'visually-hidden' });
-  const add = h('label', { htmlFor: 'calib-files', className: 'button', textContent: 'Add your images…' });
-  const recalibrate = h('button', { type: 'button', id: 'recalibrate', textContent: 'Recalibrate', disabled: true });
-  const reset = h('button', { type: 'button', id: 'calib-reset', textContent: 'Samples only' });
-  const label = h('label', { htmlFor: 'calib-progress', id: 'calib-label', textContent: 'Calibration waits for the model…' });
-  const progress = h('progress', { id: 'calib-progress', max: 1, value: 0 });
-  const status = h('div', { id: 'calib-status', className: 'model-status' }, label, progress);
-  const element = h(
+  const summary = el('p', { class: 'calib-summary', id: 'calib-summary' });
+  const files = el('input', { type: 'file', id: 'calib-files', accept: 'image/*', multiple: true, class: 'visually-hidden' });
+  const add = el('label', { for: 'calib-files', class: 'button', text: 'Add your images…' });
+  const recalibrate = el('button', { type: 'button', id: 'recalibrate', text: 'Recalibrate', disabled: true });
+  const reset = el('button', { type: 'button', id: 'calib-reset', text: 'Samples only' });
+  const label = el('label', { for: 'calib-progress', id: 'calib-label', text: 'Calibration waits for the model…' });
+  const progress = el('progress', { id: 'calib-progress', max: 1, value: 0 });
+  const status = el('div', { id: 'calib-status', class: 'model-status' }, label, progress);
+  const element = el(
     'div',
-    { className: 'calibration', role: 'group', ariaLabel: 'Calibration set' },
+    { class: 'calibration', role: 'group', 'aria-label': 'Calibration set' },
     summary,
-    h('div', { className: 'row' }, files, add, recalibrate, reset),
+    el('div', { class: 'row' }, files, add, recalibrate, reset),
     status,
   );
 

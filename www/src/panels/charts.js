@@ -1,10 +1,11 @@
 // Sizing helpers for the Observable Plot charts of the panels: charts are drawn at the width of
 // their container (Plot draws fixed-size SVG) and redrawn when that width changes.
 
-/** The width to draw a chart at inside `el` (falls back before layout). */
+/** The width to draw a chart at inside `el` (falls back before layout; never below 260 px so
+ * axes stay readable). */
 export function chartWidth(el, fallback = 640) {
   const w = el.clientWidth || el.parentElement?.clientWidth || fallback;
-  return Math.max(240, Math.floor(w));
+  return Math.max(260, Math.floor(w));
 }
 
 /** Calls `redraw()` (debounced to a frame) when the width of `el` changes. */

@@ -2,6 +2,7 @@
 // shows the variant's top-5, its latency and how far it is from fp32. Emits 'compared' on the
 // app after each column so the sizes panel can plot latency against agreement.
 import { compareClassifications } from 'quantscope';
+import { el } from './dom.js';
 import { OBSERVERS, STATIC_VARIANTS, VARIANTS, withDecodeFallback } from '../app.js';
 import { calibrationControls } from './calibration.js';
 
@@ -19,11 +20,6 @@ const IDS = {
   'int8-static': { list: 'predictions-int8', latency: 'latency-int8', weights: 'weights-int8', agreement: 'agreement' },
 };
 
-const h = (tag, props = {}, ...children) => {
-  const el = Object.assign(document.createElement(tag), props);
-  el.append(...children.filter((c) => c != null));
-  return el;
-};
 
 const formatMs = (ms) => `${ms.toFixed(1)} ms`;
 
@@ -36,10 +32,10 @@ export function selectedVariants(state) {
 
 export function mount(section, app) {
   section.append(
-    h('h2', { id: 'compare-heading', textContent: 'Side by side' }),
-    h('p', {
-      className: 'lead',
-      textContent:
+    el('h2', { id: 'compare-heading', text: 'Side by side' }),
+    el('p', {
+      class: 'lead',
+      text:
         'The same image through several versions of the same network. Quantized variants store weights in fewer ' +
         'bits; look at whether they keep fp32’s top-1 class and how much their probabilities move (KL, in nats: 0 ' +
         'means identical). Static int8 needs a calibration set to learn each activation’s range: change the ' +
@@ -48,29 +44,29 @@ export function mount(section, app) {
   );
 
   // ---- controls: variants, observer, calibration set ----
-  const picker = h('fieldset', { className: 'variant-picker' }, h('legend', { textContent: 'Variants' }));
+  const picker = el('fieldset', { class: 'variant-picker' }, el('legend', { text: 'Variants' }));
   const boxes = new Map();
   for (const name of VARIANTS) {
-    const box = h('input', { type: 'checkbox', value: name, id: `variant-${name}` });
+    const box = el('input', { type: 'checkbox', value: name, id: `variant-${name}` });
     box.addEventListener('change', () => {
       const on = VARIANTS.filter((v) => boxes.get(v).checked);
       app.setState({ variants: on.length === VARIANTS.length ? '' : on.join(',') || 'none' });
     });
     boxes.set(name, box);
-    picker.append(h('label', { className: 'check' }, box, ` ${VARIANT_INFO[name].title}`));
+    picker.append(el('label', { class: 'check' }, box, ` ${VARIANT_INFO[name].title}`));
   }
 
-  const observer = h('select', { id: 'observer' });
-  for (const o of OBSERVERS) observer.append(h('option', { value: o, textContent: o }));
+  const observer = el('select', { id: 'observer' });
+  for (const o of OBSERVERS) observer.append(el('option', { value: o, text: o }));
   observer.addEventListener('change', () => app.setState({ observer: observer.value === 'minmax' ? '' : observer.value }));
-  const observerRow = h(
+  const observerRow = el(
     'div',
-    { className: 'row' },
-    h('label', { htmlFor: 'observer', textContent: 'Observer of the static int8 variants:' }),
+    { class: 'row' },
+    el('label', { for: 'observer', text: 'Observer of the static int8 variants:' }),
     observer,
   );
 
-  const columns = h('div', { className: 'columns', id: 'compare-columns' });
+  const columns = el('div', { class: 'columns', id: 'compare-columns' });
   const calib = calibrationControls(app);
   section.append(picker, observerRow, calib.element, columns);
 
@@ -81,21 +77,21 @@ export function mount(section, app) {
     const ids = IDS[name] ?? {};
     const info = VARIANT_INFO[name];
     const c = {
-      list: h('ol', { className: 'predictions', id: ids.list ?? `predictions-${name}` }),
-      latency: h('strong', { className: 'latency', id: ids.latency ?? `latency-${name}`, textContent: '–' }),
-      weights: h('span', { className: 'weights', id: ids.weights ?? `weights-${name}` }),
-      agreement: h('p', { className: 'agreement', id: ids.agreement ?? `agreement-${name}` }),
-      status: h('p', { className: 'column-status' }),
+      list: el('ol', { class: 'predictions', id: ids.list ?? `predictions-${name}` }),
+      latency: el('strong', { class: 'latency', id: ids.latency ?? `latency-${name}`, text: '–' }),
+      weights: el('span', { class: 'weights', id: ids.weights ?? `weights-${name}` }),
+      agreement: el('p', { class: 'agreement', id: ids.agreement ?? `agreement-${name}` }),
+      status: el('p', { class: 'column-status' }),
     };
-    const heading = h('h3', { id: `column-${name}-title`, textContent: info.title });
-    c.el = h(
+    const heading = el('h3', { id: `column-${name}-title`, text: info.title });
+    c.el = el(
       'article',
-      { className: 'column' },
+      { class: 'column' },
       heading,
-      h('p', { className: 'variant-note', textContent: info.note }),
+      el('p', { class: 'variant-note', text: info.note }),
       c.status,
       c.list,
-      h('p', { className: 'timing' }, 'Inference: ', c.latency, ' ', c.weights),
+      el('p', { class: 'timing' }, 'Inference: ', c.latency, ' ', c.weights),
       c.agreement,
     );
     c.el.dataset.variant = name;
@@ -114,7 +110,7 @@ export function mount(section, app) {
     }
     columns.replaceChildren(...names.map((n) => column(n).el));
     columns.dataset.count = String(names.length);
-    if (names.length === 0) columns.append(h('p', { className: 'note', textContent: 'Tick at least one variant.' }));
+    if (names.length === 0) columns.append(el('p', { class: 'note', text: 'Tick at least one variant.' }));
   }
 
   // ---- classification ----
@@ -123,14 +119,14 @@ export function mount(section, app) {
 
   function render(c, result) {
     const items = result.top5.map(({ label, prob, index }) => {
-      const bar = h('span', { className: 'bar' }, h('span'));
+      const bar = el('span', { class: 'bar' }, el('span'));
       bar.setAttribute('aria-hidden', 'true');
       bar.firstChild.style.width = `${Math.max(0, Math.min(1, prob)) * 100}%`;
-      const li = h(
+      const li = el(
         'li',
         {},
-        h('span', { className: 'label', textContent: label }),
-        h('span', { className: 'prob', textContent: `${(prob * 100).toFixed(1)}%` }),
+        el('span', { class: 'label', text: label }),
+        el('span', { class: 'prob', text: `${(prob * 100).toFixed(1)}%` }),
         bar,
       );
       li.dataset.index = String(index);
@@ -155,9 +151,9 @@ export function mount(section, app) {
       return;
     }
     c.agreement.dataset.sameTop1 = String(a.sameTop1);
-    const piece = (text) => h('span', { className: 'nowrap', textContent: text });
+    const piece = (text) => el('span', { class: 'nowrap', text: text });
     c.agreement.replaceChildren(
-      h('strong', { textContent: a.sameTop1 ? 'Same top-1' : 'Different top-1' }),
+      el('strong', { text: a.sameTop1 ? 'Same top-1' : 'Different top-1' }),
       ' as fp32 · ',
       piece(`${a.top5Overlap} of 5 shared`),
       ' · ',

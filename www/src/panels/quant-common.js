@@ -1,19 +1,7 @@
-// Small helpers shared by the weights, bins and bits panels (DOM building, number formatting,
-// request scheduling). Kept apart from the shell's files: each panel owns its own code.
+// Small helpers shared by the weights, bins and bits panels (number formatting, request
+// scheduling). Kept apart from the shell's files: each panel owns its own code.
 import './quant-panels.css';
-
-/** `el('p', { class: 'x', text: 'hi' }, child...)`: attributes, `text`, and child nodes. */
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null || v === false) continue;
-    if (k === 'text') node.textContent = v;
-    else if (k === 'class') node.className = v;
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children) if (c != null) node.append(c);
-  return node;
-}
+import { el } from './dom.js';
 
 /** A number with `digits` significant digits, tidy for small and large magnitudes. */
 export function num(x, digits = 3) {
@@ -78,23 +66,6 @@ export function debounce(fn, ms) {
   };
 }
 
-/** Width available to a chart inside `node` (never below 260 px so axes stay readable). */
-export function chartWidth(node) {
-  return Math.max(260, Math.floor(node.clientWidth || 320));
-}
-
-/** Re-renders when the container's width changes (debounced; heights are ours to change). */
-export function onWidthChange(node, fn) {
-  let last = node.clientWidth;
-  const run = debounce(() => {
-    if (node.clientWidth !== last) {
-      last = node.clientWidth;
-      fn();
-    }
-  }, 120);
-  new ResizeObserver(run).observe(node);
-}
-
 /** Shows a readable message in the panel's error line (or hides it). */
 export function showError(box, err) {
   if (!err) {
@@ -111,12 +82,6 @@ export function showError(box, err) {
 export function markRendered(section, status = 'ready') {
   section.dataset.qsStatus = status;
   section.dataset.qsRev = String(Number(section.dataset.qsRev || 0) + 1);
-}
-
-/** The fp32 model once loaded (the shell resolves app.whenModel). */
-export function whenModel(app) {
-  if (app.model) return Promise.resolve(app.model);
-  return app.whenModel;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The layer picker, bit-width slider and granularity choice shared (through app state: keys
 // `layer`, `bits`, `gran`) by the weights and bins panels. Each panel has its own copy of the
 // controls; changing one writes the hash state, and both panels follow the 'state' event.
-import { el } from './quant-common.js';
+import { el } from './dom.js';
 
 const layerLists = new WeakMap(); // model -> Promise of model.layers(), asked once per model
 

@@ -3,12 +3,8 @@
 // panel (its 'compared' events).
 import * as Plot from '@observablehq/plot';
 import { chartWidth, observeWidth } from './charts.js';
+import { el } from './dom.js';
 
-const h = (tag, props = {}, ...children) => {
-  const el = Object.assign(document.createElement(tag), props);
-  el.append(...children.filter((c) => c != null));
-  return el;
-};
 
 const MB = 1e6;
 const METRICS = {
@@ -17,30 +13,30 @@ const METRICS = {
 };
 
 export function mount(section, app) {
-  const sizeChart = h('div', { className: 'chart', id: 'sizes-chart' });
-  const table = h('table', { className: 'data-table', id: 'sizes-table' });
-  const sizeNote = h('p', { className: 'note', id: 'sizes-note', textContent: 'Waiting for the model…' });
-  const metric = h('select', { id: 'tradeoff-metric' });
-  for (const [key, m] of Object.entries(METRICS)) metric.append(h('option', { value: key, textContent: m.label }));
-  const tradeoffChart = h('div', { className: 'chart', id: 'tradeoff-chart' });
-  const tradeoffNote = h('p', { className: 'note', id: 'tradeoff-note' });
+  const sizeChart = el('div', { class: 'chart', id: 'sizes-chart' });
+  const table = el('table', { class: 'data-table', id: 'sizes-table' });
+  const sizeNote = el('p', { class: 'note', id: 'sizes-note', text: 'Waiting for the model…' });
+  const metric = el('select', { id: 'tradeoff-metric' });
+  for (const [key, m] of Object.entries(METRICS)) metric.append(el('option', { value: key, text: m.label }));
+  const tradeoffChart = el('div', { class: 'chart', id: 'tradeoff-chart' });
+  const tradeoffNote = el('p', { class: 'note', id: 'tradeoff-note' });
 
   section.append(
-    h('h2', { textContent: 'Size and speed' }),
-    h('p', {
-      className: 'lead',
-      textContent:
+    el('h2', { text: 'Size and speed' }),
+    el('p', {
+      class: 'lead',
+      text:
         'Fewer bits per weight means a smaller download: fp16 halves fp32 and int8 quarters it. The darker part of ' +
         'each bar is the size after deflate compression; compare the ratios in the table: trained weights look ' +
         'like noise to a compressor, so the saving comes from the bits, not from zipping. The second chart puts ' +
         'each variant’s speed on this image against how close it stays to fp32.',
     }),
-    h('h3', { textContent: 'Bytes of the weights' }),
+    el('h3', { text: 'Bytes of the weights' }),
     sizeChart,
     table,
     sizeNote,
-    h('h3', { textContent: 'Latency against agreement' }),
-    h('div', { className: 'row' }, h('label', { htmlFor: 'tradeoff-metric', textContent: 'Agreement:' }), metric),
+    el('h3', { text: 'Latency against agreement' }),
+    el('div', { class: 'row' }, el('label', { for: 'tradeoff-metric', text: 'Agreement:' }), metric),
     tradeoffChart,
     tradeoffNote,
   );
@@ -70,19 +66,19 @@ export function mount(section, app) {
 
   function fillTable() {
     table.replaceChildren(
-      h('caption', { className: 'visually-hidden', textContent: 'Bytes of the weights per variant' }),
-      h('thead', {}, h('tr', {}, ...['Variant', 'Raw', 'Deflate', 'Ratio'].map((t) => h('th', { scope: 'col', textContent: t })))),
-      h(
+      el('caption', { class: 'visually-hidden', text: 'Bytes of the weights per variant' }),
+      el('thead', {}, el('tr', {}, ...['Variant', 'Raw', 'Deflate', 'Ratio'].map((t) => el('th', { scope: 'col', text: t })))),
+      el(
         'tbody',
         {},
         ...sizes.variants.map((v) => {
-          const tr = h(
+          const tr = el(
             'tr',
             {},
-            h('th', { scope: 'row', textContent: v.name }),
-            h('td', { textContent: `${(v.raw_bytes / MB).toFixed(2)} MB` }),
-            h('td', { textContent: `${(v.deflate_bytes / MB).toFixed(2)} MB` }),
-            h('td', { textContent: `${(v.raw_bytes / v.deflate_bytes).toFixed(2)}×` }),
+            el('th', { scope: 'row', text: v.name }),
+            el('td', { text: `${(v.raw_bytes / MB).toFixed(2)} MB` }),
+            el('td', { text: `${(v.deflate_bytes / MB).toFixed(2)} MB` }),
+            el('td', { text: `${(v.raw_bytes / v.deflate_bytes).toFixed(2)}×` }),
           );
           tr.dataset.variant = v.name;
           tr.dataset.rawBytes = String(v.raw_bytes);

@@ -2,8 +2,10 @@
 // histogram with the levels, clipping range and zero point over it, the per-channel ranges
 // (why per tensor fails on depthwise layers), the error histogram and the SQNR.
 import * as Plot from '@observablehq/plot';
+import { chartWidth, observeWidth } from './charts.js';
+import { el } from './dom.js';
 import {
-  chartWidth, db, el, latest, ruleOpacity, markRendered, num, onWidthChange, showError, simulatedNote, whenModel,
+  db, latest, ruleOpacity, markRendered, num, showError, simulatedNote,
 } from './quant-common.js';
 import { quantControls } from './quant-controls.js';
 
@@ -63,9 +65,9 @@ export function mount(section, app) {
     renderError(figError, view);
   }
 
-  onWidthChange(charts, () => shown && render());
+  observeWidth(charts, () => shown && render());
 
-  whenModel(app)
+  app.whenModel
     .then(async (m) => {
       model = m;
       const layers = await controls.load(m);
