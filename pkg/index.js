@@ -207,11 +207,19 @@ export class QsModel {
     const options = { mode };
     if (observer != null) options.observer = String(observer);
     if (perChannel != null) options.perChannel = Boolean(perChannel);
+    // Not transferred: the wrapper keeps the images to rebuild the model after a crash.
+    return this._derive('quantize', { options, calibration: images }, onProgress);
+  }
+
+  /**
+   * A new model built in the worker from this one by request `type` with `payload`; the
+   * request is kept and replayed if the worker has to be restarted.
+   */
+  async _derive(type, payload, onProgress = null) {
     const owner = this._owner;
     const id = owner._nextModel++;
-    // Not transferred: the wrapper keeps the images to rebuild the model after a crash.
-    const result = await this._call('quantize', { target: id, options, calibration: images }, [], onProgress);
-    owner._models.set(id, { parent: this._id, options, calibration: images, variant: result.variant, broken: null });
+    const result = await this._call(type, { target: id, ...payload }, [], onProgress);
+    owner._models.set(id, { parent: this._id, rebuild: { type, payload }, variant: result.variant, broken: null });
     return new QsModel(KEEP_ALIVE, owner, id);
   }
 
@@ -231,12 +239,7 @@ export class QsModel {
   async withRanges(ranges, { perChannel = true } = {}) {
     if (this._disposed) throw new Error('this model was disposed');
     if (typeof ranges !== 'string') throw new Error('withRanges() needs the JSON string ranges() returns');
-    const options = { perChannel: Boolean(perChannel) };
-    const owner = this._owner;
-    const id = owner._nextModel++;
-    const result = await this._call('with-ranges', { target: id, ranges, perChannel: options.perChannel });
-    owner._models.set(id, { parent: this._id, ranges, options, variant: result.variant, broken: null });
-    return new QsModel(KEEP_ALIVE, owner, id);
+    return this._derive('with-ranges', { ranges, perChannel: Boolean(perChannel) });
   }
 
   /** Name, number of labels, layers, input/output shapes, parameter count and bytes. */
@@ -404,12 +407,8 @@ export class Quantscope {
       const ch = await this._boot();
       for (const [id, m] of this._models) {
         try {
-          if (m.parent != null && m.ranges != null) {
-            const { parent, ranges, options } = m;
-            await ch.request('with-ranges', { model: parent, target: id, ranges, perChannel: options.perChannel });
-          } else if (m.parent != null) {
-            const { parent, options, calibration } = m;
-            await ch.request('quantize', { model: parent, target: id, options, calibration });
+          if (m.rebuild) {
+            await ch.request(m.rebuild.type, { model: m.parent, target: id, ...m.rebuild.payload });
           } else {
             await ch.request('load', { model: id, onnx: m.onnx, metadata: m.metadata });
           }

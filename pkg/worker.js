@@ -54,22 +54,36 @@ function rgbaOf(image) {
   return image;
 }
 
-function addCalibrationImage(set, m, image) {
-  if (image.kind === 'encoded') return set.addEncoded(m, new Uint8Array(image.bytes));
+/**
+ * Hands an image message to the engine's twin entry points: `encoded(bytes)` for encoded
+ * files, `rgba(width, height, pixels)` for pixels (a bitmap is rasterised first).
+ */
+function withImage(image, encoded, rgba) {
+  if (image.kind === 'encoded') return encoded(new Uint8Array(image.bytes));
   const { width, height, data } = rgbaOf(image);
-  return set.addRgba(m, width, height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return rgba(width, height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
-function bitDepth(m, image, maxSide) {
-  if (image.kind === 'encoded') return m.bitDepthEncoded(new Uint8Array(image.bytes), maxSide);
-  const { width, height, data } = rgbaOf(image);
-  return m.bitDepthRgba(width, height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), maxSide);
+const addCalibrationImage = (set, m, image) =>
+  withImage(image, (b) => set.addEncoded(m, b), (w, h, px) => set.addRgba(m, w, h, px));
+
+const bitDepth = (m, image, maxSide) =>
+  withImage(image, (b) => m.bitDepthEncoded(b, maxSide), (w, h, px) => m.bitDepthRgba(w, h, px, maxSide));
+
+const classify = (m, image) =>
+  withImage(image, (b) => m.classifyEncoded(b), (w, h, px) => m.classifyRgba(w, h, px));
+
+/** Keeps model `m` under `id`, freeing the one that was there; returns `m`. */
+function store(id, m) {
+  models.get(id)?.free();
+  models.set(id, m);
+  return m;
 }
 
-function classify(m, image) {
-  if (image.kind === 'encoded') return m.classifyEncoded(new Uint8Array(image.bytes));
-  const { width, height, data } = rgbaOf(image);
-  return m.classifyRgba(width, height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+/** Keeps a quantized twin under `target`: `{ variant, weightBytes }` for the wrapper. */
+function install(target, q) {
+  store(target, q);
+  return { variant: q.variant(), weightBytes: q.weightBytes() };
 }
 
 async function handle(msg) {
@@ -78,11 +92,7 @@ async function handle(msg) {
       return { result: await init(msg) };
     case 'load': {
       if (!engine) throw new Error('the engine is not initialised');
-      const m = new engine.Model(new Uint8Array(msg.onnx), msg.metadata);
-      const old = models.get(msg.model);
-      if (old) old.free();
-      models.set(msg.model, m);
-      return { result: m.info() };
+      return { result: store(msg.model, new engine.Model(new Uint8Array(msg.onnx), msg.metadata)).info() };
     }
     case 'quantize': {
       const parent = model(msg.model);
@@ -96,22 +106,13 @@ async function handle(msg) {
           }
         });
         const progress = (done, total) => self.postMessage({ id: msg.id, progress: { done, total } });
-        const q = parent.quantize(msg.options, set, progress);
-        const old = models.get(msg.target);
-        if (old) old.free();
-        models.set(msg.target, q);
-        return { result: { variant: q.variant(), weightBytes: q.weightBytes() } };
+        return { result: install(msg.target, parent.quantize(msg.options, set, progress)) };
       } finally {
         set.free();
       }
     }
-    case 'with-ranges': {
-      const q = model(msg.model).withRanges(msg.ranges, msg.perChannel);
-      const old = models.get(msg.target);
-      if (old) old.free();
-      models.set(msg.target, q);
-      return { result: { variant: q.variant(), weightBytes: q.weightBytes() } };
-    }
+    case 'with-ranges':
+      return { result: install(msg.target, model(msg.model).withRanges(msg.ranges, msg.perChannel)) };
     case 'ranges':
       return { result: model(msg.model).ranges() ?? null };
     case 'kernel-bench':

@@ -217,6 +217,30 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
     await linked.close();
   });
 
+  it('rebuilds the quantized columns (calibrated and from saved ranges) after the engine worker dies', async () => {
+    const linked = await context.newPage();
+    linked.on('pageerror', (e) => pageErrors.push(e.message));
+    await linked.goto(`${opened.server.url}#variants=fp32,int8-static,int8-static-tensor&sample=coffee.png`);
+    await linked.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: READY_TIMEOUT });
+    await waitColumns(linked);
+    const engine = linked.workers().find((w) => /\/worker-[^/]*\.js$/.test(w.url()));
+    assert.ok(engine, `the engine worker among ${linked.workers().map((w) => w.url()).join(', ')}`);
+    const closed = engine.waitForEvent('close');
+    // An uncaught error kills the worker: the wrapper starts a new one and replays how each
+    // model was built (load, quantize with the kept images, withRanges with the kept ranges).
+    await engine.evaluate(() => setTimeout(() => { throw new Error('simulated engine crash'); }));
+    await closed;
+    await linked.click('button.sample[data-name="chelsea.png"]');
+    await linked.waitForFunction(() => document.querySelector('#preview')?.alt === 'Sample: chelsea.png');
+    await waitColumns(linked);
+    const fp32 = await top1(linked, 'fp32');
+    assert.match(fp32, /cat/, `chelsea.png is a cat, fp32 says ${fp32}`);
+    assert.equal(await top1(linked, 'int8-static'), fp32);
+    assert.match(await top1(linked, 'int8-static-tensor'), /cat/);
+    assert.equal(await linked.isVisible('#error'), false, `#error: ${await linked.textContent('#error')}`);
+    await linked.close();
+  });
+
   it('makes every request to 127.0.0.1 and throws no uncaught errors', () => {
     const foreign = requests.filter((u) => !isLocal(u));
     assert.deepEqual(foreign, [], `requests off 127.0.0.1: ${foreign.join(', ')}`);
