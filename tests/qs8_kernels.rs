@@ -17,6 +17,7 @@ use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkern
 use quantscope::kernels::qs8_peak::qs8_dot_peak;
 use quantscope::kernels::qs8_requant::{Dequant, Requant};
 use quantscope::kernels::ConvGeometry;
+use quantscope::quant::f32_requant::F32Requant;
 use quantscope::quant::Multiplier;
 
 /// Tiny xorshift generator: deterministic and dependency-free on every target.
@@ -71,7 +72,8 @@ impl Params {
         }
     }
 
-    /// Requantizations tried: no clamp, ReLU (min = zero point), a random narrow clamp.
+    /// Requantizations tried: no clamp, ReLU (min = zero point), a random narrow clamp; each
+    /// with float forms ([`with_float_forms`]).
     fn requants(&self, rng: &mut Rng) -> Vec<Requant<'_>> {
         let zp = rng.range(-128, 127);
         let (lo, hi) = {
@@ -84,19 +86,20 @@ impl Params {
             zero_point: zp,
             min: -128,
             max: 127,
+            float_forms: &[],
         };
         vec![
-            base,
-            Requant {
+            with_float_forms(base),
+            with_float_forms(Requant {
                 min: zp as i8,
                 ..base
-            },
-            Requant {
+            }),
+            with_float_forms(Requant {
                 zero_point: rng.range(-128, 127),
                 min: lo,
                 max: hi,
                 ..base
-            },
+            }),
         ]
     }
 
@@ -117,6 +120,17 @@ impl Params {
                 ..base
             },
         ]
+    }
+}
+
+/// `req` with the float form of every row that has one, except every third row: the SIMD128
+/// kernels then run both forms side by side (the forms are leaked: a few per test).
+fn with_float_forms(req: Requant<'_>) -> Requant<'_> {
+    let mut forms = F32Requant::for_rows(req.multiplier, req.zero_point, req.min, req.max);
+    forms.iter_mut().step_by(3).for_each(|f| *f = None);
+    Requant {
+        float_forms: Vec::leak(forms),
+        ..req
     }
 }
 
@@ -281,6 +295,7 @@ fn qs8_gemm_empty() {
         zero_point: 3,
         min: -128,
         max: 127,
+        float_forms: &[],
     };
     for &uk in QGemmUkernel::ALL {
         // k = 0: the output stage of a zero accumulator.
@@ -341,13 +356,14 @@ fn requant_extremes_through_kernels() {
         (127, -3, 100),
         (-7, -7, 127),
     ] {
-        let req = Requant {
+        let req = with_float_forms(Requant {
             bias: &bias,
             multiplier: &mult,
             zero_point: zp,
             min: lo,
             max: hi,
-        };
+            float_forms: &[],
+        });
         let n = 9;
         let want: Vec<i8> = (0..m * n).map(|i| requant_ref(&req, i / n, 0)).collect();
         for &uk in QGemmUkernel::ALL {
@@ -987,3 +1003,4 @@ fn bench_qs8_dwconv_lite0_wasm() {
         total_f * 1e3
     );
 }
+

@@ -11,6 +11,7 @@ use quantscope::kernels::qs8_dwconv::{qs8_dwconv, qs8_dwconv_f32};
 use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
 use quantscope::kernels::qs8_requant::{Dequant, Requant};
 use quantscope::kernels::ConvGeometry;
+use quantscope::quant::f32_requant::F32Requant;
 use quantscope::quant::Multiplier;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -32,15 +33,19 @@ struct Params {
     mult: Vec<Multiplier>,
     scale: Vec<f32>,
     fbias: Vec<f32>,
+    /// Float forms of the requantization (zero point -5, ReLU), where exact.
+    forms: Vec<Option<F32Requant>>,
 }
 
 impl Params {
     fn random(rng: &mut SmallRng, rows: usize) -> Self {
+        let mult: Vec<Multiplier> = (0..rows)
+            .map(|_| Multiplier::from_f64(rng.random_range(1e-4..2.0)).expect("multiplier"))
+            .collect();
         Params {
             bias: (0..rows).map(|_| rng.random_range(-40000..40000)).collect(),
-            mult: (0..rows)
-                .map(|_| Multiplier::from_f64(rng.random_range(1e-4..2.0)).expect("multiplier"))
-                .collect(),
+            forms: F32Requant::for_rows(&mult, -5, -5, 127),
+            mult,
             scale: (0..rows).map(|_| rng.random_range(0.0..1e-3)).collect(),
             fbias: (0..rows).map(|_| rng.random_range(-2.0..2.0)).collect(),
         }
@@ -52,6 +57,7 @@ impl Params {
             zero_point: -5,
             min: -5,
             max: 127,
+            float_forms: &self.forms,
         }
     }
     fn dequant(&self) -> Dequant<'_> {

@@ -2,10 +2,15 @@
 //! ([`Requant`]) or f32 ([`Dequant`]) values, fused into the kernels' stores.
 //!
 //! Both have a scalar form (the definition) and, on wasm32+simd128, a vectorised form that
-//! computes bit-identical results: requantization is integer-only, and dequantization is a plain
-//! `a * b + c` in f32 (never fused) written the same way in both.
+//! computes bit-identical results. Requantization is defined in integers
+//! ([`Multiplier::requantize`]); its SIMD128 form is that integer computation
+//! ([`RequantSimd128`]), or, for the rows that have one, the float form of
+//! [`crate::quant::f32_requant`], which about halves the instructions and is used only where a
+//! check at load time shows it equal to the integer definition on every int32 input.
+//! Dequantization is a plain `a * b + c` in f32 (never fused) written the same way in both.
 
 use crate::kernels::clamp;
+use crate::quant::f32_requant::F32Requant;
 use crate::quant::Multiplier;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -30,6 +35,10 @@ pub struct Requant<'a> {
     pub min: i8,
     /// Upper clamp (`127` for none).
     pub max: i8,
+    /// Per row, the float form of the row's requantization where one is exact
+    /// ([`F32Requant::for_rows`] with this zero point and clamp), which the SIMD128 kernels
+    /// use instead of the integer form (about half the instructions); empty for none.
+    pub float_forms: &'a [Option<F32Requant>],
 }
 
 impl Requant<'_> {
@@ -58,6 +67,29 @@ impl Requant<'_> {
             "{what}: output zero point {} is not an int8 value",
             self.zero_point
         );
+        if self.float_forms.is_empty() {
+            return;
+        }
+        assert!(
+            self.float_forms.len() >= rows,
+            "{what}: {} float forms for {rows} rows",
+            self.float_forms.len()
+        );
+        for (row, form) in self.float_forms[..rows].iter().enumerate() {
+            if let Some(f) = form {
+                // A form stands for exactly one definition, and only once checked: anything
+                // else could compute something else than `apply`.
+                assert!(
+                    f.is_checked(),
+                    "{what}: row {row}'s float form is not checked"
+                );
+                assert_eq!(
+                    f.of,
+                    (self.multiplier[row], self.zero_point, self.min, self.max),
+                    "{what}: row {row}'s float form was made for another requantization"
+                );
+            }
+        }
     }
 }
 
@@ -137,8 +169,16 @@ pub(crate) trait OutputStage: Sync {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RequantRow {
-    q: RequantSimd128,
+    q: RowForm,
     bias: v128,
+}
+
+/// Which form a row's requantization takes on SIMD128.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[derive(Clone, Copy, Debug)]
+enum RowForm {
+    Integer(RequantSimd128),
+    Float(F32RequantSimd128),
 }
 
 /// [`Dequant`]'s per-row SIMD128 constants.
@@ -202,8 +242,17 @@ impl OutputStage for Requant<'_> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
     fn simd128_row(&self, row: usize) -> RequantRow {
+        let q = match self.float_forms.get(row) {
+            Some(Some(f)) => RowForm::Float(F32RequantSimd128::new(f)),
+            _ => RowForm::Integer(RequantSimd128::new(
+                self.multiplier[row],
+                self.zero_point,
+                self.min,
+                self.max,
+            )),
+        };
         RequantRow {
-            q: RequantSimd128::new(self.multiplier[row], self.zero_point, self.min, self.max),
+            q,
             bias: i32x4_splat(self.bias[row]),
         }
     }
@@ -211,9 +260,11 @@ impl OutputStage for Requant<'_> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
     fn store8_simd128(row: &RequantRow, acc: [v128; 2], dst: &mut [i8]) {
-        let y = row
-            .q
-            .apply8(i32x4_add(acc[0], row.bias), i32x4_add(acc[1], row.bias));
+        let (x0, x1) = (i32x4_add(acc[0], row.bias), i32x4_add(acc[1], row.bias));
+        let y = match &row.q {
+            RowForm::Integer(q) => q.apply8(x0, x1),
+            RowForm::Float(f) => f.apply8(x0, x1),
+        };
         if dst.len() == 8 {
             // SAFETY: `dst` has 8 bytes; the lane store accepts unaligned pointers.
             unsafe { v128_store64_lane::<0>(y, dst.as_mut_ptr().cast::<u64>()) };
@@ -452,5 +503,58 @@ impl RequantSimd128 {
         } else {
             y
         }
+    }
+}
+
+/// [`F32Requant::requantize`] on SIMD128 vectors: the same f32 steps lane by lane (so the
+/// same bits), one instruction each.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[derive(Clone, Copy, Debug)]
+pub struct F32RequantSimd128 {
+    scale: v128,
+    nudge: v128,
+    offset: v128,
+    lo: v128,
+    hi: v128,
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl F32RequantSimd128 {
+    /// Splats the constants of `f`.
+    #[inline(always)]
+    pub fn new(f: &F32Requant) -> Self {
+        F32RequantSimd128 {
+            scale: f32x4_splat(f.scale),
+            nudge: f32x4_splat(f.nudge),
+            offset: f32x4_splat(f.offset),
+            lo: f32x4_splat(f.lo),
+            hi: f32x4_splat(f.hi),
+        }
+    }
+
+    /// The 4 results as i32 lanes.
+    #[inline(always)]
+    fn lanes(&self, x: v128) -> v128 {
+        let xf = f32x4_convert_i32x4(x);
+        // copysign(nudge, xf): the nudge is non-negative (`F32Requant::for_multiplier`), so
+        // or-ing in xf's sign bit.
+        let nudge = v128_or(v128_and(xf, f32x4_splat(-0.0)), self.nudge);
+        let v = f32x4_add(f32x4_mul(xf, self.scale), nudge);
+        // pmax(lo, w) = lo < w ? w : lo and pmin(hi, .) are `w.max(lo).min(hi)` without NaN
+        // (there is none: every operand is finite).
+        let w = f32x4_pmin(self.hi, f32x4_pmax(self.lo, f32x4_add(v, self.offset)));
+        i32x4_sub(
+            w,
+            i32x4_splat(crate::quant::f32_requant::MAGIC.to_bits() as i32),
+        )
+    }
+
+    /// [`F32Requant::requantize`] of 8 values (`x0` then `x1`): the int8 results in the low 8
+    /// lanes of an i8x16 (the high 8 lanes repeat them). The results are already in
+    /// `min..=max`, so the narrowings do not saturate.
+    #[inline(always)]
+    pub fn apply8(&self, x0: v128, x1: v128) -> v128 {
+        let y = i16x8_narrow_i32x4(self.lanes(x0), self.lanes(x1));
+        i8x16_narrow_i16x8(y, y)
     }
 }

@@ -47,6 +47,7 @@
 //! bins up to the largest magnitude; one pass, the same under any chunking of the data).
 
 pub mod calibrate;
+pub mod f32_requant;
 pub mod fixed_point;
 pub mod fp16;
 pub mod lower;

@@ -58,6 +58,7 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
     use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA};
     use crate::kernels::qs8_peak::qs8_dot_peak;
     use crate::kernels::qs8_requant::Requant;
+    use crate::quant::f32_requant::F32Requant;
     use crate::quant::Multiplier;
 
     #[derive(Serialize)]
@@ -91,12 +92,14 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
         let packed = PackedQA::pack(&a, m, k);
         let bias = vec![0; m];
         let mult = vec![mult; m];
+        let float_forms = F32Requant::for_rows(&mult, 0, i8::MIN, i8::MAX);
         let req = Requant {
             bias: &bias,
             multiplier: &mult,
             zero_point: 0,
             min: i8::MIN,
             max: i8::MAX,
+            float_forms: &float_forms,
         };
         let mut c = vec![0i8; m * n];
         let gops = best(&mut || {

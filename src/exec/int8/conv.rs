@@ -17,6 +17,7 @@ use crate::kernels::qs8_dwconv::qs8_dwconv;
 use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA};
 use crate::kernels::qs8_requant::Requant;
 use crate::kernels::transpose;
+use crate::quant::f32_requant::F32Requant;
 use crate::quant::lower::QLinear;
 use crate::quant::{Multiplier, QuantParams};
 
@@ -29,6 +30,8 @@ struct OutputStage {
     zero_point: i32,
     min: i8,
     max: i8,
+    /// The rows' exact float forms, for the SIMD128 kernels (empty in other builds).
+    float_forms: Vec<Option<F32Requant>>,
 }
 
 impl OutputStage {
@@ -39,22 +42,29 @@ impl OutputStage {
             .zip(lin.weights.row_sums())
             .map(|(&b, s)| b - x.zero_point * s)
             .collect();
+        let float_forms = if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+            F32Requant::for_rows(&lin.multipliers, y.zero_point, lin.min, lin.max)
+        } else {
+            Vec::new()
+        };
         OutputStage {
             bias,
             multipliers: lin.multipliers.clone(),
             zero_point: y.zero_point,
             min: lin.min,
             max: lin.max,
+            float_forms,
         }
     }
 
     fn rows(&self, rows: std::ops::Range<usize>) -> Requant<'_> {
         Requant {
             bias: &self.bias[rows.clone()],
-            multiplier: &self.multipliers[rows],
+            multiplier: &self.multipliers[rows.clone()],
             zero_point: self.zero_point,
             min: self.min,
             max: self.max,
+            float_forms: self.float_forms.get(rows).unwrap_or_default(),
         }
     }
 }

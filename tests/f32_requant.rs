@@ -1,0 +1,159 @@
+//! The float form of requantization ([`F32Requant`]) against the integer definition
+//! ([`Multiplier::requantize`]): where the check accepts a form it agrees on every input tried
+//! (exhaustively over the non-saturating range for some channels), and where it refuses one the
+//! difference it reports is real.
+
+use quantscope::kernels::qs8_gemm::{qs8_gemm, PackedQA};
+use quantscope::kernels::qs8_requant::Requant;
+use quantscope::quant::f32_requant::F32Requant;
+use quantscope::quant::Multiplier;
+use rand::{rngs::SmallRng, Rng, SeedableRng};
+
+/// A random requantization: multiplier log-uniform in [1e-5, 2], zero point, and a clamp that
+/// is the full range, a ReLU or random.
+fn random_case(rng: &mut SmallRng) -> (Multiplier, i32, i8, i8) {
+    let m = Multiplier::from_f64(10f64.powf(rng.random_range(-5.0..2f64.log10()))).unwrap();
+    let zp = rng.random_range(-128..=127);
+    let (min, max) = match rng.random_range(0..3) {
+        0 => (-128, 127),
+        1 => (zp as i8, 127),
+        _ => {
+            let (a, b) = (rng.random::<i8>(), rng.random::<i8>());
+            (a.min(b), a.max(b))
+        }
+    };
+    (m, zp, min, max)
+}
+
+/// Inputs worth trying for `m`: extremes, around 0, and random ones within and beyond the range
+/// where the output moves (`|x| <= 300 / M`).
+fn inputs(rng: &mut SmallRng, m: Multiplier) -> Vec<i32> {
+    let reach = (300.0 / m.to_f64()).min(i32::MAX as f64) as i32;
+    let mut xs = vec![i32::MIN, i32::MIN + 1, -1, 0, 1, i32::MAX - 1, i32::MAX];
+    xs.extend((0..2000).map(|_| rng.random_range(-reach..=reach)));
+    xs.extend((0..200).map(|_| rng.random::<i32>()));
+    xs
+}
+
+#[test]
+fn accepted_forms_agree_and_refused_ones_really_differ() {
+    let mut rng = SmallRng::seed_from_u64(7);
+    let (mut accepted, mut refused) = (0, 0);
+    for _ in 0..2000 {
+        let (m, zp, min, max) = random_case(&mut rng);
+        let form = F32Requant::candidate(m, zp, min, max);
+        match form.find_difference() {
+            Some(x) => {
+                refused += 1;
+                assert_ne!(
+                    form.requantize(x),
+                    m.requantize(x, zp, min, max),
+                    "{m:?} zp {zp} [{min}, {max}]: reported difference at {x} is not one"
+                );
+            }
+            None => {
+                accepted += 1;
+                for x in inputs(&mut rng, m) {
+                    assert_eq!(
+                        form.requantize(x),
+                        m.requantize(x, zp, min, max),
+                        "{m:?} zp {zp} [{min}, {max}] at {x}"
+                    );
+                }
+            }
+        }
+    }
+    // Both outcomes occur, so neither branch above is vacuous (2000 cases: about 1400 / 600).
+    assert!(
+        accepted > 1000 && refused > 50,
+        "{accepted} accepted, {refused} refused"
+    );
+}
+
+#[test]
+fn accepted_forms_agree_on_every_input_that_is_not_saturated() {
+    // Every x with |x| <= 2^23 (beyond it these multipliers saturate), so every threshold.
+    let mut rng = SmallRng::seed_from_u64(3);
+    let mut checked = 0;
+    while checked < 6 {
+        let m = Multiplier::from_f64(rng.random_range(2e-4..2e-2)).unwrap();
+        let (zp, min, max) = (rng.random_range(-128..=127), -128, 127);
+        let Some(form) = F32Requant::for_multiplier(m, zp, min, max) else {
+            continue;
+        };
+        assert_eq!(form.of, (m, zp, min, max));
+        assert_eq!(form.requantize(-(1 << 23)), min);
+        assert_eq!(form.requantize(1 << 23), max);
+        for x in -(1 << 23)..=(1 << 23) {
+            assert_eq!(
+                form.requantize(x),
+                m.requantize(x, zp, min, max),
+                "{m:?} zp {zp} at {x}"
+            );
+        }
+        checked += 1;
+    }
+}
+
+#[test]
+fn searching_nearby_scales_and_nudges_accepts_more_channels() {
+    let mut rng = SmallRng::seed_from_u64(5);
+    let cases: Vec<_> = (0..1000).map(|_| random_case(&mut rng)).collect();
+    let nearest = cases
+        .iter()
+        .filter(|&&(m, zp, lo, hi)| {
+            F32Requant::candidate(m, zp, lo, hi)
+                .find_difference()
+                .is_none()
+        })
+        .count();
+    let searched = cases
+        .iter()
+        .filter(|&&(m, zp, lo, hi)| {
+            F32Requant::for_multiplier(m, zp, lo, hi).is_some_and(|f| {
+                f.is_checked() && f.find_difference().is_none() && f.of == (m, zp, lo, hi)
+            })
+        })
+        .count();
+    assert!(
+        searched > nearest,
+        "{searched} with nearby scales and nudges vs {nearest}"
+    );
+    // A zero point outside int8 or an empty clamp has no form.
+    let m = Multiplier::from_f64(0.01).unwrap();
+    assert!(F32Requant::for_multiplier(m, 200, -128, 127).is_none());
+    assert!(F32Requant::for_multiplier(m, 0, 5, -5).is_none());
+}
+
+#[test]
+#[should_panic(expected = "float form is not checked")]
+fn kernels_refuse_an_unchecked_form() {
+    let m = Multiplier::from_f64(0.01).unwrap();
+    let forms = [Some(F32Requant::candidate(m, 0, -128, 127))];
+    let req = Requant {
+        bias: &[0],
+        multiplier: &[m],
+        zero_point: 0,
+        min: -128,
+        max: 127,
+        float_forms: &forms,
+    };
+    qs8_gemm(&PackedQA::pack(&[1, 2], 1, 2), &[3, 4], 1, &mut [0], &req);
+}
+
+#[test]
+#[should_panic(expected = "made for another requantization")]
+fn kernels_refuse_a_form_made_for_another_zero_point() {
+    let m = Multiplier::from_f64(0.01).unwrap();
+    let forms = [F32Requant::for_multiplier(m, 5, -128, 127)];
+    assert!(forms[0].is_some());
+    let req = Requant {
+        bias: &[0],
+        multiplier: &[m],
+        zero_point: 0,
+        min: -128,
+        max: 127,
+        float_forms: &forms,
+    };
+    qs8_gemm(&PackedQA::pack(&[1, 2], 1, 2), &[3, 4], 1, &mut [0], &req);
+}
