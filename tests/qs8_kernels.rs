@@ -10,6 +10,7 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use quantscope::kernels::f32_im2col::im2col;
+use quantscope::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, f32_qs8_vcvt_scalar};
 use quantscope::kernels::qs8_dwconv::{
     qs8_dwconv, qs8_dwconv_f32, qs8_dwconv_f32_scalar, qs8_dwconv_scalar,
 };
@@ -18,7 +19,7 @@ use quantscope::kernels::qs8_peak::qs8_dot_peak;
 use quantscope::kernels::qs8_requant::{Dequant, Requant};
 use quantscope::kernels::ConvGeometry;
 use quantscope::quant::f32_requant::F32Requant;
-use quantscope::quant::Multiplier;
+use quantscope::quant::{Multiplier, QuantParams, QuantRange};
 
 /// Tiny xorshift generator: deterministic and dependency-free on every target.
 struct Rng(u64);
@@ -1004,3 +1005,43 @@ fn bench_qs8_dwconv_lite0_wasm() {
     );
 }
 
+/// The input conversion f32 -> int8 against `QuantParams::quantize` (the scalar twin is that,
+/// value by value): rounding ties, values beyond the range, infinities, NaN, odd lengths.
+#[test]
+fn f32_qs8_vcvt_matches_quantize() {
+    let mut rng = Rng::new(21);
+    for (min, max, range) in [
+        (-2.0f32, 2.5, QuantRange::Full),
+        (0.0, 6.0, QuantRange::Full),
+        (-1.0, 1.0, QuantRange::Narrow),
+    ] {
+        let p = QuantParams::asymmetric(min, max, range);
+        let mut src: Vec<f32> = (0..1001)
+            .map(|i| match i % 5 {
+                // Exactly on and next to rounding ties.
+                0 => (rng.range(-140, 140) as f32 + 0.5) * p.scale,
+                1 => f32::from_bits(((rng.range(-140, 140) as f32 + 0.5) * p.scale).to_bits() + 1),
+                2 => (rng.unit() as f32 * 2.0 - 1.0) * 4.0 * max.abs().max(min.abs()),
+                3 => (rng.unit() as f32 - 0.5) * 1e9,
+                _ => (rng.unit() as f32 * (max - min)) + min,
+            })
+            .collect();
+        src.extend([
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            0.0,
+            f32::MAX,
+            f32::MIN,
+        ]);
+        for len in [0, 1, 7, 8, 9, 63, src.len()] {
+            let want: Vec<i8> = src[..len].iter().map(|&r| p.quantize(r)).collect();
+            let mut got = vec![0x55i8; len];
+            f32_qs8_vcvt(&p, &src[..len], &mut got);
+            assert_eq!(got, want, "{range:?} [{min}, {max}] len {len}");
+            f32_qs8_vcvt_scalar(&p, &src[..len], &mut got);
+            assert_eq!(got, want, "scalar {range:?} [{min}, {max}] len {len}");
+        }
+    }
+}

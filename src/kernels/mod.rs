@@ -19,6 +19,7 @@
 pub mod f32_dwconv;
 pub mod f32_gemm;
 pub mod f32_im2col;
+pub mod f32_qs8_vcvt;
 mod gemm_rows;
 pub(crate) mod padded_plane;
 #[cfg(feature = "threads")]

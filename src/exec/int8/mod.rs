@@ -17,6 +17,7 @@ use super::float::softmax::SoftmaxPlan;
 use super::float::NodeTime;
 use super::graph_plan::{check_inputs, validate, Lifetimes};
 use crate::ir::{Op, Tensor, ValueId};
+use crate::kernels::f32_qs8_vcvt::f32_qs8_vcvt;
 use crate::kernels::qs8_add::{qs8_add, QAdd};
 use crate::quant::lower::ADD_LEFT_SHIFT;
 use crate::quant::lower::{QLayer, QuantizedGraph};
@@ -242,9 +243,13 @@ impl Int8Executor {
         for (t, &v) in inputs.iter().zip(&g.inputs) {
             let p = params(&self.q, v)?;
             let mut b = ws.pool.take(t.len());
-            b.iter_mut()
-                .zip(t.iter())
-                .for_each(|(d, &r)| *d = p.quantize(r));
+            match t.as_slice() {
+                Some(r) => f32_qs8_vcvt(&p, r, &mut b),
+                None => b
+                    .iter_mut()
+                    .zip(t.iter())
+                    .for_each(|(d, &r)| *d = p.quantize(r)),
+            }
             bufs[v] = Some(b);
         }
         let mut float_out: Vec<Option<Vec<f32>>> = vec![None; g.values.len()];

@@ -58,6 +58,11 @@ pub(super) fn pack_b<const NR: usize>(
                 &row1[j0..j0 + w]
             };
             if let (Ok(r0), Ok(r1)) = (<&[i8; NR]>::try_from(r0), <&[i8; NR]>::try_from(r1)) {
+                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                if NR == 8 {
+                    interleave8_simd128(r0, r1, out);
+                    continue;
+                }
                 for j in 0..NR {
                     out[2 * j] = r0[j];
                     out[2 * j + 1] = r1[j];
@@ -70,5 +75,22 @@ pub(super) fn pack_b<const NR: usize>(
                 }
             }
         }
+    }
+}
+
+/// `out[2j] = r0[j]`, `out[2j + 1] = r1[j]` for 8 columns: two 8-byte loads, one byte shuffle,
+/// one store (LLVM leaves the loop above as 16 byte moves on wasm).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn interleave8_simd128<const NR: usize>(r0: &[i8; NR], r1: &[i8; NR], out: &mut [i8]) {
+    use core::arch::wasm32::*;
+    assert!(NR == 8 && out.len() == 16);
+    // SAFETY: r0 and r1 hold 8 bytes and out 16 (asserted); the loads and the store accept
+    // unaligned pointers.
+    unsafe {
+        let a = v128_load64_zero(r0.as_ptr().cast::<u64>());
+        let b = v128_load64_zero(r1.as_ptr().cast::<u64>());
+        let x = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(a, b);
+        v128_store(out.as_mut_ptr().cast::<v128>(), x);
     }
 }

@@ -1,0 +1,82 @@
+//! f32 to int8 conversion of a whole tensor (the int8 graph's input):
+//! `q = clamp(round_ties_away(r / S) + Z, qmin, qmax)`, [`QuantParams::quantize`] applied to
+//! every value, with a SIMD128 twin that gives the same codes.
+//!
+//! The SIMD128 form does the same f32 steps: an IEEE division, the trunc-based rounding of
+//! [`round_ties_away`](crate::quant::round_ties_away) (`t = trunc(x)`, plus `copysign(1, x)`
+//! where `|x - t| >= 1/2`), the zero point added in f32, the clamp, and a saturating
+//! conversion. The clamp is written `pmax(v, qmin)` then `pmin(v, qmax)`, which pass a NaN
+//! through like `f32::clamp`, and the conversion turns it into 0 like `as i8`.
+
+use crate::quant::QuantParams;
+
+/// `dst[i] = p.quantize(src[i])`, with SIMD128 where available.
+pub fn f32_qs8_vcvt(p: &QuantParams, src: &[f32], dst: &mut [i8]) {
+    assert_eq!(
+        src.len(),
+        dst.len(),
+        "f32_qs8_vcvt: {} values into {}",
+        src.len(),
+        dst.len()
+    );
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        let n = src.len() / 8 * 8;
+        f32_qs8_vcvt_simd128(p, &src[..n], &mut dst[..n]);
+        f32_qs8_vcvt_scalar(p, &src[n..], &mut dst[n..]);
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    f32_qs8_vcvt_scalar(p, src, dst);
+}
+
+/// The definition: [`QuantParams::quantize`] on every value.
+pub fn f32_qs8_vcvt_scalar(p: &QuantParams, src: &[f32], dst: &mut [i8]) {
+    assert_eq!(
+        src.len(),
+        dst.len(),
+        "f32_qs8_vcvt_scalar: {} values into {}",
+        src.len(),
+        dst.len()
+    );
+    for (d, &r) in dst.iter_mut().zip(src) {
+        *d = p.quantize(r);
+    }
+}
+
+/// The SIMD128 twin of [`f32_qs8_vcvt_scalar`], 8 values at a time (`src.len()` a multiple
+/// of 8).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn f32_qs8_vcvt_simd128(p: &QuantParams, src: &[f32], dst: &mut [i8]) {
+    use core::arch::wasm32::*;
+    assert!(
+        src.len() == dst.len() && src.len() % 8 == 0,
+        "f32_qs8_vcvt_simd128: {} values into {}",
+        src.len(),
+        dst.len()
+    );
+    let scale = f32x4_splat(p.scale);
+    let zero_point = f32x4_splat(p.zero_point as f32);
+    let (lo, hi) = (
+        f32x4_splat(p.range.qmin() as f32),
+        f32x4_splat(p.range.qmax() as f32),
+    );
+    let (half, one, sign) = (f32x4_splat(0.5), f32x4_splat(1.0), f32x4_splat(-0.0));
+    let code = |r: v128| {
+        let x = f32x4_div(r, scale);
+        let t = f32x4_trunc(x);
+        let away = f32x4_ge(f32x4_abs(f32x4_sub(x, t)), half);
+        let step = v128_or(v128_and(x, sign), one);
+        let v = f32x4_add(f32x4_add(t, v128_and(away, step)), zero_point);
+        i32x4_trunc_sat_f32x4(f32x4_pmin(f32x4_pmax(v, lo), hi))
+    };
+    for (s, d) in src.chunks_exact(8).zip(dst.chunks_exact_mut(8)) {
+        // SAFETY: `s` has 8 values and `d` 8 bytes (chunks_exact); loads and stores accept
+        // unaligned pointers.
+        unsafe {
+            let r0 = v128_load(s.as_ptr().cast::<v128>());
+            let r1 = v128_load(s.as_ptr().add(4).cast::<v128>());
+            let y = i16x8_narrow_i32x4(code(r0), code(r1));
+            v128_store64_lane::<0>(i8x16_narrow_i16x8(y, y), d.as_mut_ptr().cast::<u64>());
+        }
+    }
+}
