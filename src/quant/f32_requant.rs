@@ -122,9 +122,18 @@ impl F32Requant {
         min: i8,
         max: i8,
     ) -> Vec<Option<Self>> {
+        let mut last: Option<(Multiplier, Option<Self>)> = None;
         multipliers
             .iter()
-            .map(|&m| Self::for_multiplier(m, zero_point, min, max))
+            .map(|&m| match last {
+                // Per-tensor weights give every row the same multiplier: check it once.
+                Some((prev, form)) if prev == m => form,
+                _ => {
+                    let form = Self::for_multiplier(m, zero_point, min, max);
+                    last = Some((m, form));
+                    form
+                }
+            })
             .collect()
     }
 

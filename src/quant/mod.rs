@@ -20,7 +20,10 @@
 //! rounding right shift ([`Multiplier::apply`]), bit-exact with gemmlowp and TFLite.
 //!
 //! - [`params`]: choosing `S` and `Z` from a range (per tensor or per channel, symmetric or not).
-//! - [`fixed_point`]: the integer-only requantization.
+//! - [`fixed_point`]: the integer-only requantization (the definition).
+//! - [`f32_requant`]: its float form for SIMD kernels, used per channel only where a check
+//!   shows it equal to the definition on every int32 input (it is the same function, computed
+//!   with fewer vector instructions).
 //! - [`observer`], [`mod@calibrate`]: choosing the activation ranges from sample images.
 //! - [`fp16`]: the fp16-weights variant (binary16 storage, f32 compute).
 //! - [`weights`]: int8 weights, symmetric, per output channel or per tensor.
