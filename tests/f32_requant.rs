@@ -125,11 +125,10 @@ fn searching_nearby_scales_and_nudges_accepts_more_channels() {
     assert!(F32Requant::for_multiplier(m, 0, 5, -5).is_none());
 }
 
-#[test]
-#[should_panic(expected = "float form is not checked")]
-fn kernels_refuse_an_unchecked_form() {
-    let m = Multiplier::from_f64(0.01).unwrap();
-    let forms = [Some(F32Requant::candidate(m, 0, -128, 127))];
+/// A 1x2 by 2x1 product through `qs8_gemm` with zero point 0, full clamp and `form` for its
+/// one row.
+fn gemm_with_form(m: Multiplier, form: Option<F32Requant>) {
+    let forms = [form];
     let req = Requant {
         bias: &[0],
         multiplier: &[m],
@@ -142,18 +141,17 @@ fn kernels_refuse_an_unchecked_form() {
 }
 
 #[test]
+#[should_panic(expected = "float form is not checked")]
+fn kernels_refuse_an_unchecked_form() {
+    let m = Multiplier::from_f64(0.01).unwrap();
+    gemm_with_form(m, Some(F32Requant::candidate(m, 0, -128, 127)));
+}
+
+#[test]
 #[should_panic(expected = "made for another requantization")]
 fn kernels_refuse_a_form_made_for_another_zero_point() {
     let m = Multiplier::from_f64(0.01).unwrap();
-    let forms = [F32Requant::for_multiplier(m, 5, -128, 127)];
-    assert!(forms[0].is_some());
-    let req = Requant {
-        bias: &[0],
-        multiplier: &[m],
-        zero_point: 0,
-        min: -128,
-        max: 127,
-        float_forms: &forms,
-    };
-    qs8_gemm(&PackedQA::pack(&[1, 2], 1, 2), &[3, 4], 1, &mut [0], &req);
+    let form = F32Requant::for_multiplier(m, 5, -128, 127);
+    assert!(form.is_some());
+    gemm_with_form(m, form);
 }
