@@ -10,7 +10,8 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use quantscope::kernels::f32_im2col::im2col;
-use quantscope::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, f32_qs8_vcvt_scalar};
+use quantscope::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, f32_qs8_vcvt_scalar, Scaling};
+use quantscope::kernels::f32_rminmax::{f32_rminmax, f32_rminmax_scalar};
 use quantscope::kernels::qs8_dwconv::{
     qs8_dwconv, qs8_dwconv_f32, qs8_dwconv_f32_scalar, qs8_dwconv_scalar,
 };
@@ -1005,8 +1006,8 @@ fn bench_qs8_dwconv_lite0_wasm() {
     );
 }
 
-/// The input conversion f32 -> int8 against `QuantParams::quantize` (the scalar twin is that,
-/// value by value): rounding ties, values beyond the range, infinities, NaN, odd lengths.
+/// The f32 -> int8 conversions against `QuantParams::quantize` and `quantize_slice` (the
+/// scalar twins are those): rounding ties, values beyond the range, infinities, NaN, odd lengths.
 #[test]
 fn f32_qs8_vcvt_matches_quantize() {
     let mut rng = Rng::new(21);
@@ -1036,12 +1037,56 @@ fn f32_qs8_vcvt_matches_quantize() {
             f32::MIN,
         ]);
         for len in [0, 1, 7, 8, 9, 63, src.len()] {
-            let want: Vec<i8> = src[..len].iter().map(|&r| p.quantize(r)).collect();
-            let mut got = vec![0x55i8; len];
-            f32_qs8_vcvt(&p, &src[..len], &mut got);
-            assert_eq!(got, want, "{range:?} [{min}, {max}] len {len}");
-            f32_qs8_vcvt_scalar(&p, &src[..len], &mut got);
-            assert_eq!(got, want, "scalar {range:?} [{min}, {max}] len {len}");
+            let src = &src[..len];
+            let want: Vec<i8> = src.iter().map(|&r| p.quantize(r)).collect();
+            let mut want_recip = vec![0i8; len];
+            p.quantize_slice(src, &mut want_recip);
+            for (scaling, want) in [(Scaling::Divide, &want), (Scaling::Reciprocal, &want_recip)] {
+                let mut got = vec![0x55i8; len];
+                f32_qs8_vcvt(&p, scaling, src, &mut got);
+                assert_eq!(&got, want, "{scaling:?} {range:?} [{min}, {max}] len {len}");
+                f32_qs8_vcvt_scalar(&p, scaling, src, &mut got);
+                assert_eq!(&got, want, "scalar {scaling:?} {range:?} len {len}");
+            }
         }
     }
+}
+
+/// The range scan of dynamic quantization against `f32::min`/`f32::max` folds: NaN ignored,
+/// infinities kept, odd lengths, empty.
+#[test]
+fn f32_rminmax_matches_the_fold() {
+    let fold = |x: &[f32]| {
+        x.iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let mut rng = Rng::new(23);
+    let mut x: Vec<f32> = (0..1001)
+        .map(|_| ((rng.unit() - 0.5) * 200.0) as f32)
+        .collect();
+    for len in [0, 1, 7, 8, 9, 64, 1001] {
+        let got = f32_rminmax(&x[..len]);
+        let want = x[..len]
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        assert_eq!(got, want, "len {len}");
+        assert_eq!(f32_rminmax_scalar(&x[..len]), want, "scalar len {len}");
+    }
+    // NaN anywhere is skipped; infinities count; all-NaN gives the empty range.
+    x[3] = f32::NAN;
+    x[500] = f32::NAN;
+    let finite = f32_rminmax(&x);
+    assert!(finite.0.is_finite() && finite.1.is_finite(), "{finite:?}");
+    assert_eq!(finite, fold(&x));
+    x[700] = f32::INFINITY;
+    x[9] = f32::NEG_INFINITY;
+    assert_eq!(f32_rminmax(&x), (f32::NEG_INFINITY, f32::INFINITY));
+    assert_eq!(
+        f32_rminmax(&[f32::NAN; 17]),
+        (f32::INFINITY, f32::NEG_INFINITY)
+    );
 }

@@ -14,6 +14,8 @@
 //! - `QUANTSCOPE_WASM_NATIVE_INT8_LOGITS`: the native static int8 logits of the image with those
 //!   ranges (`quantscope logits --variant int8 --ranges FILE ...`): wasm must match bit for bit
 //!
+//! Also: the dynamic-range int8 variant stays close to float in wasm.
+//!
 //! Runs in node and, with `WASM_BINDGEN_USE_BROWSER=1`, in headless Chromium.
 //! Natively this file compiles to an empty test crate.
 #![cfg(target_arch = "wasm32")]
@@ -218,4 +220,40 @@ fn teaching_api_through_the_bindings() {
     ] {
         assert!(bad.is_some(), "a bad argument must be an error");
     }
+}
+
+/// Dynamic-range int8 in wasm (SIMD128 range scan and conversion of every layer's input): stays
+/// close to the float logits and keeps espresso, as natively (`tests/int8.rs`).
+#[wasm_bindgen_test]
+fn efficientnet_int8_dynamic_close_to_float() {
+    use quantscope::classifier::{QuantizeOptions, Variant};
+    let meta = ModelMetadata::from_json(META).expect("metadata JSON");
+    let float = Classifier::new(MODEL, meta).expect("model imports");
+    let options = QuantizeOptions {
+        variant: Variant::Int8Dynamic,
+        ..Default::default()
+    };
+    let dynamic = float
+        .quantize(&options, &[], &mut |_, _| {})
+        .expect("dynamic variant builds");
+    let img = quantscope::image::decode(IMAGE).expect("sample decodes");
+    let x = float.input_tensor(&img);
+    let (f, d) = (
+        float.logits(&x).expect("float runs"),
+        dynamic.logits(&x).expect("dynamic runs"),
+    );
+    let signal: f64 = f.iter().map(|&v| f64::from(v).powi(2)).sum();
+    let noise: f64 = f
+        .iter()
+        .zip(&d)
+        .map(|(&a, &b)| f64::from(a - b).powi(2))
+        .sum();
+    let sqnr = 10.0 * (signal / noise).log10();
+    console_log!("wasm int8-dynamic logits vs float: {sqnr:.2} dB");
+    assert!(sqnr > 10.0, "int8-dynamic SQNR {sqnr:.2} dB <= 10");
+    let top5 = dynamic.predictions(&d, 5);
+    assert_eq!(
+        top5[0].index, ESPRESSO,
+        "int8-dynamic top-5 in wasm: {top5:?}"
+    );
 }

@@ -1,17 +1,27 @@
-//! f32 to int8 conversion of a whole tensor (the int8 graph's input):
-//! `q = clamp(round_ties_away(r / S) + Z, qmin, qmax)`, [`QuantParams::quantize`] applied to
-//! every value, with a SIMD128 twin that gives the same codes.
+//! f32 to int8 conversion of a whole tensor: `q = clamp(round_ties_away(r / S) + Z, qmin, qmax)`,
+//! as [`QuantParams::quantize`] (the int8 graph's input) or, multiplying by `1 / S`, as
+//! [`QuantParams::quantize_slice`] (dynamic-range quantization of each layer's input), with
+//! SIMD128 twins that give the same codes.
 //!
-//! The SIMD128 form does the same f32 steps: an IEEE division, the trunc-based rounding of
-//! [`round_ties_away`](crate::quant::round_ties_away) (`t = trunc(x)`, plus `copysign(1, x)`
-//! where `|x - t| >= 1/2`), the zero point added in f32, the clamp, and a saturating
-//! conversion. The clamp is written `pmax(v, qmin)` then `pmin(v, qmax)`, which pass a NaN
-//! through like `f32::clamp`, and the conversion turns it into 0 like `as i8`.
+//! The SIMD128 form does the same f32 steps: the IEEE division (or product), the trunc-based
+//! rounding of [`round_ties_away`](crate::quant::round_ties_away) (`t = trunc(x)`, plus
+//! `copysign(1, x)` where `|x - t| >= 1/2`), the zero point added in f32, the clamp, and a
+//! saturating conversion. The clamp is written `pmax(v, qmin)` then `pmin(v, qmax)`, which pass
+//! a NaN through like `f32::clamp`, and the conversion turns it into 0 like `as i8`.
 
 use crate::quant::QuantParams;
 
-/// `dst[i] = p.quantize(src[i])`, with SIMD128 where available.
-pub fn f32_qs8_vcvt(p: &QuantParams, src: &[f32], dst: &mut [i8]) {
+/// How `r` is scaled before rounding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scaling {
+    /// `r / S`: [`QuantParams::quantize`].
+    Divide,
+    /// `r * (1 / S)`: [`QuantParams::quantize_slice`].
+    Reciprocal,
+}
+
+/// `dst[i]` = the code of `src[i]`, with SIMD128 where available.
+pub fn f32_qs8_vcvt(p: &QuantParams, scaling: Scaling, src: &[f32], dst: &mut [i8]) {
     assert_eq!(
         src.len(),
         dst.len(),
@@ -22,15 +32,16 @@ pub fn f32_qs8_vcvt(p: &QuantParams, src: &[f32], dst: &mut [i8]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         let n = src.len() / 8 * 8;
-        f32_qs8_vcvt_simd128(p, &src[..n], &mut dst[..n]);
-        f32_qs8_vcvt_scalar(p, &src[n..], &mut dst[n..]);
+        f32_qs8_vcvt_simd128(p, scaling, &src[..n], &mut dst[..n]);
+        f32_qs8_vcvt_scalar(p, scaling, &src[n..], &mut dst[n..]);
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    f32_qs8_vcvt_scalar(p, src, dst);
+    f32_qs8_vcvt_scalar(p, scaling, src, dst);
 }
 
-/// The definition: [`QuantParams::quantize`] on every value.
-pub fn f32_qs8_vcvt_scalar(p: &QuantParams, src: &[f32], dst: &mut [i8]) {
+/// The definition: [`QuantParams::quantize`] on every value, or
+/// [`QuantParams::quantize_slice`].
+pub fn f32_qs8_vcvt_scalar(p: &QuantParams, scaling: Scaling, src: &[f32], dst: &mut [i8]) {
     assert_eq!(
         src.len(),
         dst.len(),
@@ -38,15 +49,28 @@ pub fn f32_qs8_vcvt_scalar(p: &QuantParams, src: &[f32], dst: &mut [i8]) {
         src.len(),
         dst.len()
     );
-    for (d, &r) in dst.iter_mut().zip(src) {
-        *d = p.quantize(r);
+    match scaling {
+        Scaling::Divide => {
+            for (d, &r) in dst.iter_mut().zip(src) {
+                *d = p.quantize(r);
+            }
+        }
+        Scaling::Reciprocal => p.quantize_slice(src, dst),
     }
 }
 
 /// The SIMD128 twin of [`f32_qs8_vcvt_scalar`], 8 values at a time (`src.len()` a multiple
 /// of 8).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn f32_qs8_vcvt_simd128(p: &QuantParams, src: &[f32], dst: &mut [i8]) {
+pub fn f32_qs8_vcvt_simd128(p: &QuantParams, scaling: Scaling, src: &[f32], dst: &mut [i8]) {
+    match scaling {
+        Scaling::Divide => simd128::<false>(p, src, dst),
+        Scaling::Reciprocal => simd128::<true>(p, src, dst),
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn simd128<const RECIPROCAL: bool>(p: &QuantParams, src: &[f32], dst: &mut [i8]) {
     use core::arch::wasm32::*;
     assert!(
         src.len() == dst.len() && src.len() % 8 == 0,
@@ -54,7 +78,7 @@ pub fn f32_qs8_vcvt_simd128(p: &QuantParams, src: &[f32], dst: &mut [i8]) {
         src.len(),
         dst.len()
     );
-    let scale = f32x4_splat(p.scale);
+    let (scale, inv) = (f32x4_splat(p.scale), f32x4_splat(1.0 / p.scale));
     let zero_point = f32x4_splat(p.zero_point as f32);
     let (lo, hi) = (
         f32x4_splat(p.range.qmin() as f32),
@@ -62,7 +86,11 @@ pub fn f32_qs8_vcvt_simd128(p: &QuantParams, src: &[f32], dst: &mut [i8]) {
     );
     let (half, one, sign) = (f32x4_splat(0.5), f32x4_splat(1.0), f32x4_splat(-0.0));
     let code = |r: v128| {
-        let x = f32x4_div(r, scale);
+        let x = if RECIPROCAL {
+            f32x4_mul(r, inv)
+        } else {
+            f32x4_div(r, scale)
+        };
         let t = f32x4_trunc(x);
         let away = f32x4_ge(f32x4_abs(f32x4_sub(x, t)), half);
         let step = v128_or(v128_and(x, sign), one);

@@ -20,6 +20,7 @@ pub mod f32_dwconv;
 pub mod f32_gemm;
 pub mod f32_im2col;
 pub mod f32_qs8_vcvt;
+pub mod f32_rminmax;
 mod gemm_rows;
 pub(crate) mod padded_plane;
 #[cfg(feature = "threads")]

@@ -8,6 +8,8 @@
 //! y[c] = act(S_x S_w[c] (sum_k w_q[c, k] q_x[k] - Z_x sum_k w_q[c, k]) + b[c])
 //! ```
 
+use crate::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
+use crate::kernels::f32_rminmax::f32_rminmax;
 use crate::kernels::qs8_gemm::PackedQA;
 use crate::kernels::qs8_requant::Dequant;
 use crate::quant::weights::QuantizedWeights;
@@ -59,14 +61,10 @@ impl DynamicWeights {
 
 /// Quantizes `x` into `codes` with parameters from its own range.
 pub(crate) fn quantize_input(x: &[f32], codes: &mut Vec<i8>) -> QuantParams {
-    let (lo, hi) = x
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
+    let (lo, hi) = f32_rminmax(x);
     let p = QuantParams::asymmetric(lo, hi, QuantRange::Full);
     codes.resize(x.len(), 0);
-    p.quantize_slice(x, codes);
+    f32_qs8_vcvt(&p, Scaling::Reciprocal, x, codes);
     p
 }
 

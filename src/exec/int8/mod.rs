@@ -17,7 +17,7 @@ use super::float::softmax::SoftmaxPlan;
 use super::float::NodeTime;
 use super::graph_plan::{check_inputs, validate, Lifetimes};
 use crate::ir::{Op, Tensor, ValueId};
-use crate::kernels::f32_qs8_vcvt::f32_qs8_vcvt;
+use crate::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
 use crate::kernels::qs8_add::{qs8_add, QAdd};
 use crate::quant::lower::ADD_LEFT_SHIFT;
 use crate::quant::lower::{QLayer, QuantizedGraph};
@@ -244,7 +244,7 @@ impl Int8Executor {
             let p = params(&self.q, v)?;
             let mut b = ws.pool.take(t.len());
             match t.as_slice() {
-                Some(r) => f32_qs8_vcvt(&p, r, &mut b),
+                Some(r) => f32_qs8_vcvt(&p, Scaling::Divide, r, &mut b),
                 None => b
                     .iter_mut()
                     .zip(t.iter())
