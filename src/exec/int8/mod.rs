@@ -243,13 +243,10 @@ impl Int8Executor {
         for (t, &v) in inputs.iter().zip(&g.inputs) {
             let p = params(&self.q, v)?;
             let mut b = ws.pool.take(t.len());
-            match t.as_slice() {
-                Some(r) => f32_qs8_vcvt(&p, Scaling::Divide, r, &mut b),
-                None => b
-                    .iter_mut()
-                    .zip(t.iter())
-                    .for_each(|(d, &r)| *d = p.quantize(r)),
-            }
+            // A view with other strides is copied once into row-major order.
+            let r = t.as_standard_layout();
+            let r = r.as_slice().expect("standard layout is contiguous");
+            f32_qs8_vcvt(&p, Scaling::Divide, r, &mut b);
             bufs[v] = Some(b);
         }
         let mut float_out: Vec<Option<Vec<f32>>> = vec![None; g.values.len()];
