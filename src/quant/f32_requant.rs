@@ -81,11 +81,11 @@ impl F32Requant {
             })
             // The SIMD128 form ors the sign into the nudge: it must be non-negative.
             .filter(|f| f.nudge >= 0.0);
-        // Inputs where earlier candidates differed: most later ones differ there too, and two
-        // evaluations reject them before a full check.
+        // Inputs where earlier candidates differed: most later ones differ there too, and
+        // evaluating them rejects those before a full check.
+        let exact = |x: i32| m.requantize(x, zero_point, min, max);
         let mut witnesses = Vec::new();
         for f in candidates {
-            let exact = |x: i32| m.requantize(x, zero_point, min, max);
             if witnesses.iter().any(|&x| f.requantize(x) != exact(x)) {
                 continue;
             }
