@@ -11,10 +11,11 @@ use crate::quant::calibrate::{calibrate, Ranges};
 use crate::quant::fp16::fp16_weights;
 use crate::quant::lower::quantize_static;
 use crate::quant::observer::ObserverKind;
+use crate::quant::scheme::{LayerSchemes, Scheme, VariantSpec};
 use crate::{Error, Result};
 use image::RgbImage;
 use serde::Serialize;
-use std::fmt;
+use std::collections::BTreeMap;
 
 /// One ranked class.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -27,76 +28,38 @@ pub struct Prediction {
     pub prob: f32,
 }
 
-/// How a classifier computes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Variant {
-    /// f32 weights and activations: the reference.
-    Fp32,
-    /// Weights stored in float16 (half the bytes), computed in f32.
-    Fp16,
-    /// int8 weights; each Conv/Gemm quantizes its input per run from its observed range.
-    Int8Dynamic,
-    /// Full-integer int8: activation ranges from calibration images, integer-only inference.
-    Int8,
-}
-
-impl Variant {
-    /// Every variant, in the order of the CLI and the page.
-    pub const ALL: [Variant; 4] = [
-        Variant::Fp32,
-        Variant::Fp16,
-        Variant::Int8Dynamic,
-        Variant::Int8,
-    ];
-
-    /// `fp32`, `fp16`, `int8-dynamic`, `int8`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::Fp32 => "fp32",
-            Variant::Fp16 => "fp16",
-            Variant::Int8Dynamic => "int8-dynamic",
-            Variant::Int8 => "int8",
-        }
-    }
-
-    /// The variant named `s` (as [`name`](Self::name) gives it).
-    pub fn parse(s: &str) -> Result<Variant> {
-        Variant::ALL
-            .into_iter()
-            .find(|v| v.name() == s.trim())
-            .ok_or_else(|| {
-                Error::Input(format!(
-                    "unknown variant '{s}': expected one of fp32, fp16, int8-dynamic, int8"
-                ))
-            })
-    }
-}
-
-impl fmt::Display for Variant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// How a classifier computes: `fp32`, `fp16` or a quantization spec (`w8a8`, `w4a8-kmeans`,
+/// ...; see [`crate::quant::scheme`]).
+pub type Variant = VariantSpec;
 
 /// How [`Classifier::quantize`] derives a variant.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantizeOptions {
     /// The variant to build.
     pub variant: Variant,
-    /// Range observer for calibration (static int8 only).
+    /// Range observer for calibration (static variants only).
     pub observer: ObserverKind,
-    /// int8 weight scales per output channel (else one per tensor).
-    pub per_channel: bool,
+    /// Schemes of single layers (by node name) instead of the variant's (mixed precision).
+    pub overrides: BTreeMap<String, Scheme>,
 }
 
 impl Default for QuantizeOptions {
-    /// Static int8, MinMax ranges, per-channel weights.
+    /// Static int8 (`w8a8`), MinMax ranges.
     fn default() -> Self {
         QuantizeOptions {
-            variant: Variant::Int8,
+            variant: VariantSpec::INT8,
             observer: ObserverKind::MinMax,
-            per_channel: true,
+            overrides: BTreeMap::new(),
+        }
+    }
+}
+
+impl QuantizeOptions {
+    /// Options for `variant` with MinMax ranges.
+    pub fn new(variant: Variant) -> QuantizeOptions {
+        QuantizeOptions {
+            variant,
+            ..Default::default()
         }
     }
 }
@@ -113,7 +76,8 @@ pub struct Classifier {
     engine: Engine,
     metadata: ModelMetadata,
     variant: Variant,
-    per_channel: bool,
+    /// Schemes of a static variant's layers.
+    schemes: Option<LayerSchemes>,
     /// Calibrated activation ranges (static int8).
     ranges: Option<Ranges>,
 }
@@ -154,7 +118,7 @@ impl Classifier {
             engine: Engine::Float(FloatExecutor::new(graph)?),
             metadata,
             variant: Variant::Fp32,
-            per_channel: false,
+            schemes: None,
             ranges: None,
         })
     }
@@ -164,9 +128,14 @@ impl Classifier {
         self.variant
     }
 
-    /// True when int8 weight scales are per output channel.
+    /// True when integer weight scales are per output channel.
     pub fn per_channel(&self) -> bool {
-        self.per_channel
+        self.variant.scheme().is_some_and(|s| s.per_channel())
+    }
+
+    /// The layer schemes of a static variant.
+    pub fn schemes(&self) -> Option<&LayerSchemes> {
+        self.schemes.as_ref()
     }
 
     /// The float graph (structure, shapes, float weights; the fp16 variant's are rounded).
@@ -205,8 +174,8 @@ impl Classifier {
         match (&self.engine, self.variant) {
             (_, Variant::Fp16) => 2 * params,
             (Engine::Int8(e), _) => crate::quant::report::int8_weight_bytes(e.quantized()),
-            (Engine::Float(e), Variant::Int8Dynamic) => {
-                crate::quant::report::dynamic_bytes(e.graph(), self.per_channel)
+            (Engine::Float(e), Variant::Dynamic(s)) => {
+                crate::quant::report::dynamic_bytes(e.graph(), s.per_channel())
             }
             _ => 4 * params,
         }
@@ -234,40 +203,44 @@ impl Classifier {
         let engine = match options.variant {
             Variant::Fp32 => Engine::Float(FloatExecutor::new(graph.clone())?),
             Variant::Fp16 => Engine::Float(FloatExecutor::new(fp16_weights(graph))?),
-            Variant::Int8Dynamic => Engine::Float(FloatExecutor::with_weights(
+            Variant::Dynamic(scheme) => Engine::Float(FloatExecutor::with_weights(
                 graph.clone(),
-                WeightMode::DynamicInt8 {
-                    per_channel: options.per_channel,
-                },
+                WeightMode::DynamicInt8 { scheme },
             )?),
-            Variant::Int8 => {
+            Variant::Static(scheme) => {
                 let ranges = calibrate(
                     float,
                     options.observer,
                     calibration.iter().cloned(),
                     progress,
                 )?;
-                return self.with_ranges(&ranges, options.per_channel);
+                let schemes = LayerSchemes {
+                    default: scheme,
+                    overrides: options.overrides.clone(),
+                };
+                return self.with_ranges(&ranges, &schemes);
             }
         };
         Ok(Classifier {
             engine,
             metadata: self.metadata.clone(),
             variant: options.variant,
-            per_channel: options.per_channel,
+            schemes: None,
             ranges: None,
         })
     }
 
-    /// The static int8 classifier for given activation ranges (e.g. a calibration saved
-    /// elsewhere: the same ranges give bit-identical results on every target).
-    pub fn with_ranges(&self, ranges: &Ranges, per_channel: bool) -> Result<Classifier> {
-        let q = quantize_static(self.graph(), &ranges.ranges, per_channel)?;
+    /// The static (integer-only) classifier for given activation ranges (e.g. a calibration
+    /// saved elsewhere: the same ranges give bit-identical results on every target), its
+    /// variant named by the default scheme. Activation ranges do not depend on the weights,
+    /// so one calibration serves every static variant.
+    pub fn with_ranges(&self, ranges: &Ranges, schemes: &LayerSchemes) -> Result<Classifier> {
+        let q = quantize_static(self.graph(), &ranges.ranges, schemes)?;
         Ok(Classifier {
             engine: Engine::Int8(Int8Executor::new(q)?),
             metadata: self.metadata.clone(),
-            variant: Variant::Int8,
-            per_channel,
+            variant: Variant::Static(schemes.default),
+            schemes: Some(schemes.clone()),
             ranges: Some(ranges.clone()),
         })
     }

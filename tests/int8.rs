@@ -100,10 +100,11 @@ fn int8(
 ) -> Classifier {
     let calib: Vec<Tensor> = xs.iter().map(|(_, t)| t.clone()).collect();
     let mut calls = 0;
+    let variant = Variant::Static(quantscope::quant::Scheme::int8(per_channel));
     let options = QuantizeOptions {
-        variant: Variant::Int8,
+        variant,
         observer,
-        per_channel,
+        ..Default::default()
     };
     let q = float
         .quantize(&options, &calib, &mut |done, total| {
@@ -112,7 +113,7 @@ fn int8(
         })
         .unwrap();
     assert_eq!(calls, calib.len(), "progress after every calibration image");
-    assert_eq!(q.variant(), Variant::Int8);
+    assert_eq!(q.variant(), variant);
     q
 }
 
@@ -142,19 +143,19 @@ fn int8_static_per_channel_keeps_confident_top1_and_beats_per_tensor() {
 fn fp16_and_dynamic_variants_stay_close_to_float() {
     let float = float();
     let xs = inputs(&float);
-    for variant in [Variant::Fp16, Variant::Int8Dynamic] {
+    for variant in [Variant::Fp16, Variant::INT8_DYNAMIC] {
         let options = QuantizeOptions {
             variant,
             ..Default::default()
         };
         let v = float.quantize(&options, &[], &mut |_, _| {}).unwrap();
         assert_eq!(v.variant(), variant);
-        let mean = compare(variant.name(), &float, &v, &xs);
+        let mean = compare(&variant.to_string(), &float, &v, &xs);
         // fp16 weights change logits by ~1e-3 relative; dynamic int8 by a few percent.
         let floor = if variant == Variant::Fp16 { 40.0 } else { 10.0 };
         assert!(mean > floor, "{variant}: mean SQNR {mean:.2} dB <= {floor}");
     }
-    let sizes: Vec<usize> = [Variant::Fp16, Variant::Int8Dynamic]
+    let sizes: Vec<usize> = [Variant::Fp16, Variant::INT8_DYNAMIC]
         .iter()
         .map(|&variant| {
             let o = QuantizeOptions {

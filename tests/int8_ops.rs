@@ -13,6 +13,7 @@ use quantscope::quant::calibrate::calibrate;
 use quantscope::quant::lower::quantize_static;
 use quantscope::quant::observer::ObserverKind;
 use quantscope::quant::weights::sqnr_db;
+use quantscope::quant::Scheme;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -63,7 +64,7 @@ fn check(name: &str, g: Graph, per_channel: bool) {
         .map(|_| random(&mut rng, &shape, -2.0, 2.0))
         .collect();
     let ranges = calibrate(&float, ObserverKind::MinMax, calib.clone(), &mut |_, _| {}).unwrap();
-    let q = quantize_static(&g, &ranges.ranges, per_channel).unwrap();
+    let q = quantize_static(&g, &ranges.ranges, &Scheme::int8(per_channel).into()).unwrap();
     let out_params = q.params[g.outputs[0]];
     let int8 = Int8Executor::new(q).unwrap();
     for x in &calib[..2] {
@@ -266,10 +267,12 @@ fn ops_without_int8_kernels_are_named() {
     let mut ranges = std::collections::BTreeMap::new();
     ranges.insert("x".to_string(), (-1.0, 1.0));
     ranges.insert("v0".to_string(), (0.0, 1.0));
-    let err = quantize_static(&g, &ranges, true).unwrap_err().to_string();
+    let err = quantize_static(&g, &ranges, &Default::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("Sigmoid") && err.contains("n0"), "{err}");
     ranges.remove("x");
-    let err = quantize_static(&one(Op::Relu, &[1, 4, 3, 3]), &ranges, true)
+    let err = quantize_static(&one(Op::Relu, &[1, 4, 3, 3]), &ranges, &Default::default())
         .unwrap_err()
         .to_string();
     assert!(err.contains("'x'") && err.contains("calibrat"), "{err}");

@@ -103,9 +103,9 @@ fn int8_logits_sqnr_at_least_onnxruntime_quantize_static() {
             })
             .collect();
         let options = QuantizeOptions {
-            variant: Variant::Int8,
+            variant: Variant::Static(quantscope::quant::Scheme::int8(per_channel)),
             observer: ObserverKind::MinMax,
-            per_channel,
+            ..Default::default()
         };
         let int8 = float.quantize(&options, &inputs, &mut |_, _| {}).unwrap();
         let mut ours = 0.0;

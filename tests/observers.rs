@@ -587,9 +587,9 @@ fn efficientnet_lite0_entropy_int8_stays_near_minmax() {
         .collect();
     let int8 = |observer| {
         let options = QuantizeOptions {
-            variant: Variant::Int8,
+            variant: Variant::INT8,
             observer,
-            per_channel: true,
+            ..Default::default()
         };
         let q = c.quantize(&options, &inputs, &mut |_, _| {}).unwrap();
         let sqnr = inputs

@@ -41,6 +41,7 @@ fn params(rng: &mut Rng) -> (QAdd, [f64; 3], [i32; 3]) {
         b: (m(s[1] / twice_max), z[1]),
         out: (m(twice_max / ((1u64 << 20) as f64 * s[2])), z[2]),
         left_shift: 20,
+        clamp: (i8::MIN, i8::MAX),
     };
     (p, s, z)
 }

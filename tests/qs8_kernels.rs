@@ -1012,9 +1012,9 @@ fn bench_qs8_dwconv_lite0_wasm() {
 fn f32_qs8_vcvt_matches_quantize() {
     let mut rng = Rng::new(21);
     for (min, max, range) in [
-        (-2.0f32, 2.5, QuantRange::Full),
-        (0.0, 6.0, QuantRange::Full),
-        (-1.0, 1.0, QuantRange::Narrow),
+        (-2.0f32, 2.5, QuantRange::FULL),
+        (0.0, 6.0, QuantRange::FULL),
+        (-1.0, 1.0, QuantRange::NARROW),
     ] {
         let p = QuantParams::asymmetric(min, max, range);
         let mut src: Vec<f32> = (0..1001)

@@ -133,7 +133,7 @@ fn requantize_adds_the_zero_point_and_clamps() {
 
 #[test]
 fn asymmetric_params_represent_zero_exactly() {
-    let p = QuantParams::asymmetric(-1.0, 3.0, QuantRange::Full);
+    let p = QuantParams::asymmetric(-1.0, 3.0, QuantRange::FULL);
     assert!((p.scale - 4.0 / 255.0).abs() < 1e-9);
     assert_eq!(p.zero_point, -64); // round(-128 + 1 / (4/255)) = round(-64.25)
     assert_eq!(p.quantize(0.0), -64);
@@ -141,19 +141,19 @@ fn asymmetric_params_represent_zero_exactly() {
     assert_eq!(p.quantize(3.0), 127);
     assert_eq!(p.quantize(-1.0), -128);
     // A range not containing zero is widened to include it.
-    let pos = QuantParams::asymmetric(2.0, 6.0, QuantRange::Full);
+    let pos = QuantParams::asymmetric(2.0, 6.0, QuantRange::FULL);
     assert_eq!(pos.zero_point, -128);
     assert_eq!(pos.dequantize(-128), 0.0);
     // Degenerate ranges do not divide by zero.
     assert_eq!(
-        QuantParams::asymmetric(0.0, 0.0, QuantRange::Full).scale,
+        QuantParams::asymmetric(0.0, 0.0, QuantRange::FULL).scale,
         1.0
     );
 }
 
 #[test]
 fn symmetric_narrow_params_round_trip_within_half_a_step() {
-    let p = QuantParams::symmetric(2.54, QuantRange::Narrow);
+    let p = QuantParams::symmetric(2.54, QuantRange::NARROW);
     assert_eq!(p.zero_point, 0);
     assert!((p.scale - 0.02).abs() < 1e-7);
     assert_eq!(p.quantize(2.54), 127);

@@ -187,7 +187,7 @@ fn efficientnet_logits_parallel_are_bit_identical() {
     assert_bits_eq("efficientnet 2t", &seq, &logits(2));
 
     // The int8 variants (calibrated on the input itself) split the same way.
-    for variant in [Variant::Int8, Variant::Int8Dynamic] {
+    for variant in [Variant::INT8, Variant::INT8_DYNAMIC] {
         let options = QuantizeOptions {
             variant,
             ..Default::default()

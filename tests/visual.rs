@@ -25,7 +25,7 @@ fn close(a: f32, b: f32) -> bool {
 fn grids_match_the_engine_at_8_bits() {
     for absmax in [0.0f32, 1e-3, 0.7, 3.0, 250.0] {
         let g = Grid::symmetric(absmax, 8).unwrap();
-        let p = QuantParams::symmetric(absmax, QuantRange::Narrow);
+        let p = QuantParams::symmetric(absmax, QuantRange::NARROW);
         assert_eq!(g, Grid::from_params(&p));
         for r in [-300.0f32, -1.0, -0.3, 0.0, 0.0049, 0.5, 2.9, 1e9] {
             assert_eq!(g.quantize(r), p.quantize(r) as i32, "absmax {absmax} r {r}");
@@ -468,7 +468,12 @@ fn static_int8_sizes_match_the_layout() {
         .iter()
         .map(|v| (v.name.clone(), (-8.0f32, 8.0f32)))
         .collect();
-    let q = quantscope::quant::lower::quantize_static(g, &ranges, true).unwrap();
+    let q = quantscope::quant::lower::quantize_static(
+        g,
+        &ranges,
+        &quantscope::quant::LayerSchemes::default(),
+    )
+    .unwrap();
     let s = quantized_sizes(&q);
     let sizes = variant_sizes(g);
     println!(

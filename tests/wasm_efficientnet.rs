@@ -113,7 +113,9 @@ fn efficientnet_int8_bit_identical_to_native() {
     let meta = ModelMetadata::from_json(META).expect("metadata JSON");
     let float = Classifier::new(MODEL, meta).expect("model imports");
     let ranges = serde_json::from_str(RANGES).expect("ranges JSON");
-    let int8 = float.with_ranges(&ranges, true).expect("int8 model builds");
+    let int8 = float
+        .with_ranges(&ranges, &Default::default())
+        .expect("int8 model builds");
     let img = quantscope::image::decode(IMAGE).expect("sample decodes");
     let logits = int8
         .logits(&int8.input_tensor(&img))
@@ -230,7 +232,7 @@ fn efficientnet_int8_dynamic_close_to_float() {
     let meta = ModelMetadata::from_json(META).expect("metadata JSON");
     let float = Classifier::new(MODEL, meta).expect("model imports");
     let options = QuantizeOptions {
-        variant: Variant::Int8Dynamic,
+        variant: Variant::INT8_DYNAMIC,
         ..Default::default()
     };
     let dynamic = float

@@ -27,6 +27,8 @@ pub struct QAdd {
     pub out: (Multiplier, i32),
     /// Headroom bits `L` (20 in TFLite).
     pub left_shift: u32,
+    /// Output codes `[min, max]` (the output grid's range: narrower below 8 bits).
+    pub clamp: (i8, i8),
 }
 
 impl QAdd {
@@ -35,7 +37,9 @@ impl QAdd {
     pub fn apply(&self, a: i8, b: i8) -> i8 {
         let scaled = |q: i8, (m, z): (Multiplier, i32)| m.apply((q as i32 - z) << self.left_shift);
         let sum = scaled(a, self.a) + scaled(b, self.b);
-        self.out.0.requantize(sum, self.out.1, i8::MIN, i8::MAX)
+        self.out
+            .0
+            .requantize(sum, self.out.1, self.clamp.0, self.clamp.1)
     }
 }
 
@@ -60,7 +64,7 @@ pub fn qs8_add_simd128(p: &QAdd, a: &[i8], b: &[i8], y: &mut [i8]) {
     let n = y.len().min(a.len()).min(b.len());
     let ma = RequantSimd128::new(p.a.0, 0, i8::MIN, i8::MAX);
     let mb = RequantSimd128::new(p.b.0, 0, i8::MIN, i8::MAX);
-    let out = RequantSimd128::new(p.out.0, p.out.1, i8::MIN, i8::MAX);
+    let out = RequantSimd128::new(p.out.0, p.out.1, p.clamp.0, p.clamp.1);
     let (za, zb) = (i16x8_splat(p.a.1 as i16), i16x8_splat(p.b.1 as i16));
     let shift = p.left_shift;
     // (q - Z) fits i16; widened to i32 and shifted, then multiplied.

@@ -18,8 +18,9 @@
 //! Softmax      only as the last node: the executor dequantizes its input and runs it in f32
 //! ```
 
+use super::scheme::{LayerSchemes, Scheme};
 use super::weights::QuantizedWeights;
-use super::{Multiplier, QuantParams, QuantRange};
+use super::{Multiplier, QuantParams};
 use crate::ir::{Activation, Graph, Node, Op, ValueId};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
@@ -85,13 +86,14 @@ pub struct QuantizedGraph {
     pub params: Vec<Option<QuantParams>>,
     /// One entry per node of `graph`, in order.
     pub layers: Vec<QLayer>,
-    /// Weights quantized per output channel (else per tensor).
-    pub per_channel: bool,
+    /// The scheme of every layer.
+    pub schemes: LayerSchemes,
 }
 
-/// The activation parameters used for a calibrated range: asymmetric, full int8 range.
+/// The activation parameters of today's int8 for a calibrated range: asymmetric, full 8-bit
+/// range ([`Scheme::act_params`] of [`Scheme::W8A8`]).
 pub fn activation_params(min: f32, max: f32) -> QuantParams {
-    QuantParams::asymmetric(min, max, QuantRange::Full)
+    Scheme::W8A8.act_params(min, max)
 }
 
 fn unsupported(node: &Node, what: impl Into<String>) -> Error {
@@ -111,34 +113,35 @@ fn multiplier(node: &Node, m: f64) -> Result<Multiplier> {
     })
 }
 
-/// `[lo, hi]` codes of a fused activation under `p`.
+/// `[lo, hi]` codes of a fused activation under `p` (the range's codes without one).
 fn clamp_codes(act: Activation, p: &QuantParams) -> (i8, i8) {
     let lo = if act.min.is_finite() {
         p.quantize(act.min)
     } else {
-        i8::MIN
+        p.range.qmin() as i8
     };
     let hi = if act.max.is_finite() {
         p.quantize(act.max)
     } else {
-        i8::MAX
+        p.range.qmax() as i8
     };
     (lo, hi.max(lo))
 }
 
-/// Quantizes `graph` for int8 execution with activation ranges by value name (from
-/// calibration), weights per channel or per tensor.
+/// Quantizes `graph` for integer execution with activation ranges by value name (from
+/// calibration) and a scheme per layer (a node's scheme also sets its output's activation
+/// grid; the graph input takes the default scheme's).
 pub fn quantize_static(
     graph: &Graph,
     ranges: &BTreeMap<String, (f32, f32)>,
-    per_channel: bool,
+    schemes: &LayerSchemes,
 ) -> Result<QuantizedGraph> {
     let mut params: Vec<Option<QuantParams>> = vec![None; graph.values.len()];
-    let calibrated = |v: ValueId| -> Result<QuantParams> {
+    let calibrated_as = |v: ValueId, scheme: &Scheme| -> Result<QuantParams> {
         let name = &graph.values[v].name;
         ranges
             .get(name)
-            .map(|&(lo, hi)| activation_params(lo, hi))
+            .map(|&(lo, hi)| scheme.act_params(lo, hi))
             .ok_or_else(|| {
                 Error::Input(format!(
                     "calibration has no range for value '{name}': calibrate this model first"
@@ -146,10 +149,12 @@ pub fn quantize_static(
             })
     };
     for &i in &graph.inputs {
-        params[i] = Some(calibrated(i)?);
+        params[i] = Some(calibrated_as(i, &schemes.default)?);
     }
     let mut layers = Vec::with_capacity(graph.nodes.len());
     for (index, node) in graph.nodes.iter().enumerate() {
+        let scheme = schemes.for_layer(&node.name);
+        let calibrated = |v: ValueId| calibrated_as(v, scheme);
         let input = |j: usize| -> Result<QuantParams> {
             let v = node.inputs[j];
             params[v].ok_or_else(|| {
@@ -167,7 +172,7 @@ pub fn quantize_static(
             Op::Conv(c) => {
                 let w: Vec<f32> = c.weight.iter().copied().collect();
                 let y = calibrated(out)?;
-                let lin = linear(node, &w, &c.bias, c.activation, input(0)?, y, per_channel)?;
+                let lin = linear(node, &w, &c.bias, c.activation, input(0)?, y, scheme)?;
                 (QLayer::Linear(lin), Some(y))
             }
             Op::Gemm(g) => {
@@ -187,7 +192,7 @@ pub fn quantize_static(
                 };
                 let w: Vec<f32> = g.weight.iter().copied().collect();
                 let y = calibrated(out)?;
-                let lin = linear(node, &w, &bias, g.activation, input(0)?, y, per_channel)?;
+                let lin = linear(node, &w, &bias, g.activation, input(0)?, y, scheme)?;
                 (QLayer::Linear(lin), Some(y))
             }
             Op::Add => {
@@ -264,7 +269,7 @@ pub fn quantize_static(
         graph: graph.clone(),
         params,
         layers,
-        per_channel,
+        schemes: schemes.clone(),
     })
 }
 
@@ -275,7 +280,7 @@ fn linear(
     act: Activation,
     x: QuantParams,
     y: QuantParams,
-    per_channel: bool,
+    scheme: &Scheme,
 ) -> Result<QLinear> {
     let rows = bias.len();
     // Keep the int32 bias within 2^24 (far from overflow once products are added) and every
@@ -288,7 +293,7 @@ fn linear(
             for_bias.max(for_multiplier) as f32
         })
         .collect();
-    let weights = QuantizedWeights::quantize_with_min_scale(w, rows, per_channel, &min_scale);
+    let weights = QuantizedWeights::quantize_scheme(w, rows, scheme, &min_scale);
     let mut qbias = Vec::with_capacity(rows);
     let mut multipliers = Vec::with_capacity(rows);
     for (c, &b) in bias.iter().enumerate() {

@@ -50,6 +50,7 @@
 //! bins up to the largest magnitude; one pass, the same under any chunking of the data).
 
 pub mod calibrate;
+pub mod codebook;
 pub mod f32_requant;
 pub mod fixed_point;
 pub mod fp16;
@@ -57,6 +58,7 @@ pub mod lower;
 pub mod observer;
 pub mod params;
 pub mod report;
+pub mod scheme;
 pub mod weights;
 
 pub use calibrate::{calibrate, Calibrator, Ranges};
@@ -64,3 +66,4 @@ pub use fixed_point::{rounding_divide_by_pot, saturating_rounding_doubling_high_
 pub use fp16::{fp16_weights, weight_bytes};
 pub use observer::{Observer, ObserverKind};
 pub use params::{round_ties_away, QuantParams, QuantRange};
+pub use scheme::{Clipping, Granularity, LayerSchemes, Levels, Scheme, VariantSpec};

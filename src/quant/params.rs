@@ -1,27 +1,48 @@
 //! Choosing scale and zero point from an observed range.
 
-/// The integer range used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QuantRange {
-    /// `[-128, 127]`: activations.
-    Full,
-    /// `[-127, 127]`: symmetric weights, so that `-q` is always representable and the int16
-    /// products of the SIMD kernels cannot overflow in pairs.
-    Narrow,
+/// The integer codes used: `bits` wide, signed, the full range `[-2^(b-1), 2^(b-1) - 1]` or the
+/// narrow one `[-(2^(b-1) - 1), 2^(b-1) - 1]`. Codes are held in an `i8` at every width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct QuantRange {
+    /// Code width, 1..=8.
+    pub bits: u8,
+    /// Narrow (symmetric) range: without the most negative code, so that `-q` is always
+    /// representable and the int16 products of the SIMD kernels cannot overflow in pairs.
+    pub narrow: bool,
 }
 
 impl QuantRange {
-    /// Smallest code.
-    pub fn qmin(self) -> i32 {
-        match self {
-            QuantRange::Full => -128,
-            QuantRange::Narrow => -127,
+    /// `[-128, 127]`: 8-bit activations.
+    pub const FULL: QuantRange = QuantRange::full(8);
+    /// `[-127, 127]`: 8-bit symmetric weights.
+    pub const NARROW: QuantRange = QuantRange::narrow(8);
+
+    /// The full range at `bits` (1..=8).
+    pub const fn full(bits: u8) -> QuantRange {
+        QuantRange {
+            bits,
+            narrow: false,
         }
     }
 
+    /// The narrow range at `bits` (2..=8; at 1 bit it would hold only 0).
+    pub const fn narrow(bits: u8) -> QuantRange {
+        QuantRange { bits, narrow: true }
+    }
+
+    /// Smallest code.
+    pub const fn qmin(self) -> i32 {
+        -(1 << (self.bits - 1)) + self.narrow as i32
+    }
+
     /// Largest code.
-    pub fn qmax(self) -> i32 {
-        127
+    pub const fn qmax(self) -> i32 {
+        (1 << (self.bits - 1)) - 1
+    }
+
+    /// Number of codes.
+    pub const fn levels(self) -> usize {
+        (self.qmax() - self.qmin() + 1) as usize
     }
 }
 

@@ -1,74 +1,142 @@
-//! Weight quantization: symmetric int8 over the narrow range `[-127, 127]`, one scale per
-//! output channel (default) or one for the whole tensor.
+//! Weight quantization under a [`Scheme`]: per output channel (default) or per tensor, at 1..8
+//! bits, with uniform, k-means or power-of-two levels. Every weight becomes a **code** (what is
+//! stored, `b` bits) and every code an **effective integer** `e` through its row's table, so
+//! that the real value is
 //!
 //! ```text
-//! S_w[c] = max_i |w[c, i]| / 127        q[c, i] = round(w[c, i] / S_w[c])      Z_w = 0
+//! w'[c, i] = S_w[c] e[c, i]          e = q - Z_w            (uniform: q = clamp(round(w / S) + Z))
+//!                                    e = round(C[c, j] / S_w[c])   (codebook C, code j; |e| <= 127)
 //! ```
 //!
-//! Per channel, a channel of small weights keeps its own fine grid; per tensor, every channel
-//! shares the grid of the largest weight, and depthwise filters (a few taps each, magnitudes
-//! that vary by orders between channels) lose most of their codes (Krishnamoorthi 2018).
+//! Symmetric uniform weights use the narrow range (`Z_w = 0`, `S_w = max|w| / (2^(b-1) - 1)`);
+//! per channel, a channel of small weights keeps its own fine grid, per tensor every channel
+//! shares the grid of the largest weight, and depthwise filters lose most of their codes
+//! (Krishnamoorthi 2018). Below 8 bits a min/max range spends most levels on rare outliers,
+//! so [`Clipping::Mse`] picks the range `c [min, max]` (`c <= 1`) of least squared error.
+//!
+//! Non-uniform levels are a float codebook per channel ([`codebook`](super::codebook): k-means
+//! weight sharing, powers of two) rounded to int8 codes `e` on the grid `S_w = max|C| / 127`
+//! (powers of two: `S_w = max|C| / 64`, so up to 7 exponents are exact codes). The integer
+//! pipeline multiplies `e`; the clustering error (`w` against `C`) and the codebook's rounding
+//! error (`C` against `S_w e`) are reported apart.
 
-use super::{QuantParams, QuantRange};
+use super::codebook::{kmeans_1d, pow2_levels, KMeansInit};
+use super::scheme::{Clipping, Levels, Scheme};
+use super::QuantParams;
 
-/// An int8 weight tensor `[rows, cols]` (rows are output channels), row-major.
+/// Lloyd iterations at most (k-means stops earlier once no weight changes cluster).
+const KMEANS_MAX_ITER: usize = 10_000;
+/// Seed of k-means++ (results are deterministic).
+const KMEANS_SEED: u64 = 0x5eed;
+
+/// A quantized weight tensor `[rows, cols]` (rows are output channels), row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantizedWeights {
-    /// Codes, row-major `[rows, cols]`.
+    /// Effective integers `e`, row-major `[rows, cols]`: `w' = scale(row) * e`.
     pub data: Vec<i8>,
     /// One scale per row (per channel) or a single scale (per tensor).
     pub scales: Vec<f32>,
     /// Output channels.
     pub rows: usize,
+    /// How the weights were quantized.
+    pub scheme: Scheme,
+    /// The stored code of every weight (`0..2^b`), row-major.
+    pub codes: Vec<u8>,
+    /// Decoding tables, `2^b` entries per row: `e = tables[row * 2^b + code]`.
+    pub tables: Vec<i8>,
+    /// Uniform grids: the weight zero point of each scale (0 when symmetric).
+    pub zero_points: Vec<i32>,
+    /// Codebooks: the float levels before rounding, `2^b` per row (padded with the last level);
+    /// empty for uniform grids.
+    pub float_levels: Vec<f32>,
 }
 
 impl QuantizedWeights {
-    /// Quantizes row-major `w` of `rows` output channels.
+    /// 8-bit symmetric weights of row-major `w` with `rows` output channels (min/max range).
     pub fn quantize(w: &[f32], rows: usize, per_channel: bool) -> QuantizedWeights {
-        Self::quantize_with_min_scale(w, rows, per_channel, &[])
+        let scheme = Scheme {
+            granularity: if per_channel {
+                super::scheme::Granularity::Channel
+            } else {
+                super::scheme::Granularity::Tensor
+            },
+            ..Scheme::W8A8
+        };
+        Self::quantize_scheme(w, rows, &scheme, &[])
     }
 
-    /// Like [`quantize`](Self::quantize), with a smallest allowed scale per row (`min_scale`
-    /// empty: none). A channel of near-zero weights would otherwise get a scale so fine that
-    /// its bias (in units of `S_x S_w`) or its requantization multiplier leaves int32.
-    pub fn quantize_with_min_scale(
+    /// Quantizes row-major `w` of `rows` output channels under `scheme`, with a smallest
+    /// allowed scale per row (`min_scale` empty: none). A channel of near-zero weights would
+    /// otherwise get a scale so fine that its bias (in units of `S_x S_w`) or its
+    /// requantization multiplier leaves int32.
+    pub fn quantize_scheme(
         w: &[f32],
         rows: usize,
-        per_channel: bool,
+        scheme: &Scheme,
         min_scale: &[f32],
     ) -> QuantizedWeights {
         let cols = w.len().checked_div(rows).unwrap_or(0);
-        let absmax = |xs: &[f32]| xs.iter().fold(0f32, |m, &x| m.max(x.abs()));
-        let floor = |p: QuantParams, s: f32| {
-            if p.scale < s {
-                QuantParams { scale: s, ..p }
+        let per_channel = scheme.per_channel();
+        let groups: Vec<&[f32]> = if per_channel {
+            w.chunks_exact(cols.max(1)).take(rows).collect()
+        } else {
+            vec![w]
+        };
+        let floor_of = |g: usize| {
+            if per_channel {
+                min_scale.get(g).copied().unwrap_or(0.0)
             } else {
-                p
+                min_scale.iter().copied().fold(0.0, f32::max)
             }
         };
-        let params: Vec<QuantParams> = if per_channel {
-            w.chunks_exact(cols.max(1))
-                .take(rows)
-                .enumerate()
-                .map(|(c, r)| {
-                    let p = QuantParams::symmetric(absmax(r), QuantRange::Narrow);
-                    floor(p, min_scale.get(c).copied().unwrap_or(0.0))
-                })
-                .collect()
-        } else {
-            let p = QuantParams::symmetric(absmax(w), QuantRange::Narrow);
-            vec![floor(p, min_scale.iter().copied().fold(0.0, f32::max))]
-        };
-        let data = w
+        let k = 1usize << scheme.weight_bits;
+        let quantized: Vec<Group> = groups
             .iter()
             .enumerate()
-            .map(|(i, &x)| params[if per_channel { i / cols.max(1) } else { 0 }].quantize(x))
+            .map(|(g, values)| match scheme.levels {
+                Levels::Uniform => uniform_group(values, scheme, floor_of(g)),
+                Levels::KMeans { plus_plus } => {
+                    let init = if plus_plus {
+                        KMeansInit::PlusPlus { seed: KMEANS_SEED }
+                    } else {
+                        KMeansInit::Linear
+                    };
+                    let c = kmeans_1d(values, k, init, KMEANS_MAX_ITER);
+                    codebook_group(c.centroids, c.assignment, 127.0, floor_of(g), k)
+                }
+                Levels::Pow2 => {
+                    let levels = pow2_levels(values, scheme.weight_bits);
+                    let (codes, _) = super::codebook::assign(&levels, values);
+                    codebook_group(levels, codes, 64.0, floor_of(g), k)
+                }
+            })
             .collect();
-        QuantizedWeights {
-            data,
-            scales: params.iter().map(|p| p.scale).collect(),
+        let row_group = |r: usize| if per_channel { r } else { 0 };
+        let mut out = QuantizedWeights {
+            data: Vec::with_capacity(w.len()),
+            scales: quantized.iter().map(|g| g.scale).collect(),
             rows,
+            scheme: *scheme,
+            codes: quantized
+                .iter()
+                .flat_map(|g| g.codes.iter().copied())
+                .collect(),
+            tables: Vec::with_capacity(rows * k),
+            zero_points: quantized.iter().map(|g| g.zero_point).collect(),
+            float_levels: Vec::new(),
+        };
+        for r in 0..rows {
+            let g = &quantized[row_group(r)];
+            out.tables.extend_from_slice(&g.table);
+            out.float_levels.extend_from_slice(&g.float_levels);
         }
+        out.data = out
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| out.tables[(i / cols.max(1)) * k + c as usize])
+            .collect();
+        out
     }
 
     /// Values per row.
@@ -90,6 +158,12 @@ impl QuantizedWeights {
         }
     }
 
+    /// Decoding table of `row` (`2^b` effective integers, by code).
+    pub fn table(&self, row: usize) -> &[i8] {
+        let k = 1usize << self.scheme.weight_bits;
+        &self.tables[row * k..][..k]
+    }
+
     /// The real values the codes stand for.
     pub fn dequantize(&self) -> Vec<f32> {
         let cols = self.cols().max(1);
@@ -100,7 +174,23 @@ impl QuantizedWeights {
             .collect()
     }
 
-    /// `sum_i q[row, i]` per row: the zero-point term `Z_x * sum_k w[m, k]` of Jacob et al.
+    /// Codebooks: the float level of every weight before the codebook is rounded to int8 (the
+    /// clustering alone); `None` for uniform grids.
+    pub fn clustered(&self) -> Option<Vec<f32>> {
+        if self.float_levels.is_empty() {
+            return None;
+        }
+        let (cols, k) = (self.cols().max(1), 1usize << self.scheme.weight_bits);
+        Some(
+            self.codes
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| self.float_levels[(i / cols) * k + c as usize])
+                .collect(),
+        )
+    }
+
+    /// `sum_i e[row, i]` per row: the zero-point term `Z_x * sum_k w[m, k]` of Jacob et al.
     /// (2018) eq. 8, computed once at load.
     pub fn row_sums(&self) -> Vec<i32> {
         self.data
@@ -108,6 +198,127 @@ impl QuantizedWeights {
             .take(self.rows)
             .map(|r| r.iter().map(|&q| q as i32).sum())
             .collect()
+    }
+}
+
+/// One quantized group (a channel, or the tensor).
+struct Group {
+    scale: f32,
+    zero_point: i32,
+    codes: Vec<u8>,
+    /// `2^b` effective integers by code.
+    table: Vec<i8>,
+    /// Codebooks: the float levels by code.
+    float_levels: Vec<f32>,
+}
+
+/// `p` with its scale raised to `floor` (zero point kept).
+fn floored(p: QuantParams, floor: f32) -> QuantParams {
+    if p.scale < floor {
+        QuantParams { scale: floor, ..p }
+    } else {
+        p
+    }
+}
+
+/// A uniform grid over the clipped range of `values`.
+fn uniform_group(values: &[f32], scheme: &Scheme, floor: f32) -> Group {
+    let (lo, hi) = finite_min_max(values);
+    let c = match scheme.clipping {
+        Clipping::MinMax => 1.0,
+        Clipping::Mse => mse_clip_ratio(values, |c| scheme.weight_params(c * lo, c * hi)),
+    };
+    let p = floored(scheme.weight_params(c * lo, c * hi), floor);
+    let qmin = p.range.qmin();
+    let codes = values
+        .iter()
+        .map(|&x| (p.quantize(x) as i32 - qmin) as u8)
+        .collect();
+    let table = (0..1i32 << scheme.weight_bits)
+        .map(|u| (u + qmin - p.zero_point).clamp(-127, 127) as i8)
+        .collect();
+    Group {
+        scale: p.scale,
+        zero_point: p.zero_point,
+        codes,
+        table,
+        float_levels: Vec::new(),
+    }
+}
+
+/// `[min, max]` of the finite values (`(0, 0)` when none).
+fn finite_min_max(values: &[f32]) -> (f32, f32) {
+    let (lo, hi) = values
+        .iter()
+        .filter(|x| x.is_finite())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        });
+    if lo > hi {
+        (0.0, 0.0)
+    } else {
+        (lo, hi)
+    }
+}
+
+/// The clipping ratio `c` in `(0, 1]` whose grid `params(c)` gives `values` the least squared
+/// error: 40 ratios from 1 down to 0.22, then 10 around the best (ties keep the wider range).
+pub(crate) fn mse_clip_ratio(values: &[f32], params: impl Fn(f32) -> QuantParams) -> f32 {
+    let error = |c: f32| {
+        let p = params(c);
+        values
+            .iter()
+            .filter(|x| x.is_finite())
+            .map(|&x| {
+                let d = (x - p.dequantize(p.quantize(x))) as f64;
+                d * d
+            })
+            .sum::<f64>()
+    };
+    let best_of = |candidates: &mut dyn Iterator<Item = f32>| {
+        candidates
+            .map(|c| (c, error(c)))
+            .fold((1.0f32, f64::INFINITY), |best, (c, e)| {
+                if e < best.1 {
+                    (c, e)
+                } else {
+                    best
+                }
+            })
+    };
+    let (coarse, _) = best_of(&mut (0..40).map(|i| 1.0 - i as f32 / 50.0));
+    let (fine, _) = best_of(
+        &mut (-5..=5)
+            .map(|i| coarse + i as f32 / 250.0)
+            .filter(|&c| c > 0.0 && c <= 1.0),
+    );
+    fine
+}
+
+/// A float codebook `levels` (codes `codes` into it) rounded to int8 on the grid
+/// `S = max|level| / top` (raised to `floor`); tables padded to `k` entries.
+fn codebook_group(levels: Vec<f32>, codes: Vec<u8>, top: f32, floor: f32, k: usize) -> Group {
+    let absmax = levels.iter().fold(0f32, |m, &l| m.max(l.abs()));
+    let scale = if absmax > f32::MIN_POSITIVE && absmax.is_finite() {
+        absmax / top
+    } else {
+        1.0
+    }
+    .max(floor);
+    let last = levels.last().copied().unwrap_or(0.0);
+    let float_levels: Vec<f32> = (0..k)
+        .map(|j| levels.get(j).copied().unwrap_or(last))
+        .collect();
+    let table = float_levels
+        .iter()
+        .map(|&l| super::round_ties_away(l / scale).clamp(-127.0, 127.0) as i8)
+        .collect();
+    Group {
+        scale,
+        zero_point: 0,
+        codes,
+        table,
+        float_levels,
     }
 }
 

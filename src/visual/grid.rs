@@ -79,7 +79,7 @@ impl Grid {
 
     /// Symmetric narrow-range grid covering `[-absmax, absmax]` at `bits` (2..=8), `Z = 0`;
     /// a zero or non-finite `absmax` gets `S = 1` (as [`QuantParams::symmetric`]). At 8 bits
-    /// this is `QuantParams::symmetric(absmax, QuantRange::Narrow)`.
+    /// this is `QuantParams::symmetric(absmax, QuantRange::NARROW)`.
     pub fn symmetric(absmax: f32, bits: u8) -> Result<Grid> {
         check_bits(bits, 2, "symmetric grid")?;
         let qmax = (1i32 << (bits - 1)) - 1;
@@ -98,14 +98,14 @@ impl Grid {
     }
 
     /// Asymmetric full-range grid covering `[min, max]` widened to include 0 at `bits`
-    /// (1..=8). At 8 bits this is `QuantParams::asymmetric(min, max, QuantRange::Full)`.
+    /// (1..=8). At 8 bits this is `QuantParams::asymmetric(min, max, QuantRange::FULL)`.
     pub fn asymmetric(min: f32, max: f32, bits: u8) -> Result<Grid> {
         check_bits(bits, 1, "asymmetric grid")?;
         if bits == 8 {
             return Ok(Grid::from_params(&QuantParams::asymmetric(
                 min,
                 max,
-                QuantRange::Full,
+                QuantRange::FULL,
             )));
         }
         let (qmin, qmax) = (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1);

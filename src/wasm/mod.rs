@@ -146,7 +146,7 @@ impl Model {
         struct Info<'a> {
             name: &'a str,
             labels: usize,
-            variant: &'static str,
+            variant: String,
             per_channel: bool,
             weight_bytes: usize,
             #[serde(flatten)]
@@ -155,7 +155,7 @@ impl Model {
         to_js(&Info {
             name: &self.classifier.metadata().name,
             labels: self.classifier.metadata().labels.len(),
-            variant: self.classifier.variant().name(),
+            variant: self.classifier.variant().to_string(),
             per_channel: self.classifier.per_channel(),
             weight_bytes: self.classifier.weight_bytes(),
             summary: summarize(self.classifier.graph()),
@@ -184,9 +184,9 @@ impl Model {
         self.classify_image(&img, start)
     }
 
-    /// `"fp32"`, `"fp16"`, `"int8-dynamic"` or `"int8"`.
+    /// The canonical spec: `"fp32"`, `"fp16"`, `"w8a8"`, `"w8a8-dynamic"`, `"w4a8-kmeans"`, ...
     pub fn variant(&self) -> String {
-        self.classifier.variant().name().into()
+        self.classifier.variant().to_string()
     }
 
     /// Bytes of the weights as this variant stores them.
@@ -195,10 +195,12 @@ impl Model {
         self.classifier.weight_bytes()
     }
 
-    /// A quantized twin of this fp32 model. `options`: `{ mode: "int8" (static, default) |
-    /// "int8-dynamic" | "fp16" | "fp32", observer: "minmax" (default) | "percentile[:P]" |
-    /// "entropy" | "mse", perChannel: true (default) }`. Static int8 calibrates on `calibration`
-    /// and calls `onProgress(done, total)` after each image.
+    /// A quantized twin of this fp32 model. `options`: `{ variant: "w8a8" (default) | "w4a8" |
+    /// "w4a8-kmeans" | ... | "fp16" | "fp32" (any spec, see `quant::scheme`), observer:
+    /// "minmax" (default) | "percentile[:P]" | "entropy" | "mse", layers: { name: spec }
+    /// (per-layer schemes) }`; the older `mode` ("static", "dynamic" or a variant name) and
+    /// `perChannel: false` (the suffix -tensor) are still accepted. Static variants calibrate on
+    /// `calibration` and call `onProgress(done, total)` after each image.
     pub fn quantize(
         &self,
         options: JsValue,
@@ -208,32 +210,49 @@ impl Model {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase", deny_unknown_fields)]
         struct Options {
+            variant: Option<String>,
             mode: Option<String>,
             observer: Option<String>,
             per_channel: Option<bool>,
+            layers: Option<std::collections::BTreeMap<String, String>>,
         }
         let o: Options = if options.is_undefined() || options.is_null() {
             Options {
+                variant: None,
                 mode: None,
                 observer: None,
                 per_channel: None,
+                layers: None,
             }
         } else {
             serde_wasm_bindgen::from_value(options)
                 .map_err(|e| JsError::new(&format!("quantize options: {e}")))?
         };
-        let variant = match o.mode.as_deref() {
-            None | Some("static") => Variant::Int8,
-            Some("dynamic") => Variant::Int8Dynamic,
-            Some(m) => Variant::parse(m).map_err(js_error)?,
+        let spec = match (o.variant.as_deref(), o.mode.as_deref()) {
+            (Some(v), _) => v,
+            (None, None | Some("static")) => "w8a8",
+            (None, Some("dynamic")) => "w8a8-dynamic",
+            (None, Some(m)) => m,
         };
+        let variant = with_granularity(Variant::parse(spec).map_err(js_error)?, o.per_channel);
+        let mut overrides = std::collections::BTreeMap::new();
+        for (name, spec) in o.layers.unwrap_or_default() {
+            match Variant::parse(&spec).map_err(js_error)? {
+                Variant::Static(s) => overrides.insert(name, s),
+                _ => {
+                    return Err(JsError::new(&format!(
+                    "layers['{name}']: a layer takes a static scheme (w<b>a<b>...), not '{spec}'"
+                )))
+                }
+            };
+        }
         let opts = QuantizeOptions {
             variant,
             observer: match &o.observer {
                 Some(s) => ObserverKind::parse(s).map_err(js_error)?,
                 None => ObserverKind::MinMax,
             },
-            per_channel: o.per_channel.unwrap_or(true),
+            overrides,
         };
         let mut progress = |done: usize, total: usize| {
             if let Some(f) = &on_progress {
@@ -260,16 +279,21 @@ impl Model {
             .transpose()
     }
 
-    /// The static int8 twin of this fp32 model for saved ranges (JSON from
-    /// [`ranges`](Self::ranges) or `quantscope quantize --ranges-out`): no calibration, and the
-    /// same integers on every machine.
+    /// The static twin `spec` (`"w8a8"`, `"w4a8-kmeans"`, ...) of this fp32 model for saved
+    /// ranges (JSON from [`ranges`](Self::ranges) or `quantscope quantize --ranges-out`): no
+    /// calibration, and the same integers on every machine.
     #[wasm_bindgen(js_name = withRanges)]
-    pub fn with_ranges(&self, ranges_json: &str, per_channel: bool) -> Result<Model, JsError> {
+    pub fn with_ranges(&self, ranges_json: &str, spec: &str) -> Result<Model, JsError> {
         let ranges: Ranges = serde_json::from_str(ranges_json)
             .map_err(|e| JsError::new(&format!("ranges JSON: {e}")))?;
+        let Variant::Static(scheme) = Variant::parse(spec).map_err(js_error)? else {
+            return Err(JsError::new(&format!(
+                "withRanges builds a static variant (w<b>a<b>...), not '{spec}'"
+            )));
+        };
         let classifier = self
             .classifier
-            .with_ranges(&ranges, per_channel)
+            .with_ranges(&ranges, &scheme.into())
             .map_err(js_error)?;
         Ok(Model { classifier })
     }
@@ -361,5 +385,18 @@ impl Model {
             ms,
             preprocess_ms: t0 - start,
         })
+    }
+}
+
+/// `variant` with per-tensor weights when `per_channel` is `Some(false)` (the older option).
+fn with_granularity(variant: Variant, per_channel: Option<bool>) -> Variant {
+    let tensor = |s: crate::quant::Scheme| crate::quant::Scheme {
+        granularity: crate::quant::Granularity::Tensor,
+        ..s
+    };
+    match (variant, per_channel) {
+        (Variant::Static(s), Some(false)) => Variant::Static(tensor(s)),
+        (Variant::Dynamic(s), Some(false)) => Variant::Dynamic(tensor(s)),
+        (v, _) => v,
     }
 }

@@ -12,7 +12,8 @@ use std::time::Instant;
 pub struct Args {
     #[command(flatten)]
     model: super::ModelArgs,
-    /// Variants to run, comma-separated: fp32, fp16, int8-dynamic, int8 (static, calibrated).
+    /// Variants to run, comma-separated: fp32, fp16, or specs such as w8a8 (= int8, static,
+    /// calibrated), w4a8, w4a8-kmeans, w2a8-pow2, w8a8-tensor, w8a8-dynamic (= int8-dynamic).
     #[arg(long, default_value = "fp32", value_delimiter = ',')]
     variants: Vec<String>,
     #[command(flatten)]
@@ -51,10 +52,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let mut failed = 0;
     for path in &args.images {
-        for (variant, c) in variants.iter().zip(&classifiers) {
+        for ((name, _), c) in args.variants.iter().zip(&variants).zip(&classifiers) {
             failed += usize::from(!report(
                 c.as_ref().unwrap_or(&float),
-                *variant,
+                name.trim(),
                 path,
                 args.json,
             ));
@@ -68,12 +69,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 /// Prints one image's result with one variant; false when the image failed.
-fn report(classifier: &Classifier, variant: Variant, path: &Path, json: bool) -> bool {
+fn report(classifier: &Classifier, variant: &str, path: &Path, json: bool) -> bool {
     match classify_one(classifier, path) {
         Ok((top5, ms)) if json => {
             let line = Line {
                 image: path,
-                variant: variant.name(),
+                variant,
                 top5: &top5,
                 ms,
             };

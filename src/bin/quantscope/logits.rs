@@ -12,7 +12,7 @@ pub struct Args {
     model: super::ModelArgs,
     #[command(flatten)]
     quant: super::quantize::QuantArgs,
-    /// The variant: fp32, fp16, int8-dynamic, int8.
+    /// The variant: fp32, fp16, or a spec such as w8a8 (= int8), w4a8, w4a8-kmeans.
     #[arg(long, default_value = "fp32")]
     variant: String,
     /// The image (decoded and preprocessed exactly as `classify` does).

@@ -5,7 +5,9 @@ use quantscope::ir::Tensor;
 use quantscope::quant::calibrate::Ranges;
 use quantscope::quant::observer::ObserverKind;
 use quantscope::quant::report::layer_reports;
+use quantscope::quant::{Granularity, LayerSchemes, Scheme};
 use quantscope::{Error, Result};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,9 +20,14 @@ pub struct QuantArgs {
     /// Range observer for calibration: minmax, percentile[:P] (default P 99.99), entropy, mse.
     #[arg(long, default_value = "minmax")]
     observer: String,
-    /// One weight scale per tensor instead of one per output channel.
+    /// One weight scale per tensor instead of one per output channel (same as the spec
+    /// suffix -tensor).
     #[arg(long)]
     per_tensor: bool,
+    /// A layer's own scheme, NAME=SPEC (repeatable; mixed precision), e.g.
+    /// `--layer blocks.15.depthwise=w8a8`.
+    #[arg(long = "layer", value_name = "NAME=SPEC")]
+    layers: Vec<String>,
     /// Activation ranges saved by `quantize --ranges-out` (instead of calibrating).
     #[arg(long, value_name = "FILE", conflicts_with = "calib")]
     ranges: Option<PathBuf>,
@@ -71,37 +78,72 @@ impl QuantArgs {
             .collect()
     }
 
-    /// The options for `variant`.
+    /// The options for `variant` (`--per-tensor` and `--layer` applied).
     pub fn options(&self, variant: Variant) -> Result<QuantizeOptions> {
+        let tensor = |s: Scheme| Scheme {
+            granularity: if self.per_tensor {
+                Granularity::Tensor
+            } else {
+                s.granularity
+            },
+            ..s
+        };
+        let variant = match variant {
+            Variant::Static(s) => Variant::Static(tensor(s)),
+            Variant::Dynamic(s) => Variant::Dynamic(tensor(s)),
+            v => v,
+        };
+        let mut overrides = BTreeMap::new();
+        for l in &self.layers {
+            let (name, spec) = l.split_once('=').ok_or_else(|| {
+                Error::Input(format!(
+                    "--layer '{l}': expected NAME=SPEC, e.g. stem.conv=w8a8"
+                ))
+            })?;
+            let scheme = match Variant::parse(spec)? {
+                Variant::Static(s) => s,
+                _ => {
+                    return Err(Error::Input(format!(
+                        "--layer '{l}': a layer takes a static integer scheme (w<b>a<b>...)"
+                    )))
+                }
+            };
+            overrides.insert(name.trim().to_string(), scheme);
+        }
         Ok(QuantizeOptions {
             variant,
             observer: ObserverKind::parse(&self.observer)?,
-            per_channel: !self.per_tensor,
+            overrides,
         })
     }
 
     /// Builds `variant` from the fp32 classifier, calibrating (with progress on stderr) or
-    /// loading `--ranges` for static int8.
+    /// loading `--ranges` for the static variants.
     pub fn build(&self, float: &Classifier, variant: Variant) -> Result<Classifier> {
         let options = self.options(variant)?;
-        if variant != Variant::Int8 {
+        let Variant::Static(scheme) = options.variant else {
             return float.quantize(&options, &[], &mut |_, _| {});
-        }
+        };
         if let Some(path) = &self.ranges {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::Input(format!("--ranges {}: {e}", path.display())))?;
             let ranges: Ranges = serde_json::from_str(&text)
                 .map_err(|e| Error::Input(format!("--ranges {}: {e}", path.display())))?;
-            return float.with_ranges(&ranges, options.per_channel);
+            let schemes = LayerSchemes {
+                default: scheme,
+                overrides: options.overrides.clone(),
+            };
+            return float.with_ranges(&ranges, &schemes);
         }
         if self.calib.is_empty() {
-            return Err(Error::Input(
-                "the int8 variant needs calibration images: pass --calib IMAGE_OR_FOLDER".into(),
-            ));
+            return Err(Error::Input(format!(
+                "the static variant {variant} needs calibration images: pass --calib \
+                 IMAGE_OR_FOLDER"
+            )));
         }
         let inputs = self.calibration_inputs(float)?;
         eprintln!(
-            "calibrating int8 ({} observer) on {} image(s)",
+            "calibrating {variant} ({} observer) on {} image(s)",
             options.observer,
             inputs.len()
         );
@@ -118,6 +160,9 @@ pub struct Args {
     model: super::ModelArgs,
     #[command(flatten)]
     quant: QuantArgs,
+    /// The static variant to build: w8a8 (= int8, default), w4a8, w4a8-kmeans, w2a8-pow2, ...
+    #[arg(long, default_value = "w8a8")]
+    variant: String,
     /// Print per-layer scales, zero points, weight SQNR and sizes.
     #[arg(long)]
     report: bool,
@@ -132,7 +177,13 @@ pub struct Args {
 /// Quantizes the model to static int8 and reports on it.
 pub fn run(args: Args) -> Result<ExitCode> {
     let float = args.model.classifier()?;
-    let int8 = args.quant.build(&float, Variant::Int8)?;
+    let variant = Variant::parse(&args.variant)?;
+    if !variant.is_static() {
+        return Err(Error::Input(format!(
+            "quantize builds a static variant (w<b>a<b>...), not {variant}"
+        )));
+    }
+    let int8 = args.quant.build(&float, variant)?;
     if let (Some(path), Some(ranges)) = (&args.ranges_out, int8.ranges()) {
         write_json(path, ranges)?;
         eprintln!(

@@ -148,9 +148,9 @@ impl ConvPlan {
         let w: Vec<f32> = conv.weight.iter().copied().collect();
         let dynamic = match mode {
             WeightMode::F32 => None,
-            WeightMode::DynamicInt8 { per_channel } => {
+            WeightMode::DynamicInt8 { scheme } => {
                 let groups = (shape.kind != ConvKind::Depthwise).then_some(shape.groups);
-                Some(DynamicWeights::new(&w, y[1], per_channel, groups))
+                Some(DynamicWeights::new(&w, y[1], &scheme, groups))
             }
         };
         let (depthwise, packs) = if dynamic.is_some() {

@@ -12,6 +12,7 @@ use crate::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
 use crate::kernels::f32_rminmax::f32_rminmax;
 use crate::kernels::qs8_gemm::PackedQA;
 use crate::kernels::qs8_requant::Dequant;
+use crate::quant::scheme::Scheme;
 use crate::quant::weights::QuantizedWeights;
 use crate::quant::{QuantParams, QuantRange};
 
@@ -28,8 +29,8 @@ pub(crate) struct DynamicWeights {
 impl DynamicWeights {
     /// Quantizes row-major `w` of `rows` output channels; packs `groups` GEMM operands of
     /// `rows / groups` rows when `pack`.
-    pub(crate) fn new(w: &[f32], rows: usize, per_channel: bool, groups: Option<usize>) -> Self {
-        let weights = QuantizedWeights::quantize(w, rows, per_channel);
+    pub(crate) fn new(w: &[f32], rows: usize, scheme: &Scheme, groups: Option<usize>) -> Self {
+        let weights = QuantizedWeights::quantize_scheme(w, rows, scheme, &[]);
         let packs = match groups {
             Some(groups) => {
                 let per = rows / groups.max(1);
@@ -62,7 +63,7 @@ impl DynamicWeights {
 /// Quantizes `x` into `codes` with parameters from its own range.
 pub(crate) fn quantize_input(x: &[f32], codes: &mut Vec<i8>) -> QuantParams {
     let (lo, hi) = f32_rminmax(x);
-    let p = QuantParams::asymmetric(lo, hi, QuantRange::Full);
+    let p = QuantParams::asymmetric(lo, hi, QuantRange::FULL);
     codes.resize(x.len(), 0);
     f32_qs8_vcvt(&p, Scaling::Reciprocal, x, codes);
     p

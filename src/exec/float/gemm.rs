@@ -57,9 +57,9 @@ impl GemmPlan {
         }
         let (weight, dynamic) = match mode {
             WeightMode::F32 => (PackedA::pack(&w, n, k), None),
-            WeightMode::DynamicInt8 { per_channel } => (
+            WeightMode::DynamicInt8 { scheme } => (
                 PackedA::pack(&[], 0, k),
-                Some(DynamicWeights::new(&w, n, per_channel, Some(1))),
+                Some(DynamicWeights::new(&w, n, &scheme, Some(1))),
             ),
         };
         GemmPlan {

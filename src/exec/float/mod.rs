@@ -32,11 +32,12 @@ pub enum WeightMode {
     /// f32 weights, f32 products.
     #[default]
     F32,
-    /// Dynamic-range quantization: int8 weights (per output channel or per tensor), the input
-    /// of each Conv/Gemm quantized per run from its own range, int8 products, f32 outputs.
+    /// Dynamic-range quantization: integer weights under a scheme (bits, levels, per output
+    /// channel or per tensor), the input of each Conv/Gemm quantized per run from its own
+    /// range, int8 products, f32 outputs.
     DynamicInt8 {
-        /// One weight scale per output channel (else one per tensor).
-        per_channel: bool,
+        /// How the weights are quantized (its activation fields are not used).
+        scheme: crate::quant::scheme::Scheme,
     },
 }
 

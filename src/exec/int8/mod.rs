@@ -41,7 +41,7 @@ enum QKernel {
     Concat {
         plan: ConcatPlan,
         inputs: Vec<Option<(Multiplier, i32)>>,
-        y_zero: i32,
+        y: QuantParams,
     },
     Clamp(i8, i8),
     Alias,
@@ -134,6 +134,7 @@ impl Int8Executor {
                     b: (*b, params(&q, n.inputs[1])?.zero_point),
                     out: (*out, params(&q, n.outputs[0])?.zero_point),
                     left_shift: ADD_LEFT_SHIFT,
+                    clamp: ops::codes(&params(&q, n.outputs[0])?),
                 }),
                 (Op::GlobalAveragePool, QLayer::Average { ratio }) => {
                     let plane = xs[2..].iter().product();
@@ -166,7 +167,7 @@ impl Int8Executor {
                     QKernel::Concat {
                         plan: ConcatPlan::new(&shapes, c.axis),
                         inputs,
-                        y_zero: params(&q, n.outputs[0])?.zero_point,
+                        y: params(&q, n.outputs[0])?,
                     }
                 }
                 (Op::Softmax(s), QLayer::Float) => {
@@ -336,9 +337,9 @@ impl Int8Executor {
             QKernel::Concat {
                 plan,
                 inputs,
-                y_zero,
+                y: yp,
             } => plan.run_with(&ins, &mut y, |i, src, dst| {
-                requantize_block(inputs[i], *y_zero, src, dst)
+                requantize_block(inputs[i], yp, src, dst)
             }),
             QKernel::Clamp(lo, hi) => {
                 for (d, &q) in y.iter_mut().zip(ins[0]) {

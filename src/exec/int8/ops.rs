@@ -10,6 +10,8 @@ pub(super) struct QAverage {
     by_count: Vec<Option<Multiplier>>,
     x_zero: i32,
     y_zero: i32,
+    /// Output codes.
+    clamp: (i8, i8),
 }
 
 impl QAverage {
@@ -20,6 +22,7 @@ impl QAverage {
                 .collect(),
             x_zero: x.zero_point,
             y_zero: y.zero_point,
+            clamp: codes(y),
         }
     }
 
@@ -33,8 +36,8 @@ impl QAverage {
     #[inline]
     pub(super) fn finish(&self, acc: i32, n: usize) -> i8 {
         match self.by_count.get(n).copied().flatten() {
-            Some(m) => m.requantize(acc, self.y_zero, i8::MIN, i8::MAX),
-            None => self.y_zero.clamp(-128, 127) as i8,
+            Some(m) => m.requantize(acc, self.y_zero, self.clamp.0, self.clamp.1),
+            None => self.y_zero.clamp(self.clamp.0.into(), self.clamp.1.into()) as i8,
         }
     }
 
@@ -47,18 +50,24 @@ impl QAverage {
     }
 }
 
-/// Concat input `i` requantized to the output parameters (`None`: copied as is).
+/// The codes `[qmin, qmax]` of `p`'s range.
+pub(super) fn codes(p: &QuantParams) -> (i8, i8) {
+    (p.range.qmin() as i8, p.range.qmax() as i8)
+}
+
+/// Concat input `i` requantized to the output parameters `y` (`None`: copied as is).
 pub(super) fn requantize_block(
     m: Option<(Multiplier, i32)>,
-    y_zero: i32,
+    y: &QuantParams,
     src: &[i8],
     dst: &mut [i8],
 ) {
+    let (lo, hi) = codes(y);
     match m {
         None => dst.copy_from_slice(src),
         Some((m, x_zero)) => {
             for (d, &q) in dst.iter_mut().zip(src) {
-                *d = m.requantize(q as i32 - x_zero, y_zero, i8::MIN, i8::MAX);
+                *d = m.requantize(q as i32 - x_zero, y.zero_point, lo, hi);
             }
         }
     }

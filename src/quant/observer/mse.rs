@@ -60,7 +60,7 @@ impl Observer for Mse {
         for k in (1..=CANDIDATES).rev() {
             let c = k as f32 / CANDIDATES as f32;
             let (lo, hi) = (c * min, c * max);
-            let params = QuantParams::asymmetric(lo, hi, QuantRange::Full);
+            let params = QuantParams::asymmetric(lo, hi, QuantRange::FULL);
             let err = error(&edges, &counts, h.width(), &params);
             if err < best_err {
                 (best, best_err) = ((lo, hi), err);
