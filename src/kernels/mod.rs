@@ -15,6 +15,9 @@
 //! [`qs8_gemm`] (variants via [`qs8_gemm::PackedQA::pack_for`]), [`qs8_dwconv`]
 //! ([`qs8_dwconv::qs8_dwconv_scalar`], `qs8_dwconv_simd128`), and [`f32_im2col::im2col`], which
 //! pads int8 columns with the input zero point.
+//!
+//! Low-bit weights (2 or 4 bits per code) are decoded through per-row lookup tables by
+//! [`qs8_unpack`] ([`qs8_unpack::qs8_panel_decode`] into packed A panels, scalar and SIMD128).
 
 pub mod f32_dwconv;
 pub mod f32_gemm;
@@ -30,6 +33,7 @@ pub mod qs8_dwconv;
 pub mod qs8_gemm;
 pub mod qs8_peak;
 pub mod qs8_requant;
+pub mod qs8_unpack;
 
 /// Bias and clamp applied to each output row of a kernel: `y = clamp(acc + bias[row], min, max)`.
 #[derive(Clone, Copy, Debug)]

@@ -16,9 +16,11 @@ use crate::kernels::f32_im2col::im2col;
 use crate::kernels::qs8_dwconv::qs8_dwconv;
 use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA};
 use crate::kernels::qs8_requant::Requant;
+use crate::kernels::qs8_unpack::{pack_codes, qs8_rows_decode, CodeBits};
 use crate::kernels::transpose;
 use crate::quant::f32_requant::F32Requant;
 use crate::quant::lower::QLinear;
+use crate::quant::weights::QuantizedWeights;
 use crate::quant::{Multiplier, QuantParams};
 
 /// The per-channel output stage of a Conv or Gemm.
@@ -69,12 +71,87 @@ impl OutputStage {
     }
 }
 
+/// The container of `w`'s codes when it is narrower than a byte: 1..2-bit codes in 2 bits,
+/// 3..4-bit codes in 4 (5..8-bit codes run as int8).
+fn code_bits(w: &QuantizedWeights) -> Option<CodeBits> {
+    match w.scheme.container_bits() {
+        2 => Some(CodeBits::Two),
+        4 => Some(CodeBits::Four),
+        _ => None,
+    }
+}
+
+/// Every row's decoding table, padded to 16 entries (codes of at most 4 bits).
+fn code_tables(w: &QuantizedWeights) -> Vec<[i8; 16]> {
+    (0..w.rows)
+        .map(|r| {
+            let mut t = [0i8; 16];
+            let table = w.table(r);
+            t[..table.len()].copy_from_slice(table);
+            t
+        })
+        .collect()
+}
+
+/// GEMM weights `[rows, k]` (the rows of one group) packed for the kernel: i16 panels, or
+/// codes kept packed when they are narrower than a byte.
+fn pack_gemm_weights(w: &QuantizedWeights, rows: std::ops::Range<usize>, k: usize) -> PackedQA {
+    let (m, values) = (rows.len(), rows.start * k..rows.end * k);
+    match code_bits(w) {
+        Some(bits) => PackedQA::pack_codes(&w.codes[values], &code_tables(w)[rows], bits, m, k),
+        None => PackedQA::pack(&w.data[values], m, k),
+    }
+}
+
+/// Depthwise filters `[C, kh * kw]`: int8, or packed codes decoded per run (a few KiB).
+#[derive(Clone, Debug)]
+enum DepthwiseWeights {
+    I8(Vec<i8>),
+    Codes {
+        bits: CodeBits,
+        packed: Vec<u8>,
+        tables: Vec<[i8; 16]>,
+        taps: usize,
+    },
+}
+
+impl DepthwiseWeights {
+    fn new(w: &QuantizedWeights) -> Self {
+        match code_bits(w) {
+            Some(bits) => DepthwiseWeights::Codes {
+                bits,
+                packed: pack_codes(&w.codes, bits),
+                tables: code_tables(w),
+                taps: w.cols(),
+            },
+            None => DepthwiseWeights::I8(w.data.clone()),
+        }
+    }
+
+    /// The int8 filters, decoded into `scratch` when packed.
+    fn get<'a>(&'a self, scratch: &'a mut Vec<i8>) -> &'a [i8] {
+        match self {
+            DepthwiseWeights::I8(w) => w,
+            DepthwiseWeights::Codes {
+                bits,
+                packed,
+                tables,
+                taps,
+            } => {
+                scratch.resize(tables.len() * taps, 0);
+                qs8_rows_decode(packed, *bits, tables, *taps, scratch);
+                scratch
+            }
+        }
+    }
+}
+
 /// An int8 convolution ready to run.
 #[derive(Clone, Debug)]
 pub(super) struct QConvPlan {
     shape: ConvShape,
     /// Depthwise weights `[C, kh * kw]`.
-    depthwise: Vec<i8>,
+    depthwise: Option<DepthwiseWeights>,
     /// GEMM weights packed per group.
     packs: Vec<PackedQA>,
     stage: OutputStage,
@@ -91,16 +168,14 @@ impl QConvPlan {
         (ys, yp): (&[usize], &QuantParams),
     ) -> QConvPlan {
         let shape = ConvShape::new(conv, xs, ys);
-        let w = &lin.weights.data;
         let (depthwise, packs) = if shape.kind == ConvKind::Depthwise {
-            (w.clone(), Vec::new())
+            (Some(DepthwiseWeights::new(&lin.weights)), Vec::new())
         } else {
-            let k = shape.k();
-            let packs = w
-                .chunks_exact((shape.out_per_group * k).max(1))
-                .map(|rows| PackedQA::pack(rows, shape.out_per_group, k))
+            let (k, per) = (shape.k(), shape.out_per_group);
+            let packs = (0..shape.groups)
+                .map(|g| pack_gemm_weights(&lin.weights, g * per..(g + 1) * per, k))
                 .collect();
-            (Vec::new(), packs)
+            (None, packs)
         };
         QConvPlan {
             shape,
@@ -116,14 +191,31 @@ impl QConvPlan {
         self.shape.kind.name()
     }
 
+    /// Bytes of the weights as the plan holds them (packed codes stay packed).
+    pub(super) fn weight_bytes(&self) -> usize {
+        let depthwise = match &self.depthwise {
+            Some(DepthwiseWeights::I8(w)) => w.len(),
+            Some(DepthwiseWeights::Codes { packed, tables, .. }) => {
+                packed.len() + 16 * tables.len()
+            }
+            None => 0,
+        };
+        depthwise + self.packs.iter().map(PackedQA::bytes).sum::<usize>()
+    }
+
     /// `y = requant(conv(x))` for the whole batch; `cols` is the im2col scratch.
     pub(super) fn run(&self, x: &[i8], y: &mut [i8], cols: &mut Vec<i8>) {
         let s = &self.shape;
         let (g, n) = (&s.geom, s.out_plane());
+        let mut filters = Vec::new();
+        let depthwise = self.depthwise.as_ref().map(|d| d.get(&mut filters));
         s.for_each_group(x, y, |gi, rows, xg, yg| {
             let req = self.stage.rows(rows);
             match s.kind {
-                ConvKind::Depthwise => qs8_dwconv(g, xg, self.pad, &self.depthwise, &req, yg),
+                ConvKind::Depthwise => {
+                    let w = depthwise.unwrap_or_default();
+                    qs8_dwconv(g, xg, self.pad, w, &req, yg)
+                }
                 ConvKind::Direct => qs8_gemm(&self.packs[gi], xg, n, yg, &req),
                 ConvKind::Im2col => {
                     let c = scratch(cols, s.k() * n);
@@ -156,12 +248,17 @@ impl QGemmPlan {
         let (m, k) = (xs[0], xs[1]);
         let n = gemm.weight.nrows();
         QGemmPlan {
-            weight: PackedQA::pack(&lin.weights.data, n, k),
+            weight: pack_gemm_weights(&lin.weights, 0..n, k),
             stage: OutputStage::new(lin, xp, yp),
             m,
             k,
             n,
         }
+    }
+
+    /// Bytes of the packed weights as the plan holds them.
+    pub(super) fn weight_bytes(&self) -> usize {
+        self.weight.bytes()
     }
 
     /// `y = requant(x W^T + b)`. The kernel computes `W x^T` (`[N, M]`), so that the bias and

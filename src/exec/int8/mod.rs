@@ -203,6 +203,20 @@ impl Int8Executor {
         &self.q
     }
 
+    /// Bytes of the Conv/Gemm weights as the planned kernels hold them in memory: i16 panels
+    /// for 8-bit codes (what the int8 GEMM multiplies), packed codes plus decoding tables
+    /// below 5 bits, int8 depthwise filters.
+    pub fn kernel_weight_bytes(&self) -> usize {
+        self.steps
+            .iter()
+            .map(|s| match &s.kernel {
+                QKernel::Conv(c) => c.weight_bytes(),
+                QKernel::Gemm(g) => g.weight_bytes(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Convolution path chosen for each Conv node.
     pub fn conv_paths(&self) -> Vec<(&str, &'static str)> {
         self.steps

@@ -31,6 +31,7 @@ use super::gemm_rows::{Dense, OutRows};
 #[cfg(feature = "threads")]
 use super::parallel;
 use super::qs8_requant::{Dequant, OutputStage, Requant};
+use super::qs8_unpack::{pack_codes, qs8_panel_decode, CodeBits, PanelLuts};
 use std::cell::RefCell;
 use std::ops::Range;
 
@@ -91,13 +92,30 @@ impl QGemmUkernel {
 }
 
 /// The int8 left matrix `A [m, k]` (row-major: one row per output channel) prepared for
-/// repeated products: `ceil(m / MR)` panels of k pairs (k padded to even), i16, zero-padded.
+/// repeated products: `ceil(m / MR)` panels of k pairs (k padded to even), i16, zero-padded;
+/// or, for weights below 8 bits, the same panels as packed 2- or 4-bit codes with a decoding
+/// table per row, decoded one panel at a time right before the microkernel uses it
+/// ([`qs8_panel_decode`]): the decoded panel is the i16 panel of the int8 path, so the product
+/// is bit-identical to the int8 kernel's for the same effective weights.
 #[derive(Clone, Debug)]
 pub struct PackedQA {
     m: usize,
     k: usize,
     ukernel: QGemmUkernel,
-    data: Vec<i16>,
+    data: Panels,
+}
+
+/// How the panels of a [`PackedQA`] are stored.
+#[derive(Clone, Debug)]
+enum Panels {
+    /// Ready i16 values.
+    I16(Vec<i16>),
+    /// Packed codes in panel order and each panel's decoding tables.
+    Codes {
+        bits: CodeBits,
+        packed: Vec<u8>,
+        luts: Vec<PanelLuts>,
+    },
 }
 
 impl PackedQA {
@@ -119,7 +137,70 @@ impl PackedQA {
             m,
             k,
             ukernel,
-            data: pack::pack_a(a, m, k, ukernel.mr()),
+            data: Panels::I16(pack::pack_a(a, m, k, ukernel.mr())),
+        }
+    }
+
+    /// Packs `b`-bit codes (row-major `[m, k]`, each `< 2^b`) for `ukernel`, kept packed at
+    /// `bits` per code; row `r`'s code `c` stands for the integer `tables[r][c]`.
+    ///
+    /// # Panics
+    /// If the shapes disagree or `ukernel`'s panels are not 4 rows high.
+    pub fn pack_codes_for(
+        ukernel: QGemmUkernel,
+        codes: &[u8],
+        tables: &[[i8; 16]],
+        bits: CodeBits,
+        m: usize,
+        k: usize,
+    ) -> Self {
+        assert_eq!(
+            codes.len(),
+            m * k,
+            "PackedQA::pack_codes: {} codes for {m}x{k}",
+            codes.len()
+        );
+        assert_eq!(
+            tables.len(),
+            m,
+            "PackedQA::pack_codes: {} tables for {m} rows",
+            tables.len()
+        );
+        let mr = ukernel.mr();
+        assert_eq!(mr, 4, "packed codes decode into 4-row panels");
+        let panel_order = pack::pack_a_codes(codes, m, k, mr);
+        let luts = (0..m.div_ceil(mr))
+            .map(|pi| core::array::from_fn(|r| tables.get(pi * mr + r).copied().unwrap_or([0; 16])))
+            .collect();
+        PackedQA {
+            m,
+            k,
+            ukernel,
+            data: Panels::Codes {
+                bits,
+                packed: pack_codes(&panel_order, bits),
+                luts,
+            },
+        }
+    }
+
+    /// [`pack_codes_for`](Self::pack_codes_for) with [`QGemmUkernel::DEFAULT`].
+    pub fn pack_codes(
+        codes: &[u8],
+        tables: &[[i8; 16]],
+        bits: CodeBits,
+        m: usize,
+        k: usize,
+    ) -> Self {
+        Self::pack_codes_for(QGemmUkernel::DEFAULT, codes, tables, bits, m, k)
+    }
+
+    /// Bytes of the packed weights as held in memory (i16 panels, or packed codes plus 16
+    /// table bytes per row).
+    pub fn bytes(&self) -> usize {
+        match &self.data {
+            Panels::I16(d) => 2 * d.len(),
+            Panels::Codes { packed, luts, .. } => packed.len() + 64 * luts.len(),
         }
     }
 
@@ -144,11 +225,24 @@ impl PackedQA {
         self.k.div_ceil(2) * 2
     }
 
-    /// Panel `pi` (`MR` rows of all k pairs).
+    /// Panel `pi` (`MR` rows of all k pairs), decoded into `scratch` when stored as codes.
     #[inline]
-    fn panel<const MR: usize>(&self, pi: usize) -> &[i16] {
+    fn panel<'a, const MR: usize>(&'a self, pi: usize, scratch: &'a mut Vec<i16>) -> &'a [i16] {
         let len = self.kp() * MR;
-        &self.data[pi * len..][..len]
+        match &self.data {
+            Panels::I16(d) => &d[pi * len..][..len],
+            Panels::Codes { bits, packed, luts } => {
+                let per_panel = bits.bytes_for(len);
+                scratch.resize(len, 0);
+                qs8_panel_decode(
+                    &packed[pi * per_panel..][..per_panel],
+                    *bits,
+                    &luts[pi],
+                    scratch,
+                );
+                scratch
+            }
+        }
     }
 }
 
@@ -248,12 +342,13 @@ fn gemv<const MR: usize, S: OutputStage>(
 ) {
     debug_assert_eq!(row0 % MR, 0);
     let _ = simd;
+    let mut scratch = Vec::new();
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     if simd && MR == 4 {
         let pairs = simd128::x_pairs(x);
         for (pi, rows) in c.chunks_mut(MR).enumerate() {
             let pi = row0 / MR + pi;
-            let acc = simd128::qgemv_4c2_simd128(a.panel::<MR>(pi), &pairs);
+            let acc = simd128::qgemv_4c2_simd128(a.panel::<MR>(pi, &mut scratch), &pairs);
             // Each output is another row (own multiplier): the scalar stage, m values only.
             for (r, out) in rows.iter_mut().enumerate() {
                 *out = stage.apply(pi * MR + r, acc[r]);
@@ -263,7 +358,7 @@ fn gemv<const MR: usize, S: OutputStage>(
     }
     for (pi, rows) in c.chunks_mut(MR).enumerate() {
         let pi = row0 / MR + pi;
-        let acc = scalar::qgemv_panel::<MR>(a.panel::<MR>(pi), x);
+        let acc = scalar::qgemv_panel::<MR>(a.panel::<MR>(pi, &mut scratch), x);
         for (r, out) in rows.iter_mut().enumerate() {
             *out = stage.apply(pi * MR + r, acc[r]);
         }
@@ -350,6 +445,8 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
     if bpack.len() < need {
         bpack.resize(need, 0);
     }
+    // Packed codes are decoded once per panel and block, then reused by all its tiles.
+    let mut scratch = Vec::new();
     for jc in (cols.start..cols.end).step_by(nc_max) {
         let nc = nc_max.min(cols.end - jc);
         pack::pack_b::<NR>(b, n, a.k, (jc, nc), &mut bpack);
@@ -375,7 +472,7 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
             (jr, cols)
         };
         for ir in (rows.start..rows.end).step_by(MR) {
-            let ap = a.panel::<MR>(ir / MR);
+            let ap = a.panel::<MR>(ir / MR, &mut scratch);
             let tile_rows = MR.min(rows.end - ir);
             // The SIMD output stage's row constants, splatted once for all the panel's tiles.
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -5,9 +5,26 @@
 /// rounded up to even), pair-major: `panel[(p * mr + r) * 2 + t] = a[panel_row0 + r, 2p + t]`,
 /// rows past `m` and the column past an odd `k` zero. Each row's pair is one i32 to splat.
 pub(super) fn pack_a(a: &[i8], m: usize, k: usize, mr: usize) -> Vec<i16> {
+    panel_order(a, m, k, mr, i16::from)
+}
+
+/// [`pack_a`]'s order for codes (padding is code 0, whose product meets a zero in B or is
+/// never stored).
+pub(super) fn pack_a_codes(codes: &[u8], m: usize, k: usize, mr: usize) -> Vec<u8> {
+    panel_order(codes, m, k, mr, |c| c)
+}
+
+/// `a` in `mr`-row panels of k pairs, each value through `f`, padding `T::default()`.
+fn panel_order<S: Copy, T: Copy + Default>(
+    a: &[S],
+    m: usize,
+    k: usize,
+    mr: usize,
+    f: impl Fn(S) -> T,
+) -> Vec<T> {
     let kp = k.div_ceil(2) * 2;
     let panels = m.div_ceil(mr);
-    let mut data = vec![0i16; panels * kp * mr];
+    let mut data = vec![T::default(); panels * kp * mr];
     for (pi, panel) in data
         .chunks_exact_mut((kp * mr).max(1))
         .enumerate()
@@ -17,7 +34,7 @@ pub(super) fn pack_a(a: &[i8], m: usize, k: usize, mr: usize) -> Vec<i16> {
             let row = &a[(pi * mr + r) * k..][..k];
             for (idx, &v) in row.iter().enumerate() {
                 let (p, t) = (idx / 2, idx % 2);
-                panel[(p * mr + r) * 2 + t] = i16::from(v);
+                panel[(p * mr + r) * 2 + t] = f(v);
             }
         }
     }
