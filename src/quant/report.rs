@@ -33,9 +33,10 @@ pub struct LayerReport {
     pub int8_bytes: usize,
 }
 
-/// Bytes of one int8 layer: a byte per weight, an int32 bias and an f32 scale per channel.
+/// Bytes of one integer layer as stored: packed codes, scales, zero points, codebooks and an
+/// int32 bias per channel (w8a8: a byte per weight, an int32 bias and an f32 scale per channel).
 fn int8_bytes(lin: &QLinear) -> usize {
-    lin.weights.data.len() + 4 * lin.bias.len() + 4 * lin.weights.scales.len()
+    lin.weights.stored_bytes().total() + 4 * lin.bias.len()
 }
 
 /// Bytes of the int8 layers of `q` (what [`LayerReport::int8_bytes`] sums to), without the

@@ -174,6 +174,38 @@ impl QuantizedWeights {
             .collect()
     }
 
+    /// Bits one stored code takes: 2, 4 or 8 (1-bit codes in 2 bits, 3-bit in 4, 5..7-bit in 8).
+    pub fn code_bits(&self) -> u8 {
+        self.scheme.container_bits()
+    }
+
+    /// The codes as stored: packed `code_bits()` to a byte, low bits first (8 bits: one byte
+    /// per code, the effective integer for uniform symmetric grids, the index otherwise).
+    pub fn packed_codes(&self) -> Vec<u8> {
+        let bits = self.code_bits() as usize;
+        let per_byte = 8 / bits;
+        let mut out = vec![0u8; self.codes.len().div_ceil(per_byte)];
+        for (i, &c) in self.codes.iter().enumerate() {
+            out[i / per_byte] |= c << ((i % per_byte) * bits);
+        }
+        out
+    }
+
+    /// Bytes of the stored weights, by part (biases are the layer's, not counted here).
+    pub fn stored_bytes(&self) -> WeightBytes {
+        let groups = self.scales.len();
+        WeightBytes {
+            codes: (self.codes.len() * self.code_bits() as usize).div_ceil(8),
+            scales: 4 * groups,
+            zero_points: if self.scheme.weight_symmetric { 0 } else { groups },
+            codebooks: if self.float_levels.is_empty() {
+                0
+            } else {
+                groups << self.scheme.weight_bits
+            },
+        }
+    }
+
     /// Codebooks: the float level of every weight before the codebook is rounded to int8 (the
     /// clustering alone); `None` for uniform grids.
     pub fn clustered(&self) -> Option<Vec<f32>> {
@@ -198,6 +230,26 @@ impl QuantizedWeights {
             .take(self.rows)
             .map(|r| r.iter().map(|&q| q as i32).sum())
             .collect()
+    }
+}
+
+/// Bytes of stored weights, by part.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WeightBytes {
+    /// The codes, packed (`code_bits` per weight).
+    pub codes: usize,
+    /// An f32 scale per channel (or one per tensor).
+    pub scales: usize,
+    /// An int8 zero point per scale (asymmetric weights only).
+    pub zero_points: usize,
+    /// Codebooks: `2^b` int8 values per channel (or one per tensor).
+    pub codebooks: usize,
+}
+
+impl WeightBytes {
+    /// All parts.
+    pub fn total(&self) -> usize {
+        self.codes + self.scales + self.zero_points + self.codebooks
     }
 }
 
