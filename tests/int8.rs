@@ -187,3 +187,63 @@ fn static_int8_needs_calibration_images() {
         .expect("no calibration images is an error");
     assert!(err.to_string().contains("image"), "{err}");
 }
+
+/// Below 5 bits the executor keeps the weight codes packed (2 or 4 bits each) and decodes them
+/// a panel at a time: for the same effective weights, the int8 path (codes in a byte) gives
+/// the same logits bit for bit, for every level kind, per channel and per tensor.
+#[test]
+fn packed_low_bit_weights_run_bit_identical_to_the_int8_path() {
+    use quantscope::exec::Int8Executor;
+    use quantscope::quant::lower::QLayer;
+    let float = float();
+    let xs = inputs(&float);
+    let calib: Vec<Tensor> = xs.iter().take(2).map(|(_, t)| t.clone()).collect();
+    let ranges = quantscope::quant::calibrate(
+        float.float_executor().unwrap(),
+        ObserverKind::MinMax,
+        calib.into_iter(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let int8 = float.with_ranges(&ranges, &Default::default()).unwrap();
+    let int8_bytes = int8.int8_executor().unwrap().kernel_weight_bytes();
+    for spec in [
+        "w4a8",
+        "w2a8",
+        "w4a8-kmeans",
+        "w3a8-pow2",
+        "w1a8-kmeans",
+        "w4a8-wasym-tensor",
+        "w4a6",
+    ] {
+        let Variant::Static(scheme) = Variant::parse(spec).unwrap() else {
+            panic!("{spec} is static")
+        };
+        let packed = float.with_ranges(&ranges, &scheme.into()).unwrap();
+        let exec = packed.int8_executor().unwrap();
+        let bytes = exec.kernel_weight_bytes();
+        println!("{spec}: weights in memory {bytes} B (w8a8 {int8_bytes} B)");
+        assert!(
+            bytes * 3 < int8_bytes,
+            "{spec}: {bytes} B packed vs {int8_bytes} B"
+        );
+        let mut q = exec.quantized().clone();
+        for layer in &mut q.layers {
+            if let QLayer::Linear(lin) = layer {
+                // The same effective integers, run from a byte each.
+                lin.weights.scheme.weight_bits = 8;
+            }
+        }
+        let bytewise = Int8Executor::new(q).unwrap();
+        assert_eq!(bytewise.kernel_weight_bytes(), int8_bytes);
+        for (image, x) in xs.iter().take(2) {
+            let a = packed.logits(x).unwrap();
+            let b = bytewise.run(std::slice::from_ref(x)).unwrap()[0]
+                .iter()
+                .copied()
+                .collect::<Vec<f32>>();
+            let differ = a.iter().zip(&b).filter(|(p, q)| p.to_bits() != q.to_bits());
+            assert_eq!(differ.count(), 0, "{spec} on {image}");
+        }
+    }
+}

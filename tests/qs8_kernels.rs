@@ -18,6 +18,7 @@ use quantscope::kernels::qs8_dwconv::{
 use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
 use quantscope::kernels::qs8_peak::qs8_dot_peak;
 use quantscope::kernels::qs8_requant::{Dequant, Requant};
+use quantscope::kernels::qs8_unpack::CodeBits;
 use quantscope::kernels::ConvGeometry;
 use quantscope::quant::f32_requant::F32Requant;
 use quantscope::quant::{Multiplier, QuantParams, QuantRange};
@@ -184,19 +185,60 @@ fn assert_f32_bits_eq(what: &str, got: &[f32], want: &[f32]) {
 
 fn check_gemm(rng: &mut Rng, m: usize, k: usize, n: usize) {
     let a = rng.i8s(m * k);
+    check_gemm_of(rng, &a, None, m, k, n);
+}
+
+/// Random `b`-bit codes and a random decoding table per row (entries in -127..=127).
+fn random_codes(rng: &mut Rng, bits: CodeBits, m: usize, k: usize) -> (Vec<u8>, Vec<[i8; 16]>) {
+    let codes = (0..m * k)
+        .map(|_| rng.below(1 << bits.bits()) as u8)
+        .collect();
+    let tables = (0..m)
+        .map(|_| core::array::from_fn(|_| rng.range(-127, 127) as i8))
+        .collect();
+    (codes, tables)
+}
+
+/// The same product with A stored as packed codes: every microkernel, every output stage,
+/// bit-identical to the int8 kernels on the decoded weights (and to the reference).
+fn check_lowbit_gemm(rng: &mut Rng, bits: CodeBits, m: usize, k: usize, n: usize) {
+    let (codes, tables) = random_codes(rng, bits, m, k);
+    let a: Vec<i8> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| tables[i / k.max(1)][c as usize])
+        .collect();
+    check_gemm_of(rng, &a, Some((bits, &codes, &tables)), m, k, n);
+}
+
+type Codes<'a> = (CodeBits, &'a [u8], &'a [[i8; 16]]);
+
+/// Every packing of `a` (int8, and the codes when given) against the reference.
+fn check_gemm_of(rng: &mut Rng, a: &[i8], codes: Option<Codes>, m: usize, k: usize, n: usize) {
     let b = rng.i8s(k * n);
     let params = Params::random(rng, m);
-    let acc = gemm_acc(&a, &b, m, k, n);
+    let acc = gemm_acc(a, &b, m, k, n);
     let row = |idx: usize| idx / n;
     let mut packed: Vec<PackedQA> = QGemmUkernel::ALL
         .iter()
         .map(|&uk| {
-            let pa = PackedQA::pack_for(uk, &a, m, k);
+            let pa = PackedQA::pack_for(uk, a, m, k);
             assert_eq!((pa.m(), pa.k(), pa.ukernel()), (m, k, uk));
             pa
         })
         .collect();
-    packed.push(PackedQA::pack(&a, m, k));
+    packed.push(PackedQA::pack(a, m, k));
+    if let Some((bits, codes, tables)) = codes {
+        for &uk in QGemmUkernel::ALL {
+            let pa = PackedQA::pack_codes_for(uk, codes, tables, bits, m, k);
+            assert_eq!((pa.m(), pa.k(), pa.ukernel()), (m, k, uk));
+            // Packed codes plus 16 table bytes per row (4-row panels), not 2 bytes per weight.
+            let panels = m.div_ceil(4);
+            let kp = k.div_ceil(2) * 2;
+            assert_eq!(pa.bytes(), bits.bytes_for(panels * 4 * kp) + 64 * panels);
+            packed.push(pa);
+        }
+    }
     for req in params.requants(rng) {
         let want: Vec<i8> = acc
             .iter()
@@ -206,7 +248,11 @@ fn check_gemm(rng: &mut Rng, m: usize, k: usize, n: usize) {
         for pa in &packed {
             let mut c = vec![0x55i8; m * n];
             qs8_gemm(pa, &b, n, &mut c, &req);
-            let what = format!("qs8_gemm {:?} m={m} k={k} n={n} {req:?}", pa.ukernel());
+            let what = format!(
+                "qs8_gemm {:?} ({} B) m={m} k={k} n={n} {req:?}",
+                pa.ukernel(),
+                pa.bytes()
+            );
             assert_i8_eq(&what, &c, &want);
         }
     }
@@ -219,7 +265,11 @@ fn check_gemm(rng: &mut Rng, m: usize, k: usize, n: usize) {
         for pa in &packed {
             let mut c = vec![f32::NAN; m * n];
             qs8_gemm_f32(pa, &b, n, &mut c, &deq);
-            let what = format!("qs8_gemm_f32 {:?} m={m} k={k} n={n}", pa.ukernel());
+            let what = format!(
+                "qs8_gemm_f32 {:?} ({} B) m={m} k={k} n={n}",
+                pa.ukernel(),
+                pa.bytes()
+            );
             assert_f32_bits_eq(&what, &c, &want);
         }
     }
@@ -260,6 +310,30 @@ fn qs8_gemm_random_shapes() {
         (6, 24, 50),
     ] {
         check_gemm(&mut rng, m, k, n);
+    }
+}
+
+/// Packed 2- and 4-bit codes: odd shapes (odd k, rows not a multiple of 4, 1-3 column tails,
+/// the matrix-vector path at n = 1) and EfficientNet-like ones.
+#[test]
+fn qs8_gemm_lowbit_codes_match_int8() {
+    let mut rng = Rng::new(21);
+    for bits in [CodeBits::Two, CodeBits::Four] {
+        for &m in &[1, 3, 5, 17] {
+            for &k in &[1, 2, 7, 33] {
+                for &n in &[1, 3, 9, 50] {
+                    check_lowbit_gemm(&mut rng, bits, m, k, n);
+                }
+            }
+        }
+        for &(m, k, n) in &[
+            (1000, 1280, 1),
+            (65, 1152, 7),
+            (12, 1152, 49),
+            (24, 144, 3136),
+        ] {
+            check_lowbit_gemm(&mut rng, bits, m, k, n);
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 use quantscope::kernels::qs8_dwconv::{qs8_dwconv, qs8_dwconv_f32};
 use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
 use quantscope::kernels::qs8_requant::{Dequant, Requant};
+use quantscope::kernels::qs8_unpack::CodeBits;
 use quantscope::kernels::ConvGeometry;
 use quantscope::quant::f32_requant::F32Requant;
 use quantscope::quant::Multiplier;
@@ -94,14 +95,32 @@ fn check_gemm(rng: &mut SmallRng, m: usize, k: usize, n: usize) {
     let a = random_i8(rng, m * k);
     let b = random_i8(rng, k * n);
     let p = Params::random(rng, m);
+    // The same shapes with 4-bit and 2-bit packed codes (decoded per panel in each task).
+    let codes: Vec<u8> = (0..m * k).map(|_| rng.random_range(0..16)).collect();
+    let tables: Vec<[i8; 16]> = (0..m)
+        .map(|_| core::array::from_fn(|_| rng.random_range(-127..=127)))
+        .collect();
+    let two: Vec<u8> = codes.iter().map(|c| c & 3).collect();
     for &uk in QGemmUkernel::ALL {
-        let pa = PackedQA::pack_for(uk, &a, m, k);
-        let (seq, seq_f) = gemm_in(1, &pa, &b, n, &p);
-        for threads in [2, 3, 4] {
-            let (par, par_f) = gemm_in(threads, &pa, &b, n, &p);
-            let what = format!("qs8_gemm {m}x{k}x{n} {uk:?} {threads}t");
-            assert_eq!(seq, par, "{what}");
-            assert_bits_eq(&what, &seq_f, &par_f);
+        let packings = [
+            ("int8", PackedQA::pack_for(uk, &a, m, k)),
+            (
+                "4-bit",
+                PackedQA::pack_codes_for(uk, &codes, &tables, CodeBits::Four, m, k),
+            ),
+            (
+                "2-bit",
+                PackedQA::pack_codes_for(uk, &two, &tables, CodeBits::Two, m, k),
+            ),
+        ];
+        for (kind, pa) in &packings {
+            let (seq, seq_f) = gemm_in(1, pa, &b, n, &p);
+            for threads in [2, 3, 4] {
+                let (par, par_f) = gemm_in(threads, pa, &b, n, &p);
+                let what = format!("qs8_gemm {kind} {m}x{k}x{n} {uk:?} {threads}t");
+                assert_eq!(seq, par, "{what}");
+                assert_bits_eq(&what, &seq_f, &par_f);
+            }
         }
     }
 }

@@ -166,6 +166,11 @@ impl Scheme {
                 self.weight_bits
             )));
         }
+        if self.levels == Levels::Pow2 && self.weight_bits < 2 {
+            return Err(Error::Input(
+                "power-of-two levels need at least 2 bits (0 and +-2^e)".into(),
+            ));
+        }
         if !(4..=8).contains(&self.act_bits) {
             return Err(Error::Input(format!(
                 "activation bits must be 4..=8, got {}",
@@ -225,7 +230,7 @@ pub enum VariantSpec {
 
 /// The grammar, for error messages.
 pub const SPEC_GRAMMAR: &str = "fp32, fp16, or w<2..8>a<4..8> with optional suffixes \
-    -kmeans|-kmeans++|-pow2 (levels; then w1..8), -tensor, -minmax|-mse (clipping), -wasym \
+    -kmeans|-kmeans++|-pow2 (levels; w1..8 with kmeans, w2..8 with pow2), -tensor, -minmax|-mse (clipping), -wasym \
     (asymmetric weights), -sym (symmetric activations), -dynamic; e.g. w8a8, w4a8, \
     w4a8-kmeans, w2a8-pow2, w8a8-tensor (aliases: int8, int8-static, int8-static-tensor, \
     int8-dynamic)";

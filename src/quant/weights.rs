@@ -197,7 +197,11 @@ impl QuantizedWeights {
         WeightBytes {
             codes: (self.codes.len() * self.code_bits() as usize).div_ceil(8),
             scales: 4 * groups,
-            zero_points: if self.scheme.weight_symmetric { 0 } else { groups },
+            zero_points: if self.scheme.weight_symmetric {
+                0
+            } else {
+                groups
+            },
             codebooks: if self.float_levels.is_empty() {
                 0
             } else {
