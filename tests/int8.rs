@@ -201,7 +201,7 @@ fn packed_low_bit_weights_run_bit_identical_to_the_int8_path() {
     let ranges = quantscope::quant::calibrate(
         float.float_executor().unwrap(),
         ObserverKind::MinMax,
-        calib.into_iter(),
+        calib,
         &mut |_, _| {},
     )
     .unwrap();
