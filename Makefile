@@ -24,12 +24,14 @@ WASM_TESTS  := --test kernels --test qs8_kernels --test qs8_add --test qs8_unpac
 NATIVE_LOGITS := target/coffee-native-logits.bin
 INT8_RANGES := target/samples-int8-ranges.json
 NATIVE_INT8_LOGITS := target/coffee-native-int8-logits.bin
+NATIVE_LOWBIT_LOGITS := target/coffee-native-lowbit-logits.bin
 WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen-test-runner \
 	RUSTFLAGS="-C target-feature=+simd128" \
 	QUANTSCOPE_WASM_MODEL=$(CURDIR)/$(MODEL) QUANTSCOPE_WASM_META=$(CURDIR)/$(META) \
 	QUANTSCOPE_WASM_NATIVE_LOGITS=$(CURDIR)/$(NATIVE_LOGITS) \
 	QUANTSCOPE_WASM_RANGES=$(CURDIR)/$(INT8_RANGES) \
-	QUANTSCOPE_WASM_NATIVE_INT8_LOGITS=$(CURDIR)/$(NATIVE_INT8_LOGITS)
+	QUANTSCOPE_WASM_NATIVE_INT8_LOGITS=$(CURDIR)/$(NATIVE_INT8_LOGITS) \
+	QUANTSCOPE_WASM_NATIVE_LOWBIT_LOGITS=$(CURDIR)/$(NATIVE_LOWBIT_LOGITS)
 
 .PHONY: help demo test test-native test-wasm test-wasm-browser test-browser lint models bench \
 	tools chromium venv pkg www clean-models
@@ -138,10 +140,18 @@ $(NATIVE_INT8_LOGITS): $(INT8_RANGES)
 	./target/debug/quantscope logits --model $(MODEL) --variant int8 --ranges $(INT8_RANGES) \
 	  samples/coffee.png --out $@
 
-test-wasm: tools $(NATIVE_LOGITS) $(NATIVE_INT8_LOGITS)
+# Packed low-bit weights (4-bit k-means, 2-bit uniform) from the same ranges, one after the other.
+$(NATIVE_LOWBIT_LOGITS): $(INT8_RANGES)
+	./target/debug/quantscope logits --model $(MODEL) --variant w4a8-kmeans --ranges $(INT8_RANGES) \
+	  samples/coffee.png --out $@.kmeans
+	./target/debug/quantscope logits --model $(MODEL) --variant w2a8 --ranges $(INT8_RANGES) \
+	  samples/coffee.png --out $@.w2
+	cat $@.kmeans $@.w2 > $@ && rm $@.kmeans $@.w2
+
+test-wasm: tools $(NATIVE_LOGITS) $(NATIVE_INT8_LOGITS) $(NATIVE_LOWBIT_LOGITS)
 	$(WASM_ENV) cargo test --target $(WASM_TARGET) $(WASM_TESTS)
 
-test-wasm-browser: tools chromium $(NATIVE_LOGITS) $(NATIVE_INT8_LOGITS)
+test-wasm-browser: tools chromium $(NATIVE_LOGITS) $(NATIVE_INT8_LOGITS) $(NATIVE_LOWBIT_LOGITS)
 	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
 	$(WASM_ENV) cargo test --target $(WASM_TARGET) $(WASM_TESTS)
 

@@ -324,3 +324,70 @@ pub fn top_k(probs: &[f32], k: usize, labels: &[String]) -> Vec<Prediction> {
         })
         .collect()
 }
+
+/// How a variant's logits agree with the float model's on one input.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Agreement {
+    /// Same most probable class.
+    pub same_top1: bool,
+    /// Classes shared by the two top-5 lists.
+    pub top5_overlap: usize,
+    /// `KL(p_float || p_variant)` of the softmax probabilities, nats.
+    pub kl: f64,
+    /// SQNR of the variant's logits against float's, dB.
+    pub logit_sqnr_db: f64,
+}
+
+/// The agreement of `other` logits with `reference` (float) logits.
+pub fn agreement(reference: &[f32], other: &[f32]) -> Agreement {
+    let (p, q) = (softmax(reference), softmax(other));
+    let top5 = |x: &[f32]| -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..x.len()).collect();
+        idx.sort_by(|&a, &b| x[b].total_cmp(&x[a]).then(a.cmp(&b)));
+        idx.truncate(5);
+        idx
+    };
+    let (tp, tq) = (top5(&p), top5(&q));
+    let kl = p
+        .iter()
+        .zip(&q)
+        .filter(|(&a, _)| a > 0.0)
+        .map(|(&a, &b)| a as f64 * (a as f64 / (b as f64).max(1e-38)).ln())
+        .sum::<f64>()
+        .max(0.0);
+    Agreement {
+        same_top1: tp.first() == tq.first(),
+        top5_overlap: tp.iter().filter(|i| tq.contains(i)).count(),
+        kl,
+        logit_sqnr_db: crate::quant::weights::sqnr_db(reference, other),
+    }
+}
+
+/// [`Agreement`] over a set of inputs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct AgreementSummary {
+    /// Inputs compared.
+    pub images: usize,
+    /// Inputs with float's top-1.
+    pub top1_agree: usize,
+    /// Mean KL divergence from float, nats.
+    pub mean_kl: f64,
+    /// Mean logit SQNR against float, dB.
+    pub mean_logit_sqnr_db: f64,
+    /// Mean top-5 overlap.
+    pub mean_top5_overlap: f64,
+}
+
+impl AgreementSummary {
+    /// The summary of `all`.
+    pub fn of(all: &[Agreement]) -> AgreementSummary {
+        let n = all.len().max(1) as f64;
+        AgreementSummary {
+            images: all.len(),
+            top1_agree: all.iter().filter(|a| a.same_top1).count(),
+            mean_kl: all.iter().map(|a| a.kl).sum::<f64>() / n,
+            mean_logit_sqnr_db: all.iter().map(|a| a.logit_sqnr_db).sum::<f64>() / n,
+            mean_top5_overlap: all.iter().map(|a| a.top5_overlap as f64).sum::<f64>() / n,
+        }
+    }
+}

@@ -42,6 +42,10 @@ static RANGES: &str = include_str!(env!(
     "QUANTSCOPE_WASM_RANGES",
     "set QUANTSCOPE_WASM_RANGES to the absolute path of a ranges JSON (see tests/wasm_efficientnet.rs; make test-wasm sets it)"
 ));
+static NATIVE_LOWBIT_LOGITS: &[u8] = include_bytes!(env!(
+    "QUANTSCOPE_WASM_NATIVE_LOWBIT_LOGITS",
+    "set QUANTSCOPE_WASM_NATIVE_LOWBIT_LOGITS to the native w4a8-kmeans then w2a8 logits (see tests/wasm_efficientnet.rs; make test-wasm sets it)"
+));
 static NATIVE_INT8_LOGITS: &[u8] = include_bytes!(env!(
     "QUANTSCOPE_WASM_NATIVE_INT8_LOGITS",
     "set QUANTSCOPE_WASM_NATIVE_INT8_LOGITS to the absolute path of the native int8 logits (see tests/wasm_efficientnet.rs; make test-wasm sets it)"
@@ -110,36 +114,56 @@ fn efficientnet_logits_match_native() {
 /// are equal bit for bit.
 #[wasm_bindgen_test]
 fn efficientnet_int8_bit_identical_to_native() {
+    let logits = assert_static_variant_bit_identical("w8a8", &f32s(NATIVE_INT8_LOGITS));
+    let top1 = (0..logits.len()).max_by(|&a, &b| logits[a].total_cmp(&logits[b]));
+    assert_eq!(top1, Some(ESPRESSO), "int8 top-1 in wasm");
+}
+
+/// Packed 4-bit k-means codes (table lookups by swizzle) and 2-bit uniform codes, decoded a
+/// panel at a time by the SIMD128 kernels: the same logits as natively (scalar decode), bit for
+/// bit. The native file holds the two variants' logits one after the other.
+#[wasm_bindgen_test]
+fn efficientnet_low_bit_bit_identical_to_native() {
+    let native = f32s(NATIVE_LOWBIT_LOGITS);
+    let (kmeans, two) = native.split_at(native.len() / 2);
+    assert_static_variant_bit_identical("w4a8-kmeans", kmeans);
+    assert_static_variant_bit_identical("w2a8", two);
+}
+
+/// The static variant `spec` built from the native calibration ranges gives `native`'s logits
+/// (returned).
+fn assert_static_variant_bit_identical(spec: &str, native: &[f32]) -> Vec<f32> {
     let meta = ModelMetadata::from_json(META).expect("metadata JSON");
     let float = Classifier::new(MODEL, meta).expect("model imports");
     let ranges = serde_json::from_str(RANGES).expect("ranges JSON");
+    let quantscope::quant::VariantSpec::Static(scheme) =
+        quantscope::quant::VariantSpec::parse(spec).expect("spec")
+    else {
+        panic!("{spec} is not static")
+    };
     let int8 = float
-        .with_ranges(&ranges, &Default::default())
-        .expect("int8 model builds");
+        .with_ranges(&ranges, &scheme.into())
+        .expect("variant builds");
     let img = quantscope::image::decode(IMAGE).expect("sample decodes");
-    let logits = int8
-        .logits(&int8.input_tensor(&img))
-        .expect("int8 model runs");
-    let native = f32s(NATIVE_INT8_LOGITS);
+    let logits = int8.logits(&int8.input_tensor(&img)).expect("variant runs");
     assert_eq!(logits.len(), native.len(), "number of logits");
     let differing: Vec<usize> = (0..logits.len())
         .filter(|&i| logits[i].to_bits() != native[i].to_bits())
         .collect();
     console_log!(
-        "wasm vs native int8 logits: {} of {} differ",
+        "wasm vs native {spec} logits: {} of {} differ",
         differing.len(),
         logits.len()
     );
     assert!(
         differing.is_empty(),
-        "int8 logits differ at {} classes, first {:?}: wasm {} native {}",
+        "{spec} logits differ at {} classes, first {:?}: wasm {} native {}",
         differing.len(),
         differing.first(),
         logits[differing[0]],
         native[differing[0]]
     );
-    let top5 = int8.predictions(&logits, 5);
-    assert_eq!(top5[0].index, ESPRESSO, "int8 top-5 in wasm: {top5:?}");
+    logits
 }
 
 fn get(v: &wasm_bindgen::JsValue, key: &str) -> wasm_bindgen::JsValue {

@@ -2,7 +2,8 @@
 //! `quantscope quantize --report` prints and the page's layer list shows).
 
 use super::lower::{QLayer, QLinear, QuantizedGraph};
-use super::weights::sqnr_db;
+use super::scheme::{Clipping, Levels, Scheme};
+use super::weights::{sqnr_db, QuantizedWeights, WeightBytes};
 use crate::ir::Op;
 use serde::Serialize;
 
@@ -25,8 +26,18 @@ pub struct LayerReport {
     pub output: (f32, i32),
     /// Output clamp in codes (a fused ReLU/ReLU6 narrows it).
     pub clamp: (i8, i8),
+    /// The layer's scheme, as a spec (`w4a8-kmeans`, ...).
+    pub scheme: String,
     /// SQNR of the dequantized weights against the float weights, dB.
     pub weight_sqnr_db: f64,
+    /// Uniform grids: the weight SQNR with a min/max range and with the MSE-chosen range
+    /// (whichever the scheme uses is `weight_sqnr_db`).
+    pub clipping_sqnr_db: Option<(f64, f64)>,
+    /// Codebooks: SQNR of the clustering alone (float levels against the weights) and of the
+    /// int8 codebook against the float levels (its rounding error).
+    pub codebook_sqnr_db: Option<(f64, f64)>,
+    /// Stored bytes of the weights, by part.
+    pub stored: WeightBytes,
     /// Bytes of the float weights and bias.
     pub fp32_bytes: usize,
     /// Bytes of the int8 weights, int32 bias and per-channel scales.
@@ -72,6 +83,18 @@ pub fn layer_reports(q: &QuantizedGraph) -> Vec<LayerReport> {
         };
         let p = |v: usize| q.params[v].map_or((0.0, 0), |p| (p.scale, p.zero_point));
         let scales = &lin.weights.scales;
+        let scheme = lin.weights.scheme;
+        let sqnr_with = |clipping: Clipping| {
+            let s = Scheme { clipping, ..scheme };
+            let qw = QuantizedWeights::quantize_scheme(&w, lin.weights.rows, &s, &[]);
+            sqnr_db(&w, &qw.dequantize())
+        };
+        let clipping_sqnr_db = (scheme.levels == Levels::Uniform)
+            .then(|| (sqnr_with(Clipping::MinMax), sqnr_with(Clipping::Mse)));
+        let codebook_sqnr_db = lin
+            .weights
+            .clustered()
+            .map(|c| (sqnr_db(&w, &c), sqnr_db(&c, &lin.weights.dequantize())));
         let lo = scales.iter().copied().fold(f32::INFINITY, f32::min);
         let hi = scales.iter().copied().fold(0f32, f32::max);
         out.push(LayerReport {
@@ -83,7 +106,11 @@ pub fn layer_reports(q: &QuantizedGraph) -> Vec<LayerReport> {
             input: p(node.inputs[0]),
             output: p(node.outputs[0]),
             clamp: (lin.min, lin.max),
+            scheme: super::VariantSpec::Static(scheme).to_string(),
             weight_sqnr_db: sqnr_db(&w, &lin.weights.dequantize()),
+            clipping_sqnr_db,
+            codebook_sqnr_db,
+            stored: lin.weights.stored_bytes(),
             fp32_bytes: 4 * (w.len() + bias_len),
             int8_bytes: int8_bytes(lin),
         });

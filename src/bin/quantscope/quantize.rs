@@ -1,6 +1,6 @@
 //! `quantscope quantize`, and the quantization arguments shared with `classify` and `logits`.
 
-use quantscope::classifier::{Classifier, QuantizeOptions, Variant};
+use quantscope::classifier::{agreement, AgreementSummary, Classifier, QuantizeOptions, Variant};
 use quantscope::ir::Tensor;
 use quantscope::quant::calibrate::Ranges;
 use quantscope::quant::observer::ObserverKind;
@@ -160,10 +160,17 @@ pub struct Args {
     model: super::ModelArgs,
     #[command(flatten)]
     quant: QuantArgs,
-    /// The static variant to build: w8a8 (= int8, default), w4a8, w4a8-kmeans, w2a8-pow2, ...
-    #[arg(long, default_value = "w8a8")]
-    variant: String,
-    /// Print per-layer scales, zero points, weight SQNR and sizes.
+    /// Static variants to build, comma-separated, calibrated once: w8a8 (= int8, default),
+    /// w4a8, w4a8-kmeans, w2a8-pow2, w8a8-tensor, w8a4, ...
+    #[arg(
+        long = "variant",
+        visible_alias = "variants",
+        default_value = "w8a8",
+        value_delimiter = ','
+    )]
+    variants: Vec<String>,
+    /// Print per-layer scales, zero points, weight SQNR (min/max and MSE clipping, or the
+    /// clustering and codebook rounding errors) and sizes.
     #[arg(long)]
     report: bool,
     /// JSON instead of a table.
@@ -174,17 +181,23 @@ pub struct Args {
     ranges_out: Option<PathBuf>,
 }
 
-/// Quantizes the model to static int8 and reports on it.
+/// Quantizes the model to each static variant (one calibration) and reports on them: weights'
+/// bytes and, on the calibration images, agreement with fp32 (top-1, KL, logit SQNR).
 pub fn run(args: Args) -> Result<ExitCode> {
     let float = args.model.classifier()?;
-    let variant = Variant::parse(&args.variant)?;
-    if !variant.is_static() {
-        return Err(Error::Input(format!(
-            "quantize builds a static variant (w<b>a<b>...), not {variant}"
-        )));
+    let mut variants = Vec::with_capacity(args.variants.len());
+    for spec in &args.variants {
+        let v = Variant::parse(spec)?;
+        if !v.is_static() {
+            return Err(Error::Input(format!(
+                "quantize builds static variants (w<b>a<b>...), not {v}"
+            )));
+        }
+        variants.push(v);
     }
-    let int8 = args.quant.build(&float, variant)?;
-    if let (Some(path), Some(ranges)) = (&args.ranges_out, int8.ranges()) {
+    let first = args.quant.build(&float, variants[0])?;
+    let ranges = first.ranges().cloned();
+    if let (Some(path), Some(ranges)) = (&args.ranges_out, &ranges) {
         write_json(path, ranges)?;
         eprintln!(
             "ranges of {} values -> {}",
@@ -192,66 +205,120 @@ pub fn run(args: Args) -> Result<ExitCode> {
             path.display()
         );
     }
-    let Some(exec) = int8.int8_executor() else {
-        return Ok(ExitCode::FAILURE);
+    let mut built = vec![first];
+    for &v in &variants[1..] {
+        let options = args.quant.options(v)?;
+        let (Variant::Static(default), Some(ranges)) = (options.variant, &ranges) else {
+            continue;
+        };
+        let schemes = LayerSchemes {
+            default,
+            overrides: options.overrides,
+        };
+        built.push(float.with_ranges(ranges, &schemes)?);
+    }
+    // Agreement on the calibration images (none with --ranges).
+    let inputs = if args.quant.calib.is_empty() {
+        Vec::new()
+    } else {
+        args.quant.calibration_inputs(&float)?
     };
-    let layers = layer_reports(exec.quantized());
-    let (fp32, int8_bytes) = (float.weight_bytes(), int8.weight_bytes());
+    let float_logits = inputs
+        .iter()
+        .map(|x| float.logits(x))
+        .collect::<Result<Vec<_>>>()?;
+    let fp32 = float.weight_bytes();
+    let mut rows = Vec::new();
+    for q in &built {
+        let Some(exec) = q.int8_executor() else {
+            continue;
+        };
+        let mut agreements = Vec::with_capacity(inputs.len());
+        for (x, f) in inputs.iter().zip(&float_logits) {
+            agreements.push(agreement(f, &q.logits(x)?));
+        }
+        let layers = layer_reports(exec.quantized());
+        rows.push((q, AgreementSummary::of(&agreements), layers));
+    }
     if args.json {
-        let report = serde_json::json!({
-            "per_channel": int8.per_channel(),
-            "observer": int8.ranges().map(|r| r.observer.clone()),
-            "fp32_bytes": fp32,
-            "int8_bytes": int8_bytes,
-            "layers": if args.report { serde_json::to_value(&layers).ok() } else { None },
-        });
-        println!("{report}");
+        for (q, summary, layers) in &rows {
+            let report = serde_json::json!({
+                "variant": q.variant().to_string(),
+                "per_channel": q.per_channel(),
+                "observer": q.ranges().map(|r| r.observer.clone()),
+                "fp32_bytes": fp32,
+                "bytes": q.weight_bytes(),
+                "agreement": summary,
+                "layers": if args.report { serde_json::to_value(layers).ok() } else { None },
+            });
+            println!("{report}");
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    if args.report {
-        println!(
-            "{:<28} {:>5} {:>18} {:>21} {:>17} {:>17} {:>9} {:>9} {:>8}",
-            "layer",
-            "op",
-            "weight",
-            "w scale min..max",
-            "in (S, Z)",
-            "out (S, Z)",
-            "SQNR dB",
-            "fp32 B",
-            "int8 B"
-        );
-        for l in &layers {
-            println!(
-                "{:<28} {:>5} {:>18} {:>10.3e}..{:<10.3e} {:>10.3e},{:>5} {:>10.3e},{:>5} {:>9.1} {:>9} {:>8}",
-                l.name,
-                l.op,
-                format!("{:?}", l.weight_shape),
-                l.weight_scale_range.0,
-                l.weight_scale_range.1,
-                l.input.0,
-                l.input.1,
-                l.output.0,
-                l.output.1,
-                l.weight_sqnr_db,
-                l.fp32_bytes,
-                l.int8_bytes
-            );
-        }
+    for (q, _, layers) in rows.iter().filter(|_| args.report) {
+        println!("{}", q.variant());
+        print_layers(layers);
     }
     println!(
-        "int8 ({}): {} layers, weights {} B (fp32 {} B, {:.2}x smaller)",
-        if int8.per_channel() {
-            "per channel"
-        } else {
-            "per tensor"
-        },
-        layers.len(),
-        int8_bytes,
-        fp32,
-        fp32 as f64 / int8_bytes.max(1) as f64
+        "{:<20} {:>12} {:>7} {:>10} {:>9} {:>11} {:>8}",
+        "variant", "weights B", "x fp32", "top-1 kept", "mean KL", "logit SQNR", "top-5"
+    );
+    for (q, s, _) in &rows {
+        let bytes = q.weight_bytes();
+        println!(
+            "{:<20} {:>12} {:>7.2} {:>10} {:>9.4} {:>8.2} dB {:>8.2}",
+            q.variant().to_string(),
+            bytes,
+            bytes as f64 / fp32.max(1) as f64,
+            format!("{}/{}", s.top1_agree, s.images),
+            s.mean_kl,
+            s.mean_logit_sqnr_db,
+            s.mean_top5_overlap
+        );
+    }
+    println!(
+        "fp32 weights {fp32} B; agreement with fp32 on the {} calibration image(s)",
+        inputs.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The per-layer table of one variant.
+fn print_layers(layers: &[quantscope::quant::report::LayerReport]) {
+    println!(
+        "{:<28} {:>5} {:>18} {:>21} {:>17} {:>17} {:>8} {:>15} {:>15} {:>9} {:>8}",
+        "layer",
+        "op",
+        "weight",
+        "w scale min..max",
+        "in (S, Z)",
+        "out (S, Z)",
+        "SQNR dB",
+        "minmax/mse dB",
+        "cluster/round",
+        "fp32 B",
+        "B"
+    );
+    let pair = |p: Option<(f64, f64)>| p.map_or("-".to_string(), |(a, b)| format!("{a:.1}/{b:.1}"));
+    for l in layers {
+        println!(
+            "{:<28} {:>5} {:>18} {:>10.3e}..{:<10.3e} {:>10.3e},{:>5} {:>10.3e},{:>5} {:>8.1} {:>15} {:>15} {:>9} {:>8}",
+            l.name,
+            l.op,
+            format!("{:?}", l.weight_shape),
+            l.weight_scale_range.0,
+            l.weight_scale_range.1,
+            l.input.0,
+            l.input.1,
+            l.output.0,
+            l.output.1,
+            l.weight_sqnr_db,
+            pair(l.clipping_sqnr_db),
+            pair(l.codebook_sqnr_db),
+            l.fp32_bytes,
+            l.int8_bytes
+        );
+    }
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
