@@ -17,7 +17,9 @@ const engine = params.get('engine') ?? 'quantscope';
 const threads = Number(params.get('threads') ?? 1);
 const runs = Number(params.get('runs') ?? 20);
 const warmup = Number(params.get('warmup') ?? 3);
-const variants = (params.get('variants') ?? 'fp32,int8').split(',').filter(Boolean);
+// quantscope: fp32, int8 (= w8a8) and any static spec (w4a8, w4a8-kmeans, w2a8, ...);
+// onnxruntime-web: fp32 and int8 only.
+const variants = (params.get('variants') ?? 'fp32,int8,w4a8,w4a8-kmeans,w2a8').split(',').filter(Boolean);
 const modelBase = params.get('model') ?? '../models/efficientnet-lite0';
 const int8Model = params.get('int8model') ?? '../models/efficientnet-lite0-int8-qdq.onnx';
 const imageUrl = params.get('image') ?? '../samples/coffee.png';
@@ -37,6 +39,12 @@ async function fetchOk(url, kind) {
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   if (kind === 'text') return res.text();
   return new Uint8Array(await res.arrayBuffer());
+}
+
+/** The weights' bytes as stored and as the kernels hold them in wasm memory (from `info()`). */
+async function weightBytes(model) {
+  const info = await model.info();
+  return { weight_bytes: info.weight_bytes, kernel_weight_bytes: info.kernel_weight_bytes };
 }
 
 /** Runs `once()` (-> { ms, top5 }) 1 + warmup + runs times; medians of the timed runs. */
@@ -118,9 +126,20 @@ async function benchQuantscope() {
       });
       const quantizeMs = performance.now() - t0;
       const m = await measure(() => q.classify(image.slice()));
-      rows.push({ ...base(), variant: 'int8', ...m, quantize_ms: quantizeMs,
+      rows.push({ ...base(), variant: 'int8', ...m, ...(await weightBytes(q)), quantize_ms: quantizeMs,
         calibration_images: calibration.length, last_progress: progress });
     }
+  }
+  // Weights below 8 bits: the same calibration photos, one static variant each.
+  for (const spec of variants.filter((v) => /^w\d+a\d+/.test(v))) {
+    const calibration = await Promise.all(calibUrls.map((u) => fetchOk(u)));
+    const t0 = performance.now();
+    // `mode` for packages that predate `variant` (both name the spec).
+    const q = await model.quantize({ variant: spec, mode: spec, observer: 'minmax', calibration });
+    const quantizeMs = performance.now() - t0;
+    const m = await measure(() => q.classify(image.slice()));
+    rows.push({ ...base(), variant: spec, ...m, ...(await weightBytes(q)), quantize_ms: quantizeMs });
+    q.dispose?.();
   }
   let kernelBench = null;
   if (typeof qs.kernelBench === 'function') kernelBench = { threads: qs.threads, ...(await qs.kernelBench()) };
@@ -168,7 +187,7 @@ async function benchOrt() {
   try {
     const info = await w.request('init', { threads });
     const models = { fp32: `${modelBase}.onnx`, int8: int8Model };
-    for (const variant of variants) {
+    for (const variant of variants.filter((v) => v in models)) {
       let onnx;
       try {
         onnx = await fetchOk(models[variant]);

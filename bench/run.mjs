@@ -137,6 +137,18 @@ function goals(rows, skipped, threadsList) {
     } else if (!best) lines.push(`${head} **MISSING** (no onnxruntime-web row at ${t} threads)`);
     else lines.push(`${head} **MISSING** (quantscope int8 ${why('int8', t)})`);
   }
+  // Goal 3: packed low-bit weights do not undo the gain: w4a8 <= 1.15x int8, w4a8-kmeans <= 1.3x.
+  for (const t of threadsList) {
+    const q = find(rows, 'quantscope', 'int8', t);
+    for (const [spec, limit] of [['w4a8', 1.15], ['w4a8-kmeans', 1.3]]) {
+      const r = find(rows, 'quantscope', spec, t);
+      const head = `- quantscope ${spec} <= ${limit}x int8 at ${t} thread${t > 1 ? 's' : ''}:`;
+      if (q && r) {
+        const ratio = r.median_ms / q.median_ms;
+        lines.push(`${head} **${ratio.toFixed(2)}x** (${fmt(r.median_ms)} ms / ${fmt(q.median_ms)} ms) ${ratio <= limit ? '**PASS**' : '**MISS**'}`);
+      } else lines.push(`${head} **MISSING** (${q ? spec : 'int8'} ${why(q ? spec : 'int8', t)})`);
+    }
+  }
   return lines;
 }
 
@@ -154,19 +166,20 @@ function report(rows, skipped, kernels, meta) {
   const [l0, l1] = meta.load;
   md.push(`1-minute load average ${l0.toFixed(2)} before, ${l1.toFixed(2)} after the run` +
     (Math.max(l0, l1) > 0.5 * meta.cpus ? ` (**the machine was busy: other processes competed for its ${meta.cpus} CPUs, the numbers are noisy**)` : '') + '.', '');
-  md.push('| engine | variant | threads | median ms | min ms | median wall ms | vs quantscope fp32 | top-1 |');
-  md.push('|---|---|---:|---:|---:|---:|---:|---|');
+  md.push('| engine | variant | threads | median ms | min ms | median wall ms | vs quantscope fp32 | weights in wasm memory | top-1 |');
+  md.push('|---|---|---:|---:|---:|---:|---:|---:|---|');
   const order = (r) => [r.threads, r.engine === 'quantscope' ? 0 : 1, r.variant === 'fp32' ? 0 : 1];
   const all = [...rows, ...skipped.map((s) => ({ ...s, skippedRow: true }))]
     .sort((a, b) => { const x = order(a); const y = order(b); return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
   for (const r of all) {
     if (r.skippedRow) {
-      md.push(`| ${r.engine} | ${r.variant} | ${r.threads} | **SKIPPED** | | | | ${r.reason} |`);
+      md.push(`| ${r.engine} | ${r.variant} | ${r.threads} | **SKIPPED** | | | | | ${r.reason} |`);
       continue;
     }
     const f = find(rows, 'quantscope', 'fp32', r.threads);
     const ratio = f ? `${(r.median_ms / f.median_ms).toFixed(2)}x` : '–';
-    md.push(`| ${r.engine} | ${r.variant} | ${r.threads} | ${fmt(r.median_ms)} | ${fmt(r.min_ms)} | ${fmt(r.median_wall_ms)} | ${ratio} | ${r.top1.index} ${r.top1.label} (${r.top1.prob.toFixed(3)}) |`);
+    const mem = r.kernel_weight_bytes != null ? `${(r.kernel_weight_bytes / 1e6).toFixed(2)} MB` : '–';
+    md.push(`| ${r.engine} | ${r.variant} | ${r.threads} | ${fmt(r.median_ms)} | ${fmt(r.min_ms)} | ${fmt(r.median_wall_ms)} | ${ratio} | ${mem} | ${r.top1.index} ${r.top1.label} (${r.top1.prob.toFixed(3)}) |`);
   }
   md.push('', '## Goals', '', ...goals(rows, skipped, meta.threads));
   const ref = find(rows, 'quantscope', 'fp32', meta.threads[0]) ?? rows[0];

@@ -181,6 +181,12 @@ impl Classifier {
         }
     }
 
+    /// Bytes of the static variants' Conv/Gemm weights as their kernels hold them in memory
+    /// (i16 panels at 5..8 bits, packed codes and tables below; `None` for float executors).
+    pub fn kernel_weight_bytes(&self) -> Option<usize> {
+        self.int8_executor().map(Int8Executor::kernel_weight_bytes)
+    }
+
     /// A new classifier of the variant `options` asks for, derived from this fp32 one;
     /// `calibration` (preprocessed images) is used by static int8 only, with `progress`
     /// called after each image.

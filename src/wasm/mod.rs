@@ -149,6 +149,7 @@ impl Model {
             variant: String,
             per_channel: bool,
             weight_bytes: usize,
+            kernel_weight_bytes: Option<usize>,
             #[serde(flatten)]
             summary: crate::ir::summary::ModelSummary,
         }
@@ -158,6 +159,7 @@ impl Model {
             variant: self.classifier.variant().to_string(),
             per_channel: self.classifier.per_channel(),
             weight_bytes: self.classifier.weight_bytes(),
+            kernel_weight_bytes: self.classifier.kernel_weight_bytes(),
             summary: summarize(self.classifier.graph()),
         })
     }
