@@ -1,13 +1,13 @@
 //! A model plus its metadata: image in, top-k labels out, in any of the variants (float,
 //! float16 weights, int8 dynamic range, int8 static).
 
+use crate::exec::calibrate::{calibrate, Ranges};
 use crate::exec::float::WeightMode;
 use crate::exec::{FloatExecutor, Int8Executor};
 use crate::image::preprocess;
 use crate::ir::{Graph, Tensor};
 use crate::model::ModelMetadata;
 use crate::onnx::{load_model, ImportOptions};
-use crate::quant::calibrate::{calibrate, Ranges};
 use crate::quant::fp16::fp16_weights;
 use crate::quant::lower::quantize_static;
 use crate::quant::observer::ObserverKind;

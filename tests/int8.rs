@@ -198,7 +198,7 @@ fn packed_low_bit_weights_run_bit_identical_to_the_int8_path() {
     let float = float();
     let xs = inputs(&float);
     let calib: Vec<Tensor> = xs.iter().take(2).map(|(_, t)| t.clone()).collect();
-    let ranges = quantscope::quant::calibrate(
+    let ranges = quantscope::exec::calibrate(
         float.float_executor().unwrap(),
         ObserverKind::MinMax,
         calib,

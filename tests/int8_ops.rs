@@ -6,10 +6,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use ndarray::{Array2, Array4, ArrayD, IxDyn};
+use quantscope::exec::calibrate::calibrate;
 use quantscope::exec::{FloatExecutor, Int8Executor};
 use quantscope::ir::ops::{Clip, Concat, Conv, Flatten, Gemm, Pool, Softmax};
 use quantscope::ir::{Activation, Graph, Op, Tensor};
-use quantscope::quant::calibrate::calibrate;
 use quantscope::quant::lower::quantize_static;
 use quantscope::quant::observer::ObserverKind;
 use quantscope::quant::weights::sqnr_db;

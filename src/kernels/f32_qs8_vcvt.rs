@@ -4,12 +4,12 @@
 //! SIMD128 twins that give the same codes.
 //!
 //! The SIMD128 form does the same f32 steps: the IEEE division (or product), the trunc-based
-//! rounding of [`round_ties_away`](crate::quant::round_ties_away) (`t = trunc(x)`, plus
+//! rounding of [`round_ties_away`](super::params::round_ties_away) (`t = trunc(x)`, plus
 //! `copysign(1, x)` where `|x - t| >= 1/2`), the zero point added in f32, the clamp, and a
 //! saturating conversion. The clamp is written `pmax(v, qmin)` then `pmin(v, qmax)`, which pass
 //! a NaN through like `f32::clamp`, and the conversion turns it into 0 like `as i8`.
 
-use crate::quant::QuantParams;
+use super::params::QuantParams;
 
 /// How `r` is scaled before rounding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,11 +23,14 @@ pub mod f32_dwconv;
 pub mod f32_gemm;
 pub mod f32_im2col;
 pub mod f32_qs8_vcvt;
+pub mod f32_requant;
 pub mod f32_rminmax;
+pub mod fixed_point;
 mod gemm_rows;
 pub(crate) mod padded_plane;
 #[cfg(feature = "threads")]
 mod parallel;
+pub mod params;
 pub mod qs8_add;
 pub mod qs8_dwconv;
 pub mod qs8_gemm;

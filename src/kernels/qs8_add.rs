@@ -9,7 +9,7 @@
 //! overflow for `L <= 20`; every multiply is [`Multiplier::apply`], so the SIMD128 twin is
 //! bit-identical to the scalar one.
 
-use crate::quant::Multiplier;
+use super::fixed_point::Multiplier;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use super::qs8_requant::RequantSimd128;

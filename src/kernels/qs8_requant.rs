@@ -4,14 +4,14 @@
 //! Both have a scalar form (the definition) and, on wasm32+simd128, a vectorised form that
 //! computes bit-identical results. Requantization is defined in integers
 //! ([`Multiplier::requantize`]); its SIMD128 form is that integer computation
-//! ([`RequantSimd128`]), or, for the rows that have one, the float form of
-//! [`crate::quant::f32_requant`], which about halves the instructions and is used only where a
+//! (`RequantSimd128`), or, for the rows that have one, the float form of
+//! [`super::f32_requant`], which about halves the instructions and is used only where a
 //! check at load time shows it equal to the integer definition on every int32 input.
 //! Dequantization is a plain `a * b + c` in f32 (never fused) written the same way in both.
 
+use super::f32_requant::F32Requant;
+use super::fixed_point::Multiplier;
 use crate::kernels::clamp;
-use crate::quant::f32_requant::F32Requant;
-use crate::quant::Multiplier;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use core::arch::wasm32::*;
@@ -543,10 +543,7 @@ impl F32RequantSimd128 {
         // pmax(lo, w) = lo < w ? w : lo and pmin(hi, .) are `w.max(lo).min(hi)` without NaN
         // (there is none: every operand is finite).
         let w = f32x4_pmin(self.hi, f32x4_pmax(self.lo, f32x4_add(v, self.offset)));
-        i32x4_sub(
-            w,
-            i32x4_splat(crate::quant::f32_requant::MAGIC.to_bits() as i32),
-        )
+        i32x4_sub(w, i32x4_splat(super::f32_requant::MAGIC.to_bits() as i32))
     }
 
     /// [`F32Requant::requantize`] of 8 values (`x0` then `x1`): the int8 results in the low 8

@@ -2,7 +2,8 @@
 //! "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only
 //! Inference"; gemmlowp's doc/quantization.md).
 //!
-//! A real value `r` is represented by an 8-bit integer `q` through an affine map
+//! A real value `r` is represented by a b-bit integer `q` (held in an `i8`, b = 1..8) through an
+//! affine map
 //!
 //! ```text
 //! r = S (q - Z)          S > 0 real (scale), Z integer (zero point, exactly representable)
@@ -19,20 +20,23 @@
 //! `[2^30, 2^31)` ([`Multiplier`]): a saturating rounding doubling high multiply followed by a
 //! rounding right shift ([`Multiplier::apply`]), bit-exact with gemmlowp and TFLite.
 //!
-//! - [`params`]: choosing `S` and `Z` from a range (per tensor or per channel, symmetric or not).
+//! - [`params`] (with the kernels): choosing `S` and `Z` from a range (per tensor or per channel, symmetric or not).
 //! - [`fixed_point`]: the integer-only requantization (the definition).
 //! - [`f32_requant`]: its float form for SIMD kernels, used per channel only where a check
 //!   shows it equal to the definition on every int32 input (it is the same function, computed
 //!   with fewer vector instructions).
-//! - [`observer`], [`mod@calibrate`]: choosing the activation ranges from sample images.
+//! - [`scheme`]: one layer's scheme (bits, levels, granularity, symmetry) and the variant spec.
+//! - [`codebook`]: k-means and power-of-two levels (non-uniform weights).
+//! - [`observer`]: choosing an activation range from observed values (the executor's
+//!   [`calibrate()`](crate::exec::calibrate()) runs the float model on sample images).
 //! - [`fp16`]: the fp16-weights variant (binary16 storage, f32 compute).
-//! - [`weights`]: int8 weights, symmetric, per output channel or per tensor.
+//! - [`weights`]: weights under a scheme: codes, decoding tables, codebooks, stored bytes.
 //! - [`lower`]: a float graph to its integer-only form (the math of each op).
 //! - [`report`]: per-layer scales, SQNR and sizes.
 //!
 //! # Calibration
 //!
-//! Weights are known, activations are not: [`calibrate()`] (or a [`Calibrator`] fed one image
+//! Weights are known, activations are not: [`calibrate()`](crate::exec::calibrate()) (or a [`Calibrator`](crate::exec::Calibrator) fed one image
 //! at a time) runs the float model on sample images and an [`Observer`] per activation
 //! proposes the range `[a, b]` its int8 grid (`S = (b - a) / 255`, 0 included) covers. Values outside are clipped; values inside are rounded to the
 //! nearest of the 256 codes. Narrower ranges trade clipping error for rounding error
@@ -49,21 +53,21 @@
 //! streaming [`observer::Histogram`] (2048 bins per sign, power-of-two width, at least 1024
 //! bins up to the largest magnitude; one pass, the same under any chunking of the data).
 
-pub mod calibrate;
 pub mod codebook;
-pub mod f32_requant;
-pub mod fixed_point;
+// The requantization parameters live with the kernels that apply them (kernels depend on
+// nothing above them); quant chooses them.
+pub use crate::kernels::{f32_requant, fixed_point, params};
 pub mod fp16;
 pub mod lower;
 pub mod observer;
-pub mod params;
 pub mod report;
 pub mod scheme;
 pub mod weights;
 
-pub use calibrate::{calibrate, Calibrator, Ranges};
-pub use fixed_point::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier};
+pub use crate::kernels::fixed_point::{
+    rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier,
+};
+pub use crate::kernels::params::{round_ties_away, QuantParams, QuantRange};
 pub use fp16::{fp16_weights, weight_bytes};
 pub use observer::{Observer, ObserverKind};
-pub use params::{round_ties_away, QuantParams, QuantRange};
 pub use scheme::{Clipping, Granularity, LayerSchemes, Levels, Scheme, VariantSpec};

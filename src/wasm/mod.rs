@@ -2,10 +2,10 @@
 //! every failure is a rejected `Error` whose message names the problem, never a trap.
 
 use crate::classifier::{Classifier, Prediction, QuantizeOptions, Variant};
+use crate::exec::calibrate::Ranges;
 use crate::ir::summary::summarize;
 use crate::ir::Tensor;
 use crate::model::ModelMetadata;
-use crate::quant::calibrate::Ranges;
 use crate::quant::observer::ObserverKind;
 use crate::{image, Error};
 use serde::Serialize;

@@ -1,8 +1,8 @@
 //! `quantscope quantize`, and the quantization arguments shared with `classify` and `logits`.
 
 use quantscope::classifier::{agreement, AgreementSummary, Classifier, QuantizeOptions, Variant};
+use quantscope::exec::calibrate::Ranges;
 use quantscope::ir::Tensor;
-use quantscope::quant::calibrate::Ranges;
 use quantscope::quant::observer::ObserverKind;
 use quantscope::quant::report::layer_reports;
 use quantscope::quant::{Granularity, LayerSchemes, Scheme};

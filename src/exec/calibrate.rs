@@ -1,8 +1,8 @@
 //! Calibration: run the float model on sample images and record a range for every activation.
 
-use super::observer::{Observer, ObserverKind};
 use crate::exec::FloatExecutor;
 use crate::ir::Tensor;
+use crate::quant::observer::{Observer, ObserverKind};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -28,7 +28,7 @@
 //! `min + 1 ..= max`, both first reach `y` at the same input. [`F32Requant::find_difference`]
 //! finds each threshold of the definition and evaluates the float form on both sides of it.
 
-use super::Multiplier;
+use super::fixed_point::Multiplier;
 
 /// `1.5 * 2^23`: adding it to a float in `(-2^22, 2^22)` rounds it to an integer held in the
 /// low bits of the sum (the ulp is 1 in `[2^23, 2^24)`).
