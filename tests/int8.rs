@@ -6,11 +6,10 @@
 
 mod common;
 
-use quantscope::classifier::{softmax, Classifier, QuantizeOptions, Variant};
+use quantscope::classifier::{agreement, softmax, Classifier, QuantizeOptions, Variant};
 use quantscope::ir::Tensor;
 use quantscope::model::ModelMetadata;
 use quantscope::quant::observer::ObserverKind;
-use quantscope::quant::weights::sqnr_db;
 
 fn float() -> Classifier {
     let model = common::model_path();
@@ -35,57 +34,31 @@ fn inputs(c: &Classifier) -> Vec<(String, Tensor)> {
         .collect()
 }
 
-/// Agreement of one variant with float on one image.
-#[derive(Debug)]
-struct Agreement {
-    same_top1: bool,
-    float_margin: f32,
-    sqnr_db: f64,
-    kl: f64,
-    top5_overlap: usize,
-}
-
-fn top5(p: &[f32]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..p.len()).collect();
-    idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
-    idx.truncate(5);
-    idx
-}
-
-fn agreement(float: &[f32], other: &[f32]) -> Agreement {
-    let (p, q) = (softmax(float), softmax(other));
-    let (tp, tq) = (top5(&p), top5(&q));
-    let kl = p
-        .iter()
-        .zip(&q)
-        .filter(|(&a, _)| a > 0.0)
-        .map(|(&a, &b)| a as f64 * (a as f64 / (b as f64).max(1e-30)).ln())
-        .sum();
-    Agreement {
-        same_top1: tp[0] == tq[0],
-        float_margin: p[tp[0]] - p[tp[1]],
-        sqnr_db: sqnr_db(float, other),
-        kl,
-        top5_overlap: tp.iter().filter(|i| tq.contains(i)).count(),
-    }
+/// Float's probability margin between its top two classes (confidence).
+fn float_margin(float: &[f32]) -> f32 {
+    let mut p = softmax(float);
+    p.sort_by(|a, b| b.total_cmp(a));
+    p[0] - p[1]
 }
 
 /// Mean SQNR (dB) of a variant's logits against float over the samples, printing each image.
 fn compare(name: &str, float: &Classifier, variant: &Classifier, xs: &[(String, Tensor)]) -> f64 {
     let mut sum = 0.0;
     for (image, x) in xs {
-        let a = agreement(&float.logits(x).unwrap(), &variant.logits(x).unwrap());
+        let f = float.logits(x).unwrap();
+        let a = agreement(&f, &variant.logits(x).unwrap());
+        let margin = float_margin(&f);
         println!(
             "{name:<24} {image:<22} same top-1 {:<5} float margin {:.3} SQNR {:5.1} dB KL {:.4} top-5 overlap {}",
-            a.same_top1, a.float_margin, a.sqnr_db, a.kl, a.top5_overlap
+            a.same_top1, margin, a.logit_sqnr_db, a.kl, a.top5_overlap
         );
-        if a.float_margin >= 0.1 && name.starts_with("int8 static per-channel") {
+        if margin >= 0.1 && name.starts_with("int8 static per-channel") {
             assert!(
                 a.same_top1,
                 "{name} changed float's confident top-1 on {image}: {a:?}"
             );
         }
-        sum += a.sqnr_db;
+        sum += a.logit_sqnr_db;
     }
     let mean = sum / xs.len() as f64;
     println!("{name:<24} mean SQNR {mean:.2} dB");

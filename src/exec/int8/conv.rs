@@ -14,7 +14,7 @@ use crate::exec::float::conv::{ConvKind, ConvShape};
 use crate::ir::ops::{Conv, Gemm};
 use crate::kernels::f32_im2col::im2col;
 use crate::kernels::qs8_dwconv::qs8_dwconv;
-use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA};
+use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA, QGemmUkernel};
 use crate::kernels::qs8_requant::Requant;
 use crate::kernels::qs8_unpack::{pack_codes, qs8_rows_decode, CodeBits};
 use crate::kernels::transpose;
@@ -98,7 +98,14 @@ fn code_tables(w: &QuantizedWeights) -> Vec<[i8; 16]> {
 fn pack_gemm_weights(w: &QuantizedWeights, rows: std::ops::Range<usize>, k: usize) -> PackedQA {
     let (m, values) = (rows.len(), rows.start * k..rows.end * k);
     match code_bits(w) {
-        Some(bits) => PackedQA::pack_codes(&w.codes[values], &code_tables(w)[rows], bits, m, k),
+        Some(bits) => PackedQA::pack_codes_for(
+            QGemmUkernel::DEFAULT,
+            &w.codes[values],
+            &code_tables(w)[rows],
+            bits,
+            m,
+            k,
+        ),
         None => PackedQA::pack(&w.data[values], m, k),
     }
 }

@@ -184,17 +184,6 @@ impl PackedQA {
         }
     }
 
-    /// [`pack_codes_for`](Self::pack_codes_for) with [`QGemmUkernel::DEFAULT`].
-    pub fn pack_codes(
-        codes: &[u8],
-        tables: &[[i8; 16]],
-        bits: CodeBits,
-        m: usize,
-        k: usize,
-    ) -> Self {
-        Self::pack_codes_for(QGemmUkernel::DEFAULT, codes, tables, bits, m, k)
-    }
-
     /// Bytes of the packed weights as held in memory (i16 panels, or packed codes plus 16
     /// table bytes per row).
     pub fn bytes(&self) -> usize {
