@@ -1,8 +1,11 @@
 //! What every executor plans the same way: validating a graph, and the lifetime of each value's
 //! buffer (alias ops share their input's buffer; a buffer is recycled after its last reader).
 
+use super::float::buffers::BufPool;
+use super::float::NodeTime;
 use crate::ir::{Graph, Node, Op, Tensor, ValueId};
 use crate::{Error, Result};
+use std::sync::Mutex;
 
 fn malformed(what: String) -> Error {
     Error::MalformedModel(what)
@@ -195,4 +198,69 @@ impl Lifetimes {
         frees.dedup();
         frees
     }
+}
+
+/// What the shared step loop needs to know of a planned step (f32 and integer alike).
+pub(crate) trait PlannedStep {
+    /// Node name.
+    fn name(&self) -> &str;
+    /// Op kind.
+    fn kind(&self) -> &'static str;
+    /// Buffers (by root value) whose last reader it is.
+    fn frees(&self) -> &[ValueId];
+}
+
+/// The loop every executor runs, over buffers of `T` recycled through `ws`'s pool: each step
+/// in order (timed with `clock` when given), then `after` it (observers, before anything is
+/// recycled), then the buffers whose last reader it was back to the pool.
+pub(crate) fn run_steps<S: PlannedStep, T: Copy + Default, W: HasPool<T>>(
+    steps: &[S],
+    bufs: &mut [Option<Vec<T>>],
+    ws: &mut W,
+    mut clock: Option<&mut dyn FnMut() -> f64>,
+    mut run: impl FnMut(&S, &mut [Option<Vec<T>>], &mut W) -> Result<()>,
+    mut after: impl FnMut(&S, &[Option<Vec<T>>]) -> Result<()>,
+) -> Result<Vec<NodeTime>> {
+    let mut times = Vec::new();
+    for step in steps {
+        let t0 = clock.as_mut().map(|c| c());
+        run(step, bufs, ws)?;
+        if let (Some(t0), Some(c)) = (t0, clock.as_mut()) {
+            times.push((step.name().to_string(), step.kind(), c() - t0));
+        }
+        after(step, bufs)?;
+        for &r in step.frees() {
+            if let Some(b) = bufs[r].take() {
+                ws.pool().give(b);
+            }
+        }
+    }
+    Ok(times)
+}
+
+/// A run's workspace with its buffer pool.
+pub(crate) trait HasPool<T> {
+    /// The recycled buffers.
+    fn pool(&mut self) -> &mut BufPool<T>;
+}
+
+/// Runs `f` with the workspace kept in `kept` (a fresh one while another run holds it), then
+/// returns every buffer left in `bufs` to its pool and keeps the workspace for the next run.
+pub(crate) fn with_workspace<T: Copy + Default, W: HasPool<T> + Default, R>(
+    kept: &Mutex<W>,
+    bufs: &mut Vec<Option<Vec<T>>>,
+    f: impl FnOnce(&mut W, &mut Vec<Option<Vec<T>>>) -> Result<R>,
+) -> Result<R> {
+    let mut ws = kept
+        .lock()
+        .map(|mut w| std::mem::take(&mut *w))
+        .unwrap_or_default();
+    let out = f(&mut ws, bufs);
+    for b in bufs.drain(..).flatten() {
+        ws.pool().give(b);
+    }
+    if let Ok(mut w) = kept.lock() {
+        *w = ws;
+    }
+    out
 }

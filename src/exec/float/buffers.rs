@@ -64,6 +64,12 @@ pub(crate) struct Workspace {
     pub(super) codes_cols: Vec<i8>,
 }
 
+impl crate::exec::graph_plan::HasPool<f32> for Workspace {
+    fn pool(&mut self) -> &mut BufPool {
+        &mut self.pool
+    }
+}
+
 /// `v[..n]`, growing `v` first when it is too short.
 pub(crate) fn scratch<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
     if v.len() < n {

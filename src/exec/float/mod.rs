@@ -16,7 +16,7 @@ pub(crate) mod pool;
 pub(crate) mod shape;
 pub(crate) mod softmax;
 
-use super::graph_plan::check_inputs;
+use super::graph_plan::{check_inputs, run_steps, with_workspace};
 use crate::ir::{Graph, Tensor, ValueId};
 use crate::{Error, Result};
 use buffers::Workspace;
@@ -128,52 +128,39 @@ impl FloatExecutor {
     fn execute(
         &self,
         inputs: &[Tensor],
-        mut clock: Option<&mut dyn FnMut() -> f64>,
+        clock: Option<&mut dyn FnMut() -> f64>,
         mut observe: Option<ObserveFn<'_>>,
     ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
         check_inputs(&self.graph, inputs)?;
-        let mut ws = self
-            .workspace
-            .lock()
-            .map(|mut w| std::mem::take(&mut *w))
-            .unwrap_or_default();
         let mut bufs: Vec<Option<Vec<f32>>> = vec![None; self.graph.values.len()];
-        for (t, &v) in inputs.iter().zip(&self.graph.inputs) {
-            let mut b = ws.pool.take(t.len());
-            match t.as_slice() {
-                Some(s) => b.copy_from_slice(s),
-                None => b.iter_mut().zip(t.iter()).for_each(|(d, &s)| *d = s),
-            }
-            if let Some(o) = observe.as_mut() {
-                o(v, &b);
-            }
-            bufs[v] = Some(b);
-        }
-        let mut times = Vec::new();
-        for step in &self.plan.steps {
-            let t0 = clock.as_mut().map(|c| c());
-            self.run_step(step, &mut bufs, &mut ws)?;
-            if let (Some(t0), Some(c)) = (t0, clock.as_mut()) {
-                times.push((step.name.clone(), step.kind, c() - t0));
-            }
-            if let Some(o) = observe.as_mut() {
-                // After the step, before `frees` recycles anything it read or wrote.
-                o(step.output, self.read(&bufs, step.output)?);
-            }
-            for &r in &step.frees {
-                if let Some(b) = bufs[r].take() {
-                    ws.pool.give(b);
+        with_workspace(&self.workspace, &mut bufs, |ws, bufs| {
+            for (t, &v) in inputs.iter().zip(&self.graph.inputs) {
+                let mut b = ws.pool.take(t.len());
+                match t.as_slice() {
+                    Some(s) => b.copy_from_slice(s),
+                    None => b.iter_mut().zip(t.iter()).for_each(|(d, &s)| *d = s),
                 }
+                if let Some(o) = observe.as_mut() {
+                    o(v, &b);
+                }
+                bufs[v] = Some(b);
             }
-        }
-        let outputs = self.collect_outputs(&mut bufs)?;
-        for b in bufs.into_iter().flatten() {
-            ws.pool.give(b);
-        }
-        if let Ok(mut w) = self.workspace.lock() {
-            *w = ws;
-        }
-        Ok((outputs, times))
+            let times = run_steps(
+                &self.plan.steps,
+                bufs,
+                ws,
+                clock,
+                |step, bufs, ws| self.run_step(step, bufs, ws),
+                |step, bufs| {
+                    if let Some(o) = observe.as_mut() {
+                        // Before `frees` recycles anything the step read or wrote.
+                        o(step.output, self.read(bufs, step.output)?);
+                    }
+                    Ok(())
+                },
+            )?;
+            Ok((self.collect_outputs(bufs)?, times))
+        })
     }
 
     fn read<'a>(&'a self, bufs: &'a [Option<Vec<f32>>], v: ValueId) -> Result<&'a [f32]> {

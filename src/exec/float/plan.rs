@@ -47,6 +47,18 @@ pub(super) struct Step {
     pub(super) frees: Vec<ValueId>,
 }
 
+impl crate::exec::graph_plan::PlannedStep for Step {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn frees(&self) -> &[ValueId] {
+        &self.frees
+    }
+}
+
 /// A graph turned into steps over shared, recycled buffers.
 #[derive(Clone, Debug)]
 pub(super) struct Plan {

@@ -15,7 +15,9 @@ use super::float::pool::PoolPlan;
 use super::float::shape::ConcatPlan;
 use super::float::softmax::SoftmaxPlan;
 use super::float::NodeTime;
-use super::graph_plan::{check_inputs, validate, Lifetimes};
+use super::graph_plan::{
+    check_inputs, run_steps, validate, with_workspace, HasPool, Lifetimes, PlannedStep,
+};
 use crate::ir::{Op, Tensor, ValueId};
 use crate::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
 use crate::kernels::qs8_add::{qs8_add, QAdd};
@@ -65,6 +67,24 @@ struct Workspace {
     pool: BufPool<i8>,
     cols: Vec<i8>,
     tmp: Vec<i8>,
+}
+
+impl HasPool<i8> for Workspace {
+    fn pool(&mut self) -> &mut BufPool<i8> {
+        &mut self.pool
+    }
+}
+
+impl PlannedStep for QStep {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn frees(&self) -> &[ValueId] {
+        &self.frees
+    }
 }
 
 /// Runs a quantized graph in integers. Plans once in [`Int8Executor::new`];
@@ -245,16 +265,24 @@ impl Int8Executor {
     fn execute(
         &self,
         inputs: &[Tensor],
-        mut clock: Option<&mut dyn FnMut() -> f64>,
+        clock: Option<&mut dyn FnMut() -> f64>,
     ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
         let g = &self.q.graph;
         check_inputs(g, inputs)?;
-        let mut ws = self
-            .workspace
-            .lock()
-            .map(|mut w| std::mem::take(&mut *w))
-            .unwrap_or_default();
         let mut bufs: Vec<Option<Vec<i8>>> = vec![None; g.values.len()];
+        with_workspace(&self.workspace, &mut bufs, |ws, bufs| {
+            self.execute_in(inputs, clock, ws, bufs)
+        })
+    }
+
+    fn execute_in(
+        &self,
+        inputs: &[Tensor],
+        clock: Option<&mut dyn FnMut() -> f64>,
+        ws: &mut Workspace,
+        bufs: &mut [Option<Vec<i8>>],
+    ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
+        let g = &self.q.graph;
         for (t, &v) in inputs.iter().zip(&g.inputs) {
             let p = params(&self.q, v)?;
             let mut b = ws.pool.take(t.len());
@@ -265,19 +293,14 @@ impl Int8Executor {
             bufs[v] = Some(b);
         }
         let mut float_out: Vec<Option<Vec<f32>>> = vec![None; g.values.len()];
-        let mut times = Vec::new();
-        for step in &self.steps {
-            let t0 = clock.as_mut().map(|c| c());
-            self.run_step(step, &mut bufs, &mut float_out, &mut ws)?;
-            if let (Some(t0), Some(c)) = (t0, clock.as_mut()) {
-                times.push((step.name.clone(), step.kind, c() - t0));
-            }
-            for &r in &step.frees {
-                if let Some(b) = bufs[r].take() {
-                    ws.pool.give(b);
-                }
-            }
-        }
+        let times = run_steps(
+            &self.steps,
+            bufs,
+            ws,
+            clock,
+            |step, bufs, ws| self.run_step(step, bufs, &mut float_out, ws),
+            |_, _| Ok(()),
+        )?;
         let mut outputs = Vec::with_capacity(g.outputs.len());
         for &o in &g.outputs {
             let data = match float_out[o].take() {
@@ -295,12 +318,6 @@ impl Int8Executor {
                     Error::MalformedModel(format!("output '{}': {e}", g.values[o].name))
                 })?,
             );
-        }
-        for b in bufs.into_iter().flatten() {
-            ws.pool.give(b);
-        }
-        if let Ok(mut w) = self.workspace.lock() {
-            *w = ws;
         }
         Ok((outputs, times))
     }
