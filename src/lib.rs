@@ -11,6 +11,7 @@
 pub mod classifier;
 pub mod error;
 pub mod exec;
+pub mod export;
 pub mod image;
 pub mod ir;
 pub mod kernels;

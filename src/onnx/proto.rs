@@ -45,6 +45,8 @@ pub mod data_type {
     pub const FLOAT16: i32 = 10;
     /// 64-bit IEEE float.
     pub const DOUBLE: i32 = 11;
+    /// Signed 4-bit integer, two to a byte in `raw_data`, low nibble first (IR version 10).
+    pub const INT4: i32 = 22;
 
     /// The ONNX name of a data type code, for error messages.
     pub fn name(code: i32) -> &'static str {

@@ -11,6 +11,7 @@ use crate::{image, Error};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod export;
 mod threads;
 mod visual;
 pub use threads::*;

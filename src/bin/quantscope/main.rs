@@ -5,6 +5,8 @@ mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 mod classify;
 #[cfg(not(target_arch = "wasm32"))]
+mod export;
+#[cfg(not(target_arch = "wasm32"))]
 mod inspect;
 #[cfg(not(target_arch = "wasm32"))]
 mod logits;
@@ -47,6 +49,8 @@ enum Command {
     Logits(logits::Args),
     /// Quantize to static int8 and report per-layer scales, SQNR and sizes.
     Quantize(quantize::Args),
+    /// Write a static variant as an ONNX QDQ model (opset 21; 4-bit weights as INT4).
+    Export(export::Args),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Logits(a) => logits::run(a),
         Command::Quantize(a) => quantize::run(a),
+        Command::Export(a) => export::run(a),
     };
     match result {
         Ok(code) => code,
