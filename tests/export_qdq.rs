@@ -12,11 +12,11 @@ mod common;
 
 use prost::Message;
 use quantscope::classifier::{Classifier, QuantizeOptions, Variant};
+use quantscope::exec::calibrate::Ranges;
 use quantscope::export::export_qdq;
 use quantscope::ir::Tensor;
 use quantscope::model::ModelMetadata;
 use quantscope::onnx::proto::{data_type, ModelProto};
-use quantscope::quant::calibrate::Ranges;
 use quantscope::quant::weights::sqnr_db;
 use quantscope::quant::LayerSchemes;
 use std::path::{Path, PathBuf};

@@ -180,6 +180,35 @@ fn packed_low_bit_weights_run_bit_identical_to_the_int8_path() {
     .unwrap();
     let int8 = float.with_ranges(&ranges, &Default::default()).unwrap();
     let int8_bytes = int8.int8_executor().unwrap().kernel_weight_bytes();
+    // A scheme per layer: every layer at w4a8 but the first and the last at w8a8.
+    let g = float.graph();
+    let linear: Vec<&str> = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op.kind(), "Conv" | "Gemm"))
+        .map(|n| n.name.as_str())
+        .collect();
+    let (first, last) = (linear[0], linear[linear.len() - 1]);
+    let w4 = quantscope::quant::Scheme::uniform(4, 8).unwrap();
+    let mixed = quantscope::quant::LayerSchemes {
+        default: w4,
+        overrides: [first, last]
+            .iter()
+            .map(|n| (n.to_string(), quantscope::quant::Scheme::W8A8))
+            .collect(),
+    };
+    let m = float.with_ranges(&ranges, &mixed).unwrap();
+    let reports = quantscope::quant::report::layer_reports(m.int8_executor().unwrap().quantized());
+    assert_eq!(reports.len(), linear.len());
+    for r in &reports {
+        let want = if r.name == first || r.name == last {
+            "w8a8"
+        } else {
+            "w4a8"
+        };
+        assert_eq!(r.scheme, want, "layer {}", r.name);
+    }
+    assert_eq!(m.variant(), Variant::Static(w4));
     for spec in [
         "w4a8",
         "w2a8",
