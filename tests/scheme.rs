@@ -147,15 +147,27 @@ fn every_width_and_level_kind_decodes_through_its_tables() {
     for s in all {
         let q = QuantizedWeights::quantize_scheme(&w, rows, &s, &[]);
         let k = 1usize << s.weight_bits;
-        assert_eq!(q.codes.len(), w.len(), "{s:?}");
-        assert_eq!(q.tables.len(), rows * k, "{s:?}");
-        for (i, (&c, &e)) in q.codes.iter().zip(&q.data).enumerate() {
+        // Bytes of uniform codes are their shifted effective integers: no codes or tables kept.
+        let bytewise = s.levels == Levels::Uniform && s.container_bits() == 8;
+        assert_eq!(q.codes.len(), if bytewise { 0 } else { w.len() }, "{s:?}");
+        assert_eq!(q.tables.len(), if bytewise { 0 } else { rows * k }, "{s:?}");
+        for (i, &e) in q.data.iter().enumerate() {
+            let c = q.code(i);
             assert!(
                 (c as usize) < k,
                 "{s:?}: code {c} of {} bits",
                 s.weight_bits
             );
-            assert_eq!(q.table(i / cols)[c as usize], e, "{s:?}: weight {i}");
+            if bytewise {
+                let z = q.zero_points[if s.per_channel() { i / cols } else { 0 }];
+                assert_eq!(
+                    c as i32 + s.weight_range().qmin() - z,
+                    e as i32,
+                    "{s:?}: {i}"
+                );
+            } else {
+                assert_eq!(q.table(i / cols)[c as usize], e, "{s:?}: weight {i}");
+            }
             assert!(e != i8::MIN, "{s:?}: -128 is never an effective weight");
         }
         assert_eq!(q.scales.len(), if s.per_channel() { rows } else { 1 });
@@ -178,7 +190,8 @@ fn every_width_and_level_kind_decodes_through_its_tables() {
         assert_eq!(bytes.codes, (w.len() * container).div_ceil(8), "{s:?}");
         let packed = q.packed_codes();
         assert_eq!(packed.len(), bytes.codes);
-        for (i, &c) in q.codes.iter().enumerate() {
+        for i in 0..q.data.len() {
+            let c = q.code(i);
             let per = 8 / container;
             let got = (packed[i / per] >> ((i % per) * container)) & ((1 << container) - 1) as u8;
             assert_eq!(got, c, "{s:?}: packed code {i}");

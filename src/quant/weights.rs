@@ -40,9 +40,11 @@ pub struct QuantizedWeights {
     pub rows: usize,
     /// How the weights were quantized.
     pub scheme: Scheme,
-    /// The stored code of every weight (`0..2^b`), row-major.
+    /// The stored code of every weight (`0..2^b`), row-major; empty for uniform grids stored in
+    /// a byte (5..8 bits), whose code is `e + Z - qmin` ([`code`](Self::code)).
     pub codes: Vec<u8>,
-    /// Decoding tables, `2^b` entries per row: `e = tables[row * 2^b + code]`.
+    /// Decoding tables, `2^b` entries per row: `e = tables[row * 2^b + code]`; kept for codes
+    /// of at most 4 bits (the packed kernels look them up) and for codebooks, empty otherwise.
     pub tables: Vec<i8>,
     /// Uniform grids: the weight zero point of each scale (0 when symmetric).
     pub zero_points: Vec<i32>,
@@ -136,7 +138,28 @@ impl QuantizedWeights {
             .enumerate()
             .map(|(i, &c)| out.tables[(i / cols.max(1)) * k + c as usize])
             .collect();
+        if scheme.levels == Levels::Uniform && scheme.container_bits() == 8 {
+            // A byte per weight already: the effective integers are the codes, shifted.
+            out.codes = Vec::new();
+            out.tables = Vec::new();
+        }
         out
+    }
+
+    /// The stored code of weight `i` (row-major).
+    pub fn code(&self, i: usize) -> u8 {
+        match self.codes.get(i) {
+            Some(&c) => c,
+            None => {
+                let group = if self.scales.len() == 1 {
+                    0
+                } else {
+                    i / self.cols().max(1)
+                };
+                let z = self.zero_points.get(group).copied().unwrap_or(0);
+                (self.data[i] as i32 + z - self.scheme.weight_range().qmin()) as u8
+            }
+        }
     }
 
     /// Values per row.
@@ -158,7 +181,8 @@ impl QuantizedWeights {
         }
     }
 
-    /// Decoding table of `row` (`2^b` effective integers, by code).
+    /// Decoding table of `row` (`2^b` effective integers, by code); codes of at most 4 bits
+    /// and codebooks only (see [`tables`](Self::tables)).
     pub fn table(&self, row: usize) -> &[i8] {
         let k = 1usize << self.scheme.weight_bits;
         &self.tables[row * k..][..k]
@@ -184,9 +208,9 @@ impl QuantizedWeights {
     pub fn packed_codes(&self) -> Vec<u8> {
         let bits = self.code_bits() as usize;
         let per_byte = 8 / bits;
-        let mut out = vec![0u8; self.codes.len().div_ceil(per_byte)];
-        for (i, &c) in self.codes.iter().enumerate() {
-            out[i / per_byte] |= c << ((i % per_byte) * bits);
+        let mut out = vec![0u8; self.data.len().div_ceil(per_byte)];
+        for i in 0..self.data.len() {
+            out[i / per_byte] |= self.code(i) << ((i % per_byte) * bits);
         }
         out
     }
@@ -195,7 +219,7 @@ impl QuantizedWeights {
     pub fn stored_bytes(&self) -> WeightBytes {
         let groups = self.scales.len();
         WeightBytes {
-            codes: (self.codes.len() * self.code_bits() as usize).div_ceil(8),
+            codes: (self.data.len() * self.code_bits() as usize).div_ceil(8),
             scales: 4 * groups,
             zero_points: if self.scheme.weight_symmetric {
                 0
