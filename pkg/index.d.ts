@@ -62,7 +62,7 @@ export interface ModelInfo {
   parameters: number;
   /** Total bytes of parameters (as f32). */
   bytes: number;
-  /** The model's variant. */
+  /** The model's variant, as a canonical spec (`'fp32'`, `'w8a8'`, `'w8a8-dynamic'`, ...). */
   variant: Variant;
   /** int8 weight scales per output channel. */
   per_channel: boolean;
@@ -89,20 +89,50 @@ export type ImageInput =
   | ImageBitmap
   | ImageBitmapSource;
 
-/** How a model computes. */
-export type Variant = 'fp32' | 'fp16' | 'int8-dynamic' | 'int8';
+/**
+ * A variant spec: `'fp32'`, `'fp16'`, or `w<bits>a<bits>` with optional suffixes (`-kmeans`,
+ * `-kmeans++`, `-pow2`, `-tensor`, `-minmax`, `-mse`, `-wasym`, `-sym`, `-dynamic`), e.g.
+ * `'w8a8'`, `'w4a8'`, `'w4a8-kmeans'`, `'w2a8-pow2'`, `'w8a8-tensor'`, `'w8a4'`,
+ * `'w8a8-dynamic'`. Aliases: `'int8'` = `'int8-static'` = `'w8a8'`, `'int8-static-tensor'` =
+ * `'w8a8-tensor'`, `'int8-dynamic'` = `'w8a8-dynamic'`. Models report the canonical form.
+ */
+export type Variant = string;
+
+/** Kinds of weight levels. */
+export type WeightLevels = 'uniform' | 'kmeans' | 'kmeans++' | 'pow2';
+
+/**
+ * The weight scheme of {@link QsModel.layerView} and {@link QsModel.staircase}: `spec` (the
+ * weight part matters), or `bits` / `levels` / `perChannel` (the engine's defaults otherwise).
+ */
+export interface WeightSchemeOptions {
+  /** Any variant spec, e.g. `'w4a8-kmeans'`. Wins over the other fields. */
+  spec?: Variant;
+  /** Weight bits, 1..8 (2..8 for uniform levels). Default 8. */
+  bits?: number;
+  /** Default `'uniform'`. */
+  levels?: WeightLevels;
+  /** One scale (and codebook) per output channel (default) or one per tensor. */
+  perChannel?: boolean;
+}
 
 /** Options of {@link QsModel.quantize}. */
 export interface QuantizeOptions {
   /**
-   * `'static'` (default): full-integer int8, activation ranges from `calibration`;
-   * `'dynamic'`: int8 weights, each Conv/Gemm input quantized per run from its own range;
-   * `'fp16'`: float16 weights, f32 compute.
+   * The variant to build (default `'w8a8'`): any spec. Static variants (not fp32, fp16 or
+   * `-dynamic`) are integer-only with activation ranges from `calibration`.
+   */
+  variant?: Variant;
+  /** Per-layer schemes (mixed precision): `{ layerName: spec }`, static specs. */
+  layers?: Record<string, Variant>;
+  /**
+   * Older form of `variant`: `'static'` (= `'w8a8'`), `'dynamic'` (= `'w8a8-dynamic'`),
+   * `'fp16'`.
    */
   mode?: 'static' | 'dynamic' | 'fp16';
   /** Range observer for static int8: `'minmax'` (default), `'percentile'` (99.99), `'percentile:P'`, `'entropy'`, `'mse'`. */
   observer?: string;
-  /** One weight scale per output channel (default `true`) or one per tensor. */
+  /** Older form of the suffix `-tensor`: `false` gives one weight scale per tensor. */
   perChannel?: boolean;
   /** Calibration images (static int8 needs at least one), in any form {@link QsModel.classify} takes. */
   calibration?: ImageInput[];
@@ -140,17 +170,26 @@ export interface Grid {
 /** {@link QsModel.layerView}: one layer's weights under a grid. */
 export interface LayerView {
   layer: WeightLayer;
+  /** The weight scheme, canonical with 8-bit activations (`'w4a8-kmeans'`). */
+  spec: Variant;
+  /** Weight bits, 1..8: every width the engine executes. */
   bits: number;
   per_channel: boolean;
-  /** True below 8 bits: fake-quantized for teaching; the engine executes 8 bits. */
-  simulated: boolean;
+  levels_kind: WeightLevels;
+  /** Range of a uniform grid: `'minmax'` or `'mse'` (least squared error, default below 8 bits). */
+  clipping: 'minmax' | 'mse';
   /** The float weights over their `[min, max]`. */
   histogram: Histogram;
-  /** The tensor's grid, or per channel the grid of the channel with the widest range. */
+  /**
+   * The tensor's grid, or per channel the grid of the channel with the widest range; for
+   * codebooks the int8 grid the codebook is rounded to.
+   */
   grid: Grid;
   grid_channel: number | null;
-  /** The values `S q` of `grid`. */
+  /** The real values the drawn channel's codes stand for, ascending (grid levels or the codebook as stored). */
   levels: number[];
+  /** Codebooks: the drawn channel's float levels (k-means centroids, powers of two) before rounding; empty for grids. */
+  centroids: number[];
   /** The reals the grid represents. */
   clip: [number, number];
   /** Scale per output channel (per channel) or the single scale. */
@@ -162,8 +201,14 @@ export interface LayerView {
   /** The error `w - S q`. */
   error_histogram: Histogram;
   max_abs_error: number;
-  /** `10 log10(sum w^2 / sum (w - S q)^2)` in dB (`Infinity` when exact). */
+  /** `10 log10(sum w^2 / sum (w - w')^2)` in dB (`Infinity` when exact). */
   sqnr_db: number;
+  /** Codebooks: SQNR of the clustering alone (weights against their float level), dB. */
+  clustering_sqnr_db: number | null;
+  /** Codebooks: SQNR of rounding the codebook to int8 (float level against stored level), dB. */
+  codebook_sqnr_db: number | null;
+  /** Bytes of the layer's weights as stored. */
+  stored_bytes: { codes: number; scales: number; zero_points: number; codebooks: number };
 }
 
 /** Where one real lands on a grid. */
@@ -180,7 +225,14 @@ export interface Bucket {
 
 /** {@link QsModel.staircase}: samples of `x -> S (q(x) - Z)`. */
 export interface Staircase {
+  spec: Variant;
+  levels_kind: WeightLevels;
+  /** The uniform grid, or the int8 grid a codebook is rounded to. */
   grid: Grid;
+  /** The real values the codes stand for, ascending. */
+  levels: number[];
+  /** Codebooks: the float levels before rounding. */
+  centroids: number[];
   /** `[min, max]` of the layer's weights: the sampled range. */
   range: [number, number];
   x: number[];
@@ -189,7 +241,6 @@ export interface Staircase {
   /** Rounding thresholds between consecutive codes inside `range`. */
   edges: number[];
   clip: [number, number];
-  simulated: boolean;
   bucket: Bucket | null;
 }
 
@@ -199,7 +250,16 @@ export interface WeightSizes {
   biases: number;
   channels: number;
   deflate_level: number;
-  variants: { name: 'fp32' | 'fp16' | 'int8'; raw_bytes: number; deflate_bytes: number; ratio: number }[];
+  variants: {
+    /** Canonical spec. */
+    name: Variant;
+    /** Bits one stored weight code takes (32, 16, 8, 4, 2). */
+    code_bits: number;
+    raw_bytes: number;
+    deflate_bytes: number;
+    ratio: number;
+    parts: { codes: number; scales: number; zero_points: number; codebooks: number; biases: number };
+  }[];
 }
 
 /** One picture of {@link QsModel.bitDepth}. */
@@ -237,6 +297,9 @@ export interface Agreement {
   kl: number;
 }
 
+/** True for the specs of calibrated (static) variants: not fp32, fp16 or `-dynamic`. */
+export declare function isStaticSpec(spec: Variant): boolean;
+
 /** How far `other` is from `reference`: two classify() results of the same image. */
 export declare function compareClassifications(reference: Classification, other: Classification): Agreement;
 
@@ -252,23 +315,28 @@ export declare class QsModel {
   quantize(options?: QuantizeOptions): Promise<QsModel>;
   /** The activation ranges of a static int8 model as JSON (`null` for other variants). */
   ranges(): Promise<string | null>;
-  /** The static int8 twin of this fp32 model for saved ranges (no calibration). */
-  withRanges(ranges: string, options?: { perChannel?: boolean }): Promise<QsModel>;
+  /**
+   * The static twin `variant` (default `'w8a8'`) of this fp32 model for saved ranges (no
+   * calibration). `{ perChannel: false }` is the older form of `'w8a8-tensor'`.
+   */
+  withRanges(ranges: string, options?: { variant?: Variant; perChannel?: boolean }): Promise<QsModel>;
+  /** The ONNX QDQ export of this (static) model as `.onnx` bytes; rejects if it cannot export. */
+  exportOnnx(): Promise<Uint8Array>;
   /** Name, layers, shapes, parameter count and bytes. */
   info(): Promise<ModelInfo>;
   /** Top-5 classes of an image. Rejects with a readable `Error` for a bad image. */
   classify(image: ImageInput): Promise<Classification>;
   /** Every Conv and Gemm layer, in graph order. */
   layers(): Promise<WeightLayer[]>;
-  /** One layer's weights at `bits` (2..8), per channel (default) or per tensor. */
-  layerView(layer: string, options?: { bits?: number; perChannel?: boolean; bins?: number }): Promise<LayerView>;
-  /** The staircase of the grid layerView() draws, and the bucket of `value` if given. */
-  staircase(
-    layer: string,
-    options?: { bits?: number; perChannel?: boolean; points?: number; value?: number },
-  ): Promise<Staircase>;
-  /** Raw and deflate-compressed bytes of the weights as fp32, fp16 and int8. */
-  sizes(): Promise<WeightSizes>;
+  /** One layer's weights quantized under a scheme, with the real levels. */
+  layerView(layer: string, options?: WeightSchemeOptions & { bins?: number }): Promise<LayerView>;
+  /** The staircase of the channel layerView() draws, and the bucket of `value` if given. */
+  staircase(layer: string, options?: WeightSchemeOptions & { points?: number; value?: number }): Promise<Staircase>;
+  /**
+   * Bytes of the weights as stored, raw and deflate-compressed, for fp32, fp16 and `specs`
+   * (default w8a8, w8a8-tensor, w4a8, w4a8-kmeans, w2a8, w2a8-pow2).
+   */
+  sizes(specs?: Variant[]): Promise<WeightSizes>;
   /** The image at fewer bits per pixel, each classified by this model. */
   bitDepth(image: ImageInput, options?: { maxSide?: number }): Promise<BitDepthSeries>;
   /** Raw logits for a preprocessed input (NCHW float32 of the model's input shape). */
@@ -301,6 +369,10 @@ export declare class Quantscope {
    * (a register-only loop of `i32x4.dot_i16x8_s`), in GOP/s. For benchmarks; takes ~1 s.
    */
   kernelBench(): Promise<{ peak_gops: number; gemm: { m: number; k: number; n: number; gops: number }[] }>;
+  /** The canonical spec of a variant; rejects with the grammar for a bad one. */
+  parseVariant(spec: string): Promise<Variant>;
+  /** The grammar of variant specs. */
+  specGrammar(): Promise<string>;
   /** Stops the worker. Pending and later calls reject. */
   terminate(): void;
 }

@@ -122,6 +122,29 @@ async function imageMessage(image) {
   );
 }
 
+/** Spec suffix of each kind of weight levels. */
+const LEVEL_SUFFIX = { uniform: '', kmeans: '-kmeans', 'kmeans++': '-kmeans++', pow2: '-pow2' };
+
+/**
+ * The weight scheme of layerView()/staircase() options: `spec` as given (any variant spec,
+ * e.g. 'w4a8-kmeans'; the weight part matters), else `w<bits>a8` with the `levels` suffix and
+ * `-tensor` when `perChannel` is false.
+ */
+function weightSpecOf({ spec, variant, bits = 8, levels = 'uniform', perChannel = true }) {
+  const given = spec ?? variant;
+  if (given != null) return String(given);
+  if (!(levels in LEVEL_SUFFIX)) {
+    throw new Error(`levels must be one of ${Object.keys(LEVEL_SUFFIX).join(', ')}, not ${levels}`);
+  }
+  return `w${intArg(bits, 'bits')}a8${LEVEL_SUFFIX[levels]}${perChannel === false ? '-tensor' : ''}`;
+}
+
+/** True for the specs of calibrated (static) variants: not fp32, fp16 or *-dynamic. */
+export function isStaticSpec(spec) {
+  const s = String(spec).trim().toLowerCase();
+  return !['fp32', 'fp16', 'int8-dynamic'].includes(s) && !s.endsWith('-dynamic');
+}
+
 function intArg(value, name) {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not ${value}`);
@@ -183,30 +206,41 @@ export class QsModel {
     return this._owner._request(type, { model: this._id, ...payload }, transfer, this._id, onProgress);
   }
 
-  /** `'fp32'`, `'fp16'`, `'int8-dynamic'` or `'int8'`. */
+  /**
+   * The canonical spec of this model: `'fp32'` for a loaded model, else what quantize() or
+   * withRanges() built (`'fp16'`, `'w8a8'`, `'w8a8-dynamic'`, `'w4a8-kmeans'`, ...).
+   */
   get variant() {
     return this._owner._models.get(this._id)?.variant ?? 'fp32';
   }
 
   /**
-   * A quantized twin of this fp32 model, with the same methods. `mode`: `'static'` (int8,
-   * integer-only, calibrated on `calibration`; the default), `'dynamic'` (int8 weights,
-   * activations quantized per run), `'fp16'` (float16 weights). `observer` (static):
-   * `'minmax'` (default), `'percentile'` (99.99) or `'percentile:P'`, `'entropy'`, `'mse'`.
-   * `perChannel` (default true): one weight scale per output channel. `calibration`: images as
-   * for classify(). `onProgress(done, total)` is called after each calibration image.
+   * A quantized twin of this fp32 model, with the same methods. `variant`: any spec
+   * (`'w8a8'`, the default; `'w4a8'`, `'w4a8-kmeans'`, `'w2a8-pow2'`, `'w8a8-tensor'`,
+   * `'w8a4'`, `'w8a8-dynamic'`, `'fp16'`, ...; old names `'int8'`, `'int8-static'`,
+   * `'int8-static-tensor'`, `'int8-dynamic'` are aliases). Static variants (not fp32, fp16 or
+   * `-dynamic`) calibrate on `calibration`. `observer` (static): `'minmax'` (default),
+   * `'percentile'` (99.99) or `'percentile:P'`, `'entropy'`, `'mse'`. `layers`: `{ name: spec }`
+   * per-layer schemes (mixed precision). The older `mode` (`'static'`, `'dynamic'`, `'fp16'`)
+   * and `perChannel: false` (the suffix `-tensor`) still work. `onProgress(done, total)` is
+   * called after each calibration image.
    */
-  async quantize({ mode = 'static', observer, perChannel, calibration = [], onProgress } = {}) {
+  async quantize({ variant, mode, observer, perChannel, layers, calibration = [], onProgress } = {}) {
     if (this._disposed) throw new Error('this model was disposed');
     if (!Array.isArray(calibration)) throw new Error('quantize(): calibration must be an array of images');
-    if (mode === 'static' && calibration.length === 0) {
-      throw new Error('quantize(): static int8 needs at least one calibration image');
+    const spec = variant ?? (mode === 'dynamic' ? 'w8a8-dynamic' : mode == null || mode === 'static' ? 'w8a8' : mode);
+    if (isStaticSpec(spec) && calibration.length === 0) {
+      throw new Error(`quantize(): the static variant ${spec} needs at least one calibration image`);
     }
     const images = [];
     for (const image of calibration) images.push((await imageMessage(image))[0]);
-    const options = { mode };
+    const options = { variant: String(spec) };
     if (observer != null) options.observer = String(observer);
     if (perChannel != null) options.perChannel = Boolean(perChannel);
+    if (layers != null) {
+      if (typeof layers !== 'object') throw new Error('quantize(): layers must be an object { layerName: spec }');
+      options.layers = Object.fromEntries(Object.entries(layers).map(([k, v]) => [k, String(v)]));
+    }
     // Not transferred: the wrapper keeps the images to rebuild the model after a crash.
     return this._derive('quantize', { options, calibration: images }, onProgress);
   }
@@ -232,14 +266,24 @@ export class QsModel {
   }
 
   /**
-   * The static int8 twin of this fp32 model for saved activation ranges (from ranges(), or
-   * `quantscope quantize --ranges-out`): no calibration, the same integers everywhere.
-   * `perChannel` (default true): one weight scale per output channel.
+   * The static twin `variant` (default `'w8a8'`; any static spec, e.g. `'w4a8-kmeans'`) of
+   * this fp32 model for saved activation ranges (from ranges(), or `quantscope quantize
+   * --ranges-out`): no calibration, the same integers everywhere. The older `{ perChannel:
+   * false }` means `'w8a8-tensor'`.
    */
-  async withRanges(ranges, { perChannel = true } = {}) {
+  async withRanges(ranges, { variant, perChannel } = {}) {
     if (this._disposed) throw new Error('this model was disposed');
     if (typeof ranges !== 'string') throw new Error('withRanges() needs the JSON string ranges() returns');
-    return this._derive('with-ranges', { ranges, perChannel: Boolean(perChannel) });
+    const spec = variant != null ? String(variant) : perChannel === false ? 'w8a8-tensor' : 'w8a8';
+    return this._derive('with-ranges', { ranges, variant: spec });
+  }
+
+  /**
+   * The ONNX QDQ export of this model (a static variant): the bytes of an `.onnx` file that
+   * onnxruntime runs. Rejects with an `Error` if this variant or this build cannot export.
+   */
+  exportOnnx() {
+    return this._call('export-onnx');
   }
 
   /** Name, number of labels, layers, input/output shapes, parameter count and bytes. */
@@ -263,44 +307,51 @@ export class QsModel {
   }
 
   /**
-   * One layer's float weights under a symmetric grid of `bits` (2..8; below 8 the result is
-   * marked `simulated`: the engine executes 8), one scale per output channel or per tensor:
-   * `{ layer, bits, per_channel, simulated, histogram: { lo, hi, counts }, grid: { scale,
-   * zero_point, qmin, qmax }, grid_channel, levels, clip, scales, zero_channels,
-   * channel_ranges, error_histogram, max_abs_error, sqnr_db }`.
+   * One layer's float weights quantized as the engine quantizes them under a scheme: `spec`
+   * (any variant spec, the weight part matters: `'w4a8'`, `'w4a8-kmeans'`, `'w2a8-pow2-tensor'`),
+   * or `bits` (1..8; 2..8 uniform), `levels` (`'uniform'`, `'kmeans'`, `'kmeans++'`, `'pow2'`)
+   * and `perChannel` (the engine's defaults otherwise: MSE clipping below 8 bits). `{ layer,
+   * spec, bits, per_channel, levels_kind, clipping, histogram: { lo, hi, counts }, grid: { scale,
+   * zero_point, qmin, qmax }, grid_channel, levels, centroids, clip, scales, zero_channels,
+   * channel_ranges, error_histogram, max_abs_error, sqnr_db, clustering_sqnr_db,
+   * codebook_sqnr_db, stored_bytes }`: `levels` are the real values the drawn channel's codes
+   * stand for (uniform grid, or the k-means / power-of-two codebook as stored).
    */
-  async layerView(layer, { bits = 8, perChannel = true, bins = 64 } = {}) {
+  async layerView(layer, { bins = 64, ...scheme } = {}) {
     return this._call('layer-view', {
       layer: String(layer),
-      bits: intArg(bits, 'bits'),
-      perChannel: Boolean(perChannel),
+      spec: weightSpecOf(scheme),
       bins: intArg(bins, 'bins'),
     });
   }
 
   /**
-   * The float -> integer -> float staircase of the grid layerView() draws, over the layer's
-   * weight range: `{ grid, range, x, code, dequantized, edges, clip, simulated, bucket }`;
-   * `bucket` (`{ value, code, dequantized, error, bucket_lo, bucket_hi, clipped }`) is where
-   * `value` lands, when given.
+   * The float -> integer -> float staircase of the channel layerView() draws (uniform steps,
+   * or a codebook's uneven ones), over the layer's weight range: `{ spec, levels_kind, grid,
+   * levels, centroids, range, x, code, dequantized, edges, clip, bucket }`; `bucket` (`{ value,
+   * code, dequantized, error, bucket_lo, bucket_hi, clipped }`) is where `value` lands, when
+   * given. Scheme options as layerView().
    */
-  async staircase(layer, { bits = 8, perChannel = true, points = 512, value } = {}) {
+  async staircase(layer, { points = 512, value, ...scheme } = {}) {
     const v = value == null ? undefined : Number(value);
     return this._call('staircase', {
       layer: String(layer),
-      bits: intArg(bits, 'bits'),
-      perChannel: Boolean(perChannel),
+      spec: weightSpecOf(scheme),
       points: intArg(points, 'points'),
       value: v,
     });
   }
 
   /**
-   * Raw and deflate-compressed bytes of the weights as fp32, fp16 and int8: `{ weights,
-   * biases, channels, deflate_level, variants: [{ name, raw_bytes, deflate_bytes, ratio }] }`.
+   * Bytes of the weights as each variant stores them (packed codes, scales, zero points,
+   * codebooks, biases), raw and deflate-compressed, for fp32, fp16 and `specs` (default
+   * w8a8, w8a8-tensor, w4a8, w4a8-kmeans, w2a8, w2a8-pow2): `{ weights, biases, channels,
+   * deflate_level, variants: [{ name, code_bits, raw_bytes, deflate_bytes, ratio, parts: {
+   * codes, scales, zero_points, codebooks, biases } }] }`.
    */
-  sizes() {
-    return this._call('sizes');
+  sizes(specs) {
+    if (specs != null && !Array.isArray(specs)) return Promise.reject(new Error('sizes() takes an array of specs'));
+    return this._call('sizes', { specs: specs == null ? null : specs.map(String) });
   }
 
   /**
@@ -462,6 +513,19 @@ export class Quantscope {
    */
   kernelBench() {
     return this._request('kernel-bench');
+  }
+
+  /**
+   * The canonical spec of a variant (`'int8'` -> `'w8a8'`, `'W4A8-KMeans'` -> `'w4a8-kmeans'`);
+   * rejects with an `Error` naming the problem and giving the grammar for a bad spec.
+   */
+  parseVariant(spec) {
+    return this._request('parse-variant', { spec: String(spec) });
+  }
+
+  /** The grammar of variant specs, as a sentence. */
+  specGrammar() {
+    return this._request('spec-grammar');
   }
 
   /** Stops the worker; every pending and later call rejects. */

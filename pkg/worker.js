@@ -112,7 +112,21 @@ async function handle(msg) {
       }
     }
     case 'with-ranges':
-      return { result: install(msg.target, model(msg.model).withRanges(msg.ranges, msg.perChannel)) };
+      return { result: install(msg.target, model(msg.model).withRanges(msg.ranges, msg.variant)) };
+    case 'export-onnx': {
+      const m = model(msg.model);
+      if (typeof m.exportOnnx !== 'function') {
+        throw new Error('this build of the engine has no ONNX export (exportOnnx): rebuild the package');
+      }
+      const bytes = m.exportOnnx();
+      return { result: bytes, transfer: [bytes.buffer] };
+    }
+    case 'parse-variant':
+      if (!engine) throw new Error('the engine is not initialised');
+      return { result: engine.parseVariant(String(msg.spec)) };
+    case 'spec-grammar':
+      if (!engine) throw new Error('the engine is not initialised');
+      return { result: engine.specGrammar() };
     case 'ranges':
       return { result: model(msg.model).ranges() ?? null };
     case 'kernel-bench':
@@ -125,15 +139,15 @@ async function handle(msg) {
     case 'layers':
       return { result: model(msg.model).layers() };
     case 'layer-view': {
-      const { layer, bits, perChannel, bins } = msg;
-      return { result: model(msg.model).layerView(layer, bits, perChannel, bins) };
+      const { layer, spec, bins } = msg;
+      return { result: model(msg.model).layerView(layer, spec, bins) };
     }
     case 'staircase': {
-      const { layer, bits, perChannel, points, value } = msg;
-      return { result: model(msg.model).staircase(layer, bits, perChannel, points, value) };
+      const { layer, spec, points, value } = msg;
+      return { result: model(msg.model).staircase(layer, spec, points, value) };
     }
     case 'sizes':
-      return { result: model(msg.model).sizes() };
+      return { result: model(msg.model).sizes(msg.specs ?? undefined) };
     case 'bit-depth': {
       const result = bitDepth(model(msg.model), msg.image, msg.maxSide);
       return { result, transfer: result.entries.map((e) => e.pixels.buffer) };

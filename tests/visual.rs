@@ -323,18 +323,33 @@ fn layer_list_of_efficientnet_lite0() {
     }
 }
 
+/// w8a8 (min/max, symmetric): the drawn grid rounds every weight of its channel exactly as
+/// the engine's quantized weights say, per channel and per tensor.
 #[test]
-fn eight_bit_codes_equal_the_engines() {
+fn eight_bit_grid_rounds_as_the_engine() {
     for lw in all_layer_weights(graph()) {
-        for per_channel in [true, false] {
-            let ours = fake_quantize(&lw.weights, lw.rows, 8, per_channel).unwrap();
-            let engine = QuantizedWeights::quantize(&lw.weights, lw.rows, per_channel);
-            assert_eq!(ours.codes, engine.data, "{} {per_channel}", lw.entry.name);
-            let scales: Vec<f32> = ours.grids.iter().map(|g| g.scale).collect();
-            assert_eq!(scales, engine.scales, "{}", lw.entry.name);
-            assert_eq!(ours.dequantized, engine.dequantize(), "{}", lw.entry.name);
+        for spec in ["w8a8", "w8a8-tensor"] {
+            let scheme = weight_scheme(spec).unwrap();
+            let q = fake_quantize(&lw.weights, lw.rows, &scheme).unwrap();
+            let engine = QuantizedWeights::quantize_scheme(&lw.weights, lw.rows, &scheme, &[]);
+            assert_eq!(q, engine, "{} {spec}", lw.entry.name);
+            let deq = q.dequantize();
+            let cols = lw.cols();
+            for row in [0, lw.rows / 2, lw.rows - 1] {
+                let Rounding::Grid(g) = Rounding::of_row(&q, row) else {
+                    panic!("a uniform grid")
+                };
+                for i in 0..cols {
+                    let w = lw.weights[row * cols + i];
+                    assert_eq!(g.round_trip(w), deq[row * cols + i], "{}", lw.entry.name);
+                }
+            }
         }
     }
+}
+
+fn view(layer: &str, spec: &str, bins: usize) -> LayerView {
+    layer_view(graph(), layer, &weight_scheme(spec).unwrap(), bins).unwrap()
 }
 
 #[test]
@@ -342,10 +357,12 @@ fn layer_view_of_a_depthwise_layer() {
     let dw = first(|l| l.depthwise);
     let n: usize = dw.weight_shape.iter().product();
     for bits in 2..=8u8 {
-        for per_channel in [false, true] {
-            let v = layer_view(graph(), &dw.name, bits, per_channel, 64).unwrap();
-            assert_eq!(v.simulated, bits != 8);
+        for tensor in ["", "-tensor"] {
+            let per_channel = tensor.is_empty();
+            let v = view(&dw.name, &format!("w{bits}a8-minmax{tensor}"), 64);
             assert_eq!(v.levels.len(), (1usize << bits) - 1);
+            assert_eq!(v.levels_kind, "uniform");
+            assert!(v.centroids.is_empty() && v.clustering_sqnr_db.is_none());
             assert_eq!(v.histogram.counts.len(), 64);
             assert_eq!(v.histogram.counts.iter().sum::<u32>() as usize, n);
             assert_eq!(v.error_histogram.counts.iter().sum::<u32>() as usize, n);
@@ -367,16 +384,77 @@ fn layer_view_of_a_depthwise_layer() {
                 "the grid spans the widest channel: {:?} vs {lo} {hi}",
                 v.clip
             );
+            // The engine's default below 8 bits clips (MSE): never a worse SQNR.
+            if bits < 8 {
+                let mse = view(&dw.name, &format!("w{bits}a8{tensor}"), 8);
+                assert_eq!(mse.clipping, "mse");
+                assert!(mse.sqnr_db >= v.sqnr_db - 1e-9, "{bits} bits {tensor}");
+                assert!(mse.clip.1 <= v.clip.1 * 1.0001);
+            }
         }
     }
-    let v = layer_view(graph(), &dw.name, 8, true, 16).unwrap();
+    let v = view(&dw.name, "w8a8", 16);
     println!("{}: all-zero channels {:?}", dw.name, v.zero_channels);
     for &c in &v.zero_channels {
         assert_eq!(v.channel_ranges[c], (0.0, 0.0));
         assert_eq!(v.scales[c], 1.0, "the engine's placeholder");
     }
-    let json = serde_json::to_string(&layer_view(graph(), &dw.name, 4, true, 16).unwrap()).unwrap();
+    let json = serde_json::to_string(&view(&dw.name, "w4a8", 16)).unwrap();
     assert!(json.contains("\"error_histogram\""));
+    assert!(!json.contains("simulated"));
+}
+
+/// k-means and power-of-two levels: the view draws the drawn channel's real levels (the
+/// codebook rounded to int8), its float centroids, and splits the error into clustering and
+/// the codebook's rounding.
+#[test]
+fn codebook_views_draw_the_real_levels() {
+    let pw = first(|l| l.op == "Conv" && l.weight_shape[2..] == [1, 1] && !l.depthwise);
+    let lw = layer_weights(graph(), &pw.name).unwrap();
+    for spec in [
+        "w4a8-kmeans",
+        "w4a8-kmeans-tensor",
+        "w2a8-pow2",
+        "w1a8-kmeans",
+    ] {
+        let scheme = weight_scheme(spec).unwrap();
+        let v = view(&pw.name, spec, 32);
+        let q = QuantizedWeights::quantize_scheme(&lw.weights, lw.rows, &scheme, &[]);
+        let row = v.grid_channel.unwrap_or(0);
+        let k = 1usize << scheme.weight_bits;
+        let mut want: Vec<f32> = q
+            .table(row)
+            .iter()
+            .map(|&e| q.scale(row) * e as f32)
+            .collect();
+        want.sort_by(f32::total_cmp);
+        want.dedup();
+        assert_eq!(v.levels, want, "{spec}");
+        let mut centroids = q.float_levels[row * k..][..k].to_vec();
+        centroids.dedup();
+        assert_eq!(v.centroids, centroids, "{spec}");
+        assert!(v.levels.len() <= k);
+        let (c, r) = (v.clustering_sqnr_db.unwrap(), v.codebook_sqnr_db.unwrap());
+        println!(
+            "{spec}: SQNR {:.2} dB, clustering {c:.2} dB, codebook rounding {r:.2} dB, {} levels",
+            v.sqnr_db,
+            v.levels.len()
+        );
+        assert!(
+            r > c,
+            "{spec}: rounding a codebook to int8 costs less than clustering"
+        );
+        assert_eq!(v.stored_bytes, q.stored_bytes());
+        assert_eq!(v.spec, spec, "canonical spec");
+    }
+    // At 4 bits k-means beats the uniform grid (the levels go where the weights are).
+    let (km, uni) = (view(&pw.name, "w4a8-kmeans", 8), view(&pw.name, "w4a8", 8));
+    assert!(
+        km.sqnr_db > uni.sqnr_db,
+        "{} vs {}",
+        km.sqnr_db,
+        uni.sqnr_db
+    );
 }
 
 #[test]
@@ -391,20 +469,16 @@ fn per_channel_beats_per_tensor_and_sqnr_grows_with_bits() {
         );
         let mut last = [f64::NEG_INFINITY; 2];
         for bits in 2..=8u8 {
-            let t = layer_view(graph(), &layer.name, bits, false, 8)
-                .unwrap()
-                .sqnr_db;
-            let c = layer_view(graph(), &layer.name, bits, true, 8)
-                .unwrap()
-                .sqnr_db;
+            let t = view(&layer.name, &format!("w{bits}a8-minmax-tensor"), 8).sqnr_db;
+            let c = view(&layer.name, &format!("w{bits}a8-minmax"), 8).sqnr_db;
             println!("  {bits} bits: per tensor {t:6.2} dB, per channel {c:6.2} dB");
             assert!(c >= t - 1e-9, "per channel never loses: {bits} bits");
             assert!(t > last[0] && c > last[1], "SQNR grows with bits");
             last = [t, c];
         }
     }
-    let t = layer_view(graph(), &dw.name, 8, false, 8).unwrap().sqnr_db;
-    let c = layer_view(graph(), &dw.name, 8, true, 8).unwrap().sqnr_db;
+    let t = view(&dw.name, "w8a8-tensor", 8).sqnr_db;
+    let c = view(&dw.name, "w8a8", 8).sqnr_db;
     assert!(
         c > t + 3.0,
         "depthwise: per channel {c} dB vs per tensor {t} dB"
@@ -414,24 +488,41 @@ fn per_channel_beats_per_tensor_and_sqnr_grows_with_bits() {
 #[test]
 fn layer_view_arguments_are_checked() {
     let dw = first(|l| l.depthwise);
-    let err = layer_view(graph(), "no-such-layer", 8, true, 16)
+    let w8 = weight_scheme("w8a8").unwrap();
+    let err = layer_view(graph(), "no-such-layer", &w8, 16)
         .unwrap_err()
         .to_string();
     assert!(err.contains("no-such-layer"), "{err}");
-    for bits in [0u8, 1, 9] {
-        let err = layer_view(graph(), &dw.name, bits, true, 16)
-            .unwrap_err()
-            .to_string();
+    for spec in ["w1a8", "w9a8", "w0a8-kmeans"] {
+        let err = weight_scheme(spec).unwrap_err().to_string();
         assert!(err.contains("bits"), "{err}");
     }
-    assert!(layer_view(graph(), &dw.name, 8, true, 0).is_err());
-    assert!(layer_view(graph(), &dw.name, 8, true, 1 << 20).is_err());
+    for spec in ["fp32", "fp16", "int9", "w4"] {
+        assert!(weight_scheme(spec).is_err(), "{spec}");
+    }
+    let bad = quantscope::quant::Scheme {
+        weight_bits: 9,
+        ..w8
+    };
+    assert!(layer_view(graph(), &dw.name, &bad, 16).is_err());
+    assert!(layer_view(graph(), &dw.name, &w8, 0).is_err());
+    assert!(layer_view(graph(), &dw.name, &w8, 1 << 20).is_err());
 }
+
+const SPECS: &[&str] = &[
+    "w8a8",
+    "w8a8-tensor",
+    "w4a8",
+    "w4a8-kmeans",
+    "w2a8",
+    "w2a8-pow2",
+    "w6a8-wasym",
+];
 
 #[test]
 fn variant_sizes_of_efficientnet_lite0() {
     let t = std::time::Instant::now();
-    let s = variant_sizes(graph());
+    let s = variant_sizes(graph(), SPECS).unwrap();
     println!(
         "{} weights, {} biases, {} channels, deflate level {} in {:?}",
         s.weights,
@@ -442,14 +533,15 @@ fn variant_sizes_of_efficientnet_lite0() {
     );
     for v in &s.variants {
         println!(
-            "{:<6} raw {:>9} deflate {:>9} ratio {:.3}",
-            v.name, v.raw_bytes, v.deflate_bytes, v.ratio
+            "{:<12} {:>2} bits raw {:>9} deflate {:>9} ratio {:.3} {:?}",
+            v.name, v.code_bits, v.raw_bytes, v.deflate_bytes, v.ratio, v.parts
         );
     }
-    let [fp32, fp16, int8] = &s.variants[..] else {
-        panic!("three variants")
-    };
-    assert_eq!((fp32.name, fp16.name, int8.name), ("fp32", "fp16", "int8"));
+    let names: Vec<&str> = s.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names[..2], ["fp32", "fp16"]);
+    assert_eq!(names[2..], SPECS[..]);
+    let by = |n: &str| s.variants.iter().find(|v| v.name == n).unwrap();
+    let (fp32, fp16, int8) = (by("fp32"), by("fp16"), by("w8a8"));
     assert_eq!(fp32.raw_bytes, 4 * (s.weights + s.biases));
     assert_eq!(2 * fp16.raw_bytes, fp32.raw_bytes);
     assert_eq!(int8.raw_bytes, s.weights + 4 * s.biases + 4 * s.channels);
@@ -457,6 +549,34 @@ fn variant_sizes_of_efficientnet_lite0() {
     assert!((0.25..0.27).contains(&q), "int8 / fp32 = {q}");
     assert!(int8.ratio > fp32.ratio, "int8 compresses better than fp32");
     assert!(fp32.ratio < 1.2, "floats barely compress: {}", fp32.ratio);
+    for v in &s.variants {
+        let p = v.parts;
+        assert_eq!(
+            p.codes + p.scales + p.zero_points + p.codebooks + p.biases,
+            v.raw_bytes,
+            "{}",
+            v.name
+        );
+    }
+    // Packed codes: 4 bits take half of 8, 2 bits a quarter (rounded up per layer).
+    let codes = |n: &str| by(n).parts.codes as f64;
+    assert!((codes("w4a8") / codes("w8a8") - 0.5).abs() < 0.01);
+    assert!((codes("w2a8") / codes("w8a8") - 0.25).abs() < 0.01);
+    assert_eq!(
+        by("w8a8-tensor").parts.scales,
+        4 * 50,
+        "one scale per layer"
+    );
+    assert_eq!(by("w4a8-kmeans").parts.codebooks, 16 * s.channels);
+    assert_eq!(by("w2a8-pow2").parts.codebooks, 4 * s.channels);
+    assert_eq!(by("w6a8-wasym").parts.zero_points, s.channels);
+    assert_eq!(by("w6a8-wasym").code_bits, 8);
+    assert!(by("w4a8").raw_bytes < int8.raw_bytes && by("w2a8").raw_bytes < by("w4a8").raw_bytes);
+    // Aliases and duplicates collapse; a bad spec is an error naming the grammar.
+    let s2 = variant_sizes(graph(), &["int8", "w8a8", "fp16"]).unwrap();
+    assert_eq!(s2.variants.len(), 3);
+    let err = variant_sizes(graph(), &["w9a8"]).unwrap_err().to_string();
+    assert!(err.contains("w<2..8>a<4..8>"), "{err}");
 }
 
 #[test]
@@ -475,12 +595,12 @@ fn static_int8_sizes_match_the_layout() {
     )
     .unwrap();
     let s = quantized_sizes(&q);
-    let sizes = variant_sizes(g);
+    let sizes = variant_sizes(g, &["w8a8"]).unwrap();
     println!(
         "{:<11} raw {:>9} deflate {:>9} ratio {:.3}",
         s.name, s.raw_bytes, s.deflate_bytes, s.ratio
     );
-    assert_eq!(s.name, "int8-static");
+    assert_eq!(s.name, "w8a8");
     assert_eq!(s.raw_bytes, sizes.variants[2].raw_bytes);
     let fp32 = &sizes.variants[0];
     assert!(s.ratio > fp32.ratio, "{} vs {}", s.ratio, fp32.ratio);
@@ -505,20 +625,51 @@ fn three_three_two_keeps_8_reds_8_greens_4_blues() {
     assert_eq!((e.bits_per_pixel, e.raw_bytes), (8, 256 * 4));
 }
 
-/// The staircase's cheap grid is the grid the layer view draws, over the histogram's range,
-/// for every layer, both granularities and a few widths.
+/// The staircase's cheap rounding (one channel quantized) is the one the layer view draws,
+/// over the histogram's range, for every layer, both granularities and a few schemes.
 #[test]
-fn layer_grid_is_the_grid_of_the_layer_view() {
+fn layer_rounding_is_the_rounding_of_the_layer_view() {
     for layer in layer_list(graph()) {
-        for bits in [2, 5, 8] {
-            for per_channel in [false, true] {
-                let v = layer_view(graph(), &layer.name, bits, per_channel, 1).unwrap();
-                let (grid, range) = layer_grid(graph(), &layer.name, bits, per_channel).unwrap();
-                assert_eq!(grid, v.grid, "{} {bits} {per_channel}", layer.name);
-                assert_eq!(range, (v.histogram.lo, v.histogram.hi), "{}", layer.name);
+        for spec in ["w2a8", "w5a8-minmax", "w8a8", "w3a8-kmeans", "w2a8-pow2"] {
+            for tensor in ["", "-tensor"] {
+                let scheme = weight_scheme(&format!("{spec}{tensor}")).unwrap();
+                let v = layer_view(graph(), &layer.name, &scheme, 1).unwrap();
+                let (r, range) = layer_rounding(graph(), &layer.name, &scheme).unwrap();
+                let what = format!("{} {spec}{tensor}", layer.name);
+                assert_eq!(r.grid(), v.grid, "{what}");
+                assert_eq!(r.levels(), v.levels, "{what}");
+                assert_eq!(r.centroids(), v.centroids, "{what}");
+                assert_eq!(range, (v.histogram.lo, v.histogram.hi), "{what}");
+                let (grid, _) = layer_grid(graph(), &layer.name, &scheme).unwrap();
+                assert_eq!(grid, v.grid);
             }
         }
     }
-    assert!(layer_grid(graph(), "stem.conv", 9, true).is_err());
-    assert!(layer_grid(graph(), "no.such.layer", 8, true).is_err());
+    let w8 = weight_scheme("w8a8").unwrap();
+    assert!(layer_grid(graph(), "no.such.layer", &w8).is_err());
+}
+
+/// A codebook's staircase: a real goes to its nearest float level and comes back as that
+/// level rounded to int8; thresholds lie halfway between levels.
+#[test]
+fn codebook_staircase_and_bucket() {
+    // Levels -1, 0, 0.5, 2 on S = 2 / 127.
+    let c = Codebook::new(
+        &[-1.0, 0.0, 0.5, 2.0, 2.0],
+        &[-64, 0, 32, 127, 127],
+        2.0 / 127.0,
+    );
+    assert_eq!(c.float_levels.len(), 4, "padding left out");
+    let s = staircase(&c, -3.0, 3.0, 7).unwrap();
+    assert_eq!(s.code, vec![0, 0, 0, 1, 2, 3, 3]);
+    assert_eq!(s.edges, vec![-0.5, 0.25, 1.25]);
+    assert!(close(s.dequantized[5], 2.0));
+    let b = bucket(&c, 0.3);
+    assert_eq!((b.code, b.clipped), (2, false));
+    assert_eq!((b.bucket_lo, b.bucket_hi), (0.25, 1.25));
+    assert!(close(b.dequantized, 32.0 * 2.0 / 127.0));
+    // Beyond the top level's mirrored half gap (2 + 0.75): clipped.
+    assert!(!bucket(&c, 2.7).clipped);
+    assert!(bucket(&c, 2.8).clipped);
+    assert!(bucket(&c, -1.6).clipped);
 }

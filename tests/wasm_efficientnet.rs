@@ -199,21 +199,37 @@ fn teaching_api_through_the_bindings() {
         .map(name)
         .expect("a depthwise layer in block 7");
 
-    let per_channel = model.layer_view(&depthwise, 4, true, 32).expect("view");
-    let per_tensor = model.layer_view(&depthwise, 4, false, 32).expect("view");
+    let per_channel = model
+        .layer_view(&depthwise, "w4a8-minmax", 32)
+        .expect("view");
+    let per_tensor = model
+        .layer_view(&depthwise, "w4a8-minmax-tensor", 32)
+        .expect("view");
     assert_eq!(
         Array::from(&get(&per_tensor, "levels")).length(),
         15,
         "2^4 - 1 levels"
     );
-    assert_eq!(get(&per_tensor, "simulated").as_bool(), Some(true));
+    assert!(
+        get(&per_tensor, "simulated").is_undefined(),
+        "4 bits run in the engine"
+    );
+    let kmeans = model
+        .layer_view(&depthwise, "w4a8-kmeans", 32)
+        .expect("view");
+    assert_eq!(
+        get(&kmeans, "levels_kind").as_string().as_deref(),
+        Some("kmeans")
+    );
+    assert!(Array::from(&get(&kmeans, "centroids")).length() <= 16);
+    assert!(num(&kmeans, "clustering_sqnr_db") > 0.0);
     assert!(
         num(&per_channel, "sqnr_db") > num(&per_tensor, "sqnr_db") + 10.0,
         "per channel should beat per tensor by far on a depthwise layer"
     );
 
     let stairs = model
-        .staircase(&depthwise, 3, true, 64, Some(0.1))
+        .staircase(&depthwise, "w3a8", 64, Some(0.1))
         .expect("staircase");
     assert_eq!(Array::from(&get(&stairs, "x")).length(), 64);
     let bucket = get(&stairs, "bucket");
@@ -238,9 +254,10 @@ fn teaching_api_through_the_bindings() {
     assert!((sum - 1.0).abs() < 1e-3, "probabilities sum to {sum}");
 
     for bad in [
-        model.layer_view("no-such-layer", 8, true, 16).err(),
-        model.layer_view(&depthwise, 9, true, 16).err(),
-        model.staircase(&depthwise, 8, true, 1, None).err(),
+        model.layer_view("no-such-layer", "w8a8", 16).err(),
+        model.layer_view(&depthwise, "w9a8", 16).err(),
+        model.layer_view(&depthwise, "fp16", 16).err(),
+        model.staircase(&depthwise, "w8a8", 1, None).err(),
         model.bit_depth_encoded(b"not an image", None).err(),
         model.bit_depth_encoded(IMAGE, Some(4)).err(),
     ] {

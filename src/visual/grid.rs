@@ -4,14 +4,12 @@
 //! q = clamp(round(r / S) + Z, qmin, qmax)      r' = S (q - Z)
 //! ```
 //!
-//! `round` ties away from zero and the arithmetic is f32, as in
-//! [`QuantParams::quantize`](crate::quant::QuantParams::quantize), so that at 8 bits a grid
-//! gives exactly the engine's codes. Symmetric weight grids use the narrow range
-//! `[-(2^(b-1) - 1), 2^(b-1) - 1]` with `Z = 0` and `S = max|w| / qmax`; asymmetric
-//! (activation) grids use the full range `[-2^(b-1), 2^(b-1) - 1]` over `[min, max]` widened
-//! to include 0, `S = (max - min) / (qmax - qmin)`, `Z = round(qmin - min / S)`.
+//! A view of the engine's [`QuantParams`] for drawing: every grid is built from them
+//! ([`Grid::from_params`], [`Scheme::weight_params`], [`QuantParams::symmetric`] /
+//! [`QuantParams::asymmetric`] on a [`QuantRange`] of any width), and `round` ties away from
+//! zero in f32 as in [`QuantParams::quantize`], so a grid gives exactly the engine's codes.
 
-use crate::quant::{QuantParams, QuantRange};
+use crate::quant::{round_ties_away, QuantParams, QuantRange, Scheme};
 use crate::{Error, Result};
 use serde::Serialize;
 
@@ -77,57 +75,32 @@ impl Grid {
         }
     }
 
-    /// Symmetric narrow-range grid covering `[-absmax, absmax]` at `bits` (2..=8), `Z = 0`;
-    /// a zero or non-finite `absmax` gets `S = 1` (as [`QuantParams::symmetric`]). At 8 bits
-    /// this is `QuantParams::symmetric(absmax, QuantRange::NARROW)`.
+    /// Symmetric narrow-range grid covering `[-absmax, absmax]` at `bits` (2..=8), `Z = 0`:
+    /// [`QuantParams::symmetric`] on [`QuantRange::narrow`] (a zero or non-finite `absmax`
+    /// gets `S = 1`).
     pub fn symmetric(absmax: f32, bits: u8) -> Result<Grid> {
         check_bits(bits, 2, "symmetric grid")?;
-        let qmax = (1i32 << (bits - 1)) - 1;
-        let absmax = absmax.abs();
-        let scale = if absmax > f32::MIN_POSITIVE && absmax.is_finite() {
-            absmax / qmax as f32
-        } else {
-            1.0
-        };
-        Ok(Grid {
-            scale,
-            zero_point: 0,
-            qmin: -qmax,
-            qmax,
-        })
+        Ok(Grid::from_params(&QuantParams::symmetric(
+            absmax,
+            QuantRange::narrow(bits),
+        )))
     }
 
     /// Asymmetric full-range grid covering `[min, max]` widened to include 0 at `bits`
-    /// (1..=8). At 8 bits this is `QuantParams::asymmetric(min, max, QuantRange::FULL)`.
+    /// (1..=8): [`QuantParams::asymmetric`] on [`QuantRange::full`].
     pub fn asymmetric(min: f32, max: f32, bits: u8) -> Result<Grid> {
         check_bits(bits, 1, "asymmetric grid")?;
-        if bits == 8 {
-            return Ok(Grid::from_params(&QuantParams::asymmetric(
-                min,
-                max,
-                QuantRange::FULL,
-            )));
-        }
-        let (qmin, qmax) = (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1);
-        let (min, max) = (min.min(0.0), max.max(0.0));
-        if max - min <= f32::MIN_POSITIVE || !(max - min).is_finite() {
-            return Ok(Grid {
-                scale: 1.0,
-                zero_point: 0,
-                qmin,
-                qmax,
-            });
-        }
-        let scale = (max - min) / (qmax - qmin) as f32;
-        let zero_point = (qmin as f32 - min / scale)
-            .round()
-            .clamp(qmin as f32, qmax as f32) as i32;
-        Ok(Grid {
-            scale,
-            zero_point,
-            qmin,
-            qmax,
-        })
+        Ok(Grid::from_params(&QuantParams::asymmetric(
+            min,
+            max,
+            QuantRange::full(bits),
+        )))
+    }
+
+    /// The weight grid `scheme` gives a channel (or tensor) whose weights span `[min, max]`
+    /// before clipping ([`Scheme::weight_params`]).
+    pub fn of_weights(scheme: &Scheme, min: f32, max: f32) -> Grid {
+        Grid::from_params(&scheme.weight_params(min, max))
     }
 
     /// Number of codes, `qmax - qmin + 1`.
@@ -135,10 +108,10 @@ impl Grid {
         (self.qmax - self.qmin + 1) as usize
     }
 
-    /// `round(r / S) + Z` before clamping (in f32, as the engine).
+    /// `round(r / S) + Z` before clamping (in f32, ties away from zero, as the engine).
     #[inline]
     pub fn unclamped(&self, r: f32) -> f32 {
-        (r / self.scale).round() + self.zero_point as f32
+        round_ties_away(r / self.scale) + self.zero_point as f32
     }
 
     /// `clamp(round(r / S) + Z, qmin, qmax)`.

@@ -1,20 +1,24 @@
-//! The layers of a graph and one layer's weights under a symmetric grid of 2 to 8 bits.
+//! The layers of a graph and one layer's weights under a quantization [`Scheme`], as the engine
+//! quantizes them ([`QuantizedWeights::quantize_scheme`]): uniform grids of 2..8 bits (per
+//! channel or per tensor, min/max or MSE clipping) and codebooks of 1..8 bits (k-means, powers
+//! of two). Every width drawn here is one the engine executes.
 //!
 //! ```text
-//! per tensor    S   = max_{c,i} |w[c, i]| / qmax          qmax = 2^(b-1) - 1
-//! per channel   S_c = max_i |w[c, i]| / qmax              q = clamp(round(w / S), -qmax, qmax)
-//! error         e = w - S q    (|e| <= S / 2 unless clipped; with max|w| on the grid, none is)
-//! SQNR          10 log10(sum w^2 / sum e^2)  dB           (about 6 dB per bit)
+//! uniform    w' = S_c (q - Z_c)          q = clamp(round(w / S_c) + Z_c)
+//! codebook   w' = S_c e[c, j]            j = nearest level of C[c], e = round(C[c, j] / S_c)
+//! SQNR       10 log10(sum w^2 / sum (w - w')^2) dB   (about 6 dB per bit on a uniform grid)
 //! ```
 //!
-//! At 8 bits this is exactly [`QuantizedWeights::quantize`](crate::quant::weights::QuantizedWeights::quantize)
-//! (the engine's weights, before its floor on near-zero scales); below 8 bits the weights are
-//! only fake-quantized here, for teaching: the engine executes 8 bits.
+//! For codebooks the error has two parts, reported apart: the clustering (`w` against its
+//! float level `C`) and the codebook's rounding to int8 (`C` against `S e`).
 
-use super::grid::{check_bits, Grid};
+use super::grid::Grid;
 use super::histogram::{check_bins, min_max, Histogram};
+use super::staircase::Codebook;
 use crate::ir::{Graph, Op};
-use crate::quant::weights::sqnr_db;
+use crate::quant::scheme::{Clipping, Levels, Scheme, VariantSpec};
+use crate::quant::weights::{sqnr_db, QuantizedWeights, WeightBytes};
+use crate::quant::QuantParams;
 use crate::{Error, Result};
 use serde::Serialize;
 
@@ -110,75 +114,149 @@ pub fn layer_weights(graph: &Graph, layer: &str) -> Result<LayerWeights> {
         })
 }
 
-/// Weights fake-quantized on symmetric grids.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FakeQuant {
-    /// One grid per output channel, or one for the whole tensor.
-    pub grids: Vec<Grid>,
-    /// Codes, row-major like the weights.
-    pub codes: Vec<i8>,
-    /// `S q`, row-major.
-    pub dequantized: Vec<f32>,
-}
-
-/// Quantizes row-major `w` of `rows` output channels on symmetric narrow grids of `bits`
-/// (2..=8), one per channel or one per tensor.
-pub fn fake_quantize(w: &[f32], rows: usize, bits: u8, per_channel: bool) -> Result<FakeQuant> {
-    check_bits(bits, 2, "weight quantization")?;
+/// `w` (row-major, `rows` output channels) quantized under `scheme` as the engine does (before
+/// its floor on near-zero scales): [`QuantizedWeights::quantize_scheme`].
+pub fn fake_quantize(w: &[f32], rows: usize, scheme: &Scheme) -> Result<QuantizedWeights> {
+    let scheme = scheme.checked()?;
     if rows == 0 || w.len() % rows != 0 {
         return Err(Error::Input(format!(
             "{} weights do not split into {rows} output channels",
             w.len()
         )));
     }
-    let cols = w.len() / rows;
-    let absmax = |xs: &[f32]| xs.iter().fold(0f32, |m, &x| m.max(x.abs()));
-    let grids = if per_channel {
-        w.chunks_exact(cols.max(1))
-            .map(|r| Grid::symmetric(absmax(r), bits))
-            .collect::<Result<Vec<_>>>()?
-    } else {
-        vec![Grid::symmetric(absmax(w), bits)?]
-    };
-    let grid = |i: usize| &grids[if per_channel { i / cols.max(1) } else { 0 }];
-    let codes: Vec<i8> = w
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| grid(i).quantize(x) as i8)
-        .collect();
-    let dequantized = codes
-        .iter()
-        .enumerate()
-        .map(|(i, &q)| grid(i).dequantize(q as i32))
-        .collect();
-    Ok(FakeQuant {
-        grids,
-        codes,
-        dequantized,
-    })
+    Ok(QuantizedWeights::quantize_scheme(w, rows, &scheme, &[]))
 }
 
-/// What the page shows for one layer at one bit width and granularity.
+/// The weight scheme of a spec (`"w4a8-kmeans"`: the weight part matters); `Error::Input`
+/// for `fp32` / `fp16`.
+pub fn weight_scheme(spec: &str) -> Result<Scheme> {
+    match VariantSpec::parse(spec)? {
+        VariantSpec::Static(s) | VariantSpec::Dynamic(s) => Ok(s),
+        other => Err(Error::Input(format!(
+            "'{other}' has float weights: give an integer scheme such as w8a8, w4a8-kmeans or w2a8-pow2"
+        ))),
+    }
+}
+
+/// The canonical spec of a weight scheme with 8-bit asymmetric activations (`w4a8-kmeans`).
+pub fn weight_spec(scheme: &Scheme) -> String {
+    VariantSpec::Static(Scheme {
+        act_bits: 8,
+        act_symmetric: false,
+        ..*scheme
+    })
+    .to_string()
+}
+
+/// `"uniform"`, `"kmeans"`, `"kmeans++"` or `"pow2"`.
+pub fn levels_name(levels: Levels) -> &'static str {
+    match levels {
+        Levels::Uniform => "uniform",
+        Levels::KMeans { plus_plus: false } => "kmeans",
+        Levels::KMeans { plus_plus: true } => "kmeans++",
+        Levels::Pow2 => "pow2",
+    }
+}
+
+/// How the drawn channel (or the tensor) rounds: its uniform grid, or its codebook.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rounding {
+    /// A uniform grid.
+    Grid(Grid),
+    /// A codebook rounded to int8.
+    Codebook(Codebook),
+}
+
+impl Rounding {
+    /// Row `row` of `q`: its grid, or its codebook.
+    pub fn of_row(q: &QuantizedWeights, row: usize) -> Rounding {
+        let group = if q.scheme.per_channel() { row } else { 0 };
+        if q.float_levels.is_empty() {
+            Rounding::Grid(Grid::from_params(&QuantParams {
+                scale: q.scale(row),
+                zero_point: q.zero_points.get(group).copied().unwrap_or(0),
+                range: q.scheme.weight_range(),
+            }))
+        } else {
+            let k = 1usize << q.scheme.weight_bits;
+            Rounding::Codebook(Codebook::new(
+                &q.float_levels[row * k..][..k],
+                q.table(row),
+                q.scale(row),
+            ))
+        }
+    }
+
+    /// The grid drawn: the uniform grid, or the int8 grid a codebook is rounded to.
+    pub fn grid(&self) -> Grid {
+        match self {
+            Rounding::Grid(g) => *g,
+            Rounding::Codebook(c) => Grid::from_params(&QuantParams::symmetric(
+                c.scale * 127.0,
+                crate::quant::QuantRange::NARROW,
+            )),
+        }
+    }
+
+    /// The reals the codes stand for, ascending (uniform: every code; codebook: every level).
+    pub fn levels(&self) -> Vec<f32> {
+        match self {
+            Rounding::Grid(g) => g.level_values(),
+            Rounding::Codebook(c) => {
+                let mut v = c.values();
+                v.sort_by(f32::total_cmp);
+                v.dedup();
+                v
+            }
+        }
+    }
+
+    /// The float levels of a codebook before rounding (empty for a grid).
+    pub fn centroids(&self) -> Vec<f32> {
+        match self {
+            Rounding::Grid(_) => Vec::new(),
+            Rounding::Codebook(c) => c.float_levels.clone(),
+        }
+    }
+
+    /// The quantizer, for [`staircase`](super::staircase()) and [`bucket`](super::bucket()).
+    pub fn quantizer(&self) -> &dyn super::staircase::Quantizer {
+        match self {
+            Rounding::Grid(g) => g,
+            Rounding::Codebook(c) => c,
+        }
+    }
+}
+
+/// What the page shows for one layer under one scheme.
 #[derive(Clone, Debug, Serialize)]
 pub struct LayerView {
     /// The layer.
     pub layer: LayerEntry,
-    /// Bits of the grid (2..=8).
+    /// The weight scheme as a canonical spec with 8-bit activations (`w4a8-kmeans`).
+    pub spec: String,
+    /// Weight bits (1..=8).
     pub bits: u8,
-    /// One grid per output channel (else one per tensor).
+    /// One scale (and codebook) per output channel (else one per tensor).
     pub per_channel: bool,
-    /// True below 8 bits: fake-quantized here for teaching, not what the engine executes.
-    pub simulated: bool,
+    /// `uniform`, `kmeans`, `kmeans++` or `pow2`.
+    pub levels_kind: &'static str,
+    /// Uniform grids: `minmax` or `mse` (the range of least squared error).
+    pub clipping: &'static str,
     /// Histogram of the float weights over their `[min, max]`.
     pub histogram: Histogram,
     /// The grid drawn: the tensor's, or per channel the one of the channel with the largest
-    /// range (`grid_channel`).
+    /// range (`grid_channel`); for codebooks the int8 grid its levels are rounded to.
     pub grid: Grid,
-    /// The channel whose grid is `grid` (per channel only).
+    /// The channel drawn (per channel only).
     pub grid_channel: Option<usize>,
-    /// The levels `S q` of `grid` (at most 255, so always present for 2..=8 bits).
+    /// The reals the drawn channel's codes stand for, ascending: a uniform grid's `S (q - Z)`,
+    /// or a codebook's levels as stored (`S e`).
     pub levels: Vec<f32>,
-    /// The reals `grid` represents, `[-S qmax, S qmax]`.
+    /// Codebooks: the drawn channel's float levels before rounding to int8 (k-means centroids,
+    /// powers of two); empty for uniform grids.
+    pub centroids: Vec<f32>,
+    /// The smallest and largest reals the drawn channel represents.
     pub clip: (f32, f32),
     /// Scale per output channel (per channel), or the single scale. An all-zero channel keeps
     /// the engine's placeholder scale 1 (see `zero_channels`).
@@ -187,58 +265,65 @@ pub struct LayerView {
     pub zero_channels: Vec<usize>,
     /// `(min, max)` of the float weights per output channel.
     pub channel_ranges: Vec<(f32, f32)>,
-    /// Histogram of the error `w - S q` over `[-m, m]`, `m = max |error|`.
+    /// Histogram of the error `w - w'` over `[-m, m]`, `m = max |error|`.
     pub error_histogram: Histogram,
-    /// Largest `|w - S q|` over the layer.
+    /// Largest `|w - w'|` over the layer.
     pub max_abs_error: f32,
-    /// `10 log10(sum w^2 / sum (w - S q)^2)`, dB (`inf` when exact).
+    /// `10 log10(sum w^2 / sum (w - w')^2)`, dB (`inf` when exact).
     pub sqnr_db: f64,
+    /// Codebooks: SQNR of the clustering alone (`w` against its float level), dB.
+    pub clustering_sqnr_db: Option<f64>,
+    /// Codebooks: SQNR of the codebook's rounding to int8 (float level against `S e`), dB.
+    pub codebook_sqnr_db: Option<f64>,
+    /// Bytes of the layer's weights as stored (packed codes, scales, zero points, codebooks).
+    pub stored_bytes: WeightBytes,
 }
 
-/// The view of `layer` at `bits` (2..=8), per channel or per tensor, with `bins` histogram
-/// bins (1..=4096).
-pub fn layer_view(
-    graph: &Graph,
-    layer: &str,
-    bits: u8,
-    per_channel: bool,
-    bins: usize,
-) -> Result<LayerView> {
-    check_bits(bits, 2, "layer_view")?;
+/// The view of `layer` under the weight part of `scheme`, with `bins` histogram bins
+/// (1..=4096).
+pub fn layer_view(graph: &Graph, layer: &str, scheme: &Scheme, bins: usize) -> Result<LayerView> {
     check_bins(bins)?;
     let lw = layer_weights(graph, layer)?;
-    let fq = fake_quantize(&lw.weights, lw.rows, bits, per_channel)?;
+    let q = fake_quantize(&lw.weights, lw.rows, scheme)?;
     let channel_ranges = channel_ranges(&lw);
-    let (grid, grid_channel) = drawn_grid(&channel_ranges, bits, per_channel)?;
+    let drawn = drawn_channel(&channel_ranges, scheme.per_channel());
+    let rounding = Rounding::of_row(&q, drawn.unwrap_or(0));
+    let dequantized = q.dequantize();
     let absmax = |c: usize| channel_ranges[c].0.abs().max(channel_ranges[c].1.abs());
     let error: Vec<f32> = lw
         .weights
         .iter()
-        .zip(&fq.dequantized)
+        .zip(&dequantized)
         .map(|(&w, &d)| w - d)
         .collect();
     let max_abs_error = error.iter().fold(0f32, |m, e| m.max(e.abs()));
+    let clustered = q.clustered();
     Ok(LayerView {
-        bits,
-        per_channel,
-        simulated: bits != 8,
-        histogram: Histogram::of(&lw.weights, bins)?,
-        grid,
-        grid_channel,
-        levels: if grid.levels() <= 255 {
-            grid.level_values()
-        } else {
-            Vec::new()
+        spec: weight_spec(scheme),
+        bits: scheme.weight_bits,
+        per_channel: scheme.per_channel(),
+        levels_kind: levels_name(scheme.levels),
+        clipping: match scheme.clipping {
+            Clipping::MinMax => "minmax",
+            Clipping::Mse => "mse",
         },
-        clip: grid.clip_range(),
-        scales: fq.grids.iter().map(|g| g.scale).collect(),
+        histogram: Histogram::of(&lw.weights, bins)?,
+        grid: rounding.grid(),
+        grid_channel: drawn,
+        levels: rounding.levels(),
+        centroids: rounding.centroids(),
+        clip: rounding.quantizer().clip_range(),
+        scales: q.scales.clone(),
         zero_channels: (0..channel_ranges.len())
             .filter(|&c| absmax(c) == 0.0)
             .collect(),
         channel_ranges,
         error_histogram: Histogram::over(&error, -max_abs_error, max_abs_error, bins)?,
         max_abs_error,
-        sqnr_db: sqnr_db(&lw.weights, &fq.dequantized),
+        sqnr_db: sqnr_db(&lw.weights, &dequantized),
+        clustering_sqnr_db: clustered.as_ref().map(|c| sqnr_db(&lw.weights, c)),
+        codebook_sqnr_db: clustered.as_ref().map(|c| sqnr_db(c, &dequantized)),
+        stored_bytes: q.stored_bytes(),
         layer: lw.entry,
     })
 }
@@ -251,36 +336,41 @@ fn channel_ranges(lw: &LayerWeights) -> Vec<(f32, f32)> {
         .collect()
 }
 
-/// The grid a layer view draws: the tensor's, or per channel the grid of the channel with the
-/// widest range (by range, not by scale: an all-zero channel gets the placeholder scale 1).
-/// The same grids [`fake_quantize`] builds, found from the channel ranges alone.
-fn drawn_grid(
-    channel_ranges: &[(f32, f32)],
-    bits: u8,
-    per_channel: bool,
-) -> Result<(Grid, Option<usize>)> {
+/// The channel a layer view draws: per channel the one with the widest range (by range, not
+/// by scale: an all-zero channel gets the placeholder scale 1); per tensor none.
+fn drawn_channel(channel_ranges: &[(f32, f32)], per_channel: bool) -> Option<usize> {
     let absmax = |c: usize| channel_ranges[c].0.abs().max(channel_ranges[c].1.abs());
-    if per_channel {
-        let widest = (0..channel_ranges.len())
+    per_channel.then(|| {
+        (0..channel_ranges.len())
             .max_by(|&a, &b| absmax(a).total_cmp(&absmax(b)))
-            .unwrap_or(0);
-        Ok((Grid::symmetric(absmax(widest), bits)?, Some(widest)))
-    } else {
-        let all = (0..channel_ranges.len()).fold(0f32, |m, c| m.max(absmax(c)));
-        Ok((Grid::symmetric(all, bits)?, None))
-    }
+            .unwrap_or(0)
+    })
 }
 
-/// The grid [`layer_view`] draws for `layer` at `bits` (2..=8) and the weights' `(min, max)`,
-/// without quantizing every weight: what the staircase needs, cheap enough for a slider.
-pub fn layer_grid(
+/// How [`layer_view`] rounds the drawn channel of `layer` (its grid or codebook) and the
+/// weights' `(min, max)`, quantizing only that channel (per tensor: the tensor): what the
+/// staircase needs, cheap enough for a slider.
+pub fn layer_rounding(
     graph: &Graph,
     layer: &str,
-    bits: u8,
-    per_channel: bool,
-) -> Result<(Grid, (f32, f32))> {
-    check_bits(bits, 2, "layer_grid")?;
+    scheme: &Scheme,
+) -> Result<(Rounding, (f32, f32))> {
+    let scheme = scheme.checked()?;
     let lw = layer_weights(graph, layer)?;
-    let (grid, _) = drawn_grid(&channel_ranges(&lw), bits, per_channel)?;
-    Ok((grid, min_max(&lw.weights)))
+    let ranges = channel_ranges(&lw);
+    let rounding = match drawn_channel(&ranges, scheme.per_channel()) {
+        Some(c) => {
+            let cols = lw.cols();
+            let row = &lw.weights[c * cols..][..cols];
+            Rounding::of_row(&fake_quantize(row, 1, &scheme)?, 0)
+        }
+        None => Rounding::of_row(&fake_quantize(&lw.weights, lw.rows, &scheme)?, 0),
+    };
+    Ok((rounding, min_max(&lw.weights)))
+}
+
+/// The grid [`layer_view`] draws for `layer` under `scheme` (see [`layer_rounding`]).
+pub fn layer_grid(graph: &Graph, layer: &str, scheme: &Scheme) -> Result<(Grid, (f32, f32))> {
+    let (r, range) = layer_rounding(graph, layer, scheme)?;
+    Ok((r.grid(), range))
 }

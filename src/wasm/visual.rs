@@ -1,13 +1,15 @@
-//! The teaching page's data as JavaScript values: layers, a layer's weights under a grid, the
-//! staircase, sizes and the bit-depth series (see [`crate::visual`]). Pure reads of the model;
+//! The teaching page's data as JavaScript values: layers, a layer's weights under a scheme, the
+//! staircase, sizes, the bit-depth series and the variant vocabulary (see [`crate::visual`]). Pure reads of the model;
 //! every bad argument is a rejected `Error` naming it.
 
 use super::{js_error, to_js, Model};
 use crate::classifier::Prediction;
 use crate::image;
+use crate::quant::scheme::{VariantSpec, SPEC_GRAMMAR};
 use crate::visual::{
-    bit_depth_image, bit_depth_series, bucket, layer_grid, layer_list, layer_view, staircase,
-    variant_sizes, BitDepthEntry, Bucket,
+    bit_depth_image, bit_depth_series, bucket, layer_list, layer_rounding, layer_view, levels_name,
+    staircase, variant_sizes, weight_scheme, weight_spec, BitDepthEntry, Bucket, Grid,
+    DEFAULT_SIZE_SPECS,
 };
 use ::image::imageops::{self, FilterType};
 use ::image::RgbImage;
@@ -19,8 +21,25 @@ const DEFAULT_MAX_SIDE: u32 = 384;
 /// Bounds of `maxSide`: big enough to see, small enough that nine RGBA copies stay a few MB.
 const MAX_SIDE_RANGE: std::ops::RangeInclusive<u32> = 16..=1024;
 
-fn bits_arg(bits: u32) -> Result<u8, JsError> {
-    u8::try_from(bits).map_err(|_| JsError::new(&format!("bits must be 2..=8, got {bits}")))
+/// The canonical spec of `spec` (`"int8"` -> `"w8a8"`, `"W4A8-KMeans"` -> `"w4a8-kmeans"`);
+/// a bad spec rejects with an `Error` naming the problem and giving the grammar.
+#[wasm_bindgen(js_name = parseVariant)]
+pub fn parse_variant(spec: &str) -> Result<String, JsError> {
+    VariantSpec::parse(spec)
+        .map(|v| v.to_string())
+        .map_err(js_error)
+}
+
+/// The grammar of variant specs, for help texts.
+#[wasm_bindgen(js_name = specGrammar)]
+pub fn spec_grammar() -> String {
+    SPEC_GRAMMAR.to_string()
+}
+
+/// The default list of [`Model::sizes`].
+#[wasm_bindgen(js_name = defaultSizeSpecs)]
+pub fn default_size_specs() -> Vec<String> {
+    DEFAULT_SIZE_SPECS.iter().map(|s| s.to_string()).collect()
 }
 
 #[wasm_bindgen]
@@ -30,36 +49,26 @@ impl Model {
         to_js(&layer_list(self.classifier.graph()))
     }
 
-    /// One layer's float weights under a symmetric grid of `bits` (2..=8), per output channel
-    /// or per tensor: histograms, levels, per-channel ranges, error and SQNR
+    /// One layer's float weights quantized as the engine quantizes them under the weight part
+    /// of `spec` (`"w4a8"`, `"w4a8-kmeans"`, `"w2a8-pow2-tensor"`, ...): histograms, the real
+    /// levels (grid, k-means centroids, powers of two), per-channel ranges, error and SQNR
+    /// (for codebooks also the clustering and the codebook's rounding apart)
     /// ([`crate::visual::LayerView`]).
     #[wasm_bindgen(js_name = layerView)]
-    pub fn layer_view(
-        &self,
-        layer: &str,
-        bits: u32,
-        per_channel: bool,
-        bins: u32,
-    ) -> Result<JsValue, JsError> {
-        let view = layer_view(
-            self.classifier.graph(),
-            layer,
-            bits_arg(bits)?,
-            per_channel,
-            bins as usize,
-        )
-        .map_err(js_error)?;
+    pub fn layer_view(&self, layer: &str, spec: &str, bins: u32) -> Result<JsValue, JsError> {
+        let scheme = weight_scheme(spec).map_err(js_error)?;
+        let view =
+            layer_view(self.classifier.graph(), layer, &scheme, bins as usize).map_err(js_error)?;
         to_js(&view)
     }
 
-    /// The float -> int -> float staircase of the grid [`layerView`](Self::layer_view) draws,
-    /// sampled at `points` reals over the layer's weight range, and the bucket of `value`
-    /// when given.
+    /// The float -> int -> float staircase of the channel [`layerView`](Self::layer_view)
+    /// draws under `spec` (a uniform grid, or a codebook's uneven steps), sampled at `points`
+    /// reals over the layer's weight range, and the bucket of `value` when given.
     pub fn staircase(
         &self,
         layer: &str,
-        bits: u32,
-        per_channel: bool,
+        spec: &str,
         points: u32,
         value: Option<f32>,
     ) -> Result<JsValue, JsError> {
@@ -67,36 +76,55 @@ impl Model {
         struct StaircaseView {
             #[serde(flatten)]
             staircase: crate::visual::Staircase,
+            /// The weight scheme (`w4a8-kmeans`).
+            spec: String,
+            /// `uniform`, `kmeans`, `kmeans++` or `pow2`.
+            levels_kind: &'static str,
+            /// The uniform grid, or the int8 grid a codebook is rounded to.
+            grid: Grid,
+            /// The reals the codes stand for, ascending.
+            levels: Vec<f32>,
+            /// Codebooks: the float levels before rounding (empty for a grid).
+            centroids: Vec<f32>,
             /// `[min, max]` of the layer's weights: the drawn x range.
             range: (f32, f32),
-            simulated: bool,
             bucket: Option<Bucket>,
         }
-        let bits = bits_arg(bits)?;
-        // Called on every move of the page's sliders: the grid and the weights' range only,
-        // not a quantized copy of the layer.
-        let (grid, (mut lo, mut hi)) =
-            layer_grid(self.classifier.graph(), layer, bits, per_channel).map_err(js_error)?;
+        let scheme = weight_scheme(spec).map_err(js_error)?;
+        // Called on every move of the page's sliders: the drawn channel's rounding and the
+        // weights' range only, not a quantized copy of the layer.
+        let (rounding, (mut lo, mut hi)) =
+            layer_rounding(self.classifier.graph(), layer, &scheme).map_err(js_error)?;
         if lo >= hi {
-            (lo, hi) = (lo - grid.scale, hi + grid.scale);
+            let s = rounding.grid().scale;
+            (lo, hi) = (lo - s, hi + s);
         }
         if let Some(v) = value {
             if !v.is_finite() {
                 return Err(JsError::new(&format!("value must be finite, got {v}")));
             }
         }
+        let q = rounding.quantizer();
         to_js(&StaircaseView {
-            staircase: staircase(&grid, lo, hi, points as usize).map_err(js_error)?,
+            staircase: staircase(q, lo, hi, points as usize).map_err(js_error)?,
+            spec: weight_spec(&scheme),
+            levels_kind: levels_name(scheme.levels),
+            grid: rounding.grid(),
+            levels: rounding.levels(),
+            centroids: rounding.centroids(),
             range: (lo, hi),
-            simulated: bits != 8,
-            bucket: value.map(|v| bucket(&grid, v)),
+            bucket: value.map(|v| bucket(q, v)),
         })
     }
 
-    /// Raw and deflate-compressed bytes of all Conv/Gemm weights and biases as fp32, fp16 and
-    /// int8 (per-channel codes + int32 bias + f32 scales) ([`crate::visual::Sizes`]).
-    pub fn sizes(&self) -> Result<JsValue, JsError> {
-        to_js(&variant_sizes(self.classifier.graph()))
+    /// Raw and deflate-compressed bytes of all Conv/Gemm weights and biases as each variant
+    /// stores them (packed codes, scales, zero points, codebooks, biases): fp32, fp16 and
+    /// `specs` (default: w8a8, w8a8-tensor, w4a8, w4a8-kmeans, w2a8, w2a8-pow2)
+    /// ([`crate::visual::Sizes`]).
+    pub fn sizes(&self, specs: Option<Vec<String>>) -> Result<JsValue, JsError> {
+        let specs: Vec<String> = specs.unwrap_or_else(default_size_specs);
+        let specs: Vec<&str> = specs.iter().map(String::as_str).collect();
+        to_js(&variant_sizes(self.classifier.graph(), &specs).map_err(js_error)?)
     }
 
     /// The bit-depth series of an encoded image, scaled to at most `max_side` pixels

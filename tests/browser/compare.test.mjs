@@ -10,7 +10,7 @@ import { checkInputs, isLocal, launch, launchWith, openPage, samples, screenshot
 
 const READY_TIMEOUT = 120_000;
 const CLASSIFY_TIMEOUT = 120_000;
-const ALL = ['fp32', 'fp16', 'int8-dynamic', 'int8-static', 'int8-static-tensor'];
+const ALL = ['fp32', 'fp16', 'w8a8-dynamic', 'w8a8', 'w8a8-tensor'];
 
 checkInputs();
 
@@ -56,7 +56,7 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
     assert.deepEqual(await columnNames(page), ALL);
     assert.equal(await page.getAttribute('#preview', 'alt'), 'Sample: coffee.png');
     assert.equal(await top1(page, 'fp32'), 'espresso');
-    assert.equal(await top1(page, 'int8-static'), 'espresso');
+    assert.equal(await top1(page, 'w8a8'), 'espresso');
     for (const v of ALL.slice(1)) {
       const text = await page.textContent(`#compare-columns .column[data-variant="${v}"] .agreement`);
       assert.match(text, /top-1 as fp32 · [0-5] of 5 shared · KL \d/, `${v}: ${text}`);
@@ -106,14 +106,14 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
     await page.keyboard.press('Space');
     await page.waitForFunction(() => !document.querySelector('#compare-columns .column[data-variant="fp16"]'));
     assert.deepEqual(await columnNames(page), ALL.filter((v) => v !== 'fp16'));
-    assert.match(await page.evaluate(() => location.hash), /variants=fp32,int8-dynamic,int8-static,int8-static-tensor/);
-    await page.uncheck('#variant-int8-dynamic');
-    assert.deepEqual(await columnNames(page), ['fp32', 'int8-static', 'int8-static-tensor']);
+    assert.match(await page.evaluate(() => location.hash), /variants=fp32,w8a8-dynamic,w8a8,w8a8-tensor/);
+    await page.uncheck('#variant-w8a8-dynamic');
+    assert.deepEqual(await columnNames(page), ['fp32', 'w8a8', 'w8a8-tensor']);
 
     await page.check('#variant-fp16');
     await waitColumns(page);
-    assert.deepEqual(await columnNames(page), ['fp32', 'fp16', 'int8-static', 'int8-static-tensor']);
-    await page.check('#variant-int8-dynamic');
+    assert.deepEqual(await columnNames(page), ['fp32', 'fp16', 'w8a8', 'w8a8-tensor']);
+    await page.check('#variant-w8a8-dynamic');
     await waitColumns(page);
     assert.deepEqual(await columnNames(page), ALL);
     assert.doesNotMatch(await page.evaluate(() => location.hash), /variants=/, 'all variants: no key in the hash');
@@ -149,7 +149,7 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
       await page.waitForFunction(() => /failed/.test(document.querySelector('#calib-label').textContent), null,
         { timeout: CLASSIFY_TIMEOUT });
       await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: CLASSIFY_TIMEOUT });
-      const status = await page.textContent('#compare-columns .column[data-variant="int8-static"] .column-status');
+      const status = await page.textContent('#compare-columns .column[data-variant="w8a8"] .column-status');
       assert.match(status, /Calibration failed: .*\S/);
       const fp32 = await page.$$eval('#compare-columns .column[data-variant="fp32"] .predictions li', (l) => l.length);
       assert.equal(fp32, 5, 'fp32 still classifies the image');
@@ -159,18 +159,65 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
     }
     await waitColumns(page);
     assert.match(await page.textContent('#calib-summary'), /^Calibration set: 7 sample photos$/);
-    assert.equal(await page.textContent('#compare-columns .column[data-variant="int8-static"] .column-status'), '');
+    assert.equal(await page.textContent('#compare-columns .column[data-variant="w8a8"] .column-status'), '');
   });
 
-  it('shows three size bars, fp32 > fp16 > int8, and one trade-off point per column', async () => {
-    await page.waitForSelector('#sizes-table tbody tr[data-variant="int8"]');
+  it('adds any spec as a column (w4a8 sees its top-5) and shows the grammar for a bad one', async () => {
+    await page.fill('#variant-spec', 'W4A8');
+    await page.click('#variant-add-button');
+    await page.waitForFunction(() => document.querySelector('#compare-columns .column[data-variant="w4a8"]'));
+    assert.match(await page.evaluate(() => location.hash), /variants=fp32,fp16,w8a8-dynamic,w8a8,w8a8-tensor,w4a8/);
+    await waitColumns(page);
+    const w4 = await page.$$eval('#compare-columns .column[data-variant="w4a8"] .predictions li .label', (l) => l.map((e) => e.textContent));
+    assert.equal(w4.length, 5, `w4a8 top-5: ${w4}`);
+    assert.ok(await page.isChecked('#variant-w4a8'));
+    assert.match(await page.textContent('#compare-columns .column[data-variant="w4a8"] .agreement'), /top-1 as fp32/);
+    assert.equal(await page.isVisible('#variant-spec-error'), false);
+
+    await page.fill('#variant-spec', 'w9a8-zip');
+    await page.click('#variant-add-button');
+    await page.waitForSelector('#variant-spec-error:not([hidden])');
+    const error = await page.textContent('#variant-spec-error');
+    assert.match(error, /bad variant 'w9a8-zip'/);
+    assert.match(error, /w<2\.\.8>a<4\.\.8>.*-kmeans.*-pow2.*-tensor/, error);
+    assert.equal(await page.$$('#compare-columns .column[data-variant="w9a8-zip"]').then((l) => l.length), 0);
+
+    // A static column offers its ONNX QDQ export: a file, or the engine's reason in the column.
+    const column = '#compare-columns .column[data-variant="w4a8"]';
+    const download = page.waitForEvent('download', { timeout: CLASSIFY_TIMEOUT }).catch(() => null);
+    await page.click(`${column} button.export-onnx`);
+    await page.waitForFunction((c) => !/^(Exporting…)?$/.test(document.querySelector(`${c} .export-status`).textContent),
+      column, { timeout: CLASSIFY_TIMEOUT });
+    const status = await page.textContent(`${column} .export-status`);
+    if (/^Export failed: \S/.test(status)) {
+      assert.ok(await page.$(`${column} .export-status.error`), status);
+    } else {
+      assert.match(status, /^Saved efficientnet-lite0-w4a8\.onnx/);
+      assert.equal((await download)?.suggestedFilename(), 'efficientnet-lite0-w4a8.onnx');
+    }
+    assert.equal(await page.$$eval('#compare-columns .column[data-variant="fp32"] button.export-onnx', (b) => b.length), 0);
+
+    await page.uncheck('#variant-w4a8');
+    await waitColumns(page);
+    assert.deepEqual(await columnNames(page), ALL);
+    assert.doesNotMatch(await page.evaluate(() => location.hash), /variants=/);
+  });
+
+  it('shows the bytes of each variant as stored, and one trade-off point per column', async () => {
+    await page.waitForSelector('#sizes-table tbody tr[data-variant="w2a8-pow2"]', { timeout: CLASSIFY_TIMEOUT });
     const sizes = await page.$$eval('#sizes-table tbody tr', (rows) =>
       rows.map((r) => [r.dataset.variant, Number(r.dataset.rawBytes), Number(r.dataset.deflateBytes)]));
-    assert.deepEqual(sizes.map((s) => s[0]), ['fp32', 'fp16', 'int8']);
-    assert.ok(sizes[0][1] > sizes[1][1] && sizes[1][1] > sizes[2][1], `raw bytes: ${JSON.stringify(sizes)}`);
-    assert.ok(sizes.every(([, raw, deflate]) => deflate > 0 && deflate <= raw), 'deflate sizes');
-    assert.equal(await page.$$eval('#sizes-chart g.raw-bars rect', (r) => r.length), 3);
-    assert.equal(await page.$$eval('#sizes-chart g.deflate-bars rect', (r) => r.length), 3);
+    const names = sizes.map((s) => s[0]);
+    for (const n of ['fp32', 'fp16', 'w8a8', 'w8a8-tensor', 'w4a8', 'w4a8-kmeans', 'w2a8', 'w2a8-pow2', 'w8a8-dynamic']) {
+      assert.ok(names.includes(n), `${n} in ${names}`);
+    }
+    const raw = Object.fromEntries(sizes.map(([n, r]) => [n, r]));
+    assert.ok(raw.fp32 > raw.fp16 && raw.fp16 > raw.w8a8 && raw.w8a8 > raw.w4a8 && raw.w4a8 > raw.w2a8,
+      `raw bytes: ${JSON.stringify(raw)}`);
+    assert.ok(raw['w4a8-kmeans'] > raw.w4a8, 'a codebook per channel costs bytes');
+    assert.ok(sizes.every(([, r, deflate]) => deflate > 0 && deflate <= r), 'deflate sizes');
+    assert.equal(await page.$$eval('#sizes-chart g.raw-bars rect', (r) => r.length), sizes.length);
+    assert.equal(await page.$$eval('#sizes-chart g.deflate-bars rect', (r) => r.length), sizes.length);
     const bars = await page.$$eval('#sizes-chart g.raw-bars rect', (r) => r.map((e) => Number(e.getAttribute('width'))));
     assert.ok(bars[0] > bars[1] && bars[1] > bars[2], `bar widths: ${bars}`);
     await page.waitForFunction((n) => document.querySelectorAll('#tradeoff-chart g.tradeoff-dots path').length === n,
@@ -203,9 +250,10 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
     await linked.goto(`${opened.server.url}#panel=compare&variants=fp32,int8-static&sample=chelsea.png`);
     await linked.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: READY_TIMEOUT });
     await waitColumns(linked);
-    assert.deepEqual(await columnNames(linked), ['fp32', 'int8-static']);
+    // Old names are aliases of specs.
+    assert.deepEqual(await columnNames(linked), ['fp32', 'w8a8']);
     const checked = await linked.$$eval('.variant-picker input:checked', (els) => els.map((e) => e.value));
-    assert.deepEqual(checked, ['fp32', 'int8-static']);
+    assert.deepEqual(checked, ['fp32', 'w8a8']);
     assert.equal(await linked.getAttribute('#preview', 'alt'), 'Sample: chelsea.png');
     assert.equal(await linked.getAttribute('button.sample[data-name="chelsea.png"]', 'aria-pressed'), 'true');
     const fp32 = await top1(linked, 'fp32');
@@ -220,7 +268,7 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
   it('rebuilds the quantized columns (calibrated and from saved ranges) after the engine worker dies', async () => {
     const linked = await context.newPage();
     linked.on('pageerror', (e) => pageErrors.push(e.message));
-    await linked.goto(`${opened.server.url}#variants=fp32,int8-static,int8-static-tensor&sample=coffee.png`);
+    await linked.goto(`${opened.server.url}#variants=fp32,w8a8,w8a8-tensor,w2a8-pow2&sample=coffee.png`);
     await linked.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: READY_TIMEOUT });
     await waitColumns(linked);
     const engine = linked.workers().find((w) => /\/worker-[^/]*\.js$/.test(w.url()));
@@ -235,8 +283,9 @@ describe('teaching page: side by side and sizes', { timeout: 600_000 }, () => {
     await waitColumns(linked);
     const fp32 = await top1(linked, 'fp32');
     assert.match(fp32, /cat/, `chelsea.png is a cat, fp32 says ${fp32}`);
-    assert.equal(await top1(linked, 'int8-static'), fp32);
-    assert.match(await top1(linked, 'int8-static-tensor'), /cat/);
+    assert.equal(await top1(linked, 'w8a8'), fp32);
+    assert.match(await top1(linked, 'w8a8-tensor'), /cat/);
+    assert.equal(await linked.$$eval('#compare-columns .column[data-variant="w2a8-pow2"] .predictions li', (l) => l.length), 5);
     assert.equal(await linked.isVisible('#error'), false, `#error: ${await linked.textContent('#error')}`);
     await linked.close();
   });
@@ -281,7 +330,7 @@ describe('teaching page: webcam snapshot', { timeout: 300_000 }, () => {
     browser = await launchWith(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['camera'] });
     const page = await context.newPage();
-    await page.goto(`${server.url}#variants=fp32,int8-static`);
+    await page.goto(`${server.url}#variants=fp32,w8a8`);
     await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: READY_TIMEOUT });
     await waitColumns(page);
     await page.waitForFunction(() => !document.querySelector('#webcam-button').disabled);

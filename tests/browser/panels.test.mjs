@@ -86,7 +86,8 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
     const s = await stats(page);
     assert.equal(s.bits, '8');
     assert.equal(await levelCount(page), 2 ** 8 - 1);
-    assert.equal(s.simulated, 'false');
+    assert.equal(s.spec, 'w8a8');
+    assert.match(s.text, /w8a8: what the engine executes/);
     assert.ok(await page.$('#weights-channels svg'), 'per-channel range plot');
     assert.ok(await page.$('#weights-error svg'), 'error histogram');
   });
@@ -110,8 +111,9 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
       assert.equal(await levelCount(page), 2 ** bits - 1, `at ${bits} bits`);
       const s = await stats(page);
       assert.equal(s.bits, String(bits));
-      assert.equal(s.simulated, String(bits !== 8));
-      assert.equal(/simulated \(the engine executes 8 bits\)/.test(s.text), bits !== 8, s.text);
+      assert.equal(s.spec, `w${bits}a8`);
+      assert.doesNotMatch(s.text, /simulated/, 'every width runs in the engine');
+      assert.match(s.text, new RegExp(`w${bits}a8: what the engine executes`));
     }
     // Keyboard: the slider is a native input, so arrow keys work and redraw the levels.
     await page.focus('#weights-bits');
@@ -137,6 +139,48 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
     await choose(page, '#weights-gran-channel', 'weights');
   });
 
+  it('weights: k-means and powers of two draw their real levels', async () => {
+    const pw = await page.$$eval('#weights-layer option', (os) => os.map((o) => o.value).filter((v) => /project|expand|pw|conv_pw|\.1\.conv/.test(v) && !/depthwise/.test(v)));
+    const layer = pw[0] ?? (await page.$eval('#weights-layer', (s) => s.value));
+    await choose(page, '#weights-layer', 'weights', layer);
+    await slide(page, '#weights-bits', 4, 'weights');
+    const uniform = await stats(page);
+    assert.equal(uniform.levelsKind, 'uniform');
+    await choose(page, '#weights-levels-kmeans', 'weights');
+    const km = await stats(page);
+    assert.equal(km.levelsKind, 'kmeans');
+    assert.equal(km.spec, 'w4a8-kmeans');
+    const rules = await levelCount(page);
+    assert.equal(rules, Number(km.levels));
+    assert.ok(rules >= 2 && rules <= 16, `${rules} k-means levels at 4 bits`);
+    // The rules sit at the engine's levels: not evenly spaced.
+    const xs = await page.$$eval('#weights-histogram svg .qsp-levels line', (l) => l.map((e) => Number(e.getAttribute('x1') ?? e.getAttribute('x'))).sort((a, b) => a - b));
+    const gaps = xs.slice(1).map((x, i) => x - xs[i]).filter((g) => g > 0);
+    assert.ok(Math.max(...gaps) > 1.5 * Math.min(...gaps), `k-means gaps ${gaps}`);
+    assert.ok(Number(km.sqnr) > Number(uniform.sqnr), `k-means ${km.sqnr} dB vs uniform ${uniform.sqnr} dB`);
+    assert.ok(Number(km.clusteringSqnr) > 0 && Number(km.codebookSqnr) > Number(km.clusteringSqnr), JSON.stringify(km));
+    assert.match(km.text, /clustering .* dB, codebook rounded to int8 .* dB/);
+    assert.match(await page.textContent('#weights-histogram figcaption'), /crowd where the weights are/);
+    assert.match(await page.evaluate(() => location.hash), /levels=kmeans/);
+    // 1 bit exists for codebooks.
+    await slide(page, '#weights-bits', 1, 'weights');
+    assert.equal((await stats(page)).spec, 'w1a8-kmeans');
+    assert.ok(await levelCount(page) <= 2);
+    await choose(page, '#weights-levels-pow2', 'weights');
+    const p2 = await stats(page);
+    assert.equal(p2.levelsKind, 'pow2');
+    assert.equal(p2.spec, 'w2a8-pow2', 'powers of two start at 2 bits');
+    assert.ok(await levelCount(page) <= 4);
+    await slide(page, '#weights-bits', 3, 'weights');
+    assert.ok(await levelCount(page) <= 8);
+    // The bins panel follows: its staircase has the codebook's uneven steps.
+    await page.waitForFunction(() => document.querySelector('#bins-readout')?.dataset.spec === 'w3a8-pow2', null, { timeout: STEP_TIMEOUT });
+    assert.doesNotMatch(await page.textContent('#panel-bins'), /simulated/);
+    await choose(page, '#weights-levels-uniform', 'weights');
+    assert.equal((await stats(page)).spec, 'w3a8');
+    assert.doesNotMatch(await page.evaluate(() => location.hash), /levels=/);
+  });
+
   it('bins: follows the shared layer and the bit slider changes the number of steps', async () => {
     await waitReady(page, 'bins');
     const layer = await page.$eval('#weights-layer', (s) => s.value);
@@ -148,9 +192,14 @@ describe('weights, bins and bits panels', { timeout: 600_000 }, () => {
       steps[bits] = Number(await page.getAttribute('#bins-staircase', 'data-steps'));
       assert.ok(steps[bits] >= 2 && steps[bits] <= 2 ** bits - 1, `${steps[bits]} steps at ${bits} bits`);
       assert.ok(edges >= steps[bits] - 1 && edges <= 2 ** bits - 2, `${edges} thresholds at ${bits} bits`);
-      assert.match((await readout(page)).text, /simulated/);
+      assert.doesNotMatch((await readout(page)).text, /simulated/);
+      assert.match((await readout(page)).text, new RegExp(`w${bits}a8: what the engine executes`));
     }
     assert.ok(steps[6] > steps[3], `steps: ${JSON.stringify(steps)}`);
+    await slide(page, '#bins-bits', 4, 'bins');
+    assert.doesNotMatch(await page.textContent('#panel-bins'), /simulated/, 'no "simulated" at 4 bits');
+    assert.doesNotMatch(await page.textContent('body'), /simulated/i);
+    await slide(page, '#bins-bits', 6, 'bins');
     // The weights panel follows the shared bit width.
     assert.equal(await page.$eval('#weights-bits', (i) => i.value), '6');
   });

@@ -3,13 +3,37 @@
 // URL hash so that a teacher can link a view.
 
 /** The hash keys, in the order they are written. */
-export const STATE_KEYS = ['panel', 'sample', 'variants', 'observer', 'layer', 'bits', 'gran', 'value', 'bitsimg'];
-/** Every variant app.variant() builds, in column order. */
-export const VARIANTS = ['fp32', 'fp16', 'int8-dynamic', 'int8-static', 'int8-static-tensor'];
+export const STATE_KEYS = ['panel', 'sample', 'variants', 'observer', 'layer', 'bits', 'levels', 'gran', 'value', 'bitsimg'];
+/**
+ * Variants are named by specs (see the engine's grammar: fp32, fp16, w<b>a<b>[-suffixes]).
+ * The columns shown when the hash names none, in column order.
+ */
+export const DEFAULT_VARIANTS = ['fp32', 'fp16', 'w8a8-dynamic', 'w8a8', 'w8a8-tensor'];
+/** One-click specs of the compare panel (the defaults first), in column order. */
+export const QUICK_PICKS = [...DEFAULT_VARIANTS, 'w8a4', 'w4a8', 'w4a8-kmeans', 'w2a8-pow2'];
+/** The older names, still accepted in links. */
+export const ALIASES = {
+  int8: 'w8a8',
+  'int8-static': 'w8a8',
+  'int8-static-tensor': 'w8a8-tensor',
+  'int8-dynamic': 'w8a8-dynamic',
+};
+/** The static variant that is calibrated; every other static spec reuses its ranges. */
+export const CALIBRATED = 'w8a8';
 export const OBSERVERS = ['minmax', 'percentile', 'entropy', 'mse'];
 export const DEFAULT_OBSERVER = 'minmax';
-/** Variants calibrated on the calibration set (their cache key includes observer and set). */
-export const STATIC_VARIANTS = new Set(['int8-static', 'int8-static-tensor']);
+
+/** A spec as typed or linked, lower case, old names replaced by their spec. */
+export function normalizeSpec(spec) {
+  const s = String(spec ?? '').trim().toLowerCase();
+  return ALIASES[s] ?? s;
+}
+
+/** True for calibrated (integer-only) variants: not fp32, fp16 or -dynamic. */
+export function isStatic(spec) {
+  const s = normalizeSpec(spec);
+  return s !== 'fp32' && s !== 'fp16' && !s.endsWith('-dynamic');
+}
 /** Older variants are disposed beyond this many cached builds (recalibrations, observers). */
 const MAX_CACHED = 12;
 
@@ -127,12 +151,14 @@ export function createApp() {
     },
 
     /**
-     * Promise<QsModel> of a variant (VARIANTS), built once and cached. Static ones use the
-     * observer and calibration set current at the call. Emits 'variant' when built and
+     * Promise<QsModel> of a variant spec, built once and cached. Static ones use the observer
+     * and calibration set current at the call: the calibration runs once (for w8a8) and every
+     * other static spec is built from its saved ranges. Emits 'variant' when built and
      * 'calibration' ({ name, done, total }) while calibrating.
      */
-    variant(name) {
-      if (!VARIANTS.includes(name)) return Promise.reject(new Error(`unknown variant “${name}”`));
+    variant(spec) {
+      const name = normalizeSpec(spec);
+      if (!name) return Promise.reject(new Error('no variant named'));
       return cached(name, app.observer, calibrationVersion, calibration.slice());
     },
 
@@ -184,14 +210,14 @@ export function createApp() {
   };
 
   function cached(name, observer, version, images) {
-    const isStatic = STATIC_VARIANTS.has(name);
-    const key = isStatic ? `${name}|${observer}|${version}` : name;
+    const calibrated = isStatic(name);
+    const key = calibrated ? `${name}|${observer}|${version}` : name;
     let built = cache.get(key);
     if (!built) {
       built = build(name, observer, version, images);
       cache.set(key, built);
       built.then(
-        (model) => emit('variant', { name, model, observer: isStatic ? observer : null }),
+        (model) => emit('variant', { name, model, observer: calibrated ? observer : null }),
         () => cache.delete(key), // not cached: the next call tries again
       );
       evict();
@@ -201,36 +227,27 @@ export function createApp() {
 
   async function build(name, observer, version, images) {
     const fp32 = await app.whenModel;
-    switch (name) {
-      case 'fp32':
-        return fp32;
-      case 'fp16':
-        return fp32.quantize({ mode: 'fp16' });
-      case 'int8-dynamic':
-        return fp32.quantize({ mode: 'dynamic' });
-      case 'int8-static-tensor': {
-        // Activation ranges do not depend on how the weights are scaled: reuse the
-        // per-channel twin's calibration instead of running it a second time.
-        const perChannel = await cached('int8-static', observer, version, images);
-        return fp32.withRanges(await perChannel.ranges(), { perChannel: false });
-      }
-      default: {
-        if (images.length === 0) throw new Error('the calibration set is empty');
-        const total = images.length;
-        emit('calibration', { name, done: 0, total });
-        try {
-          return await fp32.quantize({
-            mode: 'static',
-            observer,
-            perChannel: true,
-            calibration: images.map((i) => i.blob),
-            onProgress: (done, n) => emit('calibration', { name, done, total: n || total }),
-          });
-        } catch (e) {
-          emit('calibration', { name, done: 0, total, error: e });
-          throw e;
-        }
-      }
+    if (name === 'fp32') return fp32;
+    if (!isStatic(name)) return fp32.quantize({ variant: name });
+    if (name !== CALIBRATED) {
+      // Activation ranges are those of the float model: they do not depend on how the weights
+      // are quantized, so every static spec reuses the one calibration.
+      const base = await cached(CALIBRATED, observer, version, images);
+      return fp32.withRanges(await base.ranges(), { variant: name });
+    }
+    if (images.length === 0) throw new Error('the calibration set is empty');
+    const total = images.length;
+    emit('calibration', { name, done: 0, total });
+    try {
+      return await fp32.quantize({
+        variant: CALIBRATED,
+        observer,
+        calibration: images.map((i) => i.blob),
+        onProgress: (done, n) => emit('calibration', { name, done, total: n || total }),
+      });
+    } catch (e) {
+      emit('calibration', { name, done: 0, total, error: e });
+      throw e;
     }
   }
 

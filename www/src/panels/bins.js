@@ -1,13 +1,14 @@
 // Panel "bins": the float -> integer -> float staircase of the chosen layer's grid
-// (model.staircase) over that layer's weight range, and where one value lands: its bucket,
-// code, dequantized value and error. Shares `layer`/`bits`/`gran` with the weights panel.
+// (model.staircase: a uniform grid, or the uneven steps of a k-means / power-of-two codebook)
+// over that layer's weight range, and where one value lands: its bucket, code, dequantized value
+// and error. Shares `layer`/`bits`/`levels`/`gran` with the weights panel.
 import * as Plot from '@observablehq/plot';
 import { chartWidth, observeWidth } from './charts.js';
 import { el } from './dom.js';
 import {
-  debounce, latest, ruleOpacity, markRendered, num, showError, simulatedNote,
+  debounce, latest, ruleOpacity, markRendered, num, schemeNote, showError,
 } from './quant-common.js';
-import { quantControls } from './quant-controls.js';
+import { quantControls, specOf } from './quant-controls.js';
 
 const POINTS = 512; // staircase samples: enough for 255 steps across a chart's width
 const SLIDER_STEPS = 1000;
@@ -20,7 +21,8 @@ export function mount(section, app) {
   if (!section.hasAttribute('aria-labelledby')) section.setAttribute('aria-labelledby', heading.id);
   const lede = el('div', { class: 'lead' },
     el('p', { text: 'Quantizing cuts the real line into buckets of width S (the step): every value inside a bucket becomes the same integer code, and comes back as the bucket’s centre. The staircase shows this round trip for every value the chosen layer’s weights take; the dashed diagonal is a perfect copy.' }),
-    el('p', { text: 'Move the value and read its code and error: the error never exceeds half a step, until the value leaves the clipping range. Drop the bits and the stairs get fewer and taller.' }));
+    el('p', { text: 'Move the value and read its code and error: the error never exceeds half a step, until the value leaves the clipping range. Drop the bits and the stairs get fewer and taller.' }),
+    el('p', { text: 'With k-means or powers of two the stairs are uneven: narrow where the weights crowd (near 0), wide in the tails. A value goes to its nearest level, and the level is stored rounded to an int8 code.' }));
   const controls = quantControls('bins', app, () => request(params()));
   const value = el('input', { type: 'range', id: 'bins-value', min: 0, max: SLIDER_STEPS, step: 1, value: SLIDER_STEPS / 2, disabled: true });
   const valueOut = el('output', { for: 'bins-value', id: 'bins-value-out' });
@@ -69,7 +71,7 @@ export function mount(section, app) {
     if (!model || !p.layer) return;
     section.setAttribute('aria-busy', 'true');
     try {
-      const opts = { bits: p.bits, perChannel: p.gran === 'channel', points: POINTS };
+      const opts = { spec: specOf(p), points: POINTS };
       // The layer's range comes with its first staircase; a value outside (kept from another
       // layer) restarts two thirds of the way up the range.
       if (!ranges.has(p.layer)) {
@@ -116,7 +118,7 @@ export function mount(section, app) {
   }
 
   function render() {
-    renderReadout(readout, shown.stair, shown.bits);
+    renderReadout(readout, shown.stair);
     renderStaircase(fig, shown, domain);
   }
 
@@ -134,9 +136,13 @@ export function mount(section, app) {
     });
 }
 
-function renderReadout(node, stair, bits) {
+function renderReadout(node, stair) {
   const b = stair.bucket;
   const g = stair.grid;
+  const codebook = stair.levels_kind !== 'uniform';
+  const where = codebook
+    ? ` · level ${b.code + 1} of ${stair.centroids.length} (float ${num(stair.centroids[b.code], 4)}, stored as ${Math.round(b.dequantized / g.scale)} × ${num(g.scale, 4)})`
+    : ` · S = ${num(g.scale, 4)}, Z = ${g.zero_point}, codes ${g.qmin}..${g.qmax}`;
   node.replaceChildren(
     el('span', {}, 'value ', el('strong', { text: num(b.value, 4) })),
     el('span', {}, ' → bucket ', el('strong', { text: `[${num(b.bucket_lo, 4)}, ${num(b.bucket_hi, 4)})` })),
@@ -144,12 +150,13 @@ function renderReadout(node, stair, bits) {
     el('span', {}, ' → dequantized ', el('strong', { text: num(b.dequantized, 4) })),
     el('span', {}, ' · error ', el('strong', { class: 'qsp-err', text: num(b.error, 3) })),
     b.clipped ? el('span', { class: 'qsp-clipped', text: 'clipped: beyond the grid’s range' }) : '',
-    el('span', { class: 'qsp-muted', text: ` · S = ${num(g.scale, 4)}, Z = ${g.zero_point}, codes ${g.qmin}..${g.qmax}` }),
-    stair.simulated ? simulatedNote(bits) : '');
+    el('span', { class: 'qsp-muted', text: where }),
+    ' ', schemeNote(stair.spec));
   Object.assign(node.dataset, {
     value: String(b.value), code: String(b.code), dequantized: String(b.dequantized),
     error: String(b.error), clipped: String(b.clipped), bucketLo: String(b.bucket_lo), bucketHi: String(b.bucket_hi),
     scale: String(g.scale), zeroPoint: String(g.zero_point), qmin: String(g.qmin), qmax: String(g.qmax),
+    levelsKind: stair.levels_kind, spec: stair.spec, levels: String(stair.levels.length),
   });
 }
 
@@ -192,7 +199,7 @@ function renderStaircase(fig, { stair, layer, histogram }, domain) {
   const steps = new Set(stair.code).size;
   fig.dataset.steps = String(steps);
   fig.replaceChildren(chart, density, el('figcaption', {},
-    el('strong', { text: `${layer}: ${steps} steps across its weights ${num(stair.range[0])}..${num(stair.range[1])}. ` }),
+    el('strong', { text: `${layer}: ${steps} ${stair.levels_kind === 'uniform' ? 'even' : 'uneven'} steps across its weights ${num(stair.range[0])}..${num(stair.range[1])}. ` }),
     swatch('level'), ' staircase and its rounding thresholds ', swatch('bucket'), ' the value’s bucket ',
     swatch('error'), ' error ', swatch('clip'), ` clipping range ${num(c0)}..${num(c1)}. `,
     swatch('bar'), ' below: how many of the layer’s weights lie at each value (√ scale): most steps serve few weights.'));

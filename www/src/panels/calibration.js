@@ -62,7 +62,7 @@ export function calibrationControls(app) {
       running.delete(name);
       label.textContent = `Calibration of ${name} failed: ${error.message}. Try another observer, or “Samples only”.`;
       status.classList.add('error');
-      if (name === 'int8-static') document.body.dataset.int8 = 'error';
+      if (name === 'w8a8') document.body.dataset.int8 = 'error';
       return;
     }
     if (!running.has(name) && running.size === 0) round = { done: 0, total: 0 };
@@ -74,12 +74,12 @@ export function calibrationControls(app) {
     progress.max = round.total;
     progress.value = sum;
     label.textContent = `Calibrating ${name} (${app.observer}) on ${total} images: ${done} of ${total}`;
-    if (name === 'int8-static') document.body.dataset.int8 = 'calibrating';
+    if (name === 'w8a8') document.body.dataset.int8 = 'calibrating';
     if (done >= total) finish(name);
   });
   // A build finishes with the 'variant' event (the last progress report may come first).
   app.on('variant', ({ name }) => {
-    if (name === 'int8-static') document.body.dataset.int8 = 'ready';
+    if (name === 'w8a8') document.body.dataset.int8 = 'ready';
     finish(name);
   });
   function finish(name) {

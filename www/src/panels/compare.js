@@ -3,31 +3,56 @@
 // app after each column so the sizes panel can plot latency against agreement.
 import { compareClassifications } from 'quantscope';
 import { el } from './dom.js';
-import { OBSERVERS, STATIC_VARIANTS, VARIANTS, withDecodeFallback } from '../app.js';
+import { DEFAULT_VARIANTS, OBSERVERS, QUICK_PICKS, isStatic, normalizeSpec, withDecodeFallback } from '../app.js';
 import { calibrationControls } from './calibration.js';
 
-export const VARIANT_INFO = {
+const NAMED = {
   fp32: { title: 'Float (fp32)', note: '32-bit float weights and activations: the reference.' },
   fp16: { title: 'Half float (fp16)', note: '16-bit float weights, computed in fp32.' },
-  'int8-dynamic': { title: 'int8 dynamic', note: 'int8 weights; activations scaled per run, no calibration.' },
-  'int8-static': { title: 'int8 static, per channel', note: 'Integer-only; one weight scale per output channel.' },
-  'int8-static-tensor': { title: 'int8 static, per tensor', note: 'Integer-only; one weight scale per layer.' },
+  'w8a8-dynamic': { title: 'int8 dynamic (w8a8-dynamic)', note: 'int8 weights; activations scaled per run, no calibration.' },
+  w8a8: { title: 'int8 static, per channel (w8a8)', note: 'Integer-only; one weight scale per output channel.' },
+  'w8a8-tensor': { title: 'int8 static, per tensor (w8a8-tensor)', note: 'Integer-only; one weight scale per layer.' },
 };
+
+/** A column's title and one-line note for a spec (a canonical one, or any text). */
+export function describeVariant(spec) {
+  if (NAMED[spec]) return NAMED[spec];
+  const m = /^w(\d+)a(\d+)((?:-[a-z0-9+]+)*)$/.exec(spec);
+  if (!m) return { title: spec, note: 'Not a spec the engine knows.' };
+  const [, wb, ab, rest] = m;
+  const suffixes = new Set(rest.split('-').filter(Boolean));
+  const levels = suffixes.has('kmeans') || suffixes.has('kmeans++')
+    ? `${2 ** wb} k-means levels`
+    : suffixes.has('pow2') ? 'powers of two' : 'a uniform grid';
+  const scale = suffixes.has('tensor') ? 'one per layer' : 'per output channel';
+  const acts = suffixes.has('dynamic')
+    ? `${ab}-bit activations scaled per run`
+    : `${ab}-bit activations from the calibrated ranges; integer-only`;
+  return { title: spec, note: `${wb}-bit weights on ${levels} (${scale}); ${acts}.` };
+}
 
 // Ids the browser tests (and older links) know, per variant.
 const IDS = {
   fp32: { list: 'predictions', latency: 'latency' },
-  'int8-static': { list: 'predictions-int8', latency: 'latency-int8', weights: 'weights-int8', agreement: 'agreement' },
+  w8a8: { list: 'predictions-int8', latency: 'latency-int8', weights: 'weights-int8', agreement: 'agreement' },
 };
-
 
 const formatMs = (ms) => `${ms.toFixed(1)} ms`;
 
-/** The selected variants from the hash (all by default), in column order. */
+/**
+ * The selected specs from the hash (the defaults when it names none; old names are aliases),
+ * in column order: the quick picks first, then the others as listed.
+ */
 export function selectedVariants(state) {
-  if (state.variants == null) return VARIANTS.slice();
-  const wanted = new Set(state.variants.split(','));
-  return VARIANTS.filter((v) => wanted.has(v));
+  if (state.variants == null) return DEFAULT_VARIANTS.slice();
+  const wanted = [...new Set(state.variants.split(',').map(normalizeSpec).filter((v) => v && v !== 'none'))];
+  return [...QUICK_PICKS.filter((v) => wanted.includes(v)), ...wanted.filter((v) => !QUICK_PICKS.includes(v))];
+}
+
+/** The hash value for a selection: none when it is the default. */
+function variantsValue(list) {
+  if (list.length === DEFAULT_VARIANTS.length && DEFAULT_VARIANTS.every((v) => list.includes(v))) return '';
+  return list.join(',') || 'none';
 }
 
 export function mount(section, app) {
@@ -38,23 +63,60 @@ export function mount(section, app) {
       text:
         'The same image through several versions of the same network. Quantized variants store weights in fewer ' +
         'bits; look at whether they keep fp32’s top-1 class and how much their probabilities move (KL, in nats: 0 ' +
-        'means identical). Static int8 needs a calibration set to learn each activation’s range: change the ' +
-        'observer or add your own photos and watch the per-tensor column, which often drifts first.',
+        'means identical). Static variants need a calibration set to learn each activation’s range: it runs once, ' +
+        'and every static column is built from the same ranges. Change the observer or add your own photos and ' +
+        'watch the per-tensor column, which often drifts first. Add any scheme below: w4a8 has 16 weight levels, ' +
+        'w4a8-kmeans puts its 16 where the weights are, w2a8-pow2 keeps only 0 and ± powers of two, w8a4 squeezes ' +
+        'the activations instead of the weights.',
     }),
   );
 
-  // ---- controls: variants, observer, calibration set ----
+  // ---- controls: variants (quick picks, any spec), observer, calibration set ----
   const picker = el('fieldset', { class: 'variant-picker' }, el('legend', { text: 'Variants' }));
-  const boxes = new Map();
-  for (const name of VARIANTS) {
-    const box = el('input', { type: 'checkbox', value: name, id: `variant-${name}` });
-    box.addEventListener('change', () => {
-      const on = VARIANTS.filter((v) => boxes.get(v).checked);
-      app.setState({ variants: on.length === VARIANTS.length ? '' : on.join(',') || 'none' });
+  const boxes = new Map(); // spec -> checkbox, in column order
+  const pickerBoxes = el('div', { class: 'variant-boxes' });
+  function box(name) {
+    if (boxes.has(name)) return boxes.get(name);
+    const input = el('input', { type: 'checkbox', value: name, id: `variant-${name}` });
+    input.addEventListener('change', () => {
+      const on = [...boxes.keys()].filter((v) => boxes.get(v).checked);
+      app.setState({ variants: variantsValue(on) });
     });
-    boxes.set(name, box);
-    picker.append(el('label', { class: 'check' }, box, ` ${VARIANT_INFO[name].title}`));
+    boxes.set(name, input);
+    pickerBoxes.append(el('label', { class: 'check', title: describeVariant(name).note }, input, ` ${name}`));
+    return input;
   }
+  for (const name of QUICK_PICKS) box(name);
+
+  const specInput = el('input', {
+    type: 'text', id: 'variant-spec', name: 'spec', autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'any spec, e.g. w3a8-kmeans', 'aria-describedby': 'variant-spec-help',
+  });
+  const specHelp = el('p', {
+    class: 'note', id: 'variant-spec-help',
+    text: 'w<weight bits>a<activation bits>, then -kmeans, -pow2, -tensor, -dynamic, … (fp32 and fp16 too).',
+  });
+  const specError = el('p', { class: 'spec-error', id: 'variant-spec-error', role: 'alert', hidden: true });
+  const addForm = el('form', { class: 'row variant-add', id: 'variant-add' },
+    el('label', { for: 'variant-spec', text: 'Add a column:' }), specInput,
+    el('button', { type: 'submit', id: 'variant-add-button', text: 'Add' }));
+  addForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const text = specInput.value.trim();
+    if (!text) return;
+    specError.hidden = true;
+    try {
+      if (!app.qs) throw new Error('the engine is still starting; try again in a moment');
+      const spec = await app.qs.parseVariant(text);
+      const now = selectedVariants(app.state);
+      if (!now.includes(spec)) app.setState({ variants: variantsValue([...now, spec]) });
+      specInput.value = '';
+    } catch (e) {
+      specError.textContent = e.message;
+      specError.hidden = false;
+    }
+  });
+  picker.append(pickerBoxes, addForm, specHelp, specError);
 
   const observer = el('select', { id: 'observer' });
   for (const o of OBSERVERS) observer.append(el('option', { value: o, text: o }));
@@ -62,7 +124,7 @@ export function mount(section, app) {
   const observerRow = el(
     'div',
     { class: 'row' },
-    el('label', { for: 'observer', text: 'Observer of the static int8 variants:' }),
+    el('label', { for: 'observer', text: 'Observer of the static variants:' }),
     observer,
   );
 
@@ -75,13 +137,14 @@ export function mount(section, app) {
   function column(name) {
     if (cols.has(name)) return cols.get(name);
     const ids = IDS[name] ?? {};
-    const info = VARIANT_INFO[name];
+    const info = describeVariant(name);
     const c = {
       list: el('ol', { class: 'predictions', id: ids.list ?? `predictions-${name}` }),
       latency: el('strong', { class: 'latency', id: ids.latency ?? `latency-${name}`, text: '–' }),
       weights: el('span', { class: 'weights', id: ids.weights ?? `weights-${name}` }),
       agreement: el('p', { class: 'agreement', id: ids.agreement ?? `agreement-${name}` }),
       status: el('p', { class: 'column-status' }),
+      exportStatus: el('p', { class: 'export-status', role: 'status' }),
     };
     const heading = el('h3', { id: `column-${name}-title`, text: info.title });
     c.el = el(
@@ -94,6 +157,8 @@ export function mount(section, app) {
       el('p', { class: 'timing' }, 'Inference: ', c.latency, ' ', c.weights),
       c.agreement,
     );
+    // Every column has the row (empty for float and dynamic ones) so the rows line up.
+    c.el.append(el('div', { class: 'column-export' }, ...(isStatic(name) ? [exportButton(name, c), c.exportStatus] : [])));
     c.el.dataset.variant = name;
     c.el.setAttribute('aria-labelledby', heading.id);
     cols.set(name, c);
@@ -112,6 +177,35 @@ export function mount(section, app) {
     columns.dataset.count = String(names.length);
     if (names.length === 0) columns.append(el('p', { class: 'note', text: 'Tick at least one variant.' }));
   }
+
+  /** "Download ONNX": the column's model as an ONNX QDQ file (model.exportOnnx()). */
+  function exportButton(name, c) {
+    const button = el('button', { type: 'button', class: 'export-onnx', text: 'Download ONNX (QDQ)' });
+    button.title = 'The quantized model as an ONNX file with QuantizeLinear/DequantizeLinear pairs, for onnxruntime';
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      c.exportStatus.classList.remove('error');
+      c.exportStatus.textContent = 'Exporting…';
+      try {
+        const model = await app.variant(name);
+        const bytes = await model.exportOnnx();
+        const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+        const a = el('a', { href: url, download: `efficientnet-lite0-${name}.onnx` });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10_000);
+        c.exportStatus.textContent = `Saved efficientnet-lite0-${name}.onnx (${(bytes.byteLength / 1e6).toFixed(1)} MB).`;
+      } catch (e) {
+        c.exportStatus.textContent = `Export failed: ${e.message}`;
+        c.exportStatus.classList.add('error');
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
 
   // ---- classification ----
   let results = new WeakMap(); // QsModel -> classify() result, for the image on show
@@ -208,7 +302,7 @@ export function mount(section, app) {
     for (const name of names) {
       const c = cols.get(name);
       try {
-        if (STATIC_VARIANTS.has(name)) c.status.textContent = 'Calibrating…';
+        if (isStatic(name)) c.status.textContent = 'Calibrating…';
         const model = await app.variant(name);
         if (stale()) return;
         c.status.textContent = '';
@@ -220,11 +314,11 @@ export function mount(section, app) {
         else weightsNote(model, c);
         const a = compareClassifications(reference, result);
         showAgreement(c, name, a);
-        rows.push({ name, title: VARIANT_INFO[name].title, ms: result.ms, ...a });
+        rows.push({ name, title: describeVariant(name).title, ms: result.ms, ...a });
         app.emit('compared', { image, rows: rows.slice() });
       } catch (e) {
         if (stale()) return;
-        clear(c, STATIC_VARIANTS.has(name) ? `Calibration failed: ${e.message}` : `Failed: ${e.message}`);
+        clear(c, isStatic(name) ? `Calibration failed: ${e.message}` : `Failed: ${e.message}`);
       } finally {
         if (!stale()) c.list.removeAttribute('aria-busy');
       }
@@ -244,7 +338,8 @@ export function mount(section, app) {
   // ---- wiring ----
   function applyState(state) {
     const names = selectedVariants(state);
-    for (const [name, box] of boxes) box.checked = names.includes(name);
+    for (const name of names) box(name); // a linked or typed spec gets its checkbox
+    for (const [name, input] of boxes) input.checked = names.includes(name);
     observer.value = OBSERVERS.includes(state.observer) ? state.observer : 'minmax';
   }
 

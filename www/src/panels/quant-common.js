@@ -19,9 +19,9 @@ export function db(x) {
   return `${x.toFixed(1)} dB`;
 }
 
-/** The marker of widths the engine does not execute. */
-export function simulatedNote(bits) {
-  return el('span', { class: 'qsp-simulated', text: `${bits} bits: simulated (the engine executes 8 bits)` });
+/** The marker of the scheme drawn: every width on the page is one the engine executes. */
+export function schemeNote(spec) {
+  return el('span', { class: 'qsp-real', text: `${spec}: what the engine executes` });
 }
 
 /**

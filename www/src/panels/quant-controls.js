@@ -1,5 +1,6 @@
-// The layer picker, bit-width slider and granularity choice shared (through app state: keys
-// `layer`, `bits`, `gran`) by the weights and bins panels. Each panel has its own copy of the
+// The layer picker, bit-width slider, levels (uniform / k-means / powers of two) and
+// granularity choice shared (through app state: keys `layer`, `bits`, `levels`, `gran`) by the
+// weights and bins panels. Each panel has its own copy of the
 // controls; changing one writes the hash state, and both panels follow the 'state' event.
 import { el } from './dom.js';
 
@@ -10,17 +11,29 @@ export function layersOf(model) {
   return layerLists.get(model);
 }
 
-export const MIN_BITS = 2;
 export const MAX_BITS = 8;
+export const LEVELS = { uniform: 'uniform', kmeans: 'k-means', pow2: 'powers of two' };
+/**
+ * Uniform grids need 2 bits (a symmetric 1-bit grid holds only 0); k-means runs at 1. Powers of
+ * two start at 2 here: at 1 bit the engine's pow2 codebook has 3 levels for 2 codes.
+ */
+export const minBits = (levels) => (levels === 'kmeans' ? 1 : 2);
 
-/** The layer/bits/gran of a state object (strings in the hash), with defaults. */
+/** The layer/bits/levels/gran of a state object (strings in the hash), with defaults. */
 export function readQuantState(state) {
+  const levels = state.levels in LEVELS ? state.levels : 'uniform';
   const bits = Math.round(Number(state.bits));
   return {
     layer: state.layer || null,
-    bits: Number.isFinite(bits) ? Math.min(MAX_BITS, Math.max(MIN_BITS, bits)) : MAX_BITS,
+    bits: Number.isFinite(bits) ? Math.min(MAX_BITS, Math.max(minBits(levels), bits)) : MAX_BITS,
+    levels,
     gran: state.gran === 'tensor' ? 'tensor' : 'channel',
   };
+}
+
+/** The weight spec of the controls' values: `w4a8-kmeans-tensor` (the engine's defaults otherwise). */
+export function specOf(v) {
+  return `w${v.bits}a8${v.levels === 'uniform' ? '' : `-${v.levels}`}${v.gran === 'tensor' ? '-tensor' : ''}`;
 }
 
 function layerLabel(l) {
@@ -36,7 +49,7 @@ export function quantControls(prefix, app, onChange) {
   const select = el('select', { id: `${prefix}-layer`, disabled: true });
   select.append(el('option', { value: '', text: 'loading the model…' }));
   const bits = el('input', {
-    type: 'range', id: `${prefix}-bits`, min: MIN_BITS, max: MAX_BITS, step: 1, value: MAX_BITS,
+    type: 'range', id: `${prefix}-bits`, min: 2, max: MAX_BITS, step: 1, value: MAX_BITS,
   });
   const bitsOut = el('output', { for: `${prefix}-bits`, id: `${prefix}-bits-out`, text: '8' });
   const radio = (value, text) => {
@@ -45,11 +58,19 @@ export function quantControls(prefix, app, onChange) {
   };
   const [perChannel, perChannelLabel] = radio('channel', 'per channel');
   const [perTensor, perTensorLabel] = radio('tensor', 'per tensor');
+  const levelRadios = new Map();
+  const levelsField = el('fieldset', { class: 'qsp-field qsp-levels' }, el('legend', { text: 'Levels' }));
+  for (const [value, text] of Object.entries(LEVELS)) {
+    const input = el('input', { type: 'radio', name: `${prefix}-levels`, value, id: `${prefix}-levels-${value}` });
+    levelRadios.set(value, input);
+    levelsField.append(el('span', {}, input, el('label', { for: input.id, text })));
+  }
   const node = el('div', { class: 'qsp-controls' },
     el('div', { class: 'qsp-field qsp-layer' },
       el('label', { for: select.id, text: 'Layer' }), select),
     el('div', { class: 'qsp-field' },
       el('label', { for: bits.id, text: 'Bits' }), bits, bitsOut),
+    levelsField,
     el('fieldset', { class: 'qsp-field qsp-gran' },
       el('legend', { text: 'Scale' }),
       el('span', {}, perChannel, perChannelLabel), el('span', {}, perTensor, perTensorLabel)));
@@ -71,7 +92,9 @@ export function quantControls(prefix, app, onChange) {
   function sync() {
     const v = values();
     if (layers.length) select.value = v.layer;
+    bits.min = String(minBits(v.levels));
     bits.value = String(v.bits);
+    for (const [value, input] of levelRadios) input.checked = v.levels === value;
     bitsOut.value = String(v.bits);
     perChannel.checked = v.gran === 'channel';
     perTensor.checked = v.gran === 'tensor';
@@ -99,6 +122,14 @@ export function quantControls(prefix, app, onChange) {
   });
   for (const r of [perChannel, perTensor]) {
     r.addEventListener('change', () => r.checked && set({ gran: r.value }));
+  }
+  for (const r of levelRadios.values()) {
+    r.addEventListener('change', () => {
+      if (!r.checked) return;
+      // 1 bit exists only for codebooks: back on a uniform grid it becomes 2.
+      const b = Math.max(minBits(r.value), Number(bits.value));
+      set({ levels: r.value === 'uniform' ? '' : r.value, bits: b });
+    });
   }
   app.on('state', sync);
 

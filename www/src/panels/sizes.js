@@ -1,9 +1,14 @@
-// Size and trade-off: the weights' bytes as fp32, fp16 and int8, raw and deflate-compressed
-// (model.sizes()), and latency against agreement with fp32 for the variants of the compare
-// panel (its 'compared' events).
+// Size and trade-off: the weights' bytes as each variant stores them (packed codes, scales,
+// codebooks, biases), raw and deflate-compressed (model.sizes()), for fp32, fp16, a list of
+// specs and the compare panel's columns, and latency against agreement with fp32 for the
+// variants of the compare panel (its 'compared' events).
 import * as Plot from '@observablehq/plot';
 import { chartWidth, observeWidth } from './charts.js';
 import { el } from './dom.js';
+import { selectedVariants } from './compare.js';
+
+/** The specs measured besides fp32 and fp16; the compare panel's columns are added. */
+const SIZE_SPECS = ['w8a8', 'w8a8-tensor', 'w4a8', 'w4a8-kmeans', 'w2a8', 'w2a8-pow2'];
 
 
 const MB = 1e6;
@@ -26,14 +31,16 @@ export function mount(section, app) {
     el('p', {
       class: 'lead',
       text:
-        'Fewer bits per weight means a smaller download: fp16 halves fp32 and int8 quarters it. The darker part of ' +
-        'each bar is the size after deflate compression; compare the ratios in the table: trained weights look ' +
-        'like noise to a compressor, so the saving comes from the bits, not from zipping. The second chart puts ' +
-        'each variant’s speed on this image against how close it stays to fp32.',
+        'Fewer bits per weight means a smaller download: fp16 halves fp32, w8a8 quarters it, and 4- and 2-bit codes ' +
+        'are packed two and four to a byte. Each variant is counted as stored: the codes, a scale per channel, a ' +
+        'codebook of 2^b levels per channel for k-means and powers of two, and the 32-bit biases, which weigh more ' +
+        'and more as the codes shrink. The darker part of each bar is the size after deflate compression: trained ' +
+        'float weights look like noise to a compressor, integer codes crowd around 0 and squeeze a little. The ' +
+        'second chart puts each variant’s speed on this image against how close it stays to fp32.',
     }),
     el('h3', { text: 'Bytes of the weights' }),
     sizeChart,
-    table,
+    el('div', { class: 'table-scroll' }, table),
     sizeNote,
     el('h3', { text: 'Latency against agreement' }),
     el('div', { class: 'row' }, el('label', { for: 'tradeoff-metric', text: 'Agreement:' }), metric),
@@ -48,8 +55,8 @@ export function mount(section, app) {
     const data = sizes.variants.map((v) => ({ ...v, raw: v.raw_bytes / MB, deflate: v.deflate_bytes / MB }));
     const chart = Plot.plot({
       width: chartWidth(sizeChart),
-      height: 170,
-      marginLeft: 50,
+      height: 40 + 24 * data.length,
+      marginLeft: 96,
       style: { fontSize: '12px' },
       marginRight: 70,
       x: { label: 'megabytes', grid: true, nice: true },
@@ -67,7 +74,8 @@ export function mount(section, app) {
   function fillTable() {
     table.replaceChildren(
       el('caption', { class: 'visually-hidden', text: 'Bytes of the weights per variant' }),
-      el('thead', {}, el('tr', {}, ...['Variant', 'Raw', 'Deflate', 'Ratio'].map((t) => el('th', { scope: 'col', text: t })))),
+      el('thead', {}, el('tr', {}, ...['Variant', 'Bits per code', 'Codes', 'Scales + codebooks', 'Biases', 'Raw', 'Deflate', 'Ratio']
+        .map((t) => el('th', { scope: 'col', text: t })))),
       el(
         'tbody',
         {},
@@ -76,6 +84,10 @@ export function mount(section, app) {
             'tr',
             {},
             el('th', { scope: 'row', text: v.name }),
+            el('td', { text: String(v.code_bits) }),
+            el('td', { text: `${(v.parts.codes / MB).toFixed(2)} MB` }),
+            el('td', { text: `${((v.parts.scales + v.parts.zero_points + v.parts.codebooks) / 1e3).toFixed(1)} kB` }),
+            el('td', { text: `${(v.parts.biases / 1e3).toFixed(1)} kB` }),
             el('td', { text: `${(v.raw_bytes / MB).toFixed(2)} MB` }),
             el('td', { text: `${(v.deflate_bytes / MB).toFixed(2)} MB` }),
             el('td', { text: `${(v.raw_bytes / v.deflate_bytes).toFixed(2)}×` }),
@@ -89,17 +101,50 @@ export function mount(section, app) {
     );
     sizeNote.textContent =
       `${(sizes.weights / 1e6).toFixed(2)} M weights and ${(sizes.biases / 1e3).toFixed(1)} k biases ` +
-      `(biases stay 32-bit in every variant); deflate level ${sizes.deflate_level}.`;
+      `(biases stay 32-bit in every integer variant); deflate level ${sizes.deflate_level}. ` +
+      'At 2 bits the codes shrink to a sixteenth of fp32, but scales, codebooks and biases do not shrink with them.';
   }
 
-  app.whenModel.then(async (model) => {
-    try {
-      sizes = await model.sizes();
-      fillTable();
-      drawSizes();
-    } catch (e) {
-      sizeNote.textContent = `Could not measure the sizes: ${e.message}`;
-    }
+  // Measured once for the list, and again when the compare panel shows a spec not measured yet.
+  let measuring = null;
+  let tried = '';
+  async function measure(model) {
+    const wanted = [...new Set([...SIZE_SPECS, ...selectedVariants(app.state)])];
+    const have = new Set((sizes?.variants ?? []).map((v) => v.name));
+    if (sizes && wanted.every((v) => have.has(v))) return;
+    if (measuring || tried === wanted.join(',')) return;
+    tried = wanted.join(',');
+    measuring = model
+      .sizes(wanted)
+      .catch(() => model.sizes(SIZE_SPECS)) // a bad spec in the link: the list alone
+      .then((s) => {
+        sizes = s;
+        fillTable();
+        drawSizes();
+      })
+      .catch((e) => {
+        sizeNote.textContent = `Could not measure the sizes: ${e.message}`;
+      })
+      .finally(() => {
+        measuring = null;
+      });
+  }
+  // Quantizing every layer under eight schemes takes the worker several seconds: started once
+  // the side-by-side columns have had their turn (or at once when the page opens on this panel).
+  app.whenModel.then((model) => {
+    let started = false;
+    const start = () => {
+      if (started) return;
+      started = true;
+      measure(model);
+      app.on('state', () => measure(model));
+    };
+    if (app.state.panel === 'sizes' || selectedVariants(app.state).length === 0) start();
+    app.on('compared', ({ rows: done }) => {
+      if (done.length >= selectedVariants(app.state).length) start();
+    });
+    app.on('state', (s) => s.panel === 'sizes' && start());
+    setTimeout(start, 60_000);
   });
 
   // ---- latency vs agreement ----

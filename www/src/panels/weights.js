@@ -1,13 +1,14 @@
-// Panel "weights": one layer's float weights against its integer grid (model.layerView): the
-// histogram with the levels, clipping range and zero point over it, the per-channel ranges
+// Panel "weights": one layer's float weights against the levels the engine quantizes them to
+// (model.layerView): uniform grids, k-means centroids or powers of two, drawn over the histogram
+// with the clipping range and zero point, the per-channel ranges
 // (why per tensor fails on depthwise layers), the error histogram and the SQNR.
 import * as Plot from '@observablehq/plot';
 import { chartWidth, observeWidth } from './charts.js';
 import { el } from './dom.js';
 import {
-  db, latest, ruleOpacity, markRendered, num, showError, simulatedNote,
+  db, latest, ruleOpacity, markRendered, num, schemeNote, showError,
 } from './quant-common.js';
-import { quantControls } from './quant-controls.js';
+import { quantControls, specOf } from './quant-controls.js';
 
 const BINS = 64;
 
@@ -17,7 +18,8 @@ export function mount(section, app) {
   if (!section.hasAttribute('aria-labelledby')) section.setAttribute('aria-labelledby', heading.id);
   const lede = el('div', { class: 'lead' },
     el('p', { text: 'Each bar counts the float weights of one layer; the thin vertical rules are the values the integer grid can represent. Every weight is rounded to its nearest rule, and the rounding error is plotted below it.' }),
-    el('p', { text: 'Lower the bits and watch the rules thin out and the SQNR (signal to quantization noise, about 6 dB per bit) drop. Then pick a depthwise layer and switch to one scale per tensor: a few wide channels set the step for all, so the narrow ones fall into a handful of buckets.' }));
+    el('p', { text: 'Lower the bits and watch the rules thin out and the SQNR (signal to quantization noise, about 6 dB per bit) drop. Then pick a depthwise layer and switch to one scale per tensor: a few wide channels set the step for all, so the narrow ones fall into a handful of buckets.' }),
+    el('p', { text: 'Switch the levels: at 4 bits k-means puts its 16 levels where the weights are, crowded around 0 where most of them lie, and beats the even grid by several dB; powers of two are fine near 0 and coarse in the tails. Every setting here is one the engine runs.' }));
   const controls = quantControls('weights', app, (v) => request(v));
   const tryLine = el('p', { class: 'qsp-try', hidden: true });
   const stats = el('p', { class: 'qsp-stats', id: 'weights-stats', 'aria-live': 'polite' });
@@ -37,11 +39,11 @@ export function mount(section, app) {
     if (!model) return;
     section.setAttribute('aria-busy', 'true');
     try {
-      const perChannel = v.gran === 'channel';
+      const otherGran = v.gran === 'channel' ? 'tensor' : 'channel';
       // The other granularity only for its SQNR: the comparison is the lesson of this panel.
       const [view, other] = await Promise.all([
-        model.layerView(v.layer, { bits: v.bits, perChannel, bins: BINS }),
-        model.layerView(v.layer, { bits: v.bits, perChannel: !perChannel, bins: 8 }),
+        model.layerView(v.layer, { spec: specOf(v), bins: BINS }),
+        model.layerView(v.layer, { spec: specOf({ ...v, gran: otherGran }), bins: 8 }),
       ]);
       if (!isCurrent()) return;
       shown = { view, other };
@@ -101,15 +103,19 @@ function renderStats(node, view, other) {
   const mine = view.per_channel ? 'per channel' : 'per tensor';
   const theirs = other.per_channel ? 'per channel' : 'per tensor';
   const g = view.grid;
+  const codebook = view.levels_kind !== 'uniform';
+  const detail = codebook
+    ? ` · ${view.levels.length} levels: clustering ${db(view.clustering_sqnr_db)}, codebook rounded to int8 ${db(view.codebook_sqnr_db)} · max |error| ${num(view.max_abs_error)} `
+    : ` · max |error| ${num(view.max_abs_error)} · step S = ${num(g.scale)} · codes ${g.qmin}..${g.qmax}, zero point Z = ${g.zero_point}${view.clipping === 'mse' ? ' · range clipped for least squared error' : ''} `;
   node.replaceChildren(
     el('strong', { class: 'qsp-sqnr', text: `SQNR ${db(view.sqnr_db)}` }), ` ${mine} `,
     el('span', { class: 'qsp-muted', text: `(${db(other.sqnr_db)} ${theirs})` }),
-    ` · max |error| ${num(view.max_abs_error)} · step S = ${num(g.scale)} · codes ${g.qmin}..${g.qmax}, zero point Z = ${g.zero_point} `,
-    view.simulated ? simulatedNote(view.bits) : el('span', { class: 'qsp-real', text: '8 bits: what the engine executes' }));
+    detail, schemeNote(view.spec));
   Object.assign(node.dataset, {
     layer: view.layer.name, bits: String(view.bits), gran: view.per_channel ? 'channel' : 'tensor',
     sqnr: String(view.sqnr_db ?? Infinity), otherSqnr: String(other.sqnr_db ?? Infinity),
-    levels: String(view.levels.length), simulated: String(view.simulated),
+    levels: String(view.levels.length), levelsKind: view.levels_kind, spec: view.spec,
+    clusteringSqnr: String(view.clustering_sqnr_db ?? ''), codebookSqnr: String(view.codebook_sqnr_db ?? ''),
   });
 }
 
@@ -139,14 +145,30 @@ function renderHistogram(fig, view) {
       Plot.ruleY([0]),
     ],
   });
+  const kind = { uniform: 'evenly spaced', kmeans: 'k-means', 'kmeans++': 'k-means++', pow2: 'power-of-two' }[view.levels_kind];
   const which = view.per_channel
-    ? `levels of channel ${view.grid_channel} (the widest; every channel has its own step)`
-    : 'levels of the one grid shared by the whole tensor';
+    ? `${kind} levels of channel ${view.grid_channel} (the widest; every channel has its own ${view.levels_kind === 'uniform' ? 'step' : 'codebook'})`
+    : `${kind} levels shared by the whole tensor`;
   fig.replaceChildren(chart, el('figcaption', {},
     el('strong', { text: `${view.layer.name}: ${view.histogram.counts.reduce((a, b) => a + b, 0).toLocaleString('en')} weights. ` }),
     swatch('bar'), ' float weights ', swatch('level'), ` ${view.levels.length} ${which} `,
     swatch('clip'), ` clipping range ${num(c0)}..${num(c1)} `,
-    swatch('zero'), ` zero point: code ${view.grid.zero_point} = 0.0`));
+    swatch('zero'), ` zero point: code ${view.grid.zero_point} = 0.0. `, lookAt(view)));
+}
+
+/** One sentence on what to look at for the levels drawn. */
+function lookAt(view) {
+  switch (view.levels_kind) {
+    case 'kmeans':
+    case 'kmeans++':
+      return `Look at where the ${view.levels.length} k-means levels sit: they crowd where the weights are and leave the sparse tails to a few, which is why they beat the even grid at the same bits.`;
+    case 'pow2':
+      return 'Powers of two halve towards 0: fine steps for the many small weights, coarse ones for the few large; a multiplication becomes a shift.';
+    default:
+      return view.clipping === 'mse'
+        ? 'Below 8 bits the engine clips the range where the squared error is least: the few weights beyond the dashed lines are clamped so that the many inside get finer steps.'
+        : 'Every level is one step S from the next; the tails hold few weights but take as many levels as the crowded centre.';
+  }
 }
 
 function renderChannels(fig, view) {
@@ -167,10 +189,13 @@ function renderChannels(fig, view) {
   const step = tensorMax / view.grid.qmax;
   const used = ranges.map((r) => (step > 0 ? Math.round((r.max - r.min) / step) + 1 : 1)).sort((a, b) => a - b);
   const median = used[Math.floor(used.length / 2)];
+  const shared = view.levels_kind === 'uniform'
+    ? `On one shared ${view.bits}-bit grid the median channel would use only ${median} of the ${view.grid.qmax * 2 + 1} levels.`
+    : `Per tensor one codebook of ${2 ** view.bits} levels serves every channel; per channel each gets its own.`;
   fig.replaceChildren(chart, el('figcaption', {},
     el('strong', { text: `${ranges.length} output channels${view.layer.depthwise ? ' (depthwise: each channel is its own little filter)' : ''}. ` }),
     `Each rule spans one channel's weights; dashed: the per-tensor range ±${num(tensorMax)}. `,
-    `On one shared ${view.bits}-bit grid the median channel would use only ${median} of the ${view.grid.qmax * 2 + 1} levels.`,
+    shared,
     zeroNote(view.zero_channels.length)));
 }
 
@@ -187,7 +212,9 @@ function renderError(fig, view) {
   });
   fig.replaceChildren(chart, el('figcaption', {},
     el('strong', { text: 'Quantization error. ' }),
-    `Rounding to the nearest level errs by at most half a step; the largest error here is ${num(view.max_abs_error)}.`));
+    view.levels_kind === 'uniform'
+      ? `Rounding to the nearest level errs by at most half a step, unless the weight was clipped; the largest error here is ${num(view.max_abs_error)}.`
+      : `Each weight goes to its nearest level: the error is at most half the gap between two levels, wide in the tails; the largest here is ${num(view.max_abs_error)}.`));
 }
 
 function swatch(kind) {
