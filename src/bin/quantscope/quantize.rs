@@ -238,16 +238,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
             agreements.push(agreement(f, &q.logits(x)?));
         }
         let layers = layer_reports(exec.quantized());
-        rows.push((q, AgreementSummary::of(&agreements), layers));
+        let size = quantscope::visual::quantized_sizes(exec.quantized());
+        rows.push((q, AgreementSummary::of(&agreements), layers, size));
     }
     if args.json {
-        for (q, summary, layers) in &rows {
+        for (q, summary, layers, size) in &rows {
             let report = serde_json::json!({
                 "variant": q.variant().to_string(),
                 "per_channel": q.per_channel(),
                 "observer": q.ranges().map(|r| r.observer.clone()),
                 "fp32_bytes": fp32,
                 "bytes": q.weight_bytes(),
+                "sizes": size,
                 "agreement": summary,
                 "layers": if args.report { serde_json::to_value(layers).ok() } else { None },
             });
@@ -255,21 +257,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    for (q, _, layers) in rows.iter().filter(|_| args.report) {
+    for (q, _, layers, _) in rows.iter().filter(|_| args.report) {
         println!("{}", q.variant());
         print_layers(layers);
     }
     println!(
-        "{:<20} {:>12} {:>7} {:>10} {:>9} {:>11} {:>8}",
-        "variant", "weights B", "x fp32", "top-1 kept", "mean KL", "logit SQNR", "top-5"
+        "{:<20} {:>12} {:>7} {:>11} {:>10} {:>9} {:>11} {:>8}",
+        "variant",
+        "weights B",
+        "x fp32",
+        "deflated B",
+        "top-1 kept",
+        "mean KL",
+        "logit SQNR",
+        "top-5"
     );
-    for (q, s, _) in &rows {
+    for (q, s, _, size) in &rows {
         let bytes = q.weight_bytes();
         println!(
-            "{:<20} {:>12} {:>7.2} {:>10} {:>9.4} {:>8.2} dB {:>8.2}",
+            "{:<20} {:>12} {:>7.3} {:>11} {:>10} {:>9.4} {:>8.2} dB {:>8.2}",
             q.variant().to_string(),
             bytes,
             bytes as f64 / fp32.max(1) as f64,
+            size.deflate_bytes,
             format!("{}/{}", s.top1_agree, s.images),
             s.mean_kl,
             s.mean_logit_sqnr_db,
