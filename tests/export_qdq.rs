@@ -19,7 +19,7 @@ use quantscope::model::ModelMetadata;
 use quantscope::onnx::proto::{data_type, ModelProto};
 use quantscope::quant::weights::sqnr_db;
 use quantscope::quant::LayerSchemes;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -71,14 +71,6 @@ fn fixture() -> &'static Fixture {
             dir,
         }
     })
-}
-
-fn read_f32(path: &Path) -> Vec<f32> {
-    std::fs::read(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
 }
 
 fn argmax(v: &[f32]) -> usize {
@@ -149,7 +141,7 @@ fn agreement(spec: &str, tie_steps: f32) -> (Agreement, Vec<u8>) {
     };
     for (stem, x) in &f.inputs {
         let ql = ours.logits(x).unwrap();
-        let theirs = read_f32(&out_dir.join(format!("{stem}.logits.bin")));
+        let theirs = common::read_f32(&out_dir.join(format!("{stem}.logits.bin")));
         assert_eq!(ql.len(), theirs.len(), "{spec} {stem}: logit count");
         let (lo, hi) = ql
             .iter()

@@ -29,14 +29,6 @@ fn python(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn read_f32(path: &Path) -> Vec<f32> {
-    std::fs::read(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
-}
-
 #[test]
 fn int8_logits_sqnr_at_least_onnxruntime_quantize_static() {
     let model = common::model_path();
@@ -98,7 +90,7 @@ fn int8_logits_sqnr_at_least_onnxruntime_quantize_static() {
         let inputs: Vec<Tensor> = stems
             .iter()
             .map(|s| {
-                let x = read_f32(&logits_dir.join(format!("{s}.input.bin")));
+                let x = common::read_f32(&logits_dir.join(format!("{s}.input.bin")));
                 Tensor::from_shape_vec(shape.clone(), x).unwrap()
             })
             .collect();

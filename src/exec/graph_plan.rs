@@ -210,6 +210,24 @@ pub(crate) trait PlannedStep {
     fn frees(&self) -> &[ValueId];
 }
 
+/// [`PlannedStep`] for a step type with `name`, `kind` and `frees` fields.
+macro_rules! planned_step {
+    ($step:ty) => {
+        impl $crate::exec::graph_plan::PlannedStep for $step {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn kind(&self) -> &'static str {
+                self.kind
+            }
+            fn frees(&self) -> &[$crate::ir::ValueId] {
+                &self.frees
+            }
+        }
+    };
+}
+pub(crate) use planned_step;
+
 /// The loop every executor runs, over buffers of `T` recycled through `ws`'s pool: each step
 /// in order (timed with `clock` when given), then `after` it (observers, before anything is
 /// recycled), then the buffers whose last reader it was back to the pool.

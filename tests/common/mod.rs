@@ -44,3 +44,12 @@ pub fn samples() -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// A file of little-endian f32 values (logits, tensors written by the Python scripts).
+pub fn read_f32(path: &std::path::Path) -> Vec<f32> {
+    std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}

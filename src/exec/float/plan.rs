@@ -47,17 +47,7 @@ pub(super) struct Step {
     pub(super) frees: Vec<ValueId>,
 }
 
-impl crate::exec::graph_plan::PlannedStep for Step {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> &'static str {
-        self.kind
-    }
-    fn frees(&self) -> &[ValueId] {
-        &self.frees
-    }
-}
+crate::exec::graph_plan::planned_step!(Step);
 
 /// A graph turned into steps over shared, recycled buffers.
 #[derive(Clone, Debug)]

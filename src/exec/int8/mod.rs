@@ -15,9 +15,7 @@ use super::float::pool::PoolPlan;
 use super::float::shape::ConcatPlan;
 use super::float::softmax::SoftmaxPlan;
 use super::float::NodeTime;
-use super::graph_plan::{
-    check_inputs, run_steps, validate, with_workspace, HasPool, Lifetimes, PlannedStep,
-};
+use super::graph_plan::{check_inputs, run_steps, validate, with_workspace, HasPool, Lifetimes};
 use crate::ir::{Op, Tensor, ValueId};
 use crate::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
 use crate::kernels::qs8_add::{qs8_add, QAdd};
@@ -75,17 +73,7 @@ impl HasPool<i8> for Workspace {
     }
 }
 
-impl PlannedStep for QStep {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> &'static str {
-        self.kind
-    }
-    fn frees(&self) -> &[ValueId] {
-        &self.frees
-    }
-}
+super::graph_plan::planned_step!(QStep);
 
 /// Runs a quantized graph in integers. Plans once in [`Int8Executor::new`];
 /// [`Int8Executor::run`] takes `&self`.
