@@ -1,7 +1,6 @@
-//! What the f32 and int8 GEMM drivers share: writing C row by row, and (feature `threads`)
-//! splitting C into one rectangle per rayon task.
+//! What the f32 and int8 GEMM drivers share: the blocking over B and k (`for_each_block`),
+//! writing C row by row, and (feature `threads`) splitting C into one rectangle per rayon task.
 
-#[cfg(feature = "threads")]
 use std::ops::Range;
 
 /// Rows of C as a driver writes them: `row(r)` is the part of row `r` (absolute) that the
@@ -88,4 +87,60 @@ pub(crate) fn par_tiles<T: Send>(
         task(rows, cols, &mut out);
     });
     true
+}
+
+/// One block of a blocked GEMM: columns `jc..jc + nc` of C (absolute) and reduction steps
+/// `pc..pc + kc`, packed from B once and shared by every A row panel.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BBlock {
+    pub(crate) jc: usize,
+    pub(crate) nc: usize,
+    pub(crate) pc: usize,
+    pub(crate) kc: usize,
+}
+
+impl BBlock {
+    /// The first block of the reduction (the tile overwrites C).
+    pub(crate) fn first(&self) -> bool {
+        self.pc == 0
+    }
+}
+
+/// The blocking every GEMM driver shares (f32, int8 and the packed low-bit weights through
+/// the int8 one): for each block of at most `nc_max` columns of C and `kc_max` reduction
+/// steps (of `k`), `pack` fills `bpack` with that block of B, `start` prepares what the
+/// block's tiles share, and `panel` runs one `mr`-row A panel (from row `ir`) over it, in row
+/// order. `bpack` is grown to the largest block.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn for_each_block<B: Copy + Default, T>(
+    bpack: &mut Vec<B>,
+    (rows, cols): (Range<usize>, Range<usize>),
+    k: usize,
+    (mr, nr): (usize, usize),
+    (nc_max, kc_max): (usize, usize),
+    mut pack: impl FnMut(&BBlock, &mut [B]),
+    mut start: impl FnMut(&BBlock, &[B]) -> T,
+    mut panel: impl FnMut(&BBlock, &T, usize, &[B]),
+) {
+    let need = k.min(kc_max) * cols.len().min(nc_max).div_ceil(nr) * nr;
+    if bpack.len() < need {
+        bpack.resize(need, B::default());
+    }
+    for jc in (cols.start..cols.end).step_by(nc_max.max(1)) {
+        let nc = nc_max.min(cols.end - jc);
+        for pc in (0..k.max(1)).step_by(kc_max.max(1)) {
+            let block = BBlock {
+                jc,
+                nc,
+                pc,
+                kc: kc_max.min(k - pc),
+            };
+            pack(&block, bpack);
+            let shared = start(&block, bpack);
+            for ir in (rows.start..rows.end).step_by(mr) {
+                panel(&block, &shared, ir, bpack);
+            }
+        }
+    }
 }

@@ -1,8 +1,9 @@
 //! f32 GEMM: `C[m, n] = epilogue(A[m, k] B[k, n])` with A packed once (weights).
 //!
 //! Structure (BLIS/XNNPACK style): A is packed at load time into `MR`-row panels; the driver
-//! blocks over n (`NC`) and k (`KC`), packs each B block into `NR`-column panels, and walks
-//! `MC`-row blocks of A so an A block stays in L2 while one B panel stays in L1. The
+//! (the blocking shared with the int8 GEMM, `gemm_rows::for_each_block`) blocks over n (`NC`) and k
+//! (`KC`), packs each B block into `NR`-column panels, and walks the A panels over it while one
+//! B panel stays in L1. The
 //! microkernel computes one `MR x NR` tile; bias and clamp are fused into the store of the last
 //! k block. `n == 1` (fully connected layers) takes a matrix-vector path instead.
 //!
@@ -21,7 +22,7 @@ pub use simd128::f32_gemm_4x8_simd128;
 
 #[cfg(feature = "threads")]
 use super::gemm_rows::par_tiles;
-use super::gemm_rows::{Dense, OutRows};
+use super::gemm_rows::{for_each_block, Dense, OutRows};
 #[cfg(feature = "threads")]
 use super::parallel;
 use super::{clamp, Epilogue};
@@ -29,8 +30,6 @@ use std::ops::Range;
 
 /// Reduction block: a `KC x NR` B panel (16 KiB at NR = 16) stays in L1.
 const KC: usize = 256;
-/// Rows of A per block: `MC x KC` of A (~96 KiB) stays in L2.
-const MC_TARGET: usize = 96;
 /// Values in one packed B block (512 KiB): it stays in L2 while the A panels stream past.
 const B_BLOCK: usize = 128 * 1024;
 
@@ -280,41 +279,40 @@ fn driver<const MR: usize, const NR: usize, F, O>(
 {
     let k = a.k;
     debug_assert_eq!(rows.start % MR, 0);
-    let mc_max = MC_TARGET.div_ceil(MR) * MR;
     // Short reductions get wider blocks: fewer passes over A, longer contiguous C row writes.
     let nc_max = (B_BLOCK / k.min(KC)).div_ceil(NR) * NR;
-    let width = cols.len();
-    let mut bpack = vec![0.0f32; k.min(KC) * width.min(nc_max).div_ceil(NR) * NR];
-    for jc in (cols.start..cols.end).step_by(nc_max) {
-        let nc = nc_max.min(cols.end - jc);
-        for pc in (0..k).step_by(KC) {
-            let kc = KC.min(k - pc);
-            pack::pack_b::<NR>(b, n, (pc, kc), (jc, nc), &mut bpack);
-            let mode = match (pc == 0, pc + kc == k) {
-                (true, true) => Store::Final,
-                (true, false) => Store::First,
-                (false, true) => Store::AccumulateFinal,
-                (false, false) => Store::Accumulate,
-            };
-            for ic in (rows.start..rows.end).step_by(mc_max) {
-                let mc = mc_max.min(rows.end - ic);
-                for ir in (ic..ic + mc).step_by(MR) {
-                    let ap = a.panel::<MR>(ir / MR, pc, kc);
-                    for jr in (0..nc).step_by(NR) {
-                        let bp = &bpack[jr * kc..][..kc * NR];
-                        let acc = ukernel(ap, bp);
-                        let tile = Tile {
-                            row0: ir,
-                            col0: jc - cols.start + jr,
-                            rows: MR.min(rows.end - ir),
-                            cols: NR.min(nc - jr),
-                        };
-                        store_tile(&acc, out, tile, mode, epi);
-                    }
-                }
+    let mut bpack = Vec::new();
+    let first_col = cols.start;
+    let row_end = rows.end;
+    for_each_block(
+        &mut bpack,
+        (rows, cols),
+        k,
+        (MR, NR),
+        (nc_max, KC),
+        |blk, dst| pack::pack_b::<NR>(b, n, (blk.pc, blk.kc), (blk.jc, blk.nc), dst),
+        |blk, _| match (blk.first(), blk.pc + blk.kc == k) {
+            (true, true) => Store::Final,
+            (true, false) => Store::First,
+            (false, true) => Store::AccumulateFinal,
+            (false, false) => Store::Accumulate,
+        },
+        |blk, &mode, ir, bpack| {
+            let (kc, nc) = (blk.kc, blk.nc);
+            let ap = a.panel::<MR>(ir / MR, blk.pc, kc);
+            for jr in (0..nc).step_by(NR) {
+                let bp = &bpack[jr * kc..][..kc * NR];
+                let acc = ukernel(ap, bp);
+                let tile = Tile {
+                    row0: ir,
+                    col0: blk.jc - first_col + jr,
+                    rows: MR.min(row_end - ir),
+                    cols: NR.min(nc - jr),
+                };
+                store_tile(&acc, out, tile, mode, epi);
             }
-        }
-    }
+        },
+    );
 }
 
 /// How a k block's tile combines with C.

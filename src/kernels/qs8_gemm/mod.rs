@@ -27,7 +27,7 @@ pub use simd128::qs8_gemm_4x8c2_simd128;
 
 #[cfg(feature = "threads")]
 use super::gemm_rows::par_tiles;
-use super::gemm_rows::{Dense, OutRows};
+use super::gemm_rows::{for_each_block, Dense, OutRows};
 #[cfg(feature = "threads")]
 use super::parallel;
 use super::qs8_requant::{Dequant, OutputStage, Requant};
@@ -397,6 +397,34 @@ where
     })
 }
 
+/// A last panel of 1-3 columns (e.g. n = 49 = 6 * 8 + 1 in the 7x7 layers) goes through the
+/// matrix-vector kernel, one column at a time, instead of a full-width microkernel tile that is
+/// mostly zero padding (integer sums: the same results): the panel's first column and each
+/// tail column's k pairs (none without SIMD128 4-row panels).
+#[allow(unused_variables)]
+fn tail_columns<const NR: usize>(
+    bpack: &[i8],
+    nc: usize,
+    kp: usize,
+    simd_4rows: bool,
+) -> (usize, Vec<Vec<i32>>) {
+    let (jr, w) = (nc / NR * NR, nc % NR);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if simd_4rows && NR == 8 && (1..4).contains(&w) {
+        let bp = &bpack[jr * kp..][..kp * NR];
+        let cols = (0..w)
+            .map(|j| {
+                let col: Vec<i8> = (0..kp)
+                    .map(|i| bp[((i / 2) * NR + j) * 2 + i % 2])
+                    .collect();
+                simd128::x_pairs(&col)
+            })
+            .collect();
+        return (jr, cols);
+    }
+    (jr, Vec::new())
+}
+
 thread_local! {
     /// Packed B blocks, reused across calls (and per thread with `threads`).
     static B_PACK: RefCell<Vec<i8>> = const { RefCell::new(Vec::new()) };
@@ -427,51 +455,36 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
     );
     // Short reductions get wider blocks: fewer passes over A, longer contiguous C row writes.
     let nc_max = (B_BLOCK / kp.max(2)).div_ceil(NR) * NR;
-    let width = cols.len();
-    let need = kp * width.min(nc_max).div_ceil(NR) * NR;
     // Taken out of the thread-local for the call (so nothing can observe it borrowed).
     let mut bpack = B_PACK.with(|s| s.take());
-    if bpack.len() < need {
-        bpack.resize(need, 0);
-    }
     // Packed codes are decoded once per panel and block, then reused by all its tiles.
     let mut scratch = Vec::new();
-    for jc in (cols.start..cols.end).step_by(nc_max) {
-        let nc = nc_max.min(cols.end - jc);
-        pack::pack_b::<NR>(b, n, a.k, (jc, nc), &mut bpack);
-        // A last panel of 1-3 columns (e.g. n = 49 = 6 * 8 + 1 in the 7x7 layers) goes
-        // through the matrix-vector kernel, one column at a time, instead of a full-width
-        // microkernel tile that is mostly zero padding (integer sums: the same results).
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        let (tail_jr, tail) = {
-            let (jr, w) = (nc / NR * NR, nc % NR);
-            let cols: Vec<Vec<i32>> = if simd && MR == 4 && NR == 8 && (1..4).contains(&w) {
-                let bp = &bpack[jr * kp..][..kp * NR];
-                (0..w)
-                    .map(|j| {
-                        let col: Vec<i8> = (0..kp)
-                            .map(|i| bp[((i / 2) * NR + j) * 2 + i % 2])
-                            .collect();
-                        simd128::x_pairs(&col)
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            (jr, cols)
-        };
-        for ir in (rows.start..rows.end).step_by(MR) {
+    let first_col = cols.start;
+    let row_end = rows.end;
+    // No k blocking (kc = the whole of k): int32 partial sums could not be kept in an int8 C.
+    for_each_block(
+        &mut bpack,
+        (rows, cols),
+        kp,
+        (MR, NR),
+        (nc_max, kp),
+        |blk, dst| pack::pack_b::<NR>(b, n, a.k, (blk.jc, blk.nc), dst),
+        |blk, bpack| tail_columns::<NR>(bpack, blk.nc, kp, simd && MR == 4),
+        |blk, tail, ir, bpack| {
+            #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+            let _ = tail;
+            let (jc, nc) = (blk.jc, blk.nc);
             let ap = a.panel::<MR>(ir / MR, &mut scratch);
-            let tile_rows = MR.min(rows.end - ir);
+            let tile_rows = MR.min(row_end - ir);
             // The SIMD output stage's row constants, splatted once for all the panel's tiles.
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             let prepared: Option<[S::Simd128Row; MR]> = simd
-                .then(|| core::array::from_fn(|r| stage.simd128_row((ir + r).min(rows.end - 1))));
+                .then(|| core::array::from_fn(|r| stage.simd128_row((ir + r).min(row_end - 1))));
             for jr in (0..nc).step_by(NR) {
+                let col0 = jc - first_col + jr;
                 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                if jr == tail_jr && !tail.is_empty() {
-                    let col0 = jc - cols.start + jr;
-                    for (j, pairs) in tail.iter().enumerate() {
+                if jr == tail.0 && !tail.1.is_empty() {
+                    for (j, pairs) in tail.1.iter().enumerate() {
                         let acc = simd128::qgemv_4c2_simd128(ap, pairs);
                         for (r, &acc_r) in acc.iter().enumerate().take(tile_rows) {
                             out.row(ir + r)[col0 + j] = stage.apply(ir + r, acc_r);
@@ -481,7 +494,7 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
                 }
                 let bp = &bpack[jr * kp..][..kp * NR];
                 let acc = ukernel(ap, bp);
-                let (col0, tile_cols) = (jc - cols.start + jr, NR.min(nc - jr));
+                let tile_cols = NR.min(nc - jr);
                 for (r, acc_r) in acc.iter().enumerate().take(tile_rows) {
                     let dst = &mut out.row(ir + r)[col0..][..tile_cols];
                     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -497,7 +510,7 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
                     }
                 }
             }
-        }
-    }
+        },
+    );
     B_PACK.with(|s| s.replace(bpack));
 }
