@@ -122,6 +122,26 @@ fn check_gemm(rng: &mut SmallRng, m: usize, k: usize, n: usize) {
                 assert_bits_eq(&what, &seq_f, &par_f);
             }
         }
+        // The codes (decoded once per call under threads) equal the int8 kernel on the same
+        // integers.
+        for (kind, codes, pa) in [
+            ("4-bit", &codes, &packings[1].1),
+            ("2-bit", &two, &packings[2].1),
+        ] {
+            let decoded: Vec<i8> = codes
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| tables[i / k][c as usize])
+                .collect();
+            let int8 = PackedQA::pack_for(uk, &decoded, m, k);
+            for threads in [1, 2] {
+                let what = format!("{kind} codes vs int8 {m}x{k}x{n} {uk:?} {threads}t");
+                let (want, want_f) = gemm_in(threads, &int8, &b, n, &p);
+                let (got, got_f) = gemm_in(threads, pa, &b, n, &p);
+                assert_eq!(got, want, "{what}");
+                assert_bits_eq(&what, &got_f, &want_f);
+            }
+        }
     }
 }
 

@@ -311,12 +311,60 @@ fn dispatch<const MR: usize, const NR: usize, S: OutputStage, F>(
         gemv::<MR, S>(a, b, c, 0, stage, simd);
         return;
     }
+    // Threads split C by columns, so every task would decode every A panel: packed codes are
+    // decoded once here instead, the panels shared out over the pool.
     #[cfg(feature = "threads")]
-    if par_driver::<MR, NR, S, F>(a, b, n, c, stage, simd, &ukernel) {
-        return;
+    let decoded = decoded_par::<MR>(a);
+    #[cfg(feature = "threads")]
+    let a = decoded.as_ref().unwrap_or(a);
+    #[cfg(feature = "threads")]
+    let done = par_driver::<MR, NR, S, F>(a, b, n, c, stage, simd, &ukernel);
+    #[cfg(not(feature = "threads"))]
+    let done = false;
+    if !done {
+        let mut out = Dense { c, ldc: n };
+        driver::<MR, NR, S, F, _>(a, b, n, (0..a.m, 0..n), &mut out, stage, simd, &ukernel);
     }
-    let mut out = Dense { c, ldc: n };
-    driver::<MR, NR, S, F, _>(a, b, n, (0..a.m, 0..n), &mut out, stage, simd, &ukernel);
+    #[cfg(feature = "threads")]
+    if let Some(PackedQA {
+        data: Panels::I16(buf),
+        ..
+    }) = decoded
+    {
+        DECODED.with(|s| s.replace(buf));
+    }
+}
+
+#[cfg(feature = "threads")]
+thread_local! {
+    /// Decoded panels of packed codes, reused across calls.
+    static DECODED: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `a` with its packed codes decoded into i16 panels (in parallel, by panel); `None` when `a`
+/// holds i16 panels already.
+#[cfg(feature = "threads")]
+fn decoded_par<const MR: usize>(a: &PackedQA) -> Option<PackedQA> {
+    use rayon::prelude::*;
+    let Panels::Codes { bits, packed, luts } = &a.data else {
+        return None;
+    };
+    let len = a.kp() * MR;
+    let per_panel = bits.bytes_for(len);
+    let mut buf = DECODED.with(|s| s.take());
+    buf.resize(luts.len() * len, 0);
+    buf.par_chunks_mut(len.max(1))
+        .zip(luts.par_iter())
+        .enumerate()
+        .for_each(|(pi, (out, lut))| {
+            qs8_panel_decode(&packed[pi * per_panel..][..per_panel], *bits, lut, out)
+        });
+    Some(PackedQA {
+        m: a.m,
+        k: a.k,
+        ukernel: a.ukernel,
+        data: Panels::I16(buf),
+    })
 }
 
 /// `c = stage(a * x)` for one column, rows `row0..row0 + c.len()` (`row0` a multiple of
