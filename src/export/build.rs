@@ -1,5 +1,6 @@
 //! Small constructors of ONNX protobuf messages (tensors inline as little-endian `raw_data`).
 
+use crate::kernels::qs8_unpack::{pack_codes, CodeBits};
 use crate::onnx::proto::{
     attribute_type, data_type, AttributeProto, Dimension, DimensionValue, NodeProto, TensorProto,
     TensorShapeProto, TypeProto, TypeProtoTensor, ValueInfoProto,
@@ -77,11 +78,13 @@ pub fn tensor_i8(name: &str, dims: &[usize], v: &[i8]) -> TensorProto {
 /// An INT4 tensor of values in `[-8, 7]`: two to a byte, the first in the low nibble (an odd
 /// count leaves the last high nibble 0).
 pub fn tensor_i4(name: &str, dims: &[usize], v: &[i8]) -> TensorProto {
-    let raw = v
-        .chunks(2)
-        .map(|p| (p[0] as u8 & 0x0f) | (p.get(1).map_or(0, |&h| h as u8 & 0x0f) << 4))
-        .collect();
-    tensor(name, dims, data_type::INT4, raw)
+    let nibbles: Vec<u8> = v.iter().map(|&x| x as u8 & 0x0f).collect();
+    tensor(
+        name,
+        dims,
+        data_type::INT4,
+        pack_codes(&nibbles, CodeBits::Four),
+    )
 }
 
 /// An INT32 tensor.

@@ -317,6 +317,20 @@ impl VariantSpec {
         }
     }
 
+    /// The same variant with one weight scale per tensor (fp32 and fp16 unchanged): the older
+    /// options `--per-tensor` and `perChannel: false`, the suffix `-tensor`.
+    pub fn per_tensor(self) -> VariantSpec {
+        let tensor = |s: Scheme| Scheme {
+            granularity: Granularity::Tensor,
+            ..s
+        };
+        match self {
+            VariantSpec::Static(s) => VariantSpec::Static(tensor(s)),
+            VariantSpec::Dynamic(s) => VariantSpec::Dynamic(tensor(s)),
+            v => v,
+        }
+    }
+
     /// True for the integer-only (calibrated) variants.
     pub fn is_static(&self) -> bool {
         matches!(self, VariantSpec::Static(_))

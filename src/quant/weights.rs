@@ -23,6 +23,7 @@
 use super::codebook::{kmeans_1d, pow2_levels, KMeansInit};
 use super::scheme::{Clipping, Levels, Scheme};
 use super::QuantParams;
+use crate::kernels::qs8_unpack::{pack_codes, CodeBits};
 
 /// Lloyd iterations at most (k-means stops earlier once no weight changes cluster).
 const KMEANS_MAX_ITER: usize = 10_000;
@@ -56,15 +57,7 @@ pub struct QuantizedWeights {
 impl QuantizedWeights {
     /// 8-bit symmetric weights of row-major `w` with `rows` output channels (min/max range).
     pub fn quantize(w: &[f32], rows: usize, per_channel: bool) -> QuantizedWeights {
-        let scheme = Scheme {
-            granularity: if per_channel {
-                super::scheme::Granularity::Channel
-            } else {
-                super::scheme::Granularity::Tensor
-            },
-            ..Scheme::W8A8
-        };
-        Self::quantize_scheme(w, rows, &scheme, &[])
+        Self::quantize_scheme(w, rows, &Scheme::int8(per_channel), &[])
     }
 
     /// Quantizes row-major `w` of `rows` output channels under `scheme`, with a smallest
@@ -203,16 +196,23 @@ impl QuantizedWeights {
         self.scheme.container_bits()
     }
 
+    /// The container of the codes when it is narrower than a byte (1..2-bit codes in 2 bits,
+    /// 3..4-bit codes in 4); `None` for codes stored a byte each.
+    pub fn packed_code_bits(&self) -> Option<CodeBits> {
+        match self.code_bits() {
+            2 => Some(CodeBits::Two),
+            4 => Some(CodeBits::Four),
+            _ => None,
+        }
+    }
+
     /// The codes as stored: packed `code_bits()` to a byte, low bits first (8 bits: one byte
     /// per code, the effective integer for uniform symmetric grids, the index otherwise).
     pub fn packed_codes(&self) -> Vec<u8> {
-        let bits = self.code_bits() as usize;
-        let per_byte = 8 / bits;
-        let mut out = vec![0u8; self.data.len().div_ceil(per_byte)];
-        for i in 0..self.data.len() {
-            out[i / per_byte] |= self.code(i) << ((i % per_byte) * bits);
+        match self.packed_code_bits() {
+            Some(bits) => pack_codes(&self.codes, bits),
+            None => (0..self.data.len()).map(|i| self.code(i)).collect(),
         }
-        out
     }
 
     /// Bytes of the stored weights, by part (biases are the layer's, not counted here).

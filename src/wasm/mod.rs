@@ -237,7 +237,10 @@ impl Model {
             (None, Some("dynamic")) => "w8a8-dynamic",
             (None, Some(m)) => m,
         };
-        let variant = with_granularity(Variant::parse(spec).map_err(js_error)?, o.per_channel);
+        let mut variant = Variant::parse(spec).map_err(js_error)?;
+        if o.per_channel == Some(false) {
+            variant = variant.per_tensor();
+        }
         let mut overrides = std::collections::BTreeMap::new();
         for (name, spec) in o.layers.unwrap_or_default() {
             match Variant::parse(&spec).map_err(js_error)? {
@@ -388,18 +391,5 @@ impl Model {
             ms,
             preprocess_ms: t0 - start,
         })
-    }
-}
-
-/// `variant` with per-tensor weights when `per_channel` is `Some(false)` (the older option).
-fn with_granularity(variant: Variant, per_channel: Option<bool>) -> Variant {
-    let tensor = |s: crate::quant::Scheme| crate::quant::Scheme {
-        granularity: crate::quant::Granularity::Tensor,
-        ..s
-    };
-    match (variant, per_channel) {
-        (Variant::Static(s), Some(false)) => Variant::Static(tensor(s)),
-        (Variant::Dynamic(s), Some(false)) => Variant::Dynamic(tensor(s)),
-        (v, _) => v,
     }
 }

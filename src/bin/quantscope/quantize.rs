@@ -5,7 +5,7 @@ use quantscope::exec::calibrate::Ranges;
 use quantscope::ir::Tensor;
 use quantscope::quant::observer::ObserverKind;
 use quantscope::quant::report::layer_reports;
-use quantscope::quant::{Granularity, LayerSchemes, Scheme};
+use quantscope::quant::LayerSchemes;
 use quantscope::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,18 +80,10 @@ impl QuantArgs {
 
     /// The options for `variant` (`--per-tensor` and `--layer` applied).
     pub fn options(&self, variant: Variant) -> Result<QuantizeOptions> {
-        let tensor = |s: Scheme| Scheme {
-            granularity: if self.per_tensor {
-                Granularity::Tensor
-            } else {
-                s.granularity
-            },
-            ..s
-        };
-        let variant = match variant {
-            Variant::Static(s) => Variant::Static(tensor(s)),
-            Variant::Dynamic(s) => Variant::Dynamic(tensor(s)),
-            v => v,
+        let variant = if self.per_tensor {
+            variant.per_tensor()
+        } else {
+            variant
         };
         let mut overrides = BTreeMap::new();
         for l in &self.layers {

@@ -16,7 +16,7 @@ use crate::kernels::f32_im2col::im2col;
 use crate::kernels::qs8_dwconv::qs8_dwconv;
 use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA, QGemmUkernel};
 use crate::kernels::qs8_requant::Requant;
-use crate::kernels::qs8_unpack::{pack_codes, qs8_rows_decode, CodeBits};
+use crate::kernels::qs8_unpack::{qs8_rows_decode, CodeBits};
 use crate::kernels::transpose;
 use crate::quant::f32_requant::F32Requant;
 use crate::quant::lower::QLinear;
@@ -71,16 +71,6 @@ impl OutputStage {
     }
 }
 
-/// The container of `w`'s codes when it is narrower than a byte: 1..2-bit codes in 2 bits,
-/// 3..4-bit codes in 4 (5..8-bit codes run as int8).
-fn code_bits(w: &QuantizedWeights) -> Option<CodeBits> {
-    match w.scheme.container_bits() {
-        2 => Some(CodeBits::Two),
-        4 => Some(CodeBits::Four),
-        _ => None,
-    }
-}
-
 /// Every row's decoding table, padded to 16 entries (codes of at most 4 bits).
 fn code_tables(w: &QuantizedWeights) -> Vec<[i8; 16]> {
     (0..w.rows)
@@ -97,7 +87,7 @@ fn code_tables(w: &QuantizedWeights) -> Vec<[i8; 16]> {
 /// codes kept packed when they are narrower than a byte.
 fn pack_gemm_weights(w: &QuantizedWeights, rows: std::ops::Range<usize>, k: usize) -> PackedQA {
     let (m, values) = (rows.len(), rows.start * k..rows.end * k);
-    match code_bits(w) {
+    match w.packed_code_bits() {
         Some(bits) => PackedQA::pack_codes_for(
             QGemmUkernel::DEFAULT,
             &w.codes[values],
@@ -124,10 +114,10 @@ enum DepthwiseWeights {
 
 impl DepthwiseWeights {
     fn new(w: &QuantizedWeights) -> Self {
-        match code_bits(w) {
+        match w.packed_code_bits() {
             Some(bits) => DepthwiseWeights::Codes {
                 bits,
-                packed: pack_codes(&w.codes, bits),
+                packed: w.packed_codes(),
                 tables: code_tables(w),
                 taps: w.cols(),
             },
@@ -210,19 +200,22 @@ impl QConvPlan {
         depthwise + self.packs.iter().map(PackedQA::bytes).sum::<usize>()
     }
 
-    /// `y = requant(conv(x))` for the whole batch; `cols` is the im2col scratch.
+    /// `y = requant(conv(x))` for the whole batch; `cols` is the im2col scratch (depthwise: the
+    /// decoded filters of packed codes).
     pub(super) fn run(&self, x: &[i8], y: &mut [i8], cols: &mut Vec<i8>) {
         let s = &self.shape;
         let (g, n) = (&s.geom, s.out_plane());
-        let mut filters = Vec::new();
-        let depthwise = self.depthwise.as_ref().map(|d| d.get(&mut filters));
+        if let Some(d) = &self.depthwise {
+            let w = d.get(cols);
+            s.for_each_group(x, y, |_, rows, xg, yg| {
+                qs8_dwconv(g, xg, self.pad, w, &self.stage.rows(rows), yg)
+            });
+            return;
+        }
         s.for_each_group(x, y, |gi, rows, xg, yg| {
             let req = self.stage.rows(rows);
             match s.kind {
-                ConvKind::Depthwise => {
-                    let w = depthwise.unwrap_or_default();
-                    qs8_dwconv(g, xg, self.pad, w, &req, yg)
-                }
+                ConvKind::Depthwise => unreachable!("planned with depthwise filters"),
                 ConvKind::Direct => qs8_gemm(&self.packs[gi], xg, n, yg, &req),
                 ConvKind::Im2col => {
                     let c = scratch(cols, s.k() * n);
