@@ -229,7 +229,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         for (x, f) in inputs.iter().zip(&float_logits) {
             agreements.push(agreement(f, &q.logits(x)?));
         }
-        let layers = layer_reports(exec.quantized());
+        // Per-layer facts re-quantize each layer (min/max and MSE clipping): only when asked.
+        let layers = if args.report {
+            layer_reports(exec.quantized())
+        } else {
+            Vec::new()
+        };
         let size = quantscope::visual::quantized_sizes(exec.quantized());
         rows.push((q, AgreementSummary::of(&agreements), layers, size));
     }
