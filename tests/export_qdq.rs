@@ -83,9 +83,6 @@ fn argmax(v: &[f32]) -> usize {
 struct Agreement {
     /// Samples with the same top-1.
     top1_same: usize,
-    /// Samples with another top-1, where quantscope's own top-1 margin is within the
-    /// tolerance and onnxruntime's class is among quantscope's tied-within-tolerance ones.
-    near_ties: usize,
     samples: usize,
     /// Largest `|ours - onnxruntime|` over all logits, in steps of the logits' grid.
     max_diff_steps: f64,
@@ -96,9 +93,8 @@ struct Agreement {
     min_sqnr_db: f64,
 }
 
-/// Exports `spec`, runs it with onnxruntime and compares with quantscope's logits; a top-1
-/// margin of at most `tie_steps` logit steps counts as a near tie.
-fn agreement(spec: &str, tie_steps: f32) -> (Agreement, Vec<u8>) {
+/// Exports `spec`, runs it with onnxruntime and compares with quantscope's logits.
+fn agreement(spec: &str) -> (Agreement, Vec<u8>) {
     let f = fixture();
     let variant = Variant::parse(spec).unwrap();
     let scheme = *variant.scheme().unwrap();
@@ -132,7 +128,6 @@ fn agreement(spec: &str, tie_steps: f32) -> (Agreement, Vec<u8>) {
     );
     let mut a = Agreement {
         top1_same: 0,
-        near_ties: 0,
         samples: f.inputs.len(),
         max_diff_steps: 0.0,
         max_abs_diff: 0.0,
@@ -162,25 +157,17 @@ fn agreement(spec: &str, tie_steps: f32) -> (Agreement, Vec<u8>) {
             a.top1_same += 1;
             continue;
         }
-        let tie = tie_steps * step;
-        let near_tie = ql[i] - ql[j] <= tie && theirs[j] - theirs[i] <= tie;
-        a.near_ties += near_tie as usize;
         println!(
             "{spec} {stem}: quantscope top-1 {i} ({:.3}; class {j} {:.3}), onnxruntime {j} \
-             ({:.3}; class {i} {:.3}); logit step {step:.4}{}",
-            ql[i],
-            ql[j],
-            theirs[j],
-            theirs[i],
-            if near_tie { ": a near tie" } else { "" }
+             ({:.3}; class {i} {:.3}); logit step {step:.4}",
+            ql[i], ql[j], theirs[j], theirs[i],
         );
     }
     println!(
-        "{spec}: top-1 {}/{} (+{} near ties), max |diff| {:.4} = {:.2} steps ({:.2}% of the \
+        "{spec}: top-1 {}/{}, max |diff| {:.4} = {:.2} steps ({:.2}% of the \
          logit range), min SQNR {:.1} dB, {} bytes",
         a.top1_same,
         a.samples,
-        a.near_ties,
         a.max_abs_diff,
         a.max_diff_steps,
         100.0 * a.max_rel_diff,
@@ -200,34 +187,30 @@ fn int4_initializers(bytes: &[u8]) -> usize {
         .count()
 }
 
-/// Logit steps (the scale of the logits' grid) within which two classes count as tied: the
-/// disagreements seen were margins of 0 or 1 step in quantscope's own logits.
-const TIE_STEPS: f32 = 2.0;
-/// Largest difference of a logit, in logit steps (measured: at most 6, w8a8-tensor and
-/// w4a8-kmeans).
-const MAX_DIFF_STEPS: f64 = 8.0;
+/// Largest difference of a logit, in steps of the logits' grid (measured: at most 4, w4a8,
+/// w2a8-pow2 and w8a6). onnxruntime computes each Conv in f32 between exact QuantizeLinear /
+/// DequantizeLinear steps, so a code lands one step off where its f32 sum falls on the other
+/// side of a rounding boundary than quantscope's exact integer one (both round once; see
+/// `kernels::fixed_point`), and depthwise layers spread such steps.
+const MAX_DIFF_STEPS: f64 = 6.0;
 
 #[test]
 fn qdq_exports_agree_with_quantscope_under_onnxruntime() {
-    // (spec, least SQNR of ours against onnxruntime's logits in dB; measured 24.2 .. 43.7 with
-    // 8-bit activations, 19.2 at a7, 13.4 at a6: a coarser grid amplifies each 1-code
-    // difference more).
+    // (spec, least SQNR of ours against onnxruntime's logits in dB; measured 26.4 .. 43.4 with
+    // 8-bit activations, 15.8 at a6: a coarser grid amplifies each 1-code difference more).
     let cases = [
-        ("w8a8", 20.0),
-        ("w8a8-tensor", 20.0),
-        ("w4a8", 20.0),
-        ("w4a8-kmeans", 20.0),
-        ("w2a8-pow2", 20.0),
-        ("w8a6", 10.0),
+        ("w8a8", 23.0),
+        ("w8a8-tensor", 23.0),
+        ("w4a8", 23.0),
+        ("w4a8-kmeans", 23.0),
+        ("w2a8-pow2", 23.0),
+        ("w8a6", 12.0),
     ];
     let mut failures = Vec::new();
     for (spec, min_sqnr) in cases {
-        let (a, bytes) = agreement(spec, TIE_STEPS);
-        if a.top1_same + a.near_ties != a.samples {
-            failures.push(format!(
-                "{spec}: top-1 {}/{} (+{} near ties)",
-                a.top1_same, a.samples, a.near_ties
-            ));
+        let (a, bytes) = agreement(spec);
+        if a.top1_same != a.samples {
+            failures.push(format!("{spec}: top-1 {}/{}", a.top1_same, a.samples));
         }
         if a.max_diff_steps > MAX_DIFF_STEPS {
             failures.push(format!(

@@ -1,72 +1,11 @@
 //! The quantization math against exact references computed in wider integers and f64.
 
-use quantscope::quant::{
-    round_ties_away, rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier,
-    QuantParams, QuantRange,
-};
+use quantscope::quant::{round_ties_away, Multiplier, QuantParams, QuantRange};
 use rand::{rngs::SmallRng, Rng, SeedableRng};
 
 /// floor(a / b) for b > 0.
 fn floor_div(a: i128, b: i128) -> i128 {
     a.div_euclid(b)
-}
-
-#[test]
-fn doubling_high_mul_rounds_half_up_and_saturates() {
-    assert_eq!(
-        saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
-        i32::MAX
-    );
-    assert_eq!(
-        saturating_rounding_doubling_high_mul(1 << 30, 1 << 30),
-        1 << 29
-    );
-    // a*b*2 / 2^32 = 0.5 rounds up to 1, -0.5 rounds up to 0.
-    assert_eq!(saturating_rounding_doubling_high_mul(1 << 15, 1 << 15), 1);
-    assert_eq!(
-        saturating_rounding_doubling_high_mul(-(1 << 15), 1 << 15),
-        0
-    );
-    let mut rng = SmallRng::seed_from_u64(1);
-    for _ in 0..100_000 {
-        let (a, b): (i32, i32) = (rng.random(), rng.random());
-        if a == i32::MIN && b == i32::MIN {
-            continue;
-        }
-        // round(a b / 2^31), ties towards +inf.
-        let want = floor_div(a as i128 * b as i128 + (1 << 30), 1 << 31);
-        assert_eq!(
-            saturating_rounding_doubling_high_mul(a, b) as i128,
-            want,
-            "{a} * {b}"
-        );
-    }
-}
-
-#[test]
-fn divide_by_power_of_two_rounds_half_away_from_zero() {
-    assert_eq!(rounding_divide_by_pot(5, 1), 3);
-    assert_eq!(rounding_divide_by_pot(-5, 1), -3);
-    assert_eq!(rounding_divide_by_pot(-6, 2), -2);
-    assert_eq!(rounding_divide_by_pot(i32::MIN, 31), -1);
-    assert_eq!(rounding_divide_by_pot(i32::MAX, 31), 1);
-    let mut rng = SmallRng::seed_from_u64(2);
-    for _ in 0..100_000 {
-        let x: i32 = rng.random();
-        let e: u32 = rng.random_range(0..=31);
-        let want = if e == 0 {
-            x as i128
-        } else {
-            let (half, d) = (1i128 << (e - 1), 1i128 << e);
-            let mag = floor_div((x as i128).abs() + half, d);
-            if x < 0 {
-                -mag
-            } else {
-                mag
-            }
-        };
-        assert_eq!(rounding_divide_by_pot(x, e) as i128, want, "{x} / 2^{e}");
-    }
 }
 
 #[test]
@@ -97,28 +36,86 @@ fn multiplier_represents_the_real_value() {
     }
 }
 
-#[test]
-fn apply_is_within_the_double_rounding_bound() {
-    // The high multiply rounds to an integer that still carries n = -shift fraction bits, then
-    // the shift rounds again: |apply(acc) - acc M| <= 0.5 + 0.5 * 2^-n (0.5 for left shifts).
-    let mut rng = SmallRng::seed_from_u64(4);
-    for _ in 0..100_000 {
-        let m = 10f64.powf(rng.random_range(-5.0..0.5));
-        let q = Multiplier::from_f64(m).unwrap();
-        let acc: i32 = rng.random_range(-(1 << 24)..(1 << 24));
-        let got = q.apply(acc) as f64;
-        let real = acc as f64 * q.to_f64();
-        let bound = 0.5 + 0.5 * 2f64.powi(q.shift.min(0)) + 1e-9;
-        assert!(
-            (got - real).abs() <= bound,
-            "{acc} * {m} ({q:?}): {got} vs {real}"
-        );
+/// A random multiplier: log-uniform over 1e-6..1e6 (shifts from -19 to 20), some exactly a
+/// power of two (the ties then fall on integers plus one half).
+fn random_multiplier(rng: &mut SmallRng) -> Multiplier {
+    if rng.random_range(0..8) == 0 {
+        return Multiplier {
+            m0: 1 << 30,
+            shift: rng.random_range(-31..=30),
+        };
     }
-    // Without a right shift the result is the nearest integer, ties towards +inf.
+    Multiplier::from_f64(10f64.powf(rng.random_range(-6.0..6.0))).unwrap()
+}
+
+#[test]
+fn apply_rounds_the_exact_product_once() {
+    // round(acc * m0 / 2^(31 - shift)), ties towards +inf, saturated: computed in i128.
+    let mut rng = SmallRng::seed_from_u64(4);
+    for i in 0..200_000 {
+        let q = random_multiplier(&mut rng);
+        let acc: i32 = match i % 3 {
+            0 => rng.random(),
+            1 => rng.random_range(-(1 << 16)..(1 << 16)),
+            _ => rng.random_range(-64..64),
+        };
+        let t = 31 - q.shift;
+        let exact = floor_div(acc as i128 * q.m0 as i128 + (1i128 << (t - 1)), 1i128 << t);
+        let want = exact.clamp(i32::MIN as i128, i32::MAX as i128);
+        assert_eq!(q.apply(acc) as i128, want, "{acc} * {q:?}");
+        // Within half a step of the real product (unless saturated).
+        if exact == want {
+            let real = acc as f64 * q.to_f64();
+            assert!((want as f64 - real).abs() <= 0.5 + 1e-9 * real.abs().max(1.0));
+        }
+    }
+    // Ties go towards +inf.
     let two_and_a_half = Multiplier::from_f64(2.5).unwrap();
     assert_eq!(two_and_a_half.apply(-3), -7); // -7.5
     assert_eq!(two_and_a_half.apply(3), 8); // 7.5
     assert_eq!(two_and_a_half.apply(-5), -12); // -12.5
+    let quarter = Multiplier::from_f64(0.25).unwrap();
+    assert_eq!(quarter.apply(2), 1); // 0.5
+    assert_eq!(quarter.apply(-2), 0); // -0.5
+    assert_eq!(quarter.apply(-6), -1); // -1.5
+                                       // Saturation, both ways.
+    let big = Multiplier::from_f64(1e6).unwrap();
+    assert_eq!(big.apply(i32::MAX), i32::MAX);
+    assert_eq!(big.apply(i32::MIN), i32::MIN);
+}
+
+#[test]
+fn requantize_is_unchanged_by_clamping_to_the_input_limit() {
+    // The kernels compute on `acc.clamp(-L, L)`, L = input_limit, in 32 bits: the definition
+    // must not see the difference, and the clamped product must fit comfortably.
+    let mut rng = SmallRng::seed_from_u64(5);
+    for i in 0..200_000 {
+        let q = random_multiplier(&mut rng);
+        let limit = q.input_limit();
+        assert!(limit >= 1);
+        let acc: i32 = match i % 4 {
+            0 => rng.random(),
+            1 => limit.saturating_add(rng.random_range(-3..=3)),
+            2 => limit
+                .saturating_neg()
+                .saturating_add(rng.random_range(-3..=3)),
+            _ => rng.random_range(-(1 << 20)..(1 << 20)),
+        };
+        let zp = rng.random_range(-128..=127);
+        let (lo, hi) = {
+            let (a, b) = (rng.random::<i8>(), rng.random::<i8>());
+            (a.min(b), a.max(b))
+        };
+        let clamped = acc.clamp(-limit, limit);
+        assert_eq!(
+            q.requantize(acc, zp, lo, hi),
+            q.requantize(clamped, zp, lo, hi),
+            "{acc} * {q:?}, limit {limit}"
+        );
+        let y = q.apply(clamped) as i64;
+        let bound = if q.shift > 17 { 1 << 30 } else { 1 << 17 };
+        assert!(y.abs() <= bound, "{clamped} * {q:?} = {y}");
+    }
 }
 
 #[test]

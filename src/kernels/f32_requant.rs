@@ -1,16 +1,15 @@
 //! A float form of [`Multiplier::requantize`] for one channel, which the SIMD128 kernels use
 //! only where it is *shown* equal to the integer definition for every int32 input.
 //!
-//! The integer definition (gemmlowp) rounds twice: `h = floor(x M' + 1/2)` with
-//! `M' = m0 2^(left - 31)`, then `h / 2^r` ties away from zero (`r` the right shift). On the
-//! real line, with `M = M' 2^-r` and `y' = y - zero_point`, the output reaches `y` when
+//! The integer definition rounds once: `y' = floor(x M + 1/2)` with `M = m0 2^(shift - 31)`
+//! exactly and `y' = y - zero_point`, so on the real line the output reaches `y` when
 //!
 //! ```text
-//! x M >= y' - 1/2 - c  (y' > 0)      x M >= y' - 1/2 + c  (y' <= 0)      c = 2^-(r+1), or 0 if r = 0
+//! x M >= y' - 1/2
 //! ```
 //!
-//! that is, it is `round(x M + c sign(x))` up to how the thresholds round. The float form
-//! computes that with one vector instruction per step:
+//! The float form computes `round(x M)` with one vector instruction per step (the nudge `c` is
+//! 0 but for the search below, which may move it a little off 0 to clear a threshold):
 //!
 //! ```text
 //! w = clamp((f32(x) * S + copysign(c, x)) + (MAGIC + zero_point), MAGIC + min, MAGIC + max)
@@ -18,10 +17,11 @@
 //! ```
 //!
 //! Adding `MAGIC` rounds to an integer (ties to even) held in the low mantissa bits. f32
-//! rounding moves a threshold when `x M` falls within about `2^-24 |y'|` of it, so most
-//! channels agree everywhere and some do not: 73% of EfficientNet-Lite0's with `S` = `M`
-//! rounded, 91% when `S` and the nudge may move a little (a few are out of reach: their
-//! thresholds lie beyond 2^24, where f32 cannot hold every integer). Which is decided exactly, not estimated: both forms are
+//! rounding (and its ties to even, where the definition's go up) moves a threshold when `x M`
+//! falls within about `2^-24 |y'|` of it, so most channels agree everywhere and some do not:
+//! 72.5% of EfficientNet-Lite0's int8 channels with `S` = `M` rounded, 90.2% when `S` and the
+//! nudge may move a little (a few are out of reach: their thresholds lie beyond 2^24, where f32
+//! cannot hold every integer). Which is decided exactly, not estimated: both forms are
 //! non-decreasing step functions of `x` with values in `[min, max]` (each step is monotone:
 //! int-to-float conversion, a positive scale, a nudge that jumps up at 0, adds, clamps, the bits
 //! of positive floats), so they agree on all 2^32 inputs exactly when, for every level `y` in
@@ -46,7 +46,8 @@ pub struct F32Requant {
     pub of: (Multiplier, i32, i8, i8),
     /// About `M`, in f32.
     pub(crate) scale: f32,
-    /// About `c` (non-negative): it reproduces the second rounding.
+    /// About `c` (non-negative, 0 unless the search moved it): it moves the thresholds a little
+    /// away from zero.
     pub(crate) nudge: f32,
     /// `MAGIC + zero_point`.
     pub(crate) offset: f32,
@@ -102,7 +103,7 @@ impl F32Requant {
         F32Requant {
             of: (m, zero_point, min, max),
             scale: m.to_f64() as f32,
-            nudge: nudge(m) as f32,
+            nudge: 0.0,
             offset: MAGIC + zero_point as f32,
             lo: MAGIC + f32::from(min),
             hi: MAGIC + f32::from(max),
@@ -148,7 +149,6 @@ impl F32Requant {
         if exact(first) != float(first) {
             return Some(i32::MIN);
         }
-        let c = nudge(m);
         // Highest level first: differences gather where |y'| is large (the f32 error grows
         // with it), so refusals come early.
         for y in (i32::from(min) + 1..=i32::from(max)).rev() {
@@ -160,7 +160,7 @@ impl F32Requant {
             }
             // Where the real line puts the threshold (module comment); exact up to f64 error.
             let target = f64::from(y - zero_point) - 0.5;
-            let guess = ((target - c.copysign(target)) / m.to_f64()).ceil();
+            let guess = (target / m.to_f64()).ceil();
             let t = threshold(
                 &exact,
                 y,
@@ -185,16 +185,6 @@ impl F32Requant {
         let v = xf * self.scale + self.nudge.copysign(xf);
         let w = (v + self.offset).max(self.lo).min(self.hi);
         (w.to_bits() as i32 - MAGIC.to_bits() as i32) as i8
-    }
-}
-
-/// `c = 2^-(r+1)` for a right shift `r > 0`, else 0.
-fn nudge(m: Multiplier) -> f64 {
-    let right = (-m.shift).max(0);
-    if right == 0 {
-        0.0
-    } else {
-        2f64.powi(-(right + 1))
     }
 }
 

@@ -204,38 +204,6 @@ impl OutputStage for Requant<'_> {
         Requant::apply(self, row, acc)
     }
 
-    /// [`Multiplier::requantize`] rewritten branch-free with the row's constants hoisted, so
-    /// the loop vectorises natively (the definition's per-value branches and saturating
-    /// multiply do not); the same steps as `RequantSimd128` (wasm32+simd128), where each is
-    /// shown equal to the definition.
-    #[inline(always)]
-    fn store_scalar(&self, row: usize, acc: &[i32], dst: &mut [i8]) {
-        let m = self.multiplier[row];
-        debug_assert!(m.m0 >= 1 << 30 && (-31..=30).contains(&m.shift));
-        let (left, right) = (m.shift.max(0) as u32, (-m.shift).max(0) as u32);
-        let (lo_limit, hi_limit) = (i32::MIN >> left, i32::MAX >> left);
-        let mask = ((1i64 << right) - 1) as i32;
-        let half = mask >> 1;
-        let (m0, bias, zp) = (i64::from(m.m0), self.bias[row], self.zero_point);
-        let (lo, hi) = (i32::from(self.min), i32::from(self.max));
-        for (d, &a) in dst.iter_mut().zip(acc) {
-            let a = a.wrapping_add(bias);
-            // saturating_mul(1 << left): exact within the limits, MIN / MAX beyond.
-            let x = if a > hi_limit {
-                i32::MAX
-            } else {
-                a.max(lo_limit) << left
-            };
-            // Rounding doubling high multiply: m0 > 0, so gemmlowp's sign-dependent nudge and
-            // truncating division equal one add and an arithmetic shift.
-            let x = ((i64::from(x) * m0 + (1 << 30)) >> 31) as i32;
-            // Rounding divide by 2^right, ties away from zero.
-            let x = (x >> right) + i32::from((x & mask) > half + i32::from(x < 0));
-            // |x| past 2^16 clamps the same with or without the zero point (an int8 value).
-            *d = (x.clamp(-(1 << 16), 1 << 16) + zp).clamp(lo, hi) as i8;
-        }
-    }
-
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     type Simd128Row = RequantRow;
 
@@ -356,15 +324,15 @@ pub(crate) fn to_array<T: Copy>(v: v128) -> T {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[derive(Clone, Copy, Debug)]
 pub struct RequantSimd128 {
-    left: u32,
-    right: u32,
-    /// Largest input the left shift does not saturate: `i32::MAX >> left`.
+    /// Whether inputs are clamped to `[-limit, limit]` ([`Multiplier::input_limit`]).
+    limited: bool,
     limit: v128,
+    neg_limit: v128,
     m0: v128,
-    nudge: v128,
+    /// The rounding constant `2^(t - 1)` (i64x2) and the shift `t` of [`Multiplier::apply`].
+    round: v128,
+    t: u32,
     zero_point: v128,
-    /// `zero_point - 2^14` (i16x8), for the halving in [`Self::offset_i16x8`].
-    zero_point_half: v128,
     /// Whether `min`/`max` clamp anything beyond the int8 saturation of the narrowing.
     clamp: bool,
     min: v128,
@@ -379,103 +347,67 @@ impl RequantSimd128 {
     pub fn new(m: Multiplier, zero_point: i32, min: i8, max: i8) -> Self {
         debug_assert!(m.m0 >= 1 << 30 && (-31..=30).contains(&m.shift));
         debug_assert!((-128..=127).contains(&zero_point));
-        let left = m.shift.max(0) as u32;
-        let right = (-m.shift).max(0) as u32;
+        let limit = m.input_limit();
+        let (round, t) = m.rounding();
         RequantSimd128 {
-            left,
-            right,
-            limit: i32x4_splat(i32::MAX >> left),
+            limited: limit < i32::MAX,
+            limit: i32x4_splat(limit),
+            neg_limit: i32x4_splat(-limit),
             m0: i32x4_splat(m.m0),
-            nudge: i64x2_splat(1 << 30),
+            round: i64x2_splat(round),
+            t,
             zero_point: i16x8_splat(zero_point as i16),
-            zero_point_half: i16x8_splat(zero_point as i16 - (1 << 14)),
             clamp: min > i8::MIN || max < i8::MAX,
             min: i8x16_splat(min),
             max: i8x16_splat(max),
         }
     }
 
-    /// [`Multiplier::apply`] on the 4 lanes of `acc`.
+    /// [`Multiplier::apply`] on the 4 lanes of `acc`, where its result fits i32 without
+    /// saturating: always for `M < 1` (shift <= 0), as in the int8 Add's operand scaling.
     #[inline(always)]
     pub fn multiply(&self, acc: v128) -> v128 {
-        if self.right == 0 {
-            return self.high(acc).0;
-        }
-        // The last step of the rounding divide (see `Self::pre_halve`).
-        i32x4_shr(i32x4_sub(self.pre_halve(acc), i32x4_splat(-1)), 1)
-    }
-
-    /// The left shift and the rounding doubling high multiply of [`Multiplier::apply`]:
-    /// `(h, neg)`, `neg` -1 in the lanes where the multiplied value is negative, else 0.
-    #[inline(always)]
-    fn high(&self, acc: v128) -> (v128, v128) {
-        let mut x = acc;
-        if self.left > 0 {
-            // `saturating_mul(1 << left)`: negative inputs saturate exactly to i32::MIN by
-            // shifting `max(acc, MIN >> left)`, so only positive overflow needs a select.
-            let lo_limit = i32x4_splat(i32::MIN >> self.left);
-            let shifted = i32x4_shl(i32x4_max(x, lo_limit), self.left);
-            let over = i32x4_gt(x, self.limit);
-            x = v128_bitselect(i32x4_splat(i32::MAX), shifted, over);
-        }
-        let neg = i32x4_shr(x, 31);
-        // Saturating rounding doubling high multiply. m0 > 0, so the product has the sign of
-        // x, and gemmlowp's `(x*m0 + (x*m0 >= 0 ? 2^30 : 1 - 2^30)) / 2^31` (truncating) equals
-        // `(x*m0 + 2^30) >> 31` (flooring) in both cases. m0 < 2^31 rules out the one
-        // saturating case (both operands i32::MIN). The result fits i32, so it is the low
-        // half of each 64-bit lane whichever way the shift fills.
-        //
-        // `max(m0, neg)` is `m0` (m0 >= 2^30 > 0 >= neg), written so that it depends on `x`:
-        // with a plain loop-invariant `m0`, LLVM hoists its sign extension out of the loop
-        // and what is left of the `extmul` is an `i64x2.mul`, which V8 emulates on x64
+        let x = acc;
+        // `max(m0, x >> 31)` is `m0` (m0 >= 2^30 > 0 >= x >> 31), written so that it depends
+        // on `x`: with a plain loop-invariant `m0`, LLVM hoists its sign extension out of the
+        // loop and what is left of the `extmul` is an `i64x2.mul`, which V8 emulates on x64
         // (about 10 instructions against 3).
-        //
-        // The shift is logical (`u64x2.shr`): it fills the high half differently but leaves
-        // the low half (bits 31..62 of the sum) the same, and it is one x64 instruction where
-        // V8 emulates the arithmetic `i64x2.shr_s` with five and a rebuilt constant.
-        let m0 = i32x4_max(self.m0, neg);
-        let p_lo = u64x2_shr(i64x2_add(i64x2_extmul_low_i32x4(x, m0), self.nudge), 31);
-        let p_hi = u64x2_shr(i64x2_add(i64x2_extmul_high_i32x4(x, m0), self.nudge), 31);
-        (i32x4_shuffle::<0, 2, 4, 6>(p_lo, p_hi), neg)
+        let m0 = i32x4_max(self.m0, i32x4_shr(x, 31));
+        let p_lo = i64x2_add(i64x2_extmul_low_i32x4(x, m0), self.round);
+        let p_hi = i64x2_add(i64x2_extmul_high_i32x4(x, m0), self.round);
+        // `p >> t`, which fits i32 (see `Multiplier::input_limit`): its low half. For t <= 32
+        // a logical shift (`u64x2.shr`, one x64 instruction, where V8 emulates the arithmetic
+        // `i64x2.shr_s` with five) leaves bits t..t+31 of `p` there, as the arithmetic one
+        // would; beyond, the high halves are `floor(p / 2^32)`, shifted by the rest in i32.
+        if self.t <= 32 {
+            i32x4_shuffle::<0, 2, 4, 6>(u64x2_shr(p_lo, self.t), u64x2_shr(p_hi, self.t))
+        } else {
+            i32x4_shr(i32x4_shuffle::<1, 3, 5, 7>(p_lo, p_hi), self.t - 32)
+        }
     }
 
-    /// `t = (h - [x < 0]) >> (right - 1)` (right >= 1, h from [`Self::high`]), of which
-    /// [`Multiplier::apply`] is `(t + 1) >> 1`.
-    ///
-    /// The rounding divide by 2^r (r = right), ties away from zero: gemmlowp's
-    /// `(h >> r) + ((h & mask) > (mask >> 1) + (h < 0))` equals
-    /// `floor((h - [h < 0] + 2^(r-1)) / 2^r)` (write h = q 2^r + rem: both add 1 exactly
-    /// when rem >= 2^(r-1) + [h < 0]), and by nested floors that is
-    /// `(((h - [h < 0]) >> (r - 1)) + 1) >> 1`. No step overflows: h lies in
-    /// [1 - 2^31, 2^31 - 2] for every int32 x. `[x < 0]` may stand for `[h < 0]`: they
-    /// differ only when h = 0 (x = -1, m0 = 2^30), where both forms give 0.
+    /// `acc` clamped to `[-L, L]`, `L` = [`Multiplier::input_limit`]: beyond it every input
+    /// requantizes to the int8 value at the limit, and within it [`Self::multiply`] is exact.
     #[inline(always)]
-    fn pre_halve(&self, acc: v128) -> v128 {
-        debug_assert!(self.right >= 1);
-        let (h, neg) = self.high(acc);
-        i32x4_shr(i32x4_add(h, neg), self.right - 1)
+    fn limit(&self, acc: v128) -> v128 {
+        if self.limited {
+            i32x4_min(i32x4_max(acc, self.neg_limit), self.limit)
+        } else {
+            acc
+        }
     }
 
-    /// `multiply(acc) + zero_point` of 8 accumulators (`acc0` then `acc1`) as i16x8,
+    /// `multiply(limit(acc)) + zero_point` of 8 accumulators (`acc0` then `acc1`) as i16x8,
     /// saturated: any value saturated here is outside the int8 range either way (the zero
     /// point is in `-128..=127`), so the int8 narrowing and clamp that follow give what the
     /// scalar `saturating_add` then `clamp` gives.
-    ///
-    /// With a right shift, the last halving `(t + 1) >> 1` is done on 16 bits: `t` narrowed
-    /// with saturation, biased to unsigned (`t ^ 0x8000 = t + 2^15`), then
-    /// `u16x8.avgr(u, 0) = (u + 1) >> 1 = floor((t + 1) / 2) + 2^14`, in `[0, 2^15]`; adding
-    /// `zero_point - 2^14` (wrapping, the exact sum fits i16) gives the result. A saturated
-    /// `t` (|t| >= 2^15) halves to +-2^14, which the int8 narrowing saturates like the exact
-    /// `|(t + 1) >> 1| >= 2^14`.
     #[inline(always)]
     fn offset_i16x8(&self, acc0: v128, acc1: v128) -> v128 {
-        if self.right == 0 {
-            let y = i16x8_narrow_i32x4(self.high(acc0).0, self.high(acc1).0);
-            return i16x8_add_sat(y, self.zero_point);
-        }
-        let t = i16x8_narrow_i32x4(self.pre_halve(acc0), self.pre_halve(acc1));
-        let u = v128_xor(t, i16x8_splat(i16::MIN));
-        i16x8_add(u16x8_avgr(u, u16x8_splat(0)), self.zero_point_half)
+        let y = i16x8_narrow_i32x4(
+            self.multiply(self.limit(acc0)),
+            self.multiply(self.limit(acc1)),
+        );
+        i16x8_add_sat(y, self.zero_point)
     }
 
     /// [`Multiplier::requantize`] of 8 accumulators (`acc0` then `acc1`): the int8 results in
