@@ -2,13 +2,14 @@
 //! calibrated (MinMax) on random inputs, must agree with float to within what 8 bits allow
 //! (SQNR >= 30 dB, with every output within a few output steps), through every path: direct,
 //! im2col (padded, strided, grouped) and depthwise convolution, Gemm, rescaled Add, averages,
-//! MaxPool, Concat of different scales, clamps and a final Softmax.
+//! MaxPool, Concat of different scales, clamps, Sigmoid as a table, and ops without an int8
+//! kernel run in float between int8 ones (squeeze-excite Mul, Pad, Mul by a constant, Softmax).
 #![cfg(not(target_arch = "wasm32"))]
 
 use ndarray::{Array2, Array4, ArrayD, IxDyn};
 use quantscope::exec::calibrate::calibrate;
 use quantscope::exec::{FloatExecutor, Int8Executor};
-use quantscope::ir::ops::{Clip, Concat, Conv, Flatten, Gemm, Pool, Softmax};
+use quantscope::ir::ops::{Clip, Concat, Conv, Flatten, Gemm, Pad, PadMode, Pool, Softmax};
 use quantscope::ir::{Activation, Graph, Op, Tensor};
 use quantscope::quant::lower::quantize_static;
 use quantscope::quant::observer::ObserverKind;
@@ -262,16 +263,130 @@ fn add_and_concat_of_different_scales() {
 }
 
 #[test]
-fn ops_without_int8_kernels_are_named() {
+fn sigmoid_runs_as_an_exact_table() {
     let g = one(Op::Sigmoid, &[1, 4, 3, 3]);
+    check("sigmoid (table)", g.clone(), true);
+    // On inputs that are exactly the 256 codes of x, the output is the f32 sigmoid of each
+    // code, quantized: what the table promises.
+    let mut rng = SmallRng::seed_from_u64(5);
+    let float = FloatExecutor::new(g.clone()).unwrap();
+    let calib: Vec<Tensor> = (0..4)
+        .map(|_| random(&mut rng, &[1, 4, 3, 3], -6.0, 6.0))
+        .collect();
+    let ranges = calibrate(&float, ObserverKind::MinMax, calib, &mut |_, _| {}).unwrap();
+    let q = quantize_static(&g, &ranges.ranges, &Scheme::int8(true).into()).unwrap();
+    assert!(q.float_nodes().is_empty(), "{:?}", q.float_nodes());
+    let (xp, yp) = (
+        q.params[g.inputs[0]].unwrap(),
+        q.params[g.outputs[0]].unwrap(),
+    );
+    let int8 = Int8Executor::new(q).unwrap();
+    let sig = FloatExecutor::new(one(Op::Sigmoid, &[256])).unwrap();
+    let codes: Vec<i8> = (0..=255u8).map(|c| c as i8).collect();
+    let values: Vec<f32> = codes.iter().map(|&c| xp.dequantize(c)).collect();
+    let sig_of = sig
+        .run(&[ArrayD::from_shape_vec(IxDyn(&[256]), values.clone()).unwrap()])
+        .unwrap();
+    for chunk in 0..256 / 36 + 1 {
+        let take: Vec<usize> = (0..36).map(|i| (chunk * 36 + i) % 256).collect();
+        let x = ArrayD::from_shape_vec(
+            IxDyn(&[1, 4, 3, 3]),
+            take.iter().map(|&i| values[i]).collect(),
+        )
+        .unwrap();
+        let got = int8.run(&[x]).unwrap().swap_remove(0);
+        for (&i, &y) in take.iter().zip(got.iter()) {
+            let want = yp.dequantize(yp.quantize(sig_of[0][i]));
+            assert_eq!(y, want, "code {}", codes[i]);
+        }
+    }
+}
+
+#[test]
+fn ops_without_int8_kernels_run_in_float_between_int8_ones() {
+    let mut rng = SmallRng::seed_from_u64(9);
+    // Squeeze-excite (x * sigmoid(mean(x)): Mul has no int8 kernel), a Pad, a Mul by a
+    // constant, then a Gemm and a final Softmax.
+    let mut g = Graph::default();
+    let x = g.add_value("x", vec![1, 4, 6, 6]);
+    g.inputs = vec![x];
+    let node = |g: &mut Graph, name: &str, op: Op, inputs: Vec<usize>| {
+        g.add_node(name, op, inputs, &[format!("{name}_out")])
+            .unwrap()[0]
+    };
+    let a = node(
+        &mut g,
+        "conv",
+        conv_op(&mut rng, [8, 4, 3, 3], 1, [1; 4], 1, RELU6),
+        vec![x],
+    );
+    let p = node(&mut g, "pool", Op::GlobalAveragePool, vec![a]);
+    let s = node(&mut g, "gate", Op::Sigmoid, vec![p]);
+    let e = node(&mut g, "excite", Op::Mul, vec![a, s]);
+    let pad = Op::Pad(Pad {
+        pads: vec![(0, 0), (0, 0), (1, 1), (1, 1)],
+        mode: PadMode::Constant(0.0),
+    });
+    let padded = node(&mut g, "pad", pad, vec![e]);
+    let k = g.add_value("k", vec![1, 8, 1, 1]);
+    let k_data: Vec<f32> = (0..8).map(|i| 0.5 + 0.1 * i as f32).collect();
+    g.constants.push((
+        k,
+        ArrayD::from_shape_vec(IxDyn(&[1, 8, 1, 1]), k_data).unwrap(),
+    ));
+    let scaled = node(&mut g, "scale", Op::Mul, vec![padded, k]);
+    let f = node(
+        &mut g,
+        "flatten",
+        Op::Flatten(Flatten { axis: 1 }),
+        vec![scaled],
+    );
+    let w = Array2::from_shape_fn((10, 8 * 8 * 8), |_| rng.random_range(-0.05..0.05));
+    let gemm = Op::Gemm(Gemm {
+        weight: w,
+        bias: None,
+        trans_a: false,
+        activation: Activation::NONE,
+    });
+    let logits = node(&mut g, "fc", gemm, vec![f]);
+    let y = node(
+        &mut g,
+        "softmax",
+        Op::Softmax(Softmax {
+            axis: 1,
+            coerce_2d: false,
+        }),
+        vec![logits],
+    );
+    g.outputs = vec![y];
+    check("squeeze-excite, pad, scale, softmax", g.clone(), true);
+
+    let float = FloatExecutor::new(g.clone()).unwrap();
+    let calib = vec![random(&mut rng, &[1, 4, 6, 6], -2.0, 2.0)];
+    let ranges = calibrate(&float, ObserverKind::MinMax, calib, &mut |_, _| {}).unwrap();
+    let q = quantize_static(&g, &ranges.ranges, &Scheme::int8(true).into()).unwrap();
+    let islands: Vec<(String, &str)> = q
+        .float_nodes()
+        .into_iter()
+        .map(|f| (f.node, f.op))
+        .collect();
+    assert_eq!(
+        islands,
+        [
+            ("excite".to_string(), "Mul"),
+            ("pad".into(), "Pad"),
+            ("scale".into(), "Mul"),
+            ("softmax".into(), "Softmax"),
+        ]
+    );
+    // The float island's output is quantized for the int8 Gemm after it.
+    assert!(q.params[scaled].is_some() && q.params[y].is_none());
+}
+
+#[test]
+fn a_missing_calibration_range_is_named() {
     let mut ranges = std::collections::BTreeMap::new();
-    ranges.insert("x".to_string(), (-1.0, 1.0));
     ranges.insert("v0".to_string(), (0.0, 1.0));
-    let err = quantize_static(&g, &ranges, &Default::default())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("Sigmoid") && err.contains("n0"), "{err}");
-    ranges.remove("x");
     let err = quantize_static(&one(Op::Relu, &[1, 4, 3, 3]), &ranges, &Default::default())
         .unwrap_err()
         .to_string();

@@ -421,11 +421,15 @@ impl Builder<'_> {
                 self.names[out] = Some(out_name);
                 return Ok(());
             }
-            Op::MatMul | Op::Mul | Op::Sigmoid | Op::Pad(_) => {
+            // quantscope's table is exactly DequantizeLinear -> Sigmoid -> QuantizeLinear.
+            Op::Sigmoid => self.emit_new("Sigmoid", ins, &raw_base, vec![]),
+            Op::MatMul | Op::Mul | Op::Pad(_) => {
                 return Err(Error::Unsupported {
                     node: n.name.clone(),
                     op_type: n.op.kind().into(),
-                    what: "this op has no integer form to export".into(),
+                    what: "this op runs in float in quantscope's int8 variants, which the QDQ \
+                           export does not write yet"
+                        .into(),
                 })
             }
         };

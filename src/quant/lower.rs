@@ -73,8 +73,16 @@ pub enum QLayer {
     },
     /// MaxPool, Flatten, Reshape, Identity: codes unchanged.
     Same,
-    /// Softmax on the dequantized input, producing a float graph output.
-    Float,
+    /// A unary elementwise op (Sigmoid, ...): a 256-entry table from input to output codes,
+    /// which the int8 executor computes with the op's own f32 code (exact for int8 input).
+    Lookup,
+    /// A node without an int8 form, run in f32 on its dequantized inputs (a "float island");
+    /// its output is quantized with its calibrated range, unless it is a graph output nothing
+    /// else reads (a final Softmax), which stays f32.
+    Float {
+        /// Why the node has no int8 form.
+        reason: String,
+    },
 }
 
 /// A graph with everything the int8 executor needs.
@@ -88,6 +96,36 @@ pub struct QuantizedGraph {
     pub layers: Vec<QLayer>,
     /// The scheme of every layer.
     pub schemes: LayerSchemes,
+}
+
+/// A node that runs in f32 in an int8 variant, and why.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FloatNode {
+    /// Node name.
+    pub node: String,
+    /// Op kind, as in ONNX.
+    pub op: &'static str,
+    /// Why it has no int8 form.
+    pub reason: String,
+}
+
+impl QuantizedGraph {
+    /// The nodes that run in f32 (float islands), in execution order.
+    pub fn float_nodes(&self) -> Vec<FloatNode> {
+        self.graph
+            .nodes
+            .iter()
+            .zip(&self.layers)
+            .filter_map(|(n, layer)| match layer {
+                QLayer::Float { reason } => Some(FloatNode {
+                    node: n.name.clone(),
+                    op: n.op.kind(),
+                    reason: reason.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// The activation parameters of today's int8 for a calibrated range: asymmetric, full 8-bit
@@ -151,8 +189,9 @@ pub fn quantize_static(
     for &i in &graph.inputs {
         params[i] = Some(calibrated_as(i, &schemes.default)?);
     }
+    let uses = graph.use_counts();
     let mut layers = Vec::with_capacity(graph.nodes.len());
-    for (index, node) in graph.nodes.iter().enumerate() {
+    for node in &graph.nodes {
         let scheme = schemes.for_layer(&node.name);
         let calibrated = |v: ValueId| calibrated_as(v, scheme);
         let input = |j: usize| -> Result<QuantParams> {
@@ -168,99 +207,120 @@ pub fn quantize_static(
             })
         };
         let out = node.outputs[0];
-        let (layer, out_params) = match &node.op {
-            Op::Conv(c) => {
-                let w: Vec<f32> = c.weight.iter().copied().collect();
-                let y = calibrated(out)?;
-                let lin = linear(node, &w, &c.bias, c.activation, input(0)?, y, scheme)?;
-                (QLayer::Linear(lin), Some(y))
-            }
-            Op::Gemm(g) => {
-                if g.trans_a {
-                    return Err(unsupported(node, "transA = 1 has no int8 kernel"));
+        let lowered = (|| -> Result<(QLayer, Option<QuantParams>)> {
+            Ok(match &node.op {
+                Op::Conv(c) => {
+                    let w: Vec<f32> = c.weight.iter().copied().collect();
+                    let y = calibrated(out)?;
+                    let lin = linear(node, &w, &c.bias, c.activation, input(0)?, y, scheme)?;
+                    (QLayer::Linear(lin), Some(y))
                 }
-                let n = g.weight.nrows();
-                let bias = match &g.bias {
-                    None => vec![0.0; n],
-                    Some(b) if b.len() == n => b.iter().copied().collect(),
-                    Some(b) => {
-                        return Err(unsupported(
-                            node,
-                            format!("bias {:?} is not one value per output feature", b.shape()),
-                        ))
+                Op::Gemm(g) => {
+                    if g.trans_a {
+                        return Err(unsupported(node, "transA = 1 has no int8 kernel"));
                     }
-                };
-                let w: Vec<f32> = g.weight.iter().copied().collect();
-                let y = calibrated(out)?;
-                let lin = linear(node, &w, &bias, g.activation, input(0)?, y, scheme)?;
-                (QLayer::Linear(lin), Some(y))
-            }
-            Op::Add => {
-                let (a, b, y) = (input(0)?, input(1)?, calibrated(out)?);
-                if graph.shape(node.inputs[0]) != graph.shape(node.inputs[1]) {
-                    return Err(unsupported(node, "int8 Add needs operands of one shape"));
+                    let n = g.weight.nrows();
+                    let bias = match &g.bias {
+                        None => vec![0.0; n],
+                        Some(b) if b.len() == n => b.iter().copied().collect(),
+                        Some(b) => {
+                            return Err(unsupported(
+                                node,
+                                format!("bias {:?} is not one value per output feature", b.shape()),
+                            ))
+                        }
+                    };
+                    let w: Vec<f32> = g.weight.iter().copied().collect();
+                    let y = calibrated(out)?;
+                    let lin = linear(node, &w, &bias, g.activation, input(0)?, y, scheme)?;
+                    (QLayer::Linear(lin), Some(y))
                 }
-                let twice_max = 2.0 * (a.scale.max(b.scale) as f64);
-                let layer = QLayer::Add {
-                    a: multiplier(node, a.scale as f64 / twice_max)?,
-                    b: multiplier(node, b.scale as f64 / twice_max)?,
-                    out: multiplier(
-                        node,
-                        twice_max / ((1u64 << ADD_LEFT_SHIFT) as f64 * y.scale as f64),
-                    )?,
-                };
-                (layer, Some(y))
-            }
-            Op::GlobalAveragePool | Op::AveragePool(_) => {
-                let (x, y) = (input(0)?, calibrated(out)?);
-                let ratio = x.scale as f64 / y.scale as f64;
-                (QLayer::Average { ratio }, Some(y))
-            }
-            Op::MaxPool(_) | Op::Flatten(_) | Op::Reshape(_) | Op::Identity => {
-                (QLayer::Same, Some(input(0)?))
-            }
-            Op::Relu | Op::Clip(_) => {
-                let x = input(0)?;
-                let act = match &node.op {
-                    Op::Clip(c) => Activation {
-                        min: c.min,
-                        max: c.max,
-                    },
-                    _ => Activation::RELU,
-                };
-                let (min, max) = clamp_codes(act, &x);
-                (QLayer::Clamp { min, max }, Some(x))
-            }
-            Op::Concat(_) => {
-                let y = calibrated(out)?;
-                let mut ms = Vec::with_capacity(node.inputs.len());
-                for j in 0..node.inputs.len() {
-                    let x = input(j)?;
-                    ms.push(if x == y {
-                        None
-                    } else {
-                        Some(multiplier(node, x.scale as f64 / y.scale as f64)?)
-                    });
+                Op::Add => {
+                    let (a, b, y) = (input(0)?, input(1)?, calibrated(out)?);
+                    if graph.shape(node.inputs[0]) != graph.shape(node.inputs[1]) {
+                        return Err(unsupported(node, "int8 Add needs operands of one shape"));
+                    }
+                    let twice_max = 2.0 * (a.scale.max(b.scale) as f64);
+                    let layer = QLayer::Add {
+                        a: multiplier(node, a.scale as f64 / twice_max)?,
+                        b: multiplier(node, b.scale as f64 / twice_max)?,
+                        out: multiplier(
+                            node,
+                            twice_max / ((1u64 << ADD_LEFT_SHIFT) as f64 * y.scale as f64),
+                        )?,
+                    };
+                    (layer, Some(y))
                 }
-                (QLayer::Concat(ms), Some(y))
-            }
-            Op::Softmax(_) => {
-                let last = index + 1 == graph.nodes.len() && graph.outputs.contains(&out);
-                if !last {
+                Op::GlobalAveragePool | Op::AveragePool(_) => {
+                    let (x, y) = (input(0)?, calibrated(out)?);
+                    let ratio = x.scale as f64 / y.scale as f64;
+                    (QLayer::Average { ratio }, Some(y))
+                }
+                Op::MaxPool(_) | Op::Flatten(_) | Op::Reshape(_) | Op::Identity => {
+                    (QLayer::Same, Some(input(0)?))
+                }
+                Op::Relu | Op::Clip(_) => {
+                    let x = input(0)?;
+                    let act = match &node.op {
+                        Op::Clip(c) => Activation {
+                            min: c.min,
+                            max: c.max,
+                        },
+                        _ => Activation::RELU,
+                    };
+                    let (min, max) = clamp_codes(act, &x);
+                    (QLayer::Clamp { min, max }, Some(x))
+                }
+                Op::Concat(_) => {
+                    let y = calibrated(out)?;
+                    let mut ms = Vec::with_capacity(node.inputs.len());
+                    for j in 0..node.inputs.len() {
+                        let x = input(j)?;
+                        ms.push(if x == y {
+                            None
+                        } else {
+                            Some(multiplier(node, x.scale as f64 / y.scale as f64)?)
+                        });
+                    }
+                    (QLayer::Concat(ms), Some(y))
+                }
+                op if op.is_unary_elementwise() => {
+                    input(0)?;
+                    (QLayer::Lookup, Some(calibrated(out)?))
+                }
+                _ => {
                     return Err(unsupported(
                         node,
-                        "int8 models run Softmax only as the final node (in f32)",
-                    ));
+                        "this op has no int8 kernel in quantscope",
+                    ))
                 }
-                input(0)?;
-                (QLayer::Float, None)
+            })
+        })();
+        let (layer, out_params) = match lowered {
+            Ok(lowered) => lowered,
+            Err(Error::Unsupported { what, .. }) => {
+                // A float island: its inputs are int8 values or constants, its output is
+                // quantized for whatever reads it.
+                for &v in &node.inputs {
+                    if params[v].is_none() && graph.constant(v).is_none() {
+                        return Err(unsupported(
+                            node,
+                            format!(
+                                "input '{}' is neither int8 nor a constant",
+                                graph.values[v].name
+                            ),
+                        ));
+                    }
+                }
+                let read_later = uses[out] > usize::from(graph.outputs.contains(&out));
+                let y = if read_later || !graph.outputs.contains(&out) {
+                    Some(calibrated(out)?)
+                } else {
+                    None
+                };
+                (QLayer::Float { reason: what }, y)
             }
-            Op::MatMul | Op::Mul | Op::Sigmoid | Op::Pad(_) => {
-                return Err(unsupported(
-                    node,
-                    "this op has no int8 kernel in quantscope",
-                ))
-            }
+            Err(e) => return Err(e),
         };
         params[out] = out_params;
         layers.push(layer);

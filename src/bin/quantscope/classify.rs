@@ -43,22 +43,25 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .iter()
         .map(|v| Variant::parse(v))
         .collect::<Result<Vec<_>>>()?;
+    // A variant that cannot be built is reported and left out; the others still run.
     let mut classifiers = Vec::with_capacity(variants.len());
-    for &v in &variants {
-        classifiers.push(match v {
-            Variant::Fp32 => None,
-            _ => Some(args.quant.build(&float, v)?),
-        });
-    }
     let mut failed = 0;
+    for (name, &v) in args.variants.iter().zip(&variants) {
+        let built = match v {
+            Variant::Fp32 => Ok(None),
+            _ => args.quant.build(&float, v).map(Some),
+        };
+        match built {
+            Ok(c) => classifiers.push((name.trim(), c)),
+            Err(e) => {
+                eprintln!("quantscope: variant {v} cannot be built: {e}");
+                failed += 1;
+            }
+        }
+    }
     for path in &args.images {
-        for ((name, _), c) in args.variants.iter().zip(&variants).zip(&classifiers) {
-            failed += usize::from(!report(
-                c.as_ref().unwrap_or(&float),
-                name.trim(),
-                path,
-                args.json,
-            ));
+        for (name, c) in &classifiers {
+            failed += usize::from(!report(c.as_ref().unwrap_or(&float), name, path, args.json));
         }
     }
     Ok(if failed == 0 {

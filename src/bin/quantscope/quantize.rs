@@ -197,7 +197,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             path.display()
         );
     }
+    // A variant that cannot be built is reported, and the others still are.
     let mut built = vec![first];
+    let mut failed = Vec::new();
     for &v in &variants[1..] {
         let options = args.quant.options(v)?;
         let (Variant::Static(default), Some(ranges)) = (options.variant, &ranges) else {
@@ -207,7 +209,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             default,
             overrides: options.overrides,
         };
-        built.push(float.with_ranges(ranges, &schemes)?);
+        match float.with_ranges(ranges, &schemes) {
+            Ok(q) => built.push(q),
+            Err(e) => failed.push((v, e)),
+        }
     }
     // Agreement on the calibration images (none with --ranges).
     let inputs = if args.quant.calib.is_empty() {
@@ -248,11 +253,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 "bytes": q.weight_bytes(),
                 "sizes": size,
                 "agreement": summary,
+                "float_nodes": q.int8_executor().map(|e| e.quantized().float_nodes()),
                 "layers": if args.report { serde_json::to_value(layers).ok() } else { None },
             });
             println!("{report}");
         }
-        return Ok(ExitCode::SUCCESS);
+        for (v, e) in &failed {
+            println!(
+                "{}",
+                serde_json::json!({"variant": v.to_string(), "error": e.to_string()})
+            );
+        }
+        return Ok(exit_code(&failed));
     }
     for (q, _, layers, _) in rows.iter().filter(|_| args.report) {
         println!("{}", q.variant());
@@ -287,7 +299,37 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "fp32 weights {fp32} B; agreement with fp32 on the {} calibration image(s)",
         inputs.len()
     );
-    Ok(ExitCode::SUCCESS)
+    for (q, ..) in &rows {
+        let islands = q
+            .int8_executor()
+            .map(|e| e.quantized().float_nodes())
+            .unwrap_or_default();
+        if !islands.is_empty() {
+            let list: Vec<String> = islands
+                .iter()
+                .map(|f| format!("{} '{}' ({})", f.op, f.node, f.reason))
+                .collect();
+            println!(
+                "{}: {} node(s) in float: {}",
+                q.variant(),
+                islands.len(),
+                list.join("; ")
+            );
+        }
+    }
+    for (v, e) in &failed {
+        eprintln!("quantscope: variant {v} cannot be built: {e}");
+    }
+    Ok(exit_code(&failed))
+}
+
+/// Failure when some variant could not be built.
+fn exit_code<T>(failed: &[T]) -> ExitCode {
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// The per-layer table of one variant.

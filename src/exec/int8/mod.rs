@@ -3,31 +3,35 @@
 //!
 //! The graph input is quantized with its calibrated parameters, every node computes int8 codes
 //! from int8 codes (int32 accumulators, fixed-point requantization, see [`crate::quant`]), and
-//! only the graph outputs are turned back into f32 (a final Softmax runs in f32 on them).
+//! only the graph outputs are turned back into f32. A node without an int8 form runs in f32
+//! between dequantized inputs and a quantized output (a float island, e.g. a final Softmax,
+//! which keeps its f32 output); unary elementwise ops are 256-entry tables.
 //! Planning packs the int8 weights, folds the zero-point terms into the biases and shares
 //! buffers exactly like the f32 executor.
 
 mod conv;
+mod island;
 mod ops;
 
 use super::float::buffers::BufPool;
 use super::float::pool::PoolPlan;
 use super::float::shape::ConcatPlan;
-use super::float::softmax::SoftmaxPlan;
 use super::float::NodeTime;
 use super::graph_plan::{check_inputs, run_steps, validate, with_workspace, HasPool, Lifetimes};
 use crate::ir::{Op, Tensor, ValueId};
 use crate::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
 use crate::kernels::qs8_add::{qs8_add, QAdd};
+use crate::kernels::qs8_lut::qs8_lut;
 use crate::quant::lower::ADD_LEFT_SHIFT;
 use crate::quant::lower::{QLayer, QuantizedGraph};
 use crate::quant::{Multiplier, QuantParams};
 use crate::{Error, Result};
 use conv::{QConvPlan, QGemmPlan};
+use island::{lookup_table, FloatIsland};
 use ops::{requantize_block, QAverage};
 use std::sync::Mutex;
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 enum QKernel {
     Conv(QConvPlan),
     Gemm(QGemmPlan),
@@ -45,11 +49,13 @@ enum QKernel {
     },
     Clamp(i8, i8),
     Alias,
-    /// f32 softmax of the dequantized input.
-    Softmax(SoftmaxPlan, QuantParams),
+    /// A unary elementwise op as a table from input to output codes.
+    Lookup(Box<[i8; 256]>),
+    /// A node run in f32 between int8 values.
+    Float(Box<FloatIsland>),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct QStep {
     name: String,
     kind: &'static str,
@@ -113,11 +119,15 @@ impl Int8Executor {
                 g.nodes.len()
             )));
         }
-        if let Some((v, _)) = g.constants.first() {
-            return Err(Error::MalformedModel(format!(
-                "constant '{}' outside an op: int8 graphs take weights inside Conv/Gemm only",
-                g.values[*v].name
-            )));
+        // Constants outside an op are read only by float islands (int8 kernels hold theirs).
+        for (n, layer) in g.nodes.iter().zip(&q.layers) {
+            let constant = n.inputs.iter().find(|&&v| g.constant(v).is_some());
+            if let (Some(&v), false) = (constant, matches!(layer, QLayer::Float { .. })) {
+                return Err(Error::MalformedModel(format!(
+                    "node '{}' reads the constant '{}' but runs in int8",
+                    n.name, g.values[v].name
+                )));
+            }
         }
         let lifetimes = Lifetimes::new(g);
         let mut steps = Vec::with_capacity(g.nodes.len());
@@ -178,8 +188,13 @@ impl Int8Executor {
                         y: params(&q, n.outputs[0])?,
                     }
                 }
-                (Op::Softmax(s), QLayer::Float) => {
-                    QKernel::Softmax(SoftmaxPlan::new(xs, s.axis, s.coerce_2d), params(&q, x)?)
+                (op, QLayer::Lookup) => QKernel::Lookup(Box::new(lookup_table(
+                    op,
+                    &params(&q, x)?,
+                    &params(&q, n.outputs[0])?,
+                )?)),
+                (_, QLayer::Float { .. }) => {
+                    QKernel::Float(Box::new(FloatIsland::new(g, n, &q.params)?))
                 }
                 (op, layer) => {
                     return Err(Error::MalformedModel(format!(
@@ -189,11 +204,15 @@ impl Int8Executor {
                     )))
                 }
             };
+            let inputs = match &kernel {
+                QKernel::Float(island) => island.runtime_inputs(),
+                _ => n.inputs.clone(),
+            };
             steps.push(QStep {
                 name: n.name.clone(),
                 kind: n.op.kind(),
                 kernel,
-                inputs: n.inputs.clone(),
+                inputs,
                 output: n.outputs[0],
                 frees: lifetimes.frees(n, i),
             });
@@ -330,12 +349,11 @@ impl Int8Executor {
                     .ok_or_else(|| missing(&self.q, v))
             })
             .collect::<Result<Vec<&[i8]>>>()?;
-        if let QKernel::Softmax(plan, p) = &step.kernel {
-            let x: Vec<f32> = ins[0].iter().map(|&c| p.dequantize(c)).collect();
-            let mut y = vec![0.0; numel];
-            plan.run(&x, &mut y);
-            float_out[step.output] = Some(y);
-            return Ok(());
+        if let QKernel::Float(island) = &step.kernel {
+            if !island.quantizes() {
+                float_out[step.output] = island.run(&ins, &mut [])?;
+                return Ok(());
+            }
         }
         let mut y = ws.pool.take(numel);
         match &step.kernel {
@@ -365,7 +383,11 @@ impl Int8Executor {
                     *d = q.clamp(*lo, *hi);
                 }
             }
-            QKernel::Alias | QKernel::Softmax(..) => unreachable!("handled above"),
+            QKernel::Lookup(table) => qs8_lut(table, ins[0], &mut y),
+            QKernel::Float(island) => {
+                island.run(&ins, &mut y)?;
+            }
+            QKernel::Alias => unreachable!("handled above"),
         }
         bufs[step.output] = Some(y);
         Ok(())

@@ -130,6 +130,12 @@ impl Op {
         }
     }
 
+    /// Whether the op maps each element of its one input to one output element by a fixed
+    /// function (no constants, no neighbours): what a lookup table can compute.
+    pub fn is_unary_elementwise(&self) -> bool {
+        matches!(self, Op::Relu | Op::Clip(_) | Op::Sigmoid)
+    }
+
     /// Output shapes for the given input shapes, or what does not fit.
     pub fn output_shapes(&self, inputs: &[&[usize]]) -> Result<Vec<Vec<usize>>, String> {
         let arity = match self {
