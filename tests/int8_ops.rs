@@ -11,7 +11,7 @@ use quantscope::exec::calibrate::calibrate;
 use quantscope::exec::{FloatExecutor, Int8Executor};
 use quantscope::ir::ops::{Clip, Concat, Conv, Flatten, Gemm, Pad, PadMode, Pool, Softmax};
 use quantscope::ir::{Activation, Graph, Op, Tensor};
-use quantscope::quant::lower::quantize_static;
+use quantscope::quant::lower::{quantize_static, QLayer};
 use quantscope::quant::observer::ObserverKind;
 use quantscope::quant::weights::sqnr_db;
 use quantscope::quant::Scheme;
@@ -305,8 +305,8 @@ fn sigmoid_runs_as_an_exact_table() {
 #[test]
 fn ops_without_int8_kernels_run_in_float_between_int8_ones() {
     let mut rng = SmallRng::seed_from_u64(9);
-    // Squeeze-excite (x * sigmoid(mean(x)): Mul has no int8 kernel), a Pad, a Mul by a
-    // constant, then a Gemm and a final Softmax.
+    // Squeeze-excite (x * sigmoid(mean(x)): an int8 Mul of a gate), then ops without an int8
+    // kernel: a Pad, a Mul by a constant, a final Softmax; a Gemm between them.
     let mut g = Graph::default();
     let x = g.add_value("x", vec![1, 4, 6, 6]);
     g.inputs = vec![x];
@@ -373,14 +373,43 @@ fn ops_without_int8_kernels_run_in_float_between_int8_ones() {
     assert_eq!(
         islands,
         [
-            ("excite".to_string(), "Mul"),
-            ("pad".into(), "Pad"),
+            ("pad".to_string(), "Pad"),
             ("scale".into(), "Mul"),
             ("softmax".into(), "Softmax"),
         ]
     );
     // The float island's output is quantized for the int8 Gemm after it.
     assert!(q.params[scaled].is_some() && q.params[y].is_none());
+    assert!(
+        matches!(q.layers[3], QLayer::Mul { .. }),
+        "{:?}",
+        q.layers[3]
+    );
+    // The gate on either side, and operands of one shape.
+    for (name, first_is_gate) in [("gate * x", true), ("x * x", false)] {
+        let mut g = Graph::default();
+        let x = g.add_value("x", vec![1, 8, 5, 5]);
+        g.inputs = vec![x];
+        let a = node(
+            &mut g,
+            "conv",
+            conv_op(&mut rng, [8, 8, 1, 1], 1, [0; 4], 1, RELU6),
+            vec![x],
+        );
+        let other = if first_is_gate {
+            let p = node(&mut g, "pool", Op::GlobalAveragePool, vec![a]);
+            node(&mut g, "gate", Op::Sigmoid, vec![p])
+        } else {
+            a
+        };
+        let ins = if first_is_gate {
+            vec![other, a]
+        } else {
+            vec![a, other]
+        };
+        g.outputs = vec![node(&mut g, "mul", Op::Mul, ins)];
+        check(name, g, true);
+    }
 }
 
 #[test]

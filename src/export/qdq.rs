@@ -423,6 +423,9 @@ impl Builder<'_> {
             }
             // quantscope's table is exactly DequantizeLinear -> Sigmoid -> QuantizeLinear.
             Op::Sigmoid => self.emit_new("Sigmoid", ins, &raw_base, vec![]),
+            Op::Mul if matches!(layer, QLayer::Mul { .. }) => {
+                self.emit_new("Mul", ins, &raw_base, vec![])
+            }
             Op::MatMul | Op::Mul | Op::Pad(_) => {
                 return Err(Error::Unsupported {
                     node: n.name.clone(),

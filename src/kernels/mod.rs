@@ -35,6 +35,7 @@ pub mod qs8_add;
 pub mod qs8_dwconv;
 pub mod qs8_gemm;
 pub mod qs8_lut;
+pub mod qs8_mul;
 pub mod qs8_peak;
 pub mod qs8_requant;
 pub mod qs8_unpack;

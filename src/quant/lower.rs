@@ -57,6 +57,11 @@ pub enum QLayer {
         /// `2 max(S_a, S_b) / (2^20 S_y)`.
         out: Multiplier,
     },
+    /// Elementwise product, one operand broadcast per block ([`Op::broadcast_block`]).
+    Mul {
+        /// `S_a S_b / S_y`.
+        out: Multiplier,
+    },
     /// GlobalAveragePool / AveragePool: `S_x / S_y`, divided by the tap count at run time.
     Average {
         /// `S_x / S_y`.
@@ -250,6 +255,25 @@ pub fn quantize_static(
                         )?,
                     };
                     (layer, Some(y))
+                }
+                Op::Mul => {
+                    let (a, b, y) = (input(0)?, input(1)?, calibrated(out)?);
+                    let (sa, sb) = (graph.shape(node.inputs[0]), graph.shape(node.inputs[1]));
+                    if Op::broadcast_block(sa, sb).is_none()
+                        && Op::broadcast_block(sb, sa).is_none()
+                    {
+                        return Err(unsupported(
+                            node,
+                            "int8 Mul broadcasts one operand per block only (a [N, C, 1, 1] gate)",
+                        ));
+                    }
+                    let m = a.scale as f64 * b.scale as f64 / y.scale as f64;
+                    (
+                        QLayer::Mul {
+                            out: multiplier(node, m)?,
+                        },
+                        Some(y),
+                    )
                 }
                 Op::GlobalAveragePool | Op::AveragePool(_) => {
                     let (x, y) = (input(0)?, calibrated(out)?);

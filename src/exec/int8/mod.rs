@@ -22,6 +22,7 @@ use crate::ir::{Op, Tensor, ValueId};
 use crate::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
 use crate::kernels::qs8_add::{qs8_add, QAdd};
 use crate::kernels::qs8_lut::qs8_lut;
+use crate::kernels::qs8_mul::{qs8_mul, QMul};
 use crate::quant::lower::ADD_LEFT_SHIFT;
 use crate::quant::lower::{QLayer, QuantizedGraph};
 use crate::quant::{Multiplier, QuantParams};
@@ -36,6 +37,13 @@ enum QKernel {
     Conv(QConvPlan),
     Gemm(QGemmPlan),
     Add(QAdd),
+    /// `y = a * b`, `b` one value per `block` values of `a` (operands swapped from the node's
+    /// when `swap`).
+    Mul {
+        mul: QMul,
+        block: usize,
+        swap: bool,
+    },
     GlobalAverage {
         avg: QAverage,
         plane: usize,
@@ -154,6 +162,25 @@ impl Int8Executor {
                     left_shift: ADD_LEFT_SHIFT,
                     clamp: ops::codes(&params(&q, n.outputs[0])?),
                 }),
+                (Op::Mul, QLayer::Mul { out }) => {
+                    let (sa, sb) = (g.shape(n.inputs[0]), g.shape(n.inputs[1]));
+                    let (block, swap) = match Op::broadcast_block(sa, sb) {
+                        Some(block) => (block, false),
+                        None => (Op::broadcast_block(sb, sa).unwrap_or(1), true),
+                    };
+                    let (a, b) = if swap { (1, 0) } else { (0, 1) };
+                    let y = params(&q, n.outputs[0])?;
+                    QKernel::Mul {
+                        mul: QMul {
+                            a_zero: params(&q, n.inputs[a])?.zero_point,
+                            b_zero: params(&q, n.inputs[b])?.zero_point,
+                            out: (*out, y.zero_point),
+                            clamp: ops::codes(&y),
+                        },
+                        block,
+                        swap,
+                    }
+                }
                 (Op::GlobalAveragePool, QLayer::Average { ratio }) => {
                     let plane = xs[2..].iter().product();
                     let (xp, yp) = (params(&q, x)?, params(&q, n.outputs[0])?);
@@ -360,6 +387,14 @@ impl Int8Executor {
             QKernel::Conv(c) => c.run(ins[0], &mut y, &mut ws.cols),
             QKernel::Gemm(gm) => gm.run(ins[0], &mut y, &mut ws.tmp),
             QKernel::Add(a) => qs8_add(a, ins[0], ins[1], &mut y),
+            QKernel::Mul { mul, block, swap } => {
+                let (a, b) = if *swap {
+                    (ins[1], ins[0])
+                } else {
+                    (ins[0], ins[1])
+                };
+                qs8_mul(mul, a, b, *block, &mut y)
+            }
             QKernel::GlobalAverage { avg, plane } => avg.global(*plane, ins[0], &mut y),
             QKernel::AveragePool(avg, pool) => pool.reduce(
                 ins[0],

@@ -136,6 +136,30 @@ impl Op {
         matches!(self, Op::Relu | Op::Clip(_) | Op::Sigmoid)
     }
 
+    /// For a binary elementwise op on `a` and `b`: `Some(block)` when `b` holds one value per
+    /// `block` consecutive values of `a` (row-major), i.e. `b`'s shape is `a`'s with a run of
+    /// trailing axes set to 1 (`[N, C, 1, 1]` against `[N, C, H, W]`: block `H * W`; equal
+    /// shapes: block 1; a scalar: block `a`'s size).
+    pub fn broadcast_block(a: &[usize], b: &[usize]) -> Option<usize> {
+        if b.len() > a.len() {
+            return None;
+        }
+        // `b` left-padded with ones to `a`'s rank.
+        let pad = a.len() - b.len();
+        let dim = |k: usize| if k < pad { 1 } else { b[k - pad] };
+        // The first axis from which `b` is 1 everywhere; before it, `b` must equal `a`.
+        let from = (0..=a.len())
+            .rev()
+            .take_while(|&k| k == a.len() || dim(k) == 1)
+            .last()
+            .unwrap_or(a.len());
+        if (0..from).all(|k| dim(k) == a[k]) {
+            Some(a[from..].iter().product())
+        } else {
+            None
+        }
+    }
+
     /// Output shapes for the given input shapes, or what does not fit.
     pub fn output_shapes(&self, inputs: &[&[usize]]) -> Result<Vec<Vec<usize>>, String> {
         let arity = match self {
