@@ -151,8 +151,11 @@ $(NATIVE_LOWBIT_LOGITS): $(INT8_RANGES)
 test-wasm: tools $(NATIVE_LOGITS) $(NATIVE_INT8_LOGITS) $(NATIVE_LOWBIT_LOGITS)
 	$(WASM_ENV) cargo test --target $(WASM_TARGET) $(WASM_TESTS)
 
+# The runner polls the page over WebDriver and gives up after WASM_BINDGEN_TEST_TIMEOUT seconds
+# (default 20): the EfficientNet tests keep the page's thread busy longer than that in a debug
+# build on a loaded 2-core machine.
 test-wasm-browser: tools chromium $(NATIVE_LOGITS) $(NATIVE_INT8_LOGITS) $(NATIVE_LOWBIT_LOGITS)
-	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
+	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=600 \
 	$(WASM_ENV) cargo test --target $(WASM_TARGET) $(WASM_TESTS)
 
 test-browser: chromium www tests/browser/node_modules/.installed
