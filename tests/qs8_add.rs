@@ -8,23 +8,9 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use quantscope::kernels::qs8_add::{qs8_add, qs8_add_scalar, QAdd};
 use quantscope::quant::Multiplier;
 
-/// xorshift: deterministic on every target.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn i8(&mut self) -> i8 {
-        self.next() as i8
-    }
-}
+#[path = "common/xorshift.rs"]
+mod xorshift;
+use xorshift::Rng;
 
 /// Scales `(S_a, S_b, S_y)` and zero points, as the lowering builds them.
 fn params(rng: &mut Rng) -> (QAdd, [f64; 3], [i32; 3]) {

@@ -6,17 +6,11 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use quantscope::kernels::qs8_lut::{qs8_lut, qs8_lut_scalar};
 
-/// xorshift: deterministic on every target.
+#[path = "common/xorshift.rs"]
+mod xorshift;
+
 fn bytes(seed: u64, n: usize) -> Vec<i8> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s as i8
-        })
-        .collect()
+    xorshift::Rng(seed).bytes(n)
 }
 
 #[test]

@@ -8,26 +8,9 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use quantscope::kernels::qs8_mul::{qs8_mul, qs8_mul_scalar, QMul};
 use quantscope::quant::Multiplier;
 
-/// xorshift: deterministic on every target.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn i8(&mut self) -> i8 {
-        self.next() as i8
-    }
-    fn bytes(&mut self, n: usize) -> Vec<i8> {
-        (0..n).map(|_| self.i8()).collect()
-    }
-}
+#[path = "common/xorshift.rs"]
+mod xorshift;
+use xorshift::Rng;
 
 /// Scales `(S_a, S_b, S_y)`, zero points, and the kernel's constants.
 fn params(rng: &mut Rng) -> (QMul, [f64; 3], [i32; 3]) {
