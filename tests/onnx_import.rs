@@ -334,7 +334,7 @@ fn batchnorm_with_epsilon_default() {
 }
 
 #[test]
-fn batchnorm_not_after_conv_becomes_mul_add() {
+fn batchnorm_not_after_conv_becomes_a_depthwise_conv() {
     let nodes = vec![
         node("Relu", "relu", &["x"], &["r"], vec![]),
         node(
@@ -352,13 +352,13 @@ fn batchnorm_not_after_conv_becomes_mul_add() {
         t_f32("v", &[2], &[4.0, 1.0]),
     ];
     let g = load(&model(nodes, inits, &[1, 2, 3, 3], &["y"]));
-    assert_eq!(kinds(&g), ["Relu", "Mul", "Add"]);
-    let scale = g.constant(g.nodes[1].inputs[1]).unwrap();
-    let shift = g.constant(g.nodes[2].inputs[1]).unwrap();
-    assert_eq!(scale.shape(), [2, 1, 1]);
-    close(scale.as_slice().unwrap(), &[0.5, 2.0]);
+    // Mul + Add by per-channel constants, as a depthwise 1x1 conv (`ir::affine`).
+    assert_eq!(kinds(&g), ["Relu", "Conv"]);
+    let dw = conv_of(&g, 1);
+    assert_eq!(dw.group, 2);
+    close(dw.weight.as_slice().unwrap(), &[0.5, 2.0]);
     // beta - mean * s
-    close(shift.as_slice().unwrap(), &[0.0, -4.0]);
+    close(&dw.bias, &[0.0, -4.0]);
     assert_eq!(out_shape(&g), [1, 2, 3, 3]);
 }
 
@@ -383,7 +383,8 @@ fn batchnorm_after_shared_conv_is_not_folded() {
         t_f32("v", &[1], &[1.0]),
     ];
     let g = load(&model(nodes, inits, &[1, 1, 2, 2], &["z"]));
-    assert_eq!(kinds(&g), ["Conv", "Mul", "Add", "Add"]);
+    // The shared conv keeps its weights; the BatchNorm is a depthwise conv of its own.
+    assert_eq!(kinds(&g), ["Conv", "Conv", "Add"]);
     close(conv_of(&g, 0).weight.as_slice().unwrap(), &[1.0]);
 }
 

@@ -4,6 +4,7 @@
 //! executors can plan buffers once. Weights of Conv and Gemm live inside the op (already
 //! BatchNorm-folded); other constant tensors are graph constants.
 
+pub mod affine;
 pub mod graph;
 pub mod ops;
 pub mod passes;

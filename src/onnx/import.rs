@@ -21,8 +21,9 @@ pub struct ImportOptions {
     pub input_shapes: Vec<(String, Vec<usize>)>,
     /// Graph inputs fixed to constant tensors, by name: they become graph constants.
     pub bind: Vec<(String, Tensor)>,
-    /// Skip [`passes::fuse_activations`] and [`passes::remove_identities`] (for comparing
-    /// the graph before and after them). BatchNorm folding is part of import and always runs.
+    /// Skip [`passes::remove_identities`], [`crate::ir::affine::fold_affine`] and
+    /// [`passes::fuse_activations`] (for comparing the graph before and after them).
+    /// BatchNorm folding is part of import and always runs.
     pub skip_passes: bool,
 }
 
@@ -53,6 +54,7 @@ pub fn load_model(bytes: &[u8], options: &ImportOptions) -> Result<Graph> {
     let mut graph = imp.graph;
     if !options.skip_passes {
         passes::remove_identities(&mut graph);
+        crate::ir::affine::fold_affine(&mut graph);
         passes::fuse_activations(&mut graph);
     }
     Ok(graph)
