@@ -421,7 +421,21 @@ impl Builder<'_> {
                 self.names[out] = Some(out_name);
                 return Ok(());
             }
-            Op::MatMul | Op::Mul | Op::Sigmoid | Op::Pad(_) => {
+            Op::MatMul
+            | Op::Mul
+            | Op::Sigmoid
+            | Op::Pad(_)
+            | Op::Sub
+            | Op::Div
+            | Op::PRelu
+            | Op::HardSigmoid(_)
+            | Op::HardSwish
+            | Op::LeakyRelu(_)
+            | Op::Tanh
+            | Op::Transpose(_)
+            | Op::Slice(_)
+            | Op::Gather(_)
+            | Op::ReduceMean(_) => {
                 return Err(Error::Unsupported {
                     node: n.name.clone(),
                     op_type: n.op.kind().into(),

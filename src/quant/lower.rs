@@ -255,7 +255,21 @@ pub fn quantize_static(
                 input(0)?;
                 (QLayer::Float, None)
             }
-            Op::MatMul | Op::Mul | Op::Sigmoid | Op::Pad(_) => {
+            Op::MatMul
+            | Op::Mul
+            | Op::Sigmoid
+            | Op::Pad(_)
+            | Op::Sub
+            | Op::Div
+            | Op::PRelu
+            | Op::HardSigmoid(_)
+            | Op::HardSwish
+            | Op::LeakyRelu(_)
+            | Op::Tanh
+            | Op::Transpose(_)
+            | Op::Slice(_)
+            | Op::Gather(_)
+            | Op::ReduceMean(_) => {
                 return Err(unsupported(
                     node,
                     "this op has no int8 kernel in quantscope",
