@@ -421,21 +421,9 @@ impl Builder<'_> {
                 self.names[out] = Some(out_name);
                 return Ok(());
             }
-            Op::MatMul
-            | Op::Mul
-            | Op::Sigmoid
-            | Op::Pad(_)
-            | Op::Sub
-            | Op::Div
-            | Op::PRelu
-            | Op::HardSigmoid(_)
-            | Op::HardSwish
-            | Op::LeakyRelu(_)
-            | Op::Tanh
-            | Op::Transpose(_)
-            | Op::Slice(_)
-            | Op::Gather(_)
-            | Op::ReduceMean(_) => {
+            // Everything else (MatMul, Mul, Sigmoid, Pad, Sub, Div, PRelu, the hard
+            // activations, Tanh, Transpose, Slice, Gather, ReduceMean, ...).
+            _ => {
                 return Err(Error::Unsupported {
                     node: n.name.clone(),
                     op_type: n.op.kind().into(),

@@ -12,23 +12,6 @@ use super::tensor::{ConstData, ConstTensor, MAX_ELEMENTS};
 use crate::ir::ops::{broadcast_shapes, broadcast_source};
 use crate::{Error, Result};
 
-/// Ops evaluated here when all their inputs are constants.
-const FOLDABLE: &[&str] = &[
-    "Add",
-    "Sub",
-    "Mul",
-    "Div",
-    "Equal",
-    "Where",
-    "Cast",
-    "Concat",
-    "Identity",
-    "Shape",
-    "Size",
-    "ConstantOfShape",
-    "Range",
-];
-
 /// Ops that exist only as shape arithmetic: they must fold (no runtime kernel).
 pub(crate) const FOLD_ONLY: &[&str] = &[
     "Equal",
@@ -42,7 +25,11 @@ pub(crate) const FOLD_ONLY: &[&str] = &[
 /// Evaluates `ctx` if it can be folded; returns whether it was.
 pub(crate) fn try_fold(imp: &mut Importer, ctx: &NodeCtx) -> Result<bool> {
     let op = ctx.op_type();
-    if !FOLDABLE.contains(&op) {
+    let also_translated = matches!(
+        op,
+        "Add" | "Sub" | "Mul" | "Div" | "Cast" | "Concat" | "Identity"
+    );
+    if !also_translated && !FOLD_ONLY.contains(&op) {
         return Ok(false);
     }
     let names: Vec<&str> = ctx.proto.input.iter().map(String::as_str).collect();

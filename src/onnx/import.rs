@@ -88,7 +88,8 @@ fn default_opset(model: &ModelProto) -> Result<i64> {
 fn check_op_types(g: &GraphProto) -> Result<()> {
     let mut found: Vec<(String, usize, String)> = Vec::new();
     for (i, n) in g.node.iter().enumerate() {
-        let known = is_default_domain(&n.domain) && super::ops::KNOWN.contains(&n.op_type.as_str());
+        let known =
+            is_default_domain(&n.domain) && super::supported_ops().contains(&n.op_type.as_str());
         if known {
             continue;
         }

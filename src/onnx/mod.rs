@@ -61,4 +61,14 @@ pub mod proto;
 mod tensor;
 
 pub use import::{load_model, ImportOptions, MAX_OPSET};
+
+/// Every default-domain op type the importer accepts (each with the limits in the table
+/// above): those translated to IR ops and the shape arithmetic folded to constants.
+pub fn supported_ops() -> Vec<&'static str> {
+    ops::TRANSLATED
+        .iter()
+        .chain(fold::FOLD_ONLY)
+        .copied()
+        .collect()
+}
 pub use tensor::read_tensor;

@@ -13,9 +13,9 @@ use super::import::Importer;
 use super::node::NodeCtx;
 use crate::Result;
 
-/// Every op type the importer knows: translated to the IR or (the shape-arithmetic ones)
-/// folded to constants.
-pub(crate) const KNOWN: &[&str] = &[
+/// The op types translated to IR ops (the shape-arithmetic ones of
+/// [`super::fold::FOLD_ONLY`] are known too: they fold to constants).
+pub(crate) const TRANSLATED: &[&str] = &[
     "Conv",
     "BatchNormalization",
     "Relu",
@@ -50,12 +50,6 @@ pub(crate) const KNOWN: &[&str] = &[
     "Slice",
     "Gather",
     "ReduceMean",
-    "Equal",
-    "Where",
-    "Shape",
-    "Size",
-    "ConstantOfShape",
-    "Range",
 ];
 
 /// Translates one default-domain node.
