@@ -449,3 +449,49 @@ fn int8_lowering_rejects_new_ops_without_panicking() {
         "{e}"
     );
 }
+
+/// Keras Rescaling + Normalization before the Transpose: `(x * s) - m` per channel, NHWC.
+fn nhwc_rescaled(extra_reader: bool) -> Vec<u8> {
+    let mut nodes = vec![
+        node("Mul", "rescale", &["x", "s"], &["xs"], vec![]),
+        node("Sub", "norm", &["m", "xs"], &["xn"], vec![]),
+        node(
+            "Transpose",
+            "to_nchw",
+            &["xn"],
+            &["t"],
+            vec![a_ints("perm", &[0, 3, 1, 2])],
+        ),
+        node("Conv", "conv", &["t", "w"], &["y"], vec![]),
+    ];
+    let mut outs = vec!["y"];
+    if extra_reader {
+        nodes.push(node("Relu", "side", &["xs"], &["side"], vec![]));
+        outs.push("side");
+    }
+    let inits = vec![
+        t_f32("s", &[3], &[0.5, 2.0, -1.0]),
+        t_f32("m", &[1, 1, 1, 3], &[1.0, 2.0, 3.0]),
+        t_f32("w", &[2, 3, 1, 1], &[1.0, -1.0, 0.5, 0.0, 1.0, 1.0]),
+    ];
+    let inputs = vec![vi("x", &[None, Some(2), Some(5), Some(3)])];
+    model_with(13, nodes, inits, inputs, &outs)
+}
+
+#[test]
+fn per_channel_rescaling_before_the_transpose_moves_to_nchw() {
+    let g = load(&nhwc_rescaled(false));
+    assert_eq!(g.input_layout, Layout::Nhwc);
+    assert_eq!(kinds(&g), ["Mul", "Sub", "Conv"]);
+    assert_eq!(g.shape(g.inputs[0]), [1, 3, 2, 5]);
+    // The same model with the rewrite blocked runs the real Transpose on NHWC data.
+    let kept = load(&nhwc_rescaled(true));
+    assert_eq!(kept.input_layout, Layout::Nchw);
+    let nhwc = tensor(
+        &[1, 2, 5, 3],
+        (0..30).map(|i| i as f32 * 0.25 - 3.0).collect(),
+    );
+    let nchw = nhwc.clone().permuted_axes(ndarray::IxDyn(&[0, 3, 1, 2]));
+    let nchw = tensor(&[1, 3, 2, 5], nchw.iter().copied().collect());
+    assert_eq!(run(g, nchw)[0], run(kept, nhwc)[0]);
+}

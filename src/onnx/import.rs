@@ -3,7 +3,7 @@
 use super::node::NodeCtx;
 use super::proto::{data_type, DimensionValue, GraphProto, ModelProto, NodeProto, ValueInfoProto};
 use super::tensor::{self, ConstData, ConstTensor, MAX_ELEMENTS};
-use crate::ir::{passes, Graph, Layout, Op, Tensor, ValueId};
+use crate::ir::{passes, Graph, Op, Tensor, ValueId};
 use crate::{Error, Result};
 use prost::Message;
 use std::cmp::Reverse;
@@ -52,7 +52,7 @@ pub fn load_model(bytes: &[u8], options: &ImportOptions) -> Result<Graph> {
     }
     imp.add_outputs(&proto.output)?;
     let mut graph = imp.graph;
-    nhwc_input_to_layout(&mut graph);
+    super::layout::nhwc_input_to_layout(&mut graph);
     if !options.skip_passes {
         passes::remove_identities(&mut graph);
         passes::fuse_activations(&mut graph);
@@ -122,40 +122,6 @@ fn check_op_types(g: &GraphProto) -> Result<()> {
         op_type: first_op,
         what: format!("unsupported operators: {}", list.join(", ")),
     })
-}
-
-/// A float NHWC image input (`[1, H, W, C]`, C of 1 or 3) whose only reader is a Transpose
-/// to NCHW becomes an NCHW input: the Transpose is removed and the graph records
-/// [`Layout::Nhwc`], so preprocessing feeds NCHW and nothing is copied per run. Any other
-/// NHWC input keeps its Transpose, which runs as an op.
-fn nhwc_input_to_layout(graph: &mut Graph) {
-    let &[input] = graph.inputs.as_slice() else {
-        return;
-    };
-    let uses = graph.use_counts();
-    let shape = graph.shape(input).to_vec();
-    let to_nchw = |op: &Op| matches!(op, Op::Transpose(t) if t.perm == [0, 3, 1, 2]);
-    let Some(at) = graph.nodes.iter().position(|n| n.inputs == [input]) else {
-        return;
-    };
-    let node = &graph.nodes[at];
-    let out = node.outputs[0];
-    let fits = shape.len() == 4
-        && matches!(shape[3], 1 | 3)
-        && uses[input] == 1
-        && to_nchw(&node.op)
-        && !graph.outputs.contains(&out);
-    if !fits {
-        return;
-    }
-    graph.values[input].shape = graph.shape(out).to_vec();
-    graph.nodes.remove(at);
-    for n in &mut graph.nodes {
-        for v in n.inputs.iter_mut().filter(|v| **v == out) {
-            *v = input;
-        }
-    }
-    graph.input_layout = Layout::Nhwc;
 }
 
 /// Nodes in an executable order: file order where valid, else a stable topological sort.

@@ -8,7 +8,8 @@
 //! folds every node whose inputs are all constants (shape arithmetic included: `Shape` always
 //! folds, shapes being static) and BatchNormalization into the preceding Conv, turns an NHWC
 //! image input read only by a Transpose to NCHW into an NCHW input with
-//! [`crate::ir::Layout::Nhwc`] recorded on the graph (an NHWC input read otherwise keeps its
+//! [`crate::ir::Layout::Nhwc`] recorded on the graph (per-channel Keras rescaling between
+//! the input and that Transpose moves along; an NHWC input read otherwise keeps its
 //! Transpose, which runs as an op), then runs [`crate::ir::passes`] (Identity removal,
 //! Relu/Clip fusion into Conv/Gemm). [`read_tensor`] decodes a standalone
 //! `TensorProto` such as the ONNX backend tests' `input_0.pb`.
@@ -55,6 +56,7 @@
 
 mod fold;
 mod import;
+mod layout;
 mod node;
 mod ops;
 pub mod proto;
