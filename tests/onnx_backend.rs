@@ -17,29 +17,6 @@ use quantscope::Error;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The op types quantscope executes (ONNX names).
-const SUPPORTED: &[&str] = &[
-    "Conv",
-    "BatchNormalization",
-    "Relu",
-    "Clip",
-    "Add",
-    "Mul",
-    "Sigmoid",
-    "GlobalAveragePool",
-    "AveragePool",
-    "MaxPool",
-    "Flatten",
-    "Reshape",
-    "Gemm",
-    "MatMul",
-    "Softmax",
-    "Concat",
-    "Pad",
-    "Identity",
-    "Dropout",
-];
-
 enum Outcome {
     Passed,
     Skipped(String),
@@ -96,10 +73,11 @@ fn run_case(case: &Path) -> Outcome {
         Err(e) => return Outcome::Failed(format!("cannot decode model.onnx: {e}")),
     };
     let graph = model_proto.graph.clone().unwrap_or_default();
+    let supported = quantscope::onnx::supported_ops();
     if let Some(n) = graph
         .node
         .iter()
-        .find(|n| !SUPPORTED.contains(&n.op_type.as_str()))
+        .find(|n| !supported.contains(&n.op_type.as_str()))
     {
         return Outcome::Skipped(format!("op {}", n.op_type));
     }

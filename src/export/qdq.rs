@@ -426,7 +426,9 @@ impl Builder<'_> {
             Op::Mul if matches!(layer, QLayer::Mul { .. }) => {
                 self.emit_new("Mul", ins, &raw_base, vec![])
             }
-            Op::MatMul | Op::Mul | Op::Pad(_) => {
+            // Everything else runs in float in the int8 variants (MatMul, Pad, Sub, Div, PRelu,
+            // the hard activations, Tanh, Transpose, Slice, Gather, ReduceMean, ...).
+            _ => {
                 return Err(Error::Unsupported {
                     node: n.name.clone(),
                     op_type: n.op.kind().into(),

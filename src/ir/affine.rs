@@ -1,4 +1,4 @@
-//! Per-channel scale and offset constants (`Mul` / `Add` by a constant), as exporters leave
+//! Per-channel scale and offset constants (`Mul` / `Add`, `Div` / `Sub` by a constant), as exporters leave
 //! them from BatchNorm or rescaling layers, turned into what the integer engine runs:
 //!
 //! - folded into the `Conv` or `Gemm` that produces their input (weights and bias of output
@@ -96,24 +96,28 @@ pub fn fold_affine(graph: &mut Graph) {
 /// per-channel constant.
 fn affine_operands(graph: &Graph, i: usize) -> Option<(ValueId, Kind, Vec<f32>)> {
     let node = &graph.nodes[i];
-    let kind = match node.op {
-        Op::Mul => Kind::Scale,
-        Op::Add => Kind::Offset,
-        _ => return None,
-    };
     let &[a, b] = node.inputs.as_slice() else {
         return None;
     };
-    let (x, k) = match (graph.constant(a), graph.constant(b)) {
-        (None, Some(k)) => (a, k),
-        (Some(k), None) => (b, k),
+    let (x, k, constant_first) = match (graph.constant(a), graph.constant(b)) {
+        (None, Some(k)) => (a, k, false),
+        (Some(k), None) => (b, k, true),
+        _ => return None,
+    };
+    // `x - k` is `x + (-k)`, `x / k` is `x * (1 / k)`; `k - x` and `k / x` are not affine.
+    let (kind, map): (Kind, fn(f32) -> f32) = match (&node.op, constant_first) {
+        (Op::Mul, _) => (Kind::Scale, |v| v),
+        (Op::Add, _) => (Kind::Offset, |v| v),
+        (Op::Sub, false) => (Kind::Offset, |v| -v),
+        (Op::Div, false) => (Kind::Scale, |v| 1.0 / v),
         _ => return None,
     };
     // The output must keep x's shape (the constant broadcasts into it, not the reverse).
     if graph.shape(node.outputs[0]) != graph.shape(x) {
         return None;
     }
-    Some((x, kind, per_channel(k, graph.shape(x))?))
+    let k = per_channel(k, graph.shape(x))?;
+    Some((x, kind, k.into_iter().map(map).collect()))
 }
 
 /// Applies the scale or offset to the output channels of a Conv or Gemm without activation;

@@ -28,6 +28,16 @@ pub struct Node {
     pub outputs: Vec<ValueId>,
 }
 
+/// Axis order of the image input in the model file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// Batch, channels, height, width.
+    #[default]
+    Nchw,
+    /// Batch, height, width, channels (Keras/TensorFlow exports).
+    Nhwc,
+}
+
 /// A model graph with static shapes, nodes in a valid execution order.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
@@ -41,6 +51,9 @@ pub struct Graph {
     pub inputs: Vec<ValueId>,
     /// Graph outputs.
     pub outputs: Vec<ValueId>,
+    /// Layout of the file's image input. The graph itself always takes NCHW: for an NHWC
+    /// file the importer removes the leading `Transpose` to NCHW and records `Nhwc` here.
+    pub input_layout: Layout,
 }
 
 impl Graph {

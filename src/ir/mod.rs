@@ -10,7 +10,7 @@ pub mod ops;
 pub mod passes;
 pub mod summary;
 
-pub use graph::{Graph, Node, Value, ValueId};
+pub use graph::{Graph, Layout, Node, Value, ValueId};
 pub use ops::{Activation, Op};
 
 /// A dense f32 tensor (row-major, NCHW for images).

@@ -44,6 +44,7 @@ pub fn load_model(bytes: &[u8], options: &ImportOptions) -> Result<Graph> {
     let proto = model
         .graph
         .ok_or_else(|| Error::MalformedModel("model has no graph".into()))?;
+    check_op_types(&proto)?;
     let mut imp = Importer::new();
     imp.add_initializers(&proto)?;
     imp.add_inputs(&proto.input, options)?;
@@ -52,6 +53,7 @@ pub fn load_model(bytes: &[u8], options: &ImportOptions) -> Result<Graph> {
     }
     imp.add_outputs(&proto.output)?;
     let mut graph = imp.graph;
+    super::layout::nhwc_input_to_layout(&mut graph);
     if !options.skip_passes {
         passes::remove_identities(&mut graph);
         crate::ir::affine::fold_affine(&mut graph);
@@ -81,6 +83,47 @@ fn default_opset(model: &ModelProto) -> Result<i64> {
         });
     }
     Ok(v)
+}
+
+/// Rejects a model using op types outside the supported set, listing every such type with
+/// its count and first node in one message (a user sees all the work at once).
+fn check_op_types(g: &GraphProto) -> Result<()> {
+    let mut found: Vec<(String, usize, String)> = Vec::new();
+    for (i, n) in g.node.iter().enumerate() {
+        let known =
+            is_default_domain(&n.domain) && super::supported_ops().contains(&n.op_type.as_str());
+        if known {
+            continue;
+        }
+        let op = if is_default_domain(&n.domain) {
+            n.op_type.clone()
+        } else {
+            format!("{}.{}", n.domain, n.op_type)
+        };
+        match found.iter_mut().find(|(o, _, _)| *o == op) {
+            Some(entry) => entry.1 += 1,
+            None => {
+                let name = if n.name.is_empty() {
+                    format!("{}#{i}", n.op_type)
+                } else {
+                    n.name.clone()
+                };
+                found.push((op, 1, name));
+            }
+        }
+    }
+    let Some((first_op, _, first_node)) = found.first().cloned() else {
+        return Ok(());
+    };
+    let list: Vec<String> = found
+        .iter()
+        .map(|(op, n, first)| format!("{op} x{n} (first: {first})"))
+        .collect();
+    Err(Error::Unsupported {
+        node: first_node,
+        op_type: first_op,
+        what: format!("unsupported operators: {}", list.join(", ")),
+    })
 }
 
 /// Nodes in an executable order: file order where valid, else a stable topological sort.
@@ -292,6 +335,9 @@ impl Importer {
         if !is_default_domain(&ctx.proto.domain) {
             return Err(ctx.unsupported(format!("domain '{}'", ctx.proto.domain)));
         }
+        if super::fold::try_fold(self, ctx)? {
+            return Ok(());
+        }
         super::ops::translate(self, ctx)
     }
 
@@ -312,6 +358,43 @@ impl Importer {
                 data_type::name(c.data_type)
             ))
         })
+    }
+
+    /// The shape of input `i` of `ctx`: a constant's dims or a value's shape.
+    pub fn input_dims(&self, ctx: &NodeCtx, i: usize, label: &str) -> Result<Vec<usize>> {
+        let name = ctx.require_input(i, label)?;
+        if let Some(&id) = self.values.get(name) {
+            return Ok(self.graph.shape(id).to_vec());
+        }
+        self.consts
+            .get(name)
+            .map(|c| c.dims.clone())
+            .ok_or_else(|| ctx.malformed(format!("input '{name}' is not defined")))
+    }
+
+    /// Applies a movement op (Reshape, Transpose, Slice, Gather, ...) to input 0 of `ctx`:
+    /// folded into a new constant when that input is one, else appended as an IR node.
+    pub fn emit_or_fold(&mut self, ctx: &NodeCtx, op: Op) -> Result<()> {
+        let name = ctx.require_input(0, "data")?;
+        if let Some(c) = self.consts.get(name) {
+            let dims = op
+                .output_shapes(&[&c.dims])
+                .map_err(|what| Error::Shape {
+                    node: ctx.name.clone(),
+                    what,
+                })?
+                .remove(0);
+            let source = crate::ir::ops::source_indices(&op, &c.dims)
+                .ok_or_else(|| ctx.unsupported("cannot fold this op"))?;
+            let folded = c.take(&source, dims);
+            let out = ctx
+                .output(0)
+                .ok_or_else(|| ctx.malformed("has no output"))?;
+            return self.define_const(ctx, out, folded);
+        }
+        let x = self.input_value(ctx, 0, "data")?;
+        self.emit(ctx, op, vec![x])?;
+        Ok(())
     }
 
     /// Number of readers of an ONNX name (graph outputs count).
@@ -457,9 +540,9 @@ fn input_shape(vi: &ValueInfoProto, over: Option<&[usize]>) -> Result<Vec<usize>
                 });
             if !agrees {
                 return Err(Error::Input(format!(
-                    "input shape {o:?} for '{}' contradicts the model's {:?}",
+                    "input shape {o:?} for '{}' contradicts the model's [{}]",
                     vi.name,
-                    dims_text(d)
+                    dims_text(d).join(", ")
                 )));
             }
             o.to_vec()
@@ -470,21 +553,35 @@ fn input_shape(vi: &ValueInfoProto, over: Option<&[usize]>) -> Result<Vec<usize>
                 "unknown rank: give its shape in ImportOptions::input_shapes".into(),
             ))
         }
-        (None, Some(d)) => d
-            .iter()
-            .enumerate()
-            .map(|(i, dim)| match &dim.value {
-                Some(DimensionValue::DimValue(v)) => usize::try_from(*v).map_err(|_| {
-                    Error::MalformedModel(format!("input '{}' has dimension {v}", vi.name))
-                }),
-                Some(DimensionValue::DimParam(p)) => Err(unsupported(format!(
-                    "dimension {i} ('{p}') is dynamic: give its size in ImportOptions::input_shapes"
-                ))),
-                None => Err(unsupported(format!(
-                    "dimension {i} is unknown: give its size in ImportOptions::input_shapes"
-                ))),
-            })
-            .collect::<Result<_>>()?,
+        (None, Some(d)) => {
+            // A dynamic batch (symbolic, unknown or -1) is bound to 1: one image per run. A 0 stays
+            // 0: it is a legal static size (empty tensors), as in the ONNX backend tests.
+            let dims: Vec<Option<usize>> = d
+                .iter()
+                .enumerate()
+                .map(|(i, dim)| match &dim.value {
+                    Some(DimensionValue::DimValue(v)) if i == 0 && *v < 0 => Ok(Some(1)),
+                    Some(DimensionValue::DimValue(v)) => {
+                        usize::try_from(*v).map(Some).map_err(|_| {
+                            Error::MalformedModel(format!("input '{}' has dimension {v}", vi.name))
+                        })
+                    }
+                    _ if i == 0 => Ok(Some(1)),
+                    _ => Ok(None),
+                })
+                .collect::<Result<_>>()?;
+            if dims.iter().any(Option::is_none) {
+                let text: Vec<String> = dims
+                    .iter()
+                    .map(|d| d.map_or("?".into(), |v| v.to_string()))
+                    .collect();
+                return Err(unsupported(format!(
+                    "shape [{}] has dynamic dimensions: give the full shape in ImportOptions::input_shapes (metadata: input.shape)",
+                    text.join(", ")
+                )));
+            }
+            dims.into_iter().flatten().collect()
+        }
     };
     let dims_i64: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
     tensor::checked_dims(&dims_i64, &format!("input '{}'", vi.name))?;

@@ -35,6 +35,10 @@ pub mod data_type {
     pub const UINT8: i32 = 2;
     /// Signed 8-bit integer.
     pub const INT8: i32 = 3;
+    /// Unsigned 16-bit integer.
+    pub const UINT16: i32 = 4;
+    /// Signed 16-bit integer.
+    pub const INT16: i32 = 5;
     /// Signed 32-bit integer.
     pub const INT32: i32 = 6;
     /// Signed 64-bit integer.
@@ -45,6 +49,12 @@ pub mod data_type {
     pub const FLOAT16: i32 = 10;
     /// 64-bit IEEE float.
     pub const DOUBLE: i32 = 11;
+    /// Unsigned 32-bit integer.
+    pub const UINT32: i32 = 12;
+    /// Unsigned 64-bit integer.
+    pub const UINT64: i32 = 13;
+    /// Brain float (8-bit exponent, 7-bit mantissa).
+    pub const BFLOAT16: i32 = 16;
     /// Signed 4-bit integer, two to a byte in `raw_data`, low nibble first (IR version 10).
     pub const INT4: i32 = 22;
 

@@ -39,6 +39,36 @@ impl ConstTensor {
         }
     }
 
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match &self.data {
+            ConstData::F32(v) => v.len(),
+            ConstData::I64(v) => v.len(),
+        }
+    }
+
+    /// The tensor with elements `source[i]` of this one, under `dims` (folded movement ops).
+    pub fn take(&self, source: &[usize], dims: Vec<usize>) -> ConstTensor {
+        let data = match &self.data {
+            ConstData::F32(v) => ConstData::F32(source.iter().map(|&i| v[i]).collect()),
+            ConstData::I64(v) => ConstData::I64(source.iter().map(|&i| v[i]).collect()),
+        };
+        ConstTensor {
+            dims,
+            data,
+            data_type: self.data_type,
+        }
+    }
+
+    /// An int64 tensor.
+    pub fn from_i64(dims: Vec<usize>, v: Vec<i64>) -> ConstTensor {
+        ConstTensor {
+            dims,
+            data: ConstData::I64(v),
+            data_type: data_type::INT64,
+        }
+    }
+
     /// The integer data, flat, if the tensor is an integer tensor.
     pub fn i64s(&self) -> Option<&[i64]> {
         match &self.data {

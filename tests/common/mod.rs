@@ -1,6 +1,8 @@
 //! Paths shared by the integration tests that need the generated model or the Python venv.
 #![allow(dead_code)]
 
+pub mod onnx_builders;
+
 use std::path::PathBuf;
 
 /// The crate root.

@@ -1,4 +1,5 @@
-//! Elementwise ops: Relu, Clip, Sigmoid (unary) and Add, Mul with numpy broadcasting.
+//! Elementwise ops: Relu, Clip, Sigmoid, HardSigmoid, HardSwish, LeakyRelu, Tanh (unary) and
+//! Add, Mul, Sub, Div, PRelu with numpy broadcasting.
 
 use crate::ir::Activation;
 
@@ -11,6 +12,14 @@ pub(super) enum Unary {
     Clip(Activation),
     /// `1 / (1 + exp(-x))`.
     Sigmoid,
+    /// `max(0, min(1, alpha x + beta))`.
+    HardSigmoid { alpha: f32, beta: f32 },
+    /// `x * max(0, min(1, x / 6 + 1 / 2))`.
+    HardSwish,
+    /// `x` for `x >= 0`, else `alpha x`.
+    LeakyRelu(f32),
+    /// `tanh(x)`.
+    Tanh,
 }
 
 #[inline(always)]
@@ -34,6 +43,20 @@ fn sigmoid(x: f32) -> f32 {
     }
 }
 
+#[inline(always)]
+fn hard_sigmoid(x: f32, alpha: f32, beta: f32) -> f32 {
+    (alpha * x + beta).clamp(0.0, 1.0)
+}
+
+#[inline(always)]
+fn leaky(x: f32, alpha: f32) -> f32 {
+    if x < 0.0 {
+        alpha * x
+    } else {
+        x
+    }
+}
+
 impl Unary {
     /// `y = f(x)`.
     pub(super) fn run(&self, x: &[f32], y: &mut [f32]) {
@@ -41,15 +64,25 @@ impl Unary {
             Unary::Relu => map(x, y, relu),
             Unary::Clip(a) => map(x, y, |v| a.apply(v)),
             Unary::Sigmoid => map(x, y, sigmoid),
+            Unary::HardSigmoid { alpha, beta } => map(x, y, |v| hard_sigmoid(v, alpha, beta)),
+            Unary::HardSwish => map(x, y, |v| v * hard_sigmoid(v, 1.0 / 6.0, 0.5)),
+            Unary::LeakyRelu(alpha) => map(x, y, |v| leaky(v, alpha)),
+            Unary::Tanh => map(x, y, f32::tanh),
         }
     }
 
     /// `x = f(x)`.
     pub(super) fn run_in_place(&self, x: &mut [f32]) {
+        let f = |v: f32| {
+            let mut y = [0.0];
+            self.run(&[v], &mut y);
+            y[0]
+        };
         match *self {
             Unary::Relu => x.iter_mut().for_each(|v| *v = relu(*v)),
             Unary::Clip(a) => x.iter_mut().for_each(|v| *v = a.apply(*v)),
             Unary::Sigmoid => x.iter_mut().for_each(|v| *v = sigmoid(*v)),
+            _ => x.iter_mut().for_each(|v| *v = f(*v)),
         }
     }
 }
@@ -61,13 +94,32 @@ fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
     }
 }
 
-/// A commutative binary op.
+/// A binary op.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum BinOp {
     /// `a + b`.
     Add,
     /// `a * b`.
     Mul,
+    /// `a - b`.
+    Sub,
+    /// `a / b`.
+    Div,
+    /// `a` for `a >= 0`, else `a * b`.
+    PRelu,
+}
+
+impl BinOp {
+    #[inline(always)]
+    fn apply(self, a: f32, b: f32) -> f32 {
+        match self {
+            BinOp::Add => a + b,
+            BinOp::Mul => a * b,
+            BinOp::Sub => a - b,
+            BinOp::Div => a / b,
+            BinOp::PRelu => leaky(a, b),
+        }
+    }
 }
 
 /// How the two operands of a binary op line up with the output.
@@ -160,18 +212,22 @@ impl BinaryPlan {
 
     /// `y = op(a, b)`.
     pub(super) fn run(&self, op: BinOp, a: &[f32], b: &[f32], y: &mut [f32]) {
+        // One monomorphised loop per op keeps the hot Add/Mul loops branch-free.
         match op {
             BinOp::Add => self.run_with(a, b, y, |x, z| x + z),
             BinOp::Mul => self.run_with(a, b, y, |x, z| x * z),
+            other => self.run_with(a, b, y, |x, z| other.apply(x, z)),
         }
     }
 
     /// `acc = op(acc, other)` where `acc` is operand `which` and has the output shape.
     pub(super) fn run_in_place(&self, op: BinOp, which: usize, acc: &mut [f32], other: &[f32]) {
-        // Both ops are commutative, so operand order does not matter.
-        match op {
-            BinOp::Add => self.in_place_with(which, acc, other, |x, z| x + z),
-            BinOp::Mul => self.in_place_with(which, acc, other, |x, z| x * z),
+        // `f(acc, other)` gets its operands back in the op's order.
+        match (op, which) {
+            (BinOp::Add, _) => self.in_place_with(which, acc, other, |x, z| x + z),
+            (BinOp::Mul, _) => self.in_place_with(which, acc, other, |x, z| x * z),
+            (op, 0) => self.in_place_with(which, acc, other, |x, z| op.apply(x, z)),
+            (op, _) => self.in_place_with(which, acc, other, |x, z| op.apply(z, x)),
         }
     }
 
@@ -190,11 +246,13 @@ impl BinaryPlan {
                 inner,
             } => {
                 let (x, p) = if full == 0 { (a, b) } else { (b, a) };
+                // Operands back in the op's order (Sub, Div and PRelu are not commutative).
+                let g = |x: f32, v: f32| if full == 0 { f(x, v) } else { f(v, x) };
                 for o in 0..outer {
                     for (m, &v) in p[..mid].iter().enumerate() {
                         let at = (o * mid + m) * inner;
                         for (y, &x) in y[at..at + inner].iter_mut().zip(&x[at..at + inner]) {
-                            *y = f(x, v);
+                            *y = g(x, v);
                         }
                     }
                 }

@@ -217,6 +217,19 @@ impl FloatExecutor {
                 Kernel::Softmax(s) => s.run(ins[0], y),
                 Kernel::Concat(c) => c.run(&ins, y),
                 Kernel::Pad(p) => p.run(ins[0], y),
+                Kernel::Take(source) => {
+                    for (y, &i) in y.iter_mut().zip(source) {
+                        *y = ins[0][i];
+                    }
+                }
+                Kernel::Mean { dest, count } => {
+                    y.fill(0.0);
+                    for (&x, &d) in ins[0].iter().zip(dest) {
+                        y[d] += x;
+                    }
+                    let inv = 1.0 / *count as f32;
+                    y.iter_mut().for_each(|v| *v *= inv);
+                }
                 Kernel::Alias => {}
             }
         }

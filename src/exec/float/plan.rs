@@ -8,6 +8,7 @@ use super::shape::{ConcatPlan, PadPlan};
 use super::softmax::SoftmaxPlan;
 use super::WeightMode;
 use crate::exec::graph_plan::{validate, Lifetimes};
+use crate::ir::ops::source_indices;
 use crate::ir::{Activation, Graph, Op, ValueId};
 use crate::Result;
 
@@ -29,6 +30,13 @@ pub(super) enum Kernel {
     Softmax(SoftmaxPlan),
     Concat(ConcatPlan),
     Pad(PadPlan),
+    /// Transpose / Slice / Gather: `y[i] = x[source[i]]`.
+    Take(Vec<usize>),
+    /// ReduceMean: `y[dest[j]] += x[j] / count`.
+    Mean {
+        dest: Vec<usize>,
+        count: usize,
+    },
 }
 
 /// One node, planned.
@@ -73,8 +81,30 @@ fn kernel(op: &Op, ins: &[&[usize]], out: &[usize], mode: WeightMode) -> Kernel 
             max: c.max,
         })),
         Op::Sigmoid => Kernel::Unary(Unary::Sigmoid),
-        Op::Add => Kernel::Binary(BinOp::Add, BinaryPlan::new(ins[0], ins[1], out)),
-        Op::Mul => Kernel::Binary(BinOp::Mul, BinaryPlan::new(ins[0], ins[1], out)),
+        Op::HardSigmoid(h) => Kernel::Unary(Unary::HardSigmoid {
+            alpha: h.alpha,
+            beta: h.beta,
+        }),
+        Op::HardSwish => Kernel::Unary(Unary::HardSwish),
+        Op::LeakyRelu(l) => Kernel::Unary(Unary::LeakyRelu(l.alpha)),
+        Op::Tanh => Kernel::Unary(Unary::Tanh),
+        Op::Add | Op::Mul | Op::Sub | Op::Div | Op::PRelu => {
+            let bin = match op {
+                Op::Add => BinOp::Add,
+                Op::Mul => BinOp::Mul,
+                Op::Sub => BinOp::Sub,
+                Op::Div => BinOp::Div,
+                _ => BinOp::PRelu,
+            };
+            Kernel::Binary(bin, BinaryPlan::new(ins[0], ins[1], out))
+        }
+        Op::Transpose(_) | Op::Slice(_) | Op::Gather(_) => {
+            Kernel::Take(source_indices(op, ins[0]).unwrap_or_default())
+        }
+        Op::ReduceMean(r) => Kernel::Mean {
+            dest: r.destinations(ins[0]),
+            count: ins[0].iter().product::<usize>() / out.iter().product::<usize>().max(1),
+        },
         Op::GlobalAveragePool => Kernel::GlobalAveragePool {
             planes: ins[0][0] * ins[0][1],
             plane: ins[0][2..].iter().product(),

@@ -48,3 +48,19 @@ impl Softmax {
         Ok(x.to_vec())
     }
 }
+
+/// `max(0, min(1, alpha x + beta))`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HardSigmoid {
+    /// Slope.
+    pub alpha: f32,
+    /// Offset.
+    pub beta: f32,
+}
+
+/// `x` for `x >= 0`, else `alpha x`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeakyRelu {
+    /// Slope below zero.
+    pub alpha: f32,
+}

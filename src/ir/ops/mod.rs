@@ -4,12 +4,14 @@
 mod conv;
 mod elementwise;
 mod gemm;
+mod movement;
 mod pool;
 mod shape_ops;
 
 pub use conv::Conv;
-pub use elementwise::{broadcast_shapes, Clip, Softmax};
+pub use elementwise::{broadcast_shapes, Clip, HardSigmoid, LeakyRelu, Softmax};
 pub use gemm::Gemm;
+pub use movement::{broadcast_source, source_indices, Gather, ReduceMean, Slice, Transpose};
 pub use pool::Pool;
 pub use shape_ops::{Concat, Flatten, Pad, PadMode, Reshape};
 
@@ -86,6 +88,28 @@ pub enum Op {
     Add,
     /// Elementwise product with numpy broadcasting.
     Mul,
+    /// Elementwise difference with numpy broadcasting.
+    Sub,
+    /// Elementwise quotient with numpy broadcasting.
+    Div,
+    /// `x` for `x >= 0`, else `slope * x` (slope broadcast to `x`, second input).
+    PRelu,
+    /// `max(0, min(1, alpha x + beta))`.
+    HardSigmoid(HardSigmoid),
+    /// `x * max(0, min(1, x / 6 + 1 / 2))`.
+    HardSwish,
+    /// `x` for `x >= 0`, else `alpha x`.
+    LeakyRelu(LeakyRelu),
+    /// Hyperbolic tangent.
+    Tanh,
+    /// Permute axes.
+    Transpose(Transpose),
+    /// Strided window with static bounds.
+    Slice(Slice),
+    /// Select along an axis with constant indices.
+    Gather(Gather),
+    /// Mean over some axes.
+    ReduceMean(ReduceMean),
     /// Mean over the spatial axes, keeping them as 1.
     GlobalAveragePool,
     /// Windowed mean (NCHW).
@@ -118,6 +142,17 @@ impl Op {
             Op::Sigmoid => "Sigmoid",
             Op::Add => "Add",
             Op::Mul => "Mul",
+            Op::Sub => "Sub",
+            Op::Div => "Div",
+            Op::PRelu => "PRelu",
+            Op::HardSigmoid(_) => "HardSigmoid",
+            Op::HardSwish => "HardSwish",
+            Op::LeakyRelu(_) => "LeakyRelu",
+            Op::Tanh => "Tanh",
+            Op::Transpose(_) => "Transpose",
+            Op::Slice(_) => "Slice",
+            Op::Gather(_) => "Gather",
+            Op::ReduceMean(_) => "ReduceMean",
             Op::GlobalAveragePool => "GlobalAveragePool",
             Op::AveragePool(_) => "AveragePool",
             Op::MaxPool(_) => "MaxPool",
@@ -133,7 +168,16 @@ impl Op {
     /// Whether the op maps each element of its one input to one output element by a fixed
     /// function (no constants, no neighbours): what a lookup table can compute.
     pub fn is_unary_elementwise(&self) -> bool {
-        matches!(self, Op::Relu | Op::Clip(_) | Op::Sigmoid)
+        matches!(
+            self,
+            Op::Relu
+                | Op::Clip(_)
+                | Op::Sigmoid
+                | Op::HardSigmoid(_)
+                | Op::HardSwish
+                | Op::LeakyRelu(_)
+                | Op::Tanh
+        )
     }
 
     /// For a binary elementwise op on `a` and `b`: `Some(block)` when `b` holds one value per
@@ -163,7 +207,7 @@ impl Op {
     /// Output shapes for the given input shapes, or what does not fit.
     pub fn output_shapes(&self, inputs: &[&[usize]]) -> Result<Vec<Vec<usize>>, String> {
         let arity = match self {
-            Op::Add | Op::Mul | Op::MatMul => Some(2),
+            Op::Add | Op::Mul | Op::Sub | Op::Div | Op::PRelu | Op::MatMul => Some(2),
             Op::Concat(_) => None,
             _ => Some(1),
         };
@@ -180,9 +224,30 @@ impl Op {
             Op::Conv(c) => c.output_shape(inputs[0])?,
             Op::Gemm(g) => g.output_shape(inputs[0])?,
             Op::MatMul => gemm::matmul_shape(inputs[0], inputs[1])?,
-            Op::Relu | Op::Clip(_) | Op::Sigmoid | Op::Identity => inputs[0].to_vec(),
+            Op::Relu
+            | Op::Clip(_)
+            | Op::Sigmoid
+            | Op::Identity
+            | Op::HardSigmoid(_)
+            | Op::HardSwish
+            | Op::LeakyRelu(_)
+            | Op::Tanh => inputs[0].to_vec(),
+            Op::PRelu => {
+                let out = broadcast_shapes(inputs[0], inputs[1])?;
+                if out != inputs[0] {
+                    return Err(format!(
+                        "PRelu slope {:?} does not broadcast to {:?}",
+                        inputs[1], inputs[0]
+                    ));
+                }
+                out
+            }
+            Op::Transpose(t) => t.output_shape(inputs[0])?,
+            Op::Slice(s) => s.output_shape(inputs[0])?,
+            Op::Gather(g) => g.output_shape(inputs[0])?,
+            Op::ReduceMean(r) => r.output_shape(inputs[0])?,
             Op::Softmax(s) => s.output_shape(inputs[0])?,
-            Op::Add | Op::Mul => broadcast_shapes(inputs[0], inputs[1])?,
+            Op::Add | Op::Mul | Op::Sub | Op::Div => broadcast_shapes(inputs[0], inputs[1])?,
             Op::GlobalAveragePool => pool::global_shape(inputs[0])?,
             Op::AveragePool(p) | Op::MaxPool(p) => p.output_shape(inputs[0])?,
             Op::Flatten(f) => f.output_shape(inputs[0])?,

@@ -1,6 +1,7 @@
-//! Relu, Sigmoid, Clip, Add, Mul, Softmax, Identity, Dropout and Constant.
+//! Unary activations, Clip, Cast, binary arithmetic and PRelu, Softmax, Identity, Dropout
+//! and Constant.
 
-use crate::ir::ops::{Clip, Softmax};
+use crate::ir::ops::{Clip, HardSigmoid, LeakyRelu, Softmax};
 use crate::ir::Op;
 use crate::onnx::import::Importer;
 use crate::onnx::node::NodeCtx;
@@ -8,17 +9,43 @@ use crate::onnx::proto::data_type;
 use crate::onnx::tensor::{self, ConstData, ConstTensor};
 use crate::Result;
 
-/// Relu and Sigmoid (`consumed_inputs` is a pre-opset-6 memory hint, harmless).
+/// Relu, Sigmoid, Tanh, HardSwish, HardSigmoid and LeakyRelu (`consumed_inputs` is a
+/// pre-opset-6 memory hint, harmless).
 pub(crate) fn unary(imp: &mut Importer, ctx: &NodeCtx) -> Result<()> {
-    ctx.check_attrs(&["consumed_inputs"])?;
+    ctx.check_attrs(match ctx.op_type() {
+        "HardSigmoid" => &["alpha", "beta", "consumed_inputs"],
+        "LeakyRelu" => &["alpha", "consumed_inputs"],
+        _ => &["consumed_inputs"],
+    })?;
     ctx.check_arity((1, 1), 1)?;
     let x = imp.input_value(ctx, 0, "X")?;
-    let op = if ctx.op_type() == "Relu" {
-        Op::Relu
-    } else {
-        Op::Sigmoid
+    let op = match ctx.op_type() {
+        "Relu" => Op::Relu,
+        "Sigmoid" => Op::Sigmoid,
+        "Tanh" => Op::Tanh,
+        "HardSwish" => Op::HardSwish,
+        "HardSigmoid" => Op::HardSigmoid(HardSigmoid {
+            alpha: ctx.float("alpha", 0.2)?,
+            beta: ctx.float("beta", 0.5)?,
+        }),
+        _ => Op::LeakyRelu(LeakyRelu {
+            alpha: ctx.float("alpha", 0.01)?,
+        }),
     };
     imp.emit(ctx, op, vec![x])?;
+    Ok(())
+}
+
+/// Cast of run-time data: only to a float type, which is a copy (f32 throughout).
+pub(crate) fn cast(imp: &mut Importer, ctx: &NodeCtx) -> Result<()> {
+    ctx.check_attrs(&["to", "saturate", "round_mode"])?;
+    ctx.check_arity((1, 1), 1)?;
+    let to = ctx.int("to", 0)? as i32;
+    if !matches!(to, data_type::FLOAT | data_type::DOUBLE) {
+        return Err(ctx.unsupported(format!("cast of run-time data to {}", data_type::name(to))));
+    }
+    let x = imp.input_value(ctx, 0, "input")?;
+    imp.emit(ctx, Op::Identity, vec![x])?;
     Ok(())
 }
 
@@ -56,17 +83,19 @@ pub(crate) fn clip(imp: &mut Importer, ctx: &NodeCtx) -> Result<()> {
     Ok(())
 }
 
-/// Add and Mul with numpy broadcasting. The legacy (opset < 7) `broadcast` flag is harmless
+/// Add, Mul, Sub, Div and PRelu with numpy broadcasting. The legacy (opset < 7) `broadcast` flag is harmless
 /// (numpy broadcasting includes its suffix matching); a legacy `axis` is rejected.
 pub(crate) fn binary(imp: &mut Importer, ctx: &NodeCtx) -> Result<()> {
     ctx.check_attrs(&["broadcast", "consumed_inputs"])?;
     ctx.check_arity((2, 2), 1)?;
     let a = imp.input_value(ctx, 0, "A")?;
     let b = imp.input_value(ctx, 1, "B")?;
-    let op = if ctx.op_type() == "Add" {
-        Op::Add
-    } else {
-        Op::Mul
+    let op = match ctx.op_type() {
+        "Add" => Op::Add,
+        "Mul" => Op::Mul,
+        "Sub" => Op::Sub,
+        "Div" => Op::Div,
+        _ => Op::PRelu,
     };
     imp.emit(ctx, op, vec![a, b])?;
     Ok(())

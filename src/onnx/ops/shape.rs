@@ -12,19 +12,19 @@ use crate::{Error, Result};
 pub(crate) fn flatten(imp: &mut Importer, ctx: &NodeCtx) -> Result<()> {
     ctx.check_attrs(&["axis"])?;
     ctx.check_arity((1, 1), 1)?;
-    let x = imp.input_value(ctx, 0, "input")?;
-    let rank = imp.graph.shape(x).len();
+    let rank = imp.input_dims(ctx, 0, "input")?.len();
     let axis = ctx.axis("axis", ctx.int("axis", 1)?, rank, 1)?;
-    imp.emit(ctx, Op::Flatten(Flatten { axis }), vec![x])?;
-    Ok(())
+    imp.emit_or_fold(ctx, Op::Flatten(Flatten { axis }))
 }
 
 /// The integer constant at input `i` (or Unsupported naming `label`).
-fn const_ints(imp: &Importer, ctx: &NodeCtx, i: usize, label: &str) -> Result<Vec<i64>> {
+pub(crate) fn const_ints(imp: &Importer, ctx: &NodeCtx, i: usize, label: &str) -> Result<Vec<i64>> {
     let name = ctx.require_input(i, label)?;
-    let c = imp
-        .constant(name)
-        .ok_or_else(|| ctx.unsupported(format!("input '{label}' is not a constant initializer")))?;
+    let c = imp.constant(name).ok_or_else(|| {
+        ctx.unsupported(format!(
+            "input '{label}' is not a constant (nor folds to one)"
+        ))
+    })?;
     c.i64s().map(<[i64]>::to_vec).ok_or_else(|| {
         ctx.unsupported(format!(
             "input '{label}' has data type {}",
@@ -99,10 +99,9 @@ pub(crate) fn reshape(imp: &mut Importer, ctx: &NodeCtx) -> Result<()> {
         const_ints(imp, ctx, 1, "shape")?
     };
     let allowzero = ctx.flag("allowzero", false)?;
-    let x = imp.input_value(ctx, 0, "data")?;
-    let shape = resolve_reshape(ctx, imp.graph.shape(x), &target, allowzero)?;
-    imp.emit(ctx, Op::Reshape(Reshape { shape }), vec![x])?;
-    Ok(())
+    let dims = imp.input_dims(ctx, 0, "data")?;
+    let shape = resolve_reshape(ctx, &dims, &target, allowzero)?;
+    imp.emit_or_fold(ctx, Op::Reshape(Reshape { shape }))
 }
 
 /// Concat along `axis` (required since opset 4; negative since opset 11).
