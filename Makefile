@@ -34,7 +34,7 @@ WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen
 	QUANTSCOPE_WASM_NATIVE_LOWBIT_LOGITS=$(CURDIR)/$(NATIVE_LOWBIT_LOGITS)
 
 .PHONY: help demo test test-native test-wasm test-wasm-browser test-browser lint models bench \
-	tools chromium venv pkg www clean-models
+	tools chromium venv pkg www clean-models fuzz fuzz-tools fuzz-seeds
 
 help:
 	@echo "make demo    build everything and serve the page on http://127.0.0.1:8080"
@@ -170,3 +170,32 @@ bench: $(MODEL) $(INT8_QDQ) $(VENV)/.installed pkg chromium bench/node_modules/.
 	cargo build --release --bin quantscope
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
 	PYTHON=$(PY) node bench/run.mjs --runs 30 --warmup 5
+
+## ---- fuzzing (nightly; not part of `make test`) ----------------------------------------
+
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := onnx_import image_decode metadata
+# cargo-fuzz goes into .tools like the other tools; override to keep it elsewhere.
+FUZZ_TOOLS ?= $(TOOLS)
+
+fuzz-tools: tools
+	@test -x $(FUZZ_TOOLS)/bin/cargo-fuzz || { \
+	  echo "== installing cargo-fuzz into $(FUZZ_TOOLS) (about 2 minutes, once)"; \
+	  cargo install cargo-fuzz --root $(FUZZ_TOOLS); }
+
+# Seeds: small ONNX backend node models, shrunk sample photos in every format, the metadata.
+fuzz-seeds: $(META) $(VENV)/.installed scripts/fuzz_seeds.py
+	$(PY) scripts/fuzz_seeds.py --meta $(META) --out fuzz/corpus
+
+# Each target for FUZZ_SECONDS, one after the other; crashes land in fuzz/artifacts/TARGET/
+# (add each as a case in tests/malformed.rs). The last line of each log gives executions.
+fuzz: fuzz-tools fuzz-seeds
+	@mkdir -p fuzz/logs
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  (cd fuzz && PATH=$(FUZZ_TOOLS)/bin:$$PATH cargo +nightly fuzz run $$t corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=3072 -print_final_stats=1) \
+	    > fuzz/logs/$$t.log 2>&1 || { tail -40 fuzz/logs/$$t.log; exit 1; }; \
+	  grep -E '^Done [0-9]+ runs' fuzz/logs/$$t.log; \
+	  grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec' fuzz/logs/$$t.log; \
+	done

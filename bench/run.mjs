@@ -13,7 +13,8 @@
 //                    wasm backend, ort.env.wasm.numThreads = threads, runtime files served from
 //                    bench/node_modules/onnxruntime-web/dist.
 // The timed image is samples/coffee.png. quantscope decodes and preprocesses it itself;
-// onnxruntime-web gets the tensor scripts/preprocess_tensor.py writes once (same numbers).
+// onnxruntime-web gets the tensor scripts/preprocess_tensor.py writes once (the same steps as
+// quantscope's preprocessing; the latency does not depend on the pixel values).
 // Appends one row per (engine, variant, threads) to results.json (an array; each row has the
 // run's `run` id), writes results.md (table, ratios, the goals) and prints it.
 // Any request leaving the page's origin fails the run.

@@ -10,8 +10,8 @@
 QDQ format, MinMax calibration, int8 activations (asymmetric, one scale/zero point per tensor),
 int8 weights (symmetric, per output channel; `--per-tensor` for one scale per tensor), int32
 biases. The calibration images (files, or folders of .png/.jpg/.jpeg/.webp/.bmp) are
-preprocessed exactly like quantscope does it (scripts/preprocess.py: shorter side 256, centre
-crop 224, (x - 127) / 128). Before quantizing, the float model goes through
+preprocessed by scripts/preprocess.py (shorter side 256, centre crop 224, (x - 127) / 128:
+quantscope's steps, but a plain bilinear resize, so not bit-identical to quantscope's tensor). Before quantizing, the float model goes through
 `quant_pre_process` (onnx shape inference and onnxruntime's graph optimizations, which fold
 BatchNormalization into the convolutions) unless `--no-pre-process`.
 Default output: models/efficientnet-lite0-int8-qdq.onnx (per channel) or

@@ -1,6 +1,6 @@
-"""ImageNet preprocessing for EfficientNet-Lite0, in numpy.
+"""ImageNet preprocessing for EfficientNet-Lite0, in numpy: close to quantscope's, not identical.
 
-The steps match the `preprocess` block of models/efficientnet-lite0.json:
+The steps follow the `preprocess` block of models/efficientnet-lite0.json:
 
 1. decode to RGB uint8 (Pillow is used only for decoding PNG/JPEG),
 2. resize so the shorter side is 256 (bilinear, see `resize_bilinear`),
@@ -11,6 +11,13 @@ The steps match the `preprocess` block of models/efficientnet-lite0.json:
 The resize is a plain bilinear interpolation with half-pixel centres
 (`align_corners=False`, the convention of ONNX Resize / OpenCV / PyTorch) and
 no anti-aliasing, so that it is easy to reproduce exactly in other languages.
+
+It is NOT the tensor the quantscope CLI computes: quantscope (src/image/preprocess.rs)
+resizes with image-rs's Triangle filter, antialiased when shrinking, rounds the resized size
+and keeps a u8 intermediate, and cuts images longer than 8:1 to their centre first. Pixels
+differ most where a large photo is shrunk (antialiasing), and logits differ with them. Where a test
+needs both sides to see the same numbers, it writes this tensor to a file and feeds it to both
+(see scripts/ort_quantize.py `--logits-out`); never compare against quantscope's image path.
 """
 
 import numpy as np

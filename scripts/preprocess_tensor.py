@@ -5,7 +5,8 @@
 
 OUT.bin receives 1x3x224x224 float32 NCHW (602112 bytes), preprocessed by scripts/preprocess.py
 (shorter side 256, centre crop 224, (x - 127) / 128): the input the browser benchmark feeds
-to onnxruntime-web, identical to what quantscope computes from the image.
+to onnxruntime-web. It is close to, not identical with, what quantscope computes from the
+image (see scripts/preprocess.py).
 """
 
 import sys

@@ -96,12 +96,17 @@ impl Classifier {
             [i] if graph.shape(*i) == [1, 3, crop, crop] => {}
             _ => {
                 return Err(Error::Metadata(format!(
-                    "the model's inputs {:?} are not one [1, 3, {crop}, {crop}] image",
+                    "the model's inputs ({}) are not one [1, 3, {crop}, {crop}] image",
                     graph
                         .inputs
                         .iter()
-                        .map(|&i| &graph.values[i])
+                        .map(|&i| format!(
+                            "'{}' {}",
+                            graph.values[i].name,
+                            crate::error::shape_text(graph.shape(i))
+                        ))
                         .collect::<Vec<_>>()
+                        .join(", ")
                 )))
             }
         }

@@ -40,3 +40,34 @@ pub enum Error {
 
 /// `Result` with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// A shape as a user reads it, `[1, 3, 224, 224]`, for error messages (not Rust debug text).
+pub fn shape_text(dims: &[usize]) -> String {
+    partial_shape_text(dims.iter().map(Some))
+}
+
+/// A shape with dimensions that may be unknown (symbolic or missing), as `[1, 3, ?, ?]`.
+pub fn partial_shape_text<D: std::fmt::Display>(
+    dims: impl IntoIterator<Item = Option<D>>,
+) -> String {
+    let dims: Vec<String> = dims
+        .into_iter()
+        .map(|d| d.map_or_else(|| "?".to_string(), |d| d.to_string()))
+        .collect();
+    format!("[{}]", dims.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_read_as_lists_with_unknown_dims_as_question_marks() {
+        assert_eq!(shape_text(&[1, 3, 224, 224]), "[1, 3, 224, 224]");
+        assert_eq!(shape_text(&[]), "[]");
+        assert_eq!(
+            partial_shape_text([Some(1), Some(3), None, None]),
+            "[1, 3, ?, ?]"
+        );
+    }
+}

@@ -98,3 +98,31 @@ fn a_missing_model_is_named() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/model.onnx"));
 }
+
+#[test]
+fn classify_into_a_pipe_closed_early_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let model = common::model_path();
+    let coffee = common::root().join("samples/coffee.png");
+    let coffee = coffee.to_str().unwrap();
+    // Enough images that the CLI is still writing when the reader goes away (`| head -1`).
+    let mut args = vec!["classify", "--model", model.to_str().unwrap()];
+    args.extend(std::iter::repeat_n(coffee, 8));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quantscope"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the CLI runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("coffee.png"), "{first}");
+    // The reader (and with it the pipe) is dropped here.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(stderr.is_empty(), "{stderr}");
+}

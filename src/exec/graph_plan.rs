@@ -3,6 +3,7 @@
 
 use super::float::buffers::BufPool;
 use super::float::NodeTime;
+use crate::error::shape_text;
 use crate::ir::{Graph, Node, Op, Tensor, ValueId};
 use crate::{Error, Result};
 use std::sync::Mutex;
@@ -129,10 +130,10 @@ pub(crate) fn check_inputs(g: &Graph, inputs: &[Tensor]) -> Result<()> {
         let value = &g.values[v];
         if t.shape() != value.shape.as_slice() {
             return Err(Error::Input(format!(
-                "input '{}' expects shape {:?}, got {:?}",
+                "input '{}' expects shape {}, got {}",
                 value.name,
-                value.shape,
-                t.shape()
+                shape_text(&value.shape),
+                shape_text(t.shape())
             )));
         }
     }

@@ -540,9 +540,10 @@ fn input_shape(vi: &ValueInfoProto, over: Option<&[usize]>) -> Result<Vec<usize>
                 });
             if !agrees {
                 return Err(Error::Input(format!(
-                    "input shape {o:?} for '{}' contradicts the model's [{}]",
+                    "input shape {} for '{}' contradicts the model's {}",
+                    crate::error::shape_text(o),
                     vi.name,
-                    dims_text(d).join(", ")
+                    dims_text(d)
                 )));
             }
             o.to_vec()
@@ -588,12 +589,9 @@ fn input_shape(vi: &ValueInfoProto, over: Option<&[usize]>) -> Result<Vec<usize>
     Ok(shape)
 }
 
-fn dims_text(d: &[super::proto::Dimension]) -> Vec<String> {
-    d.iter()
-        .map(|dim| match &dim.value {
-            Some(DimensionValue::DimValue(v)) => v.to_string(),
-            Some(DimensionValue::DimParam(p)) => p.clone(),
-            None => "?".into(),
-        })
-        .collect()
+fn dims_text(d: &[super::proto::Dimension]) -> String {
+    crate::error::partial_shape_text(d.iter().map(|dim| match &dim.value {
+        Some(DimensionValue::DimValue(v)) => Some(*v),
+        _ => None,
+    }))
 }

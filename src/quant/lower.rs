@@ -231,7 +231,10 @@ pub fn quantize_static(
                         Some(b) => {
                             return Err(unsupported(
                                 node,
-                                format!("bias {:?} is not one value per output feature", b.shape()),
+                                format!(
+                                    "bias {} is not one value per output feature",
+                                    crate::error::shape_text(b.shape())
+                                ),
                             ))
                         }
                     };

@@ -328,8 +328,12 @@ impl Model {
     /// Raw logits for an already preprocessed input (NCHW f32, the model's input shape).
     pub fn logits(&self, input: Vec<f32>) -> Result<Vec<f32>, JsError> {
         let shape = self.classifier.metadata().input.shape.clone();
-        let tensor = Tensor::from_shape_vec(shape.clone(), input)
-            .map_err(|_| JsError::new(&format!("input does not have the shape {shape:?}")))?;
+        let tensor = Tensor::from_shape_vec(shape.clone(), input).map_err(|_| {
+            JsError::new(&format!(
+                "input does not have the shape {}",
+                crate::error::shape_text(&shape)
+            ))
+        })?;
         self.classifier.logits(&tensor).map_err(js_error)
     }
 }

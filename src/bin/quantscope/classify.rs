@@ -3,6 +3,7 @@
 use quantscope::classifier::{Classifier, Prediction, Variant};
 use quantscope::Result;
 use serde::Serialize;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -35,7 +36,7 @@ struct Line<'a> {
 }
 
 /// Classifies each image with each variant; a bad image is reported and skipped, and the exit
-/// code says so.
+/// code says so. A reader that stops early (`| head -1`) ends the run quietly.
 pub fn run(args: Args) -> Result<ExitCode> {
     let float = args.model.classifier()?;
     let variants = args
@@ -45,6 +46,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .collect::<Result<Vec<_>>>()?;
     // A variant that cannot be built is reported and left out; the others still run.
     let mut classifiers = Vec::with_capacity(variants.len());
+    let mut out = io::stdout().lock();
     let mut failed = 0;
     for (name, &v) in args.variants.iter().zip(&variants) {
         let built = match v {
@@ -61,7 +63,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     for path in &args.images {
         for (name, c) in &classifiers {
-            failed += usize::from(!report(c.as_ref().unwrap_or(&float), name, path, args.json));
+            let classifier = c.as_ref().unwrap_or(&float);
+            match report(&mut out, classifier, name, path, args.json) {
+                Ok(true) => {}
+                Ok(false) => failed += 1,
+                // The reader has what it wanted: the conventional quiet end of a pipe.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(if failed == 0 {
@@ -71,8 +80,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// Prints one image's result with one variant; false when the image failed.
-fn report(classifier: &Classifier, variant: &str, path: &Path, json: bool) -> bool {
+/// Prints one image's result with one variant; false when the image failed, `Err` when
+/// stdout cannot be written.
+fn report(
+    out: &mut impl Write,
+    classifier: &Classifier,
+    variant: &str,
+    path: &Path,
+    json: bool,
+) -> io::Result<bool> {
     match classify_one(classifier, path) {
         Ok((top5, ms)) if json => {
             let line = Line {
@@ -81,20 +97,23 @@ fn report(classifier: &Classifier, variant: &str, path: &Path, json: bool) -> bo
                 top5: &top5,
                 ms,
             };
-            println!("{}", serde_json::to_string(&line).expect("serialisable"));
+            serde_json::to_writer(&mut *out, &line)?;
+            writeln!(out)?;
         }
         Ok((top5, ms)) => {
-            println!("{} ({variant}, {ms:.1} ms)", path.display());
+            writeln!(out, "{} ({variant}, {ms:.1} ms)", path.display())?;
             for p in &top5 {
-                println!("  {:>4}  {:<32} {:.4}", p.index, p.label, p.prob);
+                writeln!(out, "  {:>4}  {:<32} {:.4}", p.index, p.label, p.prob)?;
             }
         }
         Err(e) => {
             eprintln!("quantscope: {}: {e}", path.display());
-            return false;
+            return Ok(false);
         }
     }
-    true
+    // Flushed per result so a pipe sees each image as it is done.
+    out.flush()?;
+    Ok(true)
 }
 
 /// Top-5 and the model's latency (preprocessing excluded) for one image file.
