@@ -80,6 +80,48 @@ pub struct Classifier {
     schemes: Option<LayerSchemes>,
     /// Calibrated activation ranges (static int8).
     ranges: Option<Ranges>,
+    /// Whether the graph reads channels-last input (`[1, H, W, 3]`): an NHWC file whose input
+    /// the importer could not turn into NCHW.
+    input_nhwc: bool,
+}
+
+/// Whether `graph` (one input) reads its image channels last, given the metadata's crop and
+/// layout: `[1, 3, crop, crop]` is NCHW (also an NHWC file whose leading Transpose the importer
+/// removed), `[1, crop, crop, 3]` with layout `NHWC` is fed channels last; anything else is an
+/// error, which says when the problem is the layout.
+fn input_layout(graph: &crate::ir::Graph, crop: usize, layout: &str) -> Result<bool> {
+    let shapes = || {
+        graph
+            .inputs
+            .iter()
+            .map(|&i| {
+                let v = &graph.values[i];
+                format!("'{}' {}", v.name, crate::error::shape_text(&v.shape))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let &[i] = graph.inputs.as_slice() else {
+        return Err(Error::Metadata(format!(
+            "the model takes {} inputs ({}), not one image",
+            graph.inputs.len(),
+            shapes()
+        )));
+    };
+    match (graph.shape(i), layout) {
+        ([1, 3, h, w], _) if (*h, *w) == (crop, crop) => Ok(false),
+        ([1, h, w, 3], "NHWC") if (*h, *w) == (crop, crop) => Ok(true),
+        ([1, h, w, 3], _) if (*h, *w) == (crop, crop) => Err(Error::Metadata(format!(
+            "layout: the model's input {} is channels last, but field `input.layout` says \
+             {layout:?}: set it to \"NHWC\"",
+            shapes()
+        ))),
+        _ => Err(Error::Metadata(format!(
+            "the model's input ({}) is not one [1, 3, {crop}, {crop}] image (or [1, {crop}, \
+             {crop}, 3] with layout NHWC)",
+            shapes()
+        ))),
+    }
 }
 
 impl Classifier {
@@ -92,24 +134,7 @@ impl Classifier {
         };
         let graph = load_model(onnx, &options)?;
         let crop = metadata.preprocess.crop as usize;
-        match graph.inputs.as_slice() {
-            [i] if graph.shape(*i) == [1, 3, crop, crop] => {}
-            _ => {
-                return Err(Error::Metadata(format!(
-                    "the model's inputs ({}) are not one [1, 3, {crop}, {crop}] image",
-                    graph
-                        .inputs
-                        .iter()
-                        .map(|&i| format!(
-                            "'{}' {}",
-                            graph.values[i].name,
-                            crate::error::shape_text(graph.shape(i))
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
-            }
-        }
+        let input_nhwc = input_layout(&graph, crop, &metadata.input.layout)?;
         match graph.outputs.as_slice() {
             [o] if graph.shape(*o).iter().product::<usize>() == metadata.labels.len() => {}
             _ => {
@@ -125,6 +150,7 @@ impl Classifier {
             variant: Variant::Fp32,
             schemes: None,
             ranges: None,
+            input_nhwc,
         })
     }
 
@@ -238,6 +264,7 @@ impl Classifier {
             variant: options.variant,
             schemes: None,
             ranges: None,
+            input_nhwc: self.input_nhwc,
         })
     }
 
@@ -253,6 +280,7 @@ impl Classifier {
             variant: Variant::Static(schemes.default),
             schemes: Some(schemes.clone()),
             ranges: Some(ranges.clone()),
+            input_nhwc: self.input_nhwc,
         })
     }
 
@@ -263,7 +291,14 @@ impl Classifier {
 
     /// The preprocessed input tensor for an image.
     pub fn input_tensor(&self, img: &RgbImage) -> Tensor {
-        preprocess(img, &self.metadata.preprocess)
+        let x = preprocess(img, &self.metadata.preprocess);
+        if self.input_nhwc {
+            x.permuted_axes(ndarray::IxDyn(&[0, 2, 3, 1]))
+                .as_standard_layout()
+                .into_owned()
+        } else {
+            x
+        }
     }
 
     /// Raw scores for a preprocessed input tensor.

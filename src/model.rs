@@ -33,7 +33,7 @@ pub struct InputSpec {
     pub name: String,
     /// Shape, e.g. `[1, 3, 224, 224]`.
     pub shape: Vec<usize>,
-    /// Axis order, `NCHW`.
+    /// Axis order of the file's input, `NCHW` or `NHWC` (`shape` is in this order).
     pub layout: String,
 }
 
@@ -62,7 +62,7 @@ pub struct ModelMetadata {
 pub const MAX_RESIZE: u32 = 4096;
 
 /// Input layouts the classifier understands.
-const LAYOUTS: &[&str] = &["NCHW"];
+const LAYOUTS: &[&str] = &["NCHW", "NHWC"];
 
 impl ModelMetadata {
     /// Parses and checks the metadata JSON; every error names the field at fault, e.g.

@@ -504,3 +504,74 @@ fn per_channel_rescaling_before_the_transpose_moves_to_nchw() {
     let nchw = tensor(&[1, 3, 2, 5], nchw.iter().copied().collect());
     assert_eq!(run(g, nchw)[0], run(kept, nhwc)[0]);
 }
+
+/// A 2-class classifier reading `[1, 4, 4, 3]` (NHWC), with or without the Transpose to NCHW
+/// a Keras export starts with.
+fn nhwc_classifier(transpose: bool) -> Vec<u8> {
+    let mut nodes = Vec::new();
+    let mut x = "x";
+    if transpose {
+        nodes.push(node(
+            "Transpose",
+            "to_nchw",
+            &["x"],
+            &["t"],
+            vec![a_ints("perm", &[0, 3, 1, 2])],
+        ));
+        x = "t";
+    }
+    let w = if transpose {
+        vec![2, 3, 1, 1]
+    } else {
+        vec![2, 4, 1, 1]
+    };
+    nodes.push(node("Conv", "conv", &[x, "w"], &["c"], vec![]));
+    nodes.push(node("GlobalAveragePool", "pool", &["c"], &["p"], vec![]));
+    nodes.push(node("Flatten", "flat", &["p"], &["y"], vec![]));
+    let n = w.iter().product::<i64>() as usize;
+    let data: Vec<f32> = (0..n).map(|i| i as f32 * 0.1 - 0.3).collect();
+    let inputs = vec![vi("x", &[None, Some(4), Some(4), Some(3)])];
+    model_with(13, nodes, vec![t_f32("w", &w, &data)], inputs, &["y"])
+}
+
+fn metadata(layout: &str) -> quantscope::model::ModelMetadata {
+    let shape = if layout == "NHWC" {
+        "[1, 4, 4, 3]"
+    } else {
+        "[1, 3, 4, 4]"
+    };
+    quantscope::model::ModelMetadata::from_json(&format!(
+        r#"{{"name": "tiny", "input": {{"name": "x", "shape": {shape}, "layout": "{layout}"}},
+            "preprocess": {{"resize_shorter": 4, "crop": 4, "mean": [0, 0, 0], "std": [1, 1, 1]}},
+            "labels": ["a", "b"]}}"#
+    ))
+    .unwrap()
+}
+
+#[test]
+fn the_metadata_layout_is_honoured() {
+    use quantscope::classifier::Classifier;
+    let img = image::RgbImage::from_fn(4, 4, |x, y| image::Rgb([x as u8 * 40, y as u8 * 40, 7]));
+    // NHWC file, Transpose removed at import: fed NCHW, same logits as onnx semantics say.
+    let c = Classifier::new(&nhwc_classifier(true), metadata("NHWC")).unwrap();
+    let x = c.input_tensor(&img);
+    assert_eq!(x.shape(), [1, 3, 4, 4]);
+    let mean_of = |ch: usize| x.index_axis(ndarray::Axis(1), ch).mean().unwrap();
+    let w = |o: usize, i: usize| (o * 3 + i) as f32 * 0.1 - 0.3;
+    let want: Vec<f32> = (0..2)
+        .map(|o| (0..3).map(|i| w(o, i) * mean_of(i)).sum())
+        .collect();
+    let got = c.logits(&x).unwrap();
+    close(&got, &want);
+    // An NHWC file without the Transpose (a Conv over the last axis, as the file says) is fed
+    // channels last.
+    let c = Classifier::new(&nhwc_classifier(false), metadata("NHWC")).unwrap();
+    assert_eq!(c.input_tensor(&img).shape(), [1, 4, 4, 3]);
+    c.logits(&c.input_tensor(&img)).unwrap();
+    // The same file described as NCHW: an error that says it is the layout.
+    let e = Classifier::new(&nhwc_classifier(false), metadata("NCHW"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("layout") && e.contains("NHWC"), "{e}");
+}

@@ -539,11 +539,26 @@ fn input_shape(vi: &ValueInfoProto, over: Option<&[usize]>) -> Result<Vec<usize>
                     _ => true,
                 });
             if !agrees {
+                // The same fixed sizes in another order: channels first against channels last.
+                let fixed: Vec<usize> = d
+                    .iter()
+                    .filter_map(|dim| match dim.value {
+                        Some(DimensionValue::DimValue(v)) => usize::try_from(v).ok(),
+                        _ => None,
+                    })
+                    .collect();
+                let permuted = o.len() == d.len() && fixed.iter().all(|f| o.contains(f));
                 return Err(Error::Input(format!(
-                    "input shape {} for '{}' contradicts the model's {}",
+                    "input shape {} for '{}' contradicts the model's {}{}",
                     crate::error::shape_text(o),
                     vi.name,
-                    dims_text(d)
+                    dims_text(d),
+                    if permuted {
+                        ": the same sizes in another order, a layout problem (channels first, \
+                         NCHW, against channels last, NHWC)"
+                    } else {
+                        ""
+                    }
                 )));
             }
             o.to_vec()
