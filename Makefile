@@ -33,7 +33,7 @@ WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen
 	QUANTSCOPE_WASM_NATIVE_INT8_LOGITS=$(CURDIR)/$(NATIVE_INT8_LOGITS) \
 	QUANTSCOPE_WASM_NATIVE_LOWBIT_LOGITS=$(CURDIR)/$(NATIVE_LOWBIT_LOGITS)
 
-.PHONY: help demo test test-native test-wasm test-wasm-browser test-browser lint models bench \
+.PHONY: help demo test test-native test-wasm test-wasm-browser test-browser lint models corpus test-corpus bench \
 	tools chromium venv pkg www clean-models fuzz fuzz-tools fuzz-seeds
 
 help:
@@ -90,6 +90,23 @@ $(MODEL) $(META) &: $(VENV)/.installed scripts/make_models.py
 $(INT8_QDQ): $(MODEL) $(VENV)/.installed scripts/ort_quantize.py scripts/preprocess.py $(SAMPLES)
 	$(PY) scripts/ort_quantize.py quantize --model $(MODEL) --out $@ $(SAMPLES)
 
+# The corpus of exported classifiers (Keras via tf2onnx, torchvision via torch.onnx, paddle-style
+# graphs) in .cache/corpus, and its check: `make corpus test-corpus`. Keras needs tensorflow-cpu
+# and tf2onnx in their own venv; torch is Debian's CPU build, unpacked by the script. CI checks
+# the reduced-width fixtures in tests/fixtures/corpus (`make_corpus.py --tiny`) instead.
+CORPUS_VENV := .venv-corpus
+
+$(CORPUS_VENV)/.installed:
+	python3 -m venv $(CORPUS_VENV)
+	$(CORPUS_VENV)/bin/pip install --quiet tensorflow-cpu==2.19.1 tf2onnx==1.17.0 onnx onnxruntime
+	touch $@
+
+corpus: $(VENV)/.installed $(CORPUS_VENV)/.installed
+	$(PY) scripts/make_corpus.py --out .cache/corpus
+
+test-corpus:
+	QUANTSCOPE_CORPUS=$(CURDIR)/.cache/corpus cargo test --release --test corpus -- --nocapture
+
 clean-models:
 	rm -f models/*.onnx models/*.json
 
@@ -123,6 +140,7 @@ test: lint test-native test-wasm test-wasm-browser test-browser
 
 test-native: $(MODEL) $(VENV)/.installed
 	QUANTSCOPE_MODEL=$(CURDIR)/$(MODEL) QUANTSCOPE_PYTHON=$(PY) \
+	QUANTSCOPE_CORPUS=$(CURDIR)/tests/fixtures/corpus \
 	ONNX_BACKEND_DATA=$$($(PY) -c 'import onnx, os; print(os.path.join(os.path.dirname(onnx.__file__), "backend/test/data/node"))') \
 	cargo test --all-targets
 	QUANTSCOPE_MODEL=$(CURDIR)/$(MODEL) cargo test --features threads --test threads --test qs8_threads
