@@ -77,11 +77,7 @@ pub fn fold_affine(graph: &mut Graph) {
             producer.insert(o, i);
         }
     }
-    let mut index = 0;
-    graph.nodes.retain(|_| {
-        index += 1;
-        !removed.contains(&(index - 1))
-    });
+    super::passes::drop_nodes(graph, &removed);
     // Constants read by nothing any more (the folded ones).
     let read: HashSet<ValueId> = graph
         .nodes

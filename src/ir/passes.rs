@@ -90,7 +90,7 @@ pub fn remove_identities(graph: &mut Graph) {
 }
 
 /// Removes the nodes at the given indices, keeping the order of the rest.
-fn drop_nodes(graph: &mut Graph, removed: &HashSet<usize>) {
+pub(crate) fn drop_nodes(graph: &mut Graph, removed: &HashSet<usize>) {
     let mut index = 0;
     graph.nodes.retain(|_| {
         index += 1;
