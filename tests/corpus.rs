@@ -120,6 +120,7 @@ fn int8_agreement(float: &FloatExecutor, refs: &[Reference]) -> String {
             &ranges.ranges,
             &LayerSchemes::uniform(Scheme::W8A8),
         )?;
+        let islands = q.float_nodes();
         let int8 = Int8Executor::new(q)?;
         let mut agree = 0;
         for r in refs {
@@ -130,9 +131,19 @@ fn int8_agreement(float: &FloatExecutor, refs: &[Reference]) -> String {
                 top1(&flat(&f).unwrap_or_default()) == top1(&flat(&i).unwrap_or_default()),
             );
         }
-        Ok(format!("top-1 {agree}/{}", refs.len()))
+        // Nodes left in float, counted by op: `0`, or e.g. `5 (Pad 4, Softmax 1)`.
+        let mut ops = std::collections::BTreeMap::<&str, usize>::new();
+        for n in &islands {
+            *ops.entry(n.op).or_default() += 1;
+        }
+        let ops: Vec<String> = ops.iter().map(|(op, n)| format!("{op} {n}")).collect();
+        let float_nodes = match islands.len() {
+            0 => "0".to_string(),
+            n => format!("{n} ({})", ops.join(", ")),
+        };
+        Ok(format!("top-1 {agree}/{} | {float_nodes}", refs.len()))
     };
-    run().unwrap_or_else(|e| format!("error: {e}"))
+    run().unwrap_or_else(|e| format!("error: {e} | -"))
 }
 
 /// Imports one model as its metadata says and compares both reference inputs.
@@ -195,7 +206,7 @@ fn check(model: &Path) -> Outcome {
         },
         Err(e) => Outcome {
             float: Err(e),
-            int8: "-".into(),
+            int8: "- | -".into(),
         },
     }
 }
@@ -246,8 +257,10 @@ fn every_corpus_model_imports_and_matches_onnxruntime() {
         "QUANTSCOPE_CORPUS={} holds no .onnx model: run `make corpus`",
         dir.display()
     );
-    println!("| model | exporter | ops | float rel. diff | int8 vs float |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| model | exporter | ops | float rel. diff | int8 vs float | nodes in float (int8) |"
+    );
+    println!("|---|---|---|---|---|---|");
     let mut failures = Vec::new();
     for model in &models {
         let name = model.file_stem().unwrap_or_default().to_string_lossy();
