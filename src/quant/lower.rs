@@ -76,7 +76,8 @@ pub enum QLayer {
         /// Upper code.
         max: i8,
     },
-    /// MaxPool, Flatten, Reshape, Identity: codes unchanged.
+    /// MaxPool, Flatten, Reshape, Identity, Transpose, Slice, Gather: codes unchanged (moved
+    /// or selected, never computed).
     Same,
     /// A unary elementwise op (Sigmoid, ...): a 256-entry table from input to output codes,
     /// which the int8 executor computes with the op's own f32 code (exact for int8 input).
@@ -283,9 +284,13 @@ pub fn quantize_static(
                     let ratio = x.scale as f64 / y.scale as f64;
                     (QLayer::Average { ratio }, Some(y))
                 }
-                Op::MaxPool(_) | Op::Flatten(_) | Op::Reshape(_) | Op::Identity => {
-                    (QLayer::Same, Some(input(0)?))
-                }
+                Op::MaxPool(_)
+                | Op::Flatten(_)
+                | Op::Reshape(_)
+                | Op::Identity
+                | Op::Transpose(_)
+                | Op::Slice(_)
+                | Op::Gather(_) => (QLayer::Same, Some(input(0)?)),
                 Op::Relu | Op::Clip(_) => {
                     let x = input(0)?;
                     let act = match &node.op {

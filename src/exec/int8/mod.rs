@@ -18,6 +18,7 @@ use super::float::pool::PoolPlan;
 use super::float::shape::ConcatPlan;
 use super::float::NodeTime;
 use super::graph_plan::{check_inputs, run_steps, validate, with_workspace, HasPool, Lifetimes};
+use crate::ir::ops::source_indices;
 use crate::ir::{Op, Tensor, ValueId};
 use crate::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
 use crate::kernels::qs8_add::{qs8_add, QAdd};
@@ -57,6 +58,8 @@ enum QKernel {
     },
     Clamp(i8, i8),
     Alias,
+    /// Transpose, Slice, Gather: `y[i] = x[source[i]]` ([`source_indices`]).
+    Take(Vec<usize>),
     /// A unary elementwise op as a table from input to output codes.
     Lookup(Box<[i8; 256]>),
     /// A node run in f32 between int8 values.
@@ -199,6 +202,9 @@ impl Int8Executor {
                 }
                 (Op::MaxPool(p), QLayer::Same) => QKernel::MaxPool(PoolPlan::new(p, true, xs, ys)),
                 (Op::Flatten(_) | Op::Reshape(_) | Op::Identity, QLayer::Same) => QKernel::Alias,
+                (op @ (Op::Transpose(_) | Op::Slice(_) | Op::Gather(_)), QLayer::Same) => {
+                    QKernel::Take(source_indices(op, xs).unwrap_or_default())
+                }
                 (Op::Relu | Op::Clip(_), QLayer::Clamp { min, max }) => QKernel::Clamp(*min, *max),
                 (Op::Concat(c), QLayer::Concat(ms)) => {
                     let shapes: Vec<&[usize]> = n.inputs.iter().map(|&v| g.shape(v)).collect();
@@ -419,6 +425,11 @@ impl Int8Executor {
                 }
             }
             QKernel::Lookup(table) => qs8_lut(table, ins[0], &mut y),
+            QKernel::Take(source) => {
+                for (d, &i) in y.iter_mut().zip(source) {
+                    *d = ins[0][i];
+                }
+            }
             QKernel::Float(island) => {
                 island.run(&ins, &mut y)?;
             }
