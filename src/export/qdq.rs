@@ -1,10 +1,10 @@
 //! The QDQ writer (see the [module docs](super)).
 
 use super::build::{
-    attr_float, attr_int, attr_usizes, float_value, node, tensor_f32, tensor_i32, tensor_i4,
-    tensor_i64, tensor_i8,
+    attr_float, attr_int, attr_str, attr_usizes, float_value, node, tensor_f32, tensor_i32,
+    tensor_i4, tensor_i64, tensor_i8,
 };
-use crate::ir::ops::Slice;
+use crate::ir::ops::{PadMode, Slice};
 use crate::ir::{Activation, Node, Op, ValueId};
 use crate::onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
@@ -465,6 +465,24 @@ impl Builder<'_> {
                 let attrs = vec![attr_float("alpha", l.alpha)];
                 self.emit_new("LeakyRelu", ins, &raw_base, attrs)
             }
+            Op::Pad(p) => {
+                let (before, after): (Vec<i64>, Vec<i64>) =
+                    p.pads.iter().map(|&(b, a)| (b as i64, a as i64)).unzip();
+                let pads = [before, after].concat();
+                let pads = self.init(&format!("{out_name}_pads"), |nm| {
+                    tensor_i64(nm, &[pads.len()], &pads)
+                });
+                let (mode, value) = match p.mode {
+                    PadMode::Constant(v) => ("constant", v),
+                    PadMode::Reflect => ("reflect", 0.0),
+                    PadMode::Edge => ("edge", 0.0),
+                };
+                let value = self.init(&format!("{out_name}_value"), |nm| {
+                    tensor_f32(nm, &[], &[value])
+                });
+                let attrs = vec![attr_str("mode", mode)];
+                self.emit_new("Pad", vec![ins[0].clone(), pads, value], &raw_base, attrs)
+            }
             // Codes moved, never computed: the input's parameters on both sides.
             Op::Transpose(t) => {
                 let attrs = vec![attr_usizes("perm", &t.perm)];
@@ -488,7 +506,7 @@ impl Builder<'_> {
             Op::Mul if matches!(layer, QLayer::Mul { .. }) => {
                 self.emit_new("Mul", ins, &raw_base, vec![])
             }
-            // Everything else runs in float in the int8 variants (MatMul, Pad, Sub, Div, PRelu,
+            // Everything else runs in float in the int8 variants (MatMul, Sub, Div, PRelu,
             // ReduceMean, ...).
             _ => {
                 return Err(Error::Unsupported {

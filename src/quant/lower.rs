@@ -21,6 +21,7 @@
 use super::scheme::{LayerSchemes, Scheme};
 use super::weights::QuantizedWeights;
 use super::{Multiplier, QuantParams};
+use crate::ir::ops::PadMode;
 use crate::ir::{Activation, Graph, Node, Op, ValueId};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
@@ -75,6 +76,12 @@ pub enum QLayer {
         min: i8,
         /// Upper code.
         max: i8,
+    },
+    /// Pad: codes moved, the new places filled with `fill` (the pad value's code; the
+    /// reflect and edge modes never read it).
+    Pad {
+        /// The code of the constant pad value.
+        fill: i8,
     },
     /// MaxPool, Flatten, Reshape, Identity, Transpose, Slice, Gather: codes unchanged (moved
     /// or selected, never computed).
@@ -315,6 +322,22 @@ pub fn quantize_static(
                         });
                     }
                     (QLayer::Concat(ms), Some(y))
+                }
+                Op::Pad(p) => {
+                    let x = input(0)?;
+                    let fill = match p.mode {
+                        PadMode::Constant(v) => x.quantize(v),
+                        _ => x.zero_point as i8,
+                    };
+                    // The fill must be a code: quantizing it would change what the float
+                    // model pads with.
+                    if matches!(p.mode, PadMode::Constant(v) if x.dequantize(fill) != v) {
+                        return Err(unsupported(
+                            node,
+                            "the pad value is not on the input's int8 grid",
+                        ));
+                    }
+                    (QLayer::Pad { fill }, Some(x))
                 }
                 op if op.is_unary_elementwise() => {
                     input(0)?;

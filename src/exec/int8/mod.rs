@@ -15,7 +15,7 @@ mod ops;
 
 use super::float::buffers::BufPool;
 use super::float::pool::PoolPlan;
-use super::float::shape::ConcatPlan;
+use super::float::shape::{ConcatPlan, PadPlan};
 use super::float::NodeTime;
 use super::graph_plan::{check_inputs, run_steps, validate, with_workspace, HasPool, Lifetimes};
 use crate::ir::ops::source_indices;
@@ -58,6 +58,8 @@ enum QKernel {
     },
     Clamp(i8, i8),
     Alias,
+    /// Pad, with the fill code.
+    Pad(PadPlan, i8),
     /// Transpose, Slice, Gather: `y[i] = x[source[i]]` ([`source_indices`]).
     Take(Vec<usize>),
     /// A unary elementwise op as a table from input to output codes.
@@ -202,6 +204,9 @@ impl Int8Executor {
                 }
                 (Op::MaxPool(p), QLayer::Same) => QKernel::MaxPool(PoolPlan::new(p, true, xs, ys)),
                 (Op::Flatten(_) | Op::Reshape(_) | Op::Identity, QLayer::Same) => QKernel::Alias,
+                (Op::Pad(p), QLayer::Pad { fill }) => {
+                    QKernel::Pad(PadPlan::new(p, xs, g.shape(n.outputs[0])), *fill)
+                }
                 (op @ (Op::Transpose(_) | Op::Slice(_) | Op::Gather(_)), QLayer::Same) => {
                     QKernel::Take(source_indices(op, xs).unwrap_or_default())
                 }
@@ -425,6 +430,7 @@ impl Int8Executor {
                 }
             }
             QKernel::Lookup(table) => qs8_lut(table, ins[0], &mut y),
+            QKernel::Pad(plan, fill) => plan.run(ins[0], &mut y, *fill),
             QKernel::Take(source) => {
                 for (d, &i) in y.iter_mut().zip(source) {
                     *d = ins[0][i];
