@@ -436,7 +436,11 @@ fn pads_move_int8_codes() {
         let calib = vec![random(&mut rng, &[1, 3, 7, 7], -1.0, 1.0)];
         let ranges = calibrate(&float, ObserverKind::MinMax, calib, &mut |_, _| {}).unwrap();
         let q = quantize_static(&g, &ranges.ranges, &Scheme::int8(true).into()).unwrap();
-        assert!(matches!(q.layers[1], QLayer::Pad { .. }), "{:?}", q.layers[1]);
+        assert!(
+            matches!(q.layers[1], QLayer::Pad { .. }),
+            "{:?}",
+            q.layers[1]
+        );
         assert!(q.float_nodes().is_empty(), "{:?}", q.float_nodes());
         check(&format!("pad {mode:?}"), g, true);
     }
