@@ -1,0 +1,267 @@
+// The npm package as a user gets it: `npm pack` of pkg/, installed from the tarball into
+//   (a) a fresh Vite app (vite build), and
+//   (b) a plain page that imports ./node_modules/quantscope/index.js from <script type="module">,
+// each served by scripts/serve.mjs with and without COOP/COEP and run in headless Chromium
+// (Debian's /usr/bin/chromium through playwright-core). Each page classifies samples/coffee.png
+// with EfficientNet-Lite0 and its metadata (top-1 'espresso') and loads a small classifier with
+// no metadata at all (the engine's defaults: 'class N' labels, info().metadata); the build must
+// be 'simd-threads' when crossOriginIsolated and 'simd' otherwise, and no request may leave
+// 127.0.0.1.
+//
+// Needs: pkg/st and pkg/mt built (make pkg), models/efficientnet-lite0.{onnx,json} (make models),
+// npm ci in this folder. Works in test-output/npm/ (recreated each run).
+// Environment: CHROMIUM (default /usr/bin/chromium).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+import { build as viteBuild } from 'vite';
+import { serve } from '../../scripts/serve.mjs';
+
+const run = promisify(execFile);
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const pkgDir = path.join(repo, 'pkg');
+const work = path.join(repo, 'test-output', 'npm');
+const MODEL = path.join(repo, 'models', 'efficientnet-lite0.onnx');
+const META = path.join(repo, 'models', 'efficientnet-lite0.json');
+// A reduced-width torchvision MobileNetV3-Small (random weights, 10 classes, 64 x 64 input).
+const TINY = path.join(repo, 'tests', 'fixtures', 'corpus', 'torch-mobilenet_v3_small-w025.onnx');
+const COFFEE = path.join(repo, 'samples', 'coffee.png');
+const NPM_INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', '--no-package-lock'];
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-dev-shm-usage'];
+
+/** True for URLs served by 127.0.0.1 (also blob:/data: URLs, which never leave the page). */
+function isLocal(url) {
+  if (url.startsWith('data:')) return true;
+  try {
+    const u = new URL(url.startsWith('blob:') ? url.slice(5) : url);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname === '127.0.0.1';
+  } catch {
+    return false;
+  }
+}
+
+// What both pages run (after their own import of createQuantscope): window.__run() resolves to
+// a plain object the test checks.
+const PAGE_SCRIPT = `
+async function bytesOf(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(url + ': HTTP ' + r.status);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+window.__run = async () => {
+  const qs = await createQuantscope();
+  const out = {
+    build: qs.build,
+    threads: qs.threads,
+    version: qs.version,
+    fallbackReason: qs.fallbackReason ?? null,
+    isolated: globalThis.crossOriginIsolated === true,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+  };
+  try {
+    const coffee = new Blob([await bytesOf('samples/coffee.png')], { type: 'image/png' });
+
+    // A known classifier with its metadata (an object, as fetch().json() gives it).
+    const meta = await (await fetch('models/efficientnet-lite0.json')).json();
+    const effnet = await qs.loadModel(await bytesOf('models/efficientnet-lite0.onnx'), meta);
+    const r = await effnet.classify(coffee);
+    out.effnet = { top5: r.top5, probs: r.probs.length, ms: r.ms };
+    await effnet.dispose();
+
+    // Your own model: no metadata at all, every field from the engine's defaults.
+    const tinyBytes = await bytesOf('models/tiny.onnx');
+    const tiny = await qs.loadModel(tinyBytes);
+    const t = await tiny.classify(coffee);
+    const info = await tiny.info();
+    out.tiny = { top5: t.top5, metadata: info.metadata, file_input: info.file_input, input: info.input };
+    // The resolved metadata is valid input again, as an object and as a JSON string.
+    const again = await qs.loadModel(tinyBytes, JSON.stringify(info.metadata));
+    out.tinyAgain = (await again.classify(coffee)).top5;
+
+    // Metadata of the wrong type is rejected in the wrapper with a clear message.
+    out.badMetadata = [];
+    for (const bad of [42, [1, 2], '[]', 'not json']) {
+      try {
+        await qs.loadModel(tinyBytes, bad);
+        out.badMetadata.push(null);
+      } catch (e) {
+        out.badMetadata.push(e.name + ': ' + e.message);
+      }
+    }
+  } finally {
+    qs.terminate();
+  }
+  return out;
+};
+window.__ready = true;
+`;
+
+let tarball;
+let browser;
+const roots = {};
+
+before(async () => {
+  for (const f of [path.join(pkgDir, 'st', 'quantscope_bg.wasm'), path.join(pkgDir, 'mt', 'quantscope_bg.wasm'), MODEL, META]) {
+    if (!existsSync(f)) throw new Error(`${f} is missing: run make pkg models (or make test-npm)`);
+  }
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+
+  // npm pack: what `npm publish` would upload.
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work, '--loglevel=error'], { cwd: pkgDir });
+  const [packed] = JSON.parse(stdout);
+  tarball = path.join(work, packed.filename);
+  const files = packed.files.map((f) => f.path);
+  for (const f of ['package.json', 'index.js', 'index.d.ts', 'worker.js', 'protocol.js', 'README.md',
+    'st/quantscope.js', 'st/quantscope_bg.wasm', 'mt/quantscope.js', 'mt/quantscope_bg.wasm']) {
+    assert.ok(files.includes(f), `the tarball lacks ${f} (it has ${files.join(', ')})`);
+  }
+  assert.ok(files.some((f) => /^mt\/snippets\/wasm-bindgen-rayon-[^/]+\/src\/workerHelpers\.js$/.test(f)), 'the tarball lacks the thread pool worker');
+
+  // (a) a fresh Vite app and (b) a plain page, each installing the tarball (no dependencies, so
+  // npm needs no registry for it); both installs at once.
+  const vite = path.join(work, 'vite-app');
+  const plain = path.join(work, 'plain-page');
+  for (const dir of [vite, plain]) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name: path.basename(dir), private: true, type: 'module' }, null, 2)}\n`);
+  }
+  await Promise.all([vite, plain].map((dir) => run('npm', [...NPM_INSTALL, tarball], { cwd: dir })));
+  for (const dir of [vite, plain]) {
+    assert.ok(existsSync(path.join(dir, 'node_modules', 'quantscope', 'protocol.js')), `${dir}: quantscope not installed`);
+  }
+
+  // The files the pages fetch: in the plain page's folder, in the Vite app's public/.
+  const assets = (dir) => {
+    mkdirSync(path.join(dir, 'models'), { recursive: true });
+    mkdirSync(path.join(dir, 'samples'), { recursive: true });
+    symlinkSync(MODEL, path.join(dir, 'models', 'efficientnet-lite0.onnx'));
+    symlinkSync(META, path.join(dir, 'models', 'efficientnet-lite0.json'));
+    symlinkSync(TINY, path.join(dir, 'models', 'tiny.onnx'));
+    symlinkSync(COFFEE, path.join(dir, 'samples', 'coffee.png'));
+  };
+
+  assets(plain);
+  writeFileSync(path.join(plain, 'index.html'), `<!doctype html>
+<meta charset="utf-8">
+<title>quantscope from a plain page</title>
+<script type="module">
+import { createQuantscope } from './node_modules/quantscope/index.js';
+${PAGE_SCRIPT}
+</script>
+`);
+  roots.plain = plain;
+
+  assets(path.join(vite, 'public'));
+  mkdirSync(path.join(vite, 'src'), { recursive: true });
+  writeFileSync(path.join(vite, 'index.html'), `<!doctype html>
+<meta charset="utf-8">
+<title>quantscope from a Vite app</title>
+<script type="module" src="./src/main.js"></script>
+`);
+  writeFileSync(path.join(vite, 'src', 'main.js'), `import { createQuantscope } from 'quantscope';\n${PAGE_SCRIPT}`);
+  // The configuration pkg/README.md recommends.
+  writeFileSync(path.join(vite, 'vite.config.js'), `export default {
+  base: './',
+  optimizeDeps: { exclude: ['quantscope'] }, // keep its new URL(..., import.meta.url) intact
+  worker: { format: 'es' },
+  build: { target: 'esnext' },
+};
+`);
+  await viteBuild({ root: vite, configFile: path.join(vite, 'vite.config.js'), logLevel: 'warn' });
+  const dist = path.join(vite, 'dist');
+  const built = readdirSync(path.join(dist, 'assets'));
+  assert.equal(built.filter((f) => f.endsWith('.wasm')).length, 2, `Vite did not emit both wasm builds: ${built.join(', ')}`);
+  roots.vite = dist;
+
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Opens `root` served with or without COOP/COEP and runs window.__run() there. */
+async function runPage(root, isolation) {
+  const server = await serve({ root, port: 0, host: '127.0.0.1', isolation });
+  const context = await browser.newContext();
+  const requests = [];
+  const pageErrors = [];
+  context.on('request', (r) => requests.push(r.url()));
+  try {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.__ready === true, null, { timeout: 30000 });
+    const result = await page.evaluate(() => window.__run());
+    return { result, requests, pageErrors };
+  } finally {
+    await context.close();
+    await server.close();
+  }
+}
+
+function check({ result, requests, pageErrors }, isolation) {
+  assert.deepEqual(pageErrors, []);
+  const outside = requests.filter((u) => !isLocal(u));
+  assert.deepEqual(outside, [], 'requests left 127.0.0.1');
+  assert.ok(requests.some((u) => u.endsWith('.wasm')), 'no wasm was fetched');
+
+  assert.equal(result.isolated, isolation);
+  if (isolation) {
+    assert.ok(result.hardwareConcurrency > 1, 'the threaded build needs at least two cores');
+    assert.equal(result.build, 'simd-threads', `threaded build not used: ${result.fallbackReason}`);
+    assert.ok(result.threads > 1);
+  } else {
+    assert.equal(result.build, 'simd');
+    assert.equal(result.threads, 1);
+  }
+
+  assert.equal(result.effnet.probs, 1000);
+  assert.equal(result.effnet.top5.length, 5);
+  assert.equal(result.effnet.top5[0].label, 'espresso', JSON.stringify(result.effnet.top5));
+  for (const p of result.effnet.top5) assert.ok(typeof p.label === 'string' && p.label.length > 0);
+
+  const { tiny } = result;
+  assert.equal(tiny.top5.length, 5);
+  for (const p of tiny.top5) assert.equal(p.label, `class ${p.index}`);
+  assert.equal(tiny.metadata.labels.length, 10);
+  assert.deepEqual(tiny.metadata.input.shape, [1, 3, 64, 64]);
+  assert.equal(tiny.metadata.input.layout, 'NCHW');
+  assert.equal(tiny.metadata.preprocess.resize, 'crop');
+  assert.equal(tiny.metadata.preprocess.resize_shorter, Math.round((64 * 256) / 224));
+  assert.deepEqual(tiny.metadata.preprocess.mean, [123.675, 116.28, 103.53]);
+  assert.deepEqual(tiny.metadata.preprocess.std, [58.395, 57.12, 57.375]);
+  assert.equal(tiny.metadata.preprocess.channels, 'RGB');
+  assert.ok(typeof tiny.metadata.name === 'string' && tiny.metadata.name.length > 0);
+  assert.equal(tiny.metadata.input.name, 'input');
+  assert.deepEqual(tiny.file_input, { name: 'input', dims: [null, 3, 64, 64] });
+  assert.equal(tiny.file_input.dims.length, 4);
+  assert.deepEqual(result.tinyAgain, tiny.top5);
+
+  assert.equal(result.badMetadata.length, 4);
+  for (const m of result.badMetadata) assert.match(m ?? 'accepted', /^TypeError: loadModel\(\): /);
+}
+
+for (const app of ['vite', 'plain']) {
+  for (const isolation of [true, false]) {
+    test(`${app}: ${isolation ? 'COOP/COEP, threads' : 'no isolation, single-threaded'}`, { timeout: 120000 }, async () => {
+      const started = Date.now();
+      const out = await runPage(roots[app], isolation);
+      const r = out.result;
+      console.log(`# ${app} isolation=${isolation}: ${r.build} x${r.threads}, espresso ${r.effnet?.top5?.[0]?.prob?.toFixed(3)}, ` +
+        `EfficientNet-Lite0 ${r.effnet?.ms?.toFixed(0)} ms, ${Date.now() - started} ms in all`);
+      if (app === 'vite' && isolation) console.log(`# resolved metadata of a model loaded without any: ${JSON.stringify({ ...r.tiny?.metadata, labels: r.tiny?.metadata?.labels?.length })}, file_input ${JSON.stringify(r.tiny?.file_input)}`);
+      check(out, isolation);
+    });
+  }
+}
