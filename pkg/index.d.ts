@@ -18,7 +18,7 @@ export interface QuantscopeOptions {
 export interface Prediction {
   /** Class index in the model's output. */
   index: number;
-  /** Human-readable label from the metadata. */
+  /** The class's label: `metadata.labels[index]` (`'class <index>'` by default). */
   label: string;
   /** Softmax probability in [0, 1]. */
   prob: number;

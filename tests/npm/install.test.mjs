@@ -113,6 +113,7 @@ before(async () => {
   for (const f of [path.join(pkgDir, 'st', 'quantscope_bg.wasm'), path.join(pkgDir, 'mt', 'quantscope_bg.wasm'), MODEL, META]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: run make pkg models (or make test-npm)`);
   }
+  const t0 = Date.now();
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
 
@@ -135,7 +136,9 @@ before(async () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name: path.basename(dir), private: true, type: 'module' }, null, 2)}\n`);
   }
+  const t1 = Date.now();
   await Promise.all([vite, plain].map((dir) => run('npm', [...NPM_INSTALL, tarball], { cwd: dir })));
+  const t2 = Date.now();
   for (const dir of [vite, plain]) {
     assert.ok(existsSync(path.join(dir, 'node_modules', 'quantscope', 'protocol.js')), `${dir}: quantscope not installed`);
   }
@@ -178,6 +181,7 @@ ${PAGE_SCRIPT}
 };
 `);
   await viteBuild({ root: vite, configFile: path.join(vite, 'vite.config.js'), logLevel: 'warn' });
+  console.log(`# npm pack ${t1 - t0} ms, two npm installs of the tarball ${t2 - t1} ms, vite build ${Date.now() - t2} ms`);
   const dist = path.join(vite, 'dist');
   const built = readdirSync(path.join(dist, 'assets'));
   assert.equal(built.filter((f) => f.endsWith('.wasm')).length, 2, `Vite did not emit both wasm builds: ${built.join(', ')}`);
