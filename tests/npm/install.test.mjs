@@ -10,6 +10,7 @@
 //
 // Needs: pkg/st and pkg/mt built (make pkg), models/efficientnet-lite0.{onnx,json} (make models),
 // npm ci in this folder. Works in test-output/npm/ (recreated each run).
+// Also type-checks a TypeScript user of the installed package against its index.d.ts (tsc).
 // Environment: CHROMIUM (default /usr/bin/chromium).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +33,42 @@ const META = path.join(repo, 'models', 'efficientnet-lite0.json');
 const TINY = path.join(repo, 'tests', 'fixtures', 'corpus', 'torch-mobilenet_v3_small-w025.onnx');
 const COFFEE = path.join(repo, 'samples', 'coffee.png');
 const NPM_INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', '--no-package-lock'];
+
+const TSC = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules', 'typescript', 'bin', 'tsc');
+
+// A TypeScript user of the package: what must compile, and (@ts-expect-error) what must not.
+const TYPES_CHECK = `import createQuantscope, { type ModelMetadata, type ResolvedMetadata, type ModelInfo } from 'quantscope';
+
+export async function use(bytes: Uint8Array, json: string): Promise<ResolvedMetadata> {
+  const qs = await createQuantscope({ threads: 2 });
+  const bare = await qs.loadModel(bytes);
+  await qs.loadModel(bytes.buffer as ArrayBuffer, json);
+  const meta: ModelMetadata = {
+    name: 'mine',
+    input: { shape: [1, 224, 224, 3], layout: 'NHWC' },
+    preprocess: { resize: 'stretch', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], channels: 'BGR' },
+    labels: ['a', 'b'],
+  };
+  await qs.loadModel(bytes, meta);
+  await qs.loadModel(bytes, {});
+  const info: ModelInfo = await bare.info();
+  const dims: (number | null)[] = info.file_input.dims;
+  const reasons: string[] = info.float_nodes.map((n) => n.op + ': ' + n.reason);
+  const again = await qs.loadModel(bytes, info.metadata);
+  const top: string = (await again.classify(new Blob([json], { type: 'image/png' }))).top5[0].label;
+  // @ts-expect-error a number is not metadata
+  await qs.loadModel(bytes, 42);
+  // @ts-expect-error layouts are NCHW or NHWC
+  await qs.loadModel(bytes, { input: { layout: 'CHW' } });
+  // @ts-expect-error mean has three numbers
+  await qs.loadModel(bytes, { preprocess: { mean: [1, 2] } });
+  // @ts-expect-error resize is 'crop' or 'stretch'
+  await qs.loadModel(bytes, { preprocess: { resize: 'fit' } });
+  const shape: [number, number, number, number] = info.metadata.input.shape;
+  void dims; void reasons; void top; void shape;
+  return info.metadata;
+}
+`;
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -188,6 +225,18 @@ ${PAGE_SCRIPT}
   roots.vite = dist;
 
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+
+test('types: a TypeScript user of the installed package compiles (and bad metadata does not)', async () => {
+  const dir = path.join(work, 'vite-app');
+  writeFileSync(path.join(dir, 'src', 'types-check.ts'), TYPES_CHECK);
+  const args = [TSC, '--noEmit', '--strict', '--target', 'es2022', '--module', 'es2022', '--moduleResolution', 'bundler',
+    '--lib', 'es2022,dom', 'src/types-check.ts'];
+  try {
+    await run(process.execPath, args, { cwd: dir });
+  } catch (e) {
+    assert.fail(`tsc rejected the check:\n${e.stdout}${e.stderr}`);
+  }
 });
 
 after(async () => {
