@@ -4,7 +4,8 @@
 // each served by scripts/serve.mjs with and without COOP/COEP and run in headless Chromium
 // (Debian's /usr/bin/chromium through playwright-core). Each page classifies samples/coffee.png
 // with EfficientNet-Lite0 and its metadata (top-1 'espresso') and loads a small classifier with
-// no metadata at all (the engine's defaults: 'class N' labels, info().metadata); the build must
+// no metadata at all (the engine's defaults: 'class N' labels, info().metadata), quantizes it
+// (w8a8, then w4a8-kmeans from its ranges) and loads a channels-last export; the build must
 // be 'simd-threads' when crossOriginIsolated and 'simd' otherwise, and no request may leave
 // 127.0.0.1.
 //
@@ -31,6 +32,8 @@ const MODEL = path.join(repo, 'models', 'efficientnet-lite0.onnx');
 const META = path.join(repo, 'models', 'efficientnet-lite0.json');
 // A reduced-width torchvision MobileNetV3-Small (random weights, 10 classes, 64 x 64 input).
 const TINY = path.join(repo, 'tests', 'fixtures', 'corpus', 'torch-mobilenet_v3_small-w025.onnx');
+// A Keras (tf2onnx) export with a channels-last [N, 48, 48, 3] input.
+const TINY_NHWC = path.join(repo, 'tests', 'fixtures', 'corpus', 'keras-mobile-blocks-nhwc.onnx');
 const COFFEE = path.join(repo, 'samples', 'coffee.png');
 const NPM_INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', '--no-package-lock'];
 
@@ -124,6 +127,25 @@ window.__run = async () => {
     const again = await qs.loadModel(tinyBytes, JSON.stringify(info.metadata));
     out.tinyAgain = (await again.classify(coffee)).top5;
 
+    // Its int8 twin through the worker (calibration progress, ranges, withRanges).
+    const steps = [];
+    const int8 = await tiny.quantize({ variant: 'w8a8', calibration: [coffee], onProgress: (done, total) => steps.push([done, total]) });
+    const int8Info = await int8.info();
+    const twin = await tiny.withRanges(await int8.ranges(), { variant: 'w4a8-kmeans' });
+    out.int8 = {
+      variant: int8.variant,
+      steps,
+      floatNodes: int8Info.float_nodes,
+      fp32FloatNodes: info.float_nodes,
+      top5: (await int8.classify(coffee)).top5.length,
+      twin: twin.variant,
+    };
+
+    // A channels-last (NHWC) Keras export, also without metadata.
+    const nhwc = await qs.loadModel(await bytesOf('models/tiny-nhwc.onnx'));
+    const n = await nhwc.info();
+    out.nhwc = { input: n.metadata.input, file_input: n.file_input, top5: (await nhwc.classify(coffee)).top5.length };
+
     // Metadata of the wrong type is rejected in the wrapper with a clear message.
     out.badMetadata = [];
     for (const bad of [42, [1, 2], '[]', 'not json']) {
@@ -187,6 +209,7 @@ before(async () => {
     symlinkSync(MODEL, path.join(dir, 'models', 'efficientnet-lite0.onnx'));
     symlinkSync(META, path.join(dir, 'models', 'efficientnet-lite0.json'));
     symlinkSync(TINY, path.join(dir, 'models', 'tiny.onnx'));
+    symlinkSync(TINY_NHWC, path.join(dir, 'models', 'tiny-nhwc.onnx'));
     symlinkSync(COFFEE, path.join(dir, 'samples', 'coffee.png'));
   };
 
@@ -300,6 +323,19 @@ function check({ result, requests, pageErrors }, isolation) {
   assert.deepEqual(tiny.file_input, { name: 'input', dims: [null, 3, 64, 64] });
   assert.equal(tiny.file_input.dims.length, 4);
   assert.deepEqual(result.tinyAgain, tiny.top5);
+
+  assert.equal(result.int8.variant, 'w8a8');
+  assert.deepEqual(result.int8.steps, [[1, 1]]);
+  assert.ok(Array.isArray(result.int8.floatNodes), 'info().float_nodes of an int8 model');
+  for (const f of result.int8.floatNodes) assert.ok(f.name != null && f.op && f.reason, JSON.stringify(f));
+  assert.deepEqual(result.int8.fp32FloatNodes, []);
+  assert.equal(result.int8.top5, 5);
+  assert.equal(result.int8.twin, 'w4a8-kmeans');
+
+  assert.deepEqual(result.nhwc.input.layout, 'NHWC');
+  assert.deepEqual(result.nhwc.input.shape, [1, 48, 48, 3]);
+  assert.equal(result.nhwc.file_input.dims.length, 4);
+  assert.equal(result.nhwc.top5, 5);
 
   assert.equal(result.badMetadata.length, 4);
   for (const m of result.badMetadata) assert.match(m ?? 'accepted', /^TypeError: loadModel\(\): /);
