@@ -5,7 +5,8 @@
 // (Debian's /usr/bin/chromium through playwright-core). Each page classifies samples/coffee.png
 // with EfficientNet-Lite0 and its metadata (top-1 'espresso') and loads a small classifier with
 // no metadata at all (the engine's defaults: 'class N' labels, info().metadata), quantizes it
-// (w8a8, then w4a8-kmeans from its ranges) and loads a channels-last export; the build must
+// (w8a8, then w4a8-kmeans from its ranges), loads a channels-last export, and (two of the four
+// pages) survives a wasm trap (new worker, models reloaded); the build must
 // be 'simd-threads' when crossOriginIsolated and 'simd' otherwise, and no request may leave
 // 127.0.0.1.
 //
@@ -97,7 +98,7 @@ async function bytesOf(url) {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-window.__run = async () => {
+window.__run = async ({ crash = false } = {}) => {
   const qs = await createQuantscope();
   const out = {
     build: qs.build,
@@ -145,6 +146,25 @@ window.__run = async () => {
     const nhwc = await qs.loadModel(await bytesOf('models/tiny-nhwc.onnx'));
     const n = await nhwc.info();
     out.nhwc = { input: n.metadata.input, file_input: n.file_input, top5: (await nhwc.classify(coffee)).top5.length };
+
+    // A wasm trap in the worker (a fatal error reply): the wrapper starts a new worker and
+    // reloads the models (the metadata-less one and its quantized twins) before rejecting.
+    let trap = null;
+    if (crash) {
+      try {
+        await qs._crashForTesting('trap');
+      } catch (e) {
+        trap = e.name + ': ' + e.message;
+      }
+    }
+    out.crash = crash && {
+      trap,
+      restarts: qs.restarts,
+      build: qs.build,
+      tiny: (await tiny.classify(coffee)).top5,
+      int8: (await int8.classify(coffee)).top5.length,
+      twin: twin.variant,
+    };
 
     // Metadata of the wrong type is rejected in the wrapper with a clear message.
     out.badMetadata = [];
@@ -267,7 +287,7 @@ after(async () => {
 });
 
 /** Opens `root` served with or without COOP/COEP and runs window.__run() there. */
-async function runPage(root, isolation) {
+async function runPage(root, isolation, crash) {
   const server = await serve({ root, port: 0, host: '127.0.0.1', isolation });
   const context = await browser.newContext();
   const requests = [];
@@ -278,7 +298,7 @@ async function runPage(root, isolation) {
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(server.url);
     await page.waitForFunction(() => window.__ready === true, null, { timeout: 30000 });
-    const result = await page.evaluate(() => window.__run());
+    const result = await page.evaluate((options) => window.__run(options), { crash });
     return { result, requests, pageErrors };
   } finally {
     await context.close();
@@ -337,15 +357,26 @@ function check({ result, requests, pageErrors }, isolation) {
   assert.equal(result.nhwc.file_input.dims.length, 4);
   assert.equal(result.nhwc.top5, 5);
 
+  if (result.crash) {
+    assert.match(result.crash.trap ?? 'no error', /^RuntimeError: /);
+    assert.equal(result.crash.restarts, 1);
+    assert.equal(result.crash.build, result.build);
+    assert.deepEqual(result.crash.tiny, tiny.top5);
+    assert.equal(result.crash.int8, 5);
+  }
+
   assert.equal(result.badMetadata.length, 4);
   for (const m of result.badMetadata) assert.match(m ?? 'accepted', /^TypeError: loadModel\(\): /);
 }
 
 for (const app of ['vite', 'plain']) {
   for (const isolation of [true, false]) {
-    test(`${app}: ${isolation ? 'COOP/COEP, threads' : 'no isolation, single-threaded'}`, { timeout: 120000 }, async () => {
+    // The crash recovery once per build and once per kind of install.
+    const crash = (app === 'vite') === isolation;
+    test(`${app}: ${isolation ? 'COOP/COEP, threads' : 'no isolation, single-threaded'}${crash ? ', recovers from a trap' : ''}`, { timeout: 120000 }, async () => {
       const started = Date.now();
-      const out = await runPage(roots[app], isolation);
+      const out = await runPage(roots[app], isolation, crash);
+      assert.equal(Boolean(out.result.crash), crash);
       const r = out.result;
       console.log(`# ${app} isolation=${isolation}: ${r.build} x${r.threads}, espresso ${r.effnet?.top5?.[0]?.prob?.toFixed(3)}, ` +
         `EfficientNet-Lite0 ${r.effnet?.ms?.toFixed(0)} ms, ${Date.now() - started} ms in all`);
