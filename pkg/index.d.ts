@@ -132,7 +132,7 @@ export interface ModelMetadata {
     /** The graph input to feed. Default: the file's single input. */
     name?: string;
     /**
-     * `[1, C, H, W]` (NCHW) or `[1, H, W, C]` (NHWC), C = 3 (or 1 for a grey input). Default:
+     * `[1, C, H, W]` (NCHW) or `[1, H, W, C]` (NHWC), C = 3 (or 1: the picture's luma). Default:
      * the file input's shape with the batch bound to 1 and an unknown H or W taken as 224 (or
      * `preprocess.crop`).
      */
