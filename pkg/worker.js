@@ -75,30 +75,6 @@ const bitDepth = (m, image, maxSide) =>
 const classify = (m, image) =>
   withImage(image, (b) => m.classifyEncoded(b), (w, h, px) => m.classifyRgba(w, h, px));
 
-/**
- * The shortest decimal that reads back as the same f32: the engine's f32 fields arrive widened
- * to f64 (116.28 as 116.27999877929688).
- */
-function shortF32(x) {
-  if (typeof x !== 'number' || !Number.isFinite(x) || Math.fround(x) !== x) return x;
-  for (let digits = 1; digits <= 9; digits++) {
-    const y = Number(x.toPrecision(digits));
-    if (Math.fround(y) === x) return y;
-  }
-  return x;
-}
-
-/** info() with the metadata's mean and std as written (so it reads like the JSON it came from). */
-function infoOf(m) {
-  const info = m.info();
-  const p = info?.metadata?.preprocess;
-  if (p) {
-    if (Array.isArray(p.mean)) p.mean = p.mean.map(shortF32);
-    if (Array.isArray(p.std)) p.std = p.std.map(shortF32);
-  }
-  return info;
-}
-
 /** Keeps model `m` under `id`, freeing the one that was there; returns `m`. */
 function store(id, m) {
   models.get(id)?.free();
@@ -118,7 +94,7 @@ async function handle(msg) {
       return { result: await init(msg) };
     case Req.LOAD: {
       if (!engine) throw new Error('the engine is not initialised');
-      return { result: infoOf(store(msg.model, new engine.Model(new Uint8Array(msg.onnx), msg.metadata))) };
+      return { result: store(msg.model, new engine.Model(new Uint8Array(msg.onnx), msg.metadata)).info() };
     }
     case Req.QUANTIZE: {
       const parent = model(msg.model);
@@ -159,7 +135,7 @@ async function handle(msg) {
       if (!engine) throw new Error('the engine is not initialised');
       return { result: engine.kernelBench() };
     case Req.INFO:
-      return { result: infoOf(model(msg.model)) };
+      return { result: model(msg.model).info() };
     case Req.CLASSIFY:
       return { result: classify(model(msg.model), msg.image) };
     case Req.LAYERS:
