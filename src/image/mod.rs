@@ -6,5 +6,5 @@
 mod decode;
 mod preprocess;
 
-pub use decode::{decode, from_rgba, MAX_PIXELS};
+pub use decode::{decode, decode_at_most, from_rgba, MAX_PIXELS};
 pub use preprocess::{preprocess, resize_and_crop};
