@@ -397,7 +397,8 @@ def metadata(s, cache, input_name, source):
     return {
         "name": s["name"],
         "input": {"name": input_name, "shape": input_shape(s), "layout": s["layout"]},
-        "preprocess": {"resize_shorter": round(min(h, w) * 256 / 224), "crop": min(h, w),
+        # The input shape gives the crop's height and width (non-square ones too).
+        "preprocess": {"resize_shorter": round(min(h, w) * 256 / 224),
                        "mean": s["mean"], "std": s["std"]},
         "labels": imagenet_labels(cache, s["classes"]),
         "source": source,

@@ -83,13 +83,15 @@ pub struct Classifier {
     /// Whether the graph reads channels-last input (`[1, H, W, 3]`): an NHWC file whose input
     /// the importer could not turn into NCHW.
     input_nhwc: bool,
+    /// The image input as the file declares it (open dimensions as `None`).
+    file_input: crate::onnx::FileInput,
 }
 
-/// Whether `graph` (one input) reads its image channels last, given the metadata's crop and
-/// layout: `[1, 3, crop, crop]` is NCHW (also an NHWC file whose leading Transpose the importer
-/// removed), `[1, crop, crop, 3]` with layout `NHWC` is fed channels last; anything else is an
-/// error, which says when the problem is the layout.
-fn input_layout(graph: &crate::ir::Graph, crop: usize, layout: &str) -> Result<bool> {
+/// Whether `graph` (one input) reads its image channels last, given the metadata's input
+/// size and layout: `[1, C, H, W]` is NCHW (also an NHWC file whose leading Transpose the
+/// importer removed), `[1, H, W, C]` with layout `NHWC` is fed channels last; anything else is
+/// an error, which says when the problem is the layout.
+fn input_layout(graph: &crate::ir::Graph, metadata: &ModelMetadata) -> Result<bool> {
     let shapes = || {
         graph
             .inputs
@@ -108,17 +110,21 @@ fn input_layout(graph: &crate::ir::Graph, crop: usize, layout: &str) -> Result<b
             shapes()
         )));
     };
-    match (graph.shape(i), layout) {
-        ([1, 3, h, w], _) if (*h, *w) == (crop, crop) => Ok(false),
-        ([1, h, w, 3], "NHWC") if (*h, *w) == (crop, crop) => Ok(true),
-        ([1, h, w, 3], _) if (*h, *w) == (crop, crop) => Err(Error::Metadata(format!(
+    let (height, width) = metadata.input_size();
+    let hw = (height as usize, width as usize);
+    let c = metadata.input_channels();
+    let layout = metadata.input.layout.as_str();
+    match graph.shape(i) {
+        [1, ch, h, w] if *ch == c && (*h, *w) == hw => Ok(false),
+        [1, h, w, ch] if *ch == c && (*h, *w) == hw && layout == "NHWC" => Ok(true),
+        [1, h, w, ch] if *ch == c && (*h, *w) == hw => Err(Error::Metadata(format!(
             "layout: the model's input {} is channels last, but field `input.layout` says \
              {layout:?}: set it to \"NHWC\"",
             shapes()
         ))),
         _ => Err(Error::Metadata(format!(
-            "the model's input ({}) is not one [1, 3, {crop}, {crop}] image (or [1, {crop}, \
-             {crop}, 3] with layout NHWC)",
+            "the model's input ({}) is not one [1, {c}, {height}, {width}] image (or [1, \
+             {height}, {width}, {c}] with layout NHWC)",
             shapes()
         ))),
     }
@@ -128,21 +134,35 @@ impl Classifier {
     /// Imports the ONNX bytes with the input shape the metadata gives and checks that the
     /// graph takes one image tensor and yields one score per label.
     pub fn new(onnx: &[u8], metadata: ModelMetadata) -> Result<Self> {
+        let file = crate::onnx::describe(onnx)?;
+        let mut metadata = metadata.resolve(&file)?;
+        let file_input = file
+            .inputs
+            .into_iter()
+            .find(|i| i.name == metadata.input.name)
+            .expect("resolve() names one of the file's inputs");
         let options = ImportOptions {
             input_shapes: vec![(metadata.input.name.clone(), metadata.input.shape.clone())],
             ..Default::default()
         };
         let graph = load_model(onnx, &options)?;
-        let crop = metadata.preprocess.crop as usize;
-        let input_nhwc = input_layout(&graph, crop, &metadata.input.layout)?;
-        match graph.outputs.as_slice() {
-            [o] if graph.shape(*o).iter().product::<usize>() == metadata.labels.len() => {}
-            _ => {
+        let input_nhwc = input_layout(&graph, &metadata)?;
+        let classes = match graph.outputs.as_slice() {
+            [o] => graph.shape(*o).iter().product::<usize>(),
+            outputs => {
                 return Err(Error::Metadata(format!(
-                    "the model's outputs do not give one score for each of the {} labels",
-                    metadata.labels.len()
+                    "the model has {} outputs, not one score per class",
+                    outputs.len()
                 )))
             }
+        };
+        if metadata.labels.is_empty() {
+            metadata.labels = crate::model::default_labels(classes);
+        } else if metadata.labels.len() != classes {
+            return Err(Error::Metadata(format!(
+                "field `labels`: {} labels, but the model's output gives {classes} scores",
+                metadata.labels.len()
+            )));
         }
         Ok(Classifier {
             engine: Engine::Float(FloatExecutor::new(graph)?),
@@ -151,6 +171,7 @@ impl Classifier {
             schemes: None,
             ranges: None,
             input_nhwc,
+            file_input,
         })
     }
 
@@ -265,6 +286,7 @@ impl Classifier {
             schemes: None,
             ranges: None,
             input_nhwc: self.input_nhwc,
+            file_input: self.file_input.clone(),
         })
     }
 
@@ -281,17 +303,27 @@ impl Classifier {
             schemes: Some(schemes.clone()),
             ranges: Some(ranges.clone()),
             input_nhwc: self.input_nhwc,
+            file_input: self.file_input.clone(),
         })
     }
 
-    /// The metadata the classifier was built with.
+    /// The metadata the classifier was built with, every default filled in (see
+    /// [`ModelMetadata::resolve`]): itself valid metadata for the same file.
     pub fn metadata(&self) -> &ModelMetadata {
         &self.metadata
     }
 
+    /// The image input as the ONNX file declares it: its name and dimensions, `None` where
+    /// the file leaves one open (what the metadata had to decide).
+    pub fn file_input(&self) -> &crate::onnx::FileInput {
+        &self.file_input
+    }
+
     /// The preprocessed input tensor for an image.
     pub fn input_tensor(&self, img: &RgbImage) -> Tensor {
-        let x = preprocess(img, &self.metadata.preprocess);
+        let m = &self.metadata;
+        let (height, width) = m.input_size();
+        let x = preprocess(img, &m.preprocess, height, width, m.input_channels());
         if self.input_nhwc {
             x.permuted_axes(ndarray::IxDyn(&[0, 2, 3, 1]))
                 .as_standard_layout()

@@ -12,6 +12,7 @@
 
 mod common;
 
+use quantscope::classifier::Classifier;
 use quantscope::exec::{calibrate, FloatExecutor, Int8Executor};
 use quantscope::ir::{Layout, Tensor};
 use quantscope::model::ModelMetadata;
@@ -187,7 +188,7 @@ fn check(model: &Path) -> Outcome {
         }
         Ok((exec, refs, worst))
     };
-    match float() {
+    match float().and_then(|ok| classify_photo(model).map(|()| ok)) {
         Ok((exec, refs, diff)) => Outcome {
             float: Ok(diff),
             int8: int8_agreement(&exec, &refs),
@@ -197,6 +198,40 @@ fn check(model: &Path) -> Outcome {
             int8: "-".into(),
         },
     }
+}
+
+/// The classifier path a visitor takes: a photo preprocessed as the metadata says (non-square
+/// inputs, NHWC, BGR...) gives one probability per class; and the file alone, with every
+/// metadata field at its default, loads and classifies too.
+fn classify_photo(model: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
+    let photo = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/coffee.png"))
+        .map_err(|e| format!("samples/coffee.png: {e}"))?;
+    let photo = quantscope::image::decode(&photo).map_err(|e| e.to_string())?;
+    let meta = std::fs::read_to_string(sibling(model, "json")).map_err(|e| e.to_string())?;
+    for (what, meta) in [("its metadata", meta.as_str()), ("no metadata", "{}")] {
+        let meta = ModelMetadata::from_json(meta).map_err(|e| format!("{what}: {e}"))?;
+        let c =
+            Classifier::new(&bytes, meta).map_err(|e| format!("classifier with {what}: {e}"))?;
+        // The graph's input: the metadata's shape, or its NCHW form when the importer turned
+        // an NHWC input into a layout fact.
+        let input = c.input_tensor(&photo);
+        let graph = c.graph();
+        if input.shape() != graph.shape(graph.inputs[0]) {
+            return Err(format!(
+                "with {what}: the photo became {:?}, the input is {:?}",
+                input.shape(),
+                graph.shape(graph.inputs[0])
+            ));
+        }
+        let top = c
+            .classify(&photo, 1)
+            .map_err(|e| format!("classify with {what}: {e}"))?;
+        if top.len() != 1 || !top[0].prob.is_finite() {
+            return Err(format!("classify with {what}: {top:?}"));
+        }
+    }
+    Ok(())
 }
 
 #[test]

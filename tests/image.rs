@@ -5,15 +5,17 @@ mod common;
 
 use image::{ImageFormat, Rgb, RgbImage};
 use quantscope::image::{decode, from_rgba, preprocess, resize_and_crop};
-use quantscope::model::Preprocess;
+use quantscope::model::{Channels, Preprocess, Resize};
 use quantscope::Error;
 use std::io::Cursor;
 
 const P: Preprocess = Preprocess {
-    resize_shorter: 256,
-    crop: 224,
+    resize: Resize::Crop,
+    resize_shorter: Some(256),
+    crop: None,
     mean: [127.0; 3],
     std: [128.0; 3],
+    channels: Channels::Rgb,
 };
 
 fn encode(img: &RgbImage, f: ImageFormat) -> Vec<u8> {
@@ -110,22 +112,78 @@ fn resize_keeps_aspect_and_crops_the_centre() {
         256,
         |x, _| if x < 256 { Rgb([0; 3]) } else { Rgb([255; 3]) },
     );
-    let sq = resize_and_crop(&img, &P);
+    let sq = resize_and_crop(&img, &P, 224, 224);
     assert_eq!(sq.dimensions(), (224, 224));
     assert_eq!(sq.get_pixel(111, 100), &Rgb([0; 3]));
     assert_eq!(sq.get_pixel(112, 100), &Rgb([255; 3]));
     // A small image is enlarged: 100 x 50 -> 512 x 256.
     let small = RgbImage::from_pixel(100, 50, Rgb([10, 20, 30]));
-    assert_eq!(resize_and_crop(&small, &P).dimensions(), (224, 224));
+    assert_eq!(
+        resize_and_crop(&small, &P, 224, 224).dimensions(),
+        (224, 224)
+    );
 }
 
 #[test]
 fn preprocess_normalises_into_nchw() {
     let img = RgbImage::from_pixel(300, 260, Rgb([255, 127, 0]));
-    let t = preprocess(&img, &P);
+    let t = preprocess(&img, &P, 224, 224, 3);
     assert_eq!(t.shape(), &[1, 3, 224, 224]);
     // (255 - 127) / 128 = 1, (127 - 127) / 128 = 0, (0 - 127) / 128 = -0.9921875
     assert_eq!(t[[0, 0, 5, 7]], 1.0);
     assert_eq!(t[[0, 1, 100, 200]], 0.0);
     assert_eq!(t[[0, 2, 223, 0]], -0.9921875);
+}
+
+#[test]
+fn non_square_inputs_cover_the_box_then_cut_its_centre() {
+    // 400 x 300 into a 48 x 192 (H x W) input, shorter side 48 -> 48 (no margin): the image is
+    // scaled to cover 192 x 48, i.e. by 192 / 400 to 192 x 144, and the centre 48 rows kept.
+    let img = RgbImage::from_fn(400, 300, |_, y| Rgb([if y < 150 { 0 } else { 255 }; 3]));
+    let p = Preprocess {
+        resize_shorter: Some(48),
+        ..P
+    };
+    let cut = resize_and_crop(&img, &p, 48, 192);
+    assert_eq!(cut.dimensions(), (192, 48));
+    // Rows 48..96 of the 144-row image: 0..24 black (above the middle), 24..48 white.
+    assert_eq!(cut.get_pixel(100, 20), &Rgb([0; 3]));
+    assert_eq!(cut.get_pixel(100, 28), &Rgb([255; 3]));
+    let t = preprocess(&img, &p, 48, 192, 3);
+    assert_eq!(t.shape(), &[1, 3, 48, 192]);
+    // Stretch keeps everything: the top half of the rows black, the bottom white.
+    let stretch = Preprocess {
+        resize: Resize::Stretch,
+        ..P
+    };
+    let all = resize_and_crop(&img, &stretch, 48, 192);
+    assert_eq!(all.dimensions(), (192, 48));
+    assert_eq!(all.get_pixel(10, 2), &Rgb([0; 3]));
+    assert_eq!(all.get_pixel(10, 45), &Rgb([255; 3]));
+}
+
+#[test]
+fn bgr_and_grey_inputs_take_their_channels() {
+    let img = RgbImage::from_pixel(64, 64, Rgb([255, 127, 0]));
+    let bgr = Preprocess {
+        channels: Channels::Bgr,
+        ..P
+    };
+    let t = preprocess(&img, &bgr, 32, 32, 3);
+    // Channel 0 is blue: (0 - 127) / 128.
+    assert_eq!(t[[0, 0, 3, 3]], -0.9921875);
+    assert_eq!(t[[0, 2, 3, 3]], 1.0);
+    let grey = Preprocess {
+        mean: [0.0; 3],
+        std: [1.0; 3],
+        ..P
+    };
+    let t = preprocess(&img, &grey, 28, 28, 1);
+    assert_eq!(t.shape(), &[1, 1, 28, 28]);
+    let luma = 0.299f32 * 255.0 + 0.587 * 127.0;
+    assert!(
+        (t[[0, 0, 10, 10]] - luma).abs() < 1e-3,
+        "{}",
+        t[[0, 0, 10, 10]]
+    );
 }

@@ -368,7 +368,7 @@ fn ops_without_int8_kernels_run_in_float_between_int8_ones() {
     let islands: Vec<(String, &str)> = q
         .float_nodes()
         .into_iter()
-        .map(|f| (f.node, f.op))
+        .map(|f| (f.name, f.op))
         .collect();
     assert_eq!(
         islands,

@@ -1,7 +1,10 @@
 //! Malformed inputs, each generated here (small, deterministic): every one must be an `Err`
 //! whose message names the problem, never a panic. Models go through `Classifier::new`
 //! (import, shape checks, executor), images through `image::decode`, metadata through
-//! `ModelMetadata::from_json`.
+//! `ModelMetadata::from_json`. Native and wasm (node and Chromium) alike.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use prost::Message;
 use quantscope::classifier::Classifier;
@@ -260,7 +263,7 @@ fn extreme_aspect_images_preprocess_within_bounds() {
     // 1 pixel high: resizing the whole strip to a shorter side of 256 would take ~4 GB.
     let strip = quantscope::image::from_rgba(2_000_000, 1, vec![200; 8_000_000]).unwrap();
     let p = metadata().preprocess;
-    let t = quantscope::image::preprocess(&strip, &p);
+    let t = quantscope::image::preprocess(&strip, &p, SIDE as u32, SIDE as u32, 3);
     assert_eq!(t.shape(), &[1, 3, SIDE as usize, SIDE as usize]);
 }
 
@@ -314,20 +317,20 @@ fn metadata_errors_name_the_field() {
             "field `input.layout`",
         ),
         (
-            metadata_with(r#""labels": ["a", "b", "c", "d"]"#, r#""labels": []"#),
-            "field `labels`",
-        ),
-        (
             metadata_with(r#""labels": ["a", "b", "c", "d"]"#, r#""labels": ["a", 2]"#),
             "field `labels[1]`",
         ),
         (
-            metadata_with(r#""crop": 8,"#, ""),
-            "missing field `preprocess.crop`",
+            metadata_with(r#""crop": 8"#, r#""crop": 8, "resize": "squash""#),
+            "field `preprocess.resize`: unknown variant `squash`",
         ),
         (
-            metadata_with(r#""name": "tiny","#, ""),
-            "missing field `name`",
+            metadata_with(r#""crop": 8"#, r#""crop": 8, "channels": "RGBA""#),
+            "field `preprocess.channels`: unknown variant `RGBA`",
+        ),
+        (
+            metadata_with(r#""shape": [1, 3, 8, 8]"#, r#""shape": [1, 4, 8, 8]"#),
+            "C = 1 or 3",
         ),
         (
             metadata_with(r#""crop": 8"#, r#""crop": 8, "meen": 1"#),
@@ -345,4 +348,67 @@ fn metadata_errors_name_the_field() {
         assert!(e.starts_with("model metadata: "), "{e}");
         assert!(e.contains(expected), "{e:?} does not contain {expected:?}");
     }
+}
+
+/// Errors only the model file can reveal: the metadata parses, the file contradicts it.
+#[test]
+fn metadata_that_contradicts_the_file_names_the_field() {
+    let model = valid_model().encode_to_vec();
+    let cases = [
+        (
+            metadata_with(
+                r#""labels": ["a", "b", "c", "d"]"#,
+                r#""labels": ["a", "b"]"#,
+            ),
+            "field `labels`: 2 labels, but the model's output gives 4 scores",
+        ),
+        (
+            metadata_with(r#""name": "x""#, r#""name": "image""#),
+            "field `input.name`: the model has no input 'image' (its inputs: 'x' [1, 3, 8, 8])",
+        ),
+        (
+            metadata_with(r#""shape": [1, 3, 8, 8], "#, "").replace(r#""crop": 8"#, r#""crop": 6"#),
+            "field `preprocess.crop`: 6 does not match the input's 8 x 8",
+        ),
+        (
+            metadata_with(r#""shape": [1, 3, 8, 8]"#, r#""shape": [1, 8, 8, 3]"#)
+                .replace(r#""layout": "NCHW""#, r#""layout": "NHWC""#),
+            "a layout problem",
+        ),
+    ];
+    for (json, expected) in cases {
+        let meta = ModelMetadata::from_json(&json).expect("parses");
+        match Classifier::new(&model, meta) {
+            Ok(_) => panic!("accepted {json}"),
+            Err(e) => assert!(
+                e.to_string().contains(expected),
+                "{e} does not contain {expected:?}"
+            ),
+        }
+    }
+}
+
+/// A file alone is enough: every field of the metadata has a default from the file.
+#[test]
+fn empty_metadata_takes_its_defaults_from_the_file() {
+    let model = valid_model().encode_to_vec();
+    let c = Classifier::new(&model, ModelMetadata::from_json("{}").unwrap()).unwrap();
+    let m = c.metadata();
+    assert_eq!(m.input.name, "x");
+    assert_eq!(m.input.shape, [1, 3, SIDE as usize, SIDE as usize]);
+    assert_eq!(m.input.layout, "NCHW");
+    assert_eq!(m.labels, ["class 0", "class 1", "class 2", "class 3"]);
+    assert_eq!(m.preprocess.mean, quantscope::model::IMAGENET_MEAN);
+    // 8 * 256 / 224 = 9.14
+    assert_eq!(m.preprocess.resize_shorter, Some(9));
+    assert!(!m.name.is_empty());
+    // The resolved metadata is itself valid metadata, and loads to the same.
+    let again = serde_json::to_string(m).unwrap();
+    let c2 = Classifier::new(&model, ModelMetadata::from_json(&again).unwrap()).unwrap();
+    assert_eq!(c2.metadata(), m);
+    let img = quantscope::image::from_rgba(30, 20, vec![90; 30 * 20 * 4]).unwrap();
+    assert_eq!(
+        c.input_tensor(&img).shape(),
+        &[1, 3, SIDE as usize, SIDE as usize]
+    );
 }

@@ -3,19 +3,26 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quantscope::model::Preprocess;
+use quantscope::model::{Preprocess, Resize};
 
 fuzz_target!(|bytes: &[u8]| {
     let Ok(img) = quantscope::image::decode(bytes) else {
         return;
     };
-    // Small sizes keep the resize cheap; odd ones exercise the crop offsets.
+    // Small sizes keep the resize cheap; odd ones exercise the crop offsets, one non-square
+    // and stretched, one grey.
     let p = Preprocess {
-        resize_shorter: 19,
-        crop: 17,
+        resize_shorter: Some(19),
         mean: [127.0, 127.0, 127.0],
         std: [128.0, 128.0, 128.0],
+        ..Preprocess::default()
     };
-    let t = quantscope::image::preprocess(&img, &p);
+    let t = quantscope::image::preprocess(&img, &p, 17, 17, 3);
     assert_eq!(t.shape(), &[1, 3, 17, 17]);
+    let stretch = Preprocess {
+        resize: Resize::Stretch,
+        ..p
+    };
+    let t = quantscope::image::preprocess(&img, &stretch, 5, 23, 1);
+    assert_eq!(t.shape(), &[1, 1, 5, 23]);
 });

@@ -1,7 +1,7 @@
 //! RGB pixels -> normalised NCHW tensor, as a model's [`Preprocess`] says.
 
 use crate::ir::Tensor;
-use crate::model::Preprocess;
+use crate::model::{Channels, Preprocess, Resize};
 use image::imageops::{self, FilterType};
 use image::RgbImage;
 
@@ -10,10 +10,12 @@ use image::RgbImage;
 /// to billions of pixels; photos (aspect up to 8:1) are untouched.
 const MAX_ASPECT: u32 = 8;
 
-/// Resizes so the shorter side is `p.resize_shorter` (bilinear, antialiased when shrinking,
-/// aspect kept), then takes the centred `p.crop` square. Images longer than 8:1 are first cut
-/// to their centred 8:1 part.
-pub fn resize_and_crop(img: &RgbImage, p: &Preprocess) -> RgbImage {
+/// The picture the model sees, `height` x `width` pixels. `Resize::Crop`: scaled (bilinear,
+/// antialiased when shrinking, aspect kept) until it covers the input box enlarged so its
+/// shorter side is [`Preprocess::shorter_side`], then the centred `height` x `width` cut
+/// (for a square input: shorter side to `resize_shorter`, centre square). Images longer than
+/// 8:1 are first cut to their centred 8:1 part. `Resize::Stretch`: straight to the size.
+pub fn resize_and_crop(img: &RgbImage, p: &Preprocess, height: u32, width: u32) -> RgbImage {
     let (w, h) = img.dimensions();
     let (cw, ch) = (
         w.min(h.saturating_mul(MAX_ASPECT)),
@@ -21,30 +23,64 @@ pub fn resize_and_crop(img: &RgbImage, p: &Preprocess) -> RgbImage {
     );
     if (cw, ch) != (w, h) {
         let centre = imageops::crop_imm(img, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image();
-        return resize_and_crop(&centre, p);
+        return resize_and_crop(&centre, p, height, width);
     }
-    let short = w.min(h) as f64;
-    let scale = p.resize_shorter as f64 / short;
-    let nw = ((w as f64 * scale).round() as u32).max(p.crop);
-    let nh = ((h as f64 * scale).round() as u32).max(p.crop);
-    let resized = if (nw, nh) == (w, h) {
-        img.clone()
-    } else {
-        imageops::resize(img, nw, nh, FilterType::Triangle)
+    let resize = |nw, nh| {
+        if (nw, nh) == (w, h) {
+            img.clone()
+        } else {
+            imageops::resize(img, nw, nh, FilterType::Triangle)
+        }
     };
-    let (x, y) = ((nw - p.crop) / 2, (nh - p.crop) / 2);
-    imageops::crop_imm(&resized, x, y, p.crop, p.crop).to_image()
+    if p.resize == Resize::Stretch {
+        return resize(width, height);
+    }
+    // The box: the input's aspect, its shorter side enlarged to `shorter_side` (exactly
+    // that side for a square input).
+    let (short, side) = (
+        f64::from(height.min(width)),
+        f64::from(p.shorter_side(height, width)),
+    );
+    let (box_w, box_h) = (
+        side * f64::from(width) / short,
+        side * f64::from(height) / short,
+    );
+    let scale = (box_w / f64::from(w)).max(box_h / f64::from(h));
+    let nw = ((f64::from(w) * scale).round() as u32).max(width);
+    let nh = ((f64::from(h) * scale).round() as u32).max(height);
+    let resized = resize(nw, nh);
+    let (x, y) = ((nw - width) / 2, (nh - height) / 2);
+    imageops::crop_imm(&resized, x, y, width, height).to_image()
 }
 
-/// The model input `[1, 3, crop, crop]`: `(pixel - mean[c]) / std[c]` per RGB channel.
-pub fn preprocess(img: &RgbImage, p: &Preprocess) -> Tensor {
-    let square = resize_and_crop(img, p);
-    let s = p.crop as usize;
-    let mut data = vec![0f32; 3 * s * s];
-    for (i, px) in square.pixels().enumerate() {
-        for c in 0..3 {
-            data[c * s * s + i] = (px[c] as f32 - p.mean[c]) / p.std[c];
+/// The model input `[1, C, height, width]`: `(pixel - mean[c]) / std[c]` per input channel
+/// `c`, the pixel's channels in `p.channels` order; one channel is the luma
+/// `0.299 R + 0.587 G + 0.114 B` (ITU-R BT.601).
+pub fn preprocess(
+    img: &RgbImage,
+    p: &Preprocess,
+    height: u32,
+    width: u32,
+    channels: usize,
+) -> Tensor {
+    let picture = resize_and_crop(img, p, height, width);
+    let plane = height as usize * width as usize;
+    let mut data = vec![0f32; channels * plane];
+    let order: [usize; 3] = match p.channels {
+        Channels::Rgb => [0, 1, 2],
+        Channels::Bgr => [2, 1, 0],
+    };
+    for (i, px) in picture.pixels().enumerate() {
+        if channels == 1 {
+            let luma =
+                0.299 * f32::from(px[0]) + 0.587 * f32::from(px[1]) + 0.114 * f32::from(px[2]);
+            data[i] = (luma - p.mean[0]) / p.std[0];
+            continue;
+        }
+        for (c, &source) in order.iter().enumerate() {
+            data[c * plane + i] = (f32::from(px[source]) - p.mean[c]) / p.std[c];
         }
     }
-    Tensor::from_shape_vec(vec![1, 3, s, s], data).expect("length matches shape")
+    Tensor::from_shape_vec(vec![1, channels, height as usize, width as usize], data)
+        .expect("length matches shape")
 }

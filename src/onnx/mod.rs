@@ -54,6 +54,7 @@
 //! inputs (kept as int64 while folding); inline `raw_data` or typed fields. Externally stored data, other data types,
 //! non-float graph inputs, other op domains and any op not in the table are unsupported.
 
+mod describe;
 mod fold;
 mod import;
 mod layout;
@@ -62,6 +63,7 @@ mod ops;
 pub mod proto;
 mod tensor;
 
+pub use describe::{describe, FileDescription, FileInput};
 pub use import::{load_model, ImportOptions, MAX_OPSET};
 
 /// Every default-domain op type the importer accepts (each with the limits in the table

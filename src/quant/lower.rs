@@ -107,7 +107,7 @@ pub struct QuantizedGraph {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FloatNode {
     /// Node name.
-    pub node: String,
+    pub name: String,
     /// Op kind, as in ONNX.
     pub op: &'static str,
     /// Why it has no int8 form.
@@ -123,7 +123,7 @@ impl QuantizedGraph {
             .zip(&self.layers)
             .filter_map(|(n, layer)| match layer {
                 QLayer::Float { reason } => Some(FloatNode {
-                    node: n.name.clone(),
+                    name: n.name.clone(),
                     op: n.op.kind(),
                     reason: reason.clone(),
                 }),

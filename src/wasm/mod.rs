@@ -132,7 +132,8 @@ pub struct Model {
 
 #[wasm_bindgen]
 impl Model {
-    /// Imports ONNX bytes with their metadata JSON (labels, preprocessing, input shape).
+    /// Imports ONNX bytes with their metadata JSON (labels, preprocessing, input shape; any
+    /// field left out is filled from the file, `{}` is valid).
     #[wasm_bindgen(constructor)]
     pub fn new(onnx: &[u8], metadata_json: &str) -> Result<Model, JsError> {
         let meta = ModelMetadata::from_json(metadata_json).map_err(js_error)?;
@@ -140,8 +141,12 @@ impl Model {
         Ok(Model { classifier })
     }
 
-    /// `{ name, layers: [{ name, op, input, output, parameters, bytes }], input, output,
-    /// parameters, bytes }`.
+    /// `{ name, labels, variant, per_channel, weight_bytes, kernel_weight_bytes, metadata,
+    /// file_input: { name, dims }, float_nodes: [{ name, op, reason }], layers: [{ name, op,
+    /// input, output, parameters, bytes }], input, output, parameters, bytes }`: `metadata` is
+    /// the metadata with every default filled in (valid input for the same file), `dims` the
+    /// file's own input dims (`null` where it leaves one open), `float_nodes` the nodes an
+    /// int8 variant runs in float.
     pub fn info(&self) -> Result<JsValue, JsError> {
         #[derive(Serialize)]
         struct Info<'a> {
@@ -151,17 +156,27 @@ impl Model {
             per_channel: bool,
             weight_bytes: usize,
             kernel_weight_bytes: Option<usize>,
+            metadata: &'a ModelMetadata,
+            file_input: &'a crate::onnx::FileInput,
+            float_nodes: Vec<crate::quant::lower::FloatNode>,
             #[serde(flatten)]
             summary: crate::ir::summary::ModelSummary,
         }
+        let c = &self.classifier;
         to_js(&Info {
-            name: &self.classifier.metadata().name,
-            labels: self.classifier.metadata().labels.len(),
-            variant: self.classifier.variant().to_string(),
-            per_channel: self.classifier.per_channel(),
-            weight_bytes: self.classifier.weight_bytes(),
-            kernel_weight_bytes: self.classifier.kernel_weight_bytes(),
-            summary: summarize(self.classifier.graph()),
+            name: &c.metadata().name,
+            labels: c.metadata().labels.len(),
+            variant: c.variant().to_string(),
+            per_channel: c.per_channel(),
+            weight_bytes: c.weight_bytes(),
+            kernel_weight_bytes: c.kernel_weight_bytes(),
+            metadata: c.metadata(),
+            file_input: c.file_input(),
+            float_nodes: c
+                .int8_executor()
+                .map(|e| e.quantized().float_nodes())
+                .unwrap_or_default(),
+            summary: summarize(c.graph()),
         })
     }
 

@@ -1,7 +1,7 @@
 //! `quantscope inspect`.
 
 use quantscope::ir::summary::{summarize, ModelSummary};
-use quantscope::onnx::{load_model, ImportOptions};
+use quantscope::onnx::{describe, load_model, ImportOptions};
 use quantscope::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,21 +11,22 @@ use std::process::ExitCode;
 pub struct Args {
     /// The ONNX model.
     model: PathBuf,
-    /// Metadata JSON giving the input shape (default: the model path with .json, if present).
+    /// Metadata JSON giving the input shape (default: the model path with .json, if present,
+    /// else the file's input with open height and width at 224).
     #[arg(long)]
     meta: Option<PathBuf>,
 }
 
 /// Prints one line per node and the totals.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let mut options = ImportOptions::default();
-    if args.meta.is_some() || args.model.with_extension("json").exists() {
-        let meta = super::read_metadata(&args.model, args.meta.as_deref())?;
-        options
-            .input_shapes
-            .push((meta.input.name, meta.input.shape));
-    }
-    let graph = load_model(&super::read_file(&args.model)?, &options)?;
+    let bytes = super::read_file(&args.model)?;
+    let meta = super::read_metadata(&args.model, args.meta.as_deref())?;
+    let meta = meta.resolve(&describe(&bytes)?)?;
+    let options = ImportOptions {
+        input_shapes: vec![(meta.input.name, meta.input.shape)],
+        ..Default::default()
+    };
+    let graph = load_model(&bytes, &options)?;
     print!("{}", report(&summarize(&graph), graph.nodes.len()));
     Ok(ExitCode::SUCCESS)
 }

@@ -80,7 +80,8 @@ struct ModelArgs {
     /// The ONNX model.
     #[arg(long)]
     model: PathBuf,
-    /// The model's metadata JSON (default: the model path with .json).
+    /// The model's metadata JSON (default: the model path with .json if present, else
+    /// defaults read from the model file).
     #[arg(long)]
     meta: Option<PathBuf>,
 }
@@ -94,10 +95,15 @@ impl ModelArgs {
     }
 }
 
-/// The metadata JSON: `--meta` if given, else the model's path with a `.json` extension.
+/// The metadata JSON: `--meta` if given, else the model's path with a `.json` extension if
+/// there is one, else none (every field at its default, read from the model file).
 #[cfg(not(target_arch = "wasm32"))]
 fn read_metadata(model: &Path, meta: Option<&Path>) -> Result<ModelMetadata> {
-    let path: PathBuf = meta.map_or_else(|| model.with_extension("json"), Path::to_path_buf);
+    let beside = model.with_extension("json");
+    if meta.is_none() && !beside.exists() {
+        return Ok(ModelMetadata::default());
+    }
+    let path: PathBuf = meta.map_or(beside, Path::to_path_buf);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::Metadata(format!("cannot read {}: {e}", path.display())))?;
     ModelMetadata::from_json(&text)

@@ -307,7 +307,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if !islands.is_empty() {
             let list: Vec<String> = islands
                 .iter()
-                .map(|f| format!("{} '{}' ({})", f.op, f.node, f.reason))
+                .map(|f| format!("{} '{}' ({})", f.op, f.name, f.reason))
                 .collect();
             println!(
                 "{}: {} node(s) in float: {}",
