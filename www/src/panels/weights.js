@@ -18,7 +18,7 @@ export function mount(section, app) {
   if (!section.hasAttribute('aria-labelledby')) section.setAttribute('aria-labelledby', heading.id);
   const lede = el('div', { class: 'lead' },
     el('p', { text: 'Each bar counts the float weights of one layer; the thin vertical rules are the values the integer grid can represent. Every weight is rounded to its nearest rule, and the rounding error is plotted below it.' }),
-    el('p', { text: 'Lower the bits and watch the rules thin out and the SQNR (signal to quantization noise, about 6 dB per bit) drop. Then pick a depthwise layer and switch to one scale per tensor: a few wide channels set the step for all, so the narrow ones fall into a handful of buckets.' }),
+    el('p', { text: 'Lower the bits and watch the rules thin out and the SQNR (signal to quantization noise, about 6 dB per bit) drop. Then pick a depthwise layer (if the model has one) and switch to one scale per tensor: a few wide channels set the step for all, so the narrow ones fall into a handful of buckets.' }),
     el('p', { text: 'Switch the levels: at 4 bits k-means puts its 16 levels where the weights are, crowded around 0 where most of them lie, and beats the even grid by several dB; powers of two are fine near 0 and coarse in the tails. Every setting here is one the engine runs.' }));
   const controls = quantControls('weights', app, (v) => request(v));
   const tryLine = el('p', { class: 'qsp-try', hidden: true });
