@@ -71,8 +71,14 @@ describe('your own .onnx model', { timeout: 300_000 }, () => {
     assert.ok(lite0Layers.length > 20, `EfficientNet-Lite0 layers: ${lite0Layers.length}`);
   });
 
-  it('reports a bad .onnx with the engine’s message and keeps EfficientNet-Lite0 working', async () => {
-    await page.setInputFiles('#model-file', { name: 'bad.onnx', mimeType: 'application/octet-stream', buffer: randomBytes(4096) });
+  it('reports a bad .onnx dropped on the page with the engine’s message and keeps EfficientNet-Lite0 working', async () => {
+    // Dropped like a visitor does: an .onnx goes to the model picker, not to the image input.
+    const bytes = [...randomBytes(4096)];
+    await page.evaluate((data) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(data)], 'bad.onnx', { type: 'application/octet-stream' }));
+      document.querySelector('main').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, bytes);
     await page.waitForSelector('#model-error:not([hidden])', { timeout: STEP_TIMEOUT });
     const message = (await page.textContent('#model-error')).trim();
     await screenshotOf(page, '#model-picker', 'own-model-bad-file');
@@ -103,6 +109,17 @@ describe('your own .onnx model', { timeout: 300_000 }, () => {
     assert.equal(await page.inputValue('#model-channels'), 'RGB');
     assert.equal(await page.inputValue('#model-resize'), 'crop');
     assert.equal(await page.inputValue('#model-resize-shorter'), '73');
+    assert.equal(await page.getAttribute('#preview', 'alt'), 'Sample: chelsea.png', 'the .onnx went to the image input');
+    // Settings the file contradicts (channels last for a [1, 3, 64, 64] input): the engine's
+    // message, and the model keeps its settings.
+    const before = await page.textContent('#model-name');
+    await page.selectOption('#model-layout', 'NHWC');
+    await page.click('#model-apply');
+    await page.waitForSelector('#model-form-status.error', { timeout: STEP_TIMEOUT });
+    assert.match(await page.textContent('#model-form-status'), /The engine refused these settings: .{10,}/);
+    assert.equal(await page.textContent('#model-name'), before);
+    assert.equal(await page.getAttribute('body', 'data-model'), 'own');
+    await page.selectOption('#model-layout', 'NCHW');
     // Accept the form with a name of ours, kept on this device.
     await page.fill('#model-meta-name', 'tiny mobilenet');
     await page.check('#model-keep');

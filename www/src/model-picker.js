@@ -476,6 +476,8 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
   }
 }
 
+const r7 = (x) => Number(Number(x).toPrecision(7));
+
 /** The metadata in a stable form (key order, no older `crop` field) for comparisons and storage. */
 function normalise(m) {
   const p = m.preprocess ?? {};
@@ -486,8 +488,9 @@ function normalise(m) {
   const preprocess = {
     resize: p.resize ?? 'crop',
     ...(crop && shorter != null ? { resize_shorter: shorter } : {}),
-    mean: p.mean,
-    std: p.std,
+    // The engine reads them as f32 (116.28 comes back as 116.27999877929688): 7 digits say it.
+    mean: p.mean?.map(r7),
+    std: p.std?.map(r7),
     channels: p.channels ?? 'RGB',
   };
   const out = { name: m.name, input: { name: m.input?.name, shape: m.input?.shape, layout: m.input?.layout ?? 'NCHW' }, preprocess, labels: m.labels };
