@@ -152,6 +152,10 @@ describe('your own .onnx model', { timeout: 300_000 }, () => {
     // Bit depth classifies with this model too: its top-1 labels are class N.
     await page.waitForFunction(() => document.querySelectorAll('#bits-series li[data-top1]').length > 0
       && [...document.querySelectorAll('#bits-series li')].every((li) => /^class \d$/.test(li.dataset.top1)), null, { timeout: STEP_TIMEOUT });
+    // Sizes: measured on this model once the columns are done, in kilobytes (it is small).
+    await page.waitForFunction(() => /^tiny mobilenet: /.test(document.querySelector('#sizes-note').textContent), null, { timeout: STEP_TIMEOUT });
+    const fp32Bytes = Number(await page.getAttribute('#sizes-table tr[data-variant="fp32"]', 'data-raw-bytes'));
+    assert.ok(fp32Bytes > 1e5 && fp32Bytes < 1e6, `fp32 weights: ${fp32Bytes} bytes`);
     await screenshot(page, 'own-model-page');
     await screenshotOf(page, '#panel-compare', 'own-model-compare', { style: '.panel-nav { visibility: hidden !important; }' });
     await screenshotOf(page, '#panel-weights', 'own-model-weights', { style: '.panel-nav { visibility: hidden !important; }' });
@@ -176,6 +180,23 @@ describe('your own .onnx model', { timeout: 300_000 }, () => {
     const cols = await waitColumns(page);
     assert.ok(cols.fp32.length === 5 && !CLASS.test(cols.fp32[0]), `fp32: ${cols.fp32}`); // ImageNet names again
     assert.deepEqual(await panelLayers(page, 'weights'), lite0Layers);
+    // Still kept, and offered.
+    await page.waitForSelector('#model-kept-open', { timeout: STEP_TIMEOUT });
+    assert.match(await page.textContent('#model-kept'), /Kept on this device: torch-mobilenet_v3_small-w025\.onnx/);
+  });
+
+  it('left on EfficientNet-Lite0, the page reopens on it and offers the kept model', async () => {
+    // One column: the worker does not calibrate EfficientNet-Lite0 before it loads the kept model.
+    await page.evaluate(() => history.replaceState(null, '', '#variants=fp32&sample=coffee.png'));
+    await page.reload();
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null, { timeout: READY_TIMEOUT });
+    assert.equal(await page.getAttribute('body', 'data-model'), 'builtin');
+    await page.waitForSelector('#model-kept-open', { timeout: STEP_TIMEOUT });
+    await page.click('#model-kept-open');
+    await page.waitForFunction(() => document.body.dataset.model === 'own', null, { timeout: STEP_TIMEOUT });
+    assert.match(await page.textContent('#model-name'), /tiny mobilenet/);
+    const cols = await waitColumns(page, ['fp32']);
+    assert.ok(cols.fp32.every((l) => CLASS.test(l)), `fp32 labels: ${cols.fp32}`);
   });
 
   it('makes every request to 127.0.0.1 and throws no uncaught errors', () => {

@@ -5,7 +5,7 @@
 // ticks "keep this model on this device"; it is never uploaded. A file or setting the engine
 // refuses shows the engine's message, and the model in use stays in use.
 import { el, formatBytes } from './panels/dom.js';
-import { forgetKept, readKept, writeKept } from './model-store.js';
+import { forgetKept, readKept, setKeptOpen, writeKept } from './model-store.js';
 
 const BUILTIN = 'builtin';
 const OWN = 'own';
@@ -87,6 +87,7 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
   let builtin = null; // { model, info } once loaded (kept loaded: switching back is instant)
   let own = null; // { fileName, bytes, metadata, model, info }: the visitor's model in use or last used
   let active = null; // BUILTIN | OWN
+  let keptRecord = null; // what IndexedDB holds: { fileName, bytes, metadata, open } or null
   let busy = Promise.resolve();
 
   /** Runs model loads one after the other (a second drop waits for the first). */
@@ -117,6 +118,43 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
     app._setModel(model, info);
     markActive();
     if (previous && previous !== model && previous !== builtin?.model) previous.dispose().catch(() => {});
+    if (kind === OWN && form.keep.checked) {
+      const same = keptRecord && keptRecord.bytes === own.bytes
+        && JSON.stringify(keptRecord.metadata) === JSON.stringify(own.metadata);
+      if (!same) keep();
+      else if (keptRecord.open === false) markKeptOpen(true);
+    }
+    // The kept model stays kept, but the page now opens on EfficientNet-Lite0 and offers it.
+    if (kind === BUILTIN && keptRecord && keptRecord.open !== false) markKeptOpen(false);
+    offerKept();
+  }
+
+  function markKeptOpen(open) {
+    keptRecord.open = open;
+    setKeptOpen(open).catch((e) => console.warn('quantscope page: IndexedDB', e));
+  }
+
+  /** "Kept on this device: net.onnx (4 MB) [Open it] [Forget it]" while another model is on show. */
+  function offerKept() {
+    if (!keptRecord || active === OWN) {
+      kept.hidden = true;
+      return;
+    }
+    const record = keptRecord;
+    const open = el('button', { type: 'button', id: 'model-kept-open', text: 'Open it' });
+    const drop = el('button', { type: 'button', id: 'model-kept-forget', text: 'Forget it' });
+    open.addEventListener('click', () => {
+      showError(null);
+      form.keep.checked = true;
+      serial(`Loading ${record.fileName}…`, () => loadOwn(record.fileName, record.bytes, record.metadata)
+        .catch((e) => {
+          showError(`The kept model ${record.fileName} could not be loaded: ${e.message}. ${inUse()}`);
+          markActive();
+        }));
+    });
+    drop.addEventListener('click', () => forget().then(offerKept));
+    kept.replaceChildren(`Kept on this device: ${record.fileName} (${formatBytes(record.bytes.byteLength)}). `, open, ' ', drop);
+    kept.hidden = false;
   }
 
   async function useBuiltin() {
@@ -155,7 +193,6 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
         if (bytes.byteLength === 0) throw new Error('the file is empty');
         await loadOwn(file.name, bytes, { name: stem(file.name) });
         status.textContent = `${file.name} is in use with the settings read from the file. Check them below; “Use these settings” reloads it.`;
-        if (form.keep.checked) await keep();
       } catch (e) {
         status.textContent = '';
         showError(`“${file.name}” could not be loaded: ${e.message}. ${inUse()}`);
@@ -180,13 +217,11 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
       }
       if (active === OWN && JSON.stringify(metadata) === JSON.stringify(form.applied)) {
         form.status('These are the settings in use.');
-        if (form.keep.checked) await keep();
         return;
       }
       try {
         await loadOwn(own.fileName, own.bytes, metadata);
         form.status(`In use: ${own.info.name}, ${own.info.labels} classes.`);
-        if (form.keep.checked) await keep();
       } catch (e) {
         form.status(`The engine refused these settings: ${e.message}. ${inUse()}`, true);
         markActive();
@@ -197,8 +232,10 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
   // ---- kept on this device ----
   async function keep() {
     if (!own) return;
+    const record = { fileName: own.fileName, bytes: own.bytes, metadata: own.metadata, savedAt: Date.now(), open: true };
     try {
-      await writeKept({ fileName: own.fileName, bytes: own.bytes, metadata: own.metadata, savedAt: Date.now() });
+      await writeKept(record);
+      keptRecord = { ...record, bytes: own.bytes };
       form.keepNote(`Kept on this device (${formatBytes(own.bytes.byteLength)}); it opens with the page.`);
     } catch (e) {
       form.keep.checked = false;
@@ -208,6 +245,8 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
   async function forget() {
     try {
       await forgetKept();
+      keptRecord = null;
+      form.keep.checked = false;
       form.keepNote('Not kept: it is gone when this tab closes.');
     } catch (e) {
       form.keepNote(`Could not forget it: ${e.message}`, true);
@@ -248,7 +287,10 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
   });
   form.keep.addEventListener('change', () => (form.keep.checked ? keep() : forget()));
 
-  /** The kept model if there is one, else the built-in one. */
+  /**
+   * The kept model if there is one and it was on show when the page was left, else the built-in
+   * one (a kept model is then offered).
+   */
   async function start(engine) {
     qs = engine;
     let stored = null;
@@ -257,13 +299,15 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
     } catch (e) {
       console.warn('quantscope page: IndexedDB unavailable', e);
     }
-    if (stored) {
+    keptRecord = stored && { ...stored, bytes: new Uint8Array(stored.bytes) };
+    if (stored && stored.open !== false) {
       form.keep.checked = true;
       kept.hidden = false;
       kept.textContent = `Opening the model kept on this device: ${stored.fileName} (${formatBytes(stored.bytes.byteLength)}).`;
       try {
-        await serial(`Loading ${stored.fileName}…`, () => loadOwn(stored.fileName, new Uint8Array(stored.bytes), stored.metadata));
+        await serial(`Loading ${stored.fileName}…`, () => loadOwn(stored.fileName, keptRecord.bytes, stored.metadata));
         kept.textContent = `${stored.fileName} was kept on this device and opened with the page. Untick “Keep” below to forget it.`;
+        kept.hidden = false;
         form.keepNote(`Kept on this device (${formatBytes(stored.bytes.byteLength)}); it opens with the page.`);
         return;
       } catch (e) {

@@ -1,5 +1,6 @@
 // The visitor's model kept on this device (IndexedDB, this origin only) when they tick "keep this
-// model on this device": one record { fileName, bytes (ArrayBuffer), metadata, savedAt }.
+// model on this device": one record { fileName, bytes (ArrayBuffer), metadata, savedAt, open }
+// (`open`: it was on show when the page was left, so the page opens on it).
 // Nothing here talks to a server.
 
 const DB = 'quantscope';
@@ -44,10 +45,17 @@ export async function readKept() {
   return record;
 }
 
-/** Keeps `{ fileName, bytes, metadata, savedAt }` (bytes: a Uint8Array, stored as its own copy). */
-export function writeKept({ fileName, bytes, metadata, savedAt }) {
+/** Keeps `{ fileName, bytes, metadata, savedAt, open }` (bytes: a Uint8Array, stored as its own copy). */
+export function writeKept({ fileName, bytes, metadata, savedAt, open = true }) {
   const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  return run('readwrite', (s) => s.put({ fileName, bytes: copy, metadata, savedAt }, KEY));
+  return run('readwrite', (s) => s.put({ fileName, bytes: copy, metadata, savedAt, open }, KEY));
+}
+
+/** Whether the page opens on the kept model (true) or only offers it (false). */
+export async function setKeptOpen(open) {
+  const record = await readKept();
+  if (!record || record.open === open) return;
+  await run('readwrite', (s) => s.put({ ...record, open }, KEY));
 }
 
 export function forgetKept() {

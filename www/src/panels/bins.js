@@ -129,13 +129,14 @@ export function mount(section, app) {
   observeWidth(section, () => shown && render());
 
   // Every model on show: its layers, ranges and histograms from scratch.
+  let models = 0;
   app.onModel(async (m) => {
     model = m;
     histograms.clear();
     ranges.clear();
     domain = null;
     shown = null;
-    current = null;
+    if (models++ > 0) current = null; // a linked value belongs to the first model's layer
     value.disabled = true;
     fig.replaceChildren();
     readout.textContent = 'Reading the model’s layers…';
