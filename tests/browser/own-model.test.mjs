@@ -199,6 +199,22 @@ describe('your own .onnx model', { timeout: 300_000 }, () => {
     assert.ok(cols.fp32.every((l) => CLASS.test(l)), `fp32 labels: ${cols.fp32}`);
   });
 
+  it('a quantized column names the nodes that stay in float (shufflenet: Transpose, Slice)', async () => {
+    await page.check('#variant-w8a8');
+    await page.setInputFiles('#model-file', path.join(repo, 'tests', 'fixtures', 'corpus', 'torch-shufflenet_v2-tiny.onnx'));
+    await page.waitForFunction(() => /shufflenet/.test(document.querySelector('#model-name').textContent), null, { timeout: STEP_TIMEOUT });
+    await waitColumns(page);
+    await page.waitForFunction(() => document.querySelector('#float-nodes-w8a8')?.dataset.count != null, null, { timeout: STEP_TIMEOUT });
+    const count = Number(await page.getAttribute('#float-nodes-w8a8', 'data-count'));
+    assert.ok(count > 0, `float nodes: ${count}`);
+    const summary = await page.textContent('#float-nodes-w8a8 summary');
+    assert.match(summary, new RegExp(`^${count} nodes run in float: .*Transpose`), summary);
+    assert.equal(await page.$$eval('#float-nodes-w8a8 li', (l) => l.length), count);
+    assert.equal(await page.textContent('#float-nodes-fp32'), '', 'fp32 runs everything in float: no note');
+    await page.click('#float-nodes-w8a8 summary');
+    await screenshotOf(page, '#panel-compare', 'own-model-float-nodes', { style: '.panel-nav { visibility: hidden !important; }' });
+  });
+
   it('makes every request to 127.0.0.1 and throws no uncaught errors', () => {
     const foreign = opened.requests.filter((u) => !isLocal(u));
     assert.deepEqual(foreign, [], `requests off 127.0.0.1: ${foreign.join(', ')}`);

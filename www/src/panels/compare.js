@@ -144,7 +144,7 @@ export function mount(section, app) {
       weights: el('span', { class: 'weights', id: ids.weights ?? `weights-${name}` }),
       agreement: el('p', { class: 'agreement', id: ids.agreement ?? `agreement-${name}` }),
       status: el('p', { class: 'column-status' }),
-      floatNodes: el('p', { class: 'float-nodes note', id: `float-nodes-${name}`, hidden: true }),
+      floatNodes: el('div', { class: 'float-nodes note', id: `float-nodes-${name}` }),
       exportStatus: el('p', { class: 'export-status', role: 'status' }),
     };
     const heading = el('h3', { id: `column-${name}-title`, text: info.title });
@@ -236,8 +236,8 @@ export function mount(section, app) {
   function clear(c, message = '') {
     c.list.replaceChildren();
     c.weights.textContent = '';
-    c.floatNodes.hidden = true;
-    c.floatNodes.replaceChildren();
+    c.floatNodes.replaceChildren(); // empty, not hidden: the column's grid rows stay in place
+    delete c.floatNodes.dataset.count;
     c.latency.textContent = '–';
     c.agreement.textContent = '';
     c.status.textContent = message;
@@ -351,7 +351,6 @@ export function mount(section, app) {
   function showFloatNodes(c, nodes) {
     c.floatNodes.dataset.count = String(nodes.length);
     if (!nodes.length) {
-      c.floatNodes.hidden = true;
       c.floatNodes.replaceChildren();
       return;
     }
@@ -361,7 +360,6 @@ export function mount(section, app) {
     c.floatNodes.replaceChildren(el('details', {},
       el('summary', { text: `${nodes.length} node${nodes.length === 1 ? '' : 's'} run${nodes.length === 1 ? 's' : ''} in float: ${ops}` }),
       list));
-    c.floatNodes.hidden = false;
   }
 
   // ---- wiring ----
