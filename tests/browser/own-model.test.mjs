@@ -159,6 +159,13 @@ describe('your own .onnx model', { timeout: 300_000 }, () => {
     await screenshot(page, 'own-model-page');
     await screenshotOf(page, '#panel-compare', 'own-model-compare', { style: '.panel-nav { visibility: hidden !important; }' });
     await screenshotOf(page, '#panel-weights', 'own-model-weights', { style: '.panel-nav { visibility: hidden !important; }' });
+    // On a phone the form and this model's long layer names fit the width.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300); // charts redraw on resize
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    await screenshotOf(page, '#model-picker', 'own-model-form-390');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    assert.ok(width <= 390, `horizontal scroll at 390 px: ${width}`);
   });
 
   it('kept on this device, it comes back after a reload (from IndexedDB)', async () => {
