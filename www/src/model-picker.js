@@ -57,7 +57,6 @@ export function parseLabels(text, fileName = 'labels') {
  */
 export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
   const root = document.getElementById('model-picker');
-  const $ = (id) => root.querySelector(`#${id}`);
 
   // ---- the controls ----
   const fileInput = el('input', { type: 'file', id: 'model-file', accept: '.onnx', class: 'visually-hidden' });
