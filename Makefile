@@ -35,7 +35,7 @@ WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen
 	QUANTSCOPE_WASM_NATIVE_LOWBIT_LOGITS=$(CURDIR)/$(NATIVE_LOWBIT_LOGITS)
 
 .PHONY: help demo test test-native test-wasm test-wasm-browser test-browser lint models corpus test-corpus bench \
-	tools chromium venv pkg www clean-models fuzz fuzz-tools fuzz-seeds
+	test-npm tools chromium venv pkg www clean-models fuzz fuzz-tools fuzz-seeds
 
 help:
 	@echo "make demo    build everything and serve the page on http://127.0.0.1:8080"
@@ -123,7 +123,7 @@ pkg/mt/quantscope_bg.wasm: $(RUST_SOURCES) scripts/build_wasm.sh | tools
 
 www: www/dist/index.html
 
-www/dist/index.html: pkg/st/quantscope_bg.wasm pkg/mt/quantscope_bg.wasm pkg/index.js pkg/worker.js \
+www/dist/index.html: pkg/st/quantscope_bg.wasm pkg/mt/quantscope_bg.wasm pkg/index.js pkg/worker.js pkg/protocol.js \
 		$(wildcard www/src/* www/src/panels/* www/*.html www/*.js) $(MODEL) $(META) $(SAMPLES) www/node_modules/.installed
 	mkdir -p www/public/models www/public/samples
 	cp $(MODEL) $(META) www/public/models/
@@ -136,7 +136,7 @@ demo: www
 	@echo "== serving www/dist with COOP/COEP (threads); Ctrl+C to stop"
 	node scripts/serve.mjs --root www/dist --port 8080 --host 127.0.0.1
 
-test: lint test-native test-wasm test-wasm-browser test-browser
+test: lint test-native test-wasm test-wasm-browser test-browser test-npm
 	@echo "== all tests passed"
 
 test-native: $(MODEL) $(VENV)/.installed
@@ -179,6 +179,12 @@ test-wasm-browser: tools chromium $(NATIVE_LOGITS) $(NATIVE_INT8_LOGITS) $(NATIV
 
 test-browser: chromium www tests/browser/node_modules/.installed
 	QUANTSCOPE_EXPECT_MT=1 node --test tests/browser/
+
+# The npm package as users get it: `npm pack` of pkg/ installed into a fresh Vite app and a plain
+# <script type=module> page (in test-output/npm), each served with and without COOP/COEP and
+# classifying in Chromium (threaded build when isolated, single-threaded otherwise).
+test-npm: chromium pkg $(MODEL) $(META) tests/npm/node_modules/.installed
+	node --test tests/npm/
 
 lint:
 	cargo fmt --check

@@ -1,4 +1,8 @@
-/** quantscope: EfficientNet-Lite0 image classification in the browser (WebAssembly in a Worker). */
+/**
+ * quantscope: image classification in the browser with any ONNX image classifier (a single image
+ * input, one score per class out; e.g. EfficientNet-Lite0, MobileNet, ResNet), run by a Rust
+ * engine compiled to WebAssembly in a Worker.
+ */
 
 /** Options of {@link createQuantscope}. */
 export interface QuantscopeOptions {
@@ -14,7 +18,7 @@ export interface QuantscopeOptions {
 export interface Prediction {
   /** Class index in the model's output. */
   index: number;
-  /** Human-readable label from the metadata. */
+  /** The class's label: `metadata.labels[index]` (`'class <index>'` by default). */
   label: string;
   /** Softmax probability in [0, 1]. */
   prob: number;
@@ -49,12 +53,12 @@ export interface LayerInfo {
 
 /** The result of {@link QsModel.info}. */
 export interface ModelInfo {
-  /** Model name from the metadata. */
+  /** Model name: `metadata.name` (the file's graph name, or `'ONNX model'`, by default). */
   name: string;
   /** Number of labels (classes). */
   labels: number;
   layers: LayerInfo[];
-  /** Input shape (NCHW). */
+  /** Input shape as the engine runs it, batch 1 (`metadata.input.shape`). */
   input: number[];
   /** Output shape. */
   output: number[];
@@ -68,10 +72,132 @@ export interface ModelInfo {
   per_channel: boolean;
   /** Bytes of the weights as this variant stores them. */
   weight_bytes: number;
+  /** Static variants: bytes of the Conv/Gemm weights as the kernels hold them in memory (`null` otherwise). */
+  kernel_weight_bytes?: number | null;
+  /**
+   * The metadata in use, every default filled in: what loadModel() made of its `metadata`
+   * argument and the file. Valid input to {@link Quantscope.loadModel} (save it as the model's
+   * `.json`, edit it, pass it back).
+   */
+  metadata: ResolvedMetadata;
+  /** The ONNX file's own image input, before the engine bound it to batch 1. */
+  file_input: FileInput;
+  /**
+   * Quantized variants: the nodes left in float (e.g. an op without an integer kernel), each
+   * with the reason; `[]` for float models and fully integer variants.
+   */
+  float_nodes: FloatNode[];
 }
 
-/** Model metadata: labels, preprocessing and input shape (the `.json` next to the `.onnx`). */
-export type ModelMetadata = Record<string, unknown>;
+/** The image input as declared in the ONNX file ({@link ModelInfo.file_input}). */
+export interface FileInput {
+  /** The input's name in the graph. */
+  name: string;
+  /** Its dimensions; `null` for a symbolic one (`['batch', 3, 224, 224]` gives `[null, 3, 224, 224]`). */
+  dims: (number | null)[];
+}
+
+/** A node a quantized variant runs in float ({@link ModelInfo.float_nodes}). */
+export interface FloatNode {
+  /** The node's name in the graph. */
+  name: string;
+  /** Its ONNX operator, e.g. `'Softmax'`. */
+  op: string;
+  /** Why it stays in float. */
+  reason: string;
+}
+
+/** Memory order of the input tensor: channels first (`[1, C, H, W]`) or last (`[1, H, W, C]`). */
+export type InputLayout = 'NCHW' | 'NHWC';
+
+/**
+ * How a picture is brought to the input's H x W: `'crop'` scales the shorter side of the image
+ * to `resize_shorter` (aspect kept) and cuts the centred H x W box; `'stretch'` resizes straight
+ * to H x W (aspect not kept).
+ */
+export type ResizeMode = 'crop' | 'stretch';
+
+/**
+ * What {@link Quantscope.loadModel} needs to know beyond the ONNX file (the `.json` next to the
+ * `.onnx`). Every field is optional: a missing one takes the default given here, most read from
+ * the file. `{}` (or no metadata at all) works for any classifier with one image input; give the
+ * fields your model was trained with (normalisation, labels) for right answers.
+ * `(await model.info()).metadata` shows the {@link ResolvedMetadata} in use.
+ */
+export interface ModelMetadata {
+  /** Display name. Default: the file's graph name, else `'ONNX model'`. */
+  name?: string;
+  /** The image input. */
+  input?: {
+    /** The graph input to feed. Default: the file's single input. */
+    name?: string;
+    /**
+     * `[1, C, H, W]` (NCHW) or `[1, H, W, C]` (NHWC), C = 3 (or 1: the picture's luma). Default:
+     * the file input's shape with the batch bound to 1 and an unknown H or W taken as 224 (or
+     * `preprocess.crop`).
+     */
+    shape?: [number, number, number, number];
+    /** Default: `'NHWC'` when the file's input is `[1, H, W, 3]` (or `[1, H, W, 1]`), else `'NCHW'`. */
+    layout?: InputLayout;
+  };
+  /** Turning a picture into the input tensor: resize, then `x = (pixel - mean) / std` per channel. */
+  preprocess?: {
+    /** Default `'crop'`. */
+    resize?: ResizeMode;
+    /**
+     * `'crop'`: the length the shorter side of the H x W box is scaled to before the centred cut
+     * (at least `min(H, W)`). Default `round(min(H, W) * 256 / 224)`.
+     */
+    resize_shorter?: number;
+    /** Legacy square form of the input size: must equal H and W when given (not in the resolved form). */
+    crop?: number;
+    /**
+     * Per channel (in `channels` order), on 0..255 pixel values. Default ImageNet's
+     * `[123.675, 116.28, 103.53]`.
+     */
+    mean?: [number, number, number];
+    /** Per channel, on 0..255 pixel values. Default ImageNet's `[58.395, 57.12, 57.375]`. */
+    std?: [number, number, number];
+    /** Channel order the model expects. Default `'RGB'`. */
+    channels?: 'RGB' | 'BGR';
+  };
+  /**
+   * One label per output class, in output order; must number as many as the output's size.
+   * Default `'class 0'` .. `'class N-1'`.
+   */
+  labels?: string[];
+  /** Where the model comes from (free text, shown, not interpreted). */
+  source?: string;
+  /** The model's licence (free text). */
+  license?: string;
+}
+
+/**
+ * {@link ModelMetadata} with every default filled in, as {@link ModelInfo.metadata} reports it
+ * (valid input to {@link Quantscope.loadModel} for the same file).
+ */
+export interface ResolvedMetadata {
+  name: string;
+  input: {
+    name: string;
+    shape: [number, number, number, number];
+    layout: InputLayout;
+  };
+  preprocess: {
+    resize: ResizeMode;
+    /** With `resize: 'crop'` only. (A given `crop` is checked against H and W and not repeated.) */
+    resize_shorter?: number;
+    mean: [number, number, number];
+    std: [number, number, number];
+    channels: 'RGB' | 'BGR';
+  };
+  /** One per output class. */
+  labels: string[];
+  /** `''` when the metadata gave none. */
+  source: string;
+  /** `''` when the metadata gave none. */
+  license: string;
+}
 
 /**
  * An image for {@link QsModel.classify}:
@@ -322,7 +448,11 @@ export declare class QsModel {
   withRanges(ranges: string, options?: { variant?: Variant; perChannel?: boolean }): Promise<QsModel>;
   /** The ONNX QDQ export of this (static) model as `.onnx` bytes; rejects if it cannot export. */
   exportOnnx(): Promise<Uint8Array>;
-  /** Name, layers, shapes, parameter count and bytes. */
+  /**
+   * Name, layers, shapes, parameter count and bytes; the resolved `metadata` (every default
+   * filled in), the file's own input (`file_input`) and the nodes a quantized variant left in
+   * float (`float_nodes`).
+   */
   info(): Promise<ModelInfo>;
   /** Top-5 classes of an image. Rejects with a readable `Error` for a bad image. */
   classify(image: ImageInput): Promise<Classification>;
@@ -339,7 +469,7 @@ export declare class QsModel {
   sizes(specs?: Variant[]): Promise<WeightSizes>;
   /** The image at fewer bits per pixel, each classified by this model. */
   bitDepth(image: ImageInput, options?: { maxSide?: number }): Promise<BitDepthSeries>;
-  /** Raw logits for a preprocessed input (NCHW float32 of the model's input shape). */
+  /** Raw logits for a preprocessed input (float32 of the model's input shape, in its layout). */
   logits(input: Float32Array): Promise<Float32Array>;
   /** Frees the model. Later calls on it reject. */
   dispose(): Promise<void>;
@@ -359,13 +489,17 @@ export declare class Quantscope {
   /** How many times the worker was restarted after a crash (its models are reloaded). */
   readonly restarts: number;
   /**
-   * Loads an ONNX model with its metadata (object or JSON string). The bytes are copied and
-   * kept so that the model can be reloaded if the worker has to be restarted.
-   * Rejects with a readable `Error` for a bad model; other models keep working.
+   * Loads an ONNX image classifier. `metadata` (a {@link ModelMetadata} object, its JSON text,
+   * or omitted = `{}`) overrides what is read from the file; every field is optional and
+   * defaults as documented there. The bytes are copied and kept so that the model can be
+   * reloaded if the worker has to be restarted. Rejects with a `TypeError` if `metadata` is not
+   * an object, a JSON object string or omitted, and with a readable `Error` for a model that
+   * cannot be imported or a metadata field that does not fit it (the message names the field);
+   * other models keep working.
    */
-  loadModel(onnxBytes: Uint8Array | ArrayBuffer, metadata: ModelMetadata | string): Promise<QsModel>;
+  loadModel(onnxBytes: Uint8Array | ArrayBuffer, metadata?: ModelMetadata | string): Promise<QsModel>;
   /**
-   * The int8 GEMM kernel's speed on EfficientNet-Lite0 shapes beside the machine's int8 ceiling
+   * The int8 GEMM kernel's speed on fixed layer shapes (EfficientNet-Lite0's) beside the machine's int8 ceiling
    * (a register-only loop of `i32x4.dot_i16x8_s`), in GOP/s. For benchmarks; takes ~1 s.
    */
   kernelBench(): Promise<{ peak_gops: number; gemm: { m: number; k: number; n: number; gops: number }[] }>;

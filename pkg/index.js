@@ -1,7 +1,10 @@
-// quantscope: EfficientNet-Lite0 image classification in the browser. The Rust engine
-// (WebAssembly, SIMD128, optionally threads) runs in a dedicated module Worker; this module is
-// the small main-thread wrapper around it. Works from Vite/webpack and from a plain
-// <script type="module"> (no bundler).
+// quantscope: image classification in the browser with any ONNX image classifier (e.g.
+// EfficientNet-Lite0, MobileNet, ResNet). The Rust engine (WebAssembly, SIMD128, optionally
+// threads) runs in a dedicated module Worker; this module is the small main-thread wrapper around
+// it. The messages between the two are declared in protocol.js. Works from Vite/webpack and from
+// a plain <script type="module"> (no bundler).
+
+import { Build, ImageKind, Req } from './protocol.js';
 
 const KEEP_ALIVE = Symbol('quantscope.internal');
 const MT_INIT_TIMEOUT_MS = 15000;
@@ -32,6 +35,7 @@ class Channel {
     this.dead = false;
     this.worker = spawnWorker();
     this.worker.onmessage = (event) => {
+      // A WorkerMessage of protocol.js: OkReply, ErrorReply or ProgressReport.
       const { id, ok, result, error, fatal, progress } = event.data;
       const p = this.pending.get(id);
       if (!p) return;
@@ -96,26 +100,26 @@ async function imageMessage(image) {
   if (image == null) throw new Error('classify() needs an image');
   if (typeof Blob !== 'undefined' && image instanceof Blob) {
     const bytes = await image.arrayBuffer();
-    return [{ kind: 'encoded', bytes }, [bytes]];
+    return [{ kind: ImageKind.ENCODED, bytes }, [bytes]];
   }
   if (image instanceof ArrayBuffer) {
     // A copy: the caller's buffer stays usable.
-    return [{ kind: 'encoded', bytes: image }, []];
+    return [{ kind: ImageKind.ENCODED, bytes: image }, []];
   }
   if (ArrayBuffer.isView(image)) {
     const bytes = new Uint8Array(image.buffer, image.byteOffset, image.byteLength).slice().buffer;
-    return [{ kind: 'encoded', bytes }, [bytes]];
+    return [{ kind: ImageKind.ENCODED, bytes }, [bytes]];
   }
   if (typeof ImageData !== 'undefined' && image instanceof ImageData) {
-    return [{ kind: 'rgba', width: image.width, height: image.height, data: image.data }, []];
+    return [{ kind: ImageKind.RGBA, width: image.width, height: image.height, data: image.data }, []];
   }
   if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) {
-    return [{ kind: 'bitmap', bitmap: image }, [image]];
+    return [{ kind: ImageKind.BITMAP, bitmap: image }, [image]];
   }
   if (typeof createImageBitmap === 'function') {
     // <img>, <canvas>, OffscreenCanvas, VideoFrame, <video>: let the browser rasterise it.
     const bitmap = await createImageBitmap(image);
-    return [{ kind: 'bitmap', bitmap }, [bitmap]];
+    return [{ kind: ImageKind.BITMAP, bitmap }, [bitmap]];
   }
   throw new Error(
     'classify() takes a File, Blob, ArrayBuffer or Uint8Array (encoded image), ImageData or ImageBitmap',
@@ -178,10 +182,44 @@ export function compareClassifications(reference, other) {
   };
 }
 
+/**
+ * The metadata argument of loadModel() as JSON text for the engine: an object, a JSON string, or
+ * nothing (`undefined` / `null`: every field from its default, `'{}'`). Only the argument's type
+ * is checked here; the engine checks the fields and names the one it rejects.
+ */
 function metadataJson(metadata) {
-  if (typeof metadata === 'string') return metadata;
-  if (metadata && typeof metadata === 'object') return JSON.stringify(metadata);
-  throw new Error('loadModel() needs the metadata as an object or a JSON string');
+  if (metadata == null) return '{}';
+  if (typeof metadata === 'string') {
+    let parsed;
+    try {
+      parsed = JSON.parse(metadata);
+    } catch (e) {
+      throw new TypeError(`loadModel(): the metadata string is not valid JSON (${e.message})`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new TypeError(`loadModel(): the metadata JSON must be an object ({ ... }), not ${jsonKind(parsed)}`);
+    }
+    return metadata;
+  }
+  if (typeof metadata === 'object' && !Array.isArray(metadata) && !ArrayBuffer.isView(metadata) && !(metadata instanceof ArrayBuffer)) {
+    try {
+      return JSON.stringify(metadata);
+    } catch (e) {
+      throw new TypeError(`loadModel(): the metadata object cannot be written as JSON (${e.message})`);
+    }
+  }
+  throw new TypeError(
+    `loadModel(): metadata must be an object, a JSON string or omitted, not ${jsonKind(metadata)}` +
+      (ArrayBuffer.isView(metadata) || metadata instanceof ArrayBuffer ? ' (decode the .json file\'s bytes with TextDecoder, or pass response.json())' : ''),
+  );
+}
+
+function jsonKind(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor?.name ?? 'typed array'}`;
+  if (v instanceof ArrayBuffer) return 'an ArrayBuffer';
+  return `a ${typeof v}`;
 }
 
 function onnxCopy(onnxBytes) {
@@ -242,7 +280,7 @@ export class QsModel {
       options.layers = Object.fromEntries(Object.entries(layers).map(([k, v]) => [k, String(v)]));
     }
     // Not transferred: the wrapper keeps the images to rebuild the model after a crash.
-    return this._derive('quantize', { options, calibration: images }, onProgress);
+    return this._derive(Req.QUANTIZE, { options, calibration: images }, onProgress);
   }
 
   /**
@@ -262,7 +300,7 @@ export class QsModel {
    * for other variants). Feed them to withRanges() to build a twin without calibrating again.
    */
   ranges() {
-    return this._call('ranges');
+    return this._call(Req.RANGES);
   }
 
   /**
@@ -275,7 +313,7 @@ export class QsModel {
     if (this._disposed) throw new Error('this model was disposed');
     if (typeof ranges !== 'string') throw new Error('withRanges() needs the JSON string ranges() returns');
     const spec = variant != null ? String(variant) : perChannel === false ? 'w8a8-tensor' : 'w8a8';
-    return this._derive('with-ranges', { ranges, variant: spec });
+    return this._derive(Req.WITH_RANGES, { ranges, variant: spec });
   }
 
   /**
@@ -283,12 +321,17 @@ export class QsModel {
    * onnxruntime runs. Rejects with an `Error` if this variant or this build cannot export.
    */
   exportOnnx() {
-    return this._call('export-onnx');
+    return this._call(Req.EXPORT_ONNX);
   }
 
-  /** Name, number of labels, layers, input/output shapes, parameter count and bytes. */
+  /**
+   * Name, number of labels, layers, input/output shapes, parameter count and bytes, the
+   * resolved `metadata` (every default filled in; valid input to loadModel()), the file's own
+   * input (`file_input: { name, dims }`), and for quantized variants the nodes left in float
+   * (`float_nodes: [{ name, op, reason }]`).
+   */
   info() {
-    return this._call('info');
+    return this._call(Req.INFO);
   }
 
   /**
@@ -298,12 +341,12 @@ export class QsModel {
   async classify(image) {
     if (this._disposed) throw new Error('this model was disposed');
     const [msg, transfer] = await imageMessage(image);
-    return this._call('classify', { image: msg }, transfer);
+    return this._call(Req.CLASSIFY, { image: msg }, transfer);
   }
 
   /** Every Conv and Gemm layer: `[{ name, op, weight_shape, parameters, depthwise }]`. */
   layers() {
-    return this._call('layers');
+    return this._call(Req.LAYERS);
   }
 
   /**
@@ -318,7 +361,7 @@ export class QsModel {
    * stand for (uniform grid, or the k-means / power-of-two codebook as stored).
    */
   async layerView(layer, { bins = 64, ...scheme } = {}) {
-    return this._call('layer-view', {
+    return this._call(Req.LAYER_VIEW, {
       layer: String(layer),
       spec: weightSpecOf(scheme),
       bins: intArg(bins, 'bins'),
@@ -334,7 +377,7 @@ export class QsModel {
    */
   async staircase(layer, { points = 512, value, ...scheme } = {}) {
     const v = value == null ? undefined : Number(value);
-    return this._call('staircase', {
+    return this._call(Req.STAIRCASE, {
       layer: String(layer),
       spec: weightSpecOf(scheme),
       points: intArg(points, 'points'),
@@ -351,7 +394,7 @@ export class QsModel {
    */
   sizes(specs) {
     if (specs != null && !Array.isArray(specs)) return Promise.reject(new Error('sizes() takes an array of specs'));
-    return this._call('sizes', { specs: specs == null ? null : specs.map(String) });
+    return this._call(Req.SIZES, { specs: specs == null ? null : specs.map(String) });
   }
 
   /**
@@ -365,15 +408,15 @@ export class QsModel {
   async bitDepth(image, { maxSide = 384 } = {}) {
     if (this._disposed) throw new Error('this model was disposed');
     const [msg, transfer] = await imageMessage(image);
-    return this._call('bit-depth', { image: msg, maxSide: intArg(maxSide, 'maxSide') }, transfer);
+    return this._call(Req.BIT_DEPTH, { image: msg, maxSide: intArg(maxSide, 'maxSide') }, transfer);
   }
 
-  /** Raw logits of a preprocessed NCHW float input. */
+  /** Raw logits of a preprocessed float input (the model's input shape and layout). */
   logits(input) {
     if (!(input instanceof Float32Array)) {
-      return Promise.reject(new Error('logits() needs a Float32Array (NCHW, the model input shape)'));
+      return Promise.reject(new Error('logits() needs a Float32Array (the model input shape and layout)'));
     }
-    return this._call('logits', { input });
+    return this._call(Req.LOGITS, { input });
   }
 
   /** Frees the model in the engine. Further calls reject. */
@@ -382,7 +425,7 @@ export class QsModel {
     this._disposed = true;
     this._owner._models.delete(this._id);
     try {
-      await this._owner._request('dispose', { model: this._id });
+      await this._owner._request(Req.DISPOSE, { model: this._id });
     } catch {
       // The worker is gone or restarting: nothing left to free.
     }
@@ -409,12 +452,12 @@ export class Quantscope {
     this.restarts = 0;
   }
 
-  /** Starts a worker on build 'mt' or 'st'; returns the channel once the engine is up. */
+  /** Starts a worker on build Build.MT or Build.ST; returns the channel once the engine is up. */
   async _start(build) {
     const channel = new Channel((ch, err) => this._crashed(ch, err));
     try {
-      let init = channel.request('init', { build, threads: this._options.threads });
-      if (build === 'mt') {
+      let init = channel.request(Req.INIT, { build, threads: this._options.threads });
+      if (build === Build.MT) {
         // A thread pool whose nested workers cannot start never answers: give up and fall back.
         init = Promise.race([
           init,
@@ -440,12 +483,12 @@ export class Quantscope {
     const { wantThreads } = this._options;
     if (wantThreads) {
       try {
-        return await this._start('mt');
+        return await this._start(Build.MT);
       } catch (e) {
         this.fallbackReason = toError(e).message;
       }
     }
-    return this._start('st');
+    return this._start(Build.ST);
   }
 
   /** Worker crashed (trap or died): start a new one and reload every live model. */
@@ -461,7 +504,7 @@ export class Quantscope {
           if (m.rebuild) {
             await ch.request(m.rebuild.type, { model: m.parent, target: id, ...m.rebuild.payload });
           } else {
-            await ch.request('load', { model: id, onnx: m.onnx, metadata: m.metadata });
+            await ch.request(Req.LOAD, { model: id, onnx: m.onnx, metadata: m.metadata });
           }
           m.broken = null;
         } catch (e) {
@@ -495,24 +538,28 @@ export class Quantscope {
   }
 
   /**
-   * Loads an ONNX model with its metadata (labels, preprocessing, input shape) as an object or
-   * a JSON string. Rejects if the model cannot be imported; other models keep working.
+   * Loads an ONNX image classifier. `metadata` (optional: an object, a JSON string, or nothing)
+   * overrides what the engine reads from the file: `{ name, input: { name, shape, layout },
+   * preprocess: { resize, resize_shorter, crop, mean, std, channels }, labels, source, license }`,
+   * every field optional (defaults in index.d.ts, ModelMetadata; the values used are in
+   * `(await model.info()).metadata`). Rejects if the model cannot be imported or a field is
+   * wrong (the message names it); other models keep working.
    */
   async loadModel(onnxBytes, metadata) {
     const json = metadataJson(metadata);
     const onnx = onnxCopy(onnxBytes);
     const id = this._nextModel++;
-    await this._request('load', { model: id, onnx, metadata: json });
+    await this._request(Req.LOAD, { model: id, onnx, metadata: json });
     this._models.set(id, { onnx, metadata: json, variant: 'fp32', broken: null });
     return new QsModel(KEEP_ALIVE, this, id);
   }
 
   /**
-   * Measures the int8 GEMM kernel on EfficientNet-Lite0 shapes against the machine's int8
-   * ceiling: `{ peak_gops, gemm: [{ m, k, n, gops }] }` (for benchmarks; takes ~1 s).
+   * Measures the int8 GEMM kernel on fixed layer shapes (EfficientNet-Lite0's) against the
+   * machine's int8 ceiling: `{ peak_gops, gemm: [{ m, k, n, gops }] }` (for benchmarks; takes ~1 s).
    */
   kernelBench() {
-    return this._request('kernel-bench');
+    return this._request(Req.KERNEL_BENCH);
   }
 
   /**
@@ -520,12 +567,12 @@ export class Quantscope {
    * rejects with an `Error` naming the problem and giving the grammar for a bad spec.
    */
   parseVariant(spec) {
-    return this._request('parse-variant', { spec: String(spec) });
+    return this._request(Req.PARSE_VARIANT, { spec: String(spec) });
   }
 
   /** The grammar of variant specs, as a sentence. */
   specGrammar() {
-    return this._request('spec-grammar');
+    return this._request(Req.SPEC_GRAMMAR);
   }
 
   /** Stops the worker; every pending and later call rejects. */
@@ -539,7 +586,7 @@ export class Quantscope {
 
   /** @internal Test hook: 'trap' (wasm RuntimeError) or 'error' (worker dies). */
   _crashForTesting(how = 'trap') {
-    return this._request('crash-for-testing', { how });
+    return this._request(Req.CRASH_FOR_TESTING, { how });
   }
 }
 

@@ -1,8 +1,10 @@
 // quantscope engine worker: owns the wasm module and the loaded models. Spawned by index.js as
-// a module Worker; every request is `{ id, type, ... }` and gets exactly one reply
-// `{ id, ok: true, result }` or `{ id, ok: false, error: { name, message }, fatal }`.
-// `fatal` means the wasm instance can no longer be trusted (a trap): the wrapper replaces this
-// worker and reloads the models.
+// a module Worker. The requests and replies are declared in protocol.js: every request
+// `{ id, type, ... }` gets exactly one reply, okReply() or errorReply(); a fatal error (a trap)
+// means the wasm instance can no longer be trusted: the wrapper replaces this worker and reloads
+// the models.
+
+import { Build, ImageKind, Req, errorReply, okReply, progressReport } from './protocol.js';
 
 /** @type {any} the wasm-bindgen module (st or mt) */
 let engine = null;
@@ -12,7 +14,7 @@ const models = new Map();
 // One static import expression per build so that bundlers (Vite, webpack, Rollup) see and
 // split both; a missing build (no mt/ directory) only fails when it is asked for.
 async function importBuild(build) {
-  if (build === 'mt') return import('./mt/quantscope.js');
+  if (build === Build.MT) return import('./mt/quantscope.js');
   return import('./st/quantscope.js');
 }
 
@@ -20,7 +22,7 @@ async function init({ build, threads }) {
   const mod = await importBuild(build);
   await mod.default();
   let used = 1;
-  if (build === 'mt') {
+  if (build === Build.MT) {
     if (typeof mod.initThreadPool !== 'function') {
       throw new Error('the threaded build does not export initThreadPool');
     }
@@ -39,7 +41,7 @@ function model(id) {
 }
 
 function rgbaOf(image) {
-  if (image.kind === 'bitmap') {
+  if (image.kind === ImageKind.BITMAP) {
     const bitmap = image.bitmap;
     const { width, height } = bitmap;
     if (!width || !height) throw new Error('the image is empty (0 pixels)');
@@ -59,7 +61,7 @@ function rgbaOf(image) {
  * files, `rgba(width, height, pixels)` for pixels (a bitmap is rasterised first).
  */
 function withImage(image, encoded, rgba) {
-  if (image.kind === 'encoded') return encoded(new Uint8Array(image.bytes));
+  if (image.kind === ImageKind.ENCODED) return encoded(new Uint8Array(image.bytes));
   const { width, height, data } = rgbaOf(image);
   return rgba(width, height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
@@ -88,13 +90,13 @@ function install(target, q) {
 
 async function handle(msg) {
   switch (msg.type) {
-    case 'init':
+    case Req.INIT:
       return { result: await init(msg) };
-    case 'load': {
+    case Req.LOAD: {
       if (!engine) throw new Error('the engine is not initialised');
       return { result: store(msg.model, new engine.Model(new Uint8Array(msg.onnx), msg.metadata)).info() };
     }
-    case 'quantize': {
+    case Req.QUANTIZE: {
       const parent = model(msg.model);
       const set = new engine.CalibrationSet();
       try {
@@ -105,15 +107,15 @@ async function handle(msg) {
             throw new Error(`calibration image ${i + 1}: ${e?.message ?? e}`);
           }
         });
-        const progress = (done, total) => self.postMessage({ id: msg.id, progress: { done, total } });
+        const progress = (done, total) => self.postMessage(progressReport(msg.id, done, total));
         return { result: install(msg.target, parent.quantize(msg.options, set, progress)) };
       } finally {
         set.free();
       }
     }
-    case 'with-ranges':
+    case Req.WITH_RANGES:
       return { result: install(msg.target, model(msg.model).withRanges(msg.ranges, msg.variant)) };
-    case 'export-onnx': {
+    case Req.EXPORT_ONNX: {
       const m = model(msg.model);
       if (typeof m.exportOnnx !== 'function') {
         throw new Error('this build of the engine has no ONNX export (exportOnnx): rebuild the package');
@@ -121,42 +123,42 @@ async function handle(msg) {
       const bytes = m.exportOnnx();
       return { result: bytes, transfer: [bytes.buffer] };
     }
-    case 'parse-variant':
+    case Req.PARSE_VARIANT:
       if (!engine) throw new Error('the engine is not initialised');
       return { result: engine.parseVariant(String(msg.spec)) };
-    case 'spec-grammar':
+    case Req.SPEC_GRAMMAR:
       if (!engine) throw new Error('the engine is not initialised');
       return { result: engine.specGrammar() };
-    case 'ranges':
+    case Req.RANGES:
       return { result: model(msg.model).ranges() ?? null };
-    case 'kernel-bench':
+    case Req.KERNEL_BENCH:
       if (!engine) throw new Error('the engine is not initialised');
       return { result: engine.kernelBench() };
-    case 'info':
+    case Req.INFO:
       return { result: model(msg.model).info() };
-    case 'classify':
+    case Req.CLASSIFY:
       return { result: classify(model(msg.model), msg.image) };
-    case 'layers':
+    case Req.LAYERS:
       return { result: model(msg.model).layers() };
-    case 'layer-view': {
+    case Req.LAYER_VIEW: {
       const { layer, spec, bins } = msg;
       return { result: model(msg.model).layerView(layer, spec, bins) };
     }
-    case 'staircase': {
+    case Req.STAIRCASE: {
       const { layer, spec, points, value } = msg;
       return { result: model(msg.model).staircase(layer, spec, points, value) };
     }
-    case 'sizes':
+    case Req.SIZES:
       return { result: model(msg.model).sizes(msg.specs ?? undefined) };
-    case 'bit-depth': {
+    case Req.BIT_DEPTH: {
       const result = bitDepth(model(msg.model), msg.image, msg.maxSide);
       return { result, transfer: result.entries.map((e) => e.pixels.buffer) };
     }
-    case 'logits': {
+    case Req.LOGITS: {
       const out = model(msg.model).logits(msg.input);
       return { result: out, transfer: [out.buffer] };
     }
-    case 'dispose': {
+    case Req.DISPOSE: {
       const m = models.get(msg.model);
       if (m) {
         models.delete(msg.model);
@@ -164,7 +166,7 @@ async function handle(msg) {
       }
       return { result: null };
     }
-    case 'crash-for-testing':
+    case Req.CRASH_FOR_TESTING:
       // Simulates the failures the wrapper must survive: a wasm trap or a dead worker.
       if (msg.how === 'error') {
         setTimeout(() => {
@@ -182,15 +184,8 @@ self.onmessage = async (event) => {
   const msg = event.data;
   try {
     const { result, transfer = [] } = await handle(msg);
-    self.postMessage({ id: msg.id, ok: true, result }, transfer);
+    self.postMessage(okReply(msg.id, result), transfer);
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    const fatal = e instanceof WebAssembly.RuntimeError;
-    self.postMessage({
-      id: msg.id,
-      ok: false,
-      fatal,
-      error: { name: e.name, message: e.message || String(err) },
-    });
+    self.postMessage(errorReply(msg.id, err));
   }
 };

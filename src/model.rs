@@ -71,14 +71,21 @@ pub struct Preprocess {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crop: Option<u32>,
     /// Per-channel value subtracted from the 0..255 pixel, in the input's channel order.
-    #[serde(default = "imagenet_mean")]
+    #[serde(default = "imagenet_mean", serialize_with = "as_written")]
     pub mean: [f32; 3],
     /// Per-channel divisor applied after the mean (a scale `s` is `std` = 1/s, `mean` = 0).
-    #[serde(default = "imagenet_std")]
+    #[serde(default = "imagenet_std", serialize_with = "as_written")]
     pub std: [f32; 3],
     /// Channel order of the input tensor.
     #[serde(default)]
     pub channels: Channels,
+}
+
+/// f32 values as the shortest decimals that read back to them (116.28, not the f64
+/// 116.27999877929688 a widening gives), so that JSON and JavaScript show what was written.
+fn as_written<S: serde::Serializer>(v: &[f32; 3], s: S) -> std::result::Result<S::Ok, S::Error> {
+    let short = |x: f32| x.to_string().parse::<f64>().unwrap_or(f64::from(x));
+    [short(v[0]), short(v[1]), short(v[2])].serialize(s)
 }
 
 fn imagenet_mean() -> [f32; 3] {

@@ -126,3 +126,32 @@ fn classify_into_a_pipe_closed_early_ends_quietly() {
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+fn a_model_without_metadata_classifies_with_the_defaults() {
+    // A torchvision export on its own: input, size, normalisation and labels come from the
+    // file and the defaults (`class 0` .. `class 9`).
+    let dir = std::env::temp_dir().join(format!("quantscope-cli-bare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("mobilenet.onnx");
+    std::fs::copy(
+        common::root().join("tests/fixtures/corpus/torch-mobilenet_v3_small-w025.onnx"),
+        &model,
+    )
+    .unwrap();
+    let coffee = common::root().join("samples/coffee.png");
+    let out = quantscope(&[
+        "classify",
+        "--model",
+        model.to_str().unwrap(),
+        coffee.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("class "), "{stdout}");
+    std::fs::remove_dir_all(&dir).ok();
+}

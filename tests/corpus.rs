@@ -2,8 +2,10 @@
 //! `scripts/make_corpus.py`: Keras through tf2onnx, torchvision through torch.onnx, paddle-style
 //! graphs; `make corpus` for the full one, tests/fixtures/corpus for the tiny one) imports with
 //! the metadata's input shape and gives onnxruntime's float logits on a photo and on noise
-//! (max |ours - onnxruntime| / max |onnxruntime| <= 1e-4). Static int8 is tried on each model
-//! that imports and its top-1 agreement with float is reported, not asserted.
+//! (max |ours - onnxruntime| / max |onnxruntime| <= 1e-4), and classifies a photo through
+//! `Classifier` with its metadata and with none (every field at its default). Static int8 is
+//! tried on each model that imports: its top-1 agreement with float, the nodes it leaves in
+//! float and its ONNX QDQ export run by onnxruntime are reported, not asserted.
 //!
 //! Without `QUANTSCOPE_CORPUS` the test says so and passes (the corpus is built on demand);
 //! with it set, an empty directory, a model that does not import or does not match fails,
@@ -111,7 +113,7 @@ fn top1(logits: &[f32]) -> Option<usize> {
 
 /// Static int8 (w8a8, MinMax ranges calibrated on the reference inputs): how many inputs
 /// keep float's top-1, or the error that stopped it.
-fn int8_agreement(float: &FloatExecutor, refs: &[Reference]) -> String {
+fn int8_agreement(name: &str, float: &FloatExecutor, refs: &[Reference]) -> String {
     let run = || -> quantscope::Result<String> {
         let inputs = refs.iter().map(|r| r.input.clone());
         let ranges = calibrate(float, ObserverKind::MinMax, inputs, &mut |_, _| {})?;
@@ -120,19 +122,113 @@ fn int8_agreement(float: &FloatExecutor, refs: &[Reference]) -> String {
             &ranges.ranges,
             &LayerSchemes::uniform(Scheme::W8A8),
         )?;
+        let islands = q.float_nodes();
+        let exported = quantscope::export::export_qdq(&q);
+        let step = q.params[q.graph.outputs[0]].map(|p| p.scale);
         let int8 = Int8Executor::new(q)?;
         let mut agree = 0;
+        let mut int8_logits = Vec::new();
         for r in refs {
             let f = float.run(std::slice::from_ref(&r.input))?;
             let i = int8.run(std::slice::from_ref(&r.input))?;
             let flat = |t: &[Tensor]| t.first().map(|t| t.iter().copied().collect::<Vec<f32>>());
-            agree += usize::from(
-                top1(&flat(&f).unwrap_or_default()) == top1(&flat(&i).unwrap_or_default()),
-            );
+            let i = flat(&i).unwrap_or_default();
+            agree += usize::from(top1(&flat(&f).unwrap_or_default()) == top1(&i));
+            int8_logits.push(i);
         }
-        Ok(format!("top-1 {agree}/{}", refs.len()))
+        let export = match exported {
+            Ok(bytes) => qdq_agreement(name, &bytes, refs, &int8_logits, step),
+            Err(e) => format!("not exported: {e}"),
+        };
+        // Nodes left in float, counted by op: `0`, or e.g. `5 (Pad 4, Softmax 1)`.
+        let mut ops = std::collections::BTreeMap::<&str, usize>::new();
+        for n in &islands {
+            *ops.entry(n.op).or_default() += 1;
+        }
+        let ops: Vec<String> = ops.iter().map(|(op, n)| format!("{op} {n}")).collect();
+        let float_nodes = match islands.len() {
+            0 => "0".to_string(),
+            n => format!("{n} ({})", ops.join(", ")),
+        };
+        Ok(format!(
+            "top-1 {agree}/{} | {float_nodes} | {export}",
+            refs.len()
+        ))
     };
-    run().unwrap_or_else(|e| format!("error: {e}"))
+    run().unwrap_or_else(|e| format!("error: {e} | - | -"))
+}
+
+fn model_name(model: &Path) -> String {
+    model
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The int8 variant's ONNX QDQ export run by onnxruntime (scripts/check_qdq.py, graph
+/// optimizations off) on the reference inputs, against quantscope's int8 logits: top-1
+/// agreement and the largest difference in output steps (or relative to the logit range when
+/// the output is float, after a final Softmax).
+fn qdq_agreement(
+    name: &str,
+    bytes: &[u8],
+    refs: &[Reference],
+    ours: &[Vec<f32>],
+    step: Option<f32>,
+) -> String {
+    let dir = std::env::temp_dir().join(format!("quantscope-corpus-{}-{name}", std::process::id()));
+    let run = || -> Result<String, String> {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let model = dir.join("w8a8.onnx");
+        std::fs::write(&model, bytes).map_err(|e| e.to_string())?;
+        let mut inputs = Vec::new();
+        for r in refs {
+            let path = dir.join(format!("{}.input.bin", r.tag));
+            let raw: Vec<u8> = r.input.iter().flat_map(|v| v.to_le_bytes()).collect();
+            std::fs::write(&path, raw).map_err(|e| e.to_string())?;
+            inputs.push(path);
+        }
+        let out = std::process::Command::new(common::python())
+            .arg(common::root().join("scripts/check_qdq.py"))
+            .arg("--model")
+            .arg(&model)
+            .args(&inputs)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(format!(
+                "onnxruntime: {}",
+                err.trim().lines().last().unwrap_or("")
+            ));
+        }
+        let (mut same, mut worst) = (0, 0f32);
+        for (r, ours) in refs.iter().zip(ours) {
+            let theirs = read_f32(&dir.join(r.tag), "logits.bin")?;
+            same += usize::from(top1(&theirs) == top1(ours));
+            let range = ours.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v))
+                - ours.iter().fold(f32::INFINITY, |m, &v| m.min(v));
+            let diff = ours
+                .iter()
+                .zip(&theirs)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            worst = worst.max(diff / step.unwrap_or(range.max(f32::MIN_POSITIVE)));
+        }
+        let unit = if step.is_some() {
+            "steps"
+        } else {
+            "of the range"
+        };
+        Ok(format!(
+            "top-1 {same}/{}, max diff {worst:.3} {unit}",
+            refs.len()
+        ))
+    };
+    let result = run().unwrap_or_else(|e| format!("error: {e}"));
+    std::fs::remove_dir_all(&dir).ok();
+    result
 }
 
 /// Imports one model as its metadata says and compares both reference inputs.
@@ -191,11 +287,11 @@ fn check(model: &Path) -> Outcome {
     match float().and_then(|ok| classify_photo(model).map(|()| ok)) {
         Ok((exec, refs, diff)) => Outcome {
             float: Ok(diff),
-            int8: int8_agreement(&exec, &refs),
+            int8: int8_agreement(&model_name(model), &exec, &refs),
         },
         Err(e) => Outcome {
             float: Err(e),
-            int8: "-".into(),
+            int8: "- | - | -".into(),
         },
     }
 }
@@ -246,8 +342,11 @@ fn every_corpus_model_imports_and_matches_onnxruntime() {
         "QUANTSCOPE_CORPUS={} holds no .onnx model: run `make corpus`",
         dir.display()
     );
-    println!("| model | exporter | ops | float rel. diff | int8 vs float |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| model | exporter | ops | float rel. diff | int8 vs float | nodes in float (int8) | \
+         int8 QDQ export under onnxruntime |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     let mut failures = Vec::new();
     for model in &models {
         let name = model.file_stem().unwrap_or_default().to_string_lossy();

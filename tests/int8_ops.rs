@@ -2,8 +2,9 @@
 //! calibrated (MinMax) on random inputs, must agree with float to within what 8 bits allow
 //! (SQNR >= 30 dB, with every output within a few output steps), through every path: direct,
 //! im2col (padded, strided, grouped) and depthwise convolution, Gemm, rescaled Add, averages,
-//! MaxPool, Concat of different scales, clamps, Sigmoid as a table, and ops without an int8
-//! kernel run in float between int8 ones (squeeze-excite Mul, Pad, Mul by a constant, Softmax).
+//! MaxPool, Concat of different scales, clamps, Sigmoid as a table, pads as moved codes, and
+//! ops without an int8 kernel run in float between int8 ones (a pad value off the grid, Mul by
+//! a constant, Softmax).
 #![cfg(not(target_arch = "wasm32"))]
 
 use ndarray::{Array2, Array4, ArrayD, IxDyn};
@@ -306,7 +307,8 @@ fn sigmoid_runs_as_an_exact_table() {
 fn ops_without_int8_kernels_run_in_float_between_int8_ones() {
     let mut rng = SmallRng::seed_from_u64(9);
     // Squeeze-excite (x * sigmoid(mean(x)): an int8 Mul of a gate), then ops without an int8
-    // kernel: a Pad, a Mul by a constant, a final Softmax; a Gemm between them.
+    // kernel: a Pad by a value off the int8 grid, a Mul by a constant, a final Softmax; a Gemm
+    // between them.
     let mut g = Graph::default();
     let x = g.add_value("x", vec![1, 4, 6, 6]);
     g.inputs = vec![x];
@@ -325,7 +327,7 @@ fn ops_without_int8_kernels_run_in_float_between_int8_ones() {
     let e = node(&mut g, "excite", Op::Mul, vec![a, s]);
     let pad = Op::Pad(Pad {
         pads: vec![(0, 0), (0, 0), (1, 1), (1, 1)],
-        mode: PadMode::Constant(0.0),
+        mode: PadMode::Constant(0.3),
     });
     let padded = node(&mut g, "pad", pad, vec![e]);
     let k = g.add_value("k", vec![1, 8, 1, 1]);
@@ -409,6 +411,38 @@ fn ops_without_int8_kernels_run_in_float_between_int8_ones() {
         };
         g.outputs = vec![node(&mut g, "mul", Op::Mul, ins)];
         check(name, g, true);
+    }
+}
+
+#[test]
+fn pads_move_int8_codes() {
+    // Zero (the zero point's code), reflect and edge pads between two convolutions: codes
+    // moved, never recomputed.
+    let mut rng = SmallRng::seed_from_u64(11);
+    for mode in [PadMode::Constant(0.0), PadMode::Reflect, PadMode::Edge] {
+        let pad = Op::Pad(Pad {
+            pads: vec![(0, 0), (0, 0), (1, 2), (2, 1)],
+            mode,
+        });
+        let g = chain(
+            vec![
+                conv_op(&mut rng, [6, 3, 3, 3], 1, [1; 4], 1, Activation::NONE),
+                pad,
+                conv_op(&mut rng, [6, 1, 3, 3], 2, [0; 4], 6, RELU6),
+            ],
+            &[1, 3, 7, 7],
+        );
+        let float = FloatExecutor::new(g.clone()).unwrap();
+        let calib = vec![random(&mut rng, &[1, 3, 7, 7], -1.0, 1.0)];
+        let ranges = calibrate(&float, ObserverKind::MinMax, calib, &mut |_, _| {}).unwrap();
+        let q = quantize_static(&g, &ranges.ranges, &Scheme::int8(true).into()).unwrap();
+        assert!(
+            matches!(q.layers[1], QLayer::Pad { .. }),
+            "{:?}",
+            q.layers[1]
+        );
+        assert!(q.float_nodes().is_empty(), "{:?}", q.float_nodes());
+        check(&format!("pad {mode:?}"), g, true);
     }
 }
 

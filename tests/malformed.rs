@@ -402,8 +402,10 @@ fn empty_metadata_takes_its_defaults_from_the_file() {
     // 8 * 256 / 224 = 9.14
     assert_eq!(m.preprocess.resize_shorter, Some(9));
     assert!(!m.name.is_empty());
-    // The resolved metadata is itself valid metadata, and loads to the same.
+    // The resolved metadata is itself valid metadata, and loads to the same; its numbers read
+    // as written.
     let again = serde_json::to_string(m).unwrap();
+    assert!(again.contains("[123.675,116.28,103.53]"), "{again}");
     let c2 = Classifier::new(&model, ModelMetadata::from_json(&again).unwrap()).unwrap();
     assert_eq!(c2.metadata(), m);
     let img = quantscope::image::from_rgba(30, 20, vec![90; 30 * 20 * 4]).unwrap();

@@ -436,16 +436,24 @@ fn shape_ops_on_run_time_data_are_clear_errors() {
 }
 
 #[test]
-fn int8_lowering_runs_new_ops_as_tables_or_float_islands() {
-    // Tanh becomes a lookup table; a Transpose (no int8 kernel) a float island.
+fn int8_lowering_runs_new_ops_as_tables_moves_or_float_islands() {
+    // Tanh becomes a lookup table, a Transpose moves int8 codes, a ReduceMean over a
+    // non-spatial axis (no int8 kernel) is a float island.
     let nodes = vec![
         node("Tanh", "tanh", &["x"], &["t"], vec![]),
         node(
             "Transpose",
             "swap",
             &["t"],
-            &["y"],
+            &["tt"],
             vec![a_ints("perm", &[1, 0])],
+        ),
+        node(
+            "ReduceMean",
+            "mean",
+            &["tt"],
+            &["y"],
+            vec![a_ints("axes", &[0])],
         ),
     ];
     let g = load(&model(nodes, vec![], &[1, 4], &["y"]));
@@ -454,8 +462,17 @@ fn int8_lowering_runs_new_ops_as_tables_or_float_islands() {
     let ranges = calibrate(&float, ObserverKind::MinMax, calib, &mut |_, _| {}).unwrap();
     let q = quantize_static(&g, &ranges.ranges, &Scheme::int8(true).into()).unwrap();
     assert!(matches!(q.layers[0], QLayer::Lookup), "{:?}", q.layers[0]);
+    assert!(matches!(q.layers[1], QLayer::Same), "{:?}", q.layers[1]);
     let islands: Vec<&str> = q.float_nodes().iter().map(|f| f.op).collect();
-    assert_eq!(islands, ["Transpose"]);
+    assert_eq!(islands, ["ReduceMean"]);
+    // The int8 Transpose moves the codes: the mean of the tanh codes, within a step or two
+    // of float.
+    let int8 = quantscope::exec::Int8Executor::new(q).unwrap();
+    let x = iota(&[1, 4]);
+    let f = float.run(std::slice::from_ref(&x)).unwrap();
+    let i = int8.run(std::slice::from_ref(&x)).unwrap();
+    let (f, i) = (f[0].iter().next().unwrap(), i[0].iter().next().unwrap());
+    assert!((f - i).abs() < 0.02, "float {f}, int8 {i}");
 }
 
 /// Keras Rescaling + Normalization before the Transpose: `(x * s) - m` per channel, NHWC.

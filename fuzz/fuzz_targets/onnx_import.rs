@@ -1,5 +1,6 @@
-//! ONNX bytes -> `onnx::load_model` -> float executor -> one run on zeros when the graph is
-//! small: any input must give `Ok` or `Err`, never a panic.
+//! ONNX bytes -> `onnx::describe` and the metadata defaults it gives -> `onnx::load_model` ->
+//! float executor -> one run on zeros when the graph is small: any input must give `Ok` or
+//! `Err`, never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,6 +12,9 @@ use quantscope::onnx::{load_model, ImportOptions};
 const RUN_LIMIT: usize = 1 << 16;
 
 fuzz_target!(|bytes: &[u8]| {
+    if let Ok(file) = quantscope::onnx::describe(bytes) {
+        let _ = quantscope::model::ModelMetadata::default().resolve(&file);
+    }
     let Ok(graph) = load_model(bytes, &ImportOptions::default()) else {
         return;
     };

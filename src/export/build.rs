@@ -16,6 +16,26 @@ pub fn attr_int(name: &str, i: i64) -> AttributeProto {
     }
 }
 
+/// A FLOAT attribute.
+pub fn attr_float(name: &str, f: f32) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::FLOAT,
+        f,
+        ..Default::default()
+    }
+}
+
+/// A STRING attribute.
+pub fn attr_str(name: &str, value: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::STRING,
+        s: value.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
 /// An INTS attribute.
 pub fn attr_ints(name: &str, ints: &[i64]) -> AttributeProto {
     AttributeProto {

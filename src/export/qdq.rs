@@ -1,9 +1,10 @@
 //! The QDQ writer (see the [module docs](super)).
 
 use super::build::{
-    attr_int, attr_usizes, float_value, node, tensor_f32, tensor_i32, tensor_i4, tensor_i64,
-    tensor_i8,
+    attr_float, attr_int, attr_str, attr_usizes, float_value, node, tensor_f32, tensor_i32,
+    tensor_i4, tensor_i64, tensor_i8,
 };
+use crate::ir::ops::{PadMode, Slice};
 use crate::ir::{Activation, Node, Op, ValueId};
 use crate::onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
@@ -294,6 +295,37 @@ impl Builder<'_> {
         )
     }
 
+    /// The `starts`, `ends`, `axes`, `steps` initializers of a resolved Slice. A backward
+    /// walk that ends past index 0 needs an end below -1 (ONNX reads -1 as the last index).
+    fn slice_inputs(&mut self, sl: &Slice, base: &str) -> Vec<String> {
+        let rank = sl.lens.len();
+        let starts: Vec<i64> = sl.starts.iter().map(|&s| s as i64).collect();
+        let ends: Vec<i64> = (0..rank)
+            .map(|a| {
+                let (s, st, n) = (starts[a], sl.steps[a] as i64, sl.lens[a] as i64);
+                match n {
+                    0 => s,
+                    _ if st > 0 => s + st * (n - 1) + 1,
+                    _ => match s + st * (n - 1) - 1 {
+                        -1 => i64::MIN,
+                        e => e,
+                    },
+                }
+            })
+            .collect();
+        let axes: Vec<i64> = (0..rank as i64).collect();
+        let steps: Vec<i64> = sl.steps.iter().map(|&s| s as i64).collect();
+        [
+            ("starts", starts),
+            ("ends", ends),
+            ("axes", axes),
+            ("steps", steps),
+        ]
+        .into_iter()
+        .map(|(what, v)| self.init(&format!("{base}_{what}"), |nm| tensor_i64(nm, &[rank], &v)))
+        .collect()
+    }
+
     fn node(&mut self, n: &Node, layer: &QLayer) -> Result<()> {
         let g = &self.q.graph;
         let out = n.outputs[0];
@@ -421,13 +453,61 @@ impl Builder<'_> {
                 self.names[out] = Some(out_name);
                 return Ok(());
             }
-            // quantscope's table is exactly DequantizeLinear -> Sigmoid -> QuantizeLinear.
+            // quantscope's tables are exactly DequantizeLinear -> op -> QuantizeLinear.
             Op::Sigmoid => self.emit_new("Sigmoid", ins, &raw_base, vec![]),
+            Op::Tanh => self.emit_new("Tanh", ins, &raw_base, vec![]),
+            Op::HardSwish => self.emit_new("HardSwish", ins, &raw_base, vec![]),
+            Op::HardSigmoid(h) => {
+                let attrs = vec![attr_float("alpha", h.alpha), attr_float("beta", h.beta)];
+                self.emit_new("HardSigmoid", ins, &raw_base, attrs)
+            }
+            Op::LeakyRelu(l) => {
+                let attrs = vec![attr_float("alpha", l.alpha)];
+                self.emit_new("LeakyRelu", ins, &raw_base, attrs)
+            }
+            Op::Pad(p) => {
+                let (before, after): (Vec<i64>, Vec<i64>) =
+                    p.pads.iter().map(|&(b, a)| (b as i64, a as i64)).unzip();
+                let pads = [before, after].concat();
+                let pads = self.init(&format!("{out_name}_pads"), |nm| {
+                    tensor_i64(nm, &[pads.len()], &pads)
+                });
+                let (mode, value) = match p.mode {
+                    PadMode::Constant(v) => ("constant", v),
+                    PadMode::Reflect => ("reflect", 0.0),
+                    PadMode::Edge => ("edge", 0.0),
+                };
+                let value = self.init(&format!("{out_name}_value"), |nm| {
+                    tensor_f32(nm, &[], &[value])
+                });
+                let attrs = vec![attr_str("mode", mode)];
+                self.emit_new("Pad", vec![ins[0].clone(), pads, value], &raw_base, attrs)
+            }
+            // Codes moved, never computed: the input's parameters on both sides.
+            Op::Transpose(t) => {
+                let attrs = vec![attr_usizes("perm", &t.perm)];
+                self.emit_new("Transpose", ins, &raw_base, attrs)
+            }
+            Op::Slice(sl) => {
+                let inputs = self.slice_inputs(sl, &out_name);
+                let mut all = vec![ins[0].clone()];
+                all.extend(inputs);
+                self.emit_new("Slice", all, &raw_base, vec![])
+            }
+            Op::Gather(ga) => {
+                let idx: Vec<i64> = ga.indices.iter().map(|&i| i as i64).collect();
+                let shape = ga.indices_shape.clone();
+                let indices = self.init(&format!("{out_name}_indices"), |nm| {
+                    tensor_i64(nm, &shape, &idx)
+                });
+                let attrs = vec![attr_int("axis", ga.axis as i64)];
+                self.emit_new("Gather", vec![ins[0].clone(), indices], &raw_base, attrs)
+            }
             Op::Mul if matches!(layer, QLayer::Mul { .. }) => {
                 self.emit_new("Mul", ins, &raw_base, vec![])
             }
-            // Everything else runs in float in the int8 variants (MatMul, Pad, Sub, Div, PRelu,
-            // the hard activations, Tanh, Transpose, Slice, Gather, ReduceMean, ...).
+            // Everything else runs in float in the int8 variants (MatMul, Sub, Div, PRelu,
+            // ReduceMean, ...).
             _ => {
                 return Err(Error::Unsupported {
                     node: n.name.clone(),

@@ -21,6 +21,7 @@
 use super::scheme::{LayerSchemes, Scheme};
 use super::weights::QuantizedWeights;
 use super::{Multiplier, QuantParams};
+use crate::ir::ops::PadMode;
 use crate::ir::{Activation, Graph, Node, Op, ValueId};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
@@ -76,7 +77,14 @@ pub enum QLayer {
         /// Upper code.
         max: i8,
     },
-    /// MaxPool, Flatten, Reshape, Identity: codes unchanged.
+    /// Pad: codes moved, the new places filled with `fill` (the pad value's code; the
+    /// reflect and edge modes never read it).
+    Pad {
+        /// The code of the constant pad value.
+        fill: i8,
+    },
+    /// MaxPool, Flatten, Reshape, Identity, Transpose, Slice, Gather: codes unchanged (moved
+    /// or selected, never computed).
     Same,
     /// A unary elementwise op (Sigmoid, ...): a 256-entry table from input to output codes,
     /// which the int8 executor computes with the op's own f32 code (exact for int8 input).
@@ -283,9 +291,13 @@ pub fn quantize_static(
                     let ratio = x.scale as f64 / y.scale as f64;
                     (QLayer::Average { ratio }, Some(y))
                 }
-                Op::MaxPool(_) | Op::Flatten(_) | Op::Reshape(_) | Op::Identity => {
-                    (QLayer::Same, Some(input(0)?))
-                }
+                Op::MaxPool(_)
+                | Op::Flatten(_)
+                | Op::Reshape(_)
+                | Op::Identity
+                | Op::Transpose(_)
+                | Op::Slice(_)
+                | Op::Gather(_) => (QLayer::Same, Some(input(0)?)),
                 Op::Relu | Op::Clip(_) => {
                     let x = input(0)?;
                     let act = match &node.op {
@@ -310,6 +322,22 @@ pub fn quantize_static(
                         });
                     }
                     (QLayer::Concat(ms), Some(y))
+                }
+                Op::Pad(p) => {
+                    let x = input(0)?;
+                    let fill = match p.mode {
+                        PadMode::Constant(v) => x.quantize(v),
+                        _ => x.zero_point as i8,
+                    };
+                    // The fill must be a code: quantizing it would change what the float
+                    // model pads with.
+                    if matches!(p.mode, PadMode::Constant(v) if x.dequantize(fill) != v) {
+                        return Err(unsupported(
+                            node,
+                            "the pad value is not on the input's int8 grid",
+                        ));
+                    }
+                    (QLayer::Pad { fill }, Some(x))
                 }
                 op if op.is_unary_elementwise() => {
                     input(0)?;

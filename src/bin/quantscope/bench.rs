@@ -45,7 +45,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     let ours = median(&mut times);
-    println!("quantscope  fp32  1 thread  median {ours:8.2} ms  ({runs} runs)");
+    outln!("quantscope  fp32  1 thread  median {ours:8.2} ms  ({runs} runs)");
     if args.no_ort {
         return Ok(ExitCode::SUCCESS);
     }
@@ -55,12 +55,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     match ort_median(&args) {
         Ok(theirs) => {
-            println!("onnxruntime fp32  1 thread  median {theirs:8.2} ms  ({runs} runs)");
-            println!("ratio quantscope / onnxruntime = {:.2}", ours / theirs);
+            outln!("onnxruntime fp32  1 thread  median {theirs:8.2} ms  ({runs} runs)");
+            outln!("ratio quantscope / onnxruntime = {:.2}", ours / theirs);
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            println!("onnxruntime not measured: {e}");
+            outln!("onnxruntime not measured: {e}");
             Ok(ExitCode::FAILURE)
         }
     }

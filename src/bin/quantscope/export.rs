@@ -51,7 +51,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ))
     })?;
     let graph = model.graph.unwrap_or_default();
-    println!(
+    outln!(
         "{} ({}): {} nodes, {} initializers, {} bytes, opset {OPSET} -> {}",
         quantized.variant(),
         graph.name,

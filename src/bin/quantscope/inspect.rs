@@ -27,7 +27,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ..Default::default()
     };
     let graph = load_model(&bytes, &options)?;
-    print!("{}", report(&summarize(&graph), graph.nodes.len()));
+    outln!(
+        "{}",
+        report(&summarize(&graph), graph.nodes.len()).trim_end()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

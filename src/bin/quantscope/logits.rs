@@ -40,7 +40,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map(|(i, _)| i);
-    println!(
+    outln!(
         "{}: {} logits (top-1 {}) -> {}",
         args.image.display(),
         logits.len(),

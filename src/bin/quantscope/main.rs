@@ -1,5 +1,20 @@
 //! The native `quantscope` command line: classify images, inspect a model, benchmark it.
 
+/// `println!` for the reports: a reader that closed the pipe (`quantscope ... | head -1`) has
+/// what it wanted, so the command ends quietly and successfully instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("quantscope: cannot write the report: {e}");
+            std::process::exit(1);
+        }
+    }};
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod bench;
 #[cfg(not(target_arch = "wasm32"))]

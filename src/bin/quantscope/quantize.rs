@@ -256,10 +256,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 "float_nodes": q.int8_executor().map(|e| e.quantized().float_nodes()),
                 "layers": if args.report { serde_json::to_value(layers).ok() } else { None },
             });
-            println!("{report}");
+            outln!("{report}");
         }
         for (v, e) in &failed {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"variant": v.to_string(), "error": e.to_string()})
             );
@@ -267,10 +267,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(exit_code(&failed));
     }
     for (q, _, layers, _) in rows.iter().filter(|_| args.report) {
-        println!("{}", q.variant());
+        outln!("{}", q.variant());
         print_layers(layers);
     }
-    println!(
+    outln!(
         "{:<20} {:>12} {:>7} {:>11} {:>10} {:>9} {:>11} {:>8}",
         "variant",
         "weights B",
@@ -283,7 +283,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     for (q, s, _, size) in &rows {
         let bytes = q.weight_bytes();
-        println!(
+        outln!(
             "{:<20} {:>12} {:>7.3} {:>11} {:>10} {:>9.4} {:>8.2} dB {:>8.2}",
             q.variant().to_string(),
             bytes,
@@ -295,7 +295,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             s.mean_top5_overlap
         );
     }
-    println!(
+    outln!(
         "fp32 weights {fp32} B; agreement with fp32 on the {} calibration image(s)",
         inputs.len()
     );
@@ -309,7 +309,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .iter()
                 .map(|f| format!("{} '{}' ({})", f.op, f.name, f.reason))
                 .collect();
-            println!(
+            outln!(
                 "{}: {} node(s) in float: {}",
                 q.variant(),
                 islands.len(),
@@ -334,7 +334,7 @@ fn exit_code<T>(failed: &[T]) -> ExitCode {
 
 /// The per-layer table of one variant.
 fn print_layers(layers: &[quantscope::quant::report::LayerReport]) {
-    println!(
+    outln!(
         "{:<28} {:>5} {:>18} {:>21} {:>17} {:>17} {:>8} {:>15} {:>15} {:>9} {:>8}",
         "layer",
         "op",
@@ -350,7 +350,7 @@ fn print_layers(layers: &[quantscope::quant::report::LayerReport]) {
     );
     let pair = |p: Option<(f64, f64)>| p.map_or("-".to_string(), |(a, b)| format!("{a:.1}/{b:.1}"));
     for l in layers {
-        println!(
+        outln!(
             "{:<28} {:>5} {:>18} {:>10.3e}..{:<10.3e} {:>10.3e},{:>5} {:>10.3e},{:>5} {:>8.1} {:>15} {:>15} {:>9} {:>8}",
             l.name,
             l.op,

@@ -216,7 +216,7 @@ impl FloatExecutor {
                 Kernel::Pool(p) => p.run(ins[0], y),
                 Kernel::Softmax(s) => s.run(ins[0], y),
                 Kernel::Concat(c) => c.run(&ins, y),
-                Kernel::Pad(p) => p.run(ins[0], y),
+                Kernel::Pad(p) => p.run(ins[0], y, p.constant().unwrap_or(0.0)),
                 Kernel::Take(source) => {
                     for (y, &i) in y.iter_mut().zip(source) {
                         *y = ins[0][i];

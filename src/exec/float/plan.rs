@@ -115,12 +115,7 @@ fn kernel(op: &Op, ins: &[&[usize]], out: &[usize], mode: WeightMode) -> Kernel 
         Op::Flatten(_) | Op::Reshape(_) | Op::Identity => Kernel::Alias,
         Op::Softmax(s) => Kernel::Softmax(SoftmaxPlan::new(ins[0], s.axis, s.coerce_2d)),
         Op::Concat(c) => Kernel::Concat(ConcatPlan::new(ins, c.axis)),
-        Op::Pad(p) => Kernel::Pad(PadPlan {
-            input: ins[0].to_vec(),
-            output: out.to_vec(),
-            pads: p.pads.clone(),
-            mode: p.mode,
-        }),
+        Op::Pad(p) => Kernel::Pad(PadPlan::new(p, ins[0], out)),
     }
 }
 

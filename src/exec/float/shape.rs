@@ -1,7 +1,7 @@
 //! Data-moving ops that copy: Concat and Pad. (Flatten, Reshape and Identity copy nothing:
 //! the planner makes their output share the input's buffer.)
 
-use crate::ir::ops::PadMode;
+use crate::ir::ops::{Pad, PadMode};
 
 /// Concat as `outer` rounds of one contiguous block per input.
 #[derive(Clone, Debug)]
@@ -44,17 +44,17 @@ impl ConcatPlan {
     }
 }
 
-/// Pad with shapes resolved.
+/// Pad with shapes resolved; runs on f32 values and on int8 codes alike.
 #[derive(Clone, Debug)]
-pub(super) struct PadPlan {
+pub(crate) struct PadPlan {
     /// Input shape.
-    pub(super) input: Vec<usize>,
+    input: Vec<usize>,
     /// Output shape.
-    pub(super) output: Vec<usize>,
+    output: Vec<usize>,
     /// `(before, after)` per axis.
-    pub(super) pads: Vec<(usize, usize)>,
+    pads: Vec<(usize, usize)>,
     /// Fill mode.
-    pub(super) mode: PadMode,
+    mode: PadMode,
 }
 
 /// Source index along an axis of length `d` for padded coordinate `i` (already shifted by
@@ -74,12 +74,27 @@ fn source(i: isize, d: usize, mode: PadMode) -> Option<usize> {
 }
 
 impl PadPlan {
-    /// `y = pad(x)`, walking the output row by row along the last axis.
-    pub(super) fn run(&self, x: &[f32], y: &mut [f32]) {
-        let fill = match self.mode {
-            PadMode::Constant(v) => v,
-            _ => 0.0,
-        };
+    /// The plan of `pad` from shape `input` to `output`.
+    pub(crate) fn new(pad: &Pad, input: &[usize], output: &[usize]) -> PadPlan {
+        PadPlan {
+            input: input.to_vec(),
+            output: output.to_vec(),
+            pads: pad.pads.clone(),
+            mode: pad.mode,
+        }
+    }
+
+    /// The fill value of the constant mode.
+    pub(crate) fn constant(&self) -> Option<f32> {
+        match self.mode {
+            PadMode::Constant(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// `y = pad(x)` with `fill` for the constant mode (an int8 code for int8 values),
+    /// walking the output row by row along the last axis.
+    pub(crate) fn run<T: Copy>(&self, x: &[T], y: &mut [T], fill: T) {
         let total: usize = self.output.iter().product();
         if total == 0 {
             return;

@@ -15,9 +15,10 @@ mod ops;
 
 use super::float::buffers::BufPool;
 use super::float::pool::PoolPlan;
-use super::float::shape::ConcatPlan;
+use super::float::shape::{ConcatPlan, PadPlan};
 use super::float::NodeTime;
 use super::graph_plan::{check_inputs, run_steps, validate, with_workspace, HasPool, Lifetimes};
+use crate::ir::ops::source_indices;
 use crate::ir::{Op, Tensor, ValueId};
 use crate::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
 use crate::kernels::qs8_add::{qs8_add, QAdd};
@@ -57,6 +58,10 @@ enum QKernel {
     },
     Clamp(i8, i8),
     Alias,
+    /// Pad, with the fill code.
+    Pad(PadPlan, i8),
+    /// Transpose, Slice, Gather: `y[i] = x[source[i]]` ([`source_indices`]).
+    Take(Vec<usize>),
     /// A unary elementwise op as a table from input to output codes.
     Lookup(Box<[i8; 256]>),
     /// A node run in f32 between int8 values.
@@ -199,6 +204,12 @@ impl Int8Executor {
                 }
                 (Op::MaxPool(p), QLayer::Same) => QKernel::MaxPool(PoolPlan::new(p, true, xs, ys)),
                 (Op::Flatten(_) | Op::Reshape(_) | Op::Identity, QLayer::Same) => QKernel::Alias,
+                (Op::Pad(p), QLayer::Pad { fill }) => {
+                    QKernel::Pad(PadPlan::new(p, xs, g.shape(n.outputs[0])), *fill)
+                }
+                (op @ (Op::Transpose(_) | Op::Slice(_) | Op::Gather(_)), QLayer::Same) => {
+                    QKernel::Take(source_indices(op, xs).unwrap_or_default())
+                }
                 (Op::Relu | Op::Clip(_), QLayer::Clamp { min, max }) => QKernel::Clamp(*min, *max),
                 (Op::Concat(c), QLayer::Concat(ms)) => {
                     let shapes: Vec<&[usize]> = n.inputs.iter().map(|&v| g.shape(v)).collect();
@@ -419,6 +430,12 @@ impl Int8Executor {
                 }
             }
             QKernel::Lookup(table) => qs8_lut(table, ins[0], &mut y),
+            QKernel::Pad(plan, fill) => plan.run(ins[0], &mut y, *fill),
+            QKernel::Take(source) => {
+                for (d, &i) in y.iter_mut().zip(source) {
+                    *d = ins[0][i];
+                }
+            }
             QKernel::Float(island) => {
                 island.run(&ins, &mut y)?;
             }

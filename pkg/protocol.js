@@ -1,0 +1,138 @@
+// quantscope: the messages between the main-thread wrapper (index.js) and the engine worker
+// (worker.js), declared once. Both import this module; no request name is spelled anywhere else.
+//
+// Every request is `{ id, type, ...payload }` (posted by index.js, `id` a positive integer unique
+// per worker) and gets exactly one final reply (see Reply below); a calibration may send
+// progress reports before it. Requests on a model carry `model`: the id index.js gave it at
+// load time. Payload fields and what is transferred (moved, not copied) are listed per type.
+
+/**
+ * Request types (main thread -> worker).
+ * @readonly
+ */
+export const Req = Object.freeze({
+  /**
+   * Starts the engine: imports build `build` ('st' | 'mt') and, for 'mt', starts a pool of
+   * `threads` threads. Payload `{ build: 'st' | 'mt', threads: number }`.
+   * Result {@link InitResult}.
+   */
+  INIT: 'init',
+  /**
+   * Imports an ONNX model under id `model`. Payload `{ model: number, onnx: Uint8Array,
+   * metadata: string }` (`metadata`: JSON text, `'{}'` for the defaults). Not transferred: the
+   * wrapper keeps the bytes to reload the model after a crash. Result: the model's info().
+   */
+  LOAD: 'load',
+  /**
+   * Builds a quantized twin of `model` under id `target`. Payload `{ model, target,
+   * options: { variant: string, observer?: string, perChannel?: boolean, layers?: { [layer]:
+   * spec } }, calibration: ImageMessage[] }`. Not transferred (kept for a rebuild). Sends
+   * {@link ProgressReport}s, then result `{ variant: string, weightBytes: number }`.
+   */
+  QUANTIZE: 'quantize',
+  /**
+   * The static twin of `model` under id `target` for saved activation ranges. Payload
+   * `{ model, target, ranges: string (JSON), variant: string }`. Result as QUANTIZE.
+   */
+  WITH_RANGES: 'with-ranges',
+  /** The ONNX QDQ export of `model`. Payload `{ model }`. Result `Uint8Array` (transferred). */
+  EXPORT_ONNX: 'export-onnx',
+  /** The canonical form of a variant spec. Payload `{ spec: string }`. Result `string`. */
+  PARSE_VARIANT: 'parse-variant',
+  /** The grammar of variant specs. No payload. Result `string`. */
+  SPEC_GRAMMAR: 'spec-grammar',
+  /** The activation ranges of `model`. Payload `{ model }`. Result `string | null` (JSON). */
+  RANGES: 'ranges',
+  /** The int8 GEMM kernel's speed. No payload. Result `{ peak_gops, gemm: [{ m, k, n, gops }] }`. */
+  KERNEL_BENCH: 'kernel-bench',
+  /** Payload `{ model }`. Result: the model's info() (ModelInfo in index.d.ts). */
+  INFO: 'info',
+  /**
+   * Top-5 classes of an image. Payload `{ model, image: ImageMessage }` (an encoded image's
+   * bytes or a bitmap are transferred; see imageMessage() in index.js). Result
+   * `{ top5, probs, ms, preprocess_ms }`.
+   */
+  CLASSIFY: 'classify',
+  /** The Conv/Gemm layers. Payload `{ model }`. Result `WeightLayer[]`. */
+  LAYERS: 'layers',
+  /** Payload `{ model, layer: string, spec: string, bins: number }`. Result `LayerView`. */
+  LAYER_VIEW: 'layer-view',
+  /**
+   * Payload `{ model, layer: string, spec: string, points: number, value?: number }`.
+   * Result `Staircase`.
+   */
+  STAIRCASE: 'staircase',
+  /** Payload `{ model, specs: string[] | null }`. Result `WeightSizes`. */
+  SIZES: 'sizes',
+  /**
+   * Payload `{ model, image: ImageMessage, maxSide: number }` (image transferred as for
+   * CLASSIFY). Result `BitDepthSeries` (every entry's `pixels` buffer transferred).
+   */
+  BIT_DEPTH: 'bit-depth',
+  /**
+   * Raw logits. Payload `{ model, input: Float32Array }` (copied). Result `Float32Array`
+   * (transferred).
+   */
+  LOGITS: 'logits',
+  /** Frees `model` (no error if it is already gone). Payload `{ model }`. Result `null`. */
+  DISPOSE: 'dispose',
+  /**
+   * Test hook. Payload `{ how: 'trap' | 'error' }`: a wasm RuntimeError (fatal reply) or an
+   * uncaught error that kills the worker (no reply).
+   */
+  CRASH_FOR_TESTING: 'crash-for-testing',
+});
+
+/**
+ * The engine builds INIT starts: `'st'` (single-threaded SIMD, `st/`) and `'mt'` (SIMD + threads,
+ * `mt/`, needs crossOriginIsolated).
+ * @readonly
+ */
+export const Build = Object.freeze({ ST: 'st', MT: 'mt' });
+
+/** Every request type, for checks (`REQUEST_TYPES.has(msg.type)`). */
+export const REQUEST_TYPES = new Set(Object.values(Req));
+
+/**
+ * The forms of an image in a message (`ImageMessage`):
+ * - `{ kind: 'encoded', bytes: ArrayBuffer }`: a JPEG/PNG/WebP/GIF/BMP file;
+ * - `{ kind: 'rgba', width, height, data: Uint8ClampedArray }`: pixels (ImageData's layout);
+ * - `{ kind: 'bitmap', bitmap: ImageBitmap }`: rasterised by the worker (OffscreenCanvas).
+ * @readonly
+ */
+export const ImageKind = Object.freeze({ ENCODED: 'encoded', RGBA: 'rgba', BITMAP: 'bitmap' });
+
+/**
+ * @typedef {{ build: 'st' | 'mt', threads: number, simd: boolean, threaded: boolean, version: string }} InitResult
+ *   The INIT result: the build started, threads in use, and the engine's buildInfo().
+ * @typedef {{ id: number, ok: true, result: any }} OkReply
+ *   A request succeeded.
+ * @typedef {{ id: number, ok: false, fatal: boolean, error: { name: string, message: string } }} ErrorReply
+ *   A request failed; `fatal`: the wasm instance trapped and can no longer be trusted (the
+ *   wrapper replaces the worker and reloads the models).
+ * @typedef {{ id: number, progress: { done: number, total: number } }} ProgressReport
+ *   A running request's progress (QUANTIZE: after each calibration image); not a reply.
+ * @typedef {OkReply | ErrorReply | ProgressReport} WorkerMessage
+ *   Everything the worker posts.
+ */
+
+/** @returns {OkReply} */
+export function okReply(id, result) {
+  return { id, ok: true, result };
+}
+
+/** @returns {ErrorReply} */
+export function errorReply(id, err) {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    id,
+    ok: false,
+    fatal: e instanceof WebAssembly.RuntimeError,
+    error: { name: e.name, message: e.message || String(err) },
+  };
+}
+
+/** @returns {ProgressReport} */
+export function progressReport(id, done, total) {
+  return { id, progress: { done, total } };
+}
