@@ -3,7 +3,8 @@
 // mobilenet_v3_small at width 0.25: 10 classes, 64×64 input, random weights) is chosen through
 // the model picker's file input, its form is prefilled from the graph and accepted, and every
 // panel works on it (compare columns with 'class N' labels, its own layers in weights and bins);
-// ticked "keep", it comes back after a reload from IndexedDB. No request leaves 127.0.0.1.
+// ticked "keep", it comes back after a reload from IndexedDB; a channels-last Keras export shows
+// the node its w8a8 variant runs in float. No request leaves 127.0.0.1.
 // Screenshots: test-output/screenshots/own-model-*.png. Run from the repository root:
 // `node --test tests/browser/own-model.test.mjs`.
 import { after, before, describe, it } from 'node:test';
@@ -206,16 +207,18 @@ describe('your own .onnx model', { timeout: 300_000 }, () => {
     assert.ok(cols.fp32.every((l) => CLASS.test(l)), `fp32 labels: ${cols.fp32}`);
   });
 
-  it('a quantized column names the nodes that stay in float (shufflenet: Transpose, Slice)', async () => {
+  it('a channels-last Keras export: NHWC read from the graph; its w8a8 column names the node left in float (Softmax)', async () => {
     await page.check('#variant-w8a8');
-    await page.setInputFiles('#model-file', path.join(repo, 'tests', 'fixtures', 'corpus', 'torch-shufflenet_v2-tiny.onnx'));
-    await page.waitForFunction(() => /shufflenet/.test(document.querySelector('#model-name').textContent), null, { timeout: STEP_TIMEOUT });
+    await page.setInputFiles('#model-file', path.join(repo, 'tests', 'fixtures', 'corpus', 'keras-mobile-blocks-nhwc.onnx'));
+    await page.waitForFunction(() => /keras-mobile-blocks-nhwc/.test(document.querySelector('#model-name').textContent), null, { timeout: STEP_TIMEOUT });
+    assert.equal(await page.inputValue('#model-layout'), 'NHWC');
+    assert.equal(await page.inputValue('#model-input-h'), '48');
     await waitColumns(page);
     await page.waitForFunction(() => document.querySelector('#float-nodes-w8a8')?.dataset.count != null, null, { timeout: STEP_TIMEOUT });
     const count = Number(await page.getAttribute('#float-nodes-w8a8', 'data-count'));
     assert.ok(count > 0, `float nodes: ${count}`);
     const summary = await page.textContent('#float-nodes-w8a8 summary');
-    assert.match(summary, new RegExp(`^${count} nodes run in float: .*Transpose`), summary);
+    assert.match(summary, new RegExp(`^${count} nodes? runs? in float: .*Softmax`), summary);
     assert.equal(await page.$$eval('#float-nodes-w8a8 li', (l) => l.length), count);
     assert.equal(await page.textContent('#float-nodes-fp32'), '', 'fp32 runs everything in float: no note');
     await page.click('#float-nodes-w8a8 summary');
