@@ -1,9 +1,12 @@
 // The object every panel receives (see shared-notes/CONTRACT.md): the engine, the fp32 model and
-// its variants (built once, cached), the image on show, events, and the view state kept in the
-// URL hash so that a teacher can link a view.
+// its variants (built once per model, cached), the image on show, events, and the view state
+// kept in the URL hash so that a teacher can link a view. The model can change (the visitor's own
+// .onnx): panels follow with app.onModel(), and the old model's variants are disposed.
 
 /** The hash keys, in the order they are written. */
 export const STATE_KEYS = ['panel', 'sample', 'variants', 'observer', 'layer', 'bits', 'levels', 'gran', 'value', 'bitsimg'];
+/** Hash keys that name something inside one model: dropped when the model changes. */
+const MODEL_KEYS = ['layer', 'value'];
 /**
  * Variants are named by specs (see the engine's grammar: fp32, fp16, w<b>a<b>[-suffixes]).
  * The columns shown when the hash names none, in column order.
@@ -75,7 +78,8 @@ export async function withDecodeFallback(run, blob) {
 
 export function createApp() {
   const listeners = new Map();
-  const cache = new Map(); // variant key -> Promise<QsModel>, in build order
+  const cache = new Map(); // variant key -> Promise<QsModel>, in build order (current model only)
+  let generation = 0; // bumped per model: a key of an older model is never reused
   let state = parseHash(location.hash);
   let resolveModel;
   let calibration = []; // [{ name, blob, sample }]
@@ -94,9 +98,11 @@ export function createApp() {
   const app = {
     /** The Quantscope engine, null before it starts. */
     qs: null,
-    /** The fp32 QsModel, null until loaded. */
+    /** The fp32 QsModel on show, null until loaded. */
     model: null,
-    /** Promise of the fp32 QsModel. */
+    /** Its info() (name, labels, input, metadata, ...), null until loaded. */
+    modelInfo: null,
+    /** Promise of the first fp32 QsModel (later ones come with 'model' events: see onModel). */
     whenModel: new Promise((resolve) => {
       resolveModel = resolve;
     }),
@@ -125,6 +131,15 @@ export function createApp() {
     /** Emits an event to the listeners (panels may talk to each other this way). */
     emit(event, detail) {
       emit(event, detail);
+    },
+
+    /**
+     * Calls `cb(model, info)` with the model on show (at once if there is one) and again each
+     * time it changes. Returns the unsubscribe function.
+     */
+    onModel(cb) {
+      if (app.model) cb(app.model, app.modelInfo);
+      return app.on('model', (m) => cb(m, app.modelInfo));
     },
 
     on(event, cb) {
@@ -159,7 +174,8 @@ export function createApp() {
     variant(spec) {
       const name = normalizeSpec(spec);
       if (!name) return Promise.reject(new Error('no variant named'));
-      return cached(name, app.observer, calibrationVersion, calibration.slice());
+      if (!app.model) return app.whenModel.then(() => app.variant(name));
+      return cached(name, app.model, app.observer, calibrationVersion, calibration.slice());
     },
 
     /** Shows a message in the page's alert box (null hides it). */
@@ -191,10 +207,22 @@ export function createApp() {
     _setEngine(qs) {
       app.qs = qs;
     },
-    _setModel(model) {
+    /**
+     * Puts `model` (fp32, with its info()) on show: the previous model's variants are disposed
+     * (not the previous model itself: its owner decides), the hash keys naming its layers are
+     * dropped, and 'model' is emitted.
+     */
+    _setModel(model, info) {
+      if (model === app.model) return;
+      const previous = app.model;
+      generation++;
+      for (const built of cache.values()) built.then((m) => m !== previous && m.dispose(), () => {});
+      cache.clear();
       app.model = model;
+      app.modelInfo = info ?? null;
       resolveModel(model);
       emit('model', model);
+      if (previous) app.setState(Object.fromEntries(MODEL_KEYS.map((k) => [k, null])));
     },
     _setImage(image) {
       if (app.image?.url && app.image.url !== image?.url) URL.revokeObjectURL(app.image.url);
@@ -209,44 +237,49 @@ export function createApp() {
     },
   };
 
-  function cached(name, observer, version, images) {
+  function cached(name, fp32, observer, version, images) {
     const calibrated = isStatic(name);
-    const key = calibrated ? `${name}|${observer}|${version}` : name;
+    const key = `${generation}:${calibrated ? `${name}|${observer}|${version}` : name}`;
     let built = cache.get(key);
     if (!built) {
-      built = build(name, observer, version, images);
+      built = build(name, fp32, observer, version, images);
       cache.set(key, built);
       built.then(
-        (model) => emit('variant', { name, model, observer: calibrated ? observer : null }),
-        () => cache.delete(key), // not cached: the next call tries again
+        (model) => {
+          // A build of a model no longer on show was disposed with the rest of its cache.
+          if (cache.get(key) === built) emit('variant', { name, model, observer: calibrated ? observer : null });
+        },
+        () => cache.get(key) === built && cache.delete(key), // not cached: the next call tries again
       );
       evict();
     }
     return built;
   }
 
-  async function build(name, observer, version, images) {
-    const fp32 = await app.whenModel;
+  async function build(name, fp32, observer, version, images) {
     if (name === 'fp32') return fp32;
     if (!isStatic(name)) return fp32.quantize({ variant: name });
     if (name !== CALIBRATED) {
       // Activation ranges are those of the float model: they do not depend on how the weights
       // are quantized, so every static spec reuses the one calibration.
-      const base = await cached(CALIBRATED, observer, version, images);
+      const base = await cached(CALIBRATED, fp32, observer, version, images);
       return fp32.withRanges(await base.ranges(), { variant: name });
     }
     if (images.length === 0) throw new Error('the calibration set is empty');
     const total = images.length;
-    emit('calibration', { name, done: 0, total });
+    // Progress of a model no longer on show would mislead the bar: only the current one reports.
+    const mine = generation;
+    const report = (detail) => mine === generation && emit('calibration', detail);
+    report({ name, done: 0, total });
     try {
       return await fp32.quantize({
         variant: CALIBRATED,
         observer,
         calibration: images.map((i) => i.blob),
-        onProgress: (done, n) => emit('calibration', { name, done, total: n || total }),
+        onProgress: (done, n) => report({ name, done, total: n || total }),
       });
     } catch (e) {
-      emit('calibration', { name, done: 0, total, error: e });
+      report({ name, done: 0, total, error: e });
       throw e;
     }
   }
@@ -257,7 +290,7 @@ export function createApp() {
     const current = (key) => key.endsWith(`|${app.observer}|${calibrationVersion}`);
     for (const [key, built] of cache) {
       if (cache.size <= MAX_CACHED) break;
-      if (!key.includes('|') || current(key)) continue;
+      if (!key.includes('|') || current(key)) continue; // fp32, fp16, dynamic: no ranges
       cache.delete(key);
       built.then((m) => m.dispose(), () => {});
     }

@@ -1,6 +1,8 @@
 // Every way an image gets onto the page: drop anywhere, paste, the file picker, a webcam
 // snapshot and the sample gallery. They all end in useImage(), which shows the preview and hands
-// the image to the panels through app._setImage().
+// the image to the panels through app._setImage(). An .onnx file dropped, pasted or chosen here
+// is a model, not an image: it goes to the model picker (onModelFile).
+import { isModelFile } from './model-picker.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -38,11 +40,19 @@ export async function loadSample(app, name) {
 }
 
 function firstImage(files) {
-  for (const f of files ?? []) if (f.type.startsWith('image/') || f.type === '') return f;
-  return files?.[0] ?? null;
+  for (const f of files ?? []) if (!isModelFile(f) && (f.type.startsWith('image/') || f.type === '')) return f;
+  return [...(files ?? [])].find((f) => !isModelFile(f)) ?? null;
 }
 
-export function initInputs(app) {
+export function initInputs(app, { onModelFile = () => {} } = {}) {
+  /** Files from a drop, paste or picker: the .onnx to the model picker, the first image to the panels. */
+  const take = (files) => {
+    const model = [...(files ?? [])].find(isModelFile);
+    if (model) onModelFile(model);
+    const image = firstImage(files);
+    if (image) useImage(app, image);
+  };
+
   const preview = $('#preview');
   preview.addEventListener('error', () => {
     // Not an image the browser can show (the panels report the engine's own error).
@@ -51,9 +61,9 @@ export function initInputs(app) {
 
   const fileInput = $('#file-input');
   fileInput.addEventListener('change', () => {
-    const file = fileInput.files?.[0];
-    if (file) useImage(app, file);
+    const files = [...(fileInput.files ?? [])];
     fileInput.value = ''; // choosing the same file again uses it again
+    take(files);
   });
 
   for (const button of document.querySelectorAll('button.sample')) {
@@ -83,8 +93,7 @@ export function initInputs(app) {
     e.preventDefault();
     dragDepth = 0;
     document.body.classList.remove('dragging');
-    const file = firstImage(e.dataTransfer?.files);
-    if (file) useImage(app, file);
+    take(e.dataTransfer?.files);
   });
 
   document.addEventListener('paste', (e) => {
@@ -92,10 +101,9 @@ export function initInputs(app) {
       .filter((item) => item.kind === 'file')
       .map((item) => item.getAsFile())
       .filter(Boolean);
-    const file = firstImage(files);
-    if (file) {
+    if (files.length) {
       e.preventDefault();
-      useImage(app, file);
+      take(files);
     }
   });
 

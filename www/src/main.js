@@ -4,15 +4,11 @@
 import { createQuantscope } from 'quantscope';
 import { app } from './app.js';
 import { initInputs, loadSample, SAMPLES } from './inputs.js';
-import * as compare from './panels/compare.js';
-import * as weights from './panels/weights.js';
-import * as bins from './panels/bins.js';
-import * as bits from './panels/bitdepth.js';
-import * as sizes from './panels/sizes.js';
+import { initModelPicker } from './model-picker.js';
+import { PANELS, panelOf } from './panels/registry.js';
 
 const MODEL_URL = './models/efficientnet-lite0.onnx';
 const META_URL = './models/efficientnet-lite0.json';
-const PANELS = { compare, weights, bins, bits, sizes };
 const DEFAULT_SAMPLE = 'coffee.png';
 
 const $ = (sel) => document.querySelector(sel);
@@ -42,20 +38,44 @@ async function fetchBytes(url, onProgress) {
   return bytes;
 }
 
+/** EfficientNet-Lite0's bytes and metadata, fetched once (from this page's own ./models/). */
+let builtinFetch = null;
+function fetchBuiltin() {
+  const progress = $('#model-progress');
+  builtinFetch ??= Promise.all([
+    fetchBytes(MODEL_URL, (received, total) => {
+      if (!total) return; // no Content-Length: the bar stays indeterminate
+      progress.max = total;
+      progress.value = received;
+    }),
+    fetchBytes(META_URL, () => {}),
+  ]).then(([bytes, meta]) => ({ bytes, metadata: new TextDecoder().decode(meta) }));
+  builtinFetch.catch(() => (builtinFetch = null)); // a failed fetch is tried again when picked
+  return builtinFetch;
+}
+
+/** The header and footer name the model on show. */
+function showModel(info, own) {
+  $('#model-name').textContent = `· ${info.name}, ${params(info.parameters)}`;
+  $('#model-footer').textContent = own
+    ? `Model: ${info.name} (your file ${own.fileName}, ${info.labels} classes; it never leaves this device).`
+    : `Model: ${info.name} (ImageNet, ${info.labels} classes).`;
+  if (document.body.dataset.state === 'loading') {
+    $('#model-status').hidden = true;
+    app.setStatus('ready');
+  }
+}
+
+const params = (n) => (n >= 1e5 ? `${(n / 1e6).toFixed(1)} M parameters` : `${(n / 1e3).toFixed(1)} k parameters`);
+
+const picker = initModelPicker(app, { builtin: fetchBuiltin, onModel: showModel });
+
 async function startEngine() {
   app.setStatus('loading');
   const status = $('#model-status');
-  const progress = $('#model-progress');
   try {
-    const [engine, onnx, meta] = await Promise.all([
-      createQuantscope(),
-      fetchBytes(MODEL_URL, (received, total) => {
-        if (!total) return; // no Content-Length: the bar stays indeterminate
-        progress.max = total;
-        progress.value = received;
-      }),
-      fetchBytes(META_URL, () => {}),
-    ]);
+    fetchBuiltin().catch(() => {}); // started at once; reported when it is needed
+    const engine = await createQuantscope();
     app._setEngine(engine);
     const build = $('#build');
     const threaded = engine.build === 'simd-threads';
@@ -66,13 +86,8 @@ async function startEngine() {
       ? `threads unavailable: ${engine.fallbackReason}`
       : `quantscope ${engine.version}`;
     status.querySelector('label').textContent = 'Preparing the model…';
-    const model = await engine.loadModel(onnx, new TextDecoder().decode(meta));
     await defaultCalibration; // the static variants calibrate on it as soon as the model exists
-    const info = await model.info();
-    $('#model-name').textContent = `· ${info.name}, ${(info.parameters / 1e6).toFixed(1)} M parameters`;
-    status.hidden = true;
-    app.setStatus('ready');
-    app._setModel(model);
+    await picker.start(engine); // the model kept on this device, else EfficientNet-Lite0
   } catch (e) {
     status.hidden = true;
     app.error(`Could not start: ${e.message}`);
@@ -82,8 +97,28 @@ async function startEngine() {
 
 // ---- panels and navigation -----------------------------------------------------------------
 
+/** The nav links and the panel sections, in registry order. */
+function buildPanels() {
+  const links = document.getElementById('panel-links');
+  const holder = document.getElementById('panels');
+  for (const { key, title } of PANELS) {
+    const a = document.createElement('a');
+    a.href = `#panel=${key}`;
+    a.dataset.panel = key;
+    a.textContent = title;
+    const li = document.createElement('li');
+    li.append(a);
+    links.append(li);
+    const section = document.createElement('section');
+    section.className = 'panel';
+    section.id = `panel-${key}`;
+    section.dataset.panel = key;
+    holder.append(section);
+  }
+}
+
 function mountPanels() {
-  for (const [name, module] of Object.entries(PANELS)) {
+  for (const { key: name, module } of PANELS) {
     const section = document.getElementById(`panel-${name}`);
     try {
       module.mount(section, app);
@@ -151,7 +186,7 @@ for (const type of ['wheel', 'touchmove', 'keydown', 'pointerdown']) {
 
 function followLinkedPanel() {
   const name = app.state.panel;
-  if (!name || !PANELS[name]) return;
+  if (!name || !panelOf(name)) return;
   showPanel(name);
   const keep = new ResizeObserver(() => {
     if (userScrolled) keep.disconnect();
@@ -180,13 +215,14 @@ async function sampleCalibration() {
 
 // ---- start -----------------------------------------------------------------------------------
 
-initInputs(app);
+initInputs(app, { onModelFile: (file) => picker.useFile(file) });
+buildPanels();
 mountPanels();
 initNav();
 followLinkedPanel();
 // A link or an edited hash opens its panel (setState() writes with replaceState: no event).
 addEventListener('hashchange', () => {
-  if (PANELS[app.state.panel]) showPanel(app.state.panel);
+  if (panelOf(app.state.panel)) showPanel(app.state.panel);
 });
 app.on('state', (s) => {
   // A hash edited by hand (or a pasted link) switches the sample too.

@@ -69,26 +69,30 @@ export function mount(section, app) {
 
   const request = latest(async (p, isCurrent) => {
     if (!model || !p.layer) return;
+    const m = model;
+    const isCurrentModel = isCurrent;
+    isCurrent = () => isCurrentModel() && m === model;
     section.setAttribute('aria-busy', 'true');
     try {
       const opts = { spec: specOf(p), points: POINTS };
       // The layer's range comes with its first staircase; a value outside (kept from another
       // layer) restarts two thirds of the way up the range.
       if (!ranges.has(p.layer)) {
-        const first = await model.staircase(p.layer, opts);
-        ranges.set(p.layer, first.range);
+        const first = await m.staircase(p.layer, opts);
         if (!isCurrent()) return;
+        ranges.set(p.layer, first.range);
       }
       const [lo, hi] = ranges.get(p.layer);
       const pad = (hi - lo) * PAD;
       let x = p.value;
       if (x == null || x < lo - pad || x > hi + pad) x = lo + (hi - lo) * (2 / 3);
-      const stair = await model.staircase(p.layer, { ...opts, value: x });
+      const stair = await m.staircase(p.layer, { ...opts, value: x });
       if (!isCurrent()) return;
       // Where the weights actually lie (one histogram per layer: it does not change with bits).
       if (!histograms.has(p.layer)) {
-        histograms.set(p.layer, (await model.layerView(p.layer, { bins: HIST_BINS })).histogram);
+        const { histogram } = await m.layerView(p.layer, { bins: HIST_BINS });
         if (!isCurrent()) return;
+        histograms.set(p.layer, histogram);
       }
       current = stair.bucket.value;
       shown = { stair, layer: p.layer, bits: p.bits, histogram: histograms.get(p.layer) };
@@ -124,16 +128,32 @@ export function mount(section, app) {
 
   observeWidth(section, () => shown && render());
 
-  app.whenModel
-    .then(async (m) => {
-      model = m;
-      await controls.load(m);
-    })
-    .catch((err) => {
+  // Every model on show: its layers, ranges and histograms from scratch.
+  let models = 0;
+  app.onModel(async (m) => {
+    model = m;
+    histograms.clear();
+    ranges.clear();
+    domain = null;
+    shown = null;
+    if (models++ > 0) current = null; // a linked value belongs to the first model's layer
+    value.disabled = true;
+    fig.replaceChildren();
+    readout.textContent = 'Reading the model’s layers…';
+    showError(errorBox, null);
+    try {
+      const layers = await controls.load(m);
+      if (model !== m || layers.length) return;
+      readout.textContent = '';
+      showError(errorBox, 'This model has no Conv or Gemm layer with weights: there is no staircase to draw.');
+      markRendered(section, 'error');
+    } catch (err) {
+      if (model !== m) return;
       readout.textContent = '';
       showError(errorBox, `The staircase is not available: ${err.message ?? err}`);
       markRendered(section, 'error');
-    });
+    }
+  });
 }
 
 function renderReadout(node, stair) {

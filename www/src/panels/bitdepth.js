@@ -28,10 +28,13 @@ export function mount(section, app) {
 
   const request = latest(async (image, isCurrent) => {
     if (!model || !image) return;
+    const m = model;
+    const isCurrentRequest = isCurrent;
+    isCurrent = () => isCurrentRequest() && m === model; // a reply about a previous model is dropped
     section.setAttribute('aria-busy', 'true');
     status.textContent = `Reducing ${image.name ?? 'the image'} and classifying 9 versions…`;
     try {
-      const result = await app.busy('Bit depth: classifying 9 reduced images', withDecodeFallback((img) => model.bitDepth(img), image.blob));
+      const result = await app.busy('Bit depth: classifying 9 reduced images', withDecodeFallback((img) => m.bitDepth(img), image.blob));
       if (!isCurrent()) return;
       shown = { result, image, entries: sortEntries(result.entries) };
       render();
@@ -83,17 +86,13 @@ export function mount(section, app) {
   app.on('image', (image) => request(image));
   observeWidth(figChart, () => shown && renderChart(figChart, shown.entries, shown.entries[0]));
 
-  app.whenModel
-    .then((m) => {
-      model = m;
-      if (app.image) request(app.image);
-      else status.textContent = 'Choose an image above.';
-    })
-    .catch((err) => {
-      status.textContent = '';
-      showError(errorBox, `The bit-depth series is not available: ${err.message ?? err}`);
-      markRendered(section, 'error');
-    });
+  // Every model on show classifies the series again.
+  app.onModel((m) => {
+    model = m;
+    shown = null;
+    if (app.image) request(app.image);
+    else status.textContent = 'Choose an image above.';
+  });
 }
 
 /** Most bits per pixel first; the engine's order breaks ties (black and white before dithered). */

@@ -2,7 +2,7 @@
 // shows the variant's top-5, its latency and how far it is from fp32. Emits 'compared' on the
 // app after each column so the sizes panel can plot latency against agreement.
 import { compareClassifications } from 'quantscope';
-import { el } from './dom.js';
+import { el, formatBytes } from './dom.js';
 import { DEFAULT_VARIANTS, OBSERVERS, QUICK_PICKS, isStatic, normalizeSpec, withDecodeFallback } from '../app.js';
 import { calibrationControls } from './calibration.js';
 
@@ -144,6 +144,7 @@ export function mount(section, app) {
       weights: el('span', { class: 'weights', id: ids.weights ?? `weights-${name}` }),
       agreement: el('p', { class: 'agreement', id: ids.agreement ?? `agreement-${name}` }),
       status: el('p', { class: 'column-status' }),
+      floatNodes: el('div', { class: 'float-nodes note', id: `float-nodes-${name}` }),
       exportStatus: el('p', { class: 'export-status', role: 'status' }),
     };
     const heading = el('h3', { id: `column-${name}-title`, text: info.title });
@@ -156,6 +157,7 @@ export function mount(section, app) {
       c.list,
       el('p', { class: 'timing' }, 'Inference: ', c.latency, ' ', c.weights),
       c.agreement,
+      c.floatNodes,
     );
     // Every column has the row (empty for float and dynamic ones) so the rows line up.
     c.el.append(el('div', { class: 'column-export' }, ...(isStatic(name) ? [exportButton(name, c), c.exportStatus] : [])));
@@ -190,12 +192,13 @@ export function mount(section, app) {
         const model = await app.variant(name);
         const bytes = await model.exportOnnx();
         const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-        const a = el('a', { href: url, download: `efficientnet-lite0-${name}.onnx` });
+        const file = `${slug(app.modelInfo?.name)}-${name}.onnx`;
+        const a = el('a', { href: url, download: file });
         document.body.append(a);
         a.click();
         a.remove();
         setTimeout(() => URL.revokeObjectURL(url), 10_000);
-        c.exportStatus.textContent = `Saved efficientnet-lite0-${name}.onnx (${(bytes.byteLength / 1e6).toFixed(1)} MB).`;
+        c.exportStatus.textContent = `Saved ${file} (${formatBytes(bytes.byteLength)}).`;
       } catch (e) {
         c.exportStatus.textContent = `Export failed: ${e.message}`;
         c.exportStatus.classList.add('error');
@@ -232,6 +235,9 @@ export function mount(section, app) {
 
   function clear(c, message = '') {
     c.list.replaceChildren();
+    c.weights.textContent = '';
+    c.floatNodes.replaceChildren(); // empty, not hidden: the column's grid rows stay in place
+    delete c.floatNodes.dataset.count;
     c.latency.textContent = '–';
     c.agreement.textContent = '';
     c.status.textContent = message;
@@ -311,7 +317,7 @@ export function mount(section, app) {
         if (stale()) return;
         render(c, result);
         if (name === 'fp32') c.weights.textContent = `(+ ${formatMs(result.preprocess_ms)} to decode and resize)`;
-        else weightsNote(model, c);
+        else weightsNote(model, c, stale);
         const a = compareClassifications(reference, result);
         showAgreement(c, name, a);
         rows.push({ name, title: describeVariant(name).title, ms: result.ms, ...a });
@@ -326,13 +332,34 @@ export function mount(section, app) {
     app.setStatus('ready');
   }
 
-  async function weightsNote(model, c) {
+  /** The variant's weight bytes against fp32's, and the nodes it runs in float. */
+  async function weightsNote(model, c, stale) {
     try {
       const [info, ref] = await Promise.all([model.info(), app.model.info()]);
-      c.weights.textContent = `(weights ${(info.weight_bytes / 1e6).toFixed(1)} MB of ${(ref.weight_bytes / 1e6).toFixed(1)} MB)`;
+      if (stale()) return;
+      c.weights.textContent = `(weights ${formatBytes(info.weight_bytes)} of ${formatBytes(ref.weight_bytes)})`;
+      showFloatNodes(c, info.float_nodes ?? []);
     } catch {
-      c.weights.textContent = '';
+      if (!stale()) c.weights.textContent = '';
     }
+  }
+
+  /**
+   * "2 nodes run in float: Softmax (…)": the nodes an integer variant leaves in float (no int8
+   * form), which the column's numbers include.
+   */
+  function showFloatNodes(c, nodes) {
+    c.floatNodes.dataset.count = String(nodes.length);
+    if (!nodes.length) {
+      c.floatNodes.replaceChildren();
+      return;
+    }
+    const list = el('ul', { class: 'float-node-list' }, ...nodes.map((n) => el('li', {},
+      el('strong', { text: n.op }), ` ${n.name}`, el('span', { class: 'reason', text: `: ${n.reason}` }))));
+    const ops = [...new Set(nodes.map((n) => n.op))].join(', ');
+    c.floatNodes.replaceChildren(el('details', {},
+      el('summary', { text: `${nodes.length} node${nodes.length === 1 ? '' : 's'} run${nodes.length === 1 ? 's' : ''} in float: ${ops}` }),
+      list));
   }
 
   // ---- wiring ----
@@ -357,12 +384,21 @@ export function mount(section, app) {
     for (const c of cols.values()) clear(c);
     classifyAll();
   });
-  app.on('model', () => classifyAll());
+  app.on('model', () => {
+    // A new model: nothing on screen belongs to it (results are keyed by QsModel already).
+    for (const c of cols.values()) clear(c);
+    classifyAll();
+  });
   app.on('calibration-set', () => {
     if (app.model) classifyAll();
   });
   applyState(app.state);
   layoutColumns();
+}
+
+/** A file-name-safe form of a model's name: "EfficientNet-Lite0" -> "efficientnet-lite0". */
+function slug(name) {
+  return String(name || 'model').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
 }
 
 function formatKl(kl) {

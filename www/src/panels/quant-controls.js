@@ -134,12 +134,25 @@ export function quantControls(prefix, app, onChange) {
   app.on('state', sync);
 
   /** Fills the picker from the model; rejects (for the panel to report) if layers() fails. */
+  let loading = 0;
   async function load(model) {
-    layers = await layersOf(model);
+    const mine = ++loading;
+    layers = [];
+    current = null; // a new model: the same values must still be drawn again
+    notice.hidden = true;
+    select.disabled = true;
+    select.replaceChildren(el('option', { value: '', text: 'loading the model…' }));
+    const list = await layersOf(model);
+    if (mine !== loading) return list; // a newer model is loading: it fills the picker
+    layers = list;
+    if (!layers.length) {
+      select.replaceChildren(el('option', { value: '', text: 'no Conv or Gemm layer' }));
+      return layers;
+    }
     select.replaceChildren(...layers.map((l) => el('option', { value: l.name, text: layerLabel(l) })));
     select.disabled = false;
     const asked = readQuantState(app.state).layer;
-    if (asked && !layers.some((l) => l.name === asked)) {
+    if (asked && layers.length && !layers.some((l) => l.name === asked)) {
       notice.textContent = `The link names a layer this model does not have (“${asked}”); showing ${layers[0].name}.`;
       notice.hidden = false;
     }

@@ -4,7 +4,7 @@
 // variants of the compare panel (its 'compared' events).
 import * as Plot from '@observablehq/plot';
 import { chartWidth, observeWidth } from './charts.js';
-import { el } from './dom.js';
+import { el, formatBytes } from './dom.js';
 import { selectedVariants } from './compare.js';
 
 /** The specs measured besides fp32 and fp16; the compare panel's columns are added. */
@@ -25,6 +25,8 @@ export function mount(section, app) {
   for (const [key, m] of Object.entries(METRICS)) metric.append(el('option', { value: key, text: m.label }));
   const tradeoffChart = el('div', { class: 'chart', id: 'tradeoff-chart' });
   const tradeoffNote = el('p', { class: 'note', id: 'tradeoff-note' });
+  let rows = []; // the compare panel's latest rows, for the image on show
+  let lastImage = null;
 
   section.append(
     el('h2', { text: 'Size and speed' }),
@@ -52,19 +54,21 @@ export function mount(section, app) {
   let sizes = null;
   function drawSizes() {
     if (!sizes) return;
-    const data = sizes.variants.map((v) => ({ ...v, raw: v.raw_bytes / MB, deflate: v.deflate_bytes / MB }));
+    // Megabytes, or kilobytes for a model whose fp32 weights stay under 1 MB.
+    const unit = sizes.variants.some((v) => v.raw_bytes >= MB) ? { div: MB, name: 'megabytes' } : { div: 1e3, name: 'kilobytes' };
+    const data = sizes.variants.map((v) => ({ ...v, raw: v.raw_bytes / unit.div, deflate: v.deflate_bytes / unit.div }));
     const chart = Plot.plot({
       width: chartWidth(sizeChart),
       height: 40 + 24 * data.length,
       marginLeft: 96,
       style: { fontSize: '12px' },
       marginRight: 70,
-      x: { label: 'megabytes', grid: true, nice: true },
+      x: { label: unit.name, grid: true, nice: true },
       y: { label: null, domain: data.map((d) => d.name) },
       marks: [
         Plot.barX(data, { y: 'name', x: 'raw', fill: 'var(--accent-soft)', stroke: 'var(--accent)', className: 'raw-bars', ariaLabel: 'raw size' }),
         Plot.barX(data, { y: 'name', x: 'deflate', fill: 'var(--accent)', insetTop: 6, insetBottom: 6, className: 'deflate-bars', ariaLabel: 'deflate size' }),
-        Plot.text(data, { y: 'name', x: 'raw', text: (d) => `${d.raw.toFixed(1)} MB`, textAnchor: 'start', dx: 6, fill: 'currentColor' }),
+        Plot.text(data, { y: 'name', x: 'raw', text: (d) => formatBytes(d.raw_bytes), textAnchor: 'start', dx: 6, fill: 'currentColor' }),
         Plot.ruleX([0]),
       ],
     });
@@ -85,11 +89,11 @@ export function mount(section, app) {
             {},
             el('th', { scope: 'row', text: v.name }),
             el('td', { text: String(v.code_bits) }),
-            el('td', { text: `${(v.parts.codes / MB).toFixed(2)} MB` }),
+            el('td', { text: formatBytes(v.parts.codes, 2) }),
             el('td', { text: `${((v.parts.scales + v.parts.zero_points + v.parts.codebooks) / 1e3).toFixed(1)} kB` }),
             el('td', { text: `${(v.parts.biases / 1e3).toFixed(1)} kB` }),
-            el('td', { text: `${(v.raw_bytes / MB).toFixed(2)} MB` }),
-            el('td', { text: `${(v.deflate_bytes / MB).toFixed(2)} MB` }),
+            el('td', { text: formatBytes(v.raw_bytes, 2) }),
+            el('td', { text: formatBytes(v.deflate_bytes, 2) }),
             el('td', { text: `${(v.raw_bytes / v.deflate_bytes).toFixed(2)}×` }),
           );
           tr.dataset.variant = v.name;
@@ -100,55 +104,73 @@ export function mount(section, app) {
       ),
     );
     sizeNote.textContent =
-      `${(sizes.weights / 1e6).toFixed(2)} M weights and ${(sizes.biases / 1e3).toFixed(1)} k biases ` +
+      `${sizes.model ? `${sizes.model}: ` : ''}${(sizes.weights / 1e6).toFixed(2)} M weights and ${(sizes.biases / 1e3).toFixed(1)} k biases ` +
       `(biases stay 32-bit in every integer variant); deflate level ${sizes.deflate_level}. ` +
       'At 2 bits the codes shrink to a sixteenth of fp32, but scales, codebooks and biases do not shrink with them.';
   }
 
-  // Measured once for the list, and again when the compare panel shows a spec not measured yet.
+  // Measured once per model for the list, and again when the compare panel shows a spec not
+  // measured yet.
+  let model = null;
   let measuring = null;
   let tried = '';
-  async function measure(model) {
+  function measure() {
+    const m = model;
+    if (!m || !started) return;
     const wanted = [...new Set([...SIZE_SPECS, ...selectedVariants(app.state)])];
     const have = new Set((sizes?.variants ?? []).map((v) => v.name));
     if (sizes && wanted.every((v) => have.has(v))) return;
     if (measuring || tried === wanted.join(',')) return;
     tried = wanted.join(',');
-    measuring = model
+    const name = app.modelInfo?.name;
+    measuring = m
       .sizes(wanted)
-      .catch(() => model.sizes(SIZE_SPECS)) // a bad spec in the link: the list alone
+      .catch(() => m.sizes(SIZE_SPECS)) // a bad spec in the link: the list alone
       .then((s) => {
-        sizes = s;
+        if (m !== model) return; // the model changed meanwhile
+        sizes = { ...s, model: name };
         fillTable();
         drawSizes();
       })
       .catch((e) => {
-        sizeNote.textContent = `Could not measure the sizes: ${e.message}`;
+        if (m === model) sizeNote.textContent = `Could not measure the sizes: ${e.message}`;
       })
       .finally(() => {
         measuring = null;
+        if (m !== model) measure(); // the model on show now
       });
   }
   // Quantizing every layer under eight schemes takes the worker several seconds: started once
-  // the side-by-side columns have had their turn (or at once when the page opens on this panel).
-  app.whenModel.then((model) => {
-    let started = false;
-    const start = () => {
-      if (started) return;
-      started = true;
-      measure(model);
-      app.on('state', () => measure(model));
-    };
+  // the side-by-side columns have had their turn (or at once when the page opens on this panel),
+  // for each model on show.
+  let started = false;
+  let timer = 0;
+  const start = () => {
+    if (started) return;
+    started = true;
+    clearTimeout(timer);
+    measure();
+  };
+  app.on('state', (s) => (s.panel === 'sizes' ? start() : measure()));
+  app.on('compared', ({ rows: done }) => {
+    if (done.length >= selectedVariants(app.state).length) start();
+  });
+  app.onModel((m) => {
+    model = m;
+    sizes = null;
+    tried = '';
+    started = false;
+    rows = [];
+    sizeChart.replaceChildren();
+    table.replaceChildren();
+    sizeNote.textContent = 'Measured once the side-by-side columns are done…';
+    drawTradeoff();
+    clearTimeout(timer);
+    timer = setTimeout(start, 60_000);
     if (app.state.panel === 'sizes' || selectedVariants(app.state).length === 0) start();
-    app.on('compared', ({ rows: done }) => {
-      if (done.length >= selectedVariants(app.state).length) start();
-    });
-    app.on('state', (s) => s.panel === 'sizes' && start());
-    setTimeout(start, 60_000);
   });
 
   // ---- latency vs agreement ----
-  let rows = [];
   function drawTradeoff() {
     const m = METRICS[metric.value];
     const data = rows.filter((r) => Number.isFinite(m.value(r)));
@@ -190,7 +212,6 @@ export function mount(section, app) {
       '× marks a variant whose top-1 differs from fp32.';
   }
 
-  let lastImage = null;
   app.on('compared', ({ image, rows: next }) => {
     lastImage = image;
     rows = next;

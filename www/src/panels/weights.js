@@ -18,7 +18,7 @@ export function mount(section, app) {
   if (!section.hasAttribute('aria-labelledby')) section.setAttribute('aria-labelledby', heading.id);
   const lede = el('div', { class: 'lead' },
     el('p', { text: 'Each bar counts the float weights of one layer; the thin vertical rules are the values the integer grid can represent. Every weight is rounded to its nearest rule, and the rounding error is plotted below it.' }),
-    el('p', { text: 'Lower the bits and watch the rules thin out and the SQNR (signal to quantization noise, about 6 dB per bit) drop. Then pick a depthwise layer and switch to one scale per tensor: a few wide channels set the step for all, so the narrow ones fall into a handful of buckets.' }),
+    el('p', { text: 'Lower the bits and watch the rules thin out and the SQNR (signal to quantization noise, about 6 dB per bit) drop. Then pick a depthwise layer (if the model has one) and switch to one scale per tensor: a few wide channels set the step for all, so the narrow ones fall into a handful of buckets.' }),
     el('p', { text: 'Switch the levels: at 4 bits k-means puts its 16 levels where the weights are, crowded around 0 where most of them lie, and beats the even grid by several dB; powers of two are fine near 0 and coarse in the tails. Every setting here is one the engine runs.' }));
   const controls = quantControls('weights', app, (v) => request(v));
   const tryLine = el('p', { class: 'qsp-try', hidden: true });
@@ -37,13 +37,16 @@ export function mount(section, app) {
 
   const request = latest(async (v, isCurrent) => {
     if (!model) return;
+    const m = model;
+    const isCurrentRequest = isCurrent;
+    isCurrent = () => isCurrentRequest() && m === model; // a reply about a previous model is dropped
     section.setAttribute('aria-busy', 'true');
     try {
       const otherGran = v.gran === 'channel' ? 'tensor' : 'channel';
       // The other granularity only for its SQNR: the comparison is the lesson of this panel.
       const [view, other] = await Promise.all([
-        model.layerView(v.layer, { spec: specOf(v), bins: BINS }),
-        model.layerView(v.layer, { spec: specOf({ ...v, gran: otherGran }), bins: 8 }),
+        m.layerView(v.layer, { spec: specOf(v), bins: BINS }),
+        m.layerView(v.layer, { spec: specOf({ ...v, gran: otherGran }), bins: 8 }),
       ]);
       if (!isCurrent()) return;
       shown = { view, other };
@@ -69,21 +72,40 @@ export function mount(section, app) {
 
   observeWidth(charts, () => shown && render());
 
-  app.whenModel
-    .then(async (m) => {
-      model = m;
+  tryLine.addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-layer]');
+    if (b) controls.set({ layer: b.dataset.layer, gran: 'tensor' });
+  });
+
+  // Every model on show (the built-in one, then maybe the visitor's): its layers, from scratch.
+  app.onModel(async (m) => {
+    model = m;
+    shown = null;
+    tryLine.hidden = true;
+    for (const fig of [figHist, figChannels, figError]) fig.replaceChildren();
+    stats.textContent = 'Reading the model’s layers…';
+    showError(errorBox, null);
+    try {
       const layers = await controls.load(m);
-      suggestDepthwise(tryLine, layers, controls.set);
-    })
-    .catch((err) => {
+      if (model !== m) return;
+      if (!layers.length) {
+        stats.textContent = '';
+        showError(errorBox, 'This model has no Conv or Gemm layer with weights: there is nothing to quantize here.');
+        markRendered(section, 'error');
+        return;
+      }
+      suggestDepthwise(tryLine, layers);
+    } catch (err) {
+      if (model !== m) return;
       stats.textContent = '';
       showError(errorBox, `The layer list is not available: ${err.message ?? err}`);
       markRendered(section, 'error');
-    });
+    }
+  });
 }
 
 /** Buttons for a few depthwise layers spread through the network, opened per tensor. */
-function suggestDepthwise(line, layers, set) {
+function suggestDepthwise(line, layers) {
   const dw = layers.filter((l) => l.depthwise);
   if (!dw.length) return;
   const picks = [...new Set([dw[1] ?? dw[0], dw[Math.floor(dw.length / 2)], dw[dw.length - 1]])];
@@ -92,10 +114,6 @@ function suggestDepthwise(line, layers, set) {
       i ? (i === picks.length - 1 ? ' or ' : ', ') : '',
       el('button', { type: 'button', class: 'qsp-link', 'data-layer': l.name, text: l.name }),
     ]), ' per tensor, then per channel.');
-  line.addEventListener('click', (e) => {
-    const b = e.target.closest('button[data-layer]');
-    if (b) set({ layer: b.dataset.layer, gran: 'tensor' });
-  });
   line.hidden = false;
 }
 
