@@ -9,6 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
+import { CHROMIUM_ARGS, isLocal } from '../js/chromium.mjs';
+
+export { CHROMIUM_ARGS, isLocal };
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const dist = path.resolve(process.env.QUANTSCOPE_WWW_DIST ?? path.join(repo, 'www', 'dist'));
@@ -34,25 +37,11 @@ export function startServer({ isolation }) {
   return serve({ root: dist, port: 0, host: '127.0.0.1', isolation });
 }
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-dev-shm-usage'];
-
 /** playwright's launch() gives every browser a fresh temporary --user-data-dir. */
 export function launch() {
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }
 
-/** True for URLs served by 127.0.0.1 (also blob:/data: URLs, which never leave the page). */
-export function isLocal(url) {
-  if (url.startsWith('data:')) return true;
-  try {
-    const u = new URL(url.startsWith('blob:') ? url.slice(5) : url);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname === '127.0.0.1';
-  } catch {
-    return false;
-  }
-}
 
 export async function screenshot(page, name) {
   mkdirSync(screenshots, { recursive: true });

@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { build as viteBuild } from 'vite';
 import { serve } from '../../scripts/serve.mjs';
+import { CHROMIUM_ARGS, isLocal } from '../js/chromium.mjs';
 
 const run = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -74,20 +75,7 @@ export async function use(bytes: Uint8Array, json: string): Promise<ResolvedMeta
 }
 `;
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-dev-shm-usage'];
 
-/** True for URLs served by 127.0.0.1 (also blob:/data: URLs, which never leave the page). */
-function isLocal(url) {
-  if (url.startsWith('data:')) return true;
-  try {
-    const u = new URL(url.startsWith('blob:') ? url.slice(5) : url);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname === '127.0.0.1';
-  } catch {
-    return false;
-  }
-}
 
 // What both pages run (after their own import of createQuantscope): window.__run() resolves to
 // a plain object the test checks.
