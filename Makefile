@@ -34,7 +34,7 @@ WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen
 	QUANTSCOPE_WASM_NATIVE_INT8_LOGITS=$(CURDIR)/$(NATIVE_INT8_LOGITS) \
 	QUANTSCOPE_WASM_NATIVE_LOWBIT_LOGITS=$(CURDIR)/$(NATIVE_LOWBIT_LOGITS)
 
-.PHONY: help demo test test-native test-wasm test-wasm-browser test-browser lint models corpus test-corpus bench \
+.PHONY: fashion-mnist test-fashion-mnist help demo test test-native test-wasm test-wasm-browser test-browser lint models corpus test-corpus bench \
 	test-npm tools chromium venv pkg www clean-models fuzz fuzz-tools fuzz-seeds
 
 help:
@@ -107,6 +107,27 @@ corpus: $(VENV)/.installed $(CORPUS_VENV)/.installed
 
 test-corpus:
 	QUANTSCOPE_CORPUS=$(CURDIR)/.cache/corpus cargo test --release --test corpus -- --nocapture
+
+# Fashion-MNIST (MIT) from Debian's dataset-fashion-mnist: the four IDX files, gzipped as
+# shipped, in .cache/fashion-mnist (a 31 MB download, once).
+FMNIST := .cache/fashion-mnist
+FMNIST_FILES := $(addprefix $(FMNIST)/,train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz \
+	t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
+
+fashion-mnist: $(FMNIST_FILES)
+
+$(FMNIST_FILES) &:
+	@echo "== Fashion-MNIST from Debian's dataset-fashion-mnist into $(FMNIST)"
+	mkdir -p .cache/debs $(FMNIST)
+	cd .cache/debs && { ls dataset-fashion-mnist_*.deb >/dev/null 2>&1 || apt-get download dataset-fashion-mnist \
+	  || { apt-get update -qq && apt-get download dataset-fashion-mnist; }; }
+	rm -rf .cache/debs/fashion-mnist-root
+	dpkg -x $$(ls .cache/debs/dataset-fashion-mnist_*.deb | head -1) .cache/debs/fashion-mnist-root
+	cp .cache/debs/fashion-mnist-root/usr/share/datasets/fashion-mnist/*-ubyte.gz $(FMNIST)/
+	touch $(FMNIST_FILES)
+
+test-fashion-mnist: fashion-mnist
+	QUANTSCOPE_FMNIST=$(CURDIR)/$(FMNIST) cargo test --test idx -- --nocapture
 
 clean-models:
 	rm -f models/*.onnx models/*.json

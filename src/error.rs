@@ -33,6 +33,9 @@ pub enum Error {
     /// Model metadata (labels, preprocessing) that is missing or inconsistent.
     #[error("model metadata: {0}")]
     Metadata(String),
+    /// A dataset file (IDX images or labels) that cannot be read.
+    #[error("dataset: {0}")]
+    Data(String),
     /// File-system errors of the native CLI and tests.
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -9,6 +9,7 @@
 //! Kernels never know about ONNX; ONNX never knows about kernels.
 
 pub mod classifier;
+pub mod data;
 pub mod error;
 pub mod exec;
 pub mod export;
