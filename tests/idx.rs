@@ -84,6 +84,56 @@ fn a_dataset_checks_counts_and_labels() {
     assert!(data_err(missing).contains("/nonexistent/t10k-images-idx3-ubyte"));
 }
 
+/// A fresh directory in the system temp dir for one test's files.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("quantscope-idx-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn fashion_mnist_reads_gzipped_and_unzipped_files_and_names_the_bad_one() {
+    let dir = temp_dir("loader");
+    let images = idx(3, &[3, 2, 2], &[1; 12]);
+    // Images gzipped, labels unzipped: both are found.
+    std::fs::write(dir.join("t10k-images-idx3-ubyte.gz"), gzip(&images)).unwrap();
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), idx(1, &[3], &[0, 9, 5])).unwrap();
+    let test = fashion_mnist(&dir, Split::Test).unwrap();
+    assert_eq!((test.len(), test.images.rows, test.images.cols), (3, 2, 2));
+    assert_eq!(test.labels, [0, 9, 5]);
+    assert_eq!(test.class_names[0], "T-shirt/top");
+
+    // A label out of Fashion-MNIST's ten classes.
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), idx(1, &[3], &[0, 10, 5])).unwrap();
+    let e = data_err(fashion_mnist(&dir, Split::Test));
+    assert!(e.contains("label 10 of image 1 is not one of the 10 classes"), "{e}");
+
+    // Fewer labels than images.
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), idx(1, &[2], &[0, 1])).unwrap();
+    let e = data_err(fashion_mnist(&dir, Split::Test));
+    assert!(e.contains("3 images but 2 labels"), "{e}");
+
+    // A truncated file: the error names it.
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), &idx(1, &[3], &[0, 1, 2])[..6]).unwrap();
+    let e = data_err(fashion_mnist(&dir, Split::Test));
+    assert!(e.contains("t10k-labels-idx1-ubyte: labels: truncated header (6 bytes"), "{e}");
+
+    // An empty file, and one that is neither gzip nor IDX (a PNG signature).
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), b"").unwrap();
+    let e = data_err(fashion_mnist(&dir, Split::Test));
+    assert!(e.contains("truncated header (0 bytes"), "{e}");
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), b"\x89PNG\r\n\x1a\n").unwrap();
+    let e = data_err(fashion_mnist(&dir, Split::Test));
+    assert!(e.contains("labels: not an IDX file"), "{e}");
+    assert!(e.contains("magic [89, 50, 4e, 47]"), "{e}");
+
+    // The training split's files are missing.
+    let e = data_err(fashion_mnist(&dir, Split::Train));
+    assert!(e.contains("train-images-idx3-ubyte"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn the_fashion_mnist_test_set_reads_when_present() {
     let Some(dir) = std::env::var_os("QUANTSCOPE_FMNIST") else {
@@ -103,6 +153,16 @@ fn the_fashion_mnist_test_set_reads_when_present() {
     }
     assert_eq!(per_class, [1000; 10]);
     assert_eq!(test.class_names[9], "Ankle boot");
+    // The first test image is an ankle boot; the pixel sum pins the bytes (computed with Python's
+    // gzip module from the same file).
+    assert_eq!(test.labels[..5], [9, 2, 1, 1, 6]);
+    let sum: u32 = test.images.image(0).iter().map(|&p| u32::from(p)).sum();
+    assert_eq!(sum, 33_456);
     let train = fashion_mnist(std::path::Path::new(&dir), Split::Train).unwrap();
     assert_eq!(train.len(), 60_000);
+    let mut per_class = [0usize; 10];
+    for &l in &train.labels {
+        per_class[usize::from(l)] += 1;
+    }
+    assert_eq!(per_class, [6000; 10]);
 }

@@ -89,7 +89,15 @@ fn parse(bytes: &[u8], rank: u8, what: &str) -> Result<(Vec<usize>, Vec<u8>)> {
             }
         )));
     }
-    Ok((dims, data.to_vec()))
+    // The decompressed buffer is reused (the training images are 47 MB); raw input is copied.
+    let data = match bytes {
+        std::borrow::Cow::Owned(mut all) => {
+            all.drain(..header);
+            all
+        }
+        std::borrow::Cow::Borrowed(all) => all[header..].to_vec(),
+    };
+    Ok((dims, data))
 }
 
 /// Reads an IDX label file (`0x00000801`, `[n]`), gzip or not.

@@ -86,14 +86,26 @@ pub fn fashion_mnist(dir: &Path, split: Split) -> Result<Dataset> {
         Split::Train => "train",
         Split::Test => "t10k",
     };
-    let read = |kind: &str| -> Result<Vec<u8>> {
+    // The gzipped file when there is one, else the unzipped one; errors name the file.
+    let path = |kind: &str| {
         let name = format!("{stem}-{kind}-ubyte");
         let gz = dir.join(format!("{name}.gz"));
-        let path = if gz.exists() { gz } else { dir.join(&name) };
-        std::fs::read(&path).map_err(|e| Error::Data(format!("{}: {e}", path.display())))
+        if gz.exists() {
+            gz
+        } else {
+            dir.join(name)
+        }
     };
-    let images = read_images(&read("images-idx3")?)?;
-    let labels = read_labels(&read("labels-idx1")?)?;
+    let in_file = |path: &Path, e: Error| match e {
+        Error::Data(m) => Error::Data(format!("{}: {m}", path.display())),
+        e => e,
+    };
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|e| Error::Data(format!("{}: {e}", path.display())))
+    };
+    let (images_path, labels_path) = (path("images-idx3"), path("labels-idx1"));
+    let images = read_images(&read(&images_path)?).map_err(|e| in_file(&images_path, e))?;
+    let labels = read_labels(&read(&labels_path)?).map_err(|e| in_file(&labels_path, e))?;
     let names = FASHION_MNIST_CLASSES
         .iter()
         .map(|s| s.to_string())
