@@ -105,9 +105,16 @@ fn fashion_mnist_reads_gzipped_and_unzipped_files_and_names_the_bad_one() {
     assert_eq!(test.class_names[0], "T-shirt/top");
 
     // A label out of Fashion-MNIST's ten classes.
-    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), idx(1, &[3], &[0, 10, 5])).unwrap();
+    std::fs::write(
+        dir.join("t10k-labels-idx1-ubyte"),
+        idx(1, &[3], &[0, 10, 5]),
+    )
+    .unwrap();
     let e = data_err(fashion_mnist(&dir, Split::Test));
-    assert!(e.contains("label 10 of image 1 is not one of the 10 classes"), "{e}");
+    assert!(
+        e.contains("label 10 of image 1 is not one of the 10 classes"),
+        "{e}"
+    );
 
     // Fewer labels than images.
     std::fs::write(dir.join("t10k-labels-idx1-ubyte"), idx(1, &[2], &[0, 1])).unwrap();
@@ -115,9 +122,16 @@ fn fashion_mnist_reads_gzipped_and_unzipped_files_and_names_the_bad_one() {
     assert!(e.contains("3 images but 2 labels"), "{e}");
 
     // A truncated file: the error names it.
-    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), &idx(1, &[3], &[0, 1, 2])[..6]).unwrap();
+    std::fs::write(
+        dir.join("t10k-labels-idx1-ubyte"),
+        &idx(1, &[3], &[0, 1, 2])[..6],
+    )
+    .unwrap();
     let e = data_err(fashion_mnist(&dir, Split::Test));
-    assert!(e.contains("t10k-labels-idx1-ubyte: labels: truncated header (6 bytes"), "{e}");
+    assert!(
+        e.contains("t10k-labels-idx1-ubyte: labels: truncated header (6 bytes"),
+        "{e}"
+    );
 
     // An empty file, and one that is neither gzip nor IDX (a PNG signature).
     std::fs::write(dir.join("t10k-labels-idx1-ubyte"), b"").unwrap();
