@@ -11,6 +11,7 @@
 pub mod classifier;
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod exec;
 pub mod export;
 pub mod image;

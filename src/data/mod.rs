@@ -59,6 +59,34 @@ impl Dataset {
         })
     }
 
+    /// A dataset from the bytes of an IDX image file and an IDX label file (each gzipped or
+    /// not), e.g. fetched by the page; errors say which of the two is wrong.
+    pub fn from_idx(images: &[u8], labels: &[u8], class_names: Vec<String>) -> Result<Dataset> {
+        let named = |what: &str, e: Error| match e {
+            Error::Data(m) => Error::Data(format!("the {what} file: {m}")),
+            e => e,
+        };
+        let images = read_images(images).map_err(|e| named("image", e))?;
+        let labels = read_labels(labels).map_err(|e| named("label", e))?;
+        Dataset::new(images, labels, class_names)
+    }
+
+    /// The first `n` images (all of them when there are fewer), e.g. a quick test subset.
+    pub fn take(&self, n: usize) -> Dataset {
+        let n = n.min(self.len());
+        let per_image = self.images.rows * self.images.cols;
+        Dataset {
+            images: Images {
+                count: n,
+                rows: self.images.rows,
+                cols: self.images.cols,
+                pixels: self.images.pixels[..n * per_image].to_vec(),
+            },
+            labels: self.labels[..n].to_vec(),
+            class_names: self.class_names.clone(),
+        }
+    }
+
     /// Number of images.
     pub fn len(&self) -> usize {
         self.labels.len()

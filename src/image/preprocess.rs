@@ -55,7 +55,7 @@ pub fn resize_and_crop(img: &RgbImage, p: &Preprocess, height: u32, width: u32) 
 
 /// The model input `[1, C, height, width]`: `(pixel - mean[c]) / std[c]` per input channel
 /// `c`, the pixel's channels in `p.channels` order; one channel is the luma
-/// `0.299 R + 0.587 G + 0.114 B` (ITU-R BT.601).
+/// `0.299 R + 0.587 G + 0.114 B` (ITU-R BT.601; a grey pixel's own value).
 pub fn preprocess(
     img: &RgbImage,
     p: &Preprocess,
@@ -72,8 +72,12 @@ pub fn preprocess(
     };
     for (i, px) in picture.pixels().enumerate() {
         if channels == 1 {
-            let luma =
-                0.299 * f32::from(px[0]) + 0.587 * f32::from(px[1]) + 0.114 * f32::from(px[2]);
+            // A grey pixel is its own luma, exactly (the weighted sum can be an ulp off).
+            let luma = if px[0] == px[1] && px[1] == px[2] {
+                f32::from(px[0])
+            } else {
+                0.299 * f32::from(px[0]) + 0.587 * f32::from(px[1]) + 0.114 * f32::from(px[2])
+            };
             data[i] = (luma - p.mean[0]) / p.std[0];
             continue;
         }
