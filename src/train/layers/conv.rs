@@ -12,6 +12,7 @@ use super::super::gemm::{matmul, matmul_at};
 use super::super::param::Param;
 use super::super::rng::SplitMix64;
 use super::super::tensor::{transpose, Shape, Tensor4};
+use super::fake_quant::WeightQuant;
 use crate::{Error, Result};
 use std::borrow::Cow;
 
@@ -32,6 +33,8 @@ pub struct Conv2d {
     pub weight: Param,
     /// `[C_out]`.
     pub bias: Param,
+    /// Fake quantization of the weights (quantization-aware training), if any.
+    pub weight_quant: Option<WeightQuant>,
     cache: Option<ConvCache>,
 }
 
@@ -63,6 +66,7 @@ impl Conv2d {
             pad,
             weight: Param::new(format!("{name}.weight"), weight, true),
             bias: Param::new(format!("{name}.bias"), vec![0.0; out_channels], false),
+            weight_quant: None,
             cache: None,
         }
     }
@@ -76,7 +80,19 @@ impl Conv2d {
     /// through here, so a weight transform such as fake quantization plugs in at this one
     /// place; the gradient then reaches `weight` unchanged (straight through).
     pub fn effective_weight(&self) -> Cow<'_, [f32]> {
-        Cow::Borrowed(&self.weight.value)
+        match self.weight_quant.as_ref().and_then(WeightQuant::values) {
+            Some(fake) => Cow::Borrowed(fake),
+            None => Cow::Borrowed(&self.weight.value),
+        }
+    }
+
+    /// The bias the layer adds: the engine's int32 bias under QAT with a known input grid,
+    /// else the float one.
+    pub fn effective_bias(&self) -> Cow<'_, [f32]> {
+        match self.weight_quant.as_ref().and_then(WeightQuant::bias) {
+            Some(fake) => Cow::Borrowed(fake),
+            None => Cow::Borrowed(&self.bias.value),
+        }
     }
 
     /// Output extents for `input`, or why the input does not fit.
@@ -104,6 +120,9 @@ impl Conv2d {
     /// `Y = W * X + b`; in training keeps the im2col matrix for [`Conv2d::backward`].
     pub fn forward(&mut self, x: Tensor4, train: bool) -> Result<Tensor4> {
         let out = self.output_shape(x.shape)?;
+        if let Some(q) = &mut self.weight_quant {
+            q.refresh(&self.weight.value, &self.bias.value, self.out_channels);
+        }
         let cols = self.im2col(&x, out);
         let (k, np) = (self.taps(), out.channel_len());
         let y = matmul(
@@ -112,7 +131,7 @@ impl Conv2d {
             k,
             &cols,
             np,
-            Some(&self.bias.value),
+            Some(&self.effective_bias()),
         );
         self.cache = train.then_some(ConvCache {
             input: x.shape,
@@ -133,6 +152,9 @@ impl Conv2d {
         }
         // dW[co, K] = dY[co, NP] cols^T: A = dY, B = cols^T ([NP, K]).
         self.weight.grad = matmul(&dy.data, co, np, &transpose(&cache.cols, k, np), k, None);
+        if let Some(q) = &self.weight_quant {
+            q.mask_gradient(&mut self.weight.grad);
+        }
         if !input_grad {
             return None;
         }

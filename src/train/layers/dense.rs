@@ -8,6 +8,7 @@ use super::super::gemm::{matmul, matmul_at, matmul_bt};
 use super::super::param::Param;
 use super::super::rng::SplitMix64;
 use super::super::tensor::{Shape, Tensor4};
+use super::fake_quant::WeightQuant;
 use crate::{Error, Result};
 use std::borrow::Cow;
 
@@ -22,6 +23,8 @@ pub struct Dense {
     pub weight: Param,
     /// `[out]`.
     pub bias: Param,
+    /// Fake quantization of the weights (quantization-aware training), if any.
+    pub weight_quant: Option<WeightQuant>,
     input: Option<Tensor4>,
 }
 
@@ -37,13 +40,25 @@ impl Dense {
             outputs,
             weight: Param::new(format!("{name}.weight"), weight, true),
             bias: Param::new(format!("{name}.bias"), vec![0.0; outputs], false),
+            weight_quant: None,
             input: None,
         }
     }
 
     /// The weights the layer computes with (see [`super::Conv2d::effective_weight`]).
     pub fn effective_weight(&self) -> Cow<'_, [f32]> {
-        Cow::Borrowed(&self.weight.value)
+        match self.weight_quant.as_ref().and_then(WeightQuant::values) {
+            Some(fake) => Cow::Borrowed(fake),
+            None => Cow::Borrowed(&self.weight.value),
+        }
+    }
+
+    /// The bias the layer adds (see [`super::Conv2d::effective_bias`]).
+    pub fn effective_bias(&self) -> Cow<'_, [f32]> {
+        match self.weight_quant.as_ref().and_then(WeightQuant::bias) {
+            Some(fake) => Cow::Borrowed(fake),
+            None => Cow::Borrowed(&self.bias.value),
+        }
     }
 
     /// `[out, N, 1, 1]` for an input `[in, N, 1, 1]`.
@@ -60,13 +75,16 @@ impl Dense {
     /// `Y = W X + b`; in training keeps `X` for backward.
     pub fn forward(&mut self, x: Tensor4, train: bool) -> Result<Tensor4> {
         let out = self.output_shape(x.shape)?;
+        if let Some(q) = &mut self.weight_quant {
+            q.refresh(&self.weight.value, &self.bias.value, self.outputs);
+        }
         let y = matmul(
             &self.effective_weight(),
             self.outputs,
             self.inputs,
             &x.data,
             out.n,
-            Some(&self.bias.value),
+            Some(&self.effective_bias()),
         );
         self.input = train.then_some(x);
         Ok(Tensor4::new(out, y))
@@ -83,6 +101,9 @@ impl Dense {
             *g = row.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
         }
         self.weight.grad = matmul_bt(&dy.data, self.outputs, n, &x.data, self.inputs);
+        if let Some(q) = &self.weight_quant {
+            q.mask_gradient(&mut self.weight.grad);
+        }
         input_grad.then(|| {
             let dx = matmul_at(
                 &self.effective_weight(),

@@ -4,11 +4,13 @@
 mod batchnorm;
 mod conv;
 mod dense;
+mod fake_quant;
 mod simple;
 
 pub use batchnorm::{BatchNorm2d, BN_EPSILON, BN_MOMENTUM};
 pub use conv::Conv2d;
 pub use dense::Dense;
+pub use fake_quant::{ActQuant, WeightQuant};
 pub use simple::{Flatten, MaxPool2d, Relu};
 
 use super::param::Param;
@@ -30,6 +32,8 @@ pub enum Layer {
     Flatten(Flatten),
     /// Fully connected with bias.
     Dense(Dense),
+    /// Fake quantization of the activation before it (quantization-aware training).
+    ActQuant(ActQuant),
 }
 
 impl Layer {
@@ -42,6 +46,7 @@ impl Layer {
             Layer::MaxPool2d(_) => "maxpool",
             Layer::Flatten(_) => "flatten",
             Layer::Dense(_) => "dense",
+            Layer::ActQuant(_) => "actquant",
         }
     }
 
@@ -54,6 +59,7 @@ impl Layer {
             Layer::MaxPool2d(l) => l.output_shape(input),
             Layer::Flatten(l) => Ok(l.output_shape(input)),
             Layer::Dense(l) => l.output_shape(input),
+            Layer::ActQuant(_) => Ok(input),
         }
     }
 
@@ -67,6 +73,7 @@ impl Layer {
             Layer::MaxPool2d(l) => l.forward(x, train),
             Layer::Flatten(l) => Ok(l.forward(x)),
             Layer::Dense(l) => l.forward(x, train),
+            Layer::ActQuant(l) => Ok(l.forward(x, train)),
         }
     }
 
@@ -80,6 +87,7 @@ impl Layer {
             Layer::Relu(l) => Some(l.backward(dy)),
             Layer::MaxPool2d(l) => Some(l.backward(dy)),
             Layer::Flatten(l) => Some(l.backward(dy)),
+            Layer::ActQuant(l) => Some(l.backward(dy)),
         }
     }
 
@@ -89,7 +97,9 @@ impl Layer {
             Layer::Conv2d(l) => vec![&l.weight, &l.bias],
             Layer::Dense(l) => vec![&l.weight, &l.bias],
             Layer::BatchNorm2d(l) => vec![&l.gamma, &l.beta],
-            Layer::Relu(_) | Layer::MaxPool2d(_) | Layer::Flatten(_) => vec![],
+            Layer::Relu(_) | Layer::MaxPool2d(_) | Layer::Flatten(_) | Layer::ActQuant(_) => {
+                vec![]
+            }
         }
     }
 
@@ -99,7 +109,9 @@ impl Layer {
             Layer::Conv2d(l) => vec![&mut l.weight, &mut l.bias],
             Layer::Dense(l) => vec![&mut l.weight, &mut l.bias],
             Layer::BatchNorm2d(l) => vec![&mut l.gamma, &mut l.beta],
-            Layer::Relu(_) | Layer::MaxPool2d(_) | Layer::Flatten(_) => vec![],
+            Layer::Relu(_) | Layer::MaxPool2d(_) | Layer::Flatten(_) | Layer::ActQuant(_) => {
+                vec![]
+            }
         }
     }
 }
