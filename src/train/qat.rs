@@ -262,6 +262,12 @@ impl QatRun {
         &mut self.trainer.net
     }
 
+    /// Accuracy of the fake-quantized network on `data` (what the integer variant will score,
+    /// up to rounding ties; the page's live test-accuracy curve).
+    pub fn accuracy(&mut self, data: &Dataset) -> Result<f64> {
+        super::trainer::accuracy(self.network(), data, 256)
+    }
+
     /// The result: the ONNX model of the latent float weights and the activation ranges by
     /// its value names (for `Classifier::with_ranges`).
     pub fn finish(&self) -> Result<(Vec<u8>, Ranges)> {
