@@ -8,6 +8,7 @@
 //! weights bit for bit, with or without threads. No clock, no files, no printing: progress
 //! goes through a callback, so the module runs unchanged in wasm.
 
+pub mod export;
 mod gemm;
 pub mod layers;
 mod loss;
@@ -16,6 +17,7 @@ mod optim;
 mod param;
 mod rng;
 mod tensor;
+mod trainer;
 
 pub use layers::Layer;
 pub use loss::{softmax_cross_entropy, LossOutput};
@@ -24,6 +26,9 @@ pub use optim::{Optimizer, OptimizerKind};
 pub use param::Param;
 pub use rng::SplitMix64;
 pub use tensor::{Shape, Tensor4};
+pub use trainer::{
+    accuracy, input_batch, logits, predict, train, Progress, Schedule, TrainConfig, Trainer,
+};
 
 /// Fashion-MNIST's mean pixel (0..255): 0.2860 * 255.
 pub const FASHION_MNIST_MEAN: f32 = 72.94;

@@ -27,6 +27,8 @@ mod inspect;
 mod logits;
 #[cfg(not(target_arch = "wasm32"))]
 mod quantize;
+#[cfg(not(target_arch = "wasm32"))]
+mod train;
 
 #[cfg(not(target_arch = "wasm32"))]
 use clap::{Parser, Subcommand};
@@ -66,6 +68,8 @@ enum Command {
     Quantize(quantize::Args),
     /// Write a static variant as an ONNX QDQ model (opset 21; 4-bit weights as INT4).
     Export(export::Args),
+    /// Train the Fashion-MNIST CNN and write it as ONNX with its metadata.
+    Train(train::Args),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Logits(a) => logits::run(a),
         Command::Quantize(a) => quantize::run(a),
         Command::Export(a) => export::run(a),
+        Command::Train(a) => train::run(a),
     };
     match result {
         Ok(code) => code,
