@@ -11,6 +11,9 @@ PY      := $(VENV)/bin/python
 MODEL   := models/efficientnet-lite0.onnx
 INT8_QDQ := models/efficientnet-lite0-int8-qdq.onnx
 META    := models/efficientnet-lite0.json
+# The Fashion-MNIST CNN that quantscope trains itself (`quantscope train`), and its metadata.
+FMNIST_CNN      := models/fmnist-cnn.onnx
+FMNIST_CNN_META := models/fmnist-cnn.json
 SAMPLES := $(wildcard samples/*.png samples/*.jpg)
 RUST_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(PATH)
@@ -41,7 +44,7 @@ help:
 	@echo "make demo    build everything and serve the page on http://127.0.0.1:8080"
 	@echo "make test    install what is missing, then run every test"
 	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web in Chromium"
-	@echo "make models  download and convert EfficientNet-Lite0 to models/"
+	@echo "make models  download and convert EfficientNet-Lite0, train the Fashion-MNIST CNN, into models/"
 
 ## ---- installs (each guarded) -------------------------------------------------------------
 
@@ -81,7 +84,7 @@ $(VENV)/.installed: scripts/requirements.txt
 
 ## ---- model ------------------------------------------------------------------------------
 
-models: $(MODEL)
+models: $(MODEL) $(FMNIST_CNN)
 
 $(MODEL) $(META) &: $(VENV)/.installed scripts/make_models.py
 	$(PY) scripts/make_models.py --cache .cache --out models
@@ -128,6 +131,17 @@ $(FMNIST_FILES) &:
 
 test-fashion-mnist: fashion-mnist
 	QUANTSCOPE_FMNIST=$(CURDIR)/$(FMNIST) cargo test --test idx -- --nocapture
+
+# The Fashion-MNIST CNN, trained from scratch by the release binary with threads: seeded, so
+# the same build gives the same weights. FMNIST_EPOCHS trades minutes for accuracy.
+FMNIST_EPOCHS := 5
+TRAIN_SOURCES := Cargo.toml Cargo.lock $(shell find src/train src/data src/kernels -name '*.rs') \
+	src/bin/quantscope/train.rs src/bin/quantscope/main.rs src/export/build.rs
+
+$(FMNIST_CNN) $(FMNIST_CNN_META) &: $(FMNIST_FILES) $(TRAIN_SOURCES)
+	cargo build --release --features threads --bin quantscope
+	./target/release/quantscope train --dataset fashion-mnist --data $(FMNIST) \
+	  --epochs $(FMNIST_EPOCHS) --seed 1 --out $(FMNIST_CNN)
 
 clean-models:
 	rm -f models/*.onnx models/*.json

@@ -2,8 +2,23 @@
 //! differences, a whole small network's, the loss falling, determinism, batch-norm folding,
 //! and the exported ONNX file against onnxruntime and the classifier.
 
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use quantscope::classifier::Classifier;
+use quantscope::data::idx::Images;
+use quantscope::data::{fashion_mnist, Dataset, Split, FASHION_MNIST_CLASSES};
+use quantscope::eval::dataset_image;
+use quantscope::model::ModelMetadata;
+use quantscope::train::export::{fashion_mnist_metadata, onnx_bytes};
 use quantscope::train::layers::{BatchNorm2d, Conv2d, Dense, Flatten, Layer, MaxPool2d, Relu};
-use quantscope::train::{softmax_cross_entropy, Sequential, Shape, SplitMix64, Tensor4};
+use quantscope::train::{
+    accuracy, input_batch, logits, softmax_cross_entropy, train, CnnWidths, Progress, Schedule,
+    Sequential, Shape, SplitMix64, Tensor4, TrainConfig,
+};
+use std::ops::ControlFlow;
+use std::process::Command;
 
 /// A tensor of `shape` with standard normal values.
 fn random_tensor(shape: Shape, rng: &mut SplitMix64) -> Tensor4 {
@@ -246,4 +261,212 @@ fn folding_batchnorm_keeps_evaluation_outputs() {
     let mut bad = tiny_net(1);
     bad.layers.swap(0, 1);
     assert!(bad.fold_batchnorm().is_err());
+}
+
+/// 28x28 images and labels: the first `n` training images of the real Fashion-MNIST when
+/// `QUANTSCOPE_FMNIST` names its folder, else a seeded synthetic set whose class decides where
+/// a bright bar lies (so there is something to learn).
+fn small_dataset(n: usize, seed: u64) -> Dataset {
+    if let Some(dir) = std::env::var_os("QUANTSCOPE_FMNIST") {
+        let all = fashion_mnist(std::path::Path::new(&dir), Split::Train).unwrap();
+        return all.take(n);
+    }
+    let mut rng = SplitMix64::new(seed);
+    let mut pixels = Vec::with_capacity(n * 784);
+    let mut labels = Vec::with_capacity(n);
+    for _ in 0..n {
+        let label = rng.below(10);
+        for y in 0..28 {
+            for x in 0..28 {
+                let bar = if label < 5 {
+                    y / 5 == label
+                } else {
+                    x / 5 == label - 5
+                };
+                let noise = rng.below(80) as u8;
+                pixels.push(if bar { 170 + noise } else { noise });
+            }
+        }
+        labels.push(label as u8);
+    }
+    let names = FASHION_MNIST_CLASSES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    Dataset::new(
+        Images {
+            count: n,
+            rows: 28,
+            cols: 28,
+            pixels,
+        },
+        labels,
+        names,
+    )
+    .unwrap()
+}
+
+/// A narrower Fashion-MNIST CNN, quick enough for tests.
+const SMALL: CnnWidths = CnnWidths {
+    conv1: 8,
+    conv2: 16,
+    hidden: 32,
+};
+
+fn config(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch: 32,
+        schedule: Schedule::Constant,
+        ..TrainConfig::default()
+    }
+}
+
+#[test]
+fn loss_falls_on_a_small_subset() {
+    let data = small_dataset(256, 31);
+    let net = Sequential::fashion_mnist_cnn(SMALL, 3);
+    let mut steps: Vec<Progress> = Vec::new();
+    let trained = train(net, &data, config(4), |p| {
+        steps.push(*p);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(steps.len(), 4 * 8);
+    let (first, last) = (steps[0], steps[steps.len() - 1]);
+    assert_eq!((last.epoch, last.step, last.images), (4, 8, 256));
+    assert!(
+        last.loss < 0.6 * first.loss,
+        "the last epoch's mean loss {} is not well below the first step's {}",
+        last.loss,
+        first.loss
+    );
+    let acc = accuracy(&mut trained.clone(), &data, 100).unwrap();
+    assert!(acc > 0.5, "training accuracy {acc} after 4 epochs");
+    // Breaking stops the run.
+    let mut calls = 0;
+    train(
+        Sequential::fashion_mnist_cnn(SMALL, 3),
+        &data,
+        config(4),
+        |_| {
+            calls += 1;
+            ControlFlow::Break(())
+        },
+    )
+    .unwrap();
+    assert_eq!(calls, 1);
+}
+
+#[test]
+fn training_is_deterministic() {
+    let data = small_dataset(160, 41);
+    let run = |seed: u64| {
+        let net = Sequential::fashion_mnist_cnn(SMALL, seed);
+        let cfg = TrainConfig { seed, ..config(2) };
+        train(net, &data, cfg, |_| ControlFlow::Continue(())).unwrap()
+    };
+    let bits = |net: &Sequential| -> Vec<u32> {
+        net.params()
+            .iter()
+            .flat_map(|p| p.value.iter().map(|v| v.to_bits()))
+            .collect()
+    };
+    let (a, b, c) = (run(5), run(5), run(6));
+    assert_eq!(bits(&a), bits(&b), "same seed, same weights");
+    assert_ne!(bits(&a), bits(&c), "another seed, other weights");
+    // The running statistics too.
+    for (la, lb) in a.layers.iter().zip(&b.layers) {
+        if let (Layer::BatchNorm2d(x), Layer::BatchNorm2d(y)) = (la, lb) {
+            assert_eq!(x.running_mean, y.running_mean);
+            assert_eq!(x.running_var, y.running_var);
+        }
+    }
+}
+
+/// A briefly trained small CNN and test images for the export tests.
+fn trained_small_net() -> (Sequential, Dataset) {
+    let data = small_dataset(320, 51);
+    let (train_set, test_set) = (data.take(256), {
+        let mut rest = data.clone();
+        rest.images.pixels.drain(..256 * 784);
+        rest.images.count -= 256;
+        rest.labels.drain(..256);
+        rest
+    });
+    let net = Sequential::fashion_mnist_cnn(SMALL, 9);
+    let net = train(net, &train_set, config(2), |_| ControlFlow::Continue(())).unwrap();
+    (net, test_set)
+}
+
+/// `[classes, N]` feature-major logits as one row of classes per image.
+fn per_image(z: &Tensor4) -> Vec<Vec<f32>> {
+    let (classes, n) = (z.shape.c, z.shape.n);
+    (0..n)
+        .map(|i| (0..classes).map(|k| z.data[k * n + i]).collect())
+        .collect()
+}
+
+fn argmax(v: &[f32]) -> usize {
+    (0..v.len()).fold(0, |b, k| if v[k] > v[b] { k } else { b })
+}
+
+#[test]
+fn exported_onnx_matches_onnxruntime() {
+    let (mut net, test) = trained_small_net();
+    let n = test.len();
+    let ours = per_image(&logits(&mut net, &test, 0..n).unwrap());
+    let dir = std::env::temp_dir().join(format!("quantscope-train-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (model, input, output) = (dir.join("m.onnx"), dir.join("x.bin"), dir.join("y.bin"));
+    std::fs::write(&model, onnx_bytes(&net, "test").unwrap()).unwrap();
+    // NCHW with one channel is the same order as the channel-major batch.
+    let x = input_batch(&test, &(0..n).collect::<Vec<_>>(), &[]).unwrap();
+    let raw: Vec<u8> = x.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&input, raw).unwrap();
+    let out = Command::new(common::python())
+        .arg(common::root().join("scripts/ort_run_tensor.py"))
+        .args([&model, &input])
+        .arg(format!("{n},1,28,28"))
+        .arg(&output)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "ort_run_tensor.py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<f32> = common::read_f32(&output);
+    assert_eq!(theirs.len(), n * 10);
+    for (i, (a, b)) in ours.iter().zip(theirs.chunks_exact(10)).enumerate() {
+        assert_eq!(argmax(a), argmax(b), "image {i}: {a:?} vs {b:?}");
+        let scale = a.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        for (u, v) in a.iter().zip(b) {
+            assert!((u - v).abs() <= 1e-4 * scale, "image {i}: {a:?} vs {b:?}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn exported_model_loads_through_the_classifier() {
+    let (mut net, test) = trained_small_net();
+    let n = test.len();
+    let ours = per_image(&logits(&mut net, &test, 0..n).unwrap());
+    let meta = fashion_mnist_metadata("tests/train.rs");
+    // Through the JSON, as `make models` writes it and the page reads it.
+    let json = serde_json::to_string_pretty(&meta).unwrap();
+    let parsed = ModelMetadata::from_json(&json).unwrap();
+    assert_eq!(parsed.preprocess.mean, [72.94; 3]);
+    let classifier = Classifier::new(&onnx_bytes(&net, "test").unwrap(), parsed).unwrap();
+    assert_eq!(classifier.metadata().labels.len(), 10);
+    for (i, a) in ours.iter().enumerate() {
+        let img = dataset_image(&test, i);
+        let b = classifier.logits(&classifier.input_tensor(&img)).unwrap();
+        assert_eq!(argmax(a), argmax(&b), "image {i}: {a:?} vs {b:?}");
+        let scale = a.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        for (u, v) in a.iter().zip(&b) {
+            assert!((u - v).abs() <= 1e-4 * scale, "image {i}: {a:?} vs {b:?}");
+        }
+    }
 }

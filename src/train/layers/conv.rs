@@ -167,6 +167,14 @@ impl Conv2d {
         Some(self.col2im(&dcols, cache.input, dy.shape))
     }
 
+    /// The output columns `lo..hi` whose tap `k` (kernel offset along an axis of `side`
+    /// input values) reads inside the input: `0 <= o * stride + k - pad < side`.
+    fn valid_outputs(&self, k: usize, side: usize, outputs: usize) -> std::ops::Range<usize> {
+        let lo = self.pad.saturating_sub(k).div_ceil(self.stride);
+        let hi = (side + self.pad).saturating_sub(k).div_ceil(self.stride);
+        lo.min(outputs)..hi.min(outputs)
+    }
+
     /// `cols[(ci, ky, kx), (n, oy, ox)] = x[ci, n, oy * s - p + ky, ox * s - p + kx]`
     /// (0 outside the image).
     fn im2col(&self, x: &Tensor4, out: Shape) -> Vec<f32> {
@@ -176,17 +184,21 @@ impl Conv2d {
         let mut cols = vec![0.0f32; self.taps() * np];
         for (row, dst) in cols.chunks_exact_mut(np).enumerate() {
             let (ci, ky, kx) = (row / (kk * kk), row / kk % kk, row % kk);
+            let (rows, columns) = (
+                self.valid_outputs(ky, xs.h, out.h),
+                self.valid_outputs(kx, xs.w, out.w),
+            );
             for n in 0..xs.n {
                 let plane = &x.data[(ci * xs.n + n) * xs.plane()..][..xs.plane()];
-                for oy in 0..out.h {
-                    let Some(iy) = (oy * s + ky).checked_sub(p).filter(|&iy| iy < xs.h) else {
-                        continue; // stays 0
-                    };
-                    let src = &plane[iy * xs.w..][..xs.w];
+                for oy in rows.clone() {
+                    let src = &plane[(oy * s + ky - p) * xs.w..][..xs.w];
                     let dst = &mut dst[(n * out.h + oy) * out.w..][..out.w];
-                    for (ox, d) in dst.iter_mut().enumerate() {
-                        if let Some(ix) = (ox * s + kx).checked_sub(p).filter(|&ix| ix < xs.w) {
-                            *d = src[ix];
+                    if s == 1 {
+                        let from = columns.start + kx - p;
+                        dst[columns.clone()].copy_from_slice(&src[from..][..columns.len()]);
+                    } else {
+                        for ox in columns.clone() {
+                            dst[ox] = src[ox * s + kx - p];
                         }
                     }
                 }
@@ -204,18 +216,17 @@ impl Conv2d {
         // Rows in increasing (ci, ky, kx) order: every pixel sums its taps in a fixed order.
         for (row, src) in dcols.chunks_exact(np).enumerate() {
             let (ci, ky, kx) = (row / (kk * kk), row / kk % kk, row % kk);
+            let (rows, columns) = (
+                self.valid_outputs(ky, input.h, out.h),
+                self.valid_outputs(kx, input.w, out.w),
+            );
             for n in 0..input.n {
                 let plane = &mut dx.data[(ci * input.n + n) * plane_len..][..plane_len];
-                for oy in 0..out.h {
-                    let Some(iy) = (oy * s + ky).checked_sub(p).filter(|&iy| iy < input.h) else {
-                        continue;
-                    };
-                    let dst = &mut plane[iy * input.w..][..input.w];
+                for oy in rows.clone() {
+                    let dst = &mut plane[(oy * s + ky - p) * input.w..][..input.w];
                     let src = &src[(n * out.h + oy) * out.w..][..out.w];
-                    for (ox, &v) in src.iter().enumerate() {
-                        if let Some(ix) = (ox * s + kx).checked_sub(p).filter(|&ix| ix < input.w) {
-                            dst[ix] += v;
-                        }
+                    for ox in columns.clone() {
+                        dst[ox * s + kx - p] += src[ox];
                     }
                 }
             }

@@ -73,23 +73,40 @@ impl MaxPool2d {
         if u32::try_from(xs.len()).is_err() {
             return Err(Error::Input(format!("max pool: input {xs} too large")));
         }
-        let mut y = Vec::with_capacity(out.len());
-        let mut argmax = Vec::with_capacity(if train { out.len() } else { 0 });
-        for plane in 0..xs.c * xs.n {
-            let base = plane * xs.plane();
-            for oy in 0..out.h {
-                for ox in 0..out.w {
-                    let top = base + 2 * oy * xs.w + 2 * ox;
-                    let mut best = top;
-                    for i in [top + 1, top + xs.w, top + xs.w + 1] {
-                        if x.data[i] > x.data[best] {
-                            best = i;
-                        }
-                    }
-                    y.push(x.data[best]);
-                    if train {
-                        argmax.push(best as u32);
-                    }
+        let mut y = vec![0.0f32; out.len()];
+        let mut argmax = vec![0u32; if train { out.len() } else { 0 }];
+        let planes = x
+            .data
+            .chunks_exact(xs.plane())
+            .zip(y.chunks_exact_mut(out.plane()));
+        for (i, (src, dst)) in planes.enumerate() {
+            for (oy, dst) in dst.chunks_exact_mut(out.w).enumerate() {
+                let top = &src[2 * oy * xs.w..][..xs.w];
+                let bottom = &src[(2 * oy + 1) * xs.w..][..xs.w];
+                for (ox, d) in dst.iter_mut().enumerate() {
+                    let (a, b) = (
+                        top[2 * ox].max(top[2 * ox + 1]),
+                        bottom[2 * ox].max(bottom[2 * ox + 1]),
+                    );
+                    *d = a.max(b);
+                }
+                if !train {
+                    continue;
+                }
+                let base = i * xs.plane() + 2 * oy * xs.w;
+                let arg = &mut argmax[(i * out.h + oy) * out.w..][..out.w];
+                for (ox, a) in arg.iter_mut().enumerate() {
+                    // The first maximum in reading order.
+                    let candidates = [
+                        (top[2 * ox], 2 * ox),
+                        (top[2 * ox + 1], 2 * ox + 1),
+                        (bottom[2 * ox], xs.w + 2 * ox),
+                        (bottom[2 * ox + 1], xs.w + 2 * ox + 1),
+                    ];
+                    let best = candidates
+                        .iter()
+                        .fold(candidates[0], |b, &c| if c.0 > b.0 { c } else { b });
+                    *a = (base + best.1) as u32;
                 }
             }
         }
