@@ -11,6 +11,9 @@ PY      := $(VENV)/bin/python
 MODEL   := models/efficientnet-lite0.onnx
 INT8_QDQ := models/efficientnet-lite0-int8-qdq.onnx
 META    := models/efficientnet-lite0.json
+# The Fashion-MNIST CNN quantscope trains itself (`make models`), the page's second built-in model.
+FMNIST_MODEL := models/fmnist-cnn.onnx
+FMNIST_META  := models/fmnist-cnn.json
 SAMPLES := $(wildcard samples/*.png samples/*.jpg)
 RUST_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(PATH)
@@ -126,6 +129,19 @@ $(FMNIST_FILES) &:
 	cp .cache/debs/fashion-mnist-root/usr/share/datasets/fashion-mnist/*-ubyte.gz $(FMNIST)/
 	touch $(FMNIST_FILES)
 
+# The page's copies (static files the worker fetches and decodes): the 10k test set as shipped,
+# and the first 10,000 training images (calibration, and the page's QAT) as gzipped IDX.
+WWW_DATA := www/public/data
+WWW_DATA_FILES := $(addprefix $(WWW_DATA)/,t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz \
+	train10k-images-idx3-ubyte.gz train10k-labels-idx1-ubyte.gz)
+
+$(WWW_DATA_FILES) &: $(FMNIST_FILES) scripts/fmnist_subset.py
+	mkdir -p $(WWW_DATA)
+	cp $(FMNIST)/t10k-images-idx3-ubyte.gz $(FMNIST)/t10k-labels-idx1-ubyte.gz $(WWW_DATA)/
+	python3 scripts/fmnist_subset.py --images $(FMNIST)/train-images-idx3-ubyte.gz \
+	  --labels $(FMNIST)/train-labels-idx1-ubyte.gz --count 10000 --out-prefix $(WWW_DATA)/train10k
+	touch $(WWW_DATA_FILES)
+
 test-fashion-mnist: fashion-mnist
 	QUANTSCOPE_FMNIST=$(CURDIR)/$(FMNIST) cargo test --test idx -- --nocapture
 
@@ -145,9 +161,10 @@ pkg/mt/quantscope_bg.wasm: $(RUST_SOURCES) scripts/build_wasm.sh | tools
 www: www/dist/index.html
 
 www/dist/index.html: pkg/st/quantscope_bg.wasm pkg/mt/quantscope_bg.wasm pkg/index.js pkg/worker.js pkg/protocol.js \
-		$(wildcard www/src/* www/src/panels/* www/*.html www/*.js) $(MODEL) $(META) $(SAMPLES) www/node_modules/.installed
+		$(wildcard www/src/* www/src/panels/* www/*.html www/*.js) $(MODEL) $(META) $(FMNIST_MODEL) $(FMNIST_META) \
+		$(WWW_DATA_FILES) $(SAMPLES) www/node_modules/.installed
 	mkdir -p www/public/models www/public/samples
-	cp $(MODEL) $(META) www/public/models/
+	cp $(MODEL) $(META) $(FMNIST_MODEL) $(FMNIST_META) www/public/models/
 	cp $(SAMPLES) www/public/samples/
 	cd www && npx vite build --logLevel warn
 
