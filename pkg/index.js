@@ -5,6 +5,9 @@
 // a plain <script type="module"> (no bundler).
 
 import { Build, ImageKind, Req } from './protocol.js';
+import { DATASET_KEY, QsDataset, abortError, datasetArg, datasetCalibration, datasetSource } from './dataset.js';
+
+export { QsDataset };
 
 const KEEP_ALIVE = Symbol('quantscope.internal');
 const MT_INIT_TIMEOUT_MS = 15000;
@@ -12,13 +15,6 @@ const MT_INIT_TIMEOUT_MS = 15000;
 function hardwareThreads() {
   const n = globalThis.navigator?.hardwareConcurrency;
   return Number.isInteger(n) && n > 0 ? n : 1;
-}
-
-/** The rejection of a request stopped by its abort signal (name `AbortError`, as fetch's). */
-function abortError() {
-  const err = new Error('the request was cancelled');
-  err.name = 'AbortError';
-  return err;
 }
 
 function toError(e) {
@@ -495,83 +491,6 @@ export class QsModel {
   }
 }
 
-/** `{ dataset, start, count }` of a calibration from a dataset (a QsDataset or that object), else null. */
-function datasetCalibration(c) {
-  const d = c instanceof QsDataset ? c : c?.dataset instanceof QsDataset ? c.dataset : null;
-  if (!d) return null;
-  if (d._disposed) throw new Error('quantize(): the calibration dataset was disposed');
-  const start = intArg(c.start ?? 0, 'calibration start');
-  const count = Math.min(intArg(c.count ?? d.count, 'calibration count'), Math.max(0, d.count - start));
-  return { dataset: d._id, start, count };
-}
-
-function datasetArg(d, where) {
-  if (!(d instanceof QsDataset)) throw new Error(`${where} needs a dataset from loadDataset()`);
-  if (d._disposed) throw new Error(`${where}: the dataset was disposed`);
-  return d;
-}
-
-/**
- * A labelled dataset decoded in the engine (loadDataset()): `count` images of `rows` x `cols`
- * grey pixels, each labelled with one of `classes` classes named `names`.
- */
-export class QsDataset {
-  constructor(key, owner, id, info) {
-    if (key !== KEEP_ALIVE) throw new TypeError('use Quantscope.loadDataset()');
-    this._owner = owner;
-    this._id = id;
-    this._disposed = false;
-    /** Number of images. */
-    this.count = info.count;
-    /** Number of classes. */
-    this.classes = info.classes;
-    /** The class names, by label. */
-    this.names = info.names;
-    /** Picture height. */
-    this.rows = info.rows;
-    /** Picture width. */
-    this.cols = info.cols;
-  }
-
-  /**
-   * Pictures `indices` (at most 1000) as `{ width, height, images: [{ index, label, pixels }] }`,
-   * `pixels` RGBA (`new ImageData(pixels, width, height)`).
-   */
-  images(indices) {
-    if (this._disposed) return Promise.reject(new Error('this dataset was disposed'));
-    if (!Array.isArray(indices)) return Promise.reject(new Error('images() takes an array of image numbers'));
-    return this._owner._request(Req.DATASET_IMAGES, { dataset: this._id, indices: indices.map((i) => intArg(i, 'index')) });
-  }
-
-  /** Frees the dataset in the engine. Further calls reject. */
-  async dispose() {
-    if (this._disposed) return;
-    this._disposed = true;
-    this._owner._datasets.delete(this._id);
-    try {
-      await this._owner._request(Req.DISPOSE_DATASET, { dataset: this._id });
-    } catch {
-      // The worker is gone or restarting: nothing left to free.
-    }
-  }
-}
-
-/** A dataset file argument: bytes (copied), or a URL resolved against the page and checked to be same-origin. */
-function datasetSource(source, what) {
-  if (source instanceof ArrayBuffer) return new Uint8Array(source.slice(0));
-  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength).slice();
-  if (typeof source === 'string' || source instanceof URL) {
-    const base = globalThis.document?.baseURI ?? globalThis.location?.href;
-    const url = new URL(String(source), base);
-    const origin = globalThis.location?.origin;
-    if (origin && url.origin !== origin) {
-      throw new Error(`loadDataset(): the ${what} file ${url.href} is not on this page's origin: refused`);
-    }
-    return url.href;
-  }
-  throw new Error(`loadDataset(): ${what} must be the file's bytes (Uint8Array, ArrayBuffer) or its URL`);
-}
-
 /** The engine: one Worker running one wasm build. Create it with createQuantscope(). */
 export class Quantscope {
   constructor(key, options) {
@@ -716,7 +635,7 @@ export class Quantscope {
     const id = this._nextModel++;
     const info = await this._request(Req.LOAD_DATASET, { dataset: id, ...payload });
     this._datasets.set(id, { payload });
-    return new QsDataset(KEEP_ALIVE, this, id, info);
+    return new QsDataset(DATASET_KEY, this, id, info);
   }
 
   /**

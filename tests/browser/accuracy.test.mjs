@@ -62,8 +62,10 @@ describe('accuracy panel', { timeout: 900_000 }, () => {
     await page.waitForSelector('#fmnist-samples button.fmnist-sample', { timeout: READY_TIMEOUT });
     const samples = await page.$$eval('#fmnist-samples button', (bs) => bs.map((b) => b.dataset.name));
     assert.ok(samples.length >= 5 && samples.every((n) => /^fmnist-\d+\.png$/.test(n)), samples.join());
-    // Choosing the model put the first test image on show in place of the photo.
+    // Choosing the model put the first test image on show in place of the photo, and the
+    // other panels' static variants calibrate on training pictures, not photos.
     await page.waitForFunction(() => /^fmnist-\d+\.png$/.test(new URLSearchParams(location.hash.slice(1)).get('sample') ?? ''));
+    await page.waitForFunction(() => /100 Fashion-MNIST training pictures/.test(document.getElementById('calib-summary')?.textContent), null, { timeout: READY_TIMEOUT });
   });
 
   it('runs fp32 and w8a8: bars, a confusion matrix adding up to the images, the changed images', async () => {
@@ -135,6 +137,35 @@ describe('accuracy panel', { timeout: 900_000 }, () => {
     assert.equal(Math.min(...bpp), 1);
   });
 
+  it('the weights and bins panels work on every layer of this model', async () => {
+    const settled = (name) => page.waitForFunction((n) => {
+      const s = document.getElementById(`panel-${n}`);
+      return ['ready', 'error'].includes(s.dataset.qsStatus) && !s.hasAttribute('aria-busy');
+    }, name, { timeout: READY_TIMEOUT });
+    const ready = async (name) => {
+      await settled(name);
+      const st = await page.$eval(`#panel-${name}`, (s) => s.dataset.qsStatus);
+      if (st !== 'ready') assert.fail(`${name}: ${await page.textContent(`#panel-${name} .qsp-error`)}`);
+    };
+    await ready('weights');
+    const layers = await page.$$eval('#weights-layer option', (os) => os.map((o) => o.value));
+    assert.ok(layers.length >= 3, `layers: ${layers}`);
+    for (const layer of layers) {
+      const rev = await page.$eval('#panel-weights', (s) => Number(s.dataset.qsRev || 0));
+      if ((await page.$eval('#weights-layer', (s) => s.value)) !== layer) {
+        await page.selectOption('#weights-layer', layer);
+        await page.waitForFunction((r) => Number(document.getElementById('panel-weights').dataset.qsRev || 0) > r, rev, { timeout: READY_TIMEOUT });
+      }
+      await ready('weights');
+      assert.equal(await page.$eval('#weights-stats', (n) => n.dataset.layer), layer);
+      assert.ok(await page.$('#weights-histogram svg'), `histogram of ${layer}`);
+      // The bins panel follows the layer and draws its staircase.
+      await page.waitForFunction((l) => document.getElementById('bins-layer').value === l, layer, { timeout: READY_TIMEOUT });
+      await ready('bins');
+      assert.ok(Number(await page.getAttribute('#bins-staircase', 'data-steps')) >= 2, `staircase of ${layer}`);
+    }
+  });
+
   it('asks only the page’s own origin and throws no page error', () => {
     const foreign = requests.filter((u) => !isLocal(u));
     assert.deepEqual(foreign, []);
@@ -183,6 +214,7 @@ describe('accuracy panel: bad data and other models', { timeout: 600_000 }, () =
       assert.match(await page.textContent('#acc-notice'), /28×28 grey.*3×224×224 colour/s);
       assert.ok(await page.isDisabled('#acc-run'));
       assert.equal(await page.isHidden('#fmnist-samples'), true);
+      assert.match(await page.textContent('#calib-summary'), /sample photos/);
     } finally {
       await opened.close();
     }

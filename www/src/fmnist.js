@@ -9,6 +9,8 @@ export const DATA_FILES = {
   test: { images: './data/t10k-images-idx3-ubyte.gz', labels: './data/t10k-labels-idx1-ubyte.gz' },
   train: { images: './data/train10k-images-idx3-ubyte.gz', labels: './data/train10k-labels-idx1-ubyte.gz' },
 };
+/** Training pictures the page's calibration set becomes while a 28x28 grey model is on show. */
+export const CALIBRATION_COUNT = 100;
 /** The test images offered as samples (one of each of the first classes to appear). */
 export const SAMPLE_INDICES = [0, 1, 2, 4, 8, 9, 11, 12, 18];
 const SAMPLE_NAME = /^fmnist-(\d+)\.png$/;
@@ -40,12 +42,48 @@ export function inputOf(info) {
   return { channels, height, width, fits: channels === 1 && height === 28 && width === 28 };
 }
 
-/** A test image as a PNG File named like a sample, for the image input (every panel takes it). */
-async function samplePng(image, width, height) {
+/** A dataset picture as a PNG File (named like a sample), for the image input and calibration. */
+async function samplePng(image, width, height, name = sampleName(image.index)) {
   const canvas = new OffscreenCanvas(width, height);
   canvas.getContext('2d').putImageData(new ImageData(image.pixels, width, height), 0, 0);
   const blob = await canvas.convertToBlob({ type: 'image/png' });
-  return new File([blob], sampleName(image.index), { type: 'image/png' });
+  return new File([blob], name, { type: 'image/png' });
+}
+
+/**
+ * While a 28x28 grey model is on show, the calibration set of the other panels' static variants
+ * is the first CALIBRATION_COUNT training pictures (photos squeezed to 28x28 grey would give
+ * the activations wrong ranges); the visitor's set comes back with another model.
+ */
+function followCalibration(app) {
+  let saved = null; // the calibration set a 28x28 grey model replaced
+  let ours = null; // the training pictures, made once
+  let request = 0;
+  app.onModel(async (model, info) => {
+    const mine = ++request;
+    if (!inputOf(info).fits) {
+      if (saved) app.setCalibration(saved);
+      saved = null;
+      return;
+    }
+    try {
+      if (!ours) {
+        const train = await dataset(app, 'train');
+        const indices = Array.from({ length: Math.min(CALIBRATION_COUNT, train.count) }, (_, i) => i);
+        const { width, height, images } = await train.images(indices);
+        ours = await Promise.all(images.map(async (image) => ({
+          name: `fmnist-train-${image.index}.png`,
+          blob: await samplePng(image, width, height, `fmnist-train-${image.index}.png`),
+          sample: true,
+        })));
+      }
+      if (mine !== request || app.model !== model) return;
+      saved ??= app.calibration;
+      app.setCalibration(ours);
+    } catch (e) {
+      app.error(`Could not load the Fashion-MNIST training images for calibration: ${e.message}`);
+    }
+  });
 }
 
 /**
@@ -55,6 +93,7 @@ async function samplePng(image, width, height) {
  * `useImage(file, sampleName)` puts an image on show.
  */
 export function initFashionSamples(app, { useImage }) {
+  followCalibration(app);
   const list = el('ul', { id: 'fmnist-samples' });
   const box = el('div', { class: 'samples fmnist-samples', role: 'group', 'aria-labelledby': 'fmnist-samples-heading', hidden: true },
     el('h3', { id: 'fmnist-samples-heading', text: 'Fashion-MNIST test images' }), list);

@@ -93,7 +93,7 @@ export function mount(section, app) {
   }
 
   /** A variant of the fp32 model, built once: static ones calibrate on training images. */
-  function build(spec, fp32, signal) {
+  function build(spec, fp32) {
     if (builds.has(spec)) return builds.get(spec);
     let built;
     if (spec === 'fp32') built = Promise.resolve(fp32);
@@ -108,7 +108,7 @@ export function mount(section, app) {
         });
       });
     } else {
-      built = build('w8a8', fp32, signal).then(async (base) => fp32.withRanges(await base.ranges(), { variant: spec }));
+      built = build('w8a8', fp32).then(async (base) => fp32.withRanges(await base.ranges(), { variant: spec }));
     }
     builds.set(spec, built);
     built.catch(() => builds.get(spec) === built && builds.delete(spec));
@@ -151,7 +151,7 @@ export function mount(section, app) {
         if (signal.aborted || fp32 !== model) break;
         current = spec;
         if (spec !== 'fp32') say(`Building ${spec}…`);
-        const variant = await build(spec, fp32, signal);
+        const variant = await build(spec, fp32);
         if (signal.aborted || fp32 !== model) break;
         const label = `${spec} (${k + 1} of ${todo.length})`;
         say(`Running ${label} on ${count(total)} test images…`);
