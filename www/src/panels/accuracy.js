@@ -195,14 +195,18 @@ export function mount(section, app) {
   cancelButton.addEventListener('click', () => controller?.abort());
 
   // ---- drawing ----
+  /** The variants run so far that are ticked, in display order. */
+  const shownVariants = () => selectedSpecs(app.state).filter((v) => results.has(v));
+
   function shownSpec() {
-    const have = ACC_VARIANTS.filter((v) => results.has(v));
+    const have = shownVariants();
     if (have.includes(app.state.accshow)) return app.state.accshow;
     return have.filter((v) => v !== 'fp32').at(-1) ?? have[0];
   }
 
   function render() {
-    if (!results.size) {
+    drawn = `${shownVariants().join(',')}|${shownSpec()}`;
+    if (!shownVariants().length) {
       bars.replaceChildren();
       confusion.replaceChildren();
       changed.replaceChildren();
@@ -211,7 +215,7 @@ export function mount(section, app) {
       return;
     }
     drawBars();
-    const have = ACC_VARIANTS.filter((v) => results.has(v));
+    const have = shownVariants();
     const spec = shownSpec();
     show.replaceChildren(...have.map((v) => el('option', { value: v, text: v, selected: v === spec })));
     showRow.hidden = false;
@@ -221,7 +225,7 @@ export function mount(section, app) {
   }
 
   function drawBars() {
-    const list = ACC_VARIANTS.filter((v) => results.has(v)).map((v) => results.get(v));
+    const list = shownVariants().map((v) => results.get(v));
     bars.dataset.variants = list.map((r) => r.variant).join(',');
     bars.dataset.images = String(list[0]?.images ?? 0);
     const fp32 = results.get('fp32');
@@ -283,9 +287,11 @@ export function mount(section, app) {
   }, 0);
 
   show.addEventListener('change', () => app.setState({ accshow: show.value }));
+  let drawn = ''; // the variants and the one drawn, as last rendered
   app.on('state', (s) => {
     syncBoxes();
-    if (!results.size || !s.accshow || s.accshow === confusion.dataset.variant) return;
+    const now = `${shownVariants().join(',')}|${shownSpec()}`;
+    if (!results.size || now === drawn) return;
     render();
   });
   observeWidth(section, () => results.size && render());
