@@ -31,6 +31,7 @@
 //! - [`observer`]: choosing an activation range from observed values (the executor's
 //!   [`calibrate()`](crate::exec::calibrate()) runs the float model on sample images).
 //! - [`fp16`]: the fp16-weights variant (binary16 storage, f32 compute).
+//! - [`fake`]: fake quantization and the straight-through estimator, for QAT.
 //! - [`weights`]: weights under a scheme: codes, decoding tables, codebooks, stored bytes.
 //! - [`lower`]: a float graph to its integer-only form (the math of each op).
 //! - [`report`]: per-layer scales, SQNR and sizes.
@@ -55,6 +56,7 @@
 //! bins up to the largest magnitude; one pass, the same under any chunking of the data).
 
 pub mod codebook;
+pub mod fake;
 // The requantization parameters live with the kernels that apply them (kernels depend on
 // nothing above them); quant chooses them.
 pub use crate::kernels::{f32_requant, fixed_point, params};

@@ -20,6 +20,8 @@ mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 mod classify;
 #[cfg(not(target_arch = "wasm32"))]
+mod eval;
+#[cfg(not(target_arch = "wasm32"))]
 mod export;
 #[cfg(not(target_arch = "wasm32"))]
 mod inspect;
@@ -66,6 +68,8 @@ enum Command {
     Quantize(quantize::Args),
     /// Write a static variant as an ONNX QDQ model (opset 21; 4-bit weights as INT4).
     Export(export::Args),
+    /// Accuracy of each variant on labelled images (Fashion-MNIST), with agreement with fp32.
+    Eval(eval::Args),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Logits(a) => logits::run(a),
         Command::Quantize(a) => quantize::run(a),
         Command::Export(a) => export::run(a),
+        Command::Eval(a) => eval::run(a),
     };
     match result {
         Ok(code) => code,

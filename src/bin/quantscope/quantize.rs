@@ -31,6 +31,10 @@ pub struct QuantArgs {
     /// Activation ranges saved by `quantize --ranges-out` (instead of calibrating).
     #[arg(long, value_name = "FILE", conflicts_with = "calib")]
     ranges: Option<PathBuf>,
+    /// The first calibration's ranges: activation ranges do not depend on the weights' scheme,
+    /// so every later static variant reuses them.
+    #[arg(skip)]
+    calibrated: std::cell::OnceCell<Ranges>,
 }
 
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];
@@ -112,6 +116,17 @@ impl QuantArgs {
     /// Builds `variant` from the fp32 classifier, calibrating (with progress on stderr) or
     /// loading `--ranges` for the static variants.
     pub fn build(&self, float: &Classifier, variant: Variant) -> Result<Classifier> {
+        self.build_or(float, variant, None)
+    }
+
+    /// [`Self::build`], calibrating on `fallback`'s inputs when no `--calib` is given (e.g.
+    /// `eval`'s training images).
+    pub fn build_or(
+        &self,
+        float: &Classifier,
+        variant: Variant,
+        fallback: Option<&dyn Fn() -> Result<Vec<Tensor>>>,
+    ) -> Result<Classifier> {
         let options = self.options(variant)?;
         let Variant::Static(scheme) = options.variant else {
             return float.quantize(&options, &[], &mut |_, _| {});
@@ -127,21 +142,38 @@ impl QuantArgs {
             };
             return float.with_ranges(&ranges, &schemes);
         }
-        if self.calib.is_empty() {
-            return Err(Error::Input(format!(
-                "the static variant {variant} needs calibration images: pass --calib \
-                 IMAGE_OR_FOLDER"
-            )));
+        if let Some(ranges) = self.calibrated.get() {
+            let schemes = LayerSchemes {
+                default: scheme,
+                overrides: options.overrides.clone(),
+            };
+            return float.with_ranges(ranges, &schemes);
         }
-        let inputs = self.calibration_inputs(float)?;
+        let inputs = match (self.calib.is_empty(), fallback) {
+            (false, _) => self.calibration_inputs(float)?,
+            (true, Some(fallback)) => fallback()?,
+            (true, None) => {
+                return Err(Error::Input(format!(
+                    "the static variant {variant} needs calibration images: pass --calib \
+                     IMAGE_OR_FOLDER"
+                )))
+            }
+        };
         eprintln!(
             "calibrating {variant} ({} observer) on {} image(s)",
             options.observer,
             inputs.len()
         );
-        float.quantize(&options, &inputs, &mut |done, total| {
-            eprintln!("  calibration {done}/{total}");
-        })
+        let step = (inputs.len() / 10).max(1);
+        let built = float.quantize(&options, &inputs, &mut |done, total| {
+            if done % step == 0 || done == total {
+                eprintln!("  calibration {done}/{total}");
+            }
+        })?;
+        if let Some(ranges) = built.ranges() {
+            let _ = self.calibrated.set(ranges.clone());
+        }
+        Ok(built)
     }
 }
 
