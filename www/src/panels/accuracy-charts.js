@@ -5,7 +5,7 @@ import * as Plot from '@observablehq/plot';
 const pct = (x) => `${(x * 100).toFixed(1)}%`;
 
 /**
- * Horizontal bars: each variant's test accuracy, with its agreement with fp32 as a tick.
+ * Horizontal bars: each variant's test accuracy, labelled with its agreement with fp32.
  * `results`: [{ variant, accuracy, agreement, images }] in display order.
  */
 export function accuracyBars(results, width) {
@@ -17,7 +17,7 @@ export function accuracyBars(results, width) {
     width,
     height: 44 + 30 * data.length,
     marginLeft: 70,
-    marginRight: 64,
+    marginRight: Math.min(190, width / 3),
     style: { fontSize: '12px' },
     x: { label: 'test accuracy →', domain: [Math.max(0, start), 1], tickFormat: '.0%', grid: true },
     y: { label: null, domain: data.map((d) => d.label) },
@@ -26,7 +26,10 @@ export function accuracyBars(results, width) {
         y: 'label', x1: Math.max(0, start), x2: 'accuracy', fill: 'var(--qsp-bar-strong)', className: 'acc-bar',
         title: (d) => `${d.variant}: ${pct(d.accuracy)} of ${d.images} images${d.agreement == null ? '' : `, same answer as fp32 on ${pct(d.agreement)}`}`,
       }),
-      Plot.text(data, { y: 'label', x: 'accuracy', text: (d) => pct(d.accuracy), textAnchor: 'start', dx: 6, fill: 'currentColor' }),
+      Plot.text(data, {
+        y: 'label', x: 'accuracy', textAnchor: 'start', dx: 6, fill: 'currentColor',
+        text: (d) => (d.agreement == null ? pct(d.accuracy) : `${pct(d.accuracy)} · fp32’s answer on ${pct(d.agreement)}`),
+      }),
       Plot.ruleX([Math.max(0, start)]),
     ],
   });

@@ -269,8 +269,10 @@ export function mount(section, app) {
     changedNote.textContent = list.length === 0
       ? `${spec} gives fp32’s answer on every one of the ${count(r.images)} images.`
       : `${spec} changed fp32’s answer on ${count(list.length)} of ${count(r.images)} images: ${fixed} became right, ${broken} became wrong, ${list.length - fixed - broken} stayed wrong another way.` +
-        (list.length > MAX_SHOWN ? ` The first ${MAX_SHOWN} are drawn.` : '');
-    const shown = list.slice(0, MAX_SHOWN);
+        (list.length > MAX_SHOWN ? ` ${MAX_SHOWN} are drawn, the broken ones first.` : '');
+    // The broken first (fp32 was right), then the fixed, then the ones wrong both ways.
+    const rank = (c) => (c.reference === c.label ? 0 : c.predicted === c.label ? 1 : 2);
+    const shown = list.slice().sort((a, b) => rank(a) - rank(b) || a.index - b.index).slice(0, MAX_SHOWN);
     const { width, height, images } = shown.length ? await set.images(shown.map((c) => c.index)) : { images: [] };
     if (!isCurrent()) return;
     changed.replaceChildren(...shown.map((c, i) => {
