@@ -215,6 +215,21 @@ describe('accuracy panel: bad data and other models', { timeout: 600_000 }, () =
       assert.ok(await page.isDisabled('#acc-run'));
       assert.equal(await page.isHidden('#fmnist-samples'), true);
       assert.match(await page.textContent('#calib-summary'), /sample photos/);
+      // The notice's button switches the model; the panel can then run.
+      await page.click('#acc-use-fmnist');
+      await page.waitForFunction(() => document.getElementById('panel-accuracy').dataset.qsStatus === 'idle', null, { timeout: READY_TIMEOUT });
+      assert.ok(await page.isChecked('#model-fmnist'));
+      assert.equal(await page.isHidden('#acc-notice'), true);
+      assert.equal(await page.isDisabled('#acc-run'), false);
+      assert.match(await page.evaluate(() => location.hash), /model=fmnist/);
+      await page.waitForSelector('#fmnist-samples button.fmnist-sample', { timeout: READY_TIMEOUT });
+      // And back: EfficientNet-Lite0 gets the photos for calibration again.
+      await page.check('#model-builtin');
+      await page.waitForFunction(() => document.getElementById('panel-accuracy').dataset.qsStatus === 'unsupported', null, { timeout: READY_TIMEOUT });
+      await page.waitForFunction(() => /sample photos/.test(document.getElementById('calib-summary').textContent), null, { timeout: READY_TIMEOUT });
+      assert.doesNotMatch(await page.evaluate(() => location.hash), /model=/);
+      // The photo model gets a photo back in place of the 28x28 test image.
+      await page.waitForFunction(() => /sample=coffee\.png/.test(location.hash), null, { timeout: READY_TIMEOUT });
     } finally {
       await opened.close();
     }

@@ -90,9 +90,10 @@ function followCalibration(app) {
  * A row of Fashion-MNIST test images under the photo samples, shown while a 28x28 grey model
  * is on show. Choosing the model puts the first one on show in place of a sample photo (a
  * photo squeezed to 28x28 grey says little); `sample=fmnist-<i>.png` in the hash opens one.
- * `useImage(file, sampleName)` puts an image on show.
+ * `useImage(file, sampleName)` puts an image on show; `usePhoto()` puts a sample photo back when
+ * another model replaces it while a test image is on show.
  */
-export function initFashionSamples(app, { useImage }) {
+export function initFashionSamples(app, { useImage, usePhoto }) {
   followCalibration(app);
   const list = el('ul', { id: 'fmnist-samples' });
   const box = el('div', { class: 'samples fmnist-samples', role: 'group', 'aria-labelledby': 'fmnist-samples-heading', hidden: true },
@@ -133,7 +134,10 @@ export function initFashionSamples(app, { useImage }) {
   app.onModel(async (model, info) => {
     const fits = inputOf(info).fits;
     box.hidden = !fits;
-    if (!fits) return;
+    if (!fits) {
+      if (!isPhoto()) usePhoto?.();
+      return;
+    }
     try {
       if (!files) await fill();
       const linked = SAMPLE_NAME.test(app.state.sample ?? '') ? app.state.sample : null;

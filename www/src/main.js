@@ -230,7 +230,10 @@ async function sampleCalibration() {
 // ---- start -----------------------------------------------------------------------------------
 
 initInputs(app, { onModelFile: (file) => picker.useFile(file) });
-initFashionSamples(app, { useImage: (file, sample) => useImage(app, file, { sample }) });
+initFashionSamples(app, {
+  useImage: (file, sample) => useImage(app, file, { sample }),
+  usePhoto: () => loadSample(app, DEFAULT_SAMPLE),
+});
 buildPanels();
 mountPanels();
 initNav();

@@ -272,6 +272,11 @@ export function initModelPicker(app, { builtin: fetchBuiltin, fashion: fetchFash
     fileInput.value = ''; // the same file again is a new choice
     if (file) useFile(file);
   });
+  // A panel can ask for a built-in model (the Accuracy panel on a model it cannot measure).
+  app.on('choose-model', (kind) => {
+    const radio = radios[kind];
+    if (radio && active !== kind) radio.click();
+  });
   for (const [kind, radio] of Object.entries(radios)) {
     radio.addEventListener('change', () => {
       if (!radio.checked || active === kind) return;

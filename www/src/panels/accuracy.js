@@ -312,7 +312,9 @@ export function mount(section, app) {
     if (!input.fits) {
       model = null;
       notice.hidden = false;
-      notice.textContent = `This panel measures accuracy on Fashion-MNIST’s 28×28 grey pictures, and ${info?.name ?? 'this model'} takes ${input.channels}×${input.height}×${input.width} ${input.channels === 1 ? 'grey' : 'colour'} pictures. Choose the Fashion-MNIST CNN in the model picker above.`;
+      const use = el('button', { type: 'button', id: 'acc-use-fmnist', text: 'Use the Fashion-MNIST CNN' });
+      use.addEventListener('click', () => app.emit('choose-model', 'fmnist'));
+      notice.replaceChildren(`This panel measures accuracy on Fashion-MNIST’s 28×28 grey pictures, and ${info?.name ?? 'this model'} takes ${input.channels}×${input.height}×${input.width} ${input.channels === 1 ? 'grey' : 'colour'} pictures. `, use);
       say('');
       setRunning(false);
       section.dataset.qsStatus = 'unsupported';
