@@ -21,6 +21,7 @@ const CHUNK = 250;
 /** Changed images drawn at most (the count is given in full). */
 const MAX_SHOWN = 60;
 
+const abortError = () => Object.assign(new Error('cancelled'), { name: 'AbortError' });
 const isStatic = (spec) => spec !== 'fp32' && spec !== 'fp16' && !spec.endsWith('-dynamic');
 const pct = (x) => `${(x * 100).toFixed(1)}%`;
 const count = (n) => n.toLocaleString('en-US');
@@ -136,6 +137,9 @@ export function mount(section, app) {
     controller = new AbortController();
     const { signal } = controller;
     const specs = selectedSpecs(app.state);
+    // Cancel also ends the wait for a build (a calibration cannot stop midway; it stays cached).
+    const stopped = new Promise((_, reject) => signal.addEventListener('abort', () => reject(abortError()), { once: true }));
+    stopped.catch(() => {});
     setRunning(true);
     showError(errorBox, null);
     let done = 0;
@@ -151,7 +155,7 @@ export function mount(section, app) {
         if (signal.aborted || fp32 !== model) break;
         current = spec;
         if (spec !== 'fp32') say(`Building ${spec}…`);
-        const variant = await build(spec, fp32);
+        const variant = await Promise.race([build(spec, fp32), stopped]);
         if (signal.aborted || fp32 !== model) break;
         const label = `${spec} (${k + 1} of ${todo.length})`;
         say(`Running ${label} on ${count(total)} test images…`);
@@ -170,9 +174,10 @@ export function mount(section, app) {
         results.set(spec, result);
         render();
       }
-      if (signal.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
+      if (signal.aborted) throw abortError();
       if (fp32 === model) {
-        say(`${results.size} variant${results.size === 1 ? '' : 's'} on ${count(total)} test images${limit ? ` (the first ${count(total)}: acclimit in the URL)` : ''}.`);
+        const n = shownVariants().length;
+        say(`${n} variant${n === 1 ? '' : 's'} on ${count(total)} test images${limit ? ` (the first ${count(total)}: acclimit in the URL)` : ''}.`);
       }
     } catch (e) {
       if (fp32 !== model) return;
