@@ -254,7 +254,19 @@ export function mount(section, app) {
     confusion.replaceChildren(confusionMap(r.confusion, names, chartWidth(confusion)), el('figcaption', {},
       el('strong', { text: `Confusion matrix of ${spec}. ` }),
       `Rows are the true class, columns the answer; the diagonal is right (${count(Math.round(r.accuracy * r.images))} of ${count(r.images)}).`,
-      top ? ` Its most common mistake: ${names[top.t]} answered as ${names[top.p]} (${top.n} images).` : ''));
+      top ? ` Its most common mistake: ${names[top.t]} answered as ${names[top.p]} (${top.n} images).` : '',
+      classLoss(r, results.get('fp32'))));
+  }
+
+  /** The class that lost most against fp32 (per-class accuracy), as a sentence. */
+  function classLoss(r, fp32) {
+    if (!fp32 || r === fp32) return '';
+    let worst = null;
+    r.per_class.forEach((a, c) => {
+      const drop = fp32.per_class[c] - a;
+      if (drop > 0 && (!worst || drop > worst.drop)) worst = { c, drop, a };
+    });
+    return worst ? ` ${names[worst.c]} lost most against fp32: ${pct(fp32.per_class[worst.c])} → ${pct(worst.a)} right.` : '';
   }
 
   const drawChanged = latest(async (spec, isCurrent) => {
