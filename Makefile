@@ -160,7 +160,7 @@ pkg/mt/quantscope_bg.wasm: $(RUST_SOURCES) scripts/build_wasm.sh | tools
 
 www: www/dist/index.html
 
-www/dist/index.html: pkg/st/quantscope_bg.wasm pkg/mt/quantscope_bg.wasm pkg/index.js pkg/worker.js pkg/protocol.js \
+www/dist/index.html: pkg/st/quantscope_bg.wasm pkg/mt/quantscope_bg.wasm pkg/index.js pkg/worker.js pkg/protocol.js pkg/dataset.js \
 		$(wildcard www/src/* www/src/panels/* www/*.html www/*.js) $(MODEL) $(META) $(FMNIST_MODEL) $(FMNIST_META) \
 		$(WWW_DATA_FILES) $(SAMPLES) www/node_modules/.installed
 	mkdir -p www/public/models www/public/samples
