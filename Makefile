@@ -22,9 +22,10 @@ WASM_TARGET := wasm32-unknown-unknown
 NPM_CI      := npm ci --no-audit --no-fund --loglevel=error
 # Engine tests that also run as wasm (node and Chromium): f32 and int8 kernels (scalar vs
 # SIMD128), every op, and EfficientNet-Lite0 against the native logits (f32 within 1e-4, int8
-# bit for bit with the same calibration ranges), and the malformed-input corpus (models, images,
-# metadata: each a named error, never a trap).
-WASM_TESTS  := --test kernels --test qs8_kernels --test qs8_add --test qs8_lut --test qs8_mul --test qs8_unpack --test ops --test malformed --test wasm_efficientnet
+# bit for bit with the same calibration ranges), the malformed-input corpus (models, images,
+# metadata: each a named error, never a trap), and the labelled-data bindings the page's worker
+# calls (wasm_dataset).
+WASM_TESTS  := --test kernels --test qs8_kernels --test qs8_add --test qs8_lut --test qs8_mul --test qs8_unpack --test ops --test malformed --test wasm_efficientnet --test wasm_dataset
 NATIVE_LOGITS := target/coffee-native-logits.bin
 INT8_RANGES := target/samples-int8-ranges.json
 NATIVE_INT8_LOGITS := target/coffee-native-int8-logits.bin
