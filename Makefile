@@ -22,9 +22,10 @@ WASM_TARGET := wasm32-unknown-unknown
 NPM_CI      := npm ci --no-audit --no-fund --loglevel=error
 # Engine tests that also run as wasm (node and Chromium): f32 and int8 kernels (scalar vs
 # SIMD128), every op, and EfficientNet-Lite0 against the native logits (f32 within 1e-4, int8
-# bit for bit with the same calibration ranges), and the malformed-input corpus (models, images,
-# metadata: each a named error, never a trap).
-WASM_TESTS  := --test kernels --test qs8_kernels --test qs8_add --test qs8_lut --test qs8_mul --test qs8_unpack --test ops --test malformed --test wasm_efficientnet
+# bit for bit with the same calibration ranges), the malformed-input corpus (models, images,
+# metadata: each a named error, never a trap), and the labelled-data bindings the page's worker
+# calls (wasm_dataset).
+WASM_TESTS  := --test kernels --test qs8_kernels --test qs8_add --test qs8_lut --test qs8_mul --test qs8_unpack --test ops --test malformed --test wasm_efficientnet --test wasm_dataset
 NATIVE_LOGITS := target/coffee-native-logits.bin
 INT8_RANGES := target/samples-int8-ranges.json
 NATIVE_INT8_LOGITS := target/coffee-native-int8-logits.bin
@@ -129,6 +130,19 @@ $(FMNIST_FILES) &:
 	cp .cache/debs/fashion-mnist-root/usr/share/datasets/fashion-mnist/*-ubyte.gz $(FMNIST)/
 	touch $(FMNIST_FILES)
 
+# The page's copies (static files the worker fetches and decodes): the 10k test set as shipped,
+# and the first 10,000 training images (calibration, and the page's QAT) as gzipped IDX.
+WWW_DATA := www/public/data
+WWW_DATA_FILES := $(addprefix $(WWW_DATA)/,t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz \
+	train10k-images-idx3-ubyte.gz train10k-labels-idx1-ubyte.gz)
+
+$(WWW_DATA_FILES) &: $(FMNIST_FILES) scripts/fmnist_subset.py
+	mkdir -p $(WWW_DATA)
+	cp $(FMNIST)/t10k-images-idx3-ubyte.gz $(FMNIST)/t10k-labels-idx1-ubyte.gz $(WWW_DATA)/
+	python3 scripts/fmnist_subset.py --images $(FMNIST)/train-images-idx3-ubyte.gz \
+	  --labels $(FMNIST)/train-labels-idx1-ubyte.gz --count 10000 --out-prefix $(WWW_DATA)/train10k
+	touch $(WWW_DATA_FILES)
+
 test-fashion-mnist: fashion-mnist
 	QUANTSCOPE_FMNIST=$(CURDIR)/$(FMNIST) cargo test --test idx -- --nocapture
 
@@ -158,10 +172,11 @@ pkg/mt/quantscope_bg.wasm: $(RUST_SOURCES) scripts/build_wasm.sh | tools
 
 www: www/dist/index.html
 
-www/dist/index.html: pkg/st/quantscope_bg.wasm pkg/mt/quantscope_bg.wasm pkg/index.js pkg/worker.js pkg/protocol.js \
-		$(wildcard www/src/* www/src/panels/* www/*.html www/*.js) $(MODEL) $(META) $(SAMPLES) www/node_modules/.installed
+www/dist/index.html: pkg/st/quantscope_bg.wasm pkg/mt/quantscope_bg.wasm pkg/index.js pkg/worker.js pkg/protocol.js pkg/dataset.js \
+		$(wildcard www/src/* www/src/panels/* www/*.html www/*.js) $(MODEL) $(META) $(FMNIST_CNN) $(FMNIST_CNN_META) \
+		$(WWW_DATA_FILES) $(SAMPLES) www/node_modules/.installed
 	mkdir -p www/public/models www/public/samples
-	cp $(MODEL) $(META) www/public/models/
+	cp $(MODEL) $(META) $(FMNIST_CNN) $(FMNIST_CNN_META) www/public/models/
 	cp $(SAMPLES) www/public/samples/
 	cd www && npx vite build --logLevel warn
 

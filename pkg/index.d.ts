@@ -260,8 +260,12 @@ export interface QuantizeOptions {
   observer?: string;
   /** Older form of the suffix `-tensor`: `false` gives one weight scale per tensor. */
   perChannel?: boolean;
-  /** Calibration images (static int8 needs at least one), in any form {@link QsModel.classify} takes. */
-  calibration?: ImageInput[];
+  /**
+   * Calibration images (static int8 needs at least one), in any form {@link QsModel.classify}
+   * takes, or pictures of a loaded dataset: the whole {@link QsDataset}, or `{ dataset, start,
+   * count }` (images `start..start + count`).
+   */
+  calibration?: ImageInput[] | QsDataset | DatasetRange;
   /** Called after each calibration image. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -414,6 +418,81 @@ export interface BitDepthSeries {
   entries: BitDepthEntry[];
 }
 
+/** Images `start..start + count` of a dataset (default: all of them from 0). */
+export interface DatasetRange {
+  dataset: QsDataset;
+  start?: number;
+  count?: number;
+}
+
+/** Options of {@link Quantscope.loadDataset}: an IDX image file and an IDX label file. */
+export interface DatasetFiles {
+  /** The IDX image file (`[n, rows, cols]` bytes, gzipped or not): bytes, or a URL of the page's own origin. */
+  images: Uint8Array | ArrayBuffer | string | URL;
+  /** The IDX label file (`[n]` bytes, gzipped or not): bytes, or a URL of the page's own origin. */
+  labels: Uint8Array | ArrayBuffer | string | URL;
+  /** The class names by label. Default: Fashion-MNIST's ten classes. */
+  classNames?: string[];
+}
+
+/** A labelled dataset decoded in the engine ({@link Quantscope.loadDataset}). */
+export declare class QsDataset {
+  private constructor();
+  /** Number of images. */
+  readonly count: number;
+  /** Number of classes. */
+  readonly classes: number;
+  /** Class names, by label. */
+  readonly names: string[];
+  /** Picture height in pixels. */
+  readonly rows: number;
+  /** Picture width in pixels. */
+  readonly cols: number;
+  /** Pictures (at most 1000 a call), grey as RGBA, with their labels. */
+  images(indices: number[]): Promise<DatasetImages>;
+  /** Frees the dataset. Later calls on it reject. */
+  dispose(): Promise<void>;
+}
+
+/** {@link QsDataset.images}. */
+export interface DatasetImages {
+  width: number;
+  height: number;
+  images: { index: number; label: number; pixels: Uint8ClampedArray }[];
+}
+
+/** Options of {@link QsModel.accuracy}. */
+export interface AccuracyOptions {
+  /** The model whose answers `agreement` and `changed` compare with (e.g. the fp32 one). */
+  reference?: QsModel | null;
+  /** Only the first `limit` images (default: all). */
+  limit?: number | null;
+  /** Images per chunk: progress is reported, and a cancel takes effect, between chunks. Default 250. */
+  chunk?: number;
+  /** Called after each chunk. */
+  onProgress?: (done: number, total: number) => void;
+  /** Aborting it stops the run: the promise rejects with an `AbortError`. */
+  signal?: AbortSignal;
+}
+
+/** {@link QsModel.accuracy}: the engine's figures over the images run. */
+export interface AccuracyResult {
+  /** The variant measured (canonical spec). */
+  variant: Variant;
+  /** Share of images answered with their label, 0..1. */
+  accuracy: number;
+  /** Share answered as the reference answers them, 0..1 (`null` without a reference). */
+  agreement: number | null;
+  /** Each class's accuracy (recall), by label. */
+  per_class: number[];
+  /** `confusion[trueLabel][answer]`: image counts; the cells add up to `images`. */
+  confusion: number[][];
+  /** Images counted. */
+  images: number;
+  /** The images whose answer differs from the reference's (empty without a reference). */
+  changed: { index: number; label: number; reference: number; predicted: number }[];
+}
+
 /** {@link compareClassifications}. */
 export interface Agreement {
   sameTop1: boolean;
@@ -471,6 +550,13 @@ export declare class QsModel {
   bitDepth(image: ImageInput, options?: { maxSide?: number }): Promise<BitDepthSeries>;
   /** Raw logits for a preprocessed input (float32 of the model's input shape, in its layout). */
   logits(input: Float32Array): Promise<Float32Array>;
+  /**
+   * This model's class for images `start..end` (default: all) of a dataset. Rejects, saying
+   * what the model takes, unless its input is the dataset's grey picture size.
+   */
+  predict(dataset: QsDataset, range?: { start?: number; end?: number }): Promise<Uint32Array>;
+  /** Accuracy on a dataset, in chunks, with progress and cancel (`signal`). */
+  accuracy(dataset: QsDataset, options?: AccuracyOptions): Promise<AccuracyResult>;
   /** Frees the model. Later calls on it reject. */
   dispose(): Promise<void>;
 }
@@ -498,6 +584,11 @@ export declare class Quantscope {
    * other models keep working.
    */
   loadModel(onnxBytes: Uint8Array | ArrayBuffer, metadata?: ModelMetadata | string): Promise<QsModel>;
+  /**
+   * Decodes a labelled dataset (IDX files, e.g. Fashion-MNIST's) in the engine; a URL must be
+   * of the page's own origin (the worker fetches it). Rejects naming the file that is wrong.
+   */
+  loadDataset(files: DatasetFiles): Promise<QsDataset>;
   /**
    * The int8 GEMM kernel's speed on fixed layer shapes (EfficientNet-Lite0's) beside the machine's int8 ceiling
    * (a register-only loop of `i32x4.dot_i16x8_s`), in GOP/s. For benchmarks; takes ~1 s.

@@ -5,6 +5,9 @@
 // a plain <script type="module"> (no bundler).
 
 import { Build, ImageKind, Req } from './protocol.js';
+import { DATASET_KEY, QsDataset, abortError, datasetArg, datasetCalibration, datasetSource } from './dataset.js';
+
+export { QsDataset };
 
 const KEEP_ALIVE = Symbol('quantscope.internal');
 const MT_INIT_TIMEOUT_MS = 15000;
@@ -72,15 +75,28 @@ class Channel {
     };
   }
 
-  request(type, payload = {}, transfer = [], onProgress = null) {
+  request(type, payload = {}, transfer = [], onProgress = null, signal = null) {
     if (this.dead) return Promise.reject(new Error('the quantscope worker is not running'));
+    if (signal?.aborted) return Promise.reject(abortError());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+      const onAbort = () => {
+        // The worker stops at its next chunk; the caller hears at once.
+        if (!this.pending.delete(id)) return;
+        reject(abortError());
+        if (!this.dead) this.worker.postMessage({ id: this.nextId++, type: Req.CANCEL, request: id });
+      };
+      const done = (f) => (value) => {
+        signal?.removeEventListener('abort', onAbort);
+        f(value);
+      };
+      this.pending.set(id, { resolve: done(resolve), reject: done(reject), onProgress });
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
         this.worker.postMessage({ id, type, ...payload }, transfer);
       } catch (e) {
         this.pending.delete(id);
+        signal?.removeEventListener('abort', onAbort);
         reject(toError(e));
       }
     });
@@ -265,13 +281,19 @@ export class QsModel {
    */
   async quantize({ variant, mode, observer, perChannel, layers, calibration = [], onProgress } = {}) {
     if (this._disposed) throw new Error('this model was disposed');
-    if (!Array.isArray(calibration)) throw new Error('quantize(): calibration must be an array of images');
+    const fromSet = datasetCalibration(calibration);
+    if (!fromSet && !Array.isArray(calibration)) {
+      throw new Error('quantize(): calibration must be an array of images, a QsDataset or { dataset, start, count }');
+    }
     const spec = variant ?? (mode === 'dynamic' ? 'w8a8-dynamic' : mode == null || mode === 'static' ? 'w8a8' : mode);
-    if (isStaticSpec(spec) && calibration.length === 0) {
+    if (isStaticSpec(spec) && (fromSet ? fromSet.count === 0 : calibration.length === 0)) {
       throw new Error(`quantize(): the static variant ${spec} needs at least one calibration image`);
     }
-    const images = [];
-    for (const image of calibration) images.push((await imageMessage(image))[0]);
+    let images = fromSet;
+    if (!fromSet) {
+      images = [];
+      for (const image of calibration) images.push((await imageMessage(image))[0]);
+    }
     const options = { variant: String(spec) };
     if (observer != null) options.observer = String(observer);
     if (perChannel != null) options.perChannel = Boolean(perChannel);
@@ -411,6 +433,43 @@ export class QsModel {
     return this._call(Req.BIT_DEPTH, { image: msg, maxSide: intArg(maxSide, 'maxSide') }, transfer);
   }
 
+  /**
+   * This model's class (the index of its largest score) for images `start..end` of
+   * `dataset`, through its own preprocessing: a `Uint32Array`. Rejects, naming what the model
+   * takes, unless its input is the dataset's grey picture size and it has a score per class.
+   */
+  predict(dataset, { start = 0, end } = {}) {
+    const d = datasetArg(dataset, 'predict()');
+    const e = end == null ? d.count : intArg(end, 'end');
+    return this._call(Req.PREDICT, { dataset: d._id, start: intArg(start, 'start'), end: e });
+  }
+
+  /**
+   * This model's accuracy on the first `limit` images of `dataset` (all by default), run
+   * `chunk` images at a time in the worker: `onProgress(done, total)` after each chunk; an
+   * abort of `signal` stops the run (the promise rejects with an `AbortError` at once, the
+   * worker stops at the end of its chunk). `reference` (e.g. the fp32 model) gives
+   * `agreement` and `changed`, the images whose answer differs from its answer. Result `{
+   * variant, accuracy, agreement, per_class, confusion, images, changed: [{ index, label,
+   * reference, predicted }] }` (`confusion[true][answer]`, rates in 0..1).
+   */
+  accuracy(dataset, { reference = null, limit = null, chunk = 250, onProgress, signal } = {}) {
+    if (this._disposed) return Promise.reject(new Error('this model was disposed'));
+    const d = datasetArg(dataset, 'accuracy()');
+    if (reference != null && !(reference instanceof QsModel)) {
+      return Promise.reject(new Error('accuracy(): reference must be a model (e.g. the fp32 one)'));
+    }
+    if (reference?._disposed) return Promise.reject(new Error('accuracy(): the reference model was disposed'));
+    const payload = {
+      dataset: d._id,
+      reference: reference ? reference._id : null,
+      variant: this.variant,
+      limit: limit == null ? null : intArg(limit, 'limit'),
+      chunk: Math.max(1, intArg(chunk, 'chunk')),
+    };
+    return this._owner._request(Req.ACCURACY, { model: this._id, ...payload }, [], this._id, onProgress ?? null, signal ?? null);
+  }
+
   /** Raw logits of a preprocessed float input (the model's input shape and layout). */
   logits(input) {
     if (!(input instanceof Float32Array)) {
@@ -438,6 +497,7 @@ export class Quantscope {
     if (key !== KEEP_ALIVE) throw new TypeError('use createQuantscope()');
     this._options = options;
     this._models = new Map(); // id -> { onnx, metadata, broken }
+    this._datasets = new Map(); // id -> { payload } (reloaded first after a crash)
     this._nextModel = 1;
     this._terminated = false;
     this._channel = null;
@@ -499,6 +559,10 @@ export class Quantscope {
     this.restarts++;
     this._ready = (async () => {
       const ch = await this._boot();
+      for (const [id, d] of this._datasets) {
+        // Before the models: a twin calibrated on a dataset is rebuilt from it.
+        await ch.request(Req.LOAD_DATASET, { dataset: id, ...d.payload }).catch(() => {});
+      }
       for (const [id, m] of this._models) {
         try {
           if (m.rebuild) {
@@ -517,7 +581,7 @@ export class Quantscope {
     this._ready.catch(() => {});
   }
 
-  async _request(type, payload, transfer = [], modelId = null, onProgress = null) {
+  async _request(type, payload, transfer = [], modelId = null, onProgress = null, signal = null) {
     if (this._terminated) throw new Error('this quantscope instance was terminated');
     const channel = await this._ready;
     if (modelId != null && this._models.get(modelId)?.broken) {
@@ -525,10 +589,10 @@ export class Quantscope {
     }
     if (channel !== this._channel && this._ready) {
       // Restarted in between: go round again on the new worker.
-      return this._request(type, payload, transfer, modelId, onProgress);
+      return this._request(type, payload, transfer, modelId, onProgress, signal);
     }
     try {
-      return await channel.request(type, payload, transfer, onProgress);
+      return await channel.request(type, payload, transfer, onProgress, signal);
     } catch (e) {
       // If this call killed the worker, wait until the models are back before rejecting,
       // so a retry right after the rejection works.
@@ -552,6 +616,26 @@ export class Quantscope {
     await this._request(Req.LOAD, { model: id, onnx, metadata: json });
     this._models.set(id, { onnx, metadata: json, variant: 'fp32', broken: null });
     return new QsModel(KEEP_ALIVE, this, id);
+  }
+
+  /**
+   * Decodes a labelled dataset in the engine: `images` and `labels` are an IDX image file and
+   * an IDX label file (gzipped or not, as MNIST and Fashion-MNIST ship them), each as bytes
+   * (`Uint8Array`, `ArrayBuffer`) or as a URL of this page's own origin, which the worker
+   * fetches (another origin is refused). `classNames` name the labels (Fashion-MNIST's ten
+   * classes by default). Rejects with an `Error` naming the file for a truncated or
+   * mismatched file.
+   */
+  async loadDataset({ images, labels, classNames } = {}) {
+    const payload = { images: datasetSource(images, 'image'), labels: datasetSource(labels, 'label') };
+    if (classNames != null) {
+      if (!Array.isArray(classNames)) throw new Error('loadDataset(): classNames must be an array of strings');
+      payload.classNames = classNames.map(String);
+    }
+    const id = this._nextModel++;
+    const info = await this._request(Req.LOAD_DATASET, { dataset: id, ...payload });
+    this._datasets.set(id, { payload });
+    return new QsDataset(DATASET_KEY, this, id, info);
   }
 
   /**
@@ -580,6 +664,7 @@ export class Quantscope {
     if (this._terminated) return;
     this._terminated = true;
     this._models.clear();
+    this._datasets.clear();
     this._channel?.fail(new Error('this quantscope instance was terminated'));
     this._channel = null;
   }

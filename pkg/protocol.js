@@ -26,7 +26,8 @@ export const Req = Object.freeze({
   /**
    * Builds a quantized twin of `model` under id `target`. Payload `{ model, target,
    * options: { variant: string, observer?: string, perChannel?: boolean, layers?: { [layer]:
-   * spec } }, calibration: ImageMessage[] }`. Not transferred (kept for a rebuild). Sends
+   * spec } }, calibration: ImageMessage[] | { dataset: number, start: number, count: number }
+   * }` (images, or pictures of a loaded dataset). Not transferred (kept for a rebuild). Sends
    * {@link ProgressReport}s, then result `{ variant: string, weightBytes: number }`.
    */
   QUANTIZE: 'quantize',
@@ -74,6 +75,42 @@ export const Req = Object.freeze({
    * (transferred).
    */
   LOGITS: 'logits',
+  /**
+   * Decodes a labelled dataset (an IDX image file and an IDX label file, gzipped or not) under
+   * id `dataset`. Payload `{ dataset: number, images: Uint8Array | string, labels: Uint8Array |
+   * string, classNames?: string[] }`: bytes (not transferred: kept for a reload), or an
+   * absolute URL of the page's own origin that the worker fetches (any other origin is
+   * refused). Result {@link DatasetInfo}.
+   */
+  LOAD_DATASET: 'load-dataset',
+  /**
+   * Pictures of `dataset`. Payload `{ dataset, indices: number[] }` (at most 1000). Result
+   * `{ width, height, images: [{ index, label, pixels: Uint8ClampedArray (RGBA) }] }` (each
+   * `pixels` buffer transferred).
+   */
+  DATASET_IMAGES: 'dataset-images',
+  /** Frees `dataset` (no error if it is already gone). Payload `{ dataset }`. Result `null`. */
+  DISPOSE_DATASET: 'dispose-dataset',
+  /**
+   * `model`'s class for images `start..end` of `dataset`. Payload `{ model, dataset, start,
+   * end }`. Result `Uint32Array` (transferred).
+   */
+  PREDICT: 'predict',
+  /**
+   * `model`'s accuracy on the first `limit` images of `dataset` (all when `limit` is null),
+   * `chunk` images at a time: a {@link ProgressReport} after each chunk, and a CANCEL for this
+   * request (or a later one the wrapper sends on an abort signal) stops it between chunks
+   * with an `AbortError`. `reference` (a model id, e.g. fp32's, or null) is the model whose
+   * answers `agreement` and `changed` compare with. Payload `{ model, dataset, reference,
+   * variant: string, limit: number | null, chunk: number }`. Result {@link AccuracyResult}.
+   */
+  ACCURACY: 'accuracy',
+  /**
+   * Stops the running request `request` (an ACCURACY) at its next chunk; no effect on one that
+   * has finished. Payload `{ request: number }`. Result `null` (the wrapper does not wait
+   * for it).
+   */
+  CANCEL: 'cancel',
   /** Frees `model` (no error if it is already gone). Payload `{ model }`. Result `null`. */
   DISPOSE: 'dispose',
   /**
@@ -111,7 +148,15 @@ export const ImageKind = Object.freeze({ ENCODED: 'encoded', RGBA: 'rgba', BITMA
  *   A request failed; `fatal`: the wasm instance trapped and can no longer be trusted (the
  *   wrapper replaces the worker and reloads the models).
  * @typedef {{ id: number, progress: { done: number, total: number } }} ProgressReport
- *   A running request's progress (QUANTIZE: after each calibration image); not a reply.
+ *   A running request's progress (QUANTIZE: after each calibration image; ACCURACY: after each
+ *   chunk); not a reply.
+ * @typedef {{ count: number, classes: number, names: string[], rows: number, cols: number }} DatasetInfo
+ *   A LOAD_DATASET result: images, classes and their names, picture size.
+ * @typedef {{ variant: string, accuracy: number, agreement: number | null, per_class: number[],
+ *   confusion: number[][], images: number, changed: { index: number, label: number,
+ *   reference: number, predicted: number }[] }} AccuracyResult
+ *   An ACCURACY result: the engine's Accuracy (`confusion[true][answer]`), and the images
+ *   whose answer differs from the reference's (empty without a reference).
  * @typedef {OkReply | ErrorReply | ProgressReport} WorkerMessage
  *   Everything the worker posts.
  */

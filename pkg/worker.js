@@ -10,6 +10,18 @@ import { Build, ImageKind, Req, errorReply, okReply, progressReport } from './pr
 let engine = null;
 /** @type {Map<number, any>} model id -> wasm Model */
 const models = new Map();
+/** @type {Map<number, any>} dataset id -> wasm LabelledSet */
+const datasets = new Map();
+/**
+ * Answers already computed: `${model}/${dataset}` -> Int32Array over the whole set, -1 where
+ * not yet known. fp32's answers serve every variant's run as the reference.
+ */
+const answers = new Map();
+/** Ids of the ACCURACY requests running, and of those asked to stop. */
+const running = new Set();
+const cancelled = new Set();
+/** At most this many pictures per DATASET_IMAGES request. */
+const MAX_IMAGES = 1000;
 
 // One static import expression per build so that bundlers (Vite, webpack, Rollup) see and
 // split both; a missing build (no mt/ directory) only fails when it is asked for.
@@ -79,7 +91,134 @@ const classify = (m, image) =>
 function store(id, m) {
   models.get(id)?.free();
   models.set(id, m);
+  forgetAnswers((key) => key.startsWith(`${id}/`));
   return m;
+}
+
+function forgetAnswers(matches) {
+  for (const key of [...answers.keys()]) if (matches(key)) answers.delete(key);
+}
+
+function dataset(id) {
+  const d = datasets.get(id);
+  if (!d) throw new Error(`dataset ${id} is not loaded (disposed?)`);
+  return d;
+}
+
+/** Bytes given, or fetched from a URL of this worker's own origin (nothing leaves the page). */
+async function bytesOf(source, what) {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (typeof source !== 'string') throw new Error(`the ${what} file: give its bytes or its URL`);
+  const url = new URL(source, self.location.href);
+  if (url.origin !== self.location.origin) {
+    throw new Error(`the ${what} file ${url.href} is not on this page's origin (${self.location.origin}): refused`);
+  }
+  let res;
+  try {
+    res = await fetch(url, { credentials: 'same-origin' });
+  } catch (e) {
+    throw new Error(`cannot fetch the ${what} file ${url.pathname}: ${e?.message ?? e}`);
+  }
+  if (!res.ok) throw new Error(`cannot fetch the ${what} file ${url.pathname}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+async function loadDataset({ dataset: id, images, labels, classNames }) {
+  if (!engine) throw new Error('the engine is not initialised');
+  const [img, lab] = await Promise.all([bytesOf(images, 'image'), bytesOf(labels, 'label')]);
+  const set = new engine.LabelledSet(img, lab, classNames ?? undefined);
+  datasets.get(id)?.free();
+  datasets.set(id, set);
+  forgetAnswers((key) => key.endsWith(`/${id}`));
+  return set.info();
+}
+
+function datasetImages(set, indices) {
+  if (!Array.isArray(indices) || indices.length > MAX_IMAGES) {
+    throw new Error(`indices: an array of at most ${MAX_IMAGES} image numbers`);
+  }
+  const { rows, cols } = set.info();
+  const labels = (i) => set.labels(i, i + 1)[0];
+  const images = indices.map((index) => ({
+    index,
+    label: labels(index),
+    pixels: new Uint8ClampedArray(set.imageRgba(index).buffer),
+  }));
+  return { width: cols, height: rows, images };
+}
+
+/** Answers of model `id` on `set` (cached); images `start..end` filled in if missing. */
+function answersOf(id, datasetId, set, start, end) {
+  const key = `${id}/${datasetId}`;
+  let all = answers.get(key);
+  if (!all) {
+    all = new Int32Array(set.length).fill(-1);
+    answers.set(key, all);
+  }
+  if (all.subarray(start, end).some((a) => a < 0)) all.set(model(id).predict(set, start, end), start);
+  return all;
+}
+
+const abortError = () => Object.assign(new Error('the accuracy run was cancelled'), { name: 'AbortError' });
+/** Lets queued messages (a CANCEL, other panels' requests) run between two chunks. */
+const breathe = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+async function accuracy(msg) {
+  const set = dataset(msg.dataset);
+  const m = model(msg.model);
+  m.checkDataset(set);
+  const ref = msg.reference != null && msg.reference !== msg.model ? msg.reference : null;
+  if (ref != null) model(ref).checkDataset(set);
+  const total = Math.min(set.length, msg.limit == null ? Infinity : Math.max(0, Math.floor(msg.limit)));
+  const chunk = Math.max(1, Math.floor(msg.chunk) || 250);
+  const tally = new engine.AccuracyTally(set);
+  running.add(msg.id);
+  try {
+    let mine = null;
+    let theirs = null;
+    for (let start = 0; start < total; start += chunk) {
+      if (cancelled.has(msg.id)) throw abortError();
+      const end = Math.min(total, start + chunk);
+      // Looked up per chunk: a model disposed meanwhile ends the run with a clear error.
+      mine = answersOf(msg.model, msg.dataset, set, start, end);
+      theirs = ref != null ? answersOf(ref, msg.dataset, set, start, end) : null;
+      tally.add(set, start, new Uint32Array(mine.subarray(start, end)), theirs && new Uint32Array(theirs.subarray(start, end)));
+      self.postMessage(progressReport(msg.id, end, total));
+      await breathe();
+    }
+    if (cancelled.has(msg.id)) throw abortError();
+    const changed = [];
+    if (theirs) {
+      const labels = set.labels(0, total);
+      for (let i = 0; i < total; i++) {
+        if (mine[i] !== theirs[i]) changed.push({ index: i, label: labels[i], reference: theirs[i], predicted: mine[i] });
+      }
+    }
+    return { ...tally.report(msg.variant ?? m.variant()), changed };
+  } finally {
+    tally.free();
+    running.delete(msg.id);
+    cancelled.delete(msg.id);
+  }
+}
+
+/** Calibration images: pictures sent along, or a range of a loaded dataset. */
+function addCalibration(set, parent, calibration) {
+  if (Array.isArray(calibration)) {
+    calibration.forEach((image, i) => {
+      try {
+        addCalibrationImage(set, parent, image);
+      } catch (e) {
+        throw new Error(`calibration image ${i + 1}: ${e?.message ?? e}`);
+      }
+    });
+    return;
+  }
+  const { dataset: id, start = 0, count } = calibration ?? {};
+  const data = dataset(id);
+  const end = Math.min(data.length, start + Math.max(1, Math.floor(count ?? data.length)));
+  set.addDataset(parent, data, start, end);
 }
 
 /** Keeps a quantized twin under `target`: `{ variant, weightBytes }` for the wrapper. */
@@ -100,13 +239,7 @@ async function handle(msg) {
       const parent = model(msg.model);
       const set = new engine.CalibrationSet();
       try {
-        msg.calibration.forEach((image, i) => {
-          try {
-            addCalibrationImage(set, parent, image);
-          } catch (e) {
-            throw new Error(`calibration image ${i + 1}: ${e?.message ?? e}`);
-          }
-        });
+        addCalibration(set, parent, msg.calibration);
         const progress = (done, total) => self.postMessage(progressReport(msg.id, done, total));
         return { result: install(msg.target, parent.quantize(msg.options, set, progress)) };
       } finally {
@@ -164,8 +297,34 @@ async function handle(msg) {
         models.delete(msg.model);
         m.free();
       }
+      forgetAnswers((key) => key.startsWith(`${msg.model}/`));
       return { result: null };
     }
+    case Req.LOAD_DATASET:
+      return { result: await loadDataset(msg) };
+    case Req.DATASET_IMAGES: {
+      const result = datasetImages(dataset(msg.dataset), msg.indices);
+      return { result, transfer: result.images.map((i) => i.pixels.buffer) };
+    }
+    case Req.DISPOSE_DATASET: {
+      const d = datasets.get(msg.dataset);
+      if (d) {
+        datasets.delete(msg.dataset);
+        d.free();
+      }
+      forgetAnswers((key) => key.endsWith(`/${msg.dataset}`));
+      return { result: null };
+    }
+    case Req.PREDICT: {
+      const out = model(msg.model).predict(dataset(msg.dataset), msg.start, msg.end);
+      return { result: out, transfer: [out.buffer] };
+    }
+    case Req.ACCURACY:
+      return { result: await accuracy(msg) };
+    case Req.CANCEL:
+      // The cancelled request answers (with an AbortError) at its next chunk.
+      if (running.has(msg.request)) cancelled.add(msg.request);
+      return { result: null };
     case Req.CRASH_FOR_TESTING:
       // Simulates the failures the wrapper must survive: a wasm trap or a dead worker.
       if (msg.how === 'error') {

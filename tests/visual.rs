@@ -268,6 +268,51 @@ fn bit_depth_series_of_coffee() {
 }
 
 #[test]
+fn bit_depth_series_of_a_grey_picture() {
+    // A grey picture gets 8 bits of grey down to 1, not 24-bit colour.
+    let img = RgbImage::from_fn(28, 28, |x, y| Rgb([((x * 9 + y * 3) % 256) as u8; 3]));
+    assert!(quantscope::visual::is_grey(&img));
+    let s = bit_depth_series(&img);
+    assert_eq!(
+        s.iter().map(|e| e.key).collect::<Vec<_>>(),
+        quantscope::visual::GREY_BIT_DEPTH_KEYS.to_vec()
+    );
+    assert_eq!(
+        s.iter().map(|e| e.bits_per_pixel).collect::<Vec<_>>(),
+        vec![8, 6, 5, 4, 3, 2, 1, 1]
+    );
+    assert!(s.iter().all(|e| e.channels == 1));
+    assert_eq!(s[0].psnr_db, f64::INFINITY);
+    assert_eq!(s[0].raw_bytes, 28 * 28);
+    for w in s[..7].windows(2) {
+        assert!(w[0].psnr_db > w[1].psnr_db, "{w:?}");
+    }
+    for e in &s {
+        let out = bit_depth_image(&img, e.key).unwrap();
+        assert!(quantscope::visual::is_grey(&out), "{}", e.key);
+        let levels: std::collections::BTreeSet<u8> = out.pixels().map(|p| p[0]).collect();
+        assert!(
+            levels.len() <= 1 << e.bits_per_pixel,
+            "{}: {}",
+            e.key,
+            levels.len()
+        );
+    }
+    // 1-bit grey is the black-and-white threshold.
+    assert_eq!(
+        bit_depth_image(&img, "bw").unwrap(),
+        quantscope::visual::reduce_grey_bits(&img, 1).unwrap()
+    );
+    // A colour picture keeps the colour series; grey keys work on it too (its luma).
+    assert_eq!(bit_depth_series(&gradient())[0].key, "rgb8");
+    assert!(quantscope::visual::is_grey(
+        &bit_depth_image(&gradient(), "grey4").unwrap()
+    ));
+    let err = bit_depth_image(&img, "grey7").unwrap_err().to_string();
+    assert!(err.contains("grey7"), "{err}");
+}
+
+#[test]
 fn deflate_of_zeros_is_tiny() {
     let zeros = vec![0u8; 1 << 20];
     let mut x = 0x9e37_79b9_7f4a_7c15u64;

@@ -1,6 +1,7 @@
 //! Labelled image datasets for measuring accuracy and for training: IDX files
 //! ([`idx`]) and Fashion-MNIST read from them ([`fashion_mnist`]).
 
+pub mod fit;
 pub mod idx;
 
 use crate::{Error, Result};

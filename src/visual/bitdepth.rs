@@ -8,7 +8,11 @@
 //!                      3/16 below left, 5/16 below, 1/16 below right: local means survive
 //! PSNR                 10 log10(255^2 / MSE) dB over every channel sample (inf if identical)
 //! raw size             ceil(width height bits_per_pixel / 8) bytes (no header, no compression)
+//! grey b bits          one channel, the pixel's grey (its luma, rounded) on 2^b levels as above
 //! ```
+//!
+//! A grey picture (every pixel R = G = B, e.g. a Fashion-MNIST image) gets the grey series
+//! instead: 8 bits per pixel down to 1, where three colour channels would only repeat one.
 //!
 //! Fewer levels per channel is what int8 does to a tensor: a uniform grid, rounding to the
 //! nearest level. Dithering keeps local averages right at the cost of a larger per-pixel
@@ -30,6 +34,23 @@ pub const BIT_DEPTH_KEYS: [&str; 9] = [
     "bw",
     "bw-dither",
 ];
+
+/// The keys of [`bit_depth_series`] for a grey picture, in order.
+pub const GREY_BIT_DEPTH_KEYS: [&str; 8] = [
+    "grey8",
+    "grey6",
+    "grey5",
+    "grey4",
+    "grey3",
+    "grey2",
+    "bw",
+    "bw-dither",
+];
+
+/// True when every pixel is grey (R = G = B).
+pub fn is_grey(img: &RgbImage) -> bool {
+    img.pixels().all(|p| p[0] == p[1] && p[1] == p[2])
+}
 
 /// Each channel reduced to `bits` (1..=8) bits: `2^bits` evenly spaced levels mapped back to
 /// `0..=255` (8 bits: identity; 1 bit: 0 or 255).
@@ -59,6 +80,21 @@ pub fn reduce_channel_bits(img: &RgbImage, bits: [u8; 3]) -> Result<RgbImage> {
         }
     }
     Ok(out)
+}
+
+/// One grey channel at `bits` (1..=8) bits: each pixel's luma, rounded (a grey pixel keeps
+/// its value), on the levels of [`reduce_bits`].
+pub fn reduce_grey_bits(img: &RgbImage, bits: u8) -> Result<RgbImage> {
+    let mut grey = img.clone();
+    for p in grey.pixels_mut() {
+        let y = if p[0] == p[1] && p[1] == p[2] {
+            p[0]
+        } else {
+            luma(p).round().clamp(0.0, 255.0) as u8
+        };
+        *p = image::Rgb([y; 3]);
+    }
+    reduce_bits(&grey, bits)
 }
 
 /// BT.601 luma of one pixel, `0..=255`.
@@ -157,6 +193,8 @@ enum Storage {
     Colour([u8; 3]),
     /// One luma bit, with or without dithering.
     BlackAndWhite { dither: bool },
+    /// Bits of one grey channel.
+    Grey(u8),
 }
 
 impl Storage {
@@ -164,6 +202,7 @@ impl Storage {
         match self {
             Storage::Colour(b) => b.iter().map(|&b| b as u32).sum(),
             Storage::BlackAndWhite { .. } => 1,
+            Storage::Grey(b) => u32::from(*b),
         }
     }
 }
@@ -182,6 +221,18 @@ fn entry_meta(key: &str) -> Option<(Storage, String)> {
             Storage::Colour([3, 3, 2]),
             "8-bit colour: 3 bits red, 3 green, 2 blue (256 colours)".into(),
         ),
+        _ if key.starts_with("grey") => {
+            let b: u8 = key.strip_prefix("grey")?.parse().ok()?;
+            if !GREY_BIT_DEPTH_KEYS.contains(&key) {
+                return None;
+            }
+            let label = if b == 8 {
+                "original: 8-bit grey (256 levels)".into()
+            } else {
+                format!("{b}-bit grey ({} levels)", 1u32 << b)
+            };
+            (Storage::Grey(b), label)
+        }
         _ => {
             let b: u8 = key.strip_prefix("rgb")?.parse().ok()?;
             if !BIT_DEPTH_KEYS.contains(&key) {
@@ -202,14 +253,16 @@ fn entry_meta(key: &str) -> Option<(Storage, String)> {
     })
 }
 
-/// The image of the series entry `key` (one of [`BIT_DEPTH_KEYS`]); `Error::Input` naming the
-/// key otherwise.
+/// The image of the series entry `key` (one of [`BIT_DEPTH_KEYS`] or
+/// [`GREY_BIT_DEPTH_KEYS`]); `Error::Input` naming the key otherwise.
 pub fn bit_depth_image(img: &RgbImage, key: &str) -> Result<RgbImage> {
     match entry_meta(key) {
         Some((Storage::BlackAndWhite { dither }, _)) => Ok(black_and_white(img, dither)),
         Some((Storage::Colour(bits), _)) => reduce_channel_bits(img, bits),
+        Some((Storage::Grey(bits), _)) => reduce_grey_bits(img, bits),
         None => Err(Error::Input(format!(
-            "unknown bit-depth key '{key}', expected one of {BIT_DEPTH_KEYS:?}"
+            "unknown bit-depth key '{key}', expected one of {BIT_DEPTH_KEYS:?} or \
+             {GREY_BIT_DEPTH_KEYS:?}"
         ))),
     }
 }
@@ -217,10 +270,15 @@ pub fn bit_depth_image(img: &RgbImage, key: &str) -> Result<RgbImage> {
 /// The original (8 bits per channel), then 5, 4 and 3 bits per channel, 8 bits per pixel
 /// (3-3-2), 2 and 1 bits per channel, then 1-bit
 /// black and white without and with dithering: sizes and PSNR against the original (colour
-/// PSNR, so black and white also pays for the lost colour).
+/// PSNR, so black and white also pays for the lost colour). A grey picture ([`is_grey`]) gets
+/// [`GREY_BIT_DEPTH_KEYS`] instead: 8, 6, 5, 4, 3 and 2 bits of grey, then black and white.
 pub fn bit_depth_series(img: &RgbImage) -> Vec<BitDepthEntry> {
-    BIT_DEPTH_KEYS
-        .iter()
+    let keys: &[&'static str] = if is_grey(img) {
+        &GREY_BIT_DEPTH_KEYS
+    } else {
+        &BIT_DEPTH_KEYS
+    };
+    keys.iter()
         .filter_map(|&key| {
             let (storage, label) = entry_meta(key)?;
             let out = bit_depth_image(img, key).ok()?;
@@ -228,6 +286,7 @@ pub fn bit_depth_series(img: &RgbImage) -> Vec<BitDepthEntry> {
             let (bits_per_channel, channels) = match storage {
                 Storage::Colour(b) => (b.into_iter().max().unwrap_or(0), 3),
                 Storage::BlackAndWhite { .. } => (1, 1),
+                Storage::Grey(b) => (b, 1),
             };
             Some(BitDepthEntry {
                 key,

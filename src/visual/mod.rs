@@ -22,8 +22,9 @@ pub mod sizes;
 pub mod staircase;
 
 pub use bitdepth::{
-    bit_depth_image, bit_depth_series, black_and_white, luma, psnr, raw_bytes, reduce_bits,
-    reduce_channel_bits, BitDepthEntry, BIT_DEPTH_KEYS,
+    bit_depth_image, bit_depth_series, black_and_white, is_grey, luma, psnr, raw_bytes,
+    reduce_bits, reduce_channel_bits, reduce_grey_bits, BitDepthEntry, BIT_DEPTH_KEYS,
+    GREY_BIT_DEPTH_KEYS,
 };
 pub use grid::Grid;
 pub use histogram::Histogram;

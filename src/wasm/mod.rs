@@ -11,9 +11,11 @@ use crate::{image, Error};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod data;
 mod export;
 mod threads;
 mod visual;
+pub use data::*;
 pub use threads::*;
 
 #[wasm_bindgen]

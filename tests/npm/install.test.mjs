@@ -42,7 +42,7 @@ const NPM_INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '
 const TSC = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules', 'typescript', 'bin', 'tsc');
 
 // A TypeScript user of the package: what must compile, and (@ts-expect-error) what must not.
-const TYPES_CHECK = `import createQuantscope, { type ModelMetadata, type ResolvedMetadata, type ModelInfo } from 'quantscope';
+const TYPES_CHECK = `import createQuantscope, { type ModelMetadata, type ResolvedMetadata, type ModelInfo, type QsDataset, type AccuracyResult } from 'quantscope';
 
 export async function use(bytes: Uint8Array, json: string): Promise<ResolvedMetadata> {
   const qs = await createQuantscope({ threads: 2 });
@@ -70,7 +70,16 @@ export async function use(bytes: Uint8Array, json: string): Promise<ResolvedMeta
   // @ts-expect-error resize is 'crop' or 'stretch'
   await qs.loadModel(bytes, { preprocess: { resize: 'fit' } });
   const shape: [number, number, number, number] = info.metadata.input.shape;
-  void dims; void reasons; void top; void shape;
+  // Labelled data: a dataset from the page's own files, accuracy with progress and cancel.
+  const test: QsDataset = await qs.loadDataset({ images: 'data/t10k-images-idx3-ubyte.gz', labels: bytes });
+  const answers: Uint32Array = await bare.predict(test, { start: 0, end: 10 });
+  const w8 = await bare.quantize({ variant: 'w8a8', calibration: { dataset: test, count: 100 } });
+  const stop = new AbortController();
+  const acc: AccuracyResult = await w8.accuracy(test, { reference: bare, limit: 500, signal: stop.signal, onProgress: (d, n) => void (d / n) });
+  const cells: number = acc.confusion.flat().reduce((a, b) => a + b, 0) + acc.changed.length + test.names.length;
+  // @ts-expect-error a dataset's files are bytes or URLs
+  await qs.loadDataset({ images: 42, labels: bytes });
+  void dims; void reasons; void top; void shape; void answers; void cells;
   return info.metadata;
 }
 `;

@@ -24,12 +24,13 @@ test('request types are unique strings', () => {
 
 test('the worker handles every request type and the wrapper sends each through Req', () => {
   const worker = source('worker.js');
-  const index = source('index.js');
+  // The wrapper is index.js and its dataset half, dataset.js.
+  const index = source('index.js') + source('dataset.js');
   for (const key of Object.keys(Req)) {
     assert.match(worker, new RegExp(`case Req\\.${key}:`), `worker.js does not handle Req.${key}`);
     assert.match(index, new RegExp(`Req\\.${key}\\b`), `index.js never sends Req.${key}`);
   }
-  for (const [file, text] of [['index.js', code(index)], ['worker.js', code(worker)]]) {
+  for (const [file, text] of [['index.js', code(source('index.js'))], ['dataset.js', code(source('dataset.js'))], ['worker.js', code(worker)]]) {
     assert.match(text, /from '\.\/protocol\.js'/, `${file} does not import protocol.js`);
     for (const v of [...Object.values(Req), ...Object.values(ImageKind)]) {
       const literal = new RegExp(`(['"\`])${v}\\1`);
@@ -41,6 +42,7 @@ test('the worker handles every request type and the wrapper sends each through R
 test('the package ships protocol.js and keeps a module worker bundlers can see', () => {
   const manifest = JSON.parse(source('package.json'));
   assert.ok(manifest.files.includes('protocol.js'));
+  assert.ok(manifest.files.includes('dataset.js'));
   assert.match(source('index.js'), /new Worker\(new URL\('\.\/worker\.js', import\.meta\.url\), \{ type: 'module'/);
 });
 

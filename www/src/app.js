@@ -4,7 +4,7 @@
 // .onnx): panels follow with app.onModel(), and the old model's variants are disposed.
 
 /** The hash keys, in the order they are written. */
-export const STATE_KEYS = ['panel', 'sample', 'variants', 'observer', 'layer', 'bits', 'levels', 'gran', 'value', 'bitsimg'];
+export const STATE_KEYS = ['panel', 'model', 'sample', 'variants', 'observer', 'layer', 'bits', 'levels', 'gran', 'value', 'bitsimg', 'accvariants', 'accshow'];
 /** Hash keys that name something inside one model: dropped when the model changes. */
 const MODEL_KEYS = ['layer', 'value'];
 /**

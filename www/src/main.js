@@ -3,12 +3,15 @@
 // `panel` hash key in step with what is on screen.
 import { createQuantscope } from 'quantscope';
 import { app } from './app.js';
-import { initInputs, loadSample, SAMPLES } from './inputs.js';
+import { initFashionSamples } from './fmnist.js';
+import { initInputs, loadSample, SAMPLES, useImage } from './inputs.js';
 import { initModelPicker } from './model-picker.js';
 import { PANELS, panelOf } from './panels/registry.js';
 
 const MODEL_URL = './models/efficientnet-lite0.onnx';
 const META_URL = './models/efficientnet-lite0.json';
+const FASHION_URL = './models/fmnist-cnn.onnx';
+const FASHION_META_URL = './models/fmnist-cnn.json';
 const DEFAULT_SAMPLE = 'coffee.png';
 
 const $ = (sel) => document.querySelector(sel);
@@ -54,12 +57,23 @@ function fetchBuiltin() {
   return builtinFetch;
 }
 
+/** The Fashion-MNIST CNN's bytes and metadata, fetched once when it is first chosen. */
+let fashionFetch = null;
+function fetchFashion() {
+  fashionFetch ??= Promise.all([fetchBytes(FASHION_URL, () => {}), fetchBytes(FASHION_META_URL, () => {})])
+    .then(([bytes, meta]) => ({ bytes, metadata: new TextDecoder().decode(meta) }));
+  fashionFetch.catch(() => (fashionFetch = null));
+  return fashionFetch;
+}
+
 /** The header and footer name the model on show. */
-function showModel(info, own) {
+function showModel(info, own, kind) {
   $('#model-name').textContent = `· ${info.name}, ${params(info.parameters)}`;
   $('#model-footer').textContent = own
     ? `Model: ${info.name} (your file ${own.fileName}, ${info.labels} classes; it never leaves this device).`
-    : `Model: ${info.name} (ImageNet, ${info.labels} classes).`;
+    : kind === 'fmnist'
+      ? `Model: ${info.name} (Fashion-MNIST, ${info.labels} classes; data: Zalando Research, MIT licence).`
+      : `Model: ${info.name} (ImageNet, ${info.labels} classes).`;
   if (document.body.dataset.state === 'loading') {
     $('#model-status').hidden = true;
     app.setStatus('ready');
@@ -68,7 +82,7 @@ function showModel(info, own) {
 
 const params = (n) => (n >= 1e5 ? `${(n / 1e6).toFixed(1)} M parameters` : `${(n / 1e3).toFixed(1)} k parameters`);
 
-const picker = initModelPicker(app, { builtin: fetchBuiltin, onModel: showModel });
+const picker = initModelPicker(app, { builtin: fetchBuiltin, fashion: fetchFashion, onModel: showModel });
 
 async function startEngine() {
   app.setStatus('loading');
@@ -216,6 +230,10 @@ async function sampleCalibration() {
 // ---- start -----------------------------------------------------------------------------------
 
 initInputs(app, { onModelFile: (file) => picker.useFile(file) });
+initFashionSamples(app, {
+  useImage: (file, sample) => useImage(app, file, { sample }),
+  usePhoto: () => loadSample(app, DEFAULT_SAMPLE),
+});
 buildPanels();
 mountPanels();
 initNav();
@@ -228,7 +246,9 @@ app.on('state', (s) => {
   // A hash edited by hand (or a pasted link) switches the sample too.
   if (s.sample && s.sample !== app.image?.name && SAMPLES.includes(s.sample)) loadSample(app, s.sample);
 });
+// A linked Fashion-MNIST test image (sample=fmnist-<i>.png) is put on show with its model.
+const fashionLinked = /^fmnist-\d+\.png$/.test(app.state.sample ?? '') && app.state.model === 'fmnist';
 const first = SAMPLES.includes(app.state.sample) ? app.state.sample : DEFAULT_SAMPLE;
-loadSample(app, first);
+if (!fashionLinked) loadSample(app, first);
 const defaultCalibration = sampleCalibration();
 startEngine();

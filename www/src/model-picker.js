@@ -1,4 +1,5 @@
-// The model picker: EfficientNet-Lite0 (built in) or the visitor's own .onnx file, chosen with
+// The model picker: EfficientNet-Lite0 or the Fashion-MNIST CNN (both built in; the hash key
+// `model=fmnist` opens the second) or the visitor's own .onnx file, chosen with
 // the file picker or dropped on the page. A small form says what the file cannot (labels, input
 // size, normalisation, channel order, layout, resize), prefilled from the engine's reading of the
 // graph (model.info().metadata). The model lives in this tab, and in IndexedDB when the visitor
@@ -8,7 +9,13 @@ import { el, formatBytes } from './panels/dom.js';
 import { forgetKept, readKept, setKeptOpen, writeKept } from './model-store.js';
 
 const BUILTIN = 'builtin';
+const FASHION = 'fmnist';
 const OWN = 'own';
+/** The built-in models: radio id, label, note, and the hash's `model` value (none for the default). */
+const BUILTINS = {
+  [BUILTIN]: { id: 'model-builtin', name: 'EfficientNet-Lite0', note: '(built in: ImageNet, 1000 classes)', hash: null },
+  [FASHION]: { id: 'model-fmnist', name: 'Fashion-MNIST CNN', note: '(built in: 28×28 grey clothing pictures, 10 classes; trained by quantscope)', hash: FASHION },
+};
 
 /** True for a file the picker (not the image input) should take: an .onnx by its name. */
 export function isModelFile(file) {
@@ -51,16 +58,19 @@ export function parseLabels(text, fileName = 'labels') {
 /**
  * `initModelPicker(app, { builtin, onModel })` builds the picker in #model-picker and returns
  * `{ start, useFile }`: `start(engine)` loads the kept model if there is one (else the built-in
- * one), `useFile(file)` takes a dropped or chosen .onnx. `builtin()` resolves to
- * `{ bytes, metadata }` of EfficientNet-Lite0; `onModel(info, own)` runs before each model goes
- * on show (`own`: { fileName } for the visitor's).
+ * one the hash names, EfficientNet-Lite0 by default), `useFile(file)` takes a dropped or chosen
+ * .onnx. `builtin()` and `fashion()` resolve to `{ bytes, metadata }` of EfficientNet-Lite0 and
+ * of the Fashion-MNIST CNN; `onModel(info, own)` runs before each model goes on show (`own`:
+ * { fileName } for the visitor's).
  */
-export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
+export function initModelPicker(app, { builtin: fetchBuiltin, fashion: fetchFashion, onModel }) {
+  const fetchers = { [BUILTIN]: fetchBuiltin, [FASHION]: fetchFashion };
   const root = document.getElementById('model-picker');
 
   // ---- the controls ----
   const fileInput = el('input', { type: 'file', id: 'model-file', accept: '.onnx', class: 'visually-hidden' });
-  const builtinRadio = el('input', { type: 'radio', name: 'model-choice', id: 'model-builtin', value: BUILTIN, checked: true });
+  const radios = Object.fromEntries(Object.entries(BUILTINS).map(([kind, b]) => [kind,
+    el('input', { type: 'radio', name: 'model-choice', id: b.id, value: kind, checked: kind === BUILTIN })]));
   const ownRadio = el('input', { type: 'radio', name: 'model-choice', id: 'model-own', value: OWN });
   const ownFile = el('span', { class: 'model-file-name', id: 'model-own-name' });
   const choose = el('label', { for: 'model-file', class: 'button', text: 'Choose an .onnx file…' });
@@ -73,8 +83,8 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
     el('h2', { id: 'model-heading', text: 'Model' }),
     el('fieldset', { class: 'model-choice' },
       el('legend', { class: 'visually-hidden', text: 'Which model' }),
-      el('label', { class: 'check' }, builtinRadio, ' EfficientNet-Lite0 ',
-        el('span', { class: 'note', text: '(built in: ImageNet, 1000 classes)' })),
+      ...Object.entries(BUILTINS).map(([kind, b]) => el('label', { class: 'check' }, radios[kind], ` ${b.name} `,
+        el('span', { class: 'note', text: b.note }))),
       el('label', { class: 'check' }, ownRadio, ' Your own .onnx ', ownFile),
       el('span', { class: 'model-own-actions' }, fileInput, choose,
         el('span', { class: 'note', text: ' or drop it anywhere on the page. It stays on this device: nothing is uploaded.' }))),
@@ -83,9 +93,9 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
 
   // ---- what is loaded ----
   let qs = null;
-  let builtin = null; // { model, info } once loaded (kept loaded: switching back is instant)
+  const builtins = new Map(); // kind -> { model, info } once loaded (kept loaded: switching back is instant)
   let own = null; // { fileName, bytes, metadata, model, info }: the visitor's model in use or last used
-  let active = null; // BUILTIN | OWN
+  let active = null; // BUILTIN | FASHION | OWN
   let keptRecord = null; // what IndexedDB holds: { fileName, bytes, metadata, open } or null
   let busy = Promise.resolve();
 
@@ -102,7 +112,7 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
   }
 
   function markActive() {
-    builtinRadio.checked = active === BUILTIN;
+    for (const [kind, radio] of Object.entries(radios)) radio.checked = active === kind;
     ownRadio.checked = active === OWN;
     ownFile.textContent = own ? `(${own.fileName})` : '';
     form.node.hidden = active !== OWN;
@@ -113,18 +123,20 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
   function activate(kind, model, info) {
     const previous = app.model;
     active = kind;
-    onModel?.(info, kind === OWN ? own : null);
+    onModel?.(info, kind === OWN ? own : null, kind);
     app._setModel(model, info);
     markActive();
-    if (previous && previous !== model && previous !== builtin?.model) previous.dispose().catch(() => {});
+    const isBuiltin = (m) => [...builtins.values()].some((b) => b.model === m);
+    if (previous && previous !== model && !isBuiltin(previous)) previous.dispose().catch(() => {});
+    app.setState({ model: kind === OWN ? null : BUILTINS[kind].hash });
     if (kind === OWN && form.keep.checked) {
       const same = keptRecord && keptRecord.bytes === own.bytes
         && JSON.stringify(keptRecord.metadata) === JSON.stringify(own.metadata);
       if (!same) keep();
       else if (keptRecord.open === false) markKeptOpen(true);
     }
-    // The kept model stays kept, but the page now opens on EfficientNet-Lite0 and offers it.
-    if (kind === BUILTIN && keptRecord && keptRecord.open !== false) markKeptOpen(false);
+    // The kept model stays kept, but the page now opens on a built-in model and offers it.
+    if (kind !== OWN && keptRecord && keptRecord.open !== false) markKeptOpen(false);
     offerKept();
   }
 
@@ -156,12 +168,14 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
     kept.hidden = false;
   }
 
-  async function useBuiltin() {
-    if (builtin) return activate(BUILTIN, builtin.model, builtin.info);
-    const { bytes, metadata } = await fetchBuiltin();
-    const model = await qs.loadModel(bytes, metadata);
-    builtin = { model, info: await model.info() };
-    activate(BUILTIN, builtin.model, builtin.info);
+  async function useBuiltin(kind = BUILTIN) {
+    if (!builtins.has(kind)) {
+      const { bytes, metadata } = await fetchers[kind]();
+      const model = await qs.loadModel(bytes, metadata);
+      builtins.set(kind, { model, info: await model.info() });
+    }
+    const b = builtins.get(kind);
+    activate(kind, b.model, b.info);
   }
 
   /** Loads `bytes` with `metadata` as the visitor's model; rejects (nothing changes) on error. */
@@ -258,14 +272,22 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
     fileInput.value = ''; // the same file again is a new choice
     if (file) useFile(file);
   });
-  builtinRadio.addEventListener('change', () => {
-    if (!builtinRadio.checked || active === BUILTIN) return;
-    showError(null);
-    serial('Loading EfficientNet-Lite0…', () => useBuiltin().catch((e) => {
-      showError(`EfficientNet-Lite0 could not be loaded: ${e.message}. ${inUse()}`);
-      markActive();
-    }));
+  // A panel can ask for a built-in model (the Accuracy panel on a model it cannot measure).
+  app.on('choose-model', (kind) => {
+    const radio = radios[kind];
+    if (radio && active !== kind) radio.click();
   });
+  for (const [kind, radio] of Object.entries(radios)) {
+    radio.addEventListener('change', () => {
+      if (!radio.checked || active === kind) return;
+      showError(null);
+      const { name } = BUILTINS[kind];
+      serial(`Loading ${name}…`, () => useBuiltin(kind).catch((e) => {
+        showError(`${name} could not be loaded: ${e.message}. ${inUse()}`);
+        markActive();
+      }));
+    });
+  }
   ownRadio.addEventListener('change', () => {
     if (!ownRadio.checked || active === OWN) return;
     if (!own) {
@@ -316,7 +338,15 @@ export function initModelPicker(app, { builtin: fetchBuiltin, onModel }) {
         showError(`The model kept on this device (${stored.fileName}) could not be loaded: ${e.message}. Using EfficientNet-Lite0; choose the file again to replace it.`);
       }
     }
-    await serial('Loading EfficientNet-Lite0…', useBuiltin);
+    // The hash names the built-in model of a link (model=fmnist); a bad one falls back.
+    const linked = app.state.model === FASHION ? FASHION : BUILTIN;
+    try {
+      await serial(`Loading ${BUILTINS[linked].name}…`, () => useBuiltin(linked));
+    } catch (e) {
+      if (linked === BUILTIN) throw e;
+      showError(`${BUILTINS[linked].name} could not be loaded: ${e.message}. Using EfficientNet-Lite0.`);
+      await serial('Loading EfficientNet-Lite0…', () => useBuiltin(BUILTIN));
+    }
   }
 
   markActive();

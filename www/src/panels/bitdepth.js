@@ -13,7 +13,7 @@ export function mount(section, app) {
   if (!section.hasAttribute('aria-labelledby')) section.setAttribute('aria-labelledby', heading.id);
   const lede = el('div', { class: 'lead' },
     el('p', { text: 'A photo stored with fewer bits per pixel is quantized too: each colour channel keeps only 2ᵇ shades. Here is your image from 24 bits per pixel down to 1, with its raw size, how far it drifted from the original (PSNR, higher is closer) and what the float model sees in it.' }),
-    el('p', { text: 'Look for the first picture whose top-1 no longer matches the original’s: the model shrugs off a lot of lost detail before it breaks. Choose a picture to compare it, enlarged, with the original.' }));
+    el('p', { text: 'Look for the first picture whose top-1 no longer matches the original’s: the model shrugs off a lot of lost detail before it breaks. Choose a picture to compare it, enlarged, with the original. A grey picture (a Fashion-MNIST test image, say) goes from 8 bits of grey down to 1.' }));
   const status = el('p', { class: 'qsp-stats', id: 'bits-status', 'aria-live': 'polite', text: 'Waiting for the model and an image…' });
   const errorBox = el('p', { class: 'qsp-error', role: 'alert', hidden: true });
   const compare = el('div', { class: 'qsp-bits-compare', id: 'bits-compare', hidden: true });
@@ -32,9 +32,9 @@ export function mount(section, app) {
     const isCurrentRequest = isCurrent;
     isCurrent = () => isCurrentRequest() && m === model; // a reply about a previous model is dropped
     section.setAttribute('aria-busy', 'true');
-    status.textContent = `Reducing ${image.name ?? 'the image'} and classifying 9 versions…`;
+    status.textContent = `Reducing ${image.name ?? 'the image'} and classifying each version…`;
     try {
-      const result = await app.busy('Bit depth: classifying 9 reduced images', withDecodeFallback((img) => m.bitDepth(img), image.blob));
+      const result = await app.busy('Bit depth: classifying the reduced images', withDecodeFallback((img) => m.bitDepth(img), image.blob));
       if (!isCurrent()) return;
       shown = { result, image, entries: sortEntries(result.entries) };
       render();
@@ -52,7 +52,7 @@ export function mount(section, app) {
 
   function render() {
     const { result, image, entries } = shown;
-    const original = entries.find((e) => e.key === 'rgb8') ?? entries[0];
+    const original = entries[0]; // the most bits: 24-bit colour, or 8-bit grey
     const breaks = entries.find((e) => e.top1.index !== original.top1.index);
     status.replaceChildren(
       `${image.name ?? 'Your image'}, drawn at ${result.width}×${result.height} (from ${result.source_width}×${result.source_height}). `,
@@ -137,7 +137,7 @@ function renderGrid(grid, result, entries, original, breaks, app) {
     item.append(button, el('div', { class: 'qsp-bits-caption' },
       el('strong', { class: 'qsp-bits-label', text: e.label }),
       el('span', { text: `${bpp(e.bits_per_pixel)} · ${kb(e.raw_bytes)}` }),
-      el('span', { text: e.key === 'rgb8' ? 'PSNR ∞ (the original)' : `PSNR ${db(e.psnr_db)}` }),
+      el('span', { text: e === original ? 'PSNR ∞ (the original)' : `PSNR ${db(e.psnr_db)}` }),
       el('span', { class: 'qsp-top1' }, match ? '✓ ' : '✗ ', el('span', { class: 'qsp-top1-label', text: e.top1.label }), ` ${pct(e.top1.prob)}`),
       e === breaks ? el('span', { class: 'qsp-break-note', text: 'recognition breaks here' }) : ''));
     return item;
@@ -164,7 +164,9 @@ function renderChart(box, entries, original) {
     bpp: e.bits_per_pixel, psnr: e.psnr_db, label: e.label, prob: e.top1.prob, top1: e.top1.label,
     match: e.top1.index === original.top1.index ? same : 'top-1 changed',
   }));
-  const x = { type: 'log', base: 2, label: 'bits per pixel', domain: [1, 24], ticks: [1, 2, 4, 8, 16, 24], tickFormat: (d) => String(d) };
+  const top = original.bits_per_pixel; // 24 for colour, 8 for a grey picture
+  const ticks = [1, 2, 4, 8, 16, 24].filter((t) => t <= top);
+  const x = { type: 'log', base: 2, label: 'bits per pixel', domain: [1, top], ticks, tickFormat: (d) => String(d) };
   const color = { domain: [same, 'top-1 changed'], range: ['var(--qsp-level)', 'var(--qsp-clip)'], legend: true };
   const figs = [...box.children];
   const width = Math.min(chartWidth(figs[0]), 620);

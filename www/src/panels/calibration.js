@@ -28,7 +28,9 @@ export function calibrationControls(app) {
     const set = current();
     const mine = set.filter((i) => !i.sample);
     const samples = set.length - mine.length;
-    let text = `Calibration set: ${samples} sample photo${samples === 1 ? '' : 's'}`;
+    // A 28x28 grey model calibrates on Fashion-MNIST training pictures (see fmnist.js).
+    const kind = set.some((i) => i.sample && i.name.startsWith('fmnist-train-')) ? 'Fashion-MNIST training picture' : 'sample photo';
+    let text = `Calibration set: ${samples} ${kind}${samples === 1 ? '' : 's'}`;
     if (mine.length) text += ` + ${mine.length} of yours (${mine.map((i) => i.name).join(', ')})`;
     if (pending) text += ' — not used yet: press Recalibrate.';
     summary.textContent = text;

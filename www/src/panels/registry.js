@@ -6,6 +6,7 @@ import * as weights from './weights.js';
 import * as bins from './bins.js';
 import * as bits from './bitdepth.js';
 import * as sizes from './sizes.js';
+import * as accuracy from './accuracy.js';
 
 export const PANELS = [
   { key: 'compare', title: 'Side by side', module: compare },
@@ -13,6 +14,7 @@ export const PANELS = [
   { key: 'bins', title: 'Bins', module: bins },
   { key: 'bits', title: 'Bit depth', module: bits },
   { key: 'sizes', title: 'Size & speed', module: sizes },
+  { key: 'accuracy', title: 'Accuracy', module: accuracy },
 ];
 
 /** The registry entry of a key, or undefined. */
