@@ -2,7 +2,7 @@
 // worker (train-qs-worker.js). The UMD bundles come from bench/node_modules on this origin
 // (the wasm backend's fesm bundle imports bare and node-only modules, the UMD one does not).
 // Requests: { id, type: 'init' | 'train', ... } -> { id, ok, result | error }.
-//   init  { backend: 'cpu' | 'webgl' | 'wasm', threads }: picks the backend (wasm: the
+//   init  { backend: 'cpu' | 'webgl' | 'webgpu' | 'wasm', threads }: picks the backend (wasm: the
 //         single-threaded SIMD build at 1 thread, the threaded SIMD build with `threads` pthreads
 //         otherwise), builds the CNN of train.js's ARCH and compiles it with Adam;
 //   train { images, labels, count, ...PROTOCOL }: trains on batches taken in order from the
@@ -51,6 +51,16 @@ function renderer() {
   }
 }
 
+async function adapterName() {
+  try {
+    const a = await self.navigator.gpu.requestAdapter();
+    const i = a?.info ?? {};
+    return [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' ') || 'WebGPU adapter';
+  } catch {
+    return null;
+  }
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -58,6 +68,10 @@ const median = (xs) => {
 };
 
 async function init({ backend, threads, arch, seed }) {
+  if (backend === 'webgpu') {
+    if (!self.navigator.gpu) throw new Error('no navigator.gpu in this Worker (WebGPU is off)');
+    importScripts('./node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js');
+  }
   if (backend === 'wasm') {
     tf.wasm.setWasmPaths(new URL('./node_modules/@tensorflow/tfjs-backend-wasm/dist/', self.location.href).href);
     if (threads > 1) tf.wasm.setThreadsCount(threads);
@@ -73,7 +87,7 @@ async function init({ backend, threads, arch, seed }) {
   return {
     version: tf.version.tfjs,
     backend: used,
-    renderer: backend === 'webgl' ? renderer() : null,
+    renderer: backend === 'webgl' ? renderer() : backend === 'webgpu' ? await adapterName() : null,
     wasm_multithread: backend === 'wasm' ? tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') : null,
     wasm_simd: backend === 'wasm' ? tf.env().getBool('WASM_HAS_SIMD_SUPPORT') : null,
     wasm_threads: wasmThreads,

@@ -1,7 +1,7 @@
 // Training benchmark page: one engine per page load, in a dedicated Worker, trains the small
 // Fashion-MNIST CNN (ARCH) with Adam on real training images and measures its steady-state
 // throughput:
-//   engine=tfjs        TensorFlow.js (train-tfjs-worker.js), backend=cpu | webgl | wasm;
+//   engine=tfjs        TensorFlow.js (train-tfjs-worker.js), backend=cpu | webgl | webgpu | wasm;
 //   engine=quantscope  quantscope's wasm Trainer (train-qs-worker.js), pkg/st at 1 thread,
 //                      pkg/mt with `threads` pool threads otherwise.
 // The page decodes the first `images` training images and their labels (IDX, gzip, through

@@ -6,10 +6,10 @@
 //   quantscope  the wasm CnnTrainer in a Worker of headless Chromium, pkg/st at 1 thread and pkg/mt
 //               at 2 (crossOriginIsolated);
 //   tfjs        TensorFlow.js (bench/node_modules/@tensorflow/tfjs) in a Worker of the same
-//               Chromium, on each backend that can train there: cpu, webgl (SwiftShader: the
-//               machine has no GPU) and wasm (at 1 and 2 threads; a backend that cannot train
-//               is reported with TF.js's error).
-//   node bench/train.mjs [--engines native,quantscope,tfjs] [--backends cpu,webgl,wasm]
+//               Chromium, on each backend that can train there: cpu, webgl and webgpu (both on
+//               SwiftShader: the machine has no GPU) and wasm (at 1 and 2 threads); a backend
+//               that cannot train is reported with TF.js's error.
+//   node bench/train.mjs [--engines native,quantscope,tfjs] [--backends cpu,webgl,webgpu,wasm]
 //                        [--threads 1,2] [--warmup 3] [--windows 5] [--window-ms 2000]
 //                        [--images 6400] [--out bench/results.json] [--md bench/results.md]
 //                        [--timeout SECONDS]
@@ -39,7 +39,7 @@ const GOAL = 1.5;
 
 function parseArgs(argv) {
   const o = {
-    engines: ['native', 'quantscope', 'tfjs'], backends: ['cpu', 'webgl', 'wasm'], threads: [1, 2],
+    engines: ['native', 'quantscope', 'tfjs'], backends: ['cpu', 'webgl', 'webgpu', 'wasm'], threads: [1, 2],
     warmup: 3, windows: 5, windowMs: 2000, images: 6400, batch: 64,
     out: path.join(here, 'results.json'), md: path.join(here, 'results.md'), timeout: 900_000,
   };
@@ -57,7 +57,7 @@ function parseArgs(argv) {
     else if (argv[i] === '--md') o.md = path.resolve(v());
     else if (argv[i] === '--timeout') o.timeout = Number(v()) * 1000;
     else {
-      console.error('usage: node bench/train.mjs [--engines native,quantscope,tfjs] [--backends cpu,webgl,wasm] ' +
+      console.error('usage: node bench/train.mjs [--engines native,quantscope,tfjs] [--backends cpu,webgl,webgpu,wasm] ' +
         '[--threads 1,2] [--warmup N] [--windows N] [--window-ms MS] [--images N] [--out FILE] [--md FILE] [--timeout SECONDS]');
       process.exit(2);
     }
@@ -70,11 +70,13 @@ function parseArgs(argv) {
   return o;
 }
 
-// The bench's flags (bench/run.mjs), minus --disable-gpu: TF.js's webgl backend needs a GL
-// context, which headless Chromium gives through SwiftShader (software) only when allowed.
+// The bench's flags (bench/run.mjs), minus --disable-gpu: TF.js's webgl and webgpu backends need
+// a GPU, which headless Chromium gives here through SwiftShader (software, on the CPUs) only
+// when allowed: ANGLE on SwiftShader for WebGL, Dawn's SwiftShader Vulkan adapter for WebGPU.
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-dev-shm-usage', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'];
+  '--disable-dev-shm-usage', '--enable-unsafe-swiftshader', '--use-angle=swiftshader',
+  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'];
 
 /** Opens bench/train.html with `query` in a fresh context; resolves to the page's result. */
 async function trainPage(browser, base, query, o, offsite) {
@@ -154,8 +156,8 @@ function report(rows, skipped, meta) {
     const ratio = tf ? `${(r.images_per_s / tf.images_per_s).toFixed(2)}x` : '–';
     const loss = r.first_loss != null ? `${fmt(r.first_loss, 3)} -> ${fmt(r.last_loss, 3)}` : fmt(r.last_loss, 3);
     const backend = r.renderer ? `${r.backend} (${r.renderer})` : r.backend;
-    // webgl runs on the GPU process (SwiftShader: software, its own threads), not the Worker's.
-    const threads = r.engine === 'tfjs' && r.backend === 'webgl' ? 'GPU' : r.threads ?? '–';
+    // webgl and webgpu run in the GPU process (SwiftShader: software, its own threads).
+    const threads = r.engine === 'tfjs' && /^webg/.test(r.backend) ? 'GPU' : r.threads ?? '–';
     md.push(`| ${r.engine} | ${backend} | ${threads} | ${fmt(r.images_per_s, 1)} | ${fmt(r.median_step_ms, 1)} | ${ratio} | ${loss} |`);
   }
   for (const s of skipped) md.push(`| ${s.engine} | ${s.backend} | ${s.threads ?? '–'} | **cannot train** | | | ${s.reason.replace(/\|/g, '\\|')} |`);
@@ -227,7 +229,7 @@ try {
   if (o.engines.includes('quantscope')) for (const threads of o.threads) runs.push({ engine: 'quantscope', backend: threads > 1 ? 'mt' : 'st', threads });
   if (o.engines.includes('tfjs')) {
     for (const backend of o.backends) {
-      // cpu is plain JavaScript and webgl runs on the (software) GPU: threads do not apply.
+      // cpu is plain JavaScript, webgl and webgpu run on the (software) GPU: threads do not apply.
       for (const threads of backend === 'wasm' ? o.threads : [1]) runs.push({ engine: 'tfjs', backend, threads });
     }
   }
