@@ -29,6 +29,8 @@ mod inspect;
 mod logits;
 #[cfg(not(target_arch = "wasm32"))]
 mod quantize;
+#[cfg(not(target_arch = "wasm32"))]
+mod train;
 
 #[cfg(not(target_arch = "wasm32"))]
 use clap::{Parser, Subcommand};
@@ -70,6 +72,8 @@ enum Command {
     Export(export::Args),
     /// Accuracy of each variant on labelled images (Fashion-MNIST), with agreement with fp32.
     Eval(eval::Args),
+    /// Train the Fashion-MNIST CNN and write it as ONNX with its metadata.
+    Train(train::Args),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Quantize(a) => quantize::run(a),
         Command::Export(a) => export::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Train(a) => train::run(a),
     };
     match result {
         Ok(code) => code,
