@@ -140,7 +140,7 @@ const fmt = (x, d = 0) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(
 
 function report(rows, skipped, meta) {
   const md = [SECTION, ''];
-  md.push(`${meta.date}, headless ${meta.browser}, ${meta.cpus} CPUs. The Fashion-MNIST CNN ` +
+  md.push(`${meta.date}${meta.browser ? `, headless ${meta.browser}` : ''}, ${meta.cpus} CPUs. The Fashion-MNIST CNN ` +
     '(conv3x3(32)-BN-ReLU-maxpool2, conv3x3(64)-BN-ReLU-maxpool2, dense(128)-ReLU, dense(10); softmax ' +
     `cross-entropy, Adam) trained with batch ${meta.batch} on the first ${meta.images} training images, ` +
     'each engine in a dedicated Worker. images/s: median over ' +
@@ -220,9 +220,10 @@ if (o.engines.includes('native')) {
   }
 }
 
-const server = await serve({ root, port: 0, host: '127.0.0.1', isolation: true });
-const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
-const browserVersion = browser.version();
+const inBrowser = o.engines.some((e) => e === 'quantscope' || e === 'tfjs');
+const server = inBrowser ? await serve({ root, port: 0, host: '127.0.0.1', isolation: true }) : null;
+const browser = inBrowser ? await chromium.launch({ executablePath, args: CHROMIUM_ARGS }) : null;
+const browserVersion = browser?.version() ?? null;
 const haveMt = existsSync(path.join(root, 'pkg/mt/quantscope_bg.wasm'));
 try {
   const runs = [];
@@ -256,8 +257,8 @@ try {
     }
   }
 } finally {
-  await browser.close().catch(() => {});
-  await server.close();
+  await browser?.close().catch(() => {});
+  await server?.close();
 }
 if (offsite.length) {
   console.error(`bench/train: requests left the page's origin: ${[...new Set(offsite)].join(', ')}`);
@@ -278,7 +279,7 @@ if (existsSync(o.out)) {
 }
 await writeFile(o.out, `${JSON.stringify([...history, ...rows], null, 2)}\n`);
 const section = report(rows, skipped, {
-  date: runId, browser: `Chromium ${browserVersion}`, cpus: os.cpus().length, load: [loadBefore, loadAfter],
+  date: runId, browser: browserVersion && `Chromium ${browserVersion}`, cpus: os.cpus().length, load: [loadBefore, loadAfter],
   batch: o.batch, images: o.images, windows: o.windows, windowMs: o.windowMs, warmup: o.warmup,
   tfjs: rows.find((r) => r.tfjs_version)?.tfjs_version,
 });

@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 
 mod export;
 mod threads;
+mod train;
 mod visual;
 pub use threads::*;
 
