@@ -44,7 +44,8 @@ WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen
 help:
 	@echo "make demo    build everything and serve the page on http://127.0.0.1:8080"
 	@echo "make test    install what is missing, then run every test"
-	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web in Chromium"
+	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web in Chromium;"
+	@echo "            training images/s: native, wasm 1/2 threads and TensorFlow.js in Chromium"
 	@echo "make models  download and convert EfficientNet-Lite0, train the Fashion-MNIST CNN, into models/"
 
 ## ---- installs (each guarded) -------------------------------------------------------------
@@ -241,10 +242,14 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features threads -- -D warnings
 
-bench: $(MODEL) $(INT8_QDQ) $(VENV)/.installed pkg chromium bench/node_modules/.installed
+# Latency (quantscope bench, bench/run.mjs), then training throughput (bench/train.mjs): the
+# Fashion-MNIST CNN natively (`quantscope train`) and, in one Chromium, quantscope st and mt beside
+# TensorFlow.js (cpu, webgl, wasm backends); its section of bench/results.md follows the tables.
+bench: $(MODEL) $(INT8_QDQ) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
 	cargo build --release --bin quantscope
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
 	PYTHON=$(PY) node bench/run.mjs --runs 30 --warmup 5
+	node bench/train.mjs
 
 ## ---- fuzzing (nightly; not part of `make test`) ----------------------------------------
 

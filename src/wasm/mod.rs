@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 mod data;
 mod export;
 mod threads;
+mod train;
 mod visual;
 pub use data::*;
 pub use threads::*;
