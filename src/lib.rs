@@ -6,6 +6,8 @@
 //! -> [`exec`] (f32 and int8 executors) -> [`classifier`] (variants, top-k), with [`image`]
 //! (decoding and preprocessing) feeding it, and [`visual`] (the data behind the teaching
 //! page's pictures: histograms, grids, staircases, bit depths, sizes) reading from it.
+//! [`data`] reads labelled datasets (Fashion-MNIST) and [`train`] trains a small CNN on them,
+//! exporting it as an ONNX file that the same pipeline imports.
 //! Kernels never know about ONNX; ONNX never knows about kernels.
 
 pub mod classifier;
