@@ -20,6 +20,7 @@ pub mod kernels;
 pub mod model;
 pub mod onnx;
 pub mod quant;
+pub mod train;
 pub mod visual;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

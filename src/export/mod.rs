@@ -29,7 +29,7 @@
 //! - The graph input is float (quantized by the first Q), the output float: the DQ of the
 //!   logits, or a final Softmax computed on dequantized values.
 
-mod build;
+pub(crate) mod build;
 mod qdq;
 
 pub use qdq::{export_qdq, qdq_model, IR_VERSION, OPSET};

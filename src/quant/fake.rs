@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! weights      w' = dequantize(quantize_scheme(w))          the engine's own codes and levels
+//! bias         b' = S_x S_w round(b / (S_x S_w))              the engine's int32 bias
 //! activations  x' = S (clamp(round(x / S) + Z, qmin, qmax) - Z)
 //! STE          dL/dx = dL/dx'  where x lies in [S (qmin - Z), S (qmax - Z)],  0 outside
 //! ```
@@ -28,6 +29,8 @@ pub struct FakeWeights {
     pub values: Vec<f32>,
     /// True where `w` lies inside its channel's grid (the STE passes the gradient).
     pub pass: Vec<bool>,
+    /// The weight scale of each row (`S_w`; one value per tensor when not per channel).
+    pub scales: Vec<f32>,
 }
 
 /// Fake-quantizes row-major `w` with `rows` output channels under `scheme`'s weight grid.
@@ -50,7 +53,24 @@ pub fn fake_quant_weights(w: &[f32], rows: usize, scheme: &Scheme) -> FakeWeight
         }
         Levels::KMeans { .. } | Levels::Pow2 => vec![true; w.len()],
     };
-    FakeWeights { values, pass }
+    FakeWeights {
+        values,
+        pass,
+        scales: q.scales,
+    }
+}
+
+/// The bias as the engine adds it: an int32 in units of `S_x S_w[o]` (the accumulator's
+/// scale), `b' = S_x S_w[o] round(b / (S_x S_w[o]))`, computed in f64 as the lowering does.
+pub fn fake_quant_bias(bias: &[f32], input_scale: f32, weight_scales: &[f32]) -> Vec<f32> {
+    bias.iter()
+        .enumerate()
+        .map(|(o, &b)| {
+            let s_w = weight_scales[if weight_scales.len() == 1 { 0 } else { o }];
+            let s_acc = f64::from(input_scale) * f64::from(s_w);
+            ((f64::from(b) / s_acc).round() * s_acc) as f32
+        })
+        .collect()
 }
 
 /// Replaces `x` by `x'` on `p`'s grid and records in `pass` where the STE passes the

@@ -28,6 +28,8 @@ mod inspect;
 #[cfg(not(target_arch = "wasm32"))]
 mod logits;
 #[cfg(not(target_arch = "wasm32"))]
+mod qat;
+#[cfg(not(target_arch = "wasm32"))]
 mod quantize;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -70,6 +72,8 @@ enum Command {
     Export(export::Args),
     /// Accuracy of each variant on labelled images (Fashion-MNIST), with agreement with fp32.
     Eval(eval::Args),
+    /// Quantization-aware fine-tuning for a static variant, then its test accuracy.
+    Qat(qat::Args),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Quantize(a) => quantize::run(a),
         Command::Export(a) => export::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Qat(a) => qat::run(a),
     };
     match result {
         Ok(code) => code,

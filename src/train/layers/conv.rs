@@ -1,0 +1,220 @@
+//! 2-D convolution (square kernel, stride, zero padding, bias) by im2col + GEMM.
+//!
+//! With `cols[K, N*P]` the im2col matrix of the input (`K = C_in * k * k` taps, `P` output
+//! positions per image) and `W[C_out, K]` the weights:
+//!
+//! - forward: `Y[C_out, N*P] = W cols + b` (one GEMM for the whole batch; channel-major `Y` is
+//!   exactly the output tensor);
+//! - backward: `dW = dY cols^T`, `db[o] = sum over N*P of dY[o]`,
+//!   `dX = col2im(W^T dY)` (each tap's gradient added back to the pixel it read).
+
+use super::super::gemm::{matmul, matmul_at};
+use super::super::param::Param;
+use super::super::rng::SplitMix64;
+use super::super::tensor::{transpose, Shape, Tensor4};
+use super::fake_quant::WeightQuant;
+use crate::{Error, Result};
+use std::borrow::Cow;
+
+/// A convolution layer; weights `[C_out, C_in, k, k]` row-major (ONNX's order).
+#[derive(Clone, Debug)]
+pub struct Conv2d {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel height and width.
+    pub kernel: usize,
+    /// Step between windows, both axes.
+    pub stride: usize,
+    /// Zeros added on each side, both axes.
+    pub pad: usize,
+    /// `[C_out, C_in * k * k]`.
+    pub weight: Param,
+    /// `[C_out]`.
+    pub bias: Param,
+    /// Fake quantization of the weights (quantization-aware training), if any.
+    pub weight_quant: Option<WeightQuant>,
+    cache: Option<ConvCache>,
+}
+
+/// What backward needs from the training forward pass.
+#[derive(Clone, Debug)]
+struct ConvCache {
+    input: Shape,
+    cols: Vec<f32>,
+}
+
+impl Conv2d {
+    /// A layer with He (Kaiming) normal weights, `std = sqrt(2 / fan_in)`, and zero biases.
+    pub fn new(
+        name: &str,
+        (in_channels, out_channels): (usize, usize),
+        (kernel, stride, pad): (usize, usize, usize),
+        rng: &mut SplitMix64,
+    ) -> Conv2d {
+        let fan_in = in_channels * kernel * kernel;
+        let std = (2.0 / fan_in as f64).sqrt();
+        let weight = (0..out_channels * fan_in)
+            .map(|_| (rng.normal() * std) as f32)
+            .collect();
+        Conv2d {
+            in_channels,
+            out_channels,
+            kernel,
+            stride: stride.max(1),
+            pad,
+            weight: Param::new(format!("{name}.weight"), weight, true),
+            bias: Param::new(format!("{name}.bias"), vec![0.0; out_channels], false),
+            weight_quant: None,
+            cache: None,
+        }
+    }
+
+    /// Taps per output value (`C_in * k * k`), the GEMM's reduction length.
+    pub fn taps(&self) -> usize {
+        self.in_channels * self.kernel * self.kernel
+    }
+
+    /// The weights the layer computes with. Every product (forward and backward) reads them
+    /// through here, so a weight transform such as fake quantization plugs in at this one
+    /// place; the gradient then reaches `weight` unchanged (straight through).
+    pub fn effective_weight(&self) -> Cow<'_, [f32]> {
+        match self.weight_quant.as_ref().and_then(WeightQuant::values) {
+            Some(fake) => Cow::Borrowed(fake),
+            None => Cow::Borrowed(&self.weight.value),
+        }
+    }
+
+    /// The bias the layer adds: the engine's int32 bias under QAT with a known input grid,
+    /// else the float one.
+    pub fn effective_bias(&self) -> Cow<'_, [f32]> {
+        match self.weight_quant.as_ref().and_then(WeightQuant::bias) {
+            Some(fake) => Cow::Borrowed(fake),
+            None => Cow::Borrowed(&self.bias.value),
+        }
+    }
+
+    /// Output extents for `input`, or why the input does not fit.
+    pub fn output_shape(&self, input: Shape) -> Result<Shape> {
+        if input.c != self.in_channels {
+            return Err(Error::Input(format!(
+                "{}: expects {} channels, got {input}",
+                self.weight.name, self.in_channels
+            )));
+        }
+        let out = |side: usize| {
+            (side + 2 * self.pad)
+                .checked_sub(self.kernel)
+                .map(|s| s / self.stride + 1)
+        };
+        match (out(input.h), out(input.w)) {
+            (Some(h), Some(w)) => Ok(Shape::new(self.out_channels, input.n, h, w)),
+            _ => Err(Error::Input(format!(
+                "{}: a {}x{} kernel does not fit {input} with padding {}",
+                self.weight.name, self.kernel, self.kernel, self.pad
+            ))),
+        }
+    }
+
+    /// `Y = W * X + b`; in training keeps the im2col matrix for [`Conv2d::backward`].
+    pub fn forward(&mut self, x: Tensor4, train: bool) -> Result<Tensor4> {
+        let out = self.output_shape(x.shape)?;
+        if let Some(q) = &mut self.weight_quant {
+            q.refresh(&self.weight.value, &self.bias.value, self.out_channels);
+        }
+        let cols = self.im2col(&x, out);
+        let (k, np) = (self.taps(), out.channel_len());
+        let y = matmul(
+            &self.effective_weight(),
+            self.out_channels,
+            k,
+            &cols,
+            np,
+            Some(&self.effective_bias()),
+        );
+        self.cache = train.then_some(ConvCache {
+            input: x.shape,
+            cols,
+        });
+        Ok(Tensor4::new(out, y))
+    }
+
+    /// Sets the gradients of weight and bias from `dy` and returns `dX` when `input_grad`.
+    pub fn backward(&mut self, dy: Tensor4, input_grad: bool) -> Option<Tensor4> {
+        let cache = self
+            .cache
+            .take()
+            .expect("Conv2d::backward without a training forward");
+        let (co, k, np) = (self.out_channels, self.taps(), dy.shape.channel_len());
+        for (g, row) in self.bias.grad.iter_mut().zip(dy.data.chunks_exact(np)) {
+            *g = row.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
+        }
+        // dW[co, K] = dY[co, NP] cols^T: A = dY, B = cols^T ([NP, K]).
+        self.weight.grad = matmul(&dy.data, co, np, &transpose(&cache.cols, k, np), k, None);
+        if let Some(q) = &self.weight_quant {
+            q.mask_gradient(&mut self.weight.grad);
+        }
+        if !input_grad {
+            return None;
+        }
+        let dcols = matmul_at(&self.effective_weight(), k, co, &dy.data, np);
+        Some(self.col2im(&dcols, cache.input, dy.shape))
+    }
+
+    /// `cols[(ci, ky, kx), (n, oy, ox)] = x[ci, n, oy * s - p + ky, ox * s - p + kx]`
+    /// (0 outside the image).
+    fn im2col(&self, x: &Tensor4, out: Shape) -> Vec<f32> {
+        let (s, p, kk) = (self.stride, self.pad, self.kernel);
+        let xs = x.shape;
+        let np = out.channel_len();
+        let mut cols = vec![0.0f32; self.taps() * np];
+        for (row, dst) in cols.chunks_exact_mut(np).enumerate() {
+            let (ci, ky, kx) = (row / (kk * kk), row / kk % kk, row % kk);
+            for n in 0..xs.n {
+                let plane = &x.data[(ci * xs.n + n) * xs.plane()..][..xs.plane()];
+                for oy in 0..out.h {
+                    let Some(iy) = (oy * s + ky).checked_sub(p).filter(|&iy| iy < xs.h) else {
+                        continue; // stays 0
+                    };
+                    let src = &plane[iy * xs.w..][..xs.w];
+                    let dst = &mut dst[(n * out.h + oy) * out.w..][..out.w];
+                    for (ox, d) in dst.iter_mut().enumerate() {
+                        if let Some(ix) = (ox * s + kx).checked_sub(p).filter(|&ix| ix < xs.w) {
+                            *d = src[ix];
+                        }
+                    }
+                }
+            }
+        }
+        cols
+    }
+
+    /// The adjoint of [`Conv2d::im2col`]: each column value added to the pixel it came from.
+    fn col2im(&self, dcols: &[f32], input: Shape, out: Shape) -> Tensor4 {
+        let (s, p, kk) = (self.stride, self.pad, self.kernel);
+        let np = out.channel_len();
+        let mut dx = Tensor4::zeros(input);
+        let plane_len = input.plane();
+        // Rows in increasing (ci, ky, kx) order: every pixel sums its taps in a fixed order.
+        for (row, src) in dcols.chunks_exact(np).enumerate() {
+            let (ci, ky, kx) = (row / (kk * kk), row / kk % kk, row % kk);
+            for n in 0..input.n {
+                let plane = &mut dx.data[(ci * input.n + n) * plane_len..][..plane_len];
+                for oy in 0..out.h {
+                    let Some(iy) = (oy * s + ky).checked_sub(p).filter(|&iy| iy < input.h) else {
+                        continue;
+                    };
+                    let dst = &mut plane[iy * input.w..][..input.w];
+                    let src = &src[(n * out.h + oy) * out.w..][..out.w];
+                    for (ox, &v) in src.iter().enumerate() {
+                        if let Some(ix) = (ox * s + kx).checked_sub(p).filter(|&ix| ix < input.w) {
+                            dst[ix] += v;
+                        }
+                    }
+                }
+            }
+        }
+        dx
+    }
+}

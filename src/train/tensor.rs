@@ -1,0 +1,124 @@
+//! The training engine's activations: 4-D f32 tensors stored channel-major (`[C, N, H, W]`).
+//!
+//! Channel-major keeps every per-channel operation on one contiguous run (batch norm's
+//! statistics, a convolution's output rows straight from one GEMM over the whole batch), and a
+//! dense layer's `[features, N]` is the same layout with `H = W = 1`.
+
+/// Extents of a channel-major tensor: channels, batch, height, width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Channels (features for dense layers).
+    pub c: usize,
+    /// Images in the batch.
+    pub n: usize,
+    /// Height.
+    pub h: usize,
+    /// Width.
+    pub w: usize,
+}
+
+impl Shape {
+    /// `[c, n, h, w]`.
+    pub const fn new(c: usize, n: usize, h: usize, w: usize) -> Shape {
+        Shape { c, n, h, w }
+    }
+
+    /// Number of values.
+    pub const fn len(&self) -> usize {
+        self.c * self.n * self.h * self.w
+    }
+
+    /// True when the tensor holds no value.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Values in one image's plane of one channel (`h * w`).
+    pub const fn plane(&self) -> usize {
+        self.h * self.w
+    }
+
+    /// Values of one channel over the whole batch (`n * h * w`).
+    pub const fn channel_len(&self) -> usize {
+        self.n * self.h * self.w
+    }
+
+    /// Features of one image (`c * h * w`), what a flatten gives.
+    pub const fn features(&self) -> usize {
+        self.c * self.h * self.w
+    }
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "[C={}, N={}, H={}, W={}]",
+            self.c, self.n, self.h, self.w
+        )
+    }
+}
+
+/// A channel-major tensor: value `(c, n, y, x)` at `((c * N + n) * H + y) * W + x`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor4 {
+    /// Extents.
+    pub shape: Shape,
+    /// `shape.len()` values.
+    pub data: Vec<f32>,
+}
+
+impl Tensor4 {
+    /// A tensor of `shape` from its values; panics when the count differs (a bug, not input).
+    pub fn new(shape: Shape, data: Vec<f32>) -> Tensor4 {
+        assert_eq!(
+            data.len(),
+            shape.len(),
+            "Tensor4::new: {} values for {shape}",
+            data.len()
+        );
+        Tensor4 { shape, data }
+    }
+
+    /// Zeros of `shape`.
+    pub fn zeros(shape: Shape) -> Tensor4 {
+        Tensor4 {
+            shape,
+            data: vec![0.0; shape.len()],
+        }
+    }
+
+    /// One channel over the whole batch.
+    pub fn channel(&self, c: usize) -> &[f32] {
+        &self.data[c * self.shape.channel_len()..][..self.shape.channel_len()]
+    }
+
+    /// The values of image `n` in the usual NCHW order (`[C, H, W]`).
+    pub fn image_nchw(&self, n: usize) -> Vec<f32> {
+        let plane = self.shape.plane();
+        (0..self.shape.c)
+            .flat_map(|c| {
+                let start = (c * self.shape.n + n) * plane;
+                self.data[start..start + plane].iter().copied()
+            })
+            .collect()
+    }
+}
+
+/// `src` `[rows, cols]` row-major, transposed into `[cols, rows]`.
+pub(crate) fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    debug_assert_eq!(src.len(), rows * cols);
+    let mut dst = vec![0.0f32; src.len()];
+    // Blocks of 32 x 32 keep both sides' lines in cache.
+    const B: usize = 32;
+    for r0 in (0..rows).step_by(B) {
+        for c0 in (0..cols).step_by(B) {
+            for r in r0..(r0 + B).min(rows) {
+                for c in c0..(c0 + B).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
+    }
+    dst
+}
