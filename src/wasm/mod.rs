@@ -13,9 +13,11 @@ use wasm_bindgen::prelude::*;
 
 mod data;
 mod export;
+mod qat;
 mod threads;
 mod visual;
 pub use data::*;
+pub use qat::*;
 pub use threads::*;
 
 #[wasm_bindgen]
