@@ -31,32 +31,97 @@ pub struct FakeWeights {
     pub pass: Vec<bool>,
     /// The weight scale of each row (`S_w`; one value per tensor when not per channel).
     pub scales: Vec<f32>,
+    /// The grid itself, to round moved weights on without searching it again.
+    pub grid: WeightGrid,
 }
 
-/// Fake-quantizes row-major `w` with `rows` output channels under `scheme`'s weight grid.
+/// The levels a weight tensor's quantization chose, per group (row, or the whole tensor).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightGrid {
+    /// `S_w` of each group.
+    pub scales: Vec<f32>,
+    /// Uniform grids: each group's parameters (empty for codebooks).
+    pub uniform: Vec<QuantParams>,
+    /// Codebooks: each group's effective levels `S_w e`, ascending (empty for uniform grids).
+    pub levels: Vec<Vec<f32>>,
+}
+
+/// Fake-quantizes row-major `w` with `rows` output channels under `scheme`'s weight grid:
+/// the grid is chosen anew (clipping search, k-means), exactly as the lowering chooses it.
 pub fn fake_quant_weights(w: &[f32], rows: usize, scheme: &Scheme) -> FakeWeights {
     let q = QuantizedWeights::quantize_scheme(w, rows, scheme, &[]);
-    let values = q.dequantize();
-    let cols = w.len().checked_div(rows).unwrap_or(0).max(1);
-    let pass = match scheme.levels {
-        Levels::Uniform => {
-            let range = scheme.weight_range();
-            w.iter()
+    let k = 1usize << scheme.weight_bits;
+    let grid = match scheme.levels {
+        Levels::Uniform => WeightGrid {
+            scales: q.scales.clone(),
+            levels: Vec::new(),
+            uniform: q
+                .scales
+                .iter()
                 .enumerate()
-                .map(|(i, &x)| {
-                    let g = if q.scales.len() == 1 { 0 } else { i / cols };
-                    let (s, z) = (q.scales[g], q.zero_points.get(g).copied().unwrap_or(0));
-                    let (lo, hi) = (s * (range.qmin() - z) as f32, s * (range.qmax() - z) as f32);
-                    (lo..=hi).contains(&x)
+                .map(|(g, &scale)| QuantParams {
+                    scale,
+                    zero_point: q.zero_points.get(g).copied().unwrap_or(0),
+                    range: scheme.weight_range(),
                 })
-                .collect()
-        }
-        Levels::KMeans { .. } | Levels::Pow2 => vec![true; w.len()],
+                .collect(),
+        },
+        Levels::KMeans { .. } | Levels::Pow2 => WeightGrid {
+            scales: q.scales.clone(),
+            uniform: Vec::new(),
+            levels: (0..q.scales.len())
+                .map(|g| {
+                    let mut levels: Vec<f32> = q.tables[g * k..(g + 1) * k]
+                        .iter()
+                        .map(|&e| q.scales[g] * f32::from(e))
+                        .collect();
+                    levels.sort_by(f32::total_cmp);
+                    levels.dedup();
+                    levels
+                })
+                .collect(),
+        },
+    };
+    let mut fake = fake_quant_weights_on(&grid, w, rows);
+    fake.values = q.dequantize();
+    fake
+}
+
+/// Rounds `w` to a grid chosen earlier (QAT re-chooses the grid every few steps only: the
+/// clipping search and k-means are the costly part, and the weights move little per step).
+pub fn fake_quant_weights_on(grid: &WeightGrid, w: &[f32], rows: usize) -> FakeWeights {
+    let cols = w.len().checked_div(rows).unwrap_or(0).max(1);
+    let group = |i: usize| if grid.scales.len() == 1 { 0 } else { i / cols };
+    let (values, pass) = if grid.levels.is_empty() {
+        w.iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let p = &grid.uniform[group(i)];
+                let (lo, hi) = (
+                    p.scale * (p.range.qmin() - p.zero_point) as f32,
+                    p.scale * (p.range.qmax() - p.zero_point) as f32,
+                );
+                (p.dequantize(p.quantize(x)), (lo..=hi).contains(&x))
+            })
+            .unzip()
+    } else {
+        // Codebooks cover every weight: the STE passes every gradient.
+        let values = w
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let levels = &grid.levels[group(i)];
+                let (codes, _) = super::codebook::assign(levels, std::slice::from_ref(&x));
+                levels[usize::from(codes[0])]
+            })
+            .collect();
+        (values, vec![true; w.len()])
     };
     FakeWeights {
         values,
         pass,
-        scales: q.scales,
+        scales: grid.scales.clone(),
+        grid: grid.clone(),
     }
 }
 

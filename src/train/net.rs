@@ -30,7 +30,7 @@ pub struct CnnWidths {
 }
 
 impl CnnWidths {
-    /// 32 and 64 channels, 128 hidden features: 421,642 parameters.
+    /// 32 and 64 channels, 128 hidden features: 421,834 parameters.
     pub const DEFAULT: CnnWidths = CnnWidths {
         conv1: 32,
         conv2: 64,

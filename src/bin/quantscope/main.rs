@@ -31,6 +31,8 @@ mod logits;
 mod qat;
 #[cfg(not(target_arch = "wasm32"))]
 mod quantize;
+#[cfg(not(target_arch = "wasm32"))]
+mod train;
 
 #[cfg(not(target_arch = "wasm32"))]
 use clap::{Parser, Subcommand};
@@ -74,6 +76,8 @@ enum Command {
     Eval(eval::Args),
     /// Quantization-aware fine-tuning for a static variant, then its test accuracy.
     Qat(qat::Args),
+    /// Train the Fashion-MNIST CNN and write it as ONNX with its metadata.
+    Train(train::Args),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Command::Export(a) => export::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Qat(a) => qat::run(a),
+        Command::Train(a) => train::run(a),
     };
     match result {
         Ok(code) => code,

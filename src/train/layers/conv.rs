@@ -121,7 +121,12 @@ impl Conv2d {
     pub fn forward(&mut self, x: Tensor4, train: bool) -> Result<Tensor4> {
         let out = self.output_shape(x.shape)?;
         if let Some(q) = &mut self.weight_quant {
-            q.refresh(&self.weight.value, &self.bias.value, self.out_channels);
+            q.refresh(
+                &self.weight.value,
+                &self.bias.value,
+                self.out_channels,
+                train,
+            );
         }
         let cols = self.im2col(&x, out);
         let (k, np) = (self.taps(), out.channel_len());

@@ -76,7 +76,7 @@ impl Dense {
     pub fn forward(&mut self, x: Tensor4, train: bool) -> Result<Tensor4> {
         let out = self.output_shape(x.shape)?;
         if let Some(q) = &mut self.weight_quant {
-            q.refresh(&self.weight.value, &self.bias.value, self.outputs);
+            q.refresh(&self.weight.value, &self.bias.value, self.outputs, train);
         }
         let y = matmul(
             &self.effective_weight(),

@@ -4,8 +4,8 @@
 
 use super::super::tensor::Tensor4;
 use crate::quant::fake::{
-    fake_quant_activations, fake_quant_bias, fake_quant_weights, straight_through, FakeWeights,
-    RangeTracker,
+    fake_quant_activations, fake_quant_bias, fake_quant_weights, fake_quant_weights_on,
+    straight_through, FakeWeights, RangeTracker,
 };
 use crate::quant::Scheme;
 
@@ -20,7 +20,15 @@ pub struct WeightQuant {
     pub input_scale: Option<f32>,
     fake: Option<FakeWeights>,
     bias: Option<Vec<f32>>,
+    /// Training passes since the grid was last chosen.
+    stale: usize,
 }
+
+/// Training passes between two choices of the weight grid: choosing it (the clipping search,
+/// k-means) costs more than the step, and a few steps barely move the weights; in between the
+/// weights are rounded on the last grid. Evaluation passes always choose it anew, as the
+/// lowering will.
+const GRID_EVERY: usize = 16;
 
 impl WeightQuant {
     /// Weights under `scheme`.
@@ -30,12 +38,24 @@ impl WeightQuant {
             input_scale: None,
             fake: None,
             bias: None,
+            stale: 0,
         }
     }
 
-    /// Fake-quantizes `weights` (`rows` output channels) and `bias` for the next products.
-    pub(crate) fn refresh(&mut self, weights: &[f32], bias: &[f32], rows: usize) {
-        let fake = fake_quant_weights(weights, rows, &self.scheme);
+    /// Fake-quantizes `weights` (`rows` output channels) and `bias` for the next products,
+    /// choosing the grid anew unless `train` and it was chosen less than [`GRID_EVERY`]
+    /// training passes ago.
+    pub(crate) fn refresh(&mut self, weights: &[f32], bias: &[f32], rows: usize, train: bool) {
+        let fake = match &self.fake {
+            Some(f) if train && self.stale < GRID_EVERY => {
+                self.stale += 1;
+                fake_quant_weights_on(&f.grid, weights, rows)
+            }
+            _ => {
+                self.stale = 0;
+                fake_quant_weights(weights, rows, &self.scheme)
+            }
+        };
         self.bias = self
             .input_scale
             .map(|s_x| fake_quant_bias(bias, s_x, &fake.scales));
