@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 
 /// The options of [`QatSession::new`], as JavaScript gives them (camelCase).
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct QatOptions {
     variant: String,
     #[serde(default = "default_steps")]
