@@ -25,7 +25,7 @@ NPM_CI      := npm ci --no-audit --no-fund --loglevel=error
 # bit for bit with the same calibration ranges), the malformed-input corpus (models, images,
 # metadata: each a named error, never a trap), and the labelled-data bindings the page's worker
 # calls (wasm_dataset).
-WASM_TESTS  := --test kernels --test qs8_kernels --test qs8_add --test qs8_lut --test qs8_mul --test qs8_unpack --test ops --test malformed --test wasm_efficientnet --test wasm_dataset
+WASM_TESTS  := --test kernels --test qs8_kernels --test qs8_add --test qs8_lut --test qs8_mul --test qs8_unpack --test ops --test malformed --test wasm_efficientnet --test wasm_dataset --test wasm_qat
 NATIVE_LOGITS := target/coffee-native-logits.bin
 INT8_RANGES := target/samples-int8-ranges.json
 NATIVE_INT8_LOGITS := target/coffee-native-int8-logits.bin

@@ -475,6 +475,44 @@ export interface AccuracyOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link QsModel.qat}. */
+export interface QatOptions {
+  /** The static variant trained for (default `'w4a4'`): weights and activations fake-quantized. */
+  variant?: Variant;
+  /** Optimisation steps (default 200). */
+  steps?: number;
+  /** Images per step (default 32). */
+  batch?: number;
+  /** Adam's learning rate, constant (default 1e-4). */
+  lr?: number;
+  /** Share of the steps after which the activation ranges stop moving (default 0.75). */
+  freezeAt?: number;
+  /** Seed of the shuffles and flips (default 1). */
+  seed?: number;
+  /** Test images for the live accuracy curve (the fake-quantized network at checkpoints). */
+  test?: QsDataset | null;
+  /** The first this many test images (default 1000). */
+  testLimit?: number;
+  /** Steps between checkpoints (default a tenth of the run). */
+  evalEvery?: number;
+  /** Called after each slice of steps (~50 ms). */
+  onProgress?: (step: number, steps: number, detail: QatProgress) => void;
+  /** Aborting it stops the run: the promise rejects with an `AbortError`. */
+  signal?: AbortSignal;
+}
+
+/** What {@link QsModel.qat} reports after a slice of steps. */
+export interface QatProgress {
+  /** The training loss (mean over the epoch so far) of each step of the slice. */
+  losses: { step: number; loss: number }[];
+  /** Training accuracy (0..1, fake-quantized forward) after the slice's last step. */
+  accuracy: number | null;
+  /** Whether the activation ranges are frozen. */
+  frozen: boolean;
+  /** The test accuracy when the slice ended on a checkpoint. */
+  test: { step: number; accuracy: number } | null;
+}
+
 /** {@link QsModel.accuracy}: the engine's figures over the images run. */
 export interface AccuracyResult {
   /** The variant measured (canonical spec). */
@@ -557,6 +595,12 @@ export declare class QsModel {
   predict(dataset: QsDataset, range?: { start?: number; end?: number }): Promise<Uint32Array>;
   /** Accuracy on a dataset, in chunks, with progress and cancel (`signal`). */
   accuracy(dataset: QsDataset, options?: AccuracyOptions): Promise<AccuracyResult>;
+  /**
+   * Quantization-aware training of this fp32 model on `train`, then the integer variant of the
+   * fine-tuned weights (its `variant` is `'<spec>-qat'`, e.g. `'w4a4-qat'`). Steps run in the
+   * worker in ~50 ms slices: progress and cancel (`signal`) between them.
+   */
+  qat(train: QsDataset, options?: QatOptions): Promise<QsModel>;
   /** Frees the model. Later calls on it reject. */
   dispose(): Promise<void>;
 }

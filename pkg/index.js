@@ -45,7 +45,7 @@ class Channel {
       if (progress) {
         // A progress report of a running request (calibration); the reply comes later.
         try {
-          p.onProgress?.(progress.done, progress.total);
+          p.onProgress?.(progress.done, progress.total, progress.detail);
         } catch {
           // The caller's callback must not break the channel.
         }
@@ -468,6 +468,51 @@ export class QsModel {
       chunk: Math.max(1, intArg(chunk, 'chunk')),
     };
     return this._owner._request(Req.ACCURACY, { model: this._id, ...payload }, [], this._id, onProgress ?? null, signal ?? null);
+  }
+
+  /**
+   * Quantization-aware training: fine-tunes this fp32 model on `train` (a QsDataset) while its
+   * forward pass sees the integer variant `variant` (any static spec, e.g. `'w4a4'`), then
+   * builds that variant from the fine-tuned weights, executed by the integer engine. Works on a
+   * Conv/Relu/MaxPool/Flatten/Gemm chain normalising as quantscope's Fashion-MNIST trainer does
+   * (else rejects naming the problem). `steps` (default 200) mini-batches of `batch` (32) images,
+   * Adam at `lr` (1e-4), activation ranges frozen after `freezeAt` (0.75) of the steps, `seed`
+   * (1). `test` (a QsDataset) with `testLimit` (1000) and `evalEvery` (steps, default a tenth of
+   * the run): the fake-quantized network's test accuracy at those checkpoints.
+   * `onProgress(step, steps, { losses: [{ step, loss }], accuracy, frozen, test: { step,
+   * accuracy } | null })` after each slice of steps (~50 ms); an abort of `signal` stops the run
+   * (the promise rejects with an `AbortError`). Resolves to the new model, whose `variant` is
+   * `'<spec>-qat'` (e.g. `'w4a4-qat'`).
+   */
+  async qat(train, { variant = 'w4a4', steps = 200, batch = 32, lr = 1e-4, freezeAt = 0.75, seed = 1, test = null, testLimit = 1000, evalEvery, onProgress, signal } = {}) {
+    if (this._disposed) throw new Error('this model was disposed');
+    const d = datasetArg(train, 'qat()');
+    const t = test == null ? null : datasetArg(test, 'qat() test');
+    const n = Math.max(1, intArg(steps, 'steps'));
+    const options = { variant: String(variant), steps: n, batch: Math.max(1, intArg(batch, 'batch')), lr: Number(lr), freezeAt: Number(freezeAt), seed: intArg(seed, 'seed') };
+    const owner = this._owner;
+    const id = owner._nextModel++;
+    const payload = {
+      model: this._id,
+      target: id,
+      dataset: d._id,
+      options,
+      test: t ? { dataset: t._id, limit: Math.max(1, intArg(testLimit, 'testLimit')) } : null,
+      evalEvery: Math.max(1, evalEvery == null ? Math.ceil(n / 10) : intArg(evalEvery, 'evalEvery')),
+    };
+    let result;
+    try {
+      result = await owner._request(Req.QAT, payload, [], this._id, onProgress ?? null, signal ?? null);
+    } catch (e) {
+      // A run that ended just before its cancel arrived left a variant behind: free it.
+      owner._request(Req.DISPOSE, { model: id }).catch(() => {});
+      throw e;
+    }
+    const name = `${result.variant}-qat`;
+    // Rebuilt after a crash from the fine-tuned weights, without training again.
+    const rebuild = { type: Req.TUNED_VARIANT, payload: { onnx: result.onnx, ranges: result.ranges, variant: result.variant } };
+    owner._models.set(id, { parent: this._id, rebuild, variant: name, broken: null });
+    return new QsModel(KEEP_ALIVE, owner, id);
   }
 
   /** Raw logits of a preprocessed float input (the model's input shape and layout). */

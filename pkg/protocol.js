@@ -106,7 +106,26 @@ export const Req = Object.freeze({
    */
   ACCURACY: 'accuracy',
   /**
-   * Stops the running request `request` (an ACCURACY) at its next chunk; no effect on one that
+   * Quantization-aware training of `model` (fp32, a Conv/Relu/MaxPool/Flatten/Gemm chain
+   * normalising as the Fashion-MNIST trainer does) on the training set `dataset`, then its
+   * integer variant under id `target`. Payload `{ model, target, dataset, options: { variant:
+   * string, steps?, batch?, lr?, freezeAt?, seed? }, test: { dataset, limit } | null, evalEvery:
+   * number }`. The worker runs steps for at most ~50 ms, sends a {@link ProgressReport} whose
+   * `detail` is {@link QatDetail}, and yields to its message loop: a CANCEL stops the run there
+   * with an `AbortError` (no variant is made). Every `evalEvery` steps and at the end it
+   * measures the fake-quantized network on the first `test.limit` images of `test.dataset`.
+   * Result `{ variant: string, weightBytes, onnx: Uint8Array, ranges: string }`: the fine-tuned
+   * float model and its activation ranges (kept by the wrapper to rebuild with TUNED_VARIANT).
+   */
+  QAT: 'qat',
+  /**
+   * The static variant `variant` of fine-tuned weights (QAT's result) under id `target`:
+   * `onnx` read with `model`'s metadata, quantized with `ranges`. Payload `{ model, target,
+   * onnx: Uint8Array, ranges: string, variant: string }`. Result as QUANTIZE.
+   */
+  TUNED_VARIANT: 'tuned-variant',
+  /**
+   * Stops the running request `request` (an ACCURACY or a QAT) at its next chunk; no effect on one that
    * has finished. Payload `{ request: number }`. Result `null` (the wrapper does not wait
    * for it).
    */
@@ -147,9 +166,14 @@ export const ImageKind = Object.freeze({ ENCODED: 'encoded', RGBA: 'rgba', BITMA
  * @typedef {{ id: number, ok: false, fatal: boolean, error: { name: string, message: string } }} ErrorReply
  *   A request failed; `fatal`: the wasm instance trapped and can no longer be trusted (the
  *   wrapper replaces the worker and reloads the models).
- * @typedef {{ id: number, progress: { done: number, total: number } }} ProgressReport
+ * @typedef {{ id: number, progress: { done: number, total: number, detail?: QatDetail } }} ProgressReport
  *   A running request's progress (QUANTIZE: after each calibration image; ACCURACY: after each
- *   chunk); not a reply.
+ *   chunk; QAT: steps, after each slice of steps, with `detail`); not a reply.
+ * @typedef {{ losses: { step: number, loss: number }[], accuracy: number | null, frozen: boolean,
+ *   test: { step: number, accuracy: number } | null }} QatDetail
+ *   A QAT report: the training loss of each step since the last report, the training accuracy
+ *   (fake-quantized) after the last one, whether the activation ranges are frozen, and the
+ *   test accuracy when this slice ended on a checkpoint.
  * @typedef {{ count: number, classes: number, names: string[], rows: number, cols: number }} DatasetInfo
  *   A LOAD_DATASET result: images, classes and their names, picture size.
  * @typedef {{ variant: string, accuracy: number, agreement: number | null, per_class: number[],
@@ -178,6 +202,6 @@ export function errorReply(id, err) {
 }
 
 /** @returns {ProgressReport} */
-export function progressReport(id, done, total) {
-  return { id, progress: { done, total } };
+export function progressReport(id, done, total, detail) {
+  return { id, progress: detail === undefined ? { done, total } : { done, total, detail } };
 }

@@ -17,7 +17,7 @@ const datasets = new Map();
  * not yet known. fp32's answers serve every variant's run as the reference.
  */
 const answers = new Map();
-/** Ids of the ACCURACY requests running, and of those asked to stop. */
+/** Ids of the ACCURACY and QAT requests running, and of those asked to stop. */
 const running = new Set();
 const cancelled = new Set();
 /** At most this many pictures per DATASET_IMAGES request. */
@@ -160,7 +160,7 @@ function answersOf(id, datasetId, set, start, end) {
   return all;
 }
 
-const abortError = () => Object.assign(new Error('the accuracy run was cancelled'), { name: 'AbortError' });
+const abortError = (message = 'the accuracy run was cancelled') => Object.assign(new Error(message), { name: 'AbortError' });
 /** Lets queued messages (a CANCEL, other panels' requests) run between two chunks. */
 const breathe = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -198,6 +198,56 @@ async function accuracy(msg) {
     return { ...tally.report(msg.variant ?? m.variant()), changed };
   } finally {
     tally.free();
+    running.delete(msg.id);
+    cancelled.delete(msg.id);
+  }
+}
+
+/** A QAT run yields to the message loop after at most this many milliseconds of steps. */
+const QAT_SLICE_MS = 50;
+
+/**
+ * QAT: steps in slices of ~QAT_SLICE_MS (progress, checkpoints and cancel between slices),
+ * then the integer variant of the fine-tuned weights under `target`.
+ */
+async function qat(msg) {
+  const parent = model(msg.model);
+  const train = dataset(msg.dataset);
+  const test = msg.test ? { set: dataset(msg.test.dataset), limit: Math.max(1, Math.floor(msg.test.limit) || 1000) } : null;
+  const session = new engine.QatSession(parent, train, msg.options);
+  const evalEvery = Math.max(1, Math.floor(msg.evalEvery) || 10);
+  running.add(msg.id);
+  try {
+    let done = false;
+    let step = 0;
+    let nextEval = evalEvery;
+    while (!done) {
+      if (cancelled.has(msg.id)) throw abortError('the QAT run was cancelled');
+      const t0 = performance.now();
+      const losses = [];
+      let last = null;
+      while (performance.now() - t0 < QAT_SLICE_MS) {
+        last = session.step(1);
+        for (const loss of last.losses) losses.push({ step: last.step, loss });
+        step = last.step;
+        done = last.done;
+        if (done || step >= nextEval) break;
+      }
+      let checkpoint = null;
+      if (test && (step >= nextEval || done)) {
+        checkpoint = { step, accuracy: session.accuracy(test.set, test.limit) };
+        while (nextEval <= step) nextEval += evalEvery;
+      }
+      const detail = { losses, accuracy: last?.accuracy ?? null, frozen: Boolean(last?.frozen), test: checkpoint };
+      self.postMessage(progressReport(msg.id, step, last?.steps ?? step, detail));
+      await breathe();
+    }
+    if (cancelled.has(msg.id)) throw abortError('the QAT run was cancelled');
+    const { onnx, ranges, variant } = session.finish();
+    const result = install(msg.target, parent.withTunedWeights(onnx, ranges, variant));
+    return { ...result, onnx, ranges };
+  } finally {
+    session.free();
     running.delete(msg.id);
     cancelled.delete(msg.id);
   }
@@ -321,6 +371,12 @@ async function handle(msg) {
     }
     case Req.ACCURACY:
       return { result: await accuracy(msg) };
+    case Req.QAT:
+      return { result: await qat(msg) };
+    case Req.TUNED_VARIANT: {
+      const { onnx, ranges, variant } = msg;
+      return { result: install(msg.target, model(msg.model).withTunedWeights(new Uint8Array(onnx), ranges, variant)) };
+    }
     case Req.CANCEL:
       // The cancelled request answers (with an AbortError) at its next chunk.
       if (running.has(msg.request)) cancelled.add(msg.request);

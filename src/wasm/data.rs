@@ -16,7 +16,7 @@ const DATASET_NAME: &str = "the dataset";
 /// Images with labels (an IDX image file and an IDX label file, gzipped or not).
 #[wasm_bindgen]
 pub struct LabelledSet {
-    data: Dataset,
+    pub(super) data: Dataset,
 }
 
 #[wasm_bindgen]

@@ -13,10 +13,12 @@ use wasm_bindgen::prelude::*;
 
 mod data;
 mod export;
+mod qat;
 mod threads;
 mod train;
 mod visual;
 pub use data::*;
+pub use qat::*;
 pub use threads::*;
 
 #[wasm_bindgen]

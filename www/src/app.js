@@ -4,7 +4,7 @@
 // .onnx): panels follow with app.onModel(), and the old model's variants are disposed.
 
 /** The hash keys, in the order they are written. */
-export const STATE_KEYS = ['panel', 'model', 'sample', 'variants', 'observer', 'layer', 'bits', 'levels', 'gran', 'value', 'bitsimg', 'accvariants', 'accshow'];
+export const STATE_KEYS = ['panel', 'model', 'sample', 'variants', 'observer', 'layer', 'bits', 'levels', 'gran', 'value', 'bitsimg', 'accvariants', 'accshow', 'qat', 'qatsteps'];
 /** Hash keys that name something inside one model: dropped when the model changes. */
 const MODEL_KEYS = ['layer', 'value'];
 /**
@@ -84,6 +84,7 @@ export function createApp() {
   let resolveModel;
   let calibration = []; // [{ name, blob, sample }]
   let calibrationVersion = 0;
+  const custom = new Map(); // name -> QsModel: variants a panel made (QAT's 'w4a4-qat'), current model only
 
   const emit = (event, detail) => {
     for (const cb of listeners.get(event) ?? []) {
@@ -174,8 +175,27 @@ export function createApp() {
     variant(spec) {
       const name = normalizeSpec(spec);
       if (!name) return Promise.reject(new Error('no variant named'));
+      if (custom.has(name)) return Promise.resolve(custom.get(name));
+      if (/-qat$/.test(name)) return Promise.reject(new Error(`${name} is made by the QAT panel: run QAT for it there first`));
       if (!app.model) return app.whenModel.then(() => app.variant(name));
       return cached(name, app.model, app.observer, calibrationVersion, calibration.slice());
+    },
+
+    /**
+     * Offers `model`, a variant of the model on show that a panel made (e.g. the QAT panel's
+     * `'w4a4-qat'`), to every panel under `name`: app.variant(name) returns it, and
+     * 'custom-variant' ({ name, model }) is emitted. Disposed when the model changes.
+     */
+    addVariant(name, model) {
+      const previous = custom.get(name);
+      custom.set(name, model);
+      if (previous && previous !== model) previous.dispose();
+      emit('custom-variant', { name, model });
+    },
+
+    /** The names of the variants panels made for the model on show (see addVariant). */
+    get customVariants() {
+      return [...custom.keys()];
     },
 
     /** Shows a message in the page's alert box (null hides it). */
@@ -218,6 +238,8 @@ export function createApp() {
       generation++;
       for (const built of cache.values()) built.then((m) => m !== previous && m.dispose(), () => {});
       cache.clear();
+      for (const m of custom.values()) m.dispose();
+      custom.clear();
       app.model = model;
       app.modelInfo = info ?? null;
       resolveModel(model);

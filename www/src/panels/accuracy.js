@@ -32,11 +32,14 @@ function imageLimit() {
   return Number.isInteger(n) && n > 0 ? n : null;
 }
 
-/** The variants the hash asks for (fp32 first, always), else the default. */
-function selectedSpecs(state) {
-  const listed = state.accvariants?.split(',').map((s) => s.trim().toLowerCase()).filter((s) => ACC_VARIANTS.includes(s));
+/**
+ * The variants the hash asks for (fp32 first, always), else the default; `offered`: the specs
+ * offered (ACC_VARIANTS and the variants other panels made, such as QAT's `w4a4-qat`).
+ */
+function selectedSpecs(state, offered = ACC_VARIANTS) {
+  const listed = state.accvariants?.split(',').map((s) => s.trim().toLowerCase()).filter((s) => offered.includes(s));
   const wanted = new Set(listed?.length ? listed : DEFAULT_RUN);
-  return ACC_VARIANTS.filter((v) => v === 'fp32' || wanted.has(v));
+  return offered.filter((v) => v === 'fp32' || wanted.has(v));
 }
 
 export function mount(section, app) {
@@ -48,13 +51,14 @@ export function mount(section, app) {
     el('p', { text: 'Then pick a variant: its confusion matrix shows which classes it mixes up (shirts, T-shirts, pullovers and coats, mostly), and the grid shows every test image whose answer changed from fp32’s: some were fixed, more were broken.' }));
   const notice = el('p', { class: 'qsp-notice', id: 'acc-notice', hidden: true });
   const boxes = new Map();
-  const picker = el('fieldset', { class: 'acc-variants' }, el('legend', { text: 'Variants' }),
-    ...ACC_VARIANTS.map((spec) => {
-      const input = el('input', { type: 'checkbox', id: `acc-variant-${spec}`, value: spec });
-      if (spec === 'fp32') input.disabled = true;
-      boxes.set(spec, input);
-      return el('label', { class: 'check' }, input, ` ${spec}`, spec === 'fp32' ? el('span', { class: 'qsp-muted', text: ' (the reference)' }) : '');
-    }));
+  const offered = ACC_VARIANTS.slice(); // and the variants other panels make (app.addVariant)
+  const boxLabel = (spec) => {
+    const input = el('input', { type: 'checkbox', id: `acc-variant-${spec}`, value: spec });
+    if (spec === 'fp32') input.disabled = true;
+    boxes.set(spec, input);
+    return el('label', { class: 'check' }, input, ` ${spec}`, spec === 'fp32' ? el('span', { class: 'qsp-muted', text: ' (the reference)' }) : '');
+  };
+  const picker = el('fieldset', { class: 'acc-variants' }, el('legend', { text: 'Variants' }), ...ACC_VARIANTS.map(boxLabel));
   const runButton = el('button', { type: 'button', id: 'acc-run', text: 'Run on the test set' });
   const cancelButton = el('button', { type: 'button', id: 'acc-cancel', text: 'Cancel', disabled: true });
   const progress = el('progress', { id: 'acc-progress', max: 1, value: 0, hidden: true, 'aria-label': 'Accuracy run' });
@@ -80,24 +84,39 @@ export function mount(section, app) {
   let controller = null; // the running run's AbortController
 
   const syncBoxes = () => {
-    const chosen = selectedSpecs(app.state);
+    const chosen = selectedSpecs(app.state, offered);
     for (const [spec, box] of boxes) box.checked = chosen.includes(spec);
   };
   syncBoxes();
-  for (const [spec, box] of boxes) {
+  const listen = (spec, box) => {
     box.addEventListener('change', () => {
-      const list = ACC_VARIANTS.filter((v) => v !== 'fp32' && boxes.get(v).checked);
+      const list = offered.filter((v) => v !== 'fp32' && boxes.get(v).checked);
       const value = list.join(',');
       app.setState({ accvariants: value === DEFAULT_RUN.slice(1).join(',') ? null : value || 'fp32' });
       if (spec !== 'fp32') runButton.textContent = 'Run on the test set';
     });
-  }
+  };
+  for (const [spec, box] of boxes) listen(spec, box);
+  // A variant another panel made (QAT's w4a4-qat) becomes a box; a new one replaces its result.
+  app.on('custom-variant', ({ name }) => {
+    builds.delete(name);
+    results.delete(name);
+    if (!offered.includes(name)) {
+      offered.push(name);
+      picker.append(boxLabel(name));
+      listen(name, boxes.get(name));
+      boxes.get(name).disabled = section.dataset.accRunning === 'true';
+    }
+    syncBoxes();
+    if (results.size) render();
+  });
 
   /** A variant of the fp32 model, built once: static ones calibrate on training images. */
   function build(spec, fp32) {
     if (builds.has(spec)) return builds.get(spec);
     let built;
     if (spec === 'fp32') built = Promise.resolve(fp32);
+    else if (app.customVariants.includes(spec)) built = app.variant(spec);
     else if (!isStatic(spec)) built = fp32.quantize({ variant: spec });
     else if (spec === 'w8a8') {
       built = dataset(app, 'train').then((train) => {
@@ -136,7 +155,7 @@ export function mount(section, app) {
     const fp32 = model;
     controller = new AbortController();
     const { signal } = controller;
-    const specs = selectedSpecs(app.state);
+    const specs = selectedSpecs(app.state, offered);
     // Cancel also ends the wait for a build (a calibration cannot stop midway; it stays cached).
     const stopped = new Promise((_, reject) => signal.addEventListener('abort', () => reject(abortError()), { once: true }));
     stopped.catch(() => {});
@@ -201,7 +220,7 @@ export function mount(section, app) {
 
   // ---- drawing ----
   /** The variants run so far that are ticked, in display order. */
-  const shownVariants = () => selectedSpecs(app.state).filter((v) => results.has(v));
+  const shownVariants = () => selectedSpecs(app.state, offered).filter((v) => results.has(v));
 
   function shownSpec() {
     const have = shownVariants();
@@ -323,6 +342,11 @@ export function mount(section, app) {
     for (const built of builds.values()) built.then((v) => v !== previous && v !== m && v.dispose(), () => {});
     builds = new Map();
     results = new Map();
+    // The variants other panels made belonged to the previous model.
+    for (const name of offered.splice(ACC_VARIANTS.length)) {
+      boxes.get(name)?.closest('label')?.remove();
+      boxes.delete(name);
+    }
     render();
     info = modelInfo;
     const input = inputOf(info);

@@ -17,6 +17,10 @@ const NAMED = {
 /** A column's title and one-line note for a spec (a canonical one, or any text). */
 export function describeVariant(spec) {
   if (NAMED[spec]) return NAMED[spec];
+  const qat = /^(w\d+a\d+(?:-[a-z0-9+]+)*)-qat$/.exec(spec);
+  if (qat) {
+    return { title: `${qat[1]} after QAT (${spec})`, note: `${describeVariant(qat[1]).note} Weights fine-tuned by quantization-aware training (the QAT panel).` };
+  }
   const m = /^w(\d+)a(\d+)((?:-[a-z0-9+]+)*)$/.exec(spec);
   if (!m) return { title: spec, note: 'Not a spec the engine knows.' };
   const [, wb, ab, rest] = m;
@@ -391,6 +395,17 @@ export function mount(section, app) {
   });
   app.on('calibration-set', () => {
     if (app.model) classifyAll();
+  });
+  // A variant another panel made (the QAT panel's w4a4-qat) gets its checkbox; a shown column
+  // of that name runs the new model.
+  app.on('custom-variant', ({ name }) => {
+    box(name);
+    applyState(app.state);
+    const c = cols.get(name);
+    if (c) {
+      clear(c);
+      classifyAll();
+    }
   });
   applyState(app.state);
   layoutColumns();

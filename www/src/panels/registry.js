@@ -7,6 +7,7 @@ import * as bins from './bins.js';
 import * as bits from './bitdepth.js';
 import * as sizes from './sizes.js';
 import * as accuracy from './accuracy.js';
+import * as qat from './qat.js';
 
 export const PANELS = [
   { key: 'compare', title: 'Side by side', module: compare },
@@ -15,6 +16,7 @@ export const PANELS = [
   { key: 'bits', title: 'Bit depth', module: bits },
   { key: 'sizes', title: 'Size & speed', module: sizes },
   { key: 'accuracy', title: 'Accuracy', module: accuracy },
+  { key: 'qat', title: 'QAT', module: qat },
 ];
 
 /** The registry entry of a key, or undefined. */
