@@ -38,7 +38,7 @@ WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen
 	QUANTSCOPE_WASM_NATIVE_INT8_LOGITS=$(CURDIR)/$(NATIVE_INT8_LOGITS) \
 	QUANTSCOPE_WASM_NATIVE_LOWBIT_LOGITS=$(CURDIR)/$(NATIVE_LOWBIT_LOGITS)
 
-.PHONY: fashion-mnist test-fashion-mnist help demo test test-native test-wasm test-wasm-browser test-browser lint models corpus test-corpus bench \
+.PHONY: accuracy fashion-mnist test-fashion-mnist help demo test test-native test-wasm test-wasm-browser test-browser lint models corpus test-corpus bench \
 	test-npm tools chromium venv pkg www clean-models fuzz fuzz-tools fuzz-seeds
 
 help:
@@ -46,6 +46,7 @@ help:
 	@echo "make test    install what is missing, then run every test"
 	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web in Chromium;"
 	@echo "            training images/s: native, wasm 1/2 threads and TensorFlow.js in Chromium"
+	@echo "make accuracy  Fashion-MNIST test accuracy: float, PTQ and QAT per width (bench/accuracy.md)"
 	@echo "make models  download and convert EfficientNet-Lite0, train the Fashion-MNIST CNN, into models/"
 
 ## ---- installs (each guarded) -------------------------------------------------------------
@@ -192,8 +193,9 @@ demo: www
 test: lint test-native test-wasm test-wasm-browser test-browser test-npm
 	@echo "== all tests passed"
 
-test-native: $(MODEL) $(VENV)/.installed
+test-native: $(MODEL) $(VENV)/.installed $(FMNIST_FILES)
 	QUANTSCOPE_MODEL=$(CURDIR)/$(MODEL) QUANTSCOPE_PYTHON=$(PY) \
+	QUANTSCOPE_FMNIST=$(CURDIR)/$(FMNIST) \
 	QUANTSCOPE_CORPUS=$(CURDIR)/tests/fixtures/corpus \
 	ONNX_BACKEND_DATA=$$($(PY) -c 'import onnx, os; print(os.path.join(os.path.dirname(onnx.__file__), "backend/test/data/node"))') \
 	cargo test --all-targets
@@ -252,6 +254,14 @@ bench: $(MODEL) $(INT8_QDQ) $(VENV)/.installed pkg chromium bench/node_modules/.
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
 	PYTHON=$(PY) node bench/run.mjs --runs 30 --warmup 5
 	node bench/train.mjs
+
+# The table the course needs: Fashion-MNIST test accuracy of float, PTQ and QAT at w8a8, w4a8,
+# w4a4, w2a8 and w2a4 (bench/accuracy.md and .json; about 15 minutes on 2 cores).
+QAT_STEPS := 1000
+accuracy: $(FMNIST_CNN) $(FMNIST_FILES)
+	cargo build --release --features threads --bin quantscope
+	python3 scripts/accuracy_table.py --bin target/release/quantscope --model $(FMNIST_CNN) \
+	  --data $(FMNIST) --steps $(QAT_STEPS) --out bench/accuracy
 
 ## ---- fuzzing (nightly; not part of `make test`) ----------------------------------------
 
