@@ -28,7 +28,7 @@ def main():
     ap.add_argument("--model", default="models/fmnist-cnn.onnx")
     ap.add_argument("--data", default=".cache/fashion-mnist")
     ap.add_argument("--steps", type=int, default=1000, help="QAT steps per variant")
-    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--lr", type=float, default=3e-5)
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--out", default="bench/accuracy")
     args = ap.parse_args()

@@ -24,8 +24,10 @@ pub struct Args {
     /// Images per step.
     #[arg(long, default_value_t = 64)]
     batch: usize,
-    /// Adam's learning rate (constant; the float model is already trained).
-    #[arg(long, default_value_t = 1e-4)]
+    /// Adam's learning rate (constant; the float model is already trained). On Fashion-MNIST,
+    /// 1000 steps: 3e-5 did as well as or better than 1e-4 at every width (w4a8 92.12% vs
+    /// 91.57%, w2a4 87.56% vs 86.70%).
+    #[arg(long, default_value_t = 3e-5)]
     lr: f32,
     /// Share of the steps after which the activation ranges stop moving.
     #[arg(long, default_value_t = 0.75)]
