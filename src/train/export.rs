@@ -77,7 +77,7 @@ pub fn onnx_model(net: &Sequential, name: &str) -> Result<ModelProto> {
                 inits.push(tensor_f32(
                     &c.weight.name,
                     &[c.out_channels, c.in_channels, k, k],
-                    &w,
+                    w,
                 ));
                 inits.push(tensor_f32(&c.bias.name, &[c.out_channels], &c.bias.value));
                 let attrs = vec![
@@ -90,7 +90,7 @@ pub fn onnx_model(net: &Sequential, name: &str) -> Result<ModelProto> {
             }
             Layer::Dense(d) => {
                 let w = d.effective_weight();
-                inits.push(tensor_f32(&d.weight.name, &[d.outputs, d.inputs], &w));
+                inits.push(tensor_f32(&d.weight.name, &[d.outputs, d.inputs], w));
                 inits.push(tensor_f32(&d.bias.name, &[d.outputs], &d.bias.value));
                 let ins = inputs(&[&d.weight.name, &d.bias.name]);
                 node(

@@ -14,7 +14,6 @@ use super::super::rng::SplitMix64;
 use super::super::tensor::{transpose, Shape, Tensor4};
 use super::fake_quant::WeightQuant;
 use crate::{Error, Result};
-use std::borrow::Cow;
 
 /// A convolution layer; weights `[C_out, C_in, k, k]` row-major (ONNX's order).
 #[derive(Clone, Debug)]
@@ -79,20 +78,14 @@ impl Conv2d {
     /// The weights the layer computes with. Every product (forward and backward) reads them
     /// through here, so a weight transform such as fake quantization plugs in at this one
     /// place; the gradient then reaches `weight` unchanged (straight through).
-    pub fn effective_weight(&self) -> Cow<'_, [f32]> {
-        match self.weight_quant.as_ref().and_then(WeightQuant::values) {
-            Some(fake) => Cow::Borrowed(fake),
-            None => Cow::Borrowed(&self.weight.value),
-        }
+    pub fn effective_weight(&self) -> &[f32] {
+        WeightQuant::weights(&self.weight_quant, &self.weight.value)
     }
 
     /// The bias the layer adds: the engine's int32 bias under QAT with a known input grid,
     /// else the float one.
-    pub fn effective_bias(&self) -> Cow<'_, [f32]> {
-        match self.weight_quant.as_ref().and_then(WeightQuant::bias) {
-            Some(fake) => Cow::Borrowed(fake),
-            None => Cow::Borrowed(&self.bias.value),
-        }
+    pub fn effective_bias(&self) -> &[f32] {
+        WeightQuant::bias(&self.weight_quant, &self.bias.value)
     }
 
     /// Output extents for `input`, or why the input does not fit.
@@ -131,12 +124,12 @@ impl Conv2d {
         let cols = self.im2col(&x, out);
         let (k, np) = (self.taps(), out.channel_len());
         let y = matmul(
-            &self.effective_weight(),
+            self.effective_weight(),
             self.out_channels,
             k,
             &cols,
             np,
-            Some(&self.effective_bias()),
+            Some(self.effective_bias()),
         );
         self.cache = train.then_some(ConvCache {
             input: x.shape,
@@ -163,7 +156,7 @@ impl Conv2d {
         if !input_grad {
             return None;
         }
-        let dcols = matmul_at(&self.effective_weight(), k, co, &dy.data, np);
+        let dcols = matmul_at(self.effective_weight(), k, co, &dy.data, np);
         Some(self.col2im(&dcols, cache.input, dy.shape))
     }
 

@@ -10,7 +10,6 @@ use super::super::rng::SplitMix64;
 use super::super::tensor::{Shape, Tensor4};
 use super::fake_quant::WeightQuant;
 use crate::{Error, Result};
-use std::borrow::Cow;
 
 /// A dense (fully connected) layer.
 #[derive(Clone, Debug)]
@@ -46,19 +45,13 @@ impl Dense {
     }
 
     /// The weights the layer computes with (see [`super::Conv2d::effective_weight`]).
-    pub fn effective_weight(&self) -> Cow<'_, [f32]> {
-        match self.weight_quant.as_ref().and_then(WeightQuant::values) {
-            Some(fake) => Cow::Borrowed(fake),
-            None => Cow::Borrowed(&self.weight.value),
-        }
+    pub fn effective_weight(&self) -> &[f32] {
+        WeightQuant::weights(&self.weight_quant, &self.weight.value)
     }
 
     /// The bias the layer adds (see [`super::Conv2d::effective_bias`]).
-    pub fn effective_bias(&self) -> Cow<'_, [f32]> {
-        match self.weight_quant.as_ref().and_then(WeightQuant::bias) {
-            Some(fake) => Cow::Borrowed(fake),
-            None => Cow::Borrowed(&self.bias.value),
-        }
+    pub fn effective_bias(&self) -> &[f32] {
+        WeightQuant::bias(&self.weight_quant, &self.bias.value)
     }
 
     /// `[out, N, 1, 1]` for an input `[in, N, 1, 1]`.
@@ -79,12 +72,12 @@ impl Dense {
             q.refresh(&self.weight.value, &self.bias.value, self.outputs, train);
         }
         let y = matmul(
-            &self.effective_weight(),
+            self.effective_weight(),
             self.outputs,
             self.inputs,
             &x.data,
             out.n,
-            Some(&self.effective_bias()),
+            Some(self.effective_bias()),
         );
         self.input = train.then_some(x);
         Ok(Tensor4::new(out, y))
@@ -106,7 +99,7 @@ impl Dense {
         }
         input_grad.then(|| {
             let dx = matmul_at(
-                &self.effective_weight(),
+                self.effective_weight(),
                 self.inputs,
                 self.outputs,
                 &dy.data,

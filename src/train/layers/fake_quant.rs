@@ -62,14 +62,22 @@ impl WeightQuant {
         self.fake = Some(fake);
     }
 
-    /// The bias of the last refresh as the engine adds it (`None` without an input scale).
-    pub(crate) fn bias(&self) -> Option<&[f32]> {
-        self.bias.as_deref()
+    /// The bias a layer holding `quant` adds: the engine's int32 bias of the last refresh
+    /// under QAT with a known input grid, else its float `bias`.
+    pub(crate) fn bias<'a>(quant: &'a Option<WeightQuant>, bias: &'a [f32]) -> &'a [f32] {
+        quant
+            .as_ref()
+            .and_then(|q| q.bias.as_deref())
+            .unwrap_or(bias)
     }
 
-    /// The fake-quantized weights of the last refresh.
-    pub(crate) fn values(&self) -> Option<&[f32]> {
-        self.fake.as_ref().map(|f| f.values.as_slice())
+    /// The weights a layer holding `quant` computes with: the fake-quantized ones of the
+    /// last refresh under QAT, else its float `weights`.
+    pub(crate) fn weights<'a>(quant: &'a Option<WeightQuant>, weights: &'a [f32]) -> &'a [f32] {
+        match quant.as_ref().and_then(|q| q.fake.as_ref()) {
+            Some(f) => &f.values,
+            None => weights,
+        }
     }
 
     /// The straight-through estimator on the gradient with respect to the weights: zero where
