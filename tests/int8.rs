@@ -249,3 +249,32 @@ fn packed_low_bit_weights_run_bit_identical_to_the_int8_path() {
         }
     }
 }
+
+/// Below 8 activation bits every value between layers is on the scheme's grid, but the model's
+/// output (the logits, which no layer reads) is on an 8-bit grid: 16 codes for 1000 logits
+/// would tie most of the top classes.
+#[test]
+fn activations_take_the_scheme_bits_and_the_logits_eight() {
+    let float = float();
+    let xs = inputs(&float);
+    let calib: Vec<Tensor> = xs.iter().take(2).map(|(_, t)| t.clone()).collect();
+    let ranges = quantscope::exec::calibrate(
+        float.float_executor().unwrap(),
+        ObserverKind::MinMax,
+        calib,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let w4a4 = quantscope::quant::Scheme::uniform(4, 4).unwrap();
+    let m = float.with_ranges(&ranges, &w4a4.into()).unwrap();
+    let q = m.int8_executor().unwrap().quantized();
+    let mut inner = 0;
+    for (v, p) in q.params.iter().enumerate() {
+        let Some(p) = p else { continue };
+        let want = if q.graph.outputs.contains(&v) { 8 } else { 4 };
+        assert_eq!(p.range.bits, want, "value {}", q.graph.values[v].name);
+        inner += (want == 4) as usize;
+    }
+    assert!(inner > 10, "{inner} values at 4 bits");
+    assert!(q.graph.outputs.iter().all(|&o| q.params[o].is_some()));
+}

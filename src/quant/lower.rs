@@ -181,7 +181,8 @@ fn clamp_codes(act: Activation, p: &QuantParams) -> (i8, i8) {
 
 /// Quantizes `graph` for integer execution with activation ranges by value name (from
 /// calibration) and a scheme per layer (a node's scheme also sets its output's activation
-/// grid; the graph input takes the default scheme's).
+/// grid, at 8 bits for a model output ([`Scheme::output_grid`]); the graph input takes the
+/// default scheme's).
 pub fn quantize_static(
     graph: &Graph,
     ranges: &BTreeMap<String, (f32, f32)>,
@@ -206,7 +207,15 @@ pub fn quantize_static(
     let mut layers = Vec::with_capacity(graph.nodes.len());
     for node in &graph.nodes {
         let scheme = schemes.for_layer(&node.name);
-        let calibrated = |v: ValueId| calibrated_as(v, scheme);
+        let output_scheme = scheme.output_grid();
+        let calibrated = |v: ValueId| {
+            let grid = if graph.outputs.contains(&v) {
+                &output_scheme
+            } else {
+                scheme
+            };
+            calibrated_as(v, grid)
+        };
         let input = |j: usize| -> Result<QuantParams> {
             let v = node.inputs[j];
             params[v].ok_or_else(|| {

@@ -6,7 +6,8 @@
 //!    either), every convolution and dense layer fake-quantizes its weights under the scheme
 //!    ([`WeightQuant`]), and an [`ActQuant`] follows every value the integer engine quantizes:
 //!    the input, each ReLU's output (the engine fuses ReLU into the layer before it and
-//!    quantizes the fused output), and the logits. Max pool and flatten keep their input's grid
+//!    quantizes the fused output), and the logits (on the 8-bit output grid,
+//!    [`Scheme::output_grid`]). Max pool and flatten keep their input's grid
 //!    in the engine, so they need none.
 //! 2. Training runs as usual ([`super::Trainer`]); the straight-through estimator carries the
 //!    gradients. Activation ranges follow a moving average, and [`freeze_ranges`] fixes them
@@ -54,11 +55,13 @@ pub fn prepare(trained: &Sequential, scheme: Scheme) -> Result<Sequential> {
         layers.push(layer);
         if quantized_output {
             let value = value_name(kind, i, last);
-            layers.push(Layer::ActQuant(ActQuant::new(
-                value,
-                scheme,
-                RANGE_MOMENTUM,
-            )));
+            // The logits take the engine's output grid.
+            let grid = if i == last {
+                scheme.output_grid()
+            } else {
+                scheme
+            };
+            layers.push(Layer::ActQuant(ActQuant::new(value, grid, RANGE_MOMENTUM)));
         }
     }
     Ok(Sequential {
