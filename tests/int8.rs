@@ -34,6 +34,21 @@ fn inputs(c: &Classifier) -> Vec<(String, Tensor)> {
         .collect()
 }
 
+/// Activation ranges of `float` calibrated with MinMax on `xs`.
+fn min_max_ranges(
+    float: &Classifier,
+    xs: &[(String, Tensor)],
+) -> quantscope::exec::calibrate::Ranges {
+    let calib: Vec<Tensor> = xs.iter().map(|(_, t)| t.clone()).collect();
+    quantscope::exec::calibrate(
+        float.float_executor().unwrap(),
+        ObserverKind::MinMax,
+        calib,
+        &mut |_, _| {},
+    )
+    .unwrap()
+}
+
 /// Float's probability margin between its top two classes (confidence).
 fn float_margin(float: &[f32]) -> f32 {
     let mut p = softmax(float);
@@ -170,14 +185,7 @@ fn packed_low_bit_weights_run_bit_identical_to_the_int8_path() {
     use quantscope::quant::lower::QLayer;
     let float = float();
     let xs = inputs(&float);
-    let calib: Vec<Tensor> = xs.iter().take(2).map(|(_, t)| t.clone()).collect();
-    let ranges = quantscope::exec::calibrate(
-        float.float_executor().unwrap(),
-        ObserverKind::MinMax,
-        calib,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let ranges = min_max_ranges(&float, &xs[..2]);
     let int8 = float.with_ranges(&ranges, &Default::default()).unwrap();
     let int8_bytes = int8.int8_executor().unwrap().kernel_weight_bytes();
     // A scheme per layer: every layer at w4a8 but the first and the last at w8a8.
@@ -257,14 +265,7 @@ fn packed_low_bit_weights_run_bit_identical_to_the_int8_path() {
 fn activations_take_the_scheme_bits_and_the_logits_eight() {
     let float = float();
     let xs = inputs(&float);
-    let calib: Vec<Tensor> = xs.iter().take(2).map(|(_, t)| t.clone()).collect();
-    let ranges = quantscope::exec::calibrate(
-        float.float_executor().unwrap(),
-        ObserverKind::MinMax,
-        calib,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let ranges = min_max_ranges(&float, &xs[..2]);
     let w4a4 = quantscope::quant::Scheme::uniform(4, 4).unwrap();
     let m = float.with_ranges(&ranges, &w4a4.into()).unwrap();
     let q = m.int8_executor().unwrap().quantized();

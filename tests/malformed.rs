@@ -9,75 +9,20 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use prost::Message;
 use quantscope::classifier::Classifier;
 use quantscope::model::ModelMetadata;
-use quantscope::onnx::proto::{
-    data_type, Dimension, DimensionValue, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
-    TensorProto, TensorShapeProto, TypeProto, TypeProtoTensor, ValueInfoProto,
-};
+use quantscope::onnx::proto::{data_type, GraphProto, ModelProto};
 use quantscope::Error;
+
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::{tiny_classifier, value_info};
 
 const SIDE: i64 = 8;
 const CLASSES: usize = 4;
 
-fn value_info(name: &str, elem_type: i32, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|&d| Dimension {
-            value: Some(DimensionValue::DimValue(d)),
-        })
-        .collect();
-    ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            tensor_type: Some(TypeProtoTensor {
-                elem_type,
-                shape: Some(TensorShapeProto { dim }),
-            }),
-        }),
-    }
-}
-
-fn node(op_type: &str, inputs: &[&str], output: &str) -> NodeProto {
-    NodeProto {
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        name: format!("{op_type}_{output}"),
-        op_type: op_type.into(),
-        ..Default::default()
-    }
-}
-
 /// A tiny valid classifier: x [1, 3, 8, 8] -> Conv 3x3 (4 filters) -> Relu ->
 /// GlobalAveragePool -> Flatten -> logits [1, 4].
 fn valid_model() -> ModelProto {
-    let weights = (0..CLASSES * 27)
-        .map(|i| (i % 7) as f32 * 0.1 - 0.3)
-        .collect();
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(GraphProto {
-            node: vec![
-                node("Conv", &["x", "w"], "conv"),
-                node("Relu", &["conv"], "relu"),
-                node("GlobalAveragePool", &["relu"], "pool"),
-                node("Flatten", &["pool"], "logits"),
-            ],
-            name: "tiny".into(),
-            initializer: vec![TensorProto {
-                dims: vec![CLASSES as i64, 3, 3, 3],
-                data_type: data_type::FLOAT,
-                float_data: weights,
-                name: "w".into(),
-                ..Default::default()
-            }],
-            input: vec![value_info("x", data_type::FLOAT, &[1, 3, SIDE, SIDE])],
-            output: vec![value_info("logits", data_type::FLOAT, &[1, CLASSES as i64])],
-            value_info: vec![],
-        }),
-    }
+    tiny_classifier(3, SIDE as usize, CLASSES, |i| (i % 7) as f32 * 0.1 - 0.3)
 }
 
 fn metadata_json() -> String {

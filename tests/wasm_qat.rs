@@ -8,33 +8,18 @@
 use quantscope::train::export::{fashion_mnist_metadata, onnx_bytes};
 use quantscope::train::{CnnWidths, Sequential};
 use quantscope::wasm::{LabelledSet, Model, QatSession};
-use wasm_bindgen::{JsCast, JsError, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::{idx_files, js_message};
 
 const SIDE: usize = 28;
 const COUNT: usize = 40;
 
-fn idx_files() -> (Vec<u8>, Vec<u8>) {
-    let mut images = vec![0, 0, 8, 3];
-    for d in [COUNT, SIDE, SIDE] {
-        images.extend((d as u32).to_be_bytes());
-    }
-    images.extend((0..COUNT * SIDE * SIDE).map(|i| ((i * 37) % 256) as u8));
-    let mut labels = vec![0, 0, 8, 1];
-    labels.extend((COUNT as u32).to_be_bytes());
-    labels.extend((0..COUNT).map(|i| (i % 10) as u8));
-    (images, labels)
-}
-
-fn message(e: JsError) -> String {
-    JsValue::from(e)
-        .dyn_into::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .unwrap_or_default()
-}
-
 fn set() -> LabelledSet {
-    let (images, labels) = idx_files();
+    let (images, labels) = idx_files(COUNT, SIDE, 10);
     LabelledSet::new(&images, &labels, None).expect("the IDX files decode")
 }
 
@@ -88,7 +73,7 @@ fn a_run_in_slices_becomes_an_integer_variant() {
         .with_tuned_weights(&bytes, &ranges, "fp16")
         .err()
         .unwrap();
-    assert!(message(e).contains("static variant"));
+    assert!(js_message(e).contains("static variant"));
 }
 
 #[test]
@@ -98,7 +83,7 @@ fn what_qat_cannot_use_is_named() {
     let data = set();
     let err = |m: &Model, json: &str| match QatSession::new(m, &data, options(json)) {
         Ok(_) => panic!("{json} was accepted"),
-        Err(e) => message(e),
+        Err(e) => js_message(e),
     };
     assert!(err(&fp32, r#"{"variant": "fp16"}"#).contains("static integer variant"));
     assert!(err(&fp32, r#"{"variant": "w9a9"}"#).contains("w9a9"));
