@@ -46,6 +46,7 @@ help:
 	@echo "make test    install what is missing, then run every test"
 	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web in Chromium;"
 	@echo "            training images/s: native, wasm 1/2 threads and TensorFlow.js in Chromium"
+	@echo "            QAT images/s in the page's worker (st, mt) and the time of one epoch"
 	@echo "make accuracy  Fashion-MNIST test accuracy: float, PTQ and QAT per width (bench/accuracy.md, the page's table)"
 	@echo "make models  download and convert EfficientNet-Lite0, train the Fashion-MNIST CNN, into models/"
 
@@ -248,8 +249,9 @@ lint:
 
 # Latency (quantscope bench, bench/run.mjs), then training throughput (bench/train.mjs): the
 # Fashion-MNIST CNN natively (`quantscope train`) and, in one Chromium, quantscope st and mt beside
-# TensorFlow.js (cpu, webgl, wasm backends); its section of bench/results.md follows the tables.
-bench: $(MODEL) $(INT8_QDQ) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
+# TensorFlow.js (cpu, webgl, wasm backends), and QAT of $(FMNIST_CNN) (w4a4) in the page's worker,
+# st and mt, with the time of an epoch; its section of bench/results.md follows the tables.
+bench: $(MODEL) $(INT8_QDQ) $(FMNIST_CNN) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
 	cargo build --release --bin quantscope
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
 	PYTHON=$(PY) node bench/run.mjs --runs 30 --warmup 5
