@@ -10,6 +10,7 @@ writes the three files again from the results of an earlier run. Standard librar
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -46,7 +47,8 @@ def recipe_of(args):
 
 
 def measure(args, variants):
-    """The runs: `{date, recipe, ptq: {variant: eval report}, qat: {variant: qat report}}`."""
+    """The runs: `{date, machine, recipe, ptq: {variant: eval report}, qat: {variant: qat
+    report}}`."""
     date = time.strftime("%Y-%m-%d", time.gmtime())
     common = ["--model", args.model, "--data", args.data]
     ptq = {
@@ -62,7 +64,8 @@ def measure(args, variants):
                         "--freeze-at", str(args.freeze_at), "--json"])
         r["wall_seconds"] = time.time() - start
         qat[v] = r
-    return {"date": date, "recipe": recipe_of(args), "ptq": ptq, "qat": qat}
+    return {"date": date, "machine": {"cpus": os.cpu_count()}, "recipe": recipe_of(args),
+            "ptq": ptq, "qat": qat}
 
 
 def table(results, variants):
@@ -77,7 +80,9 @@ def table(results, variants):
         f"{results['date']}. PTQ: static, MinMax ranges from {p['calibration_images']} training "
         f"images, per-channel weights (MSE clipping below 8 bits). QAT: {q['steps']} steps of "
         f"{q['batch']} images from the float model, Adam lr {q['lr']:g}, ranges frozen for the "
-        f"last {1 - q['freeze_at']:.0%} of the steps; the integer engine runs the result.",
+        f"last {1 - q['freeze_at']:.0%} of the steps; the integer engine runs the result."
+        + (f" QAT time: the native CLI with threads on {results['machine']['cpus']} CPUs."
+           if results.get("machine") else ""),
         "",
         "| variant | float | PTQ | QAT | QAT - PTQ | QAT - float | QAT time |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -104,6 +109,7 @@ def write(results, variants, out, page_out):
         page = {
             "source": "make accuracy (scripts/accuracy_table.py), natively on the full test set",
             "date": results["date"],
+            "machine": results.get("machine"),
             "test_images": images,
             "recipe": results["recipe"],
             "rows": rows,
