@@ -53,9 +53,8 @@ function tableOf(t) {
 
 /**
  * Appends the measured table `t` (accuracy-table.json: `{ date, machine, test_images, recipe,
- * rows }`)
- * and its figure to `parent`; the figure follows the width. `live`: `{ steps, batch, testImages }`,
- * the panel's own run by default (how much shorter it is).
+ * rows }`) and its figure to `parent`; the figure follows the width. `live`: `{ steps, batch,
+ * testImages }`, the panel's own run by default (how much shorter it is).
  */
 export function mountMeasured(parent, t, live) {
   const figure = el('figure', { class: 'qsp-figure', id: 'qat-table-chart' });
