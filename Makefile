@@ -46,7 +46,8 @@ help:
 	@echo "make test    install what is missing, then run every test"
 	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web in Chromium;"
 	@echo "            training images/s: native, wasm 1/2 threads and TensorFlow.js in Chromium"
-	@echo "make accuracy  Fashion-MNIST test accuracy: float, PTQ and QAT per width (bench/accuracy.md)"
+	@echo "            QAT images/s in the page's worker (st, mt) and the time of one epoch"
+	@echo "make accuracy  Fashion-MNIST test accuracy: float, PTQ and QAT per width (bench/accuracy.md, the page's table)"
 	@echo "make models  download and convert EfficientNet-Lite0, train the Fashion-MNIST CNN, into models/"
 
 ## ---- installs (each guarded) -------------------------------------------------------------
@@ -248,20 +249,24 @@ lint:
 
 # Latency (quantscope bench, bench/run.mjs), then training throughput (bench/train.mjs): the
 # Fashion-MNIST CNN natively (`quantscope train`) and, in one Chromium, quantscope st and mt beside
-# TensorFlow.js (cpu, webgl, wasm backends); its section of bench/results.md follows the tables.
-bench: $(MODEL) $(INT8_QDQ) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
+# TensorFlow.js (cpu, webgl, wasm backends), and QAT of $(FMNIST_CNN) (w4a4) in the page's worker,
+# st and mt, with the time of an epoch; its section of bench/results.md follows the tables.
+bench: $(MODEL) $(INT8_QDQ) $(FMNIST_CNN) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
 	cargo build --release --bin quantscope
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
 	PYTHON=$(PY) node bench/run.mjs --runs 30 --warmup 5
 	node bench/train.mjs
 
 # The table the course needs: Fashion-MNIST test accuracy of float, PTQ and QAT at w8a8, w4a8,
-# w4a4, w2a8 and w2a4 (bench/accuracy.md and .json; about 15 minutes on 2 cores).
+# w4a4, w2a8 and w2a4 (bench/accuracy.md and .json; about 15 minutes on 2 cores), and the page's
+# copy with the recipe and the date (www/src/accuracy-table.json, committed: the QAT panel's
+# table). `python3 scripts/accuracy_table.py --from-json bench/accuracy.json` rewrites the three
+# from the last run without running again.
 QAT_STEPS := 1000
 accuracy: $(FMNIST_CNN) $(FMNIST_FILES)
 	cargo build --release --features threads --bin quantscope
 	python3 scripts/accuracy_table.py --bin target/release/quantscope --model $(FMNIST_CNN) \
-	  --data $(FMNIST) --steps $(QAT_STEPS) --out bench/accuracy
+	  --data $(FMNIST) --steps $(QAT_STEPS) --out bench/accuracy --page-out www/src/accuracy-table.json
 
 ## ---- fuzzing (nightly; not part of `make test`) ----------------------------------------
 

@@ -4,6 +4,8 @@
 // Requests: { id, type: 'init' | 'train', ... } -> { id, ok, result | error }, as in
 // train-tfjs-worker.js; the measurement protocol is the same (see train.js).
 
+import { median } from './stats.js';
+
 let mod = null;
 
 async function init({ threads }) {
@@ -26,12 +28,6 @@ async function init({ threads }) {
     cross_origin_isolated: self.crossOriginIsolated === true,
   };
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function train({ images, labels, arch, batch, warmup, windows, windowMs, seed }) {
   // The same hyperparameters as TF.js's model: Adam at a constant rate, no flips, no weight

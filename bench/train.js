@@ -3,14 +3,23 @@
 // throughput:
 //   engine=tfjs        TensorFlow.js (train-tfjs-worker.js), backend=cpu | webgl | webgpu | wasm;
 //   engine=quantscope  quantscope's wasm Trainer (train-qs-worker.js), pkg/st at 1 thread,
-//                      pkg/mt with `threads` pool threads otherwise.
+//                      pkg/mt with `threads` pool threads otherwise;
+//   engine=qat         quantization-aware training of the trained `model` (default
+//                      ../models/fmnist-cnn.onnx) to `variant` (w4a4) as the page's QAT panel runs
+//                      it: the npm package (../pkg/index.js, createQuantscope({ threads })) and its
+//                      worker, QsModel.qat() on the whole training set, steps in ~50 ms slices with a
+//                      progress report after each.
 // The page decodes the first `images` training images and their labels (IDX, gzip, through
-// DecompressionStream) and hands them to the worker; data loading is not timed. Each step takes
-// the next `batch` images in order (wrapping around). Protocol: one first step, `warmup` more,
-// then `windows` timed windows of at least `window_ms` each (whole steps); images/s of a window
-// = steps x batch / its wall time; the result is the median over the windows.
+// DecompressionStream) and hands them to the worker (qat: the package's worker decodes the whole
+// set itself); data loading is not timed. Each step takes the next `batch` images in order
+// (wrapping around; qat: shuffled). Protocol: one first step, `warmup` more, then `windows` timed
+// windows of at least `window_ms` each (whole steps; qat: whole slices, timed at their progress
+// reports); images/s of a window = steps x batch / its wall time; the result is the median over
+// the windows.
 // The result is in window.__quantscopeTrainBench = { rows, skipped } and #out;
 // body[data-state] is 'done' or 'error'.
+
+import { median } from './stats.js';
 
 const params = new URLSearchParams(location.search);
 const engine = params.get('engine') ?? 'tfjs';
@@ -23,6 +32,13 @@ const windows = Number(params.get('windows') ?? 5);
 const windowMs = Number(params.get('window_ms') ?? 2000);
 const seed = Number(params.get('seed') ?? 1);
 const data = params.get('data') ?? '../.cache/fashion-mnist';
+const model = params.get('model') ?? '../models/fmnist-cnn.onnx';
+const variant = params.get('variant') ?? 'w4a4';
+/** QAT's learning rate (`make accuracy`'s); throughput does not depend on it. */
+const qatLr = Number(params.get('lr') ?? 3e-5);
+/** Training images of an epoch, and of the page's training subset (www/public/data/train10k). */
+const EPOCH_IMAGES = 60000;
+const PAGE_SUBSET_IMAGES = 10000;
 const out = document.getElementById('out');
 
 /**
@@ -92,8 +108,74 @@ function worker(url, type) {
   };
 }
 
+/**
+ * QAT in the page's worker: the run reports after each slice of steps; the protocol's windows
+ * are whole slices (a window closes at the first report >= windowMs after it opened), and the
+ * run is cancelled once the last one closes.
+ */
+async function qatBench() {
+  const { createQuantscope } = await import('../pkg/index.js');
+  const qs = await createQuantscope({ threads });
+  try {
+    const bytes = async (url) => {
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+      return new Uint8Array(await res.arrayBuffer());
+    };
+    const meta = model.replace(/\.onnx$/, '.json');
+    const [onnx, metadata] = await Promise.all([bytes(model), bytes(meta).then((b) => new TextDecoder().decode(b))]);
+    const fp32 = await qs.loadModel(onnx, metadata);
+    const train = await qs.loadDataset({ images: `${data}/train-images-idx3-ubyte.gz`, labels: `${data}/train-labels-idx1-ubyte.gz` });
+    const stop = new AbortController();
+    const windowIps = [];
+    const stepMs = [];
+    const losses = [];
+    let first = null; // { ms, step } of the first report
+    let timedFrom = null; // the step where the first window opened
+    let open = null; // { t, step } where the current window began
+    let last = null; // { t, step } of the last report
+    const t0 = performance.now();
+    const onProgress = (step, total, detail) => {
+      const now = performance.now();
+      for (const l of detail?.losses ?? []) losses.push(l.loss);
+      if (open && step > last.step) stepMs.push((now - last.t) / (step - last.step));
+      last = { t: now, step };
+      first ??= { ms: now - t0, step };
+      if (windowIps.length === windows) return; // the cancel is on its way
+      if (!open) {
+        if (step >= 1 + warmup) open = { t: now, step };
+        timedFrom ??= open?.step ?? null;
+      } else if (now - open.t >= windowMs) {
+        windowIps.push(((step - open.step) * batch * 1000) / (now - open.t));
+        open = windowIps.length < windows ? { t: now, step } : null;
+        if (!open) stop.abort();
+      }
+    };
+    // More steps than the windows need (the run is cancelled after them): the ranges never
+    // freeze during the measurement, as in the first three quarters of a real run.
+    const steps = 100000;
+    try {
+      const tuned = await fp32.qat(train, { variant, steps, batch, lr: qatLr, test: null, signal: stop.signal, onProgress });
+      await tuned.dispose();
+    } catch (e) {
+      if (e?.name !== 'AbortError') throw e;
+    }
+    if (!windowIps.length) throw new Error(`QAT reported no whole window (${last?.step ?? 0} steps)`);
+    const ips = median(windowIps);
+    return {
+      engine: 'quantscope', kind: 'qat', backend: qs.build === 'simd-threads' ? 'mt' : 'st', threads: qs.threads,
+      fallback: qs.fallbackReason ?? null, version: qs.version, variant, lr: qatLr, model,
+      images_per_s: ips, window_images_per_s: windowIps, median_step_ms: median(stepMs), timed_steps: last.step - timedFrom,
+      first_report_ms: first.ms, first_report_step: first.step,
+      epoch_images: EPOCH_IMAGES, epoch_s: EPOCH_IMAGES / ips, page_subset_images: PAGE_SUBSET_IMAGES, page_subset_epoch_s: PAGE_SUBSET_IMAGES / ips,
+      first_loss: losses[0] ?? null, last_loss: losses.at(-1) ?? null, loss_kind: 'epoch mean',
+    };
+  } finally {
+    qs.terminate();
+  }
+}
+
 async function main() {
-  const set = await loadTraining();
   const common = {
     date: new Date().toISOString(),
     batch,
@@ -105,6 +187,8 @@ async function main() {
     cross_origin_isolated: globalThis.crossOriginIsolated === true,
     user_agent: navigator.userAgent,
   };
+  if (engine === 'qat') return { rows: [{ ...(await qatBench()), ...common, images: null }], skipped: [] };
+  const set = await loadTraining();
   const w = engine === 'tfjs'
     ? worker('./train-tfjs-worker.js', 'classic')
     : worker('./train-qs-worker.js', 'module');

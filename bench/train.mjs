@@ -9,13 +9,18 @@
 //               Chromium, on each backend that can train there: cpu, webgl and webgpu (both on
 //               SwiftShader: the machine has no GPU) and wasm (at 1 and 2 threads); a backend
 //               that cannot train is reported with TF.js's error.
-//   node bench/train.mjs [--engines native,quantscope,tfjs] [--backends cpu,webgl,webgpu,wasm]
+// and, as its own table, QAT as the page's QAT panel runs it:
+//   qat         quantization-aware training of models/fmnist-cnn.onnx to --qat-variant (w4a4),
+//               batch 64, through the npm package (pkg/index.js) and its worker, st at 1 thread
+//               and mt at 2: images/s, and the time of one epoch (60,000 images) and of the page's
+//               10,000-image training subset at that rate.
+//   node bench/train.mjs [--engines native,quantscope,tfjs,qat] [--backends cpu,webgl,webgpu,wasm]
 //                        [--threads 1,2] [--warmup 3] [--windows 5] [--window-ms 2000]
-//                        [--images 6400] [--out bench/results.json] [--md bench/results.md]
-//                        [--timeout SECONDS]
+//                        [--images 6400] [--qat-variant w4a4] [--out bench/results.json]
+//                        [--md bench/results.md] [--timeout SECONDS]
 // Serves the repository root on 127.0.0.1 with COOP/COEP and opens bench/train.html once per
 // (engine, backend, threads), each in a fresh browser context. Appends one row per measurement
-// to results.json (each with the run's `run` id and `kind: "train"`), and writes the table
+// to results.json (each with the run's `run` id and `kind: "train"` or `"qat"`), and writes the tables
 // (images/s, ratio to TF.js's fastest) as the "Training throughput" section of results.md, after
 // the latency tables bench/run.mjs writes (replacing an earlier training section).
 // Any request leaving the page's origin fails the run.
@@ -34,13 +39,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(process.env.QUANTSCOPE_ROOT ?? path.join(here, '..'));
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const DATA = '.cache/fashion-mnist';
+const QAT_MODEL = 'models/fmnist-cnn.onnx';
 const SECTION = '## Training throughput';
 const GOAL = 1.5;
 
 function parseArgs(argv) {
   const o = {
-    engines: ['native', 'quantscope', 'tfjs'], backends: ['cpu', 'webgl', 'webgpu', 'wasm'], threads: [1, 2],
-    warmup: 3, windows: 5, windowMs: 2000, images: 6400, batch: 64,
+    engines: ['native', 'quantscope', 'tfjs', 'qat'], backends: ['cpu', 'webgl', 'webgpu', 'wasm'], threads: [1, 2],
+    warmup: 3, windows: 5, windowMs: 2000, images: 6400, batch: 64, qatVariant: 'w4a4',
     out: path.join(here, 'results.json'), md: path.join(here, 'results.md'), timeout: 900_000,
   };
   const list = (s) => s.split(',').filter(Boolean);
@@ -53,12 +59,13 @@ function parseArgs(argv) {
     else if (argv[i] === '--windows') o.windows = Number(v());
     else if (argv[i] === '--window-ms') o.windowMs = Number(v());
     else if (argv[i] === '--images') o.images = Number(v());
+    else if (argv[i] === '--qat-variant') o.qatVariant = v();
     else if (argv[i] === '--out') o.out = path.resolve(v());
     else if (argv[i] === '--md') o.md = path.resolve(v());
     else if (argv[i] === '--timeout') o.timeout = Number(v()) * 1000;
     else {
-      console.error('usage: node bench/train.mjs [--engines native,quantscope,tfjs] [--backends cpu,webgl,webgpu,wasm] ' +
-        '[--threads 1,2] [--warmup N] [--windows N] [--window-ms MS] [--images N] [--out FILE] [--md FILE] [--timeout SECONDS]');
+      console.error('usage: node bench/train.mjs [--engines native,quantscope,tfjs,qat] [--backends cpu,webgl,webgpu,wasm] ' +
+        '[--threads 1,2] [--warmup N] [--windows N] [--window-ms MS] [--images N] [--qat-variant SPEC] [--out FILE] [--md FILE] [--timeout SECONDS]');
       process.exit(2);
     }
   }
@@ -138,17 +145,27 @@ function nativeRow(o, tmp) {
 
 const fmt = (x, d = 0) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
-function report(rows, skipped, meta) {
-  const md = [SECTION, ''];
-  md.push(`${meta.date}${meta.browser ? `, headless ${meta.browser}` : ''}, ${meta.cpus} CPUs. The Fashion-MNIST CNN ` +
+function report(all, skipped, meta) {
+  const isQat = (r) => r.engine === 'qat' || r.kind === 'qat';
+  const [l0, l1] = meta.load;
+  const md = [SECTION, '', `${meta.date}${meta.browser ? `, headless ${meta.browser}` : ''}, ${meta.cpus} CPUs; ` +
+    `1-minute load average ${l0.toFixed(2)} before, ${l1.toFixed(2)} after the run` +
+    (Math.max(l0, l1) > 0.5 * meta.cpus ? ` (**the machine was busy: other processes competed for its ${meta.cpus} CPUs, the numbers are noisy**)` : '') + '.'];
+  const train = [all.filter((r) => !isQat(r)), skipped.filter((r) => !isQat(r))];
+  const qat = [all.filter(isQat), skipped.filter(isQat)];
+  if (train.some((x) => x.length)) md.push(...trainReport(...train, meta));
+  if (qat.some((x) => x.length)) md.push(...qatReport(...qat, meta));
+  return `${md.join('\n')}\n`;
+}
+
+/** The training rows' table, and the goal against TF.js. */
+function trainReport(rows, skipped, meta) {
+  const md = ['', 'The Fashion-MNIST CNN ' +
     '(conv3x3(32)-BN-ReLU-maxpool2, conv3x3(64)-BN-ReLU-maxpool2, dense(128)-ReLU, dense(10); softmax ' +
     `cross-entropy, Adam) trained with batch ${meta.batch} on the first ${meta.images} training images, ` +
     'each engine in a dedicated Worker. images/s: median over ' +
     `${meta.windows} windows of >= ${meta.windowMs} ms after ${meta.warmup} warm-up steps (and one first step). ` +
-    `TF.js ${meta.tfjs ?? ''} via \`model.trainOnBatch\`; quantscope via its wasm \`CnnTrainer\` (src/wasm/train.rs); native: \`quantscope train\`.`, '');
-  const [l0, l1] = meta.load;
-  md.push(`1-minute load average ${l0.toFixed(2)} before, ${l1.toFixed(2)} after the run` +
-    (Math.max(l0, l1) > 0.5 * meta.cpus ? ` (**the machine was busy: other processes competed for its ${meta.cpus} CPUs, the numbers are noisy**)` : '') + '.', '');
+    `TF.js ${meta.tfjs ?? ''} via \`model.trainOnBatch\`; quantscope via its wasm \`CnnTrainer\` (src/wasm/train.rs); native: \`quantscope train\`.`, ''];
   const tf = rows.filter((r) => r.engine === 'tfjs').sort((a, b) => b.images_per_s - a.images_per_s)[0];
   md.push('| engine | backend | threads | images/s | median step ms | vs TF.js fastest | loss first -> last |');
   md.push('|---|---|---:|---:|---:|---:|---|');
@@ -172,7 +189,26 @@ function report(rows, skipped, meta) {
         `(${fmt(r.images_per_s, 1)} / ${fmt(tf.images_per_s, 1)} images/s) ${ratio >= GOAL ? '**PASS**' : '**MISS**'}`);
     }
   }
-  return `${md.join('\n')}\n`;
+  return md;
+}
+
+/** The QAT rows' table: images/s and what it means for an epoch. */
+function qatReport(rows, skipped, meta) {
+  const time = (s) => (s >= 120 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(0)} s`);
+  const md = ['', `### QAT in the page's worker (${meta.qatVariant}, batch ${meta.batch})`, '',
+    `Quantization-aware training of \`${QAT_MODEL}\` to ${meta.qatVariant} as the page's QAT panel runs it: ` +
+    '`QsModel.qat()` of the npm package (pkg/index.js) in its worker (pkg/worker.js, src/wasm/qat.rs), on the whole ' +
+    'training set, steps in ~50 ms slices with a progress report after each, no test checkpoints. images/s: median over ' +
+    `${meta.windows} windows of >= ${meta.windowMs} ms (whole slices) after ${meta.warmup} warm-up steps (and one first step); ` +
+    'an epoch at that rate: 60,000 images (the whole training set), and the 10,000 training images the page ships.', '',
+    '| build | threads | images/s | median step ms | one epoch (60,000) | page subset (10,000) | loss first -> last |',
+    '|---|---:|---:|---:|---:|---:|---|'];
+  for (const r of rows) {
+    md.push(`| ${r.backend}${r.fallback ? ` (fell back: ${r.fallback})` : ''} | ${r.threads} | ${fmt(r.images_per_s, 1)} | ${fmt(r.median_step_ms, 1)} | ` +
+      `${time(r.epoch_s)} | ${time(r.page_subset_epoch_s)} | ${fmt(r.first_loss, 3)} -> ${fmt(r.last_loss, 3)} |`);
+  }
+  for (const s of skipped) md.push(`| ${s.backend} | ${s.threads ?? '–'} | **cannot run** | | | | ${s.reason.replace(/\|/g, '\\|')} |`);
+  return md;
 }
 
 /** results.md with its training section replaced by `section` (appended when it has none). */
@@ -192,10 +228,11 @@ async function writeSection(file, section) {
 const o = parseArgs(process.argv.slice(2));
 const needs = [`${DATA}/train-images-idx3-ubyte.gz`, `${DATA}/train-labels-idx1-ubyte.gz`];
 if (o.engines.includes('tfjs')) needs.push('bench/node_modules/@tensorflow/tfjs/dist/tf.min.js');
-if (o.engines.includes('quantscope')) needs.push('pkg/st/quantscope.js');
+if (o.engines.includes('quantscope') || o.engines.includes('qat')) needs.push('pkg/st/quantscope.js');
+if (o.engines.includes('qat')) needs.push(QAT_MODEL, QAT_MODEL.replace(/\.onnx$/, '.json'));
 for (const need of needs) {
   if (!existsSync(path.join(root, need))) {
-    console.error(`bench/train: ${path.join(root, need)} is missing (make fashion-mnist, make pkg, npm ci in bench/)`);
+    console.error(`bench/train: ${path.join(root, need)} is missing (make fashion-mnist, make pkg, make models, npm ci in bench/)`);
     process.exit(1);
   }
 }
@@ -207,6 +244,7 @@ const skipped = [];
 const offsite = [];
 let failed = false;
 const proto = { batch: o.batch, images: o.images, warmup: o.warmup, windows: o.windows, window_ms: o.windowMs };
+const qatQuery = { variant: o.qatVariant, model: `../${QAT_MODEL}` };
 
 if (o.engines.includes('native')) {
   console.log(`bench/train: native quantscope train, ${o.images} images, batch ${o.batch}…`);
@@ -220,7 +258,7 @@ if (o.engines.includes('native')) {
   }
 }
 
-const inBrowser = o.engines.some((e) => e === 'quantscope' || e === 'tfjs');
+const inBrowser = o.engines.some((e) => e !== 'native');
 const server = inBrowser ? await serve({ root, port: 0, host: '127.0.0.1', isolation: true }) : null;
 const browser = inBrowser ? await chromium.launch({ executablePath, args: CHROMIUM_ARGS }) : null;
 const browserVersion = browser?.version() ?? null;
@@ -234,16 +272,18 @@ try {
       for (const threads of backend === 'wasm' ? o.threads : [1]) runs.push({ engine: 'tfjs', backend, threads });
     }
   }
+  if (o.engines.includes('qat')) for (const threads of o.threads) runs.push({ engine: 'qat', backend: threads > 1 ? 'mt' : 'st', threads });
   for (const q of runs) {
     const label = `${q.engine} ${q.backend} threads=${q.threads}`;
-    if (q.engine === 'quantscope' && q.threads > 1 && !haveMt) {
+    const ours = q.engine === 'quantscope' || q.engine === 'qat';
+    if (ours && q.threads > 1 && !haveMt) {
       console.error(`bench/train: pkg/mt/quantscope_bg.wasm not found: SKIPPING ${label}`);
       skipped.push({ ...q, reason: 'pkg/mt not built' });
       continue;
     }
     console.log(`bench/train: ${label}: ${o.warmup} warm-up steps, ${o.windows} windows of ${o.windowMs} ms…`);
     try {
-      const r = await trainPage(browser, server.url, { ...q, ...proto }, o, offsite);
+      const r = await trainPage(browser, server.url, { ...q, ...proto, ...(q.engine === 'qat' ? qatQuery : {}) }, o, offsite);
       for (const row of r.rows) {
         console.log(`  ${fmt(row.images_per_s, 1)} images/s (loss ${fmt(row.first_loss, 3)} -> ${fmt(row.last_loss, 3)})`);
         rows.push(row);
@@ -253,7 +293,7 @@ try {
       console.error(`bench/train: *** ${label} cannot train: ${reason} ***`);
       skipped.push({ ...q, reason });
       // A TF.js backend without the kernels to train is a finding; quantscope failing is not.
-      if (q.engine === 'quantscope') failed = true;
+      if (ours) failed = true;
     }
   }
 } finally {
@@ -266,7 +306,7 @@ if (offsite.length) {
 }
 
 const loadAfter = os.loadavg()[0];
-for (const r of rows) Object.assign(r, { kind: 'train', run: runId, load_average: [loadBefore, loadAfter] });
+for (const r of rows) Object.assign(r, { kind: r.kind ?? 'train', run: runId, load_average: [loadBefore, loadAfter] });
 let history = [];
 if (existsSync(o.out)) {
   try {
@@ -281,7 +321,7 @@ await writeFile(o.out, `${JSON.stringify([...history, ...rows], null, 2)}\n`);
 const section = report(rows, skipped, {
   date: runId, browser: browserVersion && `Chromium ${browserVersion}`, cpus: os.cpus().length, load: [loadBefore, loadAfter],
   batch: o.batch, images: o.images, windows: o.windows, windowMs: o.windowMs, warmup: o.warmup,
-  tfjs: rows.find((r) => r.tfjs_version)?.tfjs_version,
+  tfjs: rows.find((r) => r.tfjs_version)?.tfjs_version, qatVariant: o.qatVariant,
 });
 await writeSection(o.md, section);
 console.log(`\n${section}`);

@@ -3,12 +3,15 @@
 // the first 300 test images, `?qattest=300`) runs in the worker with no main-thread long task
 // over 200 ms and a progress bar that moves; Cancel stops a run and the panel runs again; the
 // finished run's variant (w4a4-qat) is a column of the compare panel and a variant of the
-// accuracy panel; a photo model gets a note. No accuracy value is asserted (the model may be
-// any Fashion-MNIST CNN): behaviour only.
+// accuracy panel; a photo model gets a note. No accuracy value of the live run is asserted (the
+// model may be any Fashion-MNIST CNN): behaviour only. The table of full runs below it shows
+// www/src/accuracy-table.json (`make accuracy`), read here, so the test follows a new table.
 // Run from the repository root: `node --test tests/browser/qat.test.mjs`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkInputs, expectMt, openPage, screenshotOf } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { checkInputs, expectMt, openPage, repo, screenshotOf } from './harness.mjs';
 
 const TEST_IMAGES = 300;
 const READY_TIMEOUT = 180_000;
@@ -58,6 +61,29 @@ describe('QAT panel', { timeout: 900_000 }, () => {
     assert.equal(await page.inputValue('#qat-abits'), '4');
     assert.ok(!(await page.isDisabled('#qat-start')));
     assert.ok(await page.isDisabled('#qat-cancel'));
+  });
+
+  it('shows the table of full runs from make accuracy, with its figure', async () => {
+    const measured = JSON.parse(readFileSync(path.join(repo, 'www/src/accuracy-table.json'), 'utf8'));
+    const widths = measured.rows.map((r) => r.variant);
+    assert.deepEqual(widths, ['w8a8', 'w4a8', 'w4a4', 'w2a8', 'w2a4']);
+    const cells = await page.$$eval('#qat-table tbody tr', (trs) => trs.map((tr) => ({
+      variant: tr.dataset.variant, cells: [...tr.children].map((c) => c.textContent),
+    })));
+    const pct = (x) => `${(x * 100).toFixed(2)}%`;
+    const pts = (x) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(2)}`;
+    assert.deepEqual(cells, measured.rows.map((r) => ({
+      variant: r.variant,
+      cells: [r.variant, pct(r.float), pct(r.ptq), pct(r.qat), pts(r.qat - r.ptq), pts(r.qat - r.float), `${Math.round(r.qat_seconds)} s`],
+    })));
+    const recipe = await page.textContent('#qat-table-recipe');
+    assert.ok(recipe.includes(`${measured.recipe.qat.steps.toLocaleString('en-US')} steps of ${measured.recipe.qat.batch}`), recipe);
+    assert.ok(recipe.includes(`lr ${measured.recipe.qat.lr.toExponential()}`) && recipe.includes(measured.date), recipe);
+    assert.match(await page.textContent('#qat-measured'), /make accuracy/);
+    // The figure: a PTQ and a QAT dot per width.
+    assert.equal(await page.$$eval('#qat-table-chart svg .qat-table-ptq circle', (c) => c.length), widths.length);
+    assert.equal(await page.$$eval('#qat-table-chart svg .qat-table-qat circle', (c) => c.length), widths.length);
+    await screenshotOf(page, panel, 'qat-table');
   });
 
   it('cancel stops a run; the panel keeps working', async () => {

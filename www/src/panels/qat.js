@@ -6,10 +6,13 @@
 // the fine-tuned weights, run by the integer engine, offered to the other panels as
 // `<spec>-qat` (app.addVariant). Hash keys: `qat` (the variant, e.g. w4a4), `qatsteps`. The
 // URL's `?qattest=N` measures on the first N test images only (quick checks, the page tests).
+// Below the run, the table of full runs `make accuracy` measured natively (qat-table.js).
 import { el } from './dom.js';
 import { chartWidth, observeWidth } from './charts.js';
 import { markRendered, showError } from './quant-common.js';
 import { accuracyCurve, lossCurve } from './qat-charts.js';
+import { mountMeasured } from './qat-table.js';
+import measured from '../accuracy-table.json';
 import { dataset, inputOf } from '../fmnist.js';
 import './accuracy.css';
 
@@ -78,6 +81,7 @@ export function mount(section, app) {
     field('qat-steps', 'Steps', steps), field('qat-lr', 'Learning rate', lr),
     el('div', { class: 'acc-actions' }, startButton, cancelButton, progress));
   section.replaceChildren(heading, lede, notice, controls, status, errorBox, curve, result);
+  mountMeasured(section, measured, { steps: DEFAULT_STEPS, batch: BATCH, testImages: CURVE_IMAGES });
   section.dataset.qsStatus = 'loading';
 
   let model = null; // the fp32 model on show, when it reads 28x28 grey pictures
