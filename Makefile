@@ -97,6 +97,22 @@ $(MODEL) $(META) &: $(VENV)/.installed scripts/make_models.py
 $(INT8_QDQ): $(MODEL) $(VENV)/.installed scripts/ort_quantize.py scripts/preprocess.py $(SAMPLES)
 	$(PY) scripts/ort_quantize.py quantize --model $(MODEL) --out $@ $(SAMPLES)
 
+# LiteRT.js's rows of the bench: the same model as TFLite fp32 and full-integer int8
+# (TFLiteConverter, per-channel, calibrated on the sample photos), rebuilt op by op in TF and
+# checked against onnxruntime (scripts/make_tflite.py, about 20 s). tensorflow-cpu and
+# ai-edge-litert live in their own venv (about 1.5 GB, a few minutes once), used by `make bench` only.
+BENCH_VENV := .venv-bench
+TFLITE := models/efficientnet-lite0.tflite models/efficientnet-lite0-int8.tflite
+
+$(BENCH_VENV)/.installed: scripts/requirements-bench.txt
+	@echo "== creating the bench venv (tensorflow-cpu, ai-edge-litert) in $(BENCH_VENV)"
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet -r scripts/requirements-bench.txt
+	touch $@
+
+$(TFLITE) &: $(MODEL) $(BENCH_VENV)/.installed scripts/make_tflite.py scripts/preprocess.py $(SAMPLES)
+	$(BENCH_VENV)/bin/python scripts/make_tflite.py --model $(MODEL) --out models/efficientnet-lite0 $(SAMPLES)
+
 # The corpus of exported classifiers (Keras via tf2onnx, torchvision via torch.onnx, paddle-style
 # graphs) in .cache/corpus, and its check: `make corpus test-corpus`. Keras needs tensorflow-cpu
 # and tf2onnx in their own venv; torch is Debian's CPU build, unpacked by the script. CI checks
@@ -249,7 +265,7 @@ lint:
 # Latency (quantscope bench, bench/run.mjs), then training throughput (bench/train.mjs): the
 # Fashion-MNIST CNN natively (`quantscope train`) and, in one Chromium, quantscope st and mt beside
 # TensorFlow.js (cpu, webgl, wasm backends); its section of bench/results.md follows the tables.
-bench: $(MODEL) $(INT8_QDQ) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
+bench: $(MODEL) $(INT8_QDQ) $(TFLITE) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
 	cargo build --release --bin quantscope
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
 	PYTHON=$(PY) node bench/run.mjs --runs 30 --warmup 5
