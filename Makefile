@@ -44,7 +44,7 @@ WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen
 help:
 	@echo "make demo    build everything and serve the page on http://127.0.0.1:8080"
 	@echo "make test    install what is missing, then run every test"
-	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web in Chromium;"
+	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web and LiteRT.js in Chromium;"
 	@echo "            training images/s: native, wasm 1/2 threads and TensorFlow.js in Chromium"
 	@echo "make accuracy  Fashion-MNIST test accuracy: float, PTQ and QAT per width (bench/accuracy.md)"
 	@echo "make models  download and convert EfficientNet-Lite0, train the Fashion-MNIST CNN, into models/"
@@ -262,13 +262,13 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features threads -- -D warnings
 
-# Latency (quantscope bench, bench/run.mjs), then training throughput (bench/train.mjs): the
+# Latency (quantscope bench, bench/run.mjs: quantscope, onnxruntime-web and LiteRT.js, medians of 60 runs), then training throughput (bench/train.mjs): the
 # Fashion-MNIST CNN natively (`quantscope train`) and, in one Chromium, quantscope st and mt beside
 # TensorFlow.js (cpu, webgl, wasm backends); its section of bench/results.md follows the tables.
 bench: $(MODEL) $(INT8_QDQ) $(TFLITE) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
 	cargo build --release --bin quantscope
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
-	PYTHON=$(PY) node bench/run.mjs --runs 30 --warmup 5
+	PYTHON=$(PY) node bench/run.mjs --runs 60 --warmup 5
 	node bench/train.mjs
 
 # The table the course needs: Fashion-MNIST test accuracy of float, PTQ and QAT at w8a8, w4a8,
