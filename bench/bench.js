@@ -73,6 +73,9 @@ async function measure(once) {
     median_wall_ms: median(wallMs),
     min_ms: Math.min(...modelMs),
     median_preprocess_ms: extra.length ? median(extra) : null,
+    // Every timed run, so that run.mjs can pool the rounds of one engine.
+    samples_ms: modelMs,
+    wall_samples_ms: wallMs,
     first_call_ms: firstMs,
     time_to_first_prediction_ms: firstAt,
     runs,

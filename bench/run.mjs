@@ -3,11 +3,13 @@
 // (playwright-core, /usr/bin/chromium): EfficientNet-Lite0 fp32 and int8, at 1 and 2 threads.
 //   node bench/run.mjs [--runs 20] [--warmup 3] [--threads 1,2] [--out bench/results.json]
 //                      [--md bench/results.md] [--timeout SECONDS]
-//                      [--engines quantscope,onnxruntime-web,litert.js]
+//                      [--engines quantscope,onnxruntime-web,litert.js] [--rounds 1]
 // Serves the repository root (bench/, pkg/, models/, samples/) on 127.0.0.1 with COOP/COEP
 // (crossOriginIsolated, so every engine can use threads) and, in one Chromium, opens
 // bench/index.html once per (engine, threads), each in a fresh browser context, the engines one
-// after the other at each thread count:
+// after the other at each thread count, and that whole cycle --rounds times (a busy machine then
+// slows every engine alike, not the one that happened to run during the burst); the runs of one
+// (engine, variant, threads) from all rounds are pooled (`--runs` each round):
 //   quantscope       fp32 (pkg/st at 1 thread, pkg/mt at 2), then int8 from model.quantize()
 //                    calibrated on samples/* (skipped, loudly, if the package has no quantize());
 //   onnxruntime-web  fp32 (models/efficientnet-lite0.onnx) and int8
@@ -48,7 +50,7 @@ function parseArgs(argv) {
   const o = {
     runs: 20, warmup: 3, threads: [1, 2], out: path.join(here, 'results.json'),
     md: path.join(here, 'results.md'), timeout: 600_000,
-    engines: ['quantscope', 'onnxruntime-web', 'litert.js'],
+    engines: ['quantscope', 'onnxruntime-web', 'litert.js'], rounds: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = () => argv[++i];
@@ -59,13 +61,14 @@ function parseArgs(argv) {
     else if (argv[i] === '--md') o.md = path.resolve(v());
     else if (argv[i] === '--timeout') o.timeout = Number(v()) * 1000;
     else if (argv[i] === '--engines') o.engines = v().split(',');
+    else if (argv[i] === '--rounds') o.rounds = Number(v());
     else {
-      console.error('usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,2] [--out FILE] [--md FILE] [--timeout SECONDS] [--engines a,b]');
+      console.error('usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,2] [--out FILE] [--md FILE] [--timeout SECONDS] [--engines a,b] [--rounds N]');
       process.exit(2);
     }
   }
-  if (!(o.runs >= 1) || !(o.warmup >= 0) || !o.threads.every((t) => Number.isInteger(t) && t >= 1)) {
-    console.error('bench: --runs >= 1, --warmup >= 0, --threads positive integers');
+  if (!(o.runs >= 1) || !(o.warmup >= 0) || !(Number.isInteger(o.rounds) && o.rounds >= 1) || !o.threads.every((t) => Number.isInteger(t) && t >= 1)) {
+    console.error('bench: --runs >= 1, --warmup >= 0, --rounds >= 1, --threads positive integers');
     process.exit(2);
   }
   return o;
@@ -113,6 +116,36 @@ function makeInputTensor() {
   execFileSync(python, [path.join(root, 'scripts/preprocess_tensor.py'), path.join(root, IMAGE), path.join(root, rel)],
     { stdio: 'inherit' });
   return `../${rel}`;
+}
+
+// ---- rounds ----------------------------------------------------------------------------------
+
+const sameKey = (a, b) => a.engine === b.engine && a.variant === b.variant && a.threads === b.threads;
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** One row per (engine, variant, threads): the first round's row with the statistics of all runs. */
+function poolRounds(all) {
+  const out = [];
+  for (const r of all) {
+    const first = out.find((x) => sameKey(x, r));
+    if (!first) out.push({ ...r, round_medians_ms: [r.median_ms] });
+    else {
+      first.samples_ms = [...first.samples_ms, ...r.samples_ms];
+      first.wall_samples_ms = [...first.wall_samples_ms, ...r.wall_samples_ms];
+      first.round_medians_ms.push(r.median_ms);
+    }
+  }
+  for (const r of out) {
+    Object.assign(r, { median_ms: median(r.samples_ms), min_ms: Math.min(...r.samples_ms),
+      median_wall_ms: median(r.wall_samples_ms), runs: r.samples_ms.length, rounds: r.round_medians_ms.length });
+    delete r.wall_samples_ms; // results.json keeps the model times only
+  }
+  return out;
 }
 
 // ---- report ----------------------------------------------------------------------------------
@@ -189,7 +222,9 @@ function report(rows, skipped, kernels, meta) {
   const md = [];
   md.push('# quantscope browser benchmark', '');
   md.push(`EfficientNet-Lite0 on \`${IMAGE}\`, ${meta.date}, headless ${meta.browser}, ${meta.cpus} CPUs, ` +
-    `crossOriginIsolated: ${meta.isolated}. Median of ${meta.runs} runs after ${meta.warmup} warm-up runs (and one first call). ` +
+    `crossOriginIsolated: ${meta.isolated}. Median of ${meta.runs * meta.rounds} runs` +
+    (meta.rounds > 1 ? ` (${meta.rounds} rounds of ${meta.runs}, the engines taking turns), each round after` : ' after') +
+    ` ${meta.warmup} warm-up runs (and one first call). ` +
     '"ms" is the engine-reported model time (ratios and goals use the medians): quantscope `classify().ms` (decoding and preprocessing excluded), ' +
     'onnxruntime-web ' + `${meta.ortVersion ? `${meta.ortVersion} ` : ''}` + '`session.run()` timed inside its Worker on the tensor ' +
     '`scripts/preprocess_tensor.py` made from the same image, LiteRT.js ' + `${meta.litertVersion ? `${meta.litertVersion} ` : ''}` +
@@ -264,8 +299,8 @@ const loadBefore = os.loadavg()[0];
 const server = await serve({ root, port: 0, host: '127.0.0.1', isolation: true });
 const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
 const browserVersion = browser.version();
-const rows = [];
-const skipped = [];
+let rows = [];
+let skipped = [];
 const kernels = [];
 const offsite = [];
 let failed = false;
@@ -299,35 +334,38 @@ const ENGINES = [
 ].filter((e) => o.engines.includes(e.name));
 
 try {
-  for (const threads of o.threads) {
-    const common = { threads, runs: o.runs, warmup: o.warmup };
-    for (const eng of ENGINES) {
-      const missing = eng.missing(threads);
-      if (missing) {
-        console.error(`bench: ${missing}: SKIPPING ${eng.name} at ${threads} threads`);
-        for (const variant of ['fp32', 'int8']) skipped.push({ engine: eng.name, variant, threads, reason: missing });
-        continue;
-      }
-      console.log(`bench: ${eng.name}, threads=${threads}: ${eng.what}; ${o.warmup} warm-up + ${o.runs} runs each…`);
-      try {
-        const r = await benchPage(browser, server.url, { ...common, engine: eng.name, ...eng.query }, o, offsite);
-        for (const row of r.rows) {
-          const why = eng.reject(row, threads);
-          if (why) {
-            console.error(`bench: ${eng.name} threads=${threads} ${why}`);
-            failed = true;
-            continue;
+  for (let round = 1; round <= o.rounds; round++) {
+    if (o.rounds > 1) console.log(`bench: round ${round} of ${o.rounds}`);
+    for (const threads of o.threads) {
+      const common = { threads, runs: o.runs, warmup: o.warmup };
+      for (const eng of ENGINES) {
+        const missing = eng.missing(threads);
+        if (missing) {
+          console.error(`bench: ${missing}: SKIPPING ${eng.name} at ${threads} threads`);
+          for (const variant of ['fp32', 'int8']) skipped.push({ engine: eng.name, variant, threads, reason: missing });
+          continue;
+        }
+        console.log(`bench: ${eng.name}, threads=${threads}: ${eng.what}; ${o.warmup} warm-up + ${o.runs} runs each…`);
+        try {
+          const r = await benchPage(browser, server.url, { ...common, engine: eng.name, ...eng.query }, o, offsite);
+          for (const row of r.rows) {
+            const why = eng.reject(row, threads);
+            if (why) {
+              console.error(`bench: ${eng.name} threads=${threads} ${why}`);
+              failed = true;
+              continue;
+            }
+            rows.push(row);
           }
-          rows.push(row);
+          for (const sk of r.skipped) {
+            console.error(`bench: *** SKIPPED ${eng.name} ${sk.variant} at ${threads} thread(s): ${sk.reason} ***`);
+            skipped.push(sk);
+          }
+          if (r.kernel_bench && round === 1) kernels.push(r.kernel_bench);
+        } catch (e) {
+          console.error(`bench: ${eng.name} threads=${threads} failed: ${e.message}`);
+          failed = true;
         }
-        for (const sk of r.skipped) {
-          console.error(`bench: *** SKIPPED ${eng.name} ${sk.variant} at ${threads} thread(s): ${sk.reason} ***`);
-          skipped.push(sk);
-        }
-        if (r.kernel_bench) kernels.push(r.kernel_bench);
-      } catch (e) {
-        console.error(`bench: ${eng.name} threads=${threads} failed: ${e.message}`);
-        failed = true;
       }
     }
   }
@@ -340,6 +378,8 @@ if (offsite.length) {
   failed = true;
 }
 
+rows = poolRounds(rows);
+skipped = skipped.filter((k, i) => skipped.findIndex((x) => sameKey(x, k)) === i);
 for (const r of rows) Object.assign(r, { run: runId, load_average: [loadBefore, os.loadavg()[0]] });
 let history = [];
 if (existsSync(o.out)) {
@@ -359,6 +399,7 @@ const md = report(rows, skipped, kernels, {
   load: [loadBefore, os.loadavg()[0]],
   isolated: rows.length ? rows.every((r) => r.cross_origin_isolated) : 'unknown',
   runs: o.runs,
+  rounds: o.rounds,
   warmup: o.warmup,
   calib: calib.length,
   threads: o.threads,
