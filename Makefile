@@ -262,9 +262,9 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features threads -- -D warnings
 
-# Latency (quantscope bench, bench/run.mjs: quantscope, onnxruntime-web and LiteRT.js, medians of 60
-# runs: 3 rounds of 20 in which the engines take turns, so that load from elsewhere hits them alike), then training throughput (bench/train.mjs): the
-# Fashion-MNIST CNN natively (`quantscope train`) and, in one Chromium, quantscope st and mt beside
+# Latency (quantscope bench; bench/run.mjs: quantscope, onnxruntime-web and LiteRT.js, medians of
+# 60 runs: 3 rounds of 20 in which the engines take turns, so that load from elsewhere hits them
+# alike), then training throughput (bench/train.mjs): the Fashion-MNIST CNN natively (`quantscope train`) and, in one Chromium, quantscope st and mt beside
 # TensorFlow.js (cpu, webgl, wasm backends); its section of bench/results.md follows the tables.
 bench: $(MODEL) $(INT8_QDQ) $(TFLITE) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
 	cargo build --release --bin quantscope
