@@ -44,7 +44,7 @@ WASM_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen
 help:
 	@echo "make demo    build everything and serve the page on http://127.0.0.1:8080"
 	@echo "make test    install what is missing, then run every test"
-	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web in Chromium;"
+	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web and LiteRT.js in Chromium;"
 	@echo "            training images/s: native, wasm 1/2 threads and TensorFlow.js in Chromium"
 	@echo "            QAT images/s in the page's worker (st, mt) and the time of one epoch"
 	@echo "make accuracy  Fashion-MNIST test accuracy: float, PTQ and QAT per width (bench/accuracy.md, the page's table)"
@@ -97,6 +97,22 @@ $(MODEL) $(META) &: $(VENV)/.installed scripts/make_models.py
 # int8 row of the bench (about 6 s).
 $(INT8_QDQ): $(MODEL) $(VENV)/.installed scripts/ort_quantize.py scripts/preprocess.py $(SAMPLES)
 	$(PY) scripts/ort_quantize.py quantize --model $(MODEL) --out $@ $(SAMPLES)
+
+# LiteRT.js's rows of the bench: the same model as TFLite fp32 and full-integer int8
+# (TFLiteConverter, per-channel, calibrated on the sample photos), rebuilt op by op in TF and
+# checked against onnxruntime (scripts/make_tflite.py, about 20 s). tensorflow-cpu and
+# ai-edge-litert live in their own venv (about 1.5 GB, a few minutes once), used by `make bench` only.
+BENCH_VENV := .venv-bench
+TFLITE := models/efficientnet-lite0.tflite models/efficientnet-lite0-int8.tflite
+
+$(BENCH_VENV)/.installed: scripts/requirements-bench.txt
+	@echo "== creating the bench venv (tensorflow-cpu, ai-edge-litert) in $(BENCH_VENV)"
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet -r scripts/requirements-bench.txt
+	touch $@
+
+$(TFLITE) &: $(MODEL) $(BENCH_VENV)/.installed scripts/make_tflite.py scripts/preprocess.py $(SAMPLES)
+	$(BENCH_VENV)/bin/python scripts/make_tflite.py --model $(MODEL) --out models/efficientnet-lite0 $(SAMPLES)
 
 # The corpus of exported classifiers (Keras via tf2onnx, torchvision via torch.onnx, paddle-style
 # graphs) in .cache/corpus, and its check: `make corpus test-corpus`. Keras needs tensorflow-cpu
@@ -247,14 +263,16 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features threads -- -D warnings
 
-# Latency (quantscope bench, bench/run.mjs), then training throughput (bench/train.mjs): the
-# Fashion-MNIST CNN natively (`quantscope train`) and, in one Chromium, quantscope st and mt beside
-# TensorFlow.js (cpu, webgl, wasm backends), and QAT of $(FMNIST_CNN) (w4a4) in the page's worker,
-# st and mt, with the time of an epoch; its section of bench/results.md follows the tables.
-bench: $(MODEL) $(INT8_QDQ) $(FMNIST_CNN) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
+# Latency (quantscope bench; bench/run.mjs: quantscope, onnxruntime-web and LiteRT.js, medians of
+# 60 runs: 3 rounds of 20 in which the engines take turns, so that load from elsewhere hits them
+# alike), then training throughput (bench/train.mjs): the Fashion-MNIST CNN natively (`quantscope
+# train`) and, in one Chromium, quantscope st and mt beside TensorFlow.js (cpu, webgl, wasm
+# backends), and QAT of $(FMNIST_CNN) (w4a4) in the page's worker, st and mt, with the time of an
+# epoch; its section of bench/results.md follows the tables.
+bench: $(MODEL) $(INT8_QDQ) $(TFLITE) $(FMNIST_CNN) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
 	cargo build --release --bin quantscope
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
-	PYTHON=$(PY) node bench/run.mjs --runs 30 --warmup 5
+	PYTHON=$(PY) node bench/run.mjs --runs 20 --rounds 3 --warmup 5
 	node bench/train.mjs
 
 # The table the course needs: Fashion-MNIST test accuracy of float, PTQ and QAT at w8a8, w4a8,

@@ -5,7 +5,10 @@
 //   engine=onnxruntime-web  onnxruntime-web (wasm backend) in a module Worker (ort-worker.js):
 //                           variant fp32 (the float ONNX), then int8 (the QDQ model of
 //                           scripts/ort_quantize.py), fed the tensor scripts/preprocess_tensor.py
-//                           made from the same image.
+//                           made from the same image;
+//   engine=litert.js        LiteRT.js (@litertjs/core, wasm/XNNPACK) in a classic Worker
+//                           (litert-worker.js): fp32 and int8 .tflite of scripts/make_tflite.py,
+//                           fed the same tensor transposed to NHWC. Its threaded build at threads > 1.
 // Each variant: one first prediction, `warmup` more, then `runs` timed ones; medians of the
 // engine-reported model time (`ms`) and of the wall time around each call (`wall_ms`).
 // The result is in window.__quantscopeBench = { rows, skipped, kernel_bench } and #out;
@@ -22,6 +25,7 @@ const warmup = Number(params.get('warmup') ?? 3);
 const variants = (params.get('variants') ?? 'fp32,int8,w4a8,w4a8-kmeans,w2a8').split(',').filter(Boolean);
 const modelBase = params.get('model') ?? '../models/efficientnet-lite0';
 const int8Model = params.get('int8model') ?? '../models/efficientnet-lite0-int8-qdq.onnx';
+const tfliteBase = params.get('tflite') ?? '../models/efficientnet-lite0'; // .tflite, -int8.tflite
 const imageUrl = params.get('image') ?? '../samples/coffee.png';
 const inputUrl = params.get('input') ?? './.cache/coffee.nchw.f32';
 const calibUrls = (params.get('calib') ?? '').split(',').filter(Boolean);
@@ -69,6 +73,9 @@ async function measure(once) {
     median_wall_ms: median(wallMs),
     min_ms: Math.min(...modelMs),
     median_preprocess_ms: extra.length ? median(extra) : null,
+    // Every timed run, so that run.mjs can pool the rounds of one engine.
+    samples_ms: modelMs,
+    wall_samples_ms: wallMs,
     first_call_ms: firstMs,
     time_to_first_prediction_ms: firstAt,
     runs,
@@ -147,8 +154,9 @@ async function benchQuantscope() {
   return { rows, skipped, kernel_bench: kernelBench };
 }
 
-function ortWorker() {
-  const worker = new Worker(new URL('./ort-worker.js', import.meta.url), { type: 'module', name: 'onnxruntime-web' });
+/** A peer engine's worker (ort-worker.js, litert-worker.js): request(type, payload) -> result. */
+function engineWorker(url, type, name) {
+  const worker = new Worker(new URL(url, import.meta.url), { type, name });
   const pending = new Map();
   let next = 1;
   worker.onmessage = ({ data }) => {
@@ -159,58 +167,97 @@ function ortWorker() {
   };
   worker.onerror = (e) => {
     e.preventDefault?.();
-    for (const p of pending.values()) p.reject(new Error(`onnxruntime-web worker failed: ${e.message}`));
+    for (const p of pending.values()) p.reject(new Error(`${name} worker failed: ${e.message}`));
     pending.clear();
   };
   return {
-    request(type, payload = {}, transfer = []) {
+    request(kind, payload = {}, transfer = []) {
       const id = next++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, type, ...payload }, transfer);
+        worker.postMessage({ id, type: kind, ...payload }, transfer);
       });
     },
     terminate: () => worker.terminate(),
   };
 }
 
-async function benchOrt() {
+function top5(logits, labels) {
+  const idx = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]).slice(0, 5);
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  return idx.map((i) => ({ index: i, prob: Math.exp(logits[i] - max) / sum, label: labels[i] ?? String(i) }));
+}
+
+/** NCHW -> NHWC (batch 1), for the engines whose model takes channels last. */
+function toNhwc(x, [, c, h, w]) {
+  const y = new Float32Array(x.length);
+  for (let ch = 0; ch < c; ch++) {
+    for (let i = 0; i < h * w; i++) y[i * c + ch] = x[ch * h * w + i];
+  }
+  return y;
+}
+
+// The peers, each in its own worker fed the tensor scripts/preprocess_tensor.py made: the model
+// file of each variant, and the row fields from the worker's `init` answer.
+const PEERS = {
+  'onnxruntime-web': {
+    worker: ['./ort-worker.js', 'module'],
+    models: { fp32: `${modelBase}.onnx`, int8: int8Model },
+    missing: 'run scripts/ort_quantize.py quantize',
+    fields: (info) => ({ ort_version: info.version, ort_num_threads: info.num_threads }),
+  },
+  'litert.js': {
+    worker: ['./litert-worker.js', 'classic'],
+    models: { fp32: `${tfliteBase}.tflite`, int8: `${tfliteBase}-int8.tflite` },
+    missing: 'run scripts/make_tflite.py',
+    fields: (info) => ({ litert_version: info.version, litert_build: info.build, litert_num_threads: info.num_threads }),
+  },
+};
+
+async function benchPeer(name) {
+  const peer = PEERS[name];
   const rows = [];
   const skipped = [];
   const [metaText, inputBytes] = await Promise.all([fetchOk(`${modelBase}.json`, 'text'), fetchOk(inputUrl)]);
   const labels = JSON.parse(metaText).labels ?? [];
-  const input = new Float32Array(inputBytes.buffer, 0, inputBytes.byteLength / 4);
-  if (input.length !== INPUT_SHAPE.reduce((a, b) => a * b)) {
-    throw new Error(`${inputUrl}: ${input.length} floats, expected ${INPUT_SHAPE.join('x')}`);
+  const nchw = new Float32Array(inputBytes.buffer, 0, inputBytes.byteLength / 4);
+  if (nchw.length !== INPUT_SHAPE.reduce((a, b) => a * b)) {
+    throw new Error(`${inputUrl}: ${nchw.length} floats, expected ${INPUT_SHAPE.join('x')}`);
   }
-  const w = ortWorker();
+  const w = engineWorker(...peer.worker, name);
   try {
     const info = await w.request('init', { threads });
-    const models = { fp32: `${modelBase}.onnx`, int8: int8Model };
-    for (const variant of variants.filter((v) => v in models)) {
-      let onnx;
+    for (const variant of variants.filter((v) => v in peer.models)) {
+      let model;
       try {
-        onnx = await fetchOk(models[variant]);
+        model = await fetchOk(peer.models[variant]);
       } catch (e) {
-        skipped.push({ engine: 'onnxruntime-web', variant, threads, reason: `${e.message} (run scripts/ort_quantize.py quantize)` });
+        skipped.push({ engine: name, variant, threads, reason: `${e.message} (${peer.missing})` });
         continue;
       }
-      const loaded = await w.request('load', { onnx }, [onnx.buffer]);
-      let top5 = true;
+      const loaded = await w.request('load', { model, threads }, [model.buffer]);
+      // The model says its layout: NHWC (TFLite) gets the same pixels transposed, once.
+      const nhwc = loaded.input_shape?.length === 4 && loaded.input_shape[3] === INPUT_SHAPE[1];
+      const shape = nhwc ? [INPUT_SHAPE[0], INPUT_SHAPE[2], INPUT_SHAPE[3], INPUT_SHAPE[1]] : INPUT_SHAPE;
+      const input = nhwc ? toNhwc(nchw, INPUT_SHAPE) : nchw;
+      let first = true;
       const m = await measure(async () => {
-        // A copy each call, like quantscope gets a copy of the image.
-        const r = await w.request('run', { input: input.slice(), shape: INPUT_SHAPE, top5 });
-        top5 = false; // top-5 of the first call only: keep the timed loop lean
-        return r.top5 ? { ...r, top5: r.top5.map((p) => ({ ...p, label: labels[p.index] ?? String(p.index) })) } : r;
+        // A copy each call, like quantscope gets a copy of the image; the logits of the first call only.
+        const r = await w.request('run', { input: input.slice(), shape, logits: first });
+        first = false;
+        return { ms: r.ms, top5: r.logits ? top5(r.logits, labels) : null };
       });
       rows.push({
-        engine: 'onnxruntime-web',
+        engine: name,
         variant,
         threads,
-        ort_version: info.version,
-        ort_num_threads: info.num_threads,
+        ...peer.fields(info),
         worker_cross_origin_isolated: info.cross_origin_isolated,
-        model: models[variant],
+        model: peer.models[variant],
+        input_shape: shape,
         load_ms: loaded.load_ms,
         input: inputUrl,
         ...common(),
@@ -226,7 +273,7 @@ async function benchOrt() {
 
 async function main() {
   if (engine === 'quantscope') return benchQuantscope();
-  if (engine === 'onnxruntime-web') return benchOrt();
+  if (engine in PEERS) return benchPeer(engine);
   throw new Error(`unknown engine ${engine}`);
 }
 

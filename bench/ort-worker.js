@@ -3,18 +3,10 @@
 // this origin (bench/node_modules/onnxruntime-web/dist/), nothing is fetched elsewhere.
 // Requests: { id, type: 'init' | 'load' | 'run' | 'release', ... } -> { id, ok, result | error }.
 import * as ort from './node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
+import './worker-rpc.js';
 
 const DIST = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).href;
 let session = null;
-
-function argmaxTop5(logits) {
-  const idx = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]).slice(0, 5);
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
-  return idx.map((i) => ({ index: i, prob: Math.exp(logits[i] - max) / sum }));
-}
 
 async function handle(msg) {
   switch (msg.type) {
@@ -32,7 +24,7 @@ async function handle(msg) {
       if (session) await session.release();
       session = null;
       const t0 = performance.now();
-      session = await ort.InferenceSession.create(new Uint8Array(msg.onnx), {
+      session = await ort.InferenceSession.create(new Uint8Array(msg.model), {
         executionProviders: ['wasm'],
         graphOptimizationLevel: 'all',
       });
@@ -44,8 +36,7 @@ async function handle(msg) {
       const t0 = performance.now();
       const out = await session.run({ [session.inputNames[0]]: input });
       const ms = performance.now() - t0;
-      const logits = out[session.outputNames[0]].data;
-      return { ms, top5: msg.top5 ? argmaxTop5(logits) : null };
+      return { ms, logits: msg.logits ? out[session.outputNames[0]].data : null };
     }
     case 'release':
       if (session) await session.release();
@@ -56,11 +47,4 @@ async function handle(msg) {
   }
 }
 
-self.onmessage = async (event) => {
-  const { id } = event.data;
-  try {
-    self.postMessage({ id, ok: true, result: await handle(event.data) });
-  } catch (e) {
-    self.postMessage({ id, ok: false, error: String(e?.stack ?? e) });
-  }
-};
+self.serveRequests(handle);

@@ -1,19 +1,26 @@
 #!/usr/bin/env node
-// Browser benchmark of quantscope against onnxruntime-web in headless Chromium (playwright-core,
-// /usr/bin/chromium): EfficientNet-Lite0 fp32 and int8, at 1 and 2 threads.
+// Browser benchmark of quantscope against onnxruntime-web and LiteRT.js in headless Chromium
+// (playwright-core, /usr/bin/chromium): EfficientNet-Lite0 fp32 and int8, at 1 and 2 threads.
 //   node bench/run.mjs [--runs 20] [--warmup 3] [--threads 1,2] [--out bench/results.json]
 //                      [--md bench/results.md] [--timeout SECONDS]
+//                      [--engines quantscope,onnxruntime-web,litert.js] [--rounds 1]
 // Serves the repository root (bench/, pkg/, models/, samples/) on 127.0.0.1 with COOP/COEP
-// (crossOriginIsolated, so both engines can use threads) and, in one Chromium, opens
-// bench/index.html once per (engine, threads), each in a fresh browser context:
+// (crossOriginIsolated, so every engine can use threads) and, in one Chromium, opens
+// bench/index.html once per (engine, threads), each in a fresh browser context, the engines one
+// after the other at each thread count, and that whole cycle --rounds times (a busy machine then
+// slows every engine alike, not the one that happened to run during the burst); the runs of one
+// (engine, variant, threads) from all rounds are pooled (`--runs` each round):
 //   quantscope       fp32 (pkg/st at 1 thread, pkg/mt at 2), then int8 from model.quantize()
 //                    calibrated on samples/* (skipped, loudly, if the package has no quantize());
 //   onnxruntime-web  fp32 (models/efficientnet-lite0.onnx) and int8
 //                    (models/efficientnet-lite0-int8-qdq.onnx from scripts/ort_quantize.py),
 //                    wasm backend, ort.env.wasm.numThreads = threads, runtime files served from
-//                    bench/node_modules/onnxruntime-web/dist.
+//                    bench/node_modules/onnxruntime-web/dist;
+//   litert.js        @litertjs/core (XNNPACK; relaxed SIMD build at 1 thread, its pthreads build at
+//                    2), fp32 and full-integer int8 .tflite from scripts/make_tflite.py (float32
+//                    input and output), runtime files served from bench/node_modules/@litertjs.
 // The timed image is samples/coffee.png. quantscope decodes and preprocesses it itself;
-// onnxruntime-web gets the tensor scripts/preprocess_tensor.py writes once (the same steps as
+// onnxruntime-web and LiteRT.js (transposed to NHWC) get the tensor scripts/preprocess_tensor.py writes once (the same steps as
 // quantscope's preprocessing; the latency does not depend on the pixel values).
 // Appends one row per (engine, variant, threads) to results.json (an array; each row has the
 // run's `run` id), writes results.md (table, ratios, the goals) and prints it.
@@ -37,11 +44,13 @@ const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const IMAGE = 'samples/coffee.png';
 const FLOAT_MODEL = 'models/efficientnet-lite0.onnx';
 const INT8_QDQ = 'models/efficientnet-lite0-int8-qdq.onnx';
+const TFLITE = 'models/efficientnet-lite0'; // .tflite, -int8.tflite, -tflite-check.json (scripts/make_tflite.py)
 
 function parseArgs(argv) {
   const o = {
     runs: 20, warmup: 3, threads: [1, 2], out: path.join(here, 'results.json'),
     md: path.join(here, 'results.md'), timeout: 600_000,
+    engines: ['quantscope', 'onnxruntime-web', 'litert.js'], rounds: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = () => argv[++i];
@@ -51,13 +60,15 @@ function parseArgs(argv) {
     else if (argv[i] === '--out') o.out = path.resolve(v());
     else if (argv[i] === '--md') o.md = path.resolve(v());
     else if (argv[i] === '--timeout') o.timeout = Number(v()) * 1000;
+    else if (argv[i] === '--engines') o.engines = v().split(',');
+    else if (argv[i] === '--rounds') o.rounds = Number(v());
     else {
-      console.error('usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,2] [--out FILE] [--md FILE] [--timeout SECONDS]');
+      console.error('usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,2] [--out FILE] [--md FILE] [--timeout SECONDS] [--engines a,b] [--rounds N]');
       process.exit(2);
     }
   }
-  if (!(o.runs >= 1) || !(o.warmup >= 0) || !o.threads.every((t) => Number.isInteger(t) && t >= 1)) {
-    console.error('bench: --runs >= 1, --warmup >= 0, --threads positive integers');
+  if (!(o.runs >= 1) || !(o.warmup >= 0) || !(Number.isInteger(o.rounds) && o.rounds >= 1) || !o.threads.every((t) => Number.isInteger(t) && t >= 1)) {
+    console.error('bench: --runs >= 1, --warmup >= 0, --rounds >= 1, --threads positive integers');
     process.exit(2);
   }
   return o;
@@ -78,7 +89,10 @@ async function benchPage(browser, base, query, o, offsite) {
   const page = await context.newPage();
   const workers = [];
   page.on('worker', (w) => workers.push(new URL(w.url()).pathname.split('/').pop() || w.url()));
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`  [page ${m.type()}] ${m.text()}`); });
+  page.on('console', (m) => {
+    // LiteRT.js logs its INFO lines as errors.
+    if ((m.type() === 'error' || m.type() === 'warning') && !m.text().startsWith('INFO: ')) console.error(`  [page ${m.type()}] ${m.text()}`);
+  });
   page.on('pageerror', (e) => console.error(`  [page] ${e.message}`));
   try {
     await page.goto(new URL(`bench/index.html?${new URLSearchParams(query)}`, base).href);
@@ -102,6 +116,36 @@ function makeInputTensor() {
   execFileSync(python, [path.join(root, 'scripts/preprocess_tensor.py'), path.join(root, IMAGE), path.join(root, rel)],
     { stdio: 'inherit' });
   return `../${rel}`;
+}
+
+// ---- rounds ----------------------------------------------------------------------------------
+
+const sameKey = (a, b) => a.engine === b.engine && a.variant === b.variant && a.threads === b.threads;
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** One row per (engine, variant, threads): the first round's row with the statistics of all runs. */
+function poolRounds(all) {
+  const out = [];
+  for (const r of all) {
+    const first = out.find((x) => sameKey(x, r));
+    if (!first) out.push({ ...r, round_medians_ms: [r.median_ms] });
+    else {
+      first.samples_ms = [...first.samples_ms, ...r.samples_ms];
+      first.wall_samples_ms = [...first.wall_samples_ms, ...r.wall_samples_ms];
+      first.round_medians_ms.push(r.median_ms);
+    }
+  }
+  for (const r of out) {
+    Object.assign(r, { median_ms: median(r.samples_ms), min_ms: Math.min(...r.samples_ms),
+      median_wall_ms: median(r.wall_samples_ms), runs: r.samples_ms.length, rounds: r.round_medians_ms.length });
+    delete r.wall_samples_ms; // results.json keeps the model times only
+  }
+  return out;
 }
 
 // ---- report ----------------------------------------------------------------------------------
@@ -153,23 +197,50 @@ function goals(rows, skipped, threadsList) {
   return lines;
 }
 
+/** quantscope against LiteRT.js per variant and thread count, and the .tflite check. */
+function litertSection(rows, meta) {
+  const lines = ['## quantscope vs LiteRT.js', '',
+    '| variant | threads | quantscope ms | LiteRT.js ms | quantscope / LiteRT.js |', '|---|---:|---:|---:|---:|'];
+  for (const t of meta.threads) {
+    for (const v of ['int8', 'fp32']) {
+      const q = find(rows, 'quantscope', v, t);
+      const l = find(rows, 'litert.js', v, t);
+      lines.push(`| ${v} | ${t} | ${fmt(q?.median_ms)} | ${fmt(l?.median_ms)} | ${q && l ? `${(q.median_ms / l.median_ms).toFixed(2)}x` : '–'} |`);
+    }
+  }
+  const c = meta.tfliteCheck;
+  if (c) {
+    lines.push('', `The .tflite models against onnxruntime on the ${c.count} sample photos (\`${TFLITE}-tflite-check.json\`, ` +
+      `TensorFlow ${c.tensorflow}): fp32 max |logit difference| ${c.fp32_tflite_max_abs_diff.toExponential(1)}, ` +
+      `top-1 agrees on ${c.fp32_top1_agree}/${c.count}; int8 top-1 agrees on ${c.int8_top1_agree}/${c.count} ` +
+      `(max |logit difference| ${c.int8_max_abs_diff.toFixed(2)}).`);
+  }
+  return lines;
+}
+
 function report(rows, skipped, kernels, meta) {
   const md = [];
   md.push('# quantscope browser benchmark', '');
   md.push(`EfficientNet-Lite0 on \`${IMAGE}\`, ${meta.date}, headless ${meta.browser}, ${meta.cpus} CPUs, ` +
-    `crossOriginIsolated: ${meta.isolated}. Median of ${meta.runs} runs after ${meta.warmup} warm-up runs (and one first call). ` +
+    `crossOriginIsolated: ${meta.isolated}. Median of ${meta.runs * meta.rounds} runs` +
+    (meta.rounds > 1 ? ` (${meta.rounds} rounds of ${meta.runs}, the engines taking turns), each round after` : ' after') +
+    ` ${meta.warmup} warm-up runs (and one first call). ` +
     '"ms" is the engine-reported model time (ratios and goals use the medians): quantscope `classify().ms` (decoding and preprocessing excluded), ' +
     'onnxruntime-web ' + `${meta.ortVersion ? `${meta.ortVersion} ` : ''}` + '`session.run()` timed inside its Worker on the tensor ' +
-    '`scripts/preprocess_tensor.py` made from the same image. "wall ms" is the round trip from the page ' +
-    '(quantscope: includes decoding and preprocessing; onnxruntime-web: includes copying the tensor to the worker). ' +
+    '`scripts/preprocess_tensor.py` made from the same image, LiteRT.js ' + `${meta.litertVersion ? `${meta.litertVersion} ` : ''}` +
+    '`new Tensor()` + `model.run()` + reading the logits, timed inside its Worker on the same tensor in NHWC. "wall ms" is the round trip from the page ' +
+    '(quantscope: includes decoding and preprocessing; the peers: include copying the tensor to the worker). ' +
     'quantscope int8: `model.quantize({mode: "static", observer: "minmax", perChannel: true})` calibrated on ' +
-    `the ${meta.calib} sample photos; onnxruntime-web int8: \`${INT8_QDQ}\` (onnxruntime static QDQ, MinMax, per-channel, same photos).`, '');
+    `the ${meta.calib} sample photos; onnxruntime-web int8: \`${INT8_QDQ}\` (onnxruntime static QDQ, MinMax, per-channel, same photos); ` +
+    `LiteRT.js: \`${TFLITE}.tflite\` and \`${TFLITE}-int8.tflite\` (\`scripts/make_tflite.py\`: TensorFlow's TFLiteConverter, ` +
+    'full-integer int8, per-channel weights, same photos as the representative dataset).', '');
   const [l0, l1] = meta.load;
   md.push(`1-minute load average ${l0.toFixed(2)} before, ${l1.toFixed(2)} after the run` +
     (Math.max(l0, l1) > 0.5 * meta.cpus ? ` (**the machine was busy: other processes competed for its ${meta.cpus} CPUs, the numbers are noisy**)` : '') + '.', '');
   md.push('| engine | variant | threads | median ms | min ms | median wall ms | vs quantscope fp32 | weights in wasm memory | top-1 |');
   md.push('|---|---|---:|---:|---:|---:|---:|---:|---|');
-  const order = (r) => [r.threads, r.engine === 'quantscope' ? 0 : 1, r.variant === 'fp32' ? 0 : 1];
+  const engineOrder = ['quantscope', 'onnxruntime-web', 'litert.js'];
+  const order = (r) => [r.threads, engineOrder.indexOf(r.engine), r.variant === 'fp32' ? 0 : 1];
   const all = [...rows, ...skipped.map((s) => ({ ...s, skippedRow: true }))]
     .sort((a, b) => { const x = order(a); const y = order(b); return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
   for (const r of all) {
@@ -183,6 +254,7 @@ function report(rows, skipped, kernels, meta) {
     md.push(`| ${r.engine} | ${r.variant} | ${r.threads} | ${fmt(r.median_ms)} | ${fmt(r.min_ms)} | ${fmt(r.median_wall_ms)} | ${ratio} | ${mem} | ${r.top1.index} ${r.top1.label} (${r.top1.prob.toFixed(3)}) |`);
   }
   md.push('', '## Goals', '', ...goals(rows, skipped, meta.threads));
+  md.push('', ...litertSection(rows, meta));
   const ref = find(rows, 'quantscope', 'fp32', meta.threads[0]) ?? rows[0];
   const disagree = rows.filter((r) => ref && r.top1.index !== ref.top1.index);
   if (disagree.length) {
@@ -227,59 +299,74 @@ const loadBefore = os.loadavg()[0];
 const server = await serve({ root, port: 0, host: '127.0.0.1', isolation: true });
 const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
 const browserVersion = browser.version();
-const rows = [];
-const skipped = [];
+let rows = [];
+let skipped = [];
 const kernels = [];
 const offsite = [];
 let failed = false;
+// The engines, one page each per thread count, in this order within each thread count.
+// `reject(row, threads)` names why a row does not count (a fallback to fewer threads).
+const ENGINES = [
+  {
+    name: 'quantscope',
+    what: `fp32, then int8 and low-bit weights (quantize on ${calib.length} photos)`,
+    query: { calib: calib.join(',') },
+    missing: (threads) => (threads > 1 && !haveMt ? 'pkg/mt not built' : null),
+    reject: (row, threads) => (threads > 1 && row.build !== 'simd-threads'
+      ? `fell back to the single-threaded build: ${row.fallback_reason}` : null),
+  },
+  {
+    name: 'onnxruntime-web',
+    what: 'fp32, then int8 (QDQ)',
+    query: { input, int8model: `../${INT8_QDQ}` },
+    missing: () => null,
+    reject: (row, threads) => (threads > 1 && !row.worker_cross_origin_isolated
+      ? 'is not crossOriginIsolated: it would run single-threaded' : null),
+  },
+  {
+    name: 'litert.js',
+    what: 'fp32, then int8 (.tflite of scripts/make_tflite.py)',
+    query: { input, tflite: `../${TFLITE}` },
+    missing: () => null,
+    reject: (row, threads) => (threads > 1 && !(row.worker_cross_origin_isolated && /threaded/.test(row.litert_build))
+      ? `did not load its threaded build (${row.litert_build}, isolated: ${row.worker_cross_origin_isolated})` : null),
+  },
+].filter((e) => o.engines.includes(e.name));
+
 try {
-  for (const threads of o.threads) {
-    const common = { threads, runs: o.runs, warmup: o.warmup };
-    // quantscope
-    if (threads > 1 && !haveMt) {
-      console.error(`bench: pkg/mt/quantscope_bg.wasm not found: SKIPPING quantscope at ${threads} threads`);
-      for (const variant of ['fp32', 'int8']) skipped.push({ engine: 'quantscope', variant, threads, reason: 'pkg/mt not built' });
-    } else {
-      console.log(`bench: quantscope, threads=${threads}: fp32, then int8 (quantize on ${calib.length} photos); ${o.warmup} warm-up + ${o.runs} runs each…`);
-      try {
-        const r = await benchPage(browser, server.url, { ...common, engine: 'quantscope', calib: calib.join(',') }, o, offsite);
-        for (const row of r.rows) {
-          if (threads > 1 && row.build !== 'simd-threads') {
-            console.error(`bench: quantscope threads=${threads} fell back to the single-threaded build: ${row.fallback_reason}`);
-            failed = true;
-            continue;
-          }
-          rows.push(row);
-        }
-        for (const s of r.skipped) {
-          console.error(`bench: *** SKIPPED quantscope ${s.variant} at ${threads} thread(s): ${s.reason} ***`);
-          skipped.push(s);
-        }
-        if (r.kernel_bench) kernels.push(r.kernel_bench);
-      } catch (e) {
-        console.error(`bench: quantscope threads=${threads} failed: ${e.message}`);
-        failed = true;
-      }
-    }
-    // onnxruntime-web
-    console.log(`bench: onnxruntime-web, threads=${threads}: fp32, then int8 (QDQ); ${o.warmup} warm-up + ${o.runs} runs each…`);
-    try {
-      const r = await benchPage(browser, server.url, { ...common, engine: 'onnxruntime-web', input, int8model: `../${INT8_QDQ}` }, o, offsite);
-      for (const row of r.rows) {
-        if (threads > 1 && !row.worker_cross_origin_isolated) {
-          console.error('bench: onnxruntime-web is not crossOriginIsolated: it would run single-threaded');
-          failed = true;
+  for (let round = 1; round <= o.rounds; round++) {
+    if (o.rounds > 1) console.log(`bench: round ${round} of ${o.rounds}`);
+    for (const threads of o.threads) {
+      const common = { threads, runs: o.runs, warmup: o.warmup };
+      for (const eng of ENGINES) {
+        const missing = eng.missing(threads);
+        if (missing) {
+          console.error(`bench: ${missing}: SKIPPING ${eng.name} at ${threads} threads`);
+          for (const variant of ['fp32', 'int8']) skipped.push({ engine: eng.name, variant, threads, reason: missing });
           continue;
         }
-        rows.push(row);
+        console.log(`bench: ${eng.name}, threads=${threads}: ${eng.what}; ${o.warmup} warm-up + ${o.runs} runs each…`);
+        try {
+          const r = await benchPage(browser, server.url, { ...common, engine: eng.name, ...eng.query }, o, offsite);
+          for (const row of r.rows) {
+            const why = eng.reject(row, threads);
+            if (why) {
+              console.error(`bench: ${eng.name} threads=${threads} ${why}`);
+              failed = true;
+              continue;
+            }
+            rows.push(row);
+          }
+          for (const sk of r.skipped) {
+            console.error(`bench: *** SKIPPED ${eng.name} ${sk.variant} at ${threads} thread(s): ${sk.reason} ***`);
+            skipped.push(sk);
+          }
+          if (r.kernel_bench && round === 1) kernels.push(r.kernel_bench);
+        } catch (e) {
+          console.error(`bench: ${eng.name} threads=${threads} failed: ${e.message}`);
+          failed = true;
+        }
       }
-      for (const s of r.skipped) {
-        console.error(`bench: *** SKIPPED onnxruntime-web ${s.variant} at ${threads} thread(s): ${s.reason} ***`);
-        skipped.push(s);
-      }
-    } catch (e) {
-      console.error(`bench: onnxruntime-web threads=${threads} failed: ${e.message}`);
-      failed = true;
     }
   }
 } finally {
@@ -291,6 +378,8 @@ if (offsite.length) {
   failed = true;
 }
 
+rows = poolRounds(rows);
+skipped = skipped.filter((k, i) => skipped.findIndex((x) => sameKey(x, k)) === i);
 for (const r of rows) Object.assign(r, { run: runId, load_average: [loadBefore, os.loadavg()[0]] });
 let history = [];
 if (existsSync(o.out)) {
@@ -310,10 +399,14 @@ const md = report(rows, skipped, kernels, {
   load: [loadBefore, os.loadavg()[0]],
   isolated: rows.length ? rows.every((r) => r.cross_origin_isolated) : 'unknown',
   runs: o.runs,
+  rounds: o.rounds,
   warmup: o.warmup,
   calib: calib.length,
   threads: o.threads,
-  ortVersion: rows.find((r) => r.ort_version)?.ort_version ? `${rows.find((r) => r.ort_version).ort_version}` : null,
+  ortVersion: rows.find((r) => r.ort_version)?.ort_version ?? null,
+  litertVersion: rows.find((r) => r.litert_version)?.litert_version ?? null,
+  tfliteCheck: existsSync(path.join(root, `${TFLITE}-tflite-check.json`))
+    ? JSON.parse(await readFile(path.join(root, `${TFLITE}-tflite-check.json`), 'utf8')) : null,
 });
 await writeFile(o.md, md);
 console.log(`\n${md}`);
