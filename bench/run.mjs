@@ -37,6 +37,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../scripts/serve.mjs';
+import { median } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(process.env.QUANTSCOPE_ROOT ?? path.join(here, '..'));
@@ -121,12 +122,6 @@ function makeInputTensor() {
 // ---- rounds ----------------------------------------------------------------------------------
 
 const sameKey = (a, b) => a.engine === b.engine && a.variant === b.variant && a.threads === b.threads;
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** One row per (engine, variant, threads): the first round's row with the statistics of all runs. */
 function poolRounds(all) {
