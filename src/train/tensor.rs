@@ -104,21 +104,3 @@ impl Tensor4 {
             .collect()
     }
 }
-
-/// `src` `[rows, cols]` row-major, transposed into `[cols, rows]`.
-pub(crate) fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    debug_assert_eq!(src.len(), rows * cols);
-    let mut dst = vec![0.0f32; src.len()];
-    // Blocks of 32 x 32 keep both sides' lines in cache.
-    const B: usize = 32;
-    for r0 in (0..rows).step_by(B) {
-        for c0 in (0..cols).step_by(B) {
-            for r in r0..(r0 + B).min(rows) {
-                for c in c0..(c0 + B).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
-                }
-            }
-        }
-    }
-    dst
-}
