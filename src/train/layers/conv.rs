@@ -12,7 +12,7 @@ use super::super::gemm::{gemm, Mat};
 use super::super::par::{map_chunks, sum};
 use super::super::param::Param;
 use super::super::rng::SplitMix64;
-use super::super::tensor::{Shape, Tensor4};
+use super::super::tensor::{buffer, recycle, Shape, Tensor4};
 use super::fake_quant::WeightQuant;
 use crate::kernels::gather;
 use crate::{Error, Result};
@@ -126,7 +126,7 @@ impl Conv2d {
         let (k, np) = (self.taps(), out.channel_len());
         let mut cols = std::mem::take(&mut self.cols);
         self.im2col(&x, out, &mut cols);
-        let mut y = vec![0.0f32; self.out_channels * np];
+        let mut y = buffer(self.out_channels * np);
         gemm(
             Mat::new(self.effective_weight(), self.out_channels, k),
             Mat::new(&cols, k, np),
@@ -135,6 +135,7 @@ impl Conv2d {
         );
         self.cols = cols;
         self.cache = train.then_some(x.shape);
+        recycle(x.data);
         Ok(Tensor4::new(out, y))
     }
 
@@ -161,6 +162,7 @@ impl Conv2d {
             q.mask_gradient(&mut self.weight.grad);
         }
         if !input_grad {
+            recycle(dy.data);
             return None;
         }
         let mut dcols = std::mem::take(&mut self.dcols);
@@ -173,6 +175,7 @@ impl Conv2d {
         );
         let dx = self.col2im(&dcols, input, dy.shape);
         self.dcols = dcols;
+        recycle(dy.data);
         Some(dx)
     }
 
@@ -224,9 +227,10 @@ impl Conv2d {
     fn col2im(&self, dcols: &[f32], input: Shape, out: Shape) -> Tensor4 {
         let (s, p, kk) = (self.stride, self.pad, self.kernel);
         let np = out.channel_len();
-        let mut dx = vec![0.0f32; input.len()];
+        let mut dx = buffer(input.len());
         let plane_len = input.plane();
         map_chunks(&mut dx, input.channel_len(), |ci, dx| {
+            dx.fill(0.0);
             // Taps in increasing (ky, kx) order: every pixel sums them in a fixed order.
             for tap in 0..kk * kk {
                 let (ky, kx) = (tap / kk, tap % kk);

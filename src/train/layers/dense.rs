@@ -8,7 +8,7 @@ use super::super::gemm::{gemm, Mat};
 use super::super::par::sum;
 use super::super::param::Param;
 use super::super::rng::SplitMix64;
-use super::super::tensor::{Shape, Tensor4};
+use super::super::tensor::{buffer, Shape, Tensor4};
 use super::fake_quant::WeightQuant;
 use crate::{Error, Result};
 
@@ -72,7 +72,7 @@ impl Dense {
         if let Some(q) = &mut self.weight_quant {
             q.refresh(&self.weight.value, &self.bias.value, self.outputs, train);
         }
-        let mut y = vec![0.0f32; out.len()];
+        let mut y = buffer(out.len());
         gemm(
             Mat::new(self.effective_weight(), self.outputs, self.inputs),
             Mat::new(&x.data, self.inputs, out.n),

@@ -1,7 +1,7 @@
 //! Layers without parameters: ReLU, 2x2 max pooling and flatten.
 
 use super::super::par::{map_chunks, map_chunks2, ELEMENTWISE_CHUNK};
-use super::super::tensor::{Shape, Tensor4};
+use super::super::tensor::{buffer, recycle, Shape, Tensor4};
 use crate::{Error, Result};
 
 /// `y = max(x, 0)`; backward passes `dy` where `x > 0`, else 0.
@@ -83,7 +83,7 @@ impl MaxPool2d {
         if u32::try_from(xs.plane()).is_err() {
             return Err(Error::Input(format!("max pool: input {xs} too large")));
         }
-        let mut y = vec![0.0f32; out.len()];
+        let mut y = buffer(out.len());
         // Evaluation still records the positions (cheap) but keeps nothing.
         let mut argmax = if train {
             std::mem::take(&mut self.argmax)
@@ -99,20 +99,17 @@ impl MaxPool2d {
                 let top = &src[2 * oy * xs.w..][..xs.w];
                 let bottom = &src[(2 * oy + 1) * xs.w..][..xs.w];
                 for (ox, (d, a)) in dst.iter_mut().zip(arg.iter_mut()).enumerate() {
-                    let v = [
-                        top[2 * ox],
-                        top[2 * ox + 1],
-                        bottom[2 * ox],
-                        bottom[2 * ox + 1],
-                    ];
-                    *d = v[0].max(v[1]).max(v[2].max(v[3]));
-                    // The first maximum in reading order.
-                    let mut best = 0;
-                    for q in 1..4 {
-                        if v[q] > v[best] {
-                            best = q;
-                        }
-                    }
+                    let (t0, t1) = (top[2 * ox], top[2 * ox + 1]);
+                    let (b0, b1) = (bottom[2 * ox], bottom[2 * ox + 1]);
+                    *d = t0.max(t1).max(b0.max(b1));
+                    // The first maximum in reading order: of each row, then of the two.
+                    let (top_max, top_at) = if t1 > t0 { (t1, 1) } else { (t0, 0) };
+                    let (bottom_max, bottom_at) = if b1 > b0 { (b1, 3) } else { (b0, 2) };
+                    let best = if bottom_max > top_max {
+                        bottom_at
+                    } else {
+                        top_at
+                    };
                     *a = ((2 * oy + best / 2) * xs.w + 2 * ox + best % 2) as u32;
                 }
             }
@@ -121,6 +118,7 @@ impl MaxPool2d {
             self.input = Some(xs);
             self.argmax = argmax;
         }
+        recycle(x.data);
         Ok(Tensor4::new(out, y))
     }
 
@@ -130,9 +128,10 @@ impl MaxPool2d {
             .input
             .take()
             .expect("MaxPool2d::backward without a training forward");
-        let mut dx = vec![0.0f32; input.len()];
+        let mut dx = buffer(input.len());
         let plane = dy.shape.plane().max(1);
         map_chunks(&mut dx, input.plane(), |i, dx| {
+            dx.fill(0.0);
             let (dy, arg) = (
                 &dy.data[i * plane..][..plane],
                 &self.argmax[i * plane..][..plane],
@@ -141,6 +140,7 @@ impl MaxPool2d {
                 dx[at as usize] = g; // windows do not overlap
             }
         });
+        recycle(dy.data);
         Tensor4::new(input, dx)
     }
 }
@@ -166,7 +166,7 @@ impl Flatten {
     /// Regroups the values; remembers the input's extents for backward.
     pub fn forward(&mut self, x: Tensor4) -> Tensor4 {
         let s = x.shape;
-        let (plane, mut y) = (s.plane(), vec![0.0f32; s.len()]);
+        let (plane, mut y) = (s.plane(), buffer(s.len()));
         for c in 0..s.c {
             for n in 0..s.n {
                 let src = &x.data[(c * s.n + n) * plane..][..plane];
@@ -176,13 +176,14 @@ impl Flatten {
             }
         }
         self.input = Some(s);
+        recycle(x.data);
         Tensor4::new(self.output_shape(s), y)
     }
 
     /// The inverse regrouping of `dy`.
     pub fn backward(&mut self, dy: Tensor4) -> Tensor4 {
         let s = self.input.expect("Flatten::backward without forward");
-        let (plane, mut dx) = (s.plane(), vec![0.0f32; s.len()]);
+        let (plane, mut dx) = (s.plane(), buffer(s.len()));
         for c in 0..s.c {
             for n in 0..s.n {
                 let dst = &mut dx[(c * s.n + n) * plane..][..plane];
@@ -191,6 +192,7 @@ impl Flatten {
                 }
             }
         }
+        recycle(dy.data);
         Tensor4::new(s, dx)
     }
 }
