@@ -133,8 +133,15 @@ fn pack_b(b: Mat, blk: &BBlock, dst: &mut [f32]) {
         let w = NR.min(blk.jc + blk.nc - j0);
         if b.cs == 1 {
             for (p, out) in panel.chunks_exact_mut(NR).enumerate() {
-                out[..w].copy_from_slice(&b.data[(pc + p) * b.rs + j0..][..w]);
-                out[w..].fill(0.0);
+                let src = &b.data[(pc + p) * b.rs + j0..][..w];
+                match (<&mut [f32; NR]>::try_from(&mut *out), <&[f32; NR]>::try_from(src)) {
+                    // A constant length: inline vector moves, not a memmove call per panel row.
+                    (Ok(out), Ok(src)) => *out = *src,
+                    _ => {
+                        out[..w].copy_from_slice(src);
+                        out[w..].fill(0.0);
+                    }
+                }
             }
         } else {
             // Column j of the panel reads along b's storage (contiguous when b is a transpose).
