@@ -134,7 +134,10 @@ fn pack_b(b: Mat, blk: &BBlock, dst: &mut [f32]) {
         if b.cs == 1 {
             for (p, out) in panel.chunks_exact_mut(NR).enumerate() {
                 let src = &b.data[(pc + p) * b.rs + j0..][..w];
-                match (<&mut [f32; NR]>::try_from(&mut *out), <&[f32; NR]>::try_from(src)) {
+                match (
+                    <&mut [f32; NR]>::try_from(&mut *out),
+                    <&[f32; NR]>::try_from(src),
+                ) {
                     // A constant length: inline vector moves, not a memmove call per panel row.
                     (Ok(out), Ok(src)) => *out = *src,
                     _ => {
@@ -144,10 +147,18 @@ fn pack_b(b: Mat, blk: &BBlock, dst: &mut [f32]) {
                 }
             }
         } else {
-            // Column j of the panel reads along b's storage (contiguous when b is a transpose).
+            // Column j of the panel is a run of b's storage when b is a transpose (rs == 1).
             for j in 0..NR {
-                for (p, out) in panel.chunks_exact_mut(NR).enumerate() {
-                    out[j] = if j < w { b.at(pc + p, j0 + j) } else { 0.0 };
+                let rows = panel.chunks_exact_mut(NR);
+                if j >= w {
+                    rows.for_each(|out| out[j] = 0.0);
+                } else if b.rs == 1 {
+                    let run = &b.data[(j0 + j) * b.cs + pc..][..kc];
+                    rows.zip(run).for_each(|(out, &v)| out[j] = v);
+                } else {
+                    for (p, out) in rows.enumerate() {
+                        out[j] = b.at(pc + p, j0 + j);
+                    }
                 }
             }
         }
