@@ -133,7 +133,10 @@ impl Conv2d {
             &mut y,
             Some(self.effective_bias()),
         );
-        self.cols = cols;
+        // Evaluation batches may be much larger than training ones: not worth pinning.
+        if train {
+            self.cols = cols;
+        }
         self.cache = train.then_some(x.shape);
         recycle(x.data);
         Ok(Tensor4::new(out, y))
