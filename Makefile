@@ -167,8 +167,9 @@ test-fashion-mnist: fashion-mnist
 
 # The Fashion-MNIST CNN, trained from scratch by the release binary with threads: seeded, so
 # the same build gives the same weights. FMNIST_EPOCHS trades minutes for accuracy: with seed 1,
-# 5 epochs give 91.97% float test accuracy, 6 give 92.22% (measured 2026-12-04 on the shared
-# 2-core machine: 71-82 s an epoch, 730-840 images/s, about 8 minutes in all).
+# 6 epochs give 92.09% float test accuracy (measured 2026-12-04 on the shared 2-core machine:
+# 29-38 s an epoch, 1560-2080 images/s, under 4 minutes in all; 5 epochs gave 91.97% with the
+# engine before that day's speed-up, which changed the float summation order).
 FMNIST_EPOCHS := 6
 TRAIN_SOURCES := Cargo.toml Cargo.lock $(shell find src/train src/data src/kernels -name '*.rs') \
 	src/bin/quantscope/train.rs src/bin/quantscope/main.rs src/export/build.rs

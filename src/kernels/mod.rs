@@ -26,7 +26,7 @@ pub mod f32_qs8_vcvt;
 pub mod f32_requant;
 pub mod f32_rminmax;
 pub mod fixed_point;
-mod gemm_rows;
+pub(crate) mod gemm_rows;
 pub(crate) mod padded_plane;
 #[cfg(feature = "threads")]
 mod parallel;

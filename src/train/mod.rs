@@ -15,6 +15,7 @@ pub mod layers;
 mod loss;
 mod net;
 mod optim;
+mod par;
 mod param;
 pub mod qat;
 mod rng;

@@ -105,20 +105,44 @@ impl Tensor4 {
     }
 }
 
-/// `src` `[rows, cols]` row-major, transposed into `[cols, rows]`.
-pub(crate) fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    debug_assert_eq!(src.len(), rows * cols);
-    let mut dst = vec![0.0f32; src.len()];
-    // Blocks of 32 x 32 keep both sides' lines in cache.
-    const B: usize = 32;
-    for r0 in (0..rows).step_by(B) {
-        for c0 in (0..cols).step_by(B) {
-            for r in r0..(r0 + B).min(rows) {
-                for c in c0..(c0 + B).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
-                }
+thread_local! {
+    /// Activation buffers given back by the layers that consumed them, for the next ones.
+    static SPARE: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Spare buffers kept per thread: a training step frees about this many large activations.
+const MAX_SPARE: usize = 12;
+
+/// A buffer of `len` values with unspecified contents (callers overwrite all of them): the
+/// smallest spare one that fits, else a new one. Reusing buffers saves the page faults of
+/// fresh allocations, which cost as much as the element-wise passes themselves.
+pub(crate) fn buffer(len: usize) -> Vec<f32> {
+    let spare = SPARE.with(|s| {
+        let mut s = s.borrow_mut();
+        let best = (0..s.len())
+            .filter(|&i| s[i].capacity() >= len)
+            .min_by_key(|&i| s[i].capacity());
+        best.map(|i| s.swap_remove(i))
+    });
+    let mut v = spare.unwrap_or_default();
+    v.truncate(len);
+    v.resize(len, 0.0);
+    v
+}
+
+/// Hands `v` back for [`buffer`] (the smallest spare goes when there are too many).
+pub(crate) fn recycle(v: Vec<f32>) {
+    if v.capacity() < 1024 {
+        return;
+    }
+    SPARE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.push(v);
+        if s.len() > MAX_SPARE {
+            let smallest = (0..s.len()).min_by_key(|&i| s[i].capacity());
+            if let Some(i) = smallest {
+                s.swap_remove(i);
             }
         }
-    }
-    dst
+    });
 }

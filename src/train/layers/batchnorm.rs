@@ -10,6 +10,7 @@
 //! `dbeta = sum dy`, `dgamma = sum dy * xhat`,
 //! `dx = gamma / (M * sigma) * (M * dy - dbeta - xhat * dgamma)`.
 
+use super::super::par::{map_chunks, map_chunks2, sum, sum_pairs};
 use super::super::param::Param;
 use super::super::tensor::{Shape, Tensor4};
 use crate::{Error, Result};
@@ -32,13 +33,10 @@ pub struct BatchNorm2d {
     pub running_mean: Vec<f32>,
     /// Running (unbiased) variance, `[C]`.
     pub running_var: Vec<f32>,
-    cache: Option<BnCache>,
-}
-
-#[derive(Clone, Debug)]
-struct BnCache {
+    /// `1 / sigma` per channel of the last training forward, for backward.
+    cache: Option<Vec<f32>>,
+    /// The normalised input of the last training forward (reused between steps).
     xhat: Vec<f32>,
-    inv_sigma: Vec<f32>,
 }
 
 impl BatchNorm2d {
@@ -51,6 +49,7 @@ impl BatchNorm2d {
             running_mean: vec![0.0; channels],
             running_var: vec![1.0; channels],
             cache: None,
+            xhat: Vec::new(),
         }
     }
 
@@ -83,11 +82,11 @@ impl BatchNorm2d {
         let m = x.shape.channel_len();
         if !train {
             let (scale, shift) = self.scale_shift();
-            for (c, values) in x.data.chunks_exact_mut(m).enumerate() {
+            map_chunks(&mut x.data, m, |c, values| {
                 for v in values {
                     *v = *v * scale[c] + shift[c];
                 }
-            }
+            });
             return Ok(x);
         }
         if m < 2 {
@@ -96,62 +95,54 @@ impl BatchNorm2d {
                 self.gamma.name, x.shape
             )));
         }
-        let mut xhat = vec![0.0f32; x.data.len()];
-        let mut inv_sigma = vec![0.0f32; self.channels];
-        for (c, (values, xhat)) in x
-            .data
-            .chunks_exact_mut(m)
-            .zip(xhat.chunks_exact_mut(m))
-            .enumerate()
-        {
-            // f64 sums: exact enough over tens of thousands of values, in a fixed order.
-            let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / m as f64;
-            let var = values
-                .iter()
-                .map(|&v| (f64::from(v) - mean).powi(2))
-                .sum::<f64>()
-                / m as f64;
-            let inv = 1.0 / (var + f64::from(BN_EPSILON)).sqrt();
-            let (mean32, inv32) = (mean as f32, inv as f32);
-            let (gamma, beta) = (self.gamma.value[c], self.beta.value[c]);
+        let mut xhat = std::mem::take(&mut self.xhat);
+        xhat.resize(x.data.len(), 0.0);
+        let (gamma, beta) = (&self.gamma.value, &self.beta.value);
+        // One task per channel: f64 sums in fixed lanes, then the normalisation.
+        let stats = map_chunks2(&mut x.data, m, &mut xhat, m, |c, values, xhat| {
+            let mean = sum(values) / m as f64;
+            let var = sum_pairs(values, values, |v, _| (f64::from(v) - mean).powi(2)) / m as f64;
+            let inv = (1.0 / (var + f64::from(BN_EPSILON)).sqrt()) as f32;
+            let mean32 = mean as f32;
             for (v, h) in values.iter_mut().zip(xhat.iter_mut()) {
-                *h = (*v - mean32) * inv32;
-                *v = gamma * *h + beta;
+                *h = (*v - mean32) * inv;
+                *v = gamma[c] * *h + beta[c];
             }
-            inv_sigma[c] = inv32;
+            (mean32, var, inv)
+        });
+        let mut inv_sigma = Vec::with_capacity(self.channels);
+        for (c, (mean32, var, inv)) in stats.into_iter().enumerate() {
+            inv_sigma.push(inv);
             let unbiased = var * m as f64 / (m - 1) as f64;
             self.running_mean[c] += BN_MOMENTUM * (mean32 - self.running_mean[c]);
             self.running_var[c] += BN_MOMENTUM * (unbiased as f32 - self.running_var[c]);
         }
-        self.cache = Some(BnCache { xhat, inv_sigma });
+        self.xhat = xhat;
+        self.cache = Some(inv_sigma);
         Ok(x)
     }
 
     /// Sets the gradients of `gamma` and `beta` and returns `dx` (formulas in the module doc).
     pub fn backward(&mut self, mut dy: Tensor4) -> Tensor4 {
-        let cache = self
+        let inv_sigma = self
             .cache
             .take()
             .expect("BatchNorm2d::backward without a training forward");
         let m = dy.shape.channel_len();
-        for (c, (dy, xhat)) in dy
-            .data
-            .chunks_exact_mut(m)
-            .zip(cache.xhat.chunks_exact(m))
-            .enumerate()
-        {
-            let (mut dbeta, mut dgamma) = (0.0f64, 0.0f64);
-            for (&g, &h) in dy.iter().zip(xhat) {
-                dbeta += f64::from(g);
-                dgamma += f64::from(g) * f64::from(h);
+        let gamma = &self.gamma.value;
+        let grads = map_chunks2(&mut dy.data, m, &mut self.xhat, m, |c, dy, xhat| {
+            let dbeta = sum(dy) as f32;
+            let dgamma = sum_pairs(dy, xhat, |g, h| f64::from(g) * f64::from(h)) as f32;
+            let k = gamma[c] * inv_sigma[c] / m as f32;
+            let mf = m as f32;
+            for (g, &h) in dy.iter_mut().zip(xhat.iter()) {
+                *g = k * (mf * *g - dbeta - h * dgamma);
             }
-            self.beta.grad[c] = dbeta as f32;
-            self.gamma.grad[c] = dgamma as f32;
-            let k = self.gamma.value[c] * cache.inv_sigma[c] / m as f32;
-            let (mf, db, dg) = (m as f32, dbeta as f32, dgamma as f32);
-            for (g, &h) in dy.iter_mut().zip(xhat) {
-                *g = k * (mf * *g - db - h * dg);
-            }
+            (dbeta, dgamma)
+        });
+        for (c, (dbeta, dgamma)) in grads.into_iter().enumerate() {
+            self.beta.grad[c] = dbeta;
+            self.gamma.grad[c] = dgamma;
         }
         dy
     }

@@ -8,11 +8,13 @@
 //! - backward: `dW = dY cols^T`, `db[o] = sum over N*P of dY[o]`,
 //!   `dX = col2im(W^T dY)` (each tap's gradient added back to the pixel it read).
 
-use super::super::gemm::{matmul, matmul_at};
+use super::super::gemm::{gemm, Mat};
+use super::super::par::{map_chunks, sum};
 use super::super::param::Param;
 use super::super::rng::SplitMix64;
-use super::super::tensor::{transpose, Shape, Tensor4};
+use super::super::tensor::{buffer, recycle, Shape, Tensor4};
 use super::fake_quant::WeightQuant;
+use crate::kernels::gather;
 use crate::{Error, Result};
 
 /// A convolution layer; weights `[C_out, C_in, k, k]` row-major (ONNX's order).
@@ -34,14 +36,12 @@ pub struct Conv2d {
     pub bias: Param,
     /// Fake quantization of the weights (quantization-aware training), if any.
     pub weight_quant: Option<WeightQuant>,
-    cache: Option<ConvCache>,
-}
-
-/// What backward needs from the training forward pass.
-#[derive(Clone, Debug)]
-struct ConvCache {
-    input: Shape,
+    /// The input's extents when the last training forward left `cols` for backward.
+    cache: Option<Shape>,
+    /// The im2col matrix, kept between steps (reused, not reallocated).
     cols: Vec<f32>,
+    /// `W^T dY` in backward, kept between steps likewise.
+    dcols: Vec<f32>,
 }
 
 impl Conv2d {
@@ -67,6 +67,8 @@ impl Conv2d {
             bias: Param::new(format!("{name}.bias"), vec![0.0; out_channels], false),
             weight_quant: None,
             cache: None,
+            cols: Vec::new(),
+            dcols: Vec::new(),
         }
     }
 
@@ -121,43 +123,63 @@ impl Conv2d {
                 train,
             );
         }
-        let cols = self.im2col(&x, out);
         let (k, np) = (self.taps(), out.channel_len());
-        let y = matmul(
-            self.effective_weight(),
-            self.out_channels,
-            k,
-            &cols,
-            np,
+        let mut cols = std::mem::take(&mut self.cols);
+        self.im2col(&x, out, &mut cols);
+        let mut y = buffer(self.out_channels * np);
+        gemm(
+            Mat::new(self.effective_weight(), self.out_channels, k),
+            Mat::new(&cols, k, np),
+            &mut y,
             Some(self.effective_bias()),
         );
-        self.cache = train.then_some(ConvCache {
-            input: x.shape,
-            cols,
-        });
+        // Evaluation batches may be much larger than training ones: not worth pinning.
+        if train {
+            self.cols = cols;
+        }
+        self.cache = train.then_some(x.shape);
+        recycle(x.data);
         Ok(Tensor4::new(out, y))
     }
 
     /// Sets the gradients of weight and bias from `dy` and returns `dX` when `input_grad`.
     pub fn backward(&mut self, dy: Tensor4, input_grad: bool) -> Option<Tensor4> {
-        let cache = self
+        let input = self
             .cache
             .take()
             .expect("Conv2d::backward without a training forward");
         let (co, k, np) = (self.out_channels, self.taps(), dy.shape.channel_len());
         for (g, row) in self.bias.grad.iter_mut().zip(dy.data.chunks_exact(np)) {
-            *g = row.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
+            *g = sum(row) as f32;
         }
-        // dW[co, K] = dY[co, NP] cols^T: A = dY, B = cols^T ([NP, K]).
-        self.weight.grad = matmul(&dy.data, co, np, &transpose(&cache.cols, k, np), k, None);
+        // dW[co, K] = dY[co, NP] cols^T, packed straight from cols.
+        let dy_mat = Mat::new(&dy.data, co, np);
+        self.weight.grad.resize(co * k, 0.0);
+        gemm(
+            dy_mat,
+            Mat::new(&self.cols, k, np).t(),
+            &mut self.weight.grad,
+            None,
+        );
         if let Some(q) = &self.weight_quant {
             q.mask_gradient(&mut self.weight.grad);
         }
         if !input_grad {
+            recycle(dy.data);
             return None;
         }
-        let dcols = matmul_at(self.effective_weight(), k, co, &dy.data, np);
-        Some(self.col2im(&dcols, cache.input, dy.shape))
+        let mut dcols = std::mem::take(&mut self.dcols);
+        dcols.resize(k * np, 0.0);
+        gemm(
+            Mat::new(self.effective_weight(), co, k).t(),
+            dy_mat,
+            &mut dcols,
+            None,
+        );
+        let dx = self.col2im(&dcols, input, dy.shape);
+        self.dcols = dcols;
+        recycle(dy.data);
+        Some(dx)
     }
 
     /// The output columns `lo..hi` whose tap `k` (kernel offset along an axis of `side`
@@ -169,61 +191,78 @@ impl Conv2d {
     }
 
     /// `cols[(ci, ky, kx), (n, oy, ox)] = x[ci, n, oy * s - p + ky, ox * s - p + kx]`
-    /// (0 outside the image).
-    fn im2col(&self, x: &Tensor4, out: Shape) -> Vec<f32> {
+    /// (0 outside the image), every value written (`cols` is reused, not zeroed); one task per
+    /// row.
+    fn im2col(&self, x: &Tensor4, out: Shape, cols: &mut Vec<f32>) {
         let (s, p, kk) = (self.stride, self.pad, self.kernel);
         let xs = x.shape;
         let np = out.channel_len();
-        let mut cols = vec![0.0f32; self.taps() * np];
-        for (row, dst) in cols.chunks_exact_mut(np).enumerate() {
+        cols.resize(self.taps() * np, 0.0);
+        map_chunks(cols, np, |row, dst| {
             let (ci, ky, kx) = (row / (kk * kk), row / kk % kk, row % kk);
             let (rows, columns) = (
                 self.valid_outputs(ky, xs.h, out.h),
                 self.valid_outputs(kx, xs.w, out.w),
             );
-            for n in 0..xs.n {
+            let planes = dst.chunks_exact_mut(out.plane());
+            for (n, dst) in planes.enumerate() {
                 let plane = &x.data[(ci * xs.n + n) * xs.plane()..][..xs.plane()];
-                for oy in rows.clone() {
+                for (oy, dst) in dst.chunks_exact_mut(out.w).enumerate() {
+                    if !rows.contains(&oy) || columns.is_empty() {
+                        dst.fill(0.0);
+                        continue;
+                    }
                     let src = &plane[(oy * s + ky - p) * xs.w..][..xs.w];
-                    let dst = &mut dst[(n * out.h + oy) * out.w..][..out.w];
-                    if s == 1 {
-                        let from = columns.start + kx - p;
-                        dst[columns.clone()].copy_from_slice(&src[from..][..columns.len()]);
-                    } else {
-                        for ox in columns.clone() {
-                            dst[ox] = src[ox * s + kx - p];
+                    dst[..columns.start].fill(0.0);
+                    dst[columns.end..].fill(0.0);
+                    gather(
+                        &mut dst[columns.clone()],
+                        &src[columns.start * s + kx - p..],
+                        s,
+                    );
+                }
+            }
+        });
+    }
+
+    /// The adjoint of [`Conv2d::im2col`]: each column value added to the pixel it came from;
+    /// one task per input channel.
+    fn col2im(&self, dcols: &[f32], input: Shape, out: Shape) -> Tensor4 {
+        let (s, p, kk) = (self.stride, self.pad, self.kernel);
+        let np = out.channel_len();
+        let mut dx = buffer(input.len());
+        let plane_len = input.plane();
+        map_chunks(&mut dx, input.channel_len(), |ci, dx| {
+            dx.fill(0.0);
+            // Taps in increasing (ky, kx) order: every pixel sums them in a fixed order.
+            for tap in 0..kk * kk {
+                let (ky, kx) = (tap / kk, tap % kk);
+                let src = &dcols[(ci * kk * kk + tap) * np..][..np];
+                let (rows, columns) = (
+                    self.valid_outputs(ky, input.h, out.h),
+                    self.valid_outputs(kx, input.w, out.w),
+                );
+                if columns.is_empty() {
+                    continue;
+                }
+                for (n, plane) in dx.chunks_exact_mut(plane_len).enumerate() {
+                    for oy in rows.clone() {
+                        let dst = &mut plane[(oy * s + ky - p) * input.w..][..input.w];
+                        let src = &src[(n * out.h + oy) * out.w..][..out.w];
+                        if s == 1 {
+                            let dst = &mut dst[columns.start + kx - p..][..columns.len()];
+                            for (d, &v) in dst.iter_mut().zip(&src[columns.clone()]) {
+                                *d += v;
+                            }
+                        } else {
+                            for ox in columns.clone() {
+                                dst[ox * s + kx - p] += src[ox];
+                            }
                         }
                     }
                 }
             }
-        }
-        cols
-    }
-
-    /// The adjoint of [`Conv2d::im2col`]: each column value added to the pixel it came from.
-    fn col2im(&self, dcols: &[f32], input: Shape, out: Shape) -> Tensor4 {
-        let (s, p, kk) = (self.stride, self.pad, self.kernel);
-        let np = out.channel_len();
-        let mut dx = Tensor4::zeros(input);
-        let plane_len = input.plane();
-        // Rows in increasing (ci, ky, kx) order: every pixel sums its taps in a fixed order.
-        for (row, src) in dcols.chunks_exact(np).enumerate() {
-            let (ci, ky, kx) = (row / (kk * kk), row / kk % kk, row % kk);
-            let (rows, columns) = (
-                self.valid_outputs(ky, input.h, out.h),
-                self.valid_outputs(kx, input.w, out.w),
-            );
-            for n in 0..input.n {
-                let plane = &mut dx.data[(ci * input.n + n) * plane_len..][..plane_len];
-                for oy in rows.clone() {
-                    let dst = &mut plane[(oy * s + ky - p) * input.w..][..input.w];
-                    let src = &src[(n * out.h + oy) * out.w..][..out.w];
-                    for ox in columns.clone() {
-                        dst[ox * s + kx - p] += src[ox];
-                    }
-                }
-            }
-        }
-        dx
+        });
+        Tensor4::new(input, dx)
     }
 }

@@ -4,10 +4,11 @@
 //!   computes the same on `[N, in]` rows);
 //! - backward: `dW = dY X^T`, `db[o] = sum over N of dY[o]`, `dX = W^T dY`.
 
-use super::super::gemm::{matmul, matmul_at, matmul_bt};
+use super::super::gemm::{gemm, Mat};
+use super::super::par::sum;
 use super::super::param::Param;
 use super::super::rng::SplitMix64;
-use super::super::tensor::{Shape, Tensor4};
+use super::super::tensor::{buffer, Shape, Tensor4};
 use super::fake_quant::WeightQuant;
 use crate::{Error, Result};
 
@@ -71,12 +72,11 @@ impl Dense {
         if let Some(q) = &mut self.weight_quant {
             q.refresh(&self.weight.value, &self.bias.value, self.outputs, train);
         }
-        let y = matmul(
-            self.effective_weight(),
-            self.outputs,
-            self.inputs,
-            &x.data,
-            out.n,
+        let mut y = buffer(out.len());
+        gemm(
+            Mat::new(self.effective_weight(), self.outputs, self.inputs),
+            Mat::new(&x.data, self.inputs, out.n),
+            &mut y,
             Some(self.effective_bias()),
         );
         self.input = train.then_some(x);
@@ -91,19 +91,26 @@ impl Dense {
             .expect("Dense::backward without a training forward");
         let n = dy.shape.n;
         for (g, row) in self.bias.grad.iter_mut().zip(dy.data.chunks_exact(n)) {
-            *g = row.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
+            *g = sum(row) as f32;
         }
-        self.weight.grad = matmul_bt(&dy.data, self.outputs, n, &x.data, self.inputs);
+        let dy_mat = Mat::new(&dy.data, self.outputs, n);
+        self.weight.grad.resize(self.outputs * self.inputs, 0.0);
+        gemm(
+            dy_mat,
+            Mat::new(&x.data, self.inputs, n).t(),
+            &mut self.weight.grad,
+            None,
+        );
         if let Some(q) = &self.weight_quant {
             q.mask_gradient(&mut self.weight.grad);
         }
         input_grad.then(|| {
-            let dx = matmul_at(
-                self.effective_weight(),
-                self.inputs,
-                self.outputs,
-                &dy.data,
-                n,
+            let mut dx = x.data;
+            gemm(
+                Mat::new(self.effective_weight(), self.outputs, self.inputs).t(),
+                dy_mat,
+                &mut dx,
+                None,
             );
             Tensor4::new(x.shape, dx)
         })

@@ -1,6 +1,7 @@
 //! Layers without parameters: ReLU, 2x2 max pooling and flatten.
 
-use super::super::tensor::{Shape, Tensor4};
+use super::super::par::{map_chunks, map_chunks2, ELEMENTWISE_CHUNK};
+use super::super::tensor::{buffer, recycle, Shape, Tensor4};
 use crate::{Error, Result};
 
 /// `y = max(x, 0)`; backward passes `dy` where `x > 0`, else 0.
@@ -17,11 +18,19 @@ impl Relu {
 
     /// In place; in training remembers where the input was positive.
     pub fn forward(&mut self, mut x: Tensor4, train: bool) -> Tensor4 {
+        const C: usize = ELEMENTWISE_CHUNK;
         if train {
-            self.active = x.data.iter().map(|&v| v > 0.0).collect();
-        }
-        for v in &mut x.data {
-            *v = v.max(0.0);
+            self.active.resize(x.data.len(), false);
+            map_chunks2(&mut x.data, C, &mut self.active, C, |_, x, active| {
+                for (v, a) in x.iter_mut().zip(active) {
+                    *a = *v > 0.0;
+                    *v = v.max(0.0);
+                }
+            });
+        } else {
+            map_chunks(&mut x.data, C, |_, x| {
+                x.iter_mut().for_each(|v| *v = v.max(0.0))
+            });
         }
         x
     }
@@ -33,11 +42,12 @@ impl Relu {
             self.active.len(),
             "Relu::backward without forward"
         );
-        for (g, &on) in dy.data.iter_mut().zip(&self.active) {
-            if !on {
-                *g = 0.0;
+        const C: usize = ELEMENTWISE_CHUNK;
+        map_chunks2(&mut dy.data, C, &mut self.active, C, |_, dy, active| {
+            for (g, &on) in dy.iter_mut().zip(active.iter()) {
+                *g = if on { *g } else { 0.0 };
             }
-        }
+        });
         dy
     }
 }
@@ -46,7 +56,7 @@ impl Relu {
 /// backward routes each `dy` to the window's maximum (the first one on a tie).
 #[derive(Clone, Debug, Default)]
 pub struct MaxPool2d {
-    /// Index in the input of each output's maximum (training only).
+    /// Index in its input plane of each output's maximum (training only; reused).
     argmax: Vec<u32>,
     input: Option<Shape>,
 }
@@ -67,53 +77,48 @@ impl MaxPool2d {
         Ok(Shape::new(input.c, input.n, input.h / 2, input.w / 2))
     }
 
-    /// The windows' maxima; in training remembers where each came from.
+    /// The windows' maxima; in training remembers where each came from. One task per plane.
     pub fn forward(&mut self, x: Tensor4, train: bool) -> Result<Tensor4> {
         let (xs, out) = (x.shape, self.output_shape(x.shape)?);
-        if u32::try_from(xs.len()).is_err() {
+        if u32::try_from(xs.plane()).is_err() {
             return Err(Error::Input(format!("max pool: input {xs} too large")));
         }
-        let mut y = vec![0.0f32; out.len()];
-        let mut argmax = vec![0u32; if train { out.len() } else { 0 }];
-        let planes = x
-            .data
-            .chunks_exact(xs.plane())
-            .zip(y.chunks_exact_mut(out.plane()));
-        for (i, (src, dst)) in planes.enumerate() {
-            for (oy, dst) in dst.chunks_exact_mut(out.w).enumerate() {
+        let mut y = buffer(out.len());
+        // Evaluation still records the positions (cheap) but keeps nothing.
+        let mut argmax = if train {
+            std::mem::take(&mut self.argmax)
+        } else {
+            Vec::new()
+        };
+        argmax.resize(out.len(), 0);
+        let plane = out.plane().max(1);
+        map_chunks2(&mut y, plane, &mut argmax, plane, |i, dst, arg| {
+            let src = &x.data[i * xs.plane()..][..xs.plane()];
+            let rows = dst.chunks_exact_mut(out.w).zip(arg.chunks_exact_mut(out.w));
+            for (oy, (dst, arg)) in rows.enumerate() {
                 let top = &src[2 * oy * xs.w..][..xs.w];
                 let bottom = &src[(2 * oy + 1) * xs.w..][..xs.w];
-                for (ox, d) in dst.iter_mut().enumerate() {
-                    let (a, b) = (
-                        top[2 * ox].max(top[2 * ox + 1]),
-                        bottom[2 * ox].max(bottom[2 * ox + 1]),
-                    );
-                    *d = a.max(b);
-                }
-                if !train {
-                    continue;
-                }
-                let base = i * xs.plane() + 2 * oy * xs.w;
-                let arg = &mut argmax[(i * out.h + oy) * out.w..][..out.w];
-                for (ox, a) in arg.iter_mut().enumerate() {
-                    // The first maximum in reading order.
-                    let candidates = [
-                        (top[2 * ox], 2 * ox),
-                        (top[2 * ox + 1], 2 * ox + 1),
-                        (bottom[2 * ox], xs.w + 2 * ox),
-                        (bottom[2 * ox + 1], xs.w + 2 * ox + 1),
-                    ];
-                    let best = candidates
-                        .iter()
-                        .fold(candidates[0], |b, &c| if c.0 > b.0 { c } else { b });
-                    *a = (base + best.1) as u32;
+                for (ox, (d, a)) in dst.iter_mut().zip(arg.iter_mut()).enumerate() {
+                    let (t0, t1) = (top[2 * ox], top[2 * ox + 1]);
+                    let (b0, b1) = (bottom[2 * ox], bottom[2 * ox + 1]);
+                    *d = t0.max(t1).max(b0.max(b1));
+                    // The first maximum in reading order: of each row, then of the two.
+                    let (top_max, top_at) = if t1 > t0 { (t1, 1) } else { (t0, 0) };
+                    let (bottom_max, bottom_at) = if b1 > b0 { (b1, 3) } else { (b0, 2) };
+                    let best = if bottom_max > top_max {
+                        bottom_at
+                    } else {
+                        top_at
+                    };
+                    *a = ((2 * oy + best / 2) * xs.w + 2 * ox + best % 2) as u32;
                 }
             }
-        }
+        });
         if train {
-            self.argmax = argmax;
             self.input = Some(xs);
+            self.argmax = argmax;
         }
+        recycle(x.data);
         Ok(Tensor4::new(out, y))
     }
 
@@ -123,11 +128,20 @@ impl MaxPool2d {
             .input
             .take()
             .expect("MaxPool2d::backward without a training forward");
-        let mut dx = Tensor4::zeros(input);
-        for (&g, &i) in dy.data.iter().zip(&self.argmax) {
-            dx.data[i as usize] = g; // windows do not overlap
-        }
-        dx
+        let mut dx = buffer(input.len());
+        let plane = dy.shape.plane().max(1);
+        map_chunks(&mut dx, input.plane(), |i, dx| {
+            dx.fill(0.0);
+            let (dy, arg) = (
+                &dy.data[i * plane..][..plane],
+                &self.argmax[i * plane..][..plane],
+            );
+            for (&g, &at) in dy.iter().zip(arg) {
+                dx[at as usize] = g; // windows do not overlap
+            }
+        });
+        recycle(dy.data);
+        Tensor4::new(input, dx)
     }
 }
 
@@ -152,7 +166,7 @@ impl Flatten {
     /// Regroups the values; remembers the input's extents for backward.
     pub fn forward(&mut self, x: Tensor4) -> Tensor4 {
         let s = x.shape;
-        let (plane, mut y) = (s.plane(), vec![0.0f32; s.len()]);
+        let (plane, mut y) = (s.plane(), buffer(s.len()));
         for c in 0..s.c {
             for n in 0..s.n {
                 let src = &x.data[(c * s.n + n) * plane..][..plane];
@@ -162,13 +176,14 @@ impl Flatten {
             }
         }
         self.input = Some(s);
+        recycle(x.data);
         Tensor4::new(self.output_shape(s), y)
     }
 
     /// The inverse regrouping of `dy`.
     pub fn backward(&mut self, dy: Tensor4) -> Tensor4 {
         let s = self.input.expect("Flatten::backward without forward");
-        let (plane, mut dx) = (s.plane(), vec![0.0f32; s.len()]);
+        let (plane, mut dx) = (s.plane(), buffer(s.len()));
         for c in 0..s.c {
             for n in 0..s.n {
                 let dst = &mut dx[(c * s.n + n) * plane..][..plane];
@@ -177,6 +192,7 @@ impl Flatten {
                 }
             }
         }
+        recycle(dy.data);
         Tensor4::new(s, dx)
     }
 }
