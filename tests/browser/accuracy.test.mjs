@@ -93,7 +93,7 @@ describe('accuracy panel', { timeout: 900_000 }, () => {
       assert.notEqual(it.fp32, it.variant, `image ${it.index}`);
       assert.match(it.text, /fp32: .+w8a8: /);
     }
-    assert.match(await page.textContent('#acc-changed-note'), /w8a8 (changed fp32’s answer on \d+|gives fp32’s answer on every one) of 500/);
+    assert.match(await page.textContent('#acc-changed-note'), /w8a8 (changed fp32’s answer on \d+ of|gives fp32’s answer on every one of the) 500 images/);
     // fp32 drawn: the matrix follows, and the hash keeps the choice.
     await page.selectOption('#acc-show', 'fp32');
     await page.waitForFunction(() => document.getElementById('acc-confusion').dataset.variant === 'fp32');
