@@ -14,6 +14,7 @@
 // The result is in window.__quantscopeBench = { rows, skipped, kernel_bench } and #out;
 // body[data-state] is 'done' or 'error'.
 import { createQuantscope } from '../pkg/index.js';
+import { median } from './stats.js';
 
 const params = new URLSearchParams(location.search);
 const engine = params.get('engine') ?? 'quantscope';
@@ -22,7 +23,7 @@ const runs = Number(params.get('runs') ?? 20);
 const warmup = Number(params.get('warmup') ?? 3);
 // quantscope: fp32, int8 (= w8a8) and any static spec (w4a8, w4a8-kmeans, w2a8, ...);
 // onnxruntime-web: fp32 and int8 only.
-const variants = (params.get('variants') ?? 'fp32,int8,w4a8,w4a8-kmeans,w2a8').split(',').filter(Boolean);
+const variants = (params.get('variants') ?? 'fp32,int8,fp16,w4a8,w4a8-kmeans,w2a8').split(',').filter(Boolean);
 const modelBase = params.get('model') ?? '../models/efficientnet-lite0';
 const int8Model = params.get('int8model') ?? '../models/efficientnet-lite0-int8-qdq.onnx';
 const tfliteBase = params.get('tflite') ?? '../models/efficientnet-lite0'; // .tflite, -int8.tflite
@@ -31,12 +32,6 @@ const inputUrl = params.get('input') ?? './.cache/coffee.nchw.f32';
 const calibUrls = (params.get('calib') ?? '').split(',').filter(Boolean);
 const out = document.getElementById('out');
 const INPUT_SHAPE = [1, 3, 224, 224];
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 async function fetchOk(url, kind) {
   const res = await fetch(url);
@@ -93,6 +88,18 @@ function common() {
   };
 }
 
+/**
+ * Where one classification of `model` spends its time: each node's median over `PROFILE_RUNS`
+ * calls of model.profile() (`[{ name, op, ms }]`, execution order); null for packages without it.
+ */
+const PROFILE_RUNS = 5;
+async function profileOf(model, image) {
+  if (typeof model.profile !== 'function') return null;
+  const runs = [];
+  for (let i = 0; i < PROFILE_RUNS; i++) runs.push(await model.profile(image.slice()));
+  return runs[0].map((node, i) => ({ ...node, ms: median(runs.map((r) => r[i].ms)) }));
+}
+
 async function benchQuantscope() {
   const rows = [];
   const skipped = [];
@@ -113,7 +120,7 @@ async function benchQuantscope() {
   // Classify a copy each time: the package may transfer the buffer it is given.
   if (variants.includes('fp32')) {
     const m = await measure(() => model.classify(image.slice()));
-    rows.push({ ...base(), variant: 'fp32', ...m });
+    rows.push({ ...base(), variant: 'fp32', ...m, profile: await profileOf(model, image) });
   }
   if (variants.includes('int8')) {
     if (typeof model.quantize !== 'function') {
@@ -134,11 +141,13 @@ async function benchQuantscope() {
       const quantizeMs = performance.now() - t0;
       const m = await measure(() => q.classify(image.slice()));
       rows.push({ ...base(), variant: 'int8', ...m, ...(await weightBytes(q)), quantize_ms: quantizeMs,
+        profile: await profileOf(q, image),
         calibration_images: calibration.length, last_progress: progress });
     }
   }
-  // Weights below 8 bits: the same calibration photos, one static variant each.
-  for (const spec of variants.filter((v) => /^w\d+a\d+/.test(v))) {
+  // fp16 (weights rounded through binary16, computed in f32) and weights below 8 bits (the same
+  // calibration photos), one variant each.
+  for (const spec of variants.filter((v) => v === 'fp16' || /^w\d+a\d+/.test(v))) {
     const calibration = await Promise.all(calibUrls.map((u) => fetchOk(u)));
     const t0 = performance.now();
     // `mode` for packages that predate `variant` (both name the spec).

@@ -4,6 +4,7 @@
 //   node bench/run.mjs [--runs 20] [--warmup 3] [--threads 1,2] [--out bench/results.json]
 //                      [--md bench/results.md] [--timeout SECONDS]
 //                      [--engines quantscope,onnxruntime-web,litert.js] [--rounds 1]
+//                      [--variants fp32,int8,w4a8,w4a8-kmeans,w2a8] (quantscope's; default all)
 // Serves the repository root (bench/, pkg/, models/, samples/) on 127.0.0.1 with COOP/COEP
 // (crossOriginIsolated, so every engine can use threads) and, in one Chromium, opens
 // bench/index.html once per (engine, threads), each in a fresh browser context, the engines one
@@ -31,7 +32,8 @@
 //   PYTHON             python with numpy + pillow (default: <root>/.venv/bin/python)
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +53,7 @@ function parseArgs(argv) {
   const o = {
     runs: 20, warmup: 3, threads: [1, 2], out: path.join(here, 'results.json'),
     md: path.join(here, 'results.md'), timeout: 600_000,
-    engines: ['quantscope', 'onnxruntime-web', 'litert.js'], rounds: 1,
+    engines: ['quantscope', 'onnxruntime-web', 'litert.js'], rounds: 1, variants: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = () => argv[++i];
@@ -63,8 +65,9 @@ function parseArgs(argv) {
     else if (argv[i] === '--timeout') o.timeout = Number(v()) * 1000;
     else if (argv[i] === '--engines') o.engines = v().split(',');
     else if (argv[i] === '--rounds') o.rounds = Number(v());
+    else if (argv[i] === '--variants') o.variants = v();
     else {
-      console.error('usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,2] [--out FILE] [--md FILE] [--timeout SECONDS] [--engines a,b] [--rounds N]');
+      console.error('usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,2] [--out FILE] [--md FILE] [--timeout SECONDS] [--engines a,b] [--rounds N] [--variants fp32,int8,...]');
       process.exit(2);
     }
   }
@@ -128,8 +131,9 @@ function poolRounds(all) {
   const out = [];
   for (const r of all) {
     const first = out.find((x) => sameKey(x, r));
-    if (!first) out.push({ ...r, round_medians_ms: [r.median_ms] });
+    if (!first) out.push({ ...r, round_medians_ms: [r.median_ms], profiles: r.profile ? [r.profile] : [] });
     else {
+      if (r.profile) first.profiles.push(r.profile);
       first.samples_ms = [...first.samples_ms, ...r.samples_ms];
       first.wall_samples_ms = [...first.wall_samples_ms, ...r.wall_samples_ms];
       first.round_medians_ms.push(r.median_ms);
@@ -138,6 +142,10 @@ function poolRounds(all) {
   for (const r of out) {
     Object.assign(r, { median_ms: median(r.samples_ms), min_ms: Math.min(...r.samples_ms),
       median_wall_ms: median(r.wall_samples_ms), runs: r.samples_ms.length, rounds: r.round_medians_ms.length });
+    // Each node's median over the rounds.
+    r.profile = r.profiles.length
+      ? r.profiles[0].map((node, i) => ({ ...node, ms: median(r.profiles.map((p) => p[i].ms)) })) : null;
+    delete r.profiles;
     delete r.wall_samples_ms; // results.json keeps the model times only
   }
   return out;
@@ -192,6 +200,49 @@ function goals(rows, skipped, threadsList) {
   return lines;
 }
 
+/** One goal line: `value <= limit` (shown with `unit`), or MISSING with what is absent. */
+function goalLine(head, value, limit, detail, missing, unit = 'x') {
+  if (value == null || !Number.isFinite(value)) return `- ${head}: **MISSING** (${missing})`;
+  return `- ${head}: **${value.toFixed(2)}${unit}** (${detail}) ${value <= limit ? '**PASS**' : '**MISS**'}`;
+}
+
+/** The goals of "ahead of XNNPACK": ratios against LiteRT.js, threads, fp16, start-up, size. */
+function litertGoals(rows, meta) {
+  const lines = [];
+  const ratio = (a, b) => (a && b ? a.median_ms / b.median_ms : null);
+  const ms = (r) => `${fmt(r?.median_ms)} ms`;
+  for (const [v, limit] of [['int8', 0.8], ['fp32', 1.0]]) {
+    for (const t of meta.threads) {
+      const q = find(rows, 'quantscope', v, t);
+      const l = find(rows, 'litert.js', v, t);
+      lines.push(goalLine(`quantscope ${v} <= ${limit}x LiteRT.js ${v} at ${t} thread${t > 1 ? 's' : ''}`,
+        ratio(q, l), limit, `${ms(q)} / ${ms(l)}`, q ? 'no LiteRT.js row' : `no quantscope ${v} row`));
+    }
+  }
+  for (const t of meta.threads.filter((x) => x > 1)) {
+    const [one, many] = [find(rows, 'quantscope', 'int8', 1), find(rows, 'quantscope', 'int8', t)];
+    lines.push(goalLine(`quantscope int8 at ${t} threads <= 0.6x its 1-thread time`, ratio(many, one), 0.6,
+      `${ms(many)} / ${ms(one)}`, 'int8 at 1 and at several threads needed'));
+  }
+  for (const t of meta.threads) {
+    const [h, f] = [find(rows, 'quantscope', 'fp16', t), find(rows, 'quantscope', 'fp32', t)];
+    lines.push(goalLine(`quantscope fp16 <= 1.0x fp32 at ${t} thread${t > 1 ? 's' : ''} (steady; first calls ` +
+      `${fmt(h?.first_call_ms)} and ${fmt(f?.first_call_ms)} ms wall)`, ratio(h, f), 1.0, `${ms(h)} / ${ms(f)}`,
+    'fp16 and fp32 rows needed'));
+  }
+  for (const t of meta.threads) {
+    const f = find(rows, 'quantscope', 'fp32', t);
+    const s = f?.time_to_first_prediction_ms != null ? f.time_to_first_prediction_ms / 1000 : null;
+    lines.push(goalLine(`first prediction <= 2 s on localhost at ${t} thread${t > 1 ? 's' : ''}`, s, 2,
+      'from opening the bench page to the first fp32 classify() result: engine start, model fetch and load included',
+      'no quantscope fp32 row', ' s'));
+  }
+  for (const [build, bytes] of Object.entries(meta.wasmGzip ?? {})) {
+    lines.push(goalLine(`pkg/${build} wasm <= 500 KB after gzip -9`, bytes / 1e3, 500, 'gzip -9 of quantscope_bg.wasm', '', ' KB'));
+  }
+  return lines;
+}
+
 /** quantscope against LiteRT.js per variant and thread count, and the .tflite check. */
 function litertSection(rows, meta) {
   const lines = ['## quantscope vs LiteRT.js', '',
@@ -203,6 +254,7 @@ function litertSection(rows, meta) {
       lines.push(`| ${v} | ${t} | ${fmt(q?.median_ms)} | ${fmt(l?.median_ms)} | ${q && l ? `${(q.median_ms / l.median_ms).toFixed(2)}x` : '–'} |`);
     }
   }
+  lines.push('', '### Goals against LiteRT.js (issue 14)', '', ...litertGoals(rows, meta));
   const c = meta.tfliteCheck;
   if (c) {
     lines.push('', `The .tflite models against onnxruntime on the ${c.count} sample photos (\`${TFLITE}-tflite-check.json\`, ` +
@@ -211,6 +263,39 @@ function litertSection(rows, meta) {
       `(max |logit difference| ${c.int8_max_abs_diff.toFixed(2)}).`);
   }
   return lines;
+}
+
+/**
+ * quantscope's per-layer profile: time per kind of node (depthwise and pointwise convolutions
+ * apart) at every thread count, and the speed-up the threads give each kind.
+ */
+function profileSection(rows, meta) {
+  const kind = (n) => (n.op === 'Conv' || n.op === 'QLinearConv' || n.op.startsWith('Conv')
+    ? `${n.op} ${/dw|depthwise/i.test(n.name) ? 'depthwise' : 'other'}` : n.op);
+  const lines = [];
+  for (const v of ['fp32', 'int8']) {
+    const byT = meta.threads.map((t) => find(rows, 'quantscope', v, t)).filter((r) => r?.profile);
+    if (!byT.length) continue;
+    const sums = byT.map((r) => {
+      const m = new Map();
+      for (const n of r.profile) m.set(kind(n), (m.get(kind(n)) ?? 0) + n.ms);
+      return m;
+    });
+    const kinds = [...sums[0].keys()].sort((a, b) => sums[0].get(b) - sums[0].get(a));
+    const ts = byT.map((r) => r.threads);
+    lines.push(`### ${v}`, '', `| node kind | nodes | ${ts.map((t) => `${t}t ms`).join(' | ')} |` +
+      (ts.length > 1 ? ` ${ts.slice(1).map((t) => `${ts[0]}t / ${t}t`).join(' | ')} |` : ''),
+    `|---|---:|${ts.map(() => '---:').join('|')}|${ts.length > 1 ? `${ts.slice(1).map(() => '---:').join('|')}|` : ''}`);
+    const row = (label, count, vals) => lines.push(`| ${label} | ${count} | ${vals.map((x) => fmt(x, 2)).join(' | ')} |` +
+      (vals.length > 1 ? ` ${vals.slice(1).map((x) => `${(vals[0] / x).toFixed(2)}x`).join(' | ')} |` : ''));
+    for (const k of kinds) row(k, byT[0].profile.filter((n) => kind(n) === k).length, sums.map((m) => m.get(k) ?? 0));
+    row('**all**', byT[0].profile.length, sums.map((m) => [...m.values()].reduce((a, b) => a + b, 0)));
+    lines.push('');
+  }
+  if (!lines.length) return [];
+  return ['## quantscope per-layer profile (`model.profile()`)', '',
+    `Per node: the median of ${meta.rounds * 5} profiled runs (5 a round), summed by kind of node. A kind whose ` +
+    'speed-up is near 1.00x does not use the second thread.', '', ...lines];
 }
 
 function report(rows, skipped, kernels, meta) {
@@ -250,6 +335,7 @@ function report(rows, skipped, kernels, meta) {
   }
   md.push('', '## Goals', '', ...goals(rows, skipped, meta.threads));
   md.push('', ...litertSection(rows, meta));
+  md.push('', ...profileSection(rows, meta));
   const ref = find(rows, 'quantscope', 'fp32', meta.threads[0]) ?? rows[0];
   const disagree = rows.filter((r) => ref && r.top1.index !== ref.top1.index);
   if (disagree.length) {
@@ -332,7 +418,7 @@ try {
   for (let round = 1; round <= o.rounds; round++) {
     if (o.rounds > 1) console.log(`bench: round ${round} of ${o.rounds}`);
     for (const threads of o.threads) {
-      const common = { threads, runs: o.runs, warmup: o.warmup };
+      const common = { threads, runs: o.runs, warmup: o.warmup, ...(o.variants ? { variants: o.variants } : {}) };
       for (const eng of ENGINES) {
         const missing = eng.missing(threads);
         if (missing) {
@@ -400,6 +486,9 @@ const md = report(rows, skipped, kernels, {
   threads: o.threads,
   ortVersion: rows.find((r) => r.ort_version)?.ort_version ?? null,
   litertVersion: rows.find((r) => r.litert_version)?.litert_version ?? null,
+  wasmGzip: Object.fromEntries(readdirSync(path.join(root, 'pkg'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(root, 'pkg', d.name, 'quantscope_bg.wasm')))
+    .map((d) => [d.name, gzipSync(readFileSync(path.join(root, 'pkg', d.name, 'quantscope_bg.wasm')), { level: 9 }).length])),
   tfliteCheck: existsSync(path.join(root, `${TFLITE}-tflite-check.json`))
     ? JSON.parse(await readFile(path.join(root, `${TFLITE}-tflite-check.json`), 'utf8')) : null,
 });

@@ -573,6 +573,11 @@ export declare class QsModel {
   info(): Promise<ModelInfo>;
   /** Top-5 classes of an image. Rejects with a readable `Error` for a bad image. */
   classify(image: ImageInput): Promise<Classification>;
+  /**
+   * Where one classification spends its time: one entry per graph node, in execution order
+   * (decoding and preprocessing excluded). Rejects with a readable `Error` for a bad image.
+   */
+  profile(image: ImageInput): Promise<{ name: string; op: string; ms: number }[]>;
   /** Every Conv and Gemm layer, in graph order. */
   layers(): Promise<WeightLayer[]>;
   /** One layer's weights quantized under a scheme, with the real levels. */

@@ -366,6 +366,16 @@ export class QsModel {
     return this._call(Req.CLASSIFY, { image: msg }, transfer);
   }
 
+  /**
+   * Where one classification spends its time: `[{ name, op, ms }]`, one entry per graph node in
+   * execution order (decoding and preprocessing excluded).
+   */
+  async profile(image) {
+    if (this._disposed) throw new Error('this model was disposed');
+    const [msg, transfer] = await imageMessage(image);
+    return this._call(Req.PROFILE, { image: msg }, transfer);
+  }
+
   /** Every Conv and Gemm layer: `[{ name, op, weight_shape, parameters, depthwise }]`. */
   layers() {
     return this._call(Req.LAYERS);

@@ -54,6 +54,11 @@ export const Req = Object.freeze({
    * `{ top5, probs, ms, preprocess_ms }`.
    */
   CLASSIFY: 'classify',
+  /**
+   * Time per node of one run on an image. Payload `{ model, image: ImageMessage }` (transferred
+   * as for CLASSIFY). Result `[{ name, op, ms }]` in execution order.
+   */
+  PROFILE: 'profile',
   /** The Conv/Gemm layers. Payload `{ model }`. Result `WeightLayer[]`. */
   LAYERS: 'layers',
   /** Payload `{ model, layer: string, spec: string, bins: number }`. Result `LayerView`. */

@@ -87,6 +87,9 @@ const bitDepth = (m, image, maxSide) =>
 const classify = (m, image) =>
   withImage(image, (b) => m.classifyEncoded(b), (w, h, px) => m.classifyRgba(w, h, px));
 
+const profile = (m, image) =>
+  withImage(image, (b) => m.profileEncoded(b), (w, h, px) => m.profileRgba(w, h, px));
+
 /** Keeps model `m` under `id`, freeing the one that was there; returns `m`. */
 function store(id, m) {
   models.get(id)?.free();
@@ -321,6 +324,8 @@ async function handle(msg) {
       return { result: model(msg.model).info() };
     case Req.CLASSIFY:
       return { result: classify(model(msg.model), msg.image) };
+    case Req.PROFILE:
+      return { result: profile(model(msg.model), msg.image) };
     case Req.LAYERS:
       return { result: model(msg.model).layers() };
     case Req.LAYER_VIEW: {

@@ -11,6 +11,7 @@ use quantscope::kernels::qs8_dwconv::{qs8_dwconv, qs8_dwconv_f32};
 use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
 use quantscope::kernels::qs8_requant::{Dequant, Requant};
 use quantscope::kernels::qs8_unpack::CodeBits;
+use quantscope::kernels::team;
 use quantscope::kernels::ConvGeometry;
 use quantscope::quant::f32_requant::F32Requant;
 use quantscope::quant::Multiplier;
@@ -22,6 +23,12 @@ fn pool(threads: usize) -> rayon::ThreadPool {
         .num_threads(threads)
         .build()
         .expect("thread pool")
+}
+
+/// `f` in a pool of `threads`: inside a [`team`] (as in a model run, where regions are split
+/// finer) at even thread counts, through rayon's pool directly at odd ones.
+fn install<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    pool(threads).install(|| if threads % 2 == 0 { team(f) } else { f() })
 }
 
 fn random_i8(rng: &mut SmallRng, len: usize) -> Vec<i8> {
@@ -84,7 +91,7 @@ fn assert_bits_eq(what: &str, seq: &[f32], par: &[f32]) {
 fn gemm_in(threads: usize, a: &PackedQA, b: &[i8], n: usize, p: &Params) -> (Vec<i8>, Vec<f32>) {
     let mut c = vec![0x55i8; a.m() * n];
     let mut cf = vec![f32::NAN; a.m() * n];
-    pool(threads).install(|| {
+    install(threads, || {
         qs8_gemm(a, b, n, &mut c, &p.requant());
         qs8_gemm_f32(a, b, n, &mut cf, &p.dequant());
     });
@@ -206,7 +213,7 @@ fn qs8_dwconv_parallel_is_bit_identical() {
         let run = |threads: usize| {
             let mut y = vec![0x55i8; len];
             let mut yf = vec![f32::NAN; len];
-            pool(threads).install(|| {
+            install(threads, || {
                 qs8_dwconv(g, &x, pad, &w, &p.requant(), &mut y);
                 qs8_dwconv_f32(g, &x, pad, &w, &p.dequant(), &mut yf);
             });

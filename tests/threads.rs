@@ -10,6 +10,7 @@ use quantscope::classifier::{Classifier, QuantizeOptions, Variant};
 use quantscope::ir::Tensor;
 use quantscope::kernels::f32_dwconv::f32_dwconv;
 use quantscope::kernels::f32_gemm::{f32_gemm, GemmUkernel, PackedA};
+use quantscope::kernels::team;
 use quantscope::kernels::{ConvGeometry, Epilogue};
 use quantscope::model::ModelMetadata;
 use rand::rngs::SmallRng;
@@ -21,6 +22,12 @@ fn pool(threads: usize) -> rayon::ThreadPool {
         .num_threads(threads)
         .build()
         .expect("thread pool")
+}
+
+/// `f` in a pool of `threads`: inside a [`team`] (as in a model run, where regions are split
+/// finer) at even thread counts, through rayon's pool directly at odd ones.
+fn install<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    pool(threads).install(|| if threads % 2 == 0 { team(f) } else { f() })
 }
 
 fn random(rng: &mut SmallRng, len: usize) -> Vec<f32> {
@@ -38,7 +45,7 @@ fn assert_bits_eq(what: &str, seq: &[f32], par: &[f32]) {
 /// `f32_gemm` in a pool of `threads`.
 fn gemm_in(threads: usize, a: &PackedA, b: &[f32], n: usize, epi: &Epilogue) -> Vec<f32> {
     let mut c = vec![f32::NAN; a.m() * n];
-    pool(threads).install(|| f32_gemm(a, b, n, &mut c, epi));
+    install(threads, || f32_gemm(a, b, n, &mut c, epi));
     c
 }
 
@@ -141,7 +148,7 @@ fn dwconv_parallel_is_bit_identical() {
         };
         let run = |threads: usize| {
             let mut out = vec![f32::NAN; g.channels * g.out_h * g.out_w];
-            pool(threads).install(|| f32_dwconv(g, &input, &weights, &epi, &mut out));
+            install(threads, || f32_dwconv(g, &input, &weights, &epi, &mut out));
             out
         };
         let seq = run(1);
@@ -181,7 +188,7 @@ fn efficientnet_logits_parallel_are_bit_identical() {
     let len = shape.iter().product();
     let input = Tensor::from_shape_vec(shape, random(&mut SmallRng::seed_from_u64(17), len))
         .expect("input shape");
-    let logits = |threads: usize| pool(threads).install(|| classifier.logits(&input).unwrap());
+    let logits = |threads: usize| install(threads, || classifier.logits(&input).unwrap());
     let seq = logits(1);
     assert_eq!(seq.len(), 1000);
     assert_bits_eq("efficientnet 2t", &seq, &logits(2));
@@ -195,7 +202,7 @@ fn efficientnet_logits_parallel_are_bit_identical() {
         let q = classifier
             .quantize(&options, std::slice::from_ref(&input), &mut |_, _| {})
             .unwrap();
-        let logits = |threads: usize| pool(threads).install(|| q.logits(&input).unwrap());
+        let logits = |threads: usize| install(threads, || q.logits(&input).unwrap());
         let seq = logits(1);
         for threads in [2, 3] {
             assert_bits_eq(

@@ -5,6 +5,7 @@ use super::float::buffers::BufPool;
 use super::float::NodeTime;
 use crate::error::shape_text;
 use crate::ir::{Graph, Node, Op, Tensor, ValueId};
+use crate::kernels::parallel;
 use crate::{Error, Result};
 use std::sync::Mutex;
 
@@ -241,45 +242,94 @@ pub(crate) fn run_steps<S: PlannedStep, T: Copy + Default, W: HasPool<T>>(
     mut after: impl FnMut(&S, &[Option<Vec<T>>]) -> Result<()>,
 ) -> Result<Vec<NodeTime>> {
     let mut times = Vec::new();
-    for step in steps {
-        let t0 = clock.as_mut().map(|c| c());
-        run(step, bufs, ws)?;
-        if let (Some(t0), Some(c)) = (t0, clock.as_mut()) {
-            times.push((step.name().to_string(), step.kind(), c() - t0));
-        }
-        after(step, bufs)?;
-        for &r in step.frees() {
-            if let Some(b) = bufs[r].take() {
-                ws.pool().give(b);
+    // One team for the whole run: its helpers wait for the kernels' parallel regions.
+    parallel::team(|| {
+        for step in steps {
+            let t0 = clock.as_mut().map(|c| c());
+            run(step, bufs, ws)?;
+            if let (Some(t0), Some(c)) = (t0, clock.as_mut()) {
+                times.push((step.name().to_string(), step.kind(), c() - t0));
+            }
+            after(step, bufs)?;
+            for &r in step.frees() {
+                if let Some(b) = bufs[r].take() {
+                    ws.pool().give(b);
+                }
             }
         }
-    }
-    Ok(times)
+        Ok(times)
+    })
 }
 
 /// A run's workspace with its buffer pool.
-pub(crate) trait HasPool<T> {
+pub(crate) trait HasPool<T>: Default + Sized + 'static {
     /// The recycled buffers.
     fn pool(&mut self) -> &mut BufPool<T>;
+    /// Where idle workspaces of this type wait for the next run of any executor.
+    fn shelf() -> &'static Mutex<Vec<Self>>;
 }
 
-/// Runs `f` with the workspace kept in `kept` (a fresh one while another run holds it), then
-/// returns every buffer left in `bufs` to its pool and keeps the workspace for the next run.
-pub(crate) fn with_workspace<T: Copy + Default, W: HasPool<T> + Default, R>(
-    kept: &Mutex<W>,
+/// Idle workspaces kept per type: as many as runs that overlapped (threads), at most this.
+const SHELF_MAX: usize = 2;
+
+/// Runs `f` with an idle workspace of this type (a fresh one while other runs hold them all),
+/// then returns every buffer left in `bufs` to its pool and shelves the workspace for the next
+/// run. Workspaces are shared by every executor of the element type: a new variant of a model
+/// (fp16 after fp32, w4a8 after w8a8) runs its first image in the buffers another one grew,
+/// instead of paying for fresh memory (measured: 95 ms against 54 for a first fp16 run).
+pub(crate) fn with_workspace<T: Copy + Default, W: HasPool<T>, R>(
     bufs: &mut Vec<Option<Vec<T>>>,
     f: impl FnOnce(&mut W, &mut Vec<Option<Vec<T>>>) -> Result<R>,
 ) -> Result<R> {
-    let mut ws = kept
+    let mut ws = W::shelf()
         .lock()
-        .map(|mut w| std::mem::take(&mut *w))
+        .ok()
+        .and_then(|mut s| s.pop())
         .unwrap_or_default();
     let out = f(&mut ws, bufs);
     for b in bufs.drain(..).flatten() {
         ws.pool().give(b);
     }
-    if let Ok(mut w) = kept.lock() {
-        *w = ws;
+    if let Ok(mut s) = W::shelf().lock() {
+        if s.len() < SHELF_MAX {
+            s.push(ws);
+        }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{with_workspace, BufPool, HasPool};
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct TestSpace {
+        pool: BufPool<u8>,
+    }
+
+    impl HasPool<u8> for TestSpace {
+        fn pool(&mut self) -> &mut BufPool<u8> {
+            &mut self.pool
+        }
+        fn shelf() -> &'static Mutex<Vec<Self>> {
+            static SHELF: Mutex<Vec<TestSpace>> = Mutex::new(Vec::new());
+            &SHELF
+        }
+    }
+
+    #[test]
+    fn a_later_run_reuses_the_buffers_an_earlier_one_grew() {
+        // A first run (any executor) ends with a 1 MB buffer left in `bufs`.
+        let mut bufs = vec![None, Some(vec![7u8; 1 << 20])];
+        with_workspace(&mut bufs, |_: &mut TestSpace, _| Ok(())).unwrap();
+        assert!(bufs.is_empty());
+        // The next run, of another executor of the same type, gets that very allocation.
+        let mut bufs: Vec<Option<Vec<u8>>> = Vec::new();
+        let reused = with_workspace(&mut bufs, |ws: &mut TestSpace, _| {
+            Ok(ws.pool().take(1000).capacity())
+        })
+        .unwrap();
+        assert_eq!(reused, 1 << 20);
+    }
 }

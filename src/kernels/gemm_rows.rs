@@ -50,7 +50,6 @@ pub(crate) fn par_tiles<T: Send>(
     task: impl Fn(Range<usize>, Range<usize>, &mut RowSlices<'_, T>) + Sync,
 ) -> bool {
     use super::parallel;
-    use rayon::prelude::*;
     let work = m * n * k;
     // Wide enough column strips (4 panels) keep the microkernel loop and B packing efficient.
     let (parts_m, parts_n) = match parallel::parts(n.div_ceil(nr), 4, work) {
@@ -81,10 +80,10 @@ pub(crate) fn par_tiles<T: Send>(
             row = rest;
         }
     }
-    tasks.into_par_iter().enumerate().for_each(|(t, mut out)| {
+    parallel::for_each_mut(&mut tasks, |t, out| {
         let rows = row_ranges[t / parts_n].clone();
         let cols = col_ranges[t % parts_n].clone();
-        task(rows, cols, &mut out);
+        task(rows, cols, out);
     });
     true
 }

@@ -28,8 +28,15 @@ pub mod f32_rminmax;
 pub mod fixed_point;
 pub(crate) mod gemm_rows;
 pub(crate) mod padded_plane;
-#[cfg(feature = "threads")]
-mod parallel;
+pub(crate) mod parallel;
+
+/// Runs `f` (a whole graph run, or a batch of kernel calls) with a team of threads that the
+/// kernels inside it split their work across: the calling thread and, with the `threads`
+/// feature, helpers started once on rayon's current pool that wait for work by spinning, so a
+/// parallel region does not wake sleeping workers. Without the feature it just runs `f`.
+pub fn team<R>(f: impl FnOnce() -> R) -> R {
+    parallel::team(f)
+}
 pub mod params;
 pub mod qs8_add;
 pub mod qs8_dwconv;

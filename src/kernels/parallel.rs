@@ -1,60 +1,304 @@
-//! How kernels split work across rayon's pool (feature `threads` only).
+//! How kernels split work across threads (feature `threads`; without it [`team`] just runs its
+//! closure and the kernels stay sequential).
 //!
 //! Kernels only change which thread computes which output tile, never the order of any
 //! reduction, so every split gives results bit-identical to the sequential path, which runs
 //! without the feature, in a one-thread pool, and for small problems.
+//!
+//! A whole graph run is one [`team`]: the calling thread leads and `threads - 1` helpers, started
+//! once on rayon's pool, spin between the kernels' parallel regions. Handing a region to a
+//! spinning helper costs a cache-line transfer (well under a microsecond); a rayon region
+//! instead wakes sleeping workers, which in browsers means `Atomics.notify` to a parked Web
+//! Worker each time (tens of microseconds, and a model has a hundred regions). Outside a team
+//! (tests calling a kernel directly) the regions go to rayon as before.
 
-use std::ops::Range;
+#[cfg(feature = "threads")]
+pub(crate) use threaded::*;
 
-/// Multiply-adds below which a kernel does not split: waking workers costs microseconds
-/// (more in browsers), about what this much work takes.
-pub(crate) const MIN_PARALLEL_WORK: usize = 1 << 18;
-
-/// Threads of the current rayon pool (the one a `ThreadPool::install` runs in, else the
-/// global one).
-#[inline]
-fn threads() -> usize {
-    rayon::current_num_threads()
+/// Runs `f`, a whole graph run, with the threads the kernels inside it split their work across
+/// (a no-op without the `threads` feature).
+#[cfg(not(feature = "threads"))]
+pub(crate) fn team<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
-/// How many parts to split `units` independent units into (at least `min_units` each, at
-/// most one per thread, since units cost the same and more parts only add overhead), given the
-/// total `work` in multiply-adds. 1 means "run sequentially".
-pub(crate) fn parts(units: usize, min_units: usize, work: usize) -> usize {
-    if work < MIN_PARALLEL_WORK {
-        return 1;
+#[cfg(feature = "threads")]
+mod threaded {
+    use std::cell::Cell;
+    use std::ops::Range;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+
+    /// Multiply-adds below which a kernel does not split when it would have to wake rayon's
+    /// workers (microseconds, more in browsers: about what this much work takes).
+    pub(crate) const MIN_PARALLEL_WORK: usize = 1 << 18;
+    /// The same inside a [`team`], where a spinning helper picks a region up at once.
+    const MIN_TEAM_WORK: usize = 1 << 15;
+    /// Parts per thread inside a team.
+    const OVERSPLIT: usize = 4;
+
+    /// Threads of the current rayon pool (the one a `ThreadPool::install` runs in, else the
+    /// global one).
+    #[inline]
+    fn threads() -> usize {
+        rayon::current_num_threads()
     }
-    threads().min(units / min_units.max(1)).max(1)
-}
 
-/// Part `i` of `0..len` split into `parts` nearly equal ranges (in units of `align`, the last
-/// range absorbing the remainder of `len`).
-pub(crate) fn split(len: usize, align: usize, parts: usize, i: usize) -> Range<usize> {
-    let units = len.div_ceil(align);
-    let at = |p: usize| (units * p / parts * align).min(len);
-    at(i)..at(i + 1)
-}
+    /// How many parts to split `units` independent units into (at least `min_units` each, at
+    /// most one per thread, since units cost the same and more parts only add overhead), given
+    /// the total `work` in multiply-adds. 1 means "run sequentially".
+    pub(crate) fn parts(units: usize, min_units: usize, work: usize) -> usize {
+        if !in_team() {
+            if work < MIN_PARALLEL_WORK {
+                return 1;
+            }
+            return threads().min(units / min_units.max(1)).max(1);
+        }
+        // In a team, parts are claimed as threads free up: a few per thread, so a thread the
+        // OS preempts holds up one small part, not half the layer.
+        (threads() * OVERSPLIT)
+            .min(units / min_units.max(1))
+            .min(work / MIN_TEAM_WORK)
+            .max(1)
+    }
 
-#[cfg(test)]
-mod tests {
-    use super::split;
+    /// Part `i` of `0..len` split into `parts` nearly equal ranges (in units of `align`, the
+    /// last range absorbing the remainder of `len`).
+    pub(crate) fn split(len: usize, align: usize, parts: usize, i: usize) -> Range<usize> {
+        let units = len.div_ceil(align);
+        let at = |p: usize| (units * p / parts * align).min(len);
+        at(i)..at(i + 1)
+    }
 
-    #[test]
-    fn split_covers_len_aligned() {
-        for len in [0, 1, 5, 16, 17, 49, 12544] {
-            for align in [1, 4, 6, 16] {
-                for parts in 1..6 {
-                    let ranges: Vec<_> = (0..parts).map(|i| split(len, align, parts, i)).collect();
-                    assert_eq!(ranges[0].start, 0);
-                    assert_eq!(ranges[parts - 1].end, len);
-                    for w in ranges.windows(2) {
-                        assert_eq!(w[0].end, w[1].start);
-                    }
-                    for r in &ranges[..parts - 1] {
-                        assert_eq!(r.end % align, 0);
+    /// `f(i, chunk)` for every `chunk`-long piece of `data` (the last may be shorter), in
+    /// parallel.
+    pub(crate) fn chunks_mut<T: Send>(
+        data: &mut [T],
+        chunk: usize,
+        f: impl Fn(usize, &mut [T]) + Sync,
+    ) {
+        let mut pieces: Vec<&mut [T]> = data.chunks_mut(chunk.max(1)).collect();
+        for_each_mut(&mut pieces, |i, piece| f(i, piece));
+    }
+
+    /// `f(i, &mut items[i])` for every item, in parallel.
+    pub(crate) fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(usize, &mut T) + Sync) {
+        struct Base<T>(*mut T);
+        // SAFETY: each index is handed to exactly one call of the part function (run_parts
+        // runs every part once), so the `&mut T` made from it never alias; T: Send moves them.
+        unsafe impl<T: Send> Sync for Base<T> {}
+        let base = Base(items.as_mut_ptr());
+        let base = &base;
+        run_parts(items.len(), &|i| {
+            // SAFETY: i < items.len() and i is unique to this call (see Base).
+            f(i, unsafe { &mut *base.0.add(i) })
+        });
+    }
+
+    /// `part(i)` for every `i < parts`, across the current team or, outside one, rayon's pool;
+    /// returns when all are done.
+    fn run_parts(parts: usize, part: &(dyn Fn(usize) + Sync)) {
+        if parts <= 1 {
+            (0..parts).for_each(part);
+            return;
+        }
+        let team = CURRENT.with(Cell::get);
+        if team.is_null() {
+            use rayon::prelude::*;
+            (0..parts).into_par_iter().for_each(part);
+        } else {
+            // SAFETY: CURRENT is only set, on this thread, while `team()` keeps the Arc alive.
+            unsafe { &*team }.run(parts, part);
+        }
+    }
+
+    thread_local! {
+        /// The team this thread leads (null outside `team()`).
+        static CURRENT: Cell<*const Team> = const { Cell::new(std::ptr::null()) };
+    }
+
+    fn in_team() -> bool {
+        !CURRENT.with(Cell::get).is_null()
+    }
+
+    /// Runs `f`, a whole graph run, as the leader of a team: `threads - 1` helpers are started
+    /// on rayon's pool and spin, waiting for the parallel regions of the kernels `f` calls
+    /// ([`chunks_mut`], [`for_each_mut`]), until `f` returns. Nested calls, and one-thread
+    /// pools, just run `f`.
+    pub(crate) fn team<R>(f: impl FnOnce() -> R) -> R {
+        let helpers = threads().saturating_sub(1);
+        if helpers == 0 || in_team() {
+            return f();
+        }
+        let team = Arc::new(Team::default());
+        for _ in 0..helpers {
+            let t = Arc::clone(&team);
+            rayon::spawn(move || t.serve());
+        }
+        /// Stops the helpers and leaves the team, also when `f` panics.
+        struct Leave(Arc<Team>);
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                CURRENT.with(|c| c.set(std::ptr::null()));
+                self.0.stop.store(true, SeqCst);
+            }
+        }
+        CURRENT.with(|c| c.set(Arc::as_ptr(&team)));
+        let _leave = Leave(team);
+        f()
+    }
+
+    /// One region's work as the leader publishes it.
+    struct Job<'a> {
+        part: &'a (dyn Fn(usize) + Sync),
+    }
+
+    /// The state a leader shares with its spinning helpers.
+    #[derive(Default)]
+    struct Team {
+        /// `epoch << 32 | parts << 16 | next`: the current region, its number of parts and
+        /// the next part to claim. Epochs only grow, so a claim (a compare-exchange of the
+        /// whole word) can only succeed for the region it read.
+        word: AtomicU64,
+        /// The current region's job, on the leader's stack; dereferenced only by whoever
+        /// claimed one of its parts, which the leader waits for.
+        job: AtomicPtr<Job<'static>>,
+        /// Parts of the current region finished.
+        done: AtomicUsize,
+        /// A part panicked (reported by the leader once the region is over).
+        panicked: AtomicBool,
+        /// The leader left: helpers return.
+        stop: AtomicBool,
+    }
+
+    const PART_BITS: u32 = 16;
+    const PART_MASK: u64 = (1 << PART_BITS) - 1;
+
+    impl Team {
+        /// The leader's side of one region: publishes it, works on it, waits for the parts the
+        /// helpers claimed.
+        fn run(&self, parts: usize, part: &(dyn Fn(usize) + Sync)) {
+            assert!(parts as u64 <= PART_MASK, "{parts} parts in one region");
+            let job = Job { part };
+            self.job
+                .store((&job as *const Job<'_>).cast_mut().cast(), SeqCst);
+            self.done.store(0, SeqCst);
+            let epoch = (self.word.load(SeqCst) >> 32) + 1;
+            self.word
+                .store(epoch << 32 | (parts as u64) << PART_BITS, SeqCst);
+            while let Some((i, _)) = self.claim() {
+                self.work(i, part);
+            }
+            while self.done.load(SeqCst) < parts {
+                std::hint::spin_loop();
+            }
+            if self.panicked.swap(false, SeqCst) {
+                panic!("a part of a parallel kernel panicked");
+            }
+        }
+
+        /// Claims the next part of the current region: its index and the region's job.
+        fn claim(&self) -> Option<(usize, *const Job<'static>)> {
+            loop {
+                let w = self.word.load(SeqCst);
+                let (parts, next) = ((w >> PART_BITS) & PART_MASK, w & PART_MASK);
+                if next >= parts {
+                    return None;
+                }
+                // Read before the claim: if the region changed since `w`, the claim fails.
+                let job = self.job.load(SeqCst);
+                if self
+                    .word
+                    .compare_exchange_weak(w, w + 1, SeqCst, SeqCst)
+                    .is_ok()
+                {
+                    return Some((next as usize, job));
+                }
+            }
+        }
+
+        /// Runs part `i`, recording a panic instead of unwinding past the count.
+        fn work(&self, i: usize, part: &(dyn Fn(usize) + Sync)) {
+            if catch_unwind(AssertUnwindSafe(|| part(i))).is_err() {
+                self.panicked.store(true, SeqCst);
+            }
+            self.done.fetch_add(1, SeqCst);
+        }
+
+        /// A helper: claims and runs parts until the leader leaves.
+        fn serve(&self) {
+            while !self.stop.load(SeqCst) {
+                match self.claim() {
+                    // SAFETY: a claimed part keeps its region open (the leader waits for
+                    // `done` to count it), so the job on the leader's stack is alive.
+                    Some((i, job)) => self.work(i, unsafe { (*job).part }),
+                    None => std::hint::spin_loop(),
+                }
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::{chunks_mut, split, team};
+
+        #[test]
+        fn split_covers_len_aligned() {
+            for len in [0, 1, 5, 16, 17, 49, 12544] {
+                for align in [1, 4, 6, 16] {
+                    for parts in 1..6 {
+                        let ranges: Vec<_> =
+                            (0..parts).map(|i| split(len, align, parts, i)).collect();
+                        assert_eq!(ranges[0].start, 0);
+                        assert_eq!(ranges[parts - 1].end, len);
+                        for w in ranges.windows(2) {
+                            assert_eq!(w[0].end, w[1].start);
+                        }
+                        for r in &ranges[..parts - 1] {
+                            assert_eq!(r.end % align, 0);
+                        }
                     }
                 }
             }
+        }
+
+        #[test]
+        fn a_team_runs_every_part_of_every_region_once() {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                team(|| {
+                    for region in 0..2000usize {
+                        let len = 1 + region % 37;
+                        let mut data = vec![0usize; len * 5];
+                        chunks_mut(&mut data, 5, |i, c| c.iter_mut().for_each(|v| *v += i + 1));
+                        let want: Vec<usize> = (0..len * 5).map(|j| j / 5 + 1).collect();
+                        assert_eq!(data, want, "region {region}");
+                    }
+                })
+            });
+        }
+
+        #[test]
+        fn a_panicking_part_reaches_the_leader() {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap();
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pool.install(|| {
+                    team(|| {
+                        let mut data = vec![0u8; 64];
+                        chunks_mut(&mut data, 8, |i, _| assert!(i != 5, "part 5"));
+                    })
+                })
+            }));
+            assert!(r.is_err());
+            // The pool is still usable afterwards.
+            pool.install(|| team(|| chunks_mut(&mut [0u8; 4], 1, |_, c| c[0] = 1)));
         }
     }
 }

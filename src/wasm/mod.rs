@@ -108,9 +108,12 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
             float_forms: &float_forms,
         };
         let mut c = vec![0i8; m * n];
-        let gops = best(&mut || {
-            qs8_gemm(&packed, &b, n, &mut c, &req);
-            (m * k * n) as u64
+        // In a team, as inside a model run (its helpers spin between the timed products).
+        let gops = crate::kernels::parallel::team(|| {
+            best(&mut || {
+                qs8_gemm(&packed, &b, n, &mut c, &req);
+                (m * k * n) as u64
+            })
         });
         gemm.push(Gemm { m, k, n, gops });
     }
@@ -325,24 +328,17 @@ impl Model {
     }
 
     /// Time per node for one run on an encoded image: `[{ name, op, ms }]`, in execution order.
-    pub fn profile(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
-        #[derive(Serialize)]
-        struct NodeMs {
-            name: String,
-            op: &'static str,
-            ms: f64,
-        }
+    #[wasm_bindgen(js_name = profileEncoded)]
+    pub fn profile_encoded(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let img = image::decode(bytes).map_err(js_error)?;
-        let input = self.classifier.input_tensor(&img);
-        let (_, times) = self
-            .classifier
-            .logits_profiled(&input, now)
-            .map_err(js_error)?;
-        let rows: Vec<NodeMs> = times
-            .into_iter()
-            .map(|(name, op, ms)| NodeMs { name, op, ms })
-            .collect();
-        to_js(&rows)
+        self.profile_image(&img)
+    }
+
+    /// [`profile_encoded`](Self::profile_encoded) for raw RGBA pixels (canvas `ImageData`).
+    #[wasm_bindgen(js_name = profileRgba)]
+    pub fn profile_rgba(&self, width: u32, height: u32, rgba: Vec<u8>) -> Result<JsValue, JsError> {
+        let img = image::from_rgba(width, height, rgba).map_err(js_error)?;
+        self.profile_image(&img)
     }
 
     /// Raw logits for an already preprocessed input (NCHW f32, the model's input shape).
@@ -403,6 +399,25 @@ impl CalibrationSet {
 }
 
 impl Model {
+    fn profile_image(&self, img: &::image::RgbImage) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct NodeMs {
+            name: String,
+            op: &'static str,
+            ms: f64,
+        }
+        let input = self.classifier.input_tensor(img);
+        let (_, times) = self
+            .classifier
+            .logits_profiled(&input, now)
+            .map_err(js_error)?;
+        let rows: Vec<NodeMs> = times
+            .into_iter()
+            .map(|(name, op, ms)| NodeMs { name, op, ms })
+            .collect();
+        to_js(&rows)
+    }
+
     fn classify_image(&self, img: &::image::RgbImage, start: f64) -> Result<JsValue, JsError> {
         let input = self.classifier.input_tensor(img);
         let t0 = now();

@@ -113,6 +113,21 @@ window.__run = async ({ crash = false } = {}) => {
     const effnet = await qs.loadModel(await bytesOf('models/efficientnet-lite0.onnx'), meta);
     const r = await effnet.classify(coffee);
     out.effnet = { top5: r.top5, probs: r.probs.length, ms: r.ms };
+    // Where that time goes: one entry per node, and a readable error for a bad image.
+    const nodes = await effnet.profile(coffee);
+    let badProfile = null;
+    try {
+      await effnet.profile(new Uint8Array([1, 2, 3]));
+    } catch (e) {
+      badProfile = e.name + ': ' + e.message;
+    }
+    out.effnet.profile = {
+      nodes: nodes.length,
+      ops: [...new Set(nodes.map((n) => n.op))].sort(),
+      wellFormed: nodes.every((n) => typeof n.name === 'string' && n.name && Number.isFinite(n.ms) && n.ms >= 0),
+      totalMs: nodes.reduce((a, n) => a + n.ms, 0),
+      badProfile,
+    };
     await effnet.dispose();
 
     // Your own model: no metadata at all, every field from the engine's defaults.
@@ -323,6 +338,11 @@ function check({ result, requests, pageErrors }, isolation) {
   assert.equal(result.effnet.top5.length, 5);
   assert.equal(result.effnet.top5[0].label, 'espresso', JSON.stringify(result.effnet.top5));
   for (const p of result.effnet.top5) assert.ok(typeof p.label === 'string' && p.label.length > 0);
+  const prof = result.effnet.profile;
+  assert.ok(prof.nodes > 50 && prof.wellFormed, JSON.stringify(prof));
+  assert.ok(prof.ops.includes('Conv') && prof.ops.includes('Add'), JSON.stringify(prof.ops));
+  assert.ok(prof.totalMs > 0, JSON.stringify(prof));
+  assert.match(prof.badProfile ?? '', /^Error: .*(image|decode|format)/i);
 
   const { tiny } = result;
   assert.equal(tiny.top5.length, 5);

@@ -68,6 +68,10 @@ impl crate::exec::graph_plan::HasPool<f32> for Workspace {
     fn pool(&mut self) -> &mut BufPool {
         &mut self.pool
     }
+    fn shelf() -> &'static std::sync::Mutex<Vec<Self>> {
+        static SHELF: std::sync::Mutex<Vec<Workspace>> = std::sync::Mutex::new(Vec::new());
+        &SHELF
+    }
 }
 
 /// `v[..n]`, growing `v` first when it is too short.

@@ -21,7 +21,6 @@ use crate::ir::{Graph, Tensor, ValueId};
 use crate::{Error, Result};
 use buffers::Workspace;
 use plan::{Kernel, Plan, Step};
-use std::sync::Mutex;
 
 /// The callback of [`FloatExecutor::run_observed`]: a value and its data.
 type ObserveFn<'a> = &'a mut dyn FnMut(ValueId, &[f32]);
@@ -50,8 +49,6 @@ pub type NodeTime = (String, &'static str, f64);
 pub struct FloatExecutor {
     graph: Graph,
     plan: Plan,
-    /// Buffers kept from the previous run so that steady-state runs do not allocate.
-    workspace: Mutex<Workspace>,
 }
 
 fn missing(graph: &Graph, v: ValueId) -> Error {
@@ -71,11 +68,7 @@ impl FloatExecutor {
     /// Like [`new`](Self::new), holding Conv and Gemm weights as `mode` says.
     pub fn with_weights(graph: Graph, mode: WeightMode) -> Result<FloatExecutor> {
         let plan = Plan::new(&graph, mode)?;
-        Ok(FloatExecutor {
-            graph,
-            plan,
-            workspace: Mutex::new(Workspace::default()),
-        })
+        Ok(FloatExecutor { graph, plan })
     }
 
     /// The graph being executed.
@@ -133,7 +126,7 @@ impl FloatExecutor {
     ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
         check_inputs(&self.graph, inputs)?;
         let mut bufs: Vec<Option<Vec<f32>>> = vec![None; self.graph.values.len()];
-        with_workspace(&self.workspace, &mut bufs, |ws, bufs| {
+        with_workspace(&mut bufs, |ws: &mut Workspace, bufs| {
             for (t, &v) in inputs.iter().zip(&self.graph.inputs) {
                 let mut b = ws.pool.take(t.len());
                 match t.as_slice() {

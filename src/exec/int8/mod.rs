@@ -90,6 +90,10 @@ impl HasPool<i8> for Workspace {
     fn pool(&mut self) -> &mut BufPool<i8> {
         &mut self.pool
     }
+    fn shelf() -> &'static Mutex<Vec<Self>> {
+        static SHELF: Mutex<Vec<Workspace>> = Mutex::new(Vec::new());
+        &SHELF
+    }
 }
 
 super::graph_plan::planned_step!(QStep);
@@ -101,7 +105,6 @@ pub struct Int8Executor {
     q: QuantizedGraph,
     steps: Vec<QStep>,
     root: Vec<ValueId>,
-    workspace: Mutex<Workspace>,
 }
 
 fn missing(q: &QuantizedGraph, v: ValueId) -> Error {
@@ -259,7 +262,6 @@ impl Int8Executor {
             root: lifetimes.root,
             q,
             steps,
-            workspace: Mutex::new(Workspace::default()),
         })
     }
 
@@ -315,7 +317,7 @@ impl Int8Executor {
         let g = &self.q.graph;
         check_inputs(g, inputs)?;
         let mut bufs: Vec<Option<Vec<i8>>> = vec![None; g.values.len()];
-        with_workspace(&self.workspace, &mut bufs, |ws, bufs| {
+        with_workspace(&mut bufs, |ws: &mut Workspace, bufs| {
             self.execute_in(inputs, clock, ws, bufs)
         })
     }

@@ -158,21 +158,17 @@ fn run<K>(
     };
     #[cfg(feature = "threads")]
     {
-        use rayon::prelude::*;
         // Channels are independent: split them, each task with its own padded plane.
         let parts = parallel::parts(g.channels, 2, g.channels * plane_out * taps_n);
         if parts > 1 {
             let per_part = g.channels.div_ceil(parts);
-            output
-                .par_chunks_mut(per_part * plane_out)
-                .enumerate()
-                .for_each(|(i, out)| {
-                    channels(
-                        PaddedPlane::new(g, block_len(g, block), 0.0),
-                        i * per_part,
-                        out,
-                    )
-                });
+            parallel::chunks_mut(output, per_part * plane_out, |i, out| {
+                channels(
+                    PaddedPlane::new(g, block_len(g, block), 0.0),
+                    i * per_part,
+                    out,
+                )
+            });
             return;
         }
     }

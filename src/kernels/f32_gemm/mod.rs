@@ -230,7 +230,6 @@ fn gemv<const MR: usize>(a: &PackedA, x: &[f32], c: &mut [f32], row0: usize, epi
 /// stay sequential.
 #[cfg(feature = "threads")]
 fn par_gemv<const MR: usize>(a: &PackedA, x: &[f32], c: &mut [f32], epi: &Epilogue) -> bool {
-    use rayon::prelude::*;
     let panels = a.m.div_ceil(MR);
     // At least 4 panels each: fewer and the split costs more than the reads it shares out.
     let parts = parallel::parts(panels, 4, a.m * a.k);
@@ -238,9 +237,9 @@ fn par_gemv<const MR: usize>(a: &PackedA, x: &[f32], c: &mut [f32], epi: &Epilog
         return false;
     }
     let rows_per_part = panels.div_ceil(parts) * MR;
-    c.par_chunks_mut(rows_per_part)
-        .enumerate()
-        .for_each(|(i, rows)| gemv::<MR>(a, x, rows, i * rows_per_part, epi));
+    parallel::chunks_mut(c, rows_per_part, |i, rows| {
+        gemv::<MR>(a, x, rows, i * rows_per_part, epi)
+    });
     true
 }
 

@@ -345,7 +345,6 @@ thread_local! {
 /// holds i16 panels already.
 #[cfg(feature = "threads")]
 fn decoded_par<const MR: usize>(a: &PackedQA) -> Option<PackedQA> {
-    use rayon::prelude::*;
     let Panels::Codes { bits, packed, luts } = &a.data else {
         return None;
     };
@@ -353,12 +352,21 @@ fn decoded_par<const MR: usize>(a: &PackedQA) -> Option<PackedQA> {
     let per_panel = bits.bytes_for(len);
     let mut buf = DECODED.with(|s| s.take());
     buf.resize(luts.len() * len, 0);
-    buf.par_chunks_mut(len.max(1))
-        .zip(luts.par_iter())
-        .enumerate()
-        .for_each(|(pi, (out, lut))| {
-            qs8_panel_decode(&packed[pi * per_panel..][..per_panel], *bits, lut, out)
-        });
+    // A few panels per part: one claim each would cost more than decoding one panel.
+    let per_part = luts
+        .len()
+        .div_ceil(parallel::parts(luts.len(), 4, buf.len()));
+    parallel::chunks_mut(&mut buf, per_part * len.max(1), |p, out| {
+        for (i, out) in out.chunks_mut(len.max(1)).enumerate() {
+            let pi = p * per_part + i;
+            qs8_panel_decode(
+                &packed[pi * per_panel..][..per_panel],
+                *bits,
+                &luts[pi],
+                out,
+            )
+        }
+    });
     Some(PackedQA {
         m: a.m,
         k: a.k,
@@ -412,7 +420,6 @@ fn par_gemv<const MR: usize, S: OutputStage>(
     stage: &S,
     simd: bool,
 ) -> bool {
-    use rayon::prelude::*;
     let panels = a.m.div_ceil(MR);
     // At least 4 panels each: fewer and the split costs more than the reads it shares out.
     let parts = parallel::parts(panels, 4, a.m * a.k);
@@ -420,9 +427,9 @@ fn par_gemv<const MR: usize, S: OutputStage>(
         return false;
     }
     let rows_per_part = panels.div_ceil(parts) * MR;
-    c.par_chunks_mut(rows_per_part)
-        .enumerate()
-        .for_each(|(i, rows)| gemv::<MR, S>(a, x, rows, i * rows_per_part, stage, simd));
+    parallel::chunks_mut(c, rows_per_part, |i, rows| {
+        gemv::<MR, S>(a, x, rows, i * rows_per_part, stage, simd)
+    });
     true
 }
 
