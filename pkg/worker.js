@@ -8,6 +8,8 @@ import { Build, ImageKind, Req, errorReply, okReply, progressReport } from './pr
 
 /** @type {any} the wasm-bindgen module (st or mt) */
 let engine = null;
+/** Its buildInfo(): `{ simd, threads, decoders, max_pixels, version }`. */
+let engineInfo = null;
 /** @type {Map<number, any>} model id -> wasm Model */
 const models = new Map();
 /** @type {Map<number, any>} dataset id -> wasm LabelledSet */
@@ -43,6 +45,7 @@ async function init({ build, threads }) {
   }
   engine = mod;
   const info = mod.buildInfo();
+  engineInfo = info;
   return { build, threads: used, simd: info.simd, threaded: info.threads, version: info.version };
 }
 
@@ -57,6 +60,12 @@ function rgbaOf(image) {
     const bitmap = image.bitmap;
     const { width, height } = bitmap;
     if (!width || !height) throw new Error('the image is empty (0 pixels)');
+    // The engine's limit, checked before the pixels are copied out (the same words as its own).
+    const max = engineInfo?.max_pixels ?? Infinity;
+    if (width * height > max) {
+      bitmap.close();
+      throw new Error(`the image is ${width}x${height} = ${(width * height / 1e6).toFixed(1)} MP, above the ${max / 1e6} MP limit`);
+    }
     const canvas = new OffscreenCanvas(width, height);
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new Error('no 2D context for OffscreenCanvas in this browser');
@@ -66,6 +75,23 @@ function rgbaOf(image) {
     return { width, height, data };
   }
   return image;
+}
+
+/**
+ * `image` as the engine takes it. The wasm builds carry no image file decoders (buildInfo()
+ * `decoders`: false, 200 KB less to download): an encoded file is decoded here by the
+ * browser's own decoders (every format it reads), then handed over as pixels.
+ */
+async function decodable(image) {
+  if (image.kind !== ImageKind.ENCODED || engineInfo?.decoders) return image;
+  if (!image.bytes?.byteLength) throw new Error('the file is empty');
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(new Blob([image.bytes]));
+  } catch (e) {
+    throw new Error(`not a recognised image: the browser cannot decode it (${e?.message ?? e})`);
+  }
+  return { kind: ImageKind.BITMAP, bitmap };
 }
 
 /**
@@ -257,15 +283,15 @@ async function qat(msg) {
 }
 
 /** Calibration images: pictures sent along, or a range of a loaded dataset. */
-function addCalibration(set, parent, calibration) {
+async function addCalibration(set, parent, calibration) {
   if (Array.isArray(calibration)) {
-    calibration.forEach((image, i) => {
+    for (const [i, image] of calibration.entries()) {
       try {
-        addCalibrationImage(set, parent, image);
+        addCalibrationImage(set, parent, await decodable(image));
       } catch (e) {
         throw new Error(`calibration image ${i + 1}: ${e?.message ?? e}`);
       }
-    });
+    }
     return;
   }
   const { dataset: id, start = 0, count } = calibration ?? {};
@@ -292,7 +318,7 @@ async function handle(msg) {
       const parent = model(msg.model);
       const set = new engine.CalibrationSet();
       try {
-        addCalibration(set, parent, msg.calibration);
+        await addCalibration(set, parent, msg.calibration);
         const progress = (done, total) => self.postMessage(progressReport(msg.id, done, total));
         return { result: install(msg.target, parent.quantize(msg.options, set, progress)) };
       } finally {
@@ -323,9 +349,9 @@ async function handle(msg) {
     case Req.INFO:
       return { result: model(msg.model).info() };
     case Req.CLASSIFY:
-      return { result: classify(model(msg.model), msg.image) };
+      return { result: classify(model(msg.model), await decodable(msg.image)) };
     case Req.PROFILE:
-      return { result: profile(model(msg.model), msg.image) };
+      return { result: profile(model(msg.model), await decodable(msg.image)) };
     case Req.LAYERS:
       return { result: model(msg.model).layers() };
     case Req.LAYER_VIEW: {
@@ -339,7 +365,7 @@ async function handle(msg) {
     case Req.SIZES:
       return { result: model(msg.model).sizes(msg.specs ?? undefined) };
     case Req.BIT_DEPTH: {
-      const result = bitDepth(model(msg.model), msg.image, msg.maxSide);
+      const result = bitDepth(model(msg.model), await decodable(msg.image), msg.maxSide);
       return { result, transfer: result.entries.map((e) => e.pixels.buffer) };
     }
     case Req.LOGITS: {

@@ -39,7 +39,7 @@ if [[ $flavour == st ]]; then
     target_dir=target
     log "cargo build (stable, +simd128)"
     RUSTFLAGS="-C target-feature=+simd128" \
-        cargo build --lib --release --target "$target"
+        cargo build --lib --release --target "$target" --no-default-features
 else
     # Shared memory must be requested from the linker explicitly on current nightlies
     # (rust-lang/rust#147225); without it initThreadPool fails with a DataCloneError.
@@ -51,7 +51,7 @@ else
     rustflags+=" -C link-arg=--export=__tls_base"
     log "cargo +nightly build (atomics, shared memory, --features threads, build-std)"
     RUSTFLAGS="$rustflags" \
-        cargo +nightly build --lib --release --target "$target" --features threads \
+        cargo +nightly build --lib --release --target "$target" --no-default-features --features threads \
         -Z build-std=panic_abort,std --target-dir "$target_dir"
 fi
 

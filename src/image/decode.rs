@@ -23,6 +23,12 @@ pub fn decode_at_most(bytes: &[u8], max_pixels: u64) -> Result<RgbImage> {
     }
     let format = image::guess_format(bytes)
         .map_err(|_| Error::Image(format!("not a recognised image: expected {FORMATS}")))?;
+    if !cfg!(feature = "decoders") {
+        return Err(Error::Image(format!(
+            "this build of the engine decodes no image files (the {format:?} file is for the \
+             browser to decode): pass RGBA pixels"
+        )));
+    }
     if !matches!(
         format,
         ImageFormat::Jpeg

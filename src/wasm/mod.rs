@@ -43,15 +43,21 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
 struct BuildInfo {
     simd: bool,
     threads: bool,
+    /// Whether `*Encoded` entry points decode image files (else only pixels are accepted).
+    decoders: bool,
+    /// The largest image accepted, in pixels.
+    max_pixels: u64,
     version: &'static str,
 }
 
-/// `{ simd, threads, version }` of this wasm build.
+/// `{ simd, threads, decoders, version }` of this wasm build.
 #[wasm_bindgen(js_name = buildInfo)]
 pub fn build_info() -> Result<JsValue, JsError> {
     to_js(&BuildInfo {
         simd: cfg!(target_feature = "simd128"),
         threads: cfg!(feature = "threads"),
+        decoders: cfg!(feature = "decoders"),
+        max_pixels: crate::image::MAX_PIXELS,
         version: env!("CARGO_PKG_VERSION"),
     })
 }
