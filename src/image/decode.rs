@@ -1,7 +1,7 @@
 //! Bytes -> RGB pixels, with a size limit checked from the header.
 
 use crate::{Error, Result};
-use image::{ImageFormat, ImageReader, Limits, RgbImage, RgbaImage};
+use image::{ImageFormat, ImageReader, Limits, RgbImage};
 use std::io::Cursor;
 
 /// Largest image accepted, in pixels (50 megapixels).
@@ -67,9 +67,14 @@ pub fn from_rgba(width: u32, height: u32, rgba: Vec<u8>) -> Result<RgbImage> {
             rgba.len()
         )));
     }
-    let img = RgbaImage::from_raw(width, height, rgba)
-        .ok_or_else(|| Error::Image("RGBA buffer does not match its size".into()))?;
-    Ok(image::DynamicImage::ImageRgba8(img).to_rgb8())
+    // Alpha dropped by hand: `DynamicImage::to_rgb8` brings colour-space code (12 KB of wasm)
+    // to do the same for 8-bit sRGB.
+    let rgb = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    RgbImage::from_raw(width, height, rgb)
+        .ok_or_else(|| Error::Image("RGBA buffer does not match its size".into()))
 }
 
 fn check_size(w: u32, h: u32, max_pixels: u64) -> Result<()> {
