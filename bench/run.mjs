@@ -11,7 +11,7 @@
 // after the other at each thread count, and that whole cycle --rounds times (a busy machine then
 // slows every engine alike, not the one that happened to run during the burst); the runs of one
 // (engine, variant, threads) from all rounds are pooled (`--runs` each round):
-//   quantscope       fp32 (pkg/st at 1 thread, pkg/mt at 2), then int8 from model.quantize()
+//   quantscope       fp32 (pkg/st or st-relaxed at 1 thread, pkg/mt or mt-relaxed at 2, as pkg/ picks), then int8 from model.quantize()
 //                    calibrated on samples/* (skipped, loudly, if the package has no quantize());
 //   onnxruntime-web  fp32 (models/efficientnet-lite0.onnx) and int8
 //                    (models/efficientnet-lite0-int8-qdq.onnx from scripts/ort_quantize.py),
@@ -393,7 +393,7 @@ const ENGINES = [
     what: `fp32, then int8 and low-bit weights (quantize on ${calib.length} photos)`,
     query: { calib: calib.join(',') },
     missing: (threads) => (threads > 1 && !haveMt ? 'pkg/mt not built' : null),
-    reject: (row, threads) => (threads > 1 && row.build !== 'simd-threads'
+    reject: (row, threads) => (threads > 1 && !row.build.endsWith('-threads')
       ? `fell back to the single-threaded build: ${row.fallback_reason}` : null),
   },
   {

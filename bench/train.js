@@ -163,7 +163,7 @@ async function qatBench() {
     if (!windowIps.length) throw new Error(`QAT reported no whole window (${last?.step ?? 0} steps)`);
     const ips = median(windowIps);
     return {
-      engine: 'quantscope', kind: 'qat', backend: qs.build === 'simd-threads' ? 'mt' : 'st', threads: qs.threads,
+      engine: 'quantscope', kind: 'qat', backend: qs.build.endsWith('-threads') ? 'mt' : 'st', threads: qs.threads,
       fallback: qs.fallbackReason ?? null, version: qs.version, variant, lr: qatLr, model,
       images_per_s: ips, window_images_per_s: windowIps, median_step_ms: median(stepMs), timed_steps: last.step - timedFrom,
       first_report_ms: first.ms, first_report_step: first.step,

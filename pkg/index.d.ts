@@ -613,8 +613,12 @@ export declare class QsModel {
 /** The engine: one dedicated Worker running one WebAssembly build. */
 export declare class Quantscope {
   private constructor();
-  /** `'simd'` (single-threaded) or `'simd-threads'`. */
-  readonly build: 'simd' | 'simd-threads';
+  /**
+   * `'simd'` (single-threaded) or `'simd-threads'`, or their relaxed-SIMD twins
+   * `'simd-relaxed'` and `'simd-relaxed-threads'` (fused multiply-adds in the f32 kernels;
+   * where the browser has relaxed SIMD).
+   */
+  readonly build: 'simd' | 'simd-relaxed' | 'simd-threads' | 'simd-relaxed-threads';
   /** Number of threads actually used (1 for `'simd'`). */
   readonly threads: number;
   /** Engine version. */
@@ -656,6 +660,8 @@ export declare class Quantscope {
  * `crossOriginIsolated` and more than one thread is wanted (falling back to the
  * single-threaded build if it fails to start), else the single-threaded SIMD build.
  */
+/** Whether this browser runs relaxed-SIMD modules (createQuantscope() then picks that build). */
+export declare function relaxedSimd(): boolean;
 export declare function createQuantscope(options?: QuantscopeOptions): Promise<Quantscope>;
 
 export default createQuantscope;

@@ -557,7 +557,7 @@ export class Quantscope {
     this._terminated = false;
     this._channel = null;
     this._ready = null;
-    /** 'simd' or 'simd-threads' */
+    /** 'simd', 'simd-relaxed', 'simd-threads' or 'simd-relaxed-threads' */
     this.build = 'simd';
     /** Number of threads the engine uses (1 for the single-threaded build). */
     this.threads = 1;
@@ -567,12 +567,12 @@ export class Quantscope {
     this.restarts = 0;
   }
 
-  /** Starts a worker on build Build.MT or Build.ST; returns the channel once the engine is up. */
+  /** Starts a worker on one of the builds (Build); returns the channel once the engine is up. */
   async _start(build) {
     const channel = new Channel((ch, err) => this._crashed(ch, err));
     try {
       let init = channel.request(Req.INIT, { build, threads: this._options.threads });
-      if (build === Build.MT) {
+      if (build === Build.MT || build === Build.MT_RELAXED) {
         // A thread pool whose nested workers cannot start never answers: give up and fall back.
         init = Promise.race([
           init,
@@ -583,7 +583,7 @@ export class Quantscope {
       }
       const info = await init;
       this._channel = channel;
-      this.build = info.threaded ? 'simd-threads' : 'simd';
+      this.build = `simd${info.relaxed ? '-relaxed' : ''}${info.threaded ? '-threads' : ''}`;
       this.threads = info.threads;
       this.version = info.version;
       this.simd = info.simd;
@@ -596,9 +596,15 @@ export class Quantscope {
 
   async _boot() {
     const { wantThreads } = this._options;
-    if (wantThreads) {
+    // Each build in order of preference, the next when one fails to start (its error kept).
+    const builds = [
+      ...(wantThreads ? [Build.MT_RELAXED, Build.MT] : []),
+      Build.ST_RELAXED,
+      Build.ST,
+    ].filter((b) => relaxedSimd() || (b !== Build.MT_RELAXED && b !== Build.ST_RELAXED));
+    for (const build of builds.slice(0, -1)) {
       try {
-        return await this._start(Build.MT);
+        return await this._start(build);
       } catch (e) {
         this.fallbackReason = toError(e).message;
       }
@@ -731,9 +737,33 @@ export class Quantscope {
 }
 
 /**
+ * A module of one function `() -> v128` computing `f32x4.relaxed_madd` of three zero constants:
+ * it validates exactly where relaxed SIMD is supported.
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // \0asm, version 1
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x3d, 0x01, 0x3b, 0x00, // code section: one 59-byte body, no locals
+  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array(16).fill(0)]), // v128.const 0 (x3)
+  0xfd, 0x85, 0x02, // f32x4.relaxed_madd
+  0x0b, // end
+]);
+
+/** Whether this browser runs relaxed-SIMD modules (then the f32 kernels fuse multiply-adds). */
+export function relaxedSimd() {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Starts the engine in a Worker. Uses the threaded build when the page is crossOriginIsolated,
  * `threads` is not 1 and the threaded files are present (falling back to the single-threaded
- * build if they fail to load); otherwise the single-threaded SIMD build.
+ * build if they fail to load); otherwise the single-threaded SIMD build. Where the browser has
+ * relaxed SIMD (relaxedSimd()), the relaxed-SIMD twin of either build.
  * @param {{ threads?: number }} [options]
  */
 export async function createQuantscope({ threads } = {}) {

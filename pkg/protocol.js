@@ -12,8 +12,8 @@
  */
 export const Req = Object.freeze({
   /**
-   * Starts the engine: imports build `build` ('st' | 'mt') and, for 'mt', starts a pool of
-   * `threads` threads. Payload `{ build: 'st' | 'mt', threads: number }`.
+   * Starts the engine: imports build `build` ('st' | 'st-relaxed' | 'mt' | 'mt-relaxed') and, for 'mt', starts
+   * a pool of `threads` threads. Payload `{ build: 'st' | 'st-relaxed' | 'mt' | 'mt-relaxed', threads: number }`.
    * Result {@link InitResult}.
    */
   INIT: 'init',
@@ -149,7 +149,7 @@ export const Req = Object.freeze({
  * `mt/`, needs crossOriginIsolated).
  * @readonly
  */
-export const Build = Object.freeze({ ST: 'st', MT: 'mt' });
+export const Build = Object.freeze({ ST: 'st', ST_RELAXED: 'st-relaxed', MT: 'mt', MT_RELAXED: 'mt-relaxed' });
 
 /** Every request type, for checks (`REQUEST_TYPES.has(msg.type)`). */
 export const REQUEST_TYPES = new Set(Object.values(Req));
@@ -164,7 +164,7 @@ export const REQUEST_TYPES = new Set(Object.values(Req));
 export const ImageKind = Object.freeze({ ENCODED: 'encoded', RGBA: 'rgba', BITMAP: 'bitmap' });
 
 /**
- * @typedef {{ build: 'st' | 'mt', threads: number, simd: boolean, threaded: boolean, version: string }} InitResult
+ * @typedef {{ build: 'st' | 'st-relaxed' | 'mt' | 'mt-relaxed', threads: number, simd: boolean, threaded: boolean, relaxed: boolean, version: string }} InitResult
  *   The INIT result: the build started, threads in use, and the engine's buildInfo().
  * @typedef {{ id: number, ok: true, result: any }} OkReply
  *   A request succeeded.

@@ -29,6 +29,8 @@ const MAX_IMAGES = 1000;
 // split both; a missing build (no mt/ directory) only fails when it is asked for.
 async function importBuild(build) {
   if (build === Build.MT) return import('./mt/quantscope.js');
+  if (build === Build.MT_RELAXED) return import('./mt-relaxed/quantscope.js');
+  if (build === Build.ST_RELAXED) return import('./st-relaxed/quantscope.js');
   return import('./st/quantscope.js');
 }
 
@@ -36,7 +38,7 @@ async function init({ build, threads }) {
   const mod = await importBuild(build);
   await mod.default();
   let used = 1;
-  if (build === Build.MT) {
+  if (build === Build.MT || build === Build.MT_RELAXED) {
     if (typeof mod.initThreadPool !== 'function') {
       throw new Error('the threaded build does not export initThreadPool');
     }
@@ -46,7 +48,7 @@ async function init({ build, threads }) {
   engine = mod;
   const info = mod.buildInfo();
   engineInfo = info;
-  return { build, threads: used, simd: info.simd, threaded: info.threads, version: info.version };
+  return { build, threads: used, simd: info.simd, threaded: info.threads, relaxed: info.relaxed, version: info.version };
 }
 
 function model(id) {

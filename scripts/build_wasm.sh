@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the wasm package: `st` (stable, SIMD128, single-threaded) or `mt` (nightly, SIMD128,
-# shared memory + rayon thread pool via wasm-bindgen-rayon). See ../shared/TOOLCHAIN.md.
+# shared memory + rayon thread pool via wasm-bindgen-rayon), and their `-relaxed` twins (plus
+# relaxed SIMD: fused multiply-adds in the f32 kernels; pkg/ picks them where the browser
+# validates a relaxed-SIMD module). See ../shared/TOOLCHAIN.md.
 #
-#   scripts/build_wasm.sh st|mt [OUTDIR]     (OUTDIR defaults to pkg/st or pkg/mt)
+#   scripts/build_wasm.sh st|st-relaxed|mt|mt-relaxed [OUTDIR]   (OUTDIR defaults to pkg/<flavour>)
 #
 # Needs: rustup targets wasm32-unknown-unknown (stable, and nightly + rust-src for mt) and a
 # wasm-bindgen CLI matching the wasm-bindgen version in Cargo.lock on PATH. wasm-opt is used
@@ -10,14 +12,14 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 st|mt [OUTDIR]" >&2
+    echo "usage: $0 st|st-relaxed|mt|mt-relaxed [OUTDIR]" >&2
     exit 2
 }
 
 [[ $# -ge 1 && $# -le 2 ]] || usage
 flavour=$1
 case "$flavour" in
-st | mt) ;;
+st | st-relaxed | mt | mt-relaxed) ;;
 *) usage ;;
 esac
 cd "$(dirname "$0")/.."
@@ -40,11 +42,17 @@ if [[ $flavour == st ]]; then
     log "cargo build (stable, +simd128)"
     RUSTFLAGS="-C target-feature=+simd128" \
         cargo build --lib --release --target "$target" --no-default-features
+elif [[ $flavour == st-relaxed ]]; then
+    target_dir=target/relaxed
+    log "cargo build (stable, +simd128,+relaxed-simd)"
+    RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+        cargo build --lib --release --target "$target" --no-default-features --target-dir "$target_dir"
 else
     # Shared memory must be requested from the linker explicitly on current nightlies
     # (rust-lang/rust#147225); without it initThreadPool fails with a DataCloneError.
-    target_dir=target/mt
+    target_dir=target/$flavour
     rustflags="-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128"
+    [[ $flavour == mt-relaxed ]] && rustflags+=",+relaxed-simd"
     rustflags+=" -C link-arg=--shared-memory -C link-arg=--max-memory=1073741824"
     rustflags+=" -C link-arg=--import-memory -C link-arg=--export=__wasm_init_tls"
     rustflags+=" -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align"
@@ -62,7 +70,7 @@ mkdir -p "$outdir"
 rm -rf "$outdir/snippets" # stale snippet folders (other hashes) would be served too
 wasm-bindgen --target web --out-dir "$outdir" --out-name quantscope "$wasm"
 
-if [[ $flavour == mt ]]; then
+if [[ $flavour == mt* ]]; then
     # wasm-bindgen-rayon's worker imports the main module as '../../..' (a directory), which
     # only bundlers resolve; name the file so plain static servers work too.
     helpers=("$outdir"/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js)

@@ -95,6 +95,10 @@ fn simd128<const RECIPROCAL: bool>(p: &QuantParams, src: &[f32], dst: &mut [i8])
         let away = f32x4_ge(f32x4_abs(f32x4_sub(x, t)), half);
         let step = v128_or(v128_and(x, sign), one);
         let v = f32x4_add(f32x4_add(t, v128_and(away, step)), zero_point);
+        // NaN to 0.0 before the clamp (code 0, as in the scalar path): in the relaxed-SIMD
+        // build LLVM may lower the clamp and conversion to relaxed instructions, whose NaN
+        // results are the engine's choice (x86: a bound, or i32::MIN).
+        let v = v128_and(v, f32x4_eq(v, v));
         i32x4_trunc_sat_f32x4(f32x4_pmin(f32x4_pmax(v, lo), hi))
     };
     for (s, d) in src.chunks_exact(8).zip(dst.chunks_exact_mut(8)) {

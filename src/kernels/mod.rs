@@ -119,6 +119,28 @@ pub(crate) fn madd(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
+/// `a * b + c` on four f32 lanes: `f32x4.relaxed_madd` in the relaxed-SIMD build (the engine
+/// maps it to the CPU's fused multiply-add where there is one, so the last bits may differ from
+/// the plain build's), a multiply then an add in plain SIMD128. The f32 GEMM and depthwise
+/// kernels accumulate through it.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+pub(crate) fn f32x4_madd(
+    a: core::arch::wasm32::v128,
+    b: core::arch::wasm32::v128,
+    c: core::arch::wasm32::v128,
+) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::*;
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        f32x4_relaxed_madd(a, b, c)
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    {
+        f32x4_add(c, f32x4_mul(a, b))
+    }
+}
+
 /// Clamps `v` to `[min, max]` exactly as [`Epilogue::apply`] does (so all variants agree on NaN).
 #[inline(always)]
 pub(crate) fn clamp(v: f32, min: f32, max: f32) -> f32 {

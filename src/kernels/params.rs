@@ -98,7 +98,7 @@ impl QuantParams {
     #[inline]
     pub fn quantize(&self, r: f32) -> i8 {
         let q = round_ties_away(r / self.scale) + self.zero_point as f32;
-        q.clamp(self.range.qmin() as f32, self.range.qmax() as f32) as i8
+        not_nan(q).clamp(self.range.qmin() as f32, self.range.qmax() as f32) as i8
     }
 
     /// [`quantize`](Self::quantize) over a slice, multiplying by `1 / S` (one division per
@@ -109,7 +109,7 @@ impl QuantParams {
         let (lo, hi) = (self.range.qmin() as f32, self.range.qmax() as f32);
         let z = self.zero_point as f32;
         for (q, &r) in q.iter_mut().zip(r) {
-            *q = (round_ties_away(r * inv) + z).clamp(lo, hi) as i8;
+            *q = not_nan(round_ties_away(r * inv) + z).clamp(lo, hi) as i8;
         }
     }
 
@@ -117,6 +117,18 @@ impl QuantParams {
     #[inline]
     pub fn dequantize(&self, q: i8) -> f32 {
         self.scale * (q as i32 - self.zero_point) as f32
+    }
+}
+
+/// `x`, with NaN as 0.0 (code 0 once clamped, every code range holding 0). Written out rather
+/// than left to `as i8` (which also gives 0): vectorised in the relaxed-SIMD build, the clamp
+/// and conversion may become relaxed instructions whose NaN results are the engine's choice.
+#[inline(always)]
+fn not_nan(x: f32) -> f32 {
+    if x.is_nan() {
+        0.0
+    } else {
+        x
     }
 }
 

@@ -43,6 +43,8 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
 struct BuildInfo {
     simd: bool,
     threads: bool,
+    /// Whether this is the relaxed-SIMD build (fused multiply-adds in the f32 kernels).
+    relaxed: bool,
     /// Whether `*Encoded` entry points decode image files (else only pixels are accepted).
     decoders: bool,
     /// The largest image accepted, in pixels.
@@ -50,12 +52,13 @@ struct BuildInfo {
     version: &'static str,
 }
 
-/// `{ simd, threads, decoders, version }` of this wasm build.
+/// `{ simd, threads, relaxed, decoders, max_pixels, version }` of this wasm build.
 #[wasm_bindgen(js_name = buildInfo)]
 pub fn build_info() -> Result<JsValue, JsError> {
     to_js(&BuildInfo {
         simd: cfg!(target_feature = "simd128"),
         threads: cfg!(feature = "threads"),
+        relaxed: cfg!(target_feature = "relaxed-simd"),
         decoders: cfg!(feature = "decoders"),
         max_pixels: crate::image::MAX_PIXELS,
         version: env!("CARGO_PKG_VERSION"),

@@ -7,10 +7,11 @@
 // no metadata at all (the engine's defaults: 'class N' labels, info().metadata), quantizes it
 // (w8a8, then w4a8-kmeans from its ranges), loads a channels-last export, and (two of the four
 // pages) survives a wasm trap (new worker, models reloaded); the build must
-// be 'simd-threads' when crossOriginIsolated and 'simd' otherwise, and no request may leave
+// be 'simd-relaxed-threads' when crossOriginIsolated and otherwise 'simd-relaxed' (Chromium
+// validates a relaxed-SIMD module), and no request may leave
 // 127.0.0.1.
 //
-// Needs: pkg/st and pkg/mt built (make pkg), models/efficientnet-lite0.{onnx,json} (make models),
+// Needs: pkg/st, pkg/st-relaxed, pkg/mt and pkg/mt-relaxed built (make pkg), models/efficientnet-lite0.{onnx,json} (make models),
 // npm ci in this folder. Works in test-output/npm/ (recreated each run).
 // Also type-checks a TypeScript user of the installed package against its index.d.ts (tsc).
 // Environment: CHROMIUM (default /usr/bin/chromium).
@@ -201,7 +202,8 @@ let browser;
 const roots = {};
 
 before(async () => {
-  for (const f of [path.join(pkgDir, 'st', 'quantscope_bg.wasm'), path.join(pkgDir, 'mt', 'quantscope_bg.wasm'), MODEL, META]) {
+  for (const f of [path.join(pkgDir, 'st', 'quantscope_bg.wasm'), path.join(pkgDir, 'st-relaxed', 'quantscope_bg.wasm'),
+    path.join(pkgDir, 'mt', 'quantscope_bg.wasm'), path.join(pkgDir, 'mt-relaxed', 'quantscope_bg.wasm'), MODEL, META]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: run make pkg models (or make test-npm)`);
   }
   const t0 = Date.now();
@@ -214,7 +216,8 @@ before(async () => {
   tarball = path.join(work, packed.filename);
   const files = packed.files.map((f) => f.path);
   for (const f of ['package.json', 'index.js', 'index.d.ts', 'worker.js', 'protocol.js', 'README.md',
-    'st/quantscope.js', 'st/quantscope_bg.wasm', 'mt/quantscope.js', 'mt/quantscope_bg.wasm']) {
+    'st/quantscope.js', 'st/quantscope_bg.wasm', 'st-relaxed/quantscope.js', 'st-relaxed/quantscope_bg.wasm',
+    'mt/quantscope.js', 'mt/quantscope_bg.wasm', 'mt-relaxed/quantscope.js', 'mt-relaxed/quantscope_bg.wasm']) {
     assert.ok(files.includes(f), `the tarball lacks ${f} (it has ${files.join(', ')})`);
   }
   assert.ok(files.some((f) => /^mt\/snippets\/wasm-bindgen-rayon-[^/]+\/src\/workerHelpers\.js$/.test(f)), 'the tarball lacks the thread pool worker');
@@ -276,7 +279,7 @@ ${PAGE_SCRIPT}
   console.log(`# npm pack ${t1 - t0} ms, two npm installs of the tarball ${t2 - t1} ms, vite build ${Date.now() - t2} ms`);
   const dist = path.join(vite, 'dist');
   const built = readdirSync(path.join(dist, 'assets'));
-  assert.equal(built.filter((f) => f.endsWith('.wasm')).length, 2, `Vite did not emit both wasm builds: ${built.join(', ')}`);
+  assert.equal(built.filter((f) => f.endsWith('.wasm')).length, 4, `Vite did not emit all four wasm builds (st, st-relaxed, mt, mt-relaxed): ${built.join(', ')}`);
   roots.vite = dist;
 
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -327,10 +330,10 @@ function check({ result, requests, pageErrors }, isolation) {
   assert.equal(result.isolated, isolation);
   if (isolation) {
     assert.ok(result.hardwareConcurrency > 1, 'the threaded build needs at least two cores');
-    assert.equal(result.build, 'simd-threads', `threaded build not used: ${result.fallbackReason}`);
+    assert.equal(result.build, 'simd-relaxed-threads', `threaded relaxed-SIMD build not used: ${result.fallbackReason}`);
     assert.ok(result.threads > 1);
   } else {
-    assert.equal(result.build, 'simd');
+    assert.equal(result.build, 'simd-relaxed', `relaxed-SIMD build not used: ${result.fallbackReason}`);
     assert.equal(result.threads, 1);
   }
 

@@ -92,9 +92,10 @@ async function startEngine() {
     const engine = await createQuantscope();
     app._setEngine(engine);
     const build = $('#build');
-    const threaded = engine.build === 'simd-threads';
-    build.textContent = threaded ? `SIMD + ${engine.threads} threads` : 'SIMD';
-    build.dataset.build = threaded ? 'mt' : 'st';
+    const threaded = engine.build.endsWith('-threads');
+    const relaxed = engine.build.startsWith('simd-relaxed');
+    build.textContent = `${relaxed ? 'relaxed SIMD' : 'SIMD'}${threaded ? ` + ${engine.threads} threads` : ''}`;
+    build.dataset.build = `${threaded ? 'mt' : 'st'}${relaxed ? '-relaxed' : ''}`;
     build.dataset.threads = String(engine.threads);
     build.title = engine.fallbackReason
       ? `threads unavailable: ${engine.fallbackReason}`

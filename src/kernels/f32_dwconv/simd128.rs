@@ -1,6 +1,7 @@
 //! SIMD128 depthwise kernel: the twin of the scalar one, each `BLOCK` of output columns in two
 //! f32x4 accumulators, up to `CHUNK` blocks at once.
 
+use crate::kernels::f32x4_madd;
 use core::arch::wasm32::*;
 
 use super::{ChannelArgs, CHUNK};
@@ -41,8 +42,8 @@ fn blocks<const NB: usize>(
             // Bounds checks per load; the pad guarantees they pass.
             let src = &plane[base + off + b * step..];
             let (x0, x1) = (load4(src), load4(&src[4..]));
-            acc_b[0] = f32x4_add(acc_b[0], f32x4_mul(w, x0));
-            acc_b[1] = f32x4_add(acc_b[1], f32x4_mul(w, x1));
+            acc_b[0] = f32x4_madd(w, x0, acc_b[0]);
+            acc_b[1] = f32x4_madd(w, x1, acc_b[1]);
         }
     }
     acc

@@ -1,9 +1,11 @@
 //! WebAssembly SIMD128 GEMM microkernel (f32x4), the twin of the 4x8 scalar one.
 
+use crate::kernels::f32x4_madd;
 use core::arch::wasm32::*;
 
 /// 4x8 SIMD128 microkernel: 8 f32x4 accumulators (4 rows x 2 vectors); per k step one A load
-/// (4 rows), two B loads and four lane broadcasts.
+/// (4 rows), two B loads and four lane broadcasts. Fused multiply-adds in the relaxed-SIMD
+/// build ([`f32x4_madd`]).
 ///
 /// `a`: `kc * 4` values (4-row panel, k-major); `b`: `kc * 8` values (8-column panel, k-major).
 /// Returns the `4 x 8` tile of dot products.
@@ -32,14 +34,14 @@ pub fn f32_gemm_4x8_simd128(a: &[f32], b: &[f32]) -> [[f32; 8]; 4] {
         let a1 = i32x4_shuffle::<1, 1, 1, 1>(va, va);
         let a2 = i32x4_shuffle::<2, 2, 2, 2>(va, va);
         let a3 = i32x4_shuffle::<3, 3, 3, 3>(va, va);
-        acc[0] = f32x4_add(acc[0], f32x4_mul(a0, vb0));
-        acc[1] = f32x4_add(acc[1], f32x4_mul(a0, vb1));
-        acc[2] = f32x4_add(acc[2], f32x4_mul(a1, vb0));
-        acc[3] = f32x4_add(acc[3], f32x4_mul(a1, vb1));
-        acc[4] = f32x4_add(acc[4], f32x4_mul(a2, vb0));
-        acc[5] = f32x4_add(acc[5], f32x4_mul(a2, vb1));
-        acc[6] = f32x4_add(acc[6], f32x4_mul(a3, vb0));
-        acc[7] = f32x4_add(acc[7], f32x4_mul(a3, vb1));
+        acc[0] = f32x4_madd(a0, vb0, acc[0]);
+        acc[1] = f32x4_madd(a0, vb1, acc[1]);
+        acc[2] = f32x4_madd(a1, vb0, acc[2]);
+        acc[3] = f32x4_madd(a1, vb1, acc[3]);
+        acc[4] = f32x4_madd(a2, vb0, acc[4]);
+        acc[5] = f32x4_madd(a2, vb1, acc[5]);
+        acc[6] = f32x4_madd(a3, vb0, acc[6]);
+        acc[7] = f32x4_madd(a3, vb1, acc[7]);
     }
     let mut out = [[0.0f32; 8]; 4];
     for (r, row) in out.iter_mut().enumerate() {
