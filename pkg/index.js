@@ -596,12 +596,13 @@ export class Quantscope {
 
   async _boot() {
     const { wantThreads } = this._options;
+    const relaxed = relaxedSimd();
     // Each build in order of preference, the next when one fails to start (its error kept).
     const builds = [
-      ...(wantThreads ? [Build.MT_RELAXED, Build.MT] : []),
-      Build.ST_RELAXED,
+      ...(wantThreads ? [...(relaxed ? [Build.MT_RELAXED] : []), Build.MT] : []),
+      ...(relaxed ? [Build.ST_RELAXED] : []),
       Build.ST,
-    ].filter((b) => relaxedSimd() || (b !== Build.MT_RELAXED && b !== Build.ST_RELAXED));
+    ];
     for (const build of builds.slice(0, -1)) {
       try {
         return await this._start(build);

@@ -8,7 +8,7 @@ import { Build, ImageKind, Req, errorReply, okReply, progressReport } from './pr
 
 /** @type {any} the wasm-bindgen module (st or mt) */
 let engine = null;
-/** Its buildInfo(): `{ simd, threads, decoders, max_pixels, version }`. */
+/** Its buildInfo(): `{ simd, threads, relaxed, decoders, max_pixels, version }`. */
 let engineInfo = null;
 /** @type {Map<number, any>} model id -> wasm Model */
 const models = new Map();
@@ -98,9 +98,11 @@ async function decodable(image) {
 
 /**
  * Hands an image message to the engine's twin entry points: `encoded(bytes)` for encoded
- * files, `rgba(width, height, pixels)` for pixels (a bitmap is rasterised first).
+ * files the engine decodes itself, `rgba(width, height, pixels)` for pixels (a bitmap is
+ * rasterised first, a file the engine cannot decode is decoded by the browser first).
  */
-function withImage(image, encoded, rgba) {
+async function withImage(message, encoded, rgba) {
+  const image = await decodable(message);
   if (image.kind === ImageKind.ENCODED) return encoded(new Uint8Array(image.bytes));
   const { width, height, data } = rgbaOf(image);
   return rgba(width, height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -289,7 +291,7 @@ async function addCalibration(set, parent, calibration) {
   if (Array.isArray(calibration)) {
     for (const [i, image] of calibration.entries()) {
       try {
-        addCalibrationImage(set, parent, await decodable(image));
+        await addCalibrationImage(set, parent, image);
       } catch (e) {
         throw new Error(`calibration image ${i + 1}: ${e?.message ?? e}`);
       }
@@ -351,9 +353,9 @@ async function handle(msg) {
     case Req.INFO:
       return { result: model(msg.model).info() };
     case Req.CLASSIFY:
-      return { result: classify(model(msg.model), await decodable(msg.image)) };
+      return { result: await classify(model(msg.model), msg.image) };
     case Req.PROFILE:
-      return { result: profile(model(msg.model), await decodable(msg.image)) };
+      return { result: await profile(model(msg.model), msg.image) };
     case Req.LAYERS:
       return { result: model(msg.model).layers() };
     case Req.LAYER_VIEW: {
@@ -367,7 +369,7 @@ async function handle(msg) {
     case Req.SIZES:
       return { result: model(msg.model).sizes(msg.specs ?? undefined) };
     case Req.BIT_DEPTH: {
-      const result = bitDepth(model(msg.model), await decodable(msg.image), msg.maxSide);
+      const result = await bitDepth(model(msg.model), msg.image, msg.maxSide);
       return { result, transfer: result.entries.map((e) => e.pixels.buffer) };
     }
     case Req.LOGITS: {

@@ -29,14 +29,6 @@ pub mod fixed_point;
 pub(crate) mod gemm_rows;
 pub(crate) mod padded_plane;
 pub(crate) mod parallel;
-
-/// Runs `f` (a whole graph run, or a batch of kernel calls) with a team of threads that the
-/// kernels inside it split their work across: the calling thread and, with the `threads`
-/// feature, helpers started once on rayon's current pool that wait for work by spinning, so a
-/// parallel region does not wake sleeping workers. Without the feature it just runs `f`.
-pub fn team<R>(f: impl FnOnce() -> R) -> R {
-    parallel::team(f)
-}
 pub mod params;
 pub mod qs8_add;
 pub mod qs8_dwconv;
@@ -46,6 +38,14 @@ pub mod qs8_mul;
 pub mod qs8_peak;
 pub mod qs8_requant;
 pub mod qs8_unpack;
+
+/// Runs `f` (a whole graph run, or a batch of kernel calls) with a team of threads that the
+/// kernels inside it split their work across: the calling thread and, with the `threads`
+/// feature, helpers started once on rayon's current pool that wait for work by spinning, so a
+/// parallel region does not wake sleeping workers. Without the feature it just runs `f`.
+pub fn team<R>(f: impl FnOnce() -> R) -> R {
+    parallel::team(f)
+}
 
 /// Bias and clamp applied to each output row of a kernel: `y = clamp(acc + bias[row], min, max)`.
 #[derive(Clone, Copy, Debug)]

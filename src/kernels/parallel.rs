@@ -32,7 +32,7 @@ mod threaded {
 
     /// Multiply-adds below which a kernel does not split when it would have to wake rayon's
     /// workers (microseconds, more in browsers: about what this much work takes).
-    pub(crate) const MIN_PARALLEL_WORK: usize = 1 << 18;
+    const MIN_PARALLEL_WORK: usize = 1 << 18;
     /// The same inside a [`team`], where a spinning helper picks a region up at once.
     const MIN_TEAM_WORK: usize = 1 << 15;
     /// Parts per thread inside a team.
