@@ -163,6 +163,16 @@ pub(crate) trait OutputStage: Sync {
     /// 4-7) with SIMD128; `dst` holds the first `dst.len() <= 8` outputs.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn store8_simd128(row: &Self::Simd128Row, acc: [v128; 2], dst: &mut [Self::Out]);
+
+    /// `dst[j] = apply(row, acc[j])` over a row of `dst.len()` outputs with SIMD128; `acc`
+    /// holds `dst.len()` rounded up to 8 values.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn store_simd128(row: &Self::Simd128Row, acc: &[i32], dst: &mut [Self::Out]) {
+        for (a, d) in acc.chunks_exact(8).zip(dst.chunks_mut(8)) {
+            Self::store8_simd128(row, [load_i32x4(&a[..4]), load_i32x4(&a[4..])], d);
+        }
+    }
 }
 
 /// [`Requant`]'s per-row SIMD128 constants.
@@ -240,6 +250,16 @@ impl OutputStage for Requant<'_> {
             let y: [i8; 16] = to_array(y);
             let n = dst.len();
             dst.copy_from_slice(&y[..n]);
+        }
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn store_simd128(row: &RequantRow, acc: &[i32], dst: &mut [i8]) {
+        // The row's form is chosen once here, not per 8 outputs.
+        match &row.q {
+            RowForm::Integer(q) => requant_row_simd128(row.bias, acc, dst, q),
+            RowForm::Float(f) => f.store_row(row.bias, acc, dst),
         }
     }
 }
@@ -439,15 +459,31 @@ impl RequantSimd128 {
 }
 
 /// [`F32Requant::requantize`] on SIMD128 vectors: the same f32 steps lane by lane (so the
-/// same bits), one instruction each.
+/// same bits), one instruction each, with shortcuts that change no result:
+///
+/// - a zero nudge (most rows) is left out: `copysign(0, x)` adds nothing to `x * S`, which is
+///   never `-0` (x is an integer, S > 0);
+/// - the clamp is not done on `w` but on `bits(w) - bits(MAGIC)`, which is the result where
+///   `w` is in `[MAGIC - 128, MAGIC + 127]` and, since the bits of non-negative floats order as
+///   their values, below or above that range is below -128 or above 127 (the narrowings
+///   saturate it) wherever `w > 0`. Only where `w` can be negative (sign bit set: a large `S`)
+///   the i32 bits are first raised to `bits(MAGIC + min)`; a clamp narrower than the int8
+///   range is applied to the int8 results.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[derive(Clone, Copy, Debug)]
 pub struct F32RequantSimd128 {
     scale: v128,
     nudge: v128,
+    /// Whether the nudge is not zero.
+    nudged: bool,
     offset: v128,
-    lo: v128,
-    hi: v128,
+    lo_bits: v128,
+    /// Whether `w` can be negative (at the smallest input: `w` never decreases with it).
+    negative: bool,
+    min: v128,
+    max: v128,
+    /// Whether `min..=max` is narrower than the int8 range.
+    clamp: bool,
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -455,35 +491,158 @@ impl F32RequantSimd128 {
     /// Splats the constants of `f`.
     #[inline(always)]
     pub fn new(f: &F32Requant) -> Self {
+        let (_, _, min, max) = f.of;
+        // `w` at the smallest input, as `F32Requant::requantize` computes it.
+        let x = i32::MIN as f32;
+        let w_min = (x * f.scale - f.nudge) + f.offset;
         F32RequantSimd128 {
             scale: f32x4_splat(f.scale),
             nudge: f32x4_splat(f.nudge),
+            nudged: f.nudge != 0.0,
             offset: f32x4_splat(f.offset),
-            lo: f32x4_splat(f.lo),
-            hi: f32x4_splat(f.hi),
+            lo_bits: i32x4_splat(f.lo.to_bits() as i32),
+            negative: w_min <= 0.0,
+            min: i8x16_splat(min),
+            max: i8x16_splat(max),
+            clamp: min > i8::MIN || max < i8::MAX,
         }
     }
 
-    /// The 4 results as i32 lanes.
+    /// `bits(w) - bits(MAGIC)` of 4 inputs (`NUDGED` and `NEGATIVE` as in `self`).
     #[inline(always)]
-    fn lanes(&self, x: v128) -> v128 {
+    fn lanes<const NUDGED: bool, const NEGATIVE: bool>(&self, x: v128) -> v128 {
         let xf = f32x4_convert_i32x4(x);
-        // copysign(nudge, xf): the nudge is non-negative (`F32Requant::for_multiplier`), so
-        // or-ing in xf's sign bit.
-        let nudge = v128_or(v128_and(xf, f32x4_splat(-0.0)), self.nudge);
-        let v = f32x4_add(f32x4_mul(xf, self.scale), nudge);
-        // pmax(lo, w) = lo < w ? w : lo and pmin(hi, .) are `w.max(lo).min(hi)` without NaN
-        // (there is none: every operand is finite).
-        let w = f32x4_pmin(self.hi, f32x4_pmax(self.lo, f32x4_add(v, self.offset)));
+        let mut v = f32x4_mul(xf, self.scale);
+        if NUDGED {
+            // copysign(nudge, xf): the nudge is non-negative (`F32Requant::for_multiplier`),
+            // so or-ing in xf's sign bit.
+            v = f32x4_add(v, v128_or(v128_and(xf, f32x4_splat(-0.0)), self.nudge));
+        }
+        let mut w = f32x4_add(v, self.offset);
+        if NEGATIVE {
+            w = i32x4_max(w, self.lo_bits);
+        }
         i32x4_sub(w, i32x4_splat(super::f32_requant::MAGIC.to_bits() as i32))
     }
 
     /// [`F32Requant::requantize`] of 8 values (`x0` then `x1`): the int8 results in the low 8
-    /// lanes of an i8x16 (the high 8 lanes repeat them). The results are already in
-    /// `min..=max`, so the narrowings do not saturate.
+    /// lanes of an i8x16 (the high 8 lanes repeat them).
     #[inline(always)]
     pub fn apply8(&self, x0: v128, x1: v128) -> v128 {
-        let y = i16x8_narrow_i32x4(self.lanes(x0), self.lanes(x1));
-        i8x16_narrow_i16x8(y, y)
+        with_shortcuts!(self, |q| q.apply8(x0, x1))
+    }
+
+    /// `dst[j] = requantize(acc[j] + bias)` over a row ([`requant_row_simd128`]).
+    #[inline(always)]
+    fn store_row(&self, bias: v128, acc: &[i32], dst: &mut [i8]) {
+        with_shortcuts!(self, |q| requant_row_simd128(bias, acc, dst, q))
+    }
+}
+
+/// `$body` with `$q` bound to the [`Shortcuts`] of `$f` (an [`F32RequantSimd128`]): one
+/// monomorphic copy per combination, chosen at run time.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+macro_rules! with_shortcuts {
+    ($f:expr, |$q:ident| $body:expr) => {{
+        let f = $f;
+        macro_rules! with {
+            ($n:literal, $g:literal, $c:literal) => {{
+                let $q = Shortcuts::<$n, $g, $c>(f);
+                $body
+            }};
+        }
+        match (f.nudged, f.negative, f.clamp) {
+            (false, false, false) => with!(false, false, false),
+            (false, false, true) => with!(false, false, true),
+            (false, true, false) => with!(false, true, false),
+            (false, true, true) => with!(false, true, true),
+            (true, false, false) => with!(true, false, false),
+            (true, false, true) => with!(true, false, true),
+            (true, true, false) => with!(true, true, false),
+            (true, true, true) => with!(true, true, true),
+        }
+    }};
+}
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use with_shortcuts;
+
+/// Eight int32 inputs to int8 (in the low 8 lanes), one row's output stage on SIMD128.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+trait Apply8: Copy {
+    fn apply8(self, x0: v128, x1: v128) -> v128;
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl Apply8 for &RequantSimd128 {
+    #[inline(always)]
+    fn apply8(self, x0: v128, x1: v128) -> v128 {
+        RequantSimd128::apply8(self, x0, x1)
+    }
+}
+
+/// An [`F32RequantSimd128`] with its shortcuts fixed: nudge `N`, negative `w` `G`, clamp `C`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[derive(Clone, Copy)]
+struct Shortcuts<'a, const N: bool, const G: bool, const C: bool>(&'a F32RequantSimd128);
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl<const N: bool, const G: bool, const C: bool> Apply8 for Shortcuts<'_, N, G, C> {
+    #[inline(always)]
+    fn apply8(self, x0: v128, x1: v128) -> v128 {
+        let f = self.0;
+        let y = i16x8_narrow_i32x4(f.lanes::<N, G>(x0), f.lanes::<N, G>(x1));
+        let y = i8x16_narrow_i16x8(y, y);
+        if C {
+            i8x16_min(i8x16_max(y, f.min), f.max)
+        } else {
+            y
+        }
+    }
+}
+
+/// `dst[j] = q(acc[j] + bias)` over a row of `dst.len()` outputs, 8 at a time (`q` gives
+/// them in the low 8 lanes); `acc` holds `dst.len()` rounded up to 8 values (the ones past
+/// `dst.len()` are computed and dropped).
+///
+/// Not 16 at a time through one `i8x16.narrow_i16x8_s` of two `i16x8.narrow_i32x4_s`: LLVM
+/// rewrites that pair of narrowings as clamps and a byte shuffle, about three times the
+/// instructions in V8.
+///
+/// Not inlined, so that V8 compiles the loop on its own, its constants kept in registers.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(never)]
+fn requant_row_simd128(bias: v128, acc: &[i32], dst: &mut [i8], q: impl Apply8) {
+    let n = dst.len();
+    assert!(
+        acc.len() >= n.next_multiple_of(8),
+        "requant_row_simd128: {} accumulators for {n} outputs",
+        acc.len()
+    );
+    // SAFETY (both loads): j + 8 <= n rounded up to 8 <= acc.len() (asserted) at every call
+    // below; v128_load accepts unaligned pointers.
+    let load = |j: usize| unsafe { i32x4_add(v128_load(acc.as_ptr().add(j).cast()), bias) };
+    // SAFETY (both stores): j + 8 <= dst.len() at every call below; the lane store accepts
+    // unaligned pointers.
+    let store = |y: v128, j: usize, dst: &mut [i8]| unsafe {
+        v128_store64_lane::<0>(y, dst.as_mut_ptr().add(j).cast::<u64>())
+    };
+    let mut j = 0;
+    // Two groups a step: V8 neither unrolls this loop nor drops its per-iteration checks.
+    while j + 16 <= n {
+        let (y0, y1) = (
+            q.apply8(load(j), load(j + 4)),
+            q.apply8(load(j + 8), load(j + 12)),
+        );
+        store(y0, j, dst);
+        store(y1, j + 8, dst);
+        j += 16;
+    }
+    if j + 8 <= n {
+        store(q.apply8(load(j), load(j + 4)), j, dst);
+        j += 8;
+    }
+    if j < n {
+        let y: [i8; 16] = to_array(q.apply8(load(j), load(j + 4)));
+        dst[j..].copy_from_slice(&y[..n - j]);
     }
 }

@@ -38,6 +38,11 @@ use std::ops::Range;
 /// Bytes of one packed B block: it stays in L2 while the A panels stream past.
 const B_BLOCK: usize = 256 * 1024;
 
+/// Columns of C a panel's tiles accumulate before the output stage stores them: the stage then
+/// runs along rows, its per-row constants and branches paid once per strip instead of per
+/// tile (a multiple of every `NR`).
+const CHUNK: usize = 256;
+
 /// The microkernel a [`PackedQA`] is packed for (it fixes the panel shape `MR x NR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QGemmUkernel {
@@ -278,17 +283,6 @@ fn gemm<S: OutputStage>(a: &PackedQA, b: &[i8], n: usize, c: &mut [S::Out], stag
     }
 }
 
-/// Stores one tile row of accumulators (`NR` a multiple of 8) through the SIMD128 output
-/// stage, with the row's constants `row` prepared by the caller; `dst` may be short.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn store_row_simd128<S: OutputStage>(row: &S::Simd128Row, acc: &[i32], dst: &mut [S::Out]) {
-    use super::qs8_requant::load_i32x4;
-    for (a, d) in acc.chunks_exact(8).zip(dst.chunks_mut(8)) {
-        S::store8_simd128(row, [load_i32x4(&a[..4]), load_i32x4(&a[4..])], d);
-    }
-}
-
 /// Picks the matrix-vector path for `n == 1`, the blocked driver otherwise; with the `threads`
 /// feature, large products are split across rayon's pool.
 #[inline(always)]
@@ -480,6 +474,33 @@ fn tail_columns<const NR: usize>(
     (jr, Vec::new())
 }
 
+/// Runs the microkernel over the `bstrip.len() / (kp * NR)` tiles of a packed B strip with
+/// one A panel, writing tile `t` to columns `t * NR..` of the `MR` rows of `accs` (`CHUNK`
+/// values each). Not inlined: on its own, V8 keeps the tile loop's values in registers, where
+/// inside the driver they were spilled around every tile.
+#[inline(never)]
+fn strip<const MR: usize, const NR: usize, F>(
+    ukernel: &F,
+    ap: &[i16],
+    bstrip: &[i8],
+    accs: &mut [i32],
+) where
+    F: Fn(&[i16], &[i8]) -> [[i32; NR]; MR],
+{
+    let kp = ap.len() / MR;
+    if kp == 0 {
+        // k = 0: empty sums.
+        accs.fill(0);
+        return;
+    }
+    for (t, bp) in bstrip.chunks_exact(kp * NR).enumerate() {
+        let acc = ukernel(ap, bp);
+        for (acc_r, row) in acc.iter().zip(accs.chunks_exact_mut(CHUNK)) {
+            row[t * NR..][..NR].copy_from_slice(acc_r);
+        }
+    }
+}
+
 thread_local! {
     /// Packed B blocks, reused across calls (and per thread with `threads`).
     static B_PACK: RefCell<Vec<i8>> = const { RefCell::new(Vec::new()) };
@@ -514,6 +535,9 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
     let mut bpack = B_PACK.with(|s| s.take());
     // Packed codes are decoded once per panel and block, then reused by all its tiles.
     let mut scratch = Vec::new();
+    // One strip of a panel's accumulators (`MR` rows of `CHUNK` columns, in L1), stored
+    // through the output stage a row at a time once the strip's tiles are done.
+    let mut accs = vec![0i32; MR * CHUNK];
     let first_col = cols.start;
     let row_end = rows.end;
     // No k blocking (kc = the whole of k): int32 partial sums could not be kept in an int8 C.
@@ -535,34 +559,40 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             let prepared: Option<[S::Simd128Row; MR]> = simd
                 .then(|| core::array::from_fn(|r| stage.simd128_row((ir + r).min(row_end - 1))));
-            for jr in (0..nc).step_by(NR) {
-                let col0 = jc - first_col + jr;
+            for c0 in (0..nc).step_by(CHUNK) {
+                let w = CHUNK.min(nc - c0);
+                // The strip's full-width tiles; a last panel of 1-3 columns, if in this
+                // strip, is the matrix-vector tail's.
                 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                if jr == tail.0 && !tail.1.is_empty() {
+                let in_tail = !tail.1.is_empty() && tail.0 < c0 + w;
+                #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+                let in_tail = false;
+                let tiles = if in_tail {
+                    (tail.0 - c0) / NR
+                } else {
+                    w.div_ceil(NR)
+                };
+                strip::<MR, NR, F>(ukernel, ap, &bpack[c0 * kp..][..tiles * NR * kp], &mut accs);
+                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                if in_tail {
+                    let at = tail.0 - c0;
                     for (j, pairs) in tail.1.iter().enumerate() {
                         let acc = simd128::qgemv_4c2_simd128(ap, pairs);
-                        for (r, &acc_r) in acc.iter().enumerate().take(tile_rows) {
-                            out.row(ir + r)[col0 + j] = stage.apply(ir + r, acc_r);
+                        for (r, &acc_r) in acc.iter().enumerate() {
+                            accs[r * CHUNK + at + j] = acc_r;
                         }
                     }
-                    continue;
                 }
-                let bp = &bpack[jr * kp..][..kp * NR];
-                let acc = ukernel(ap, bp);
-                let tile_cols = NR.min(nc - jr);
-                for (r, acc_r) in acc.iter().enumerate().take(tile_rows) {
-                    let dst = &mut out.row(ir + r)[col0..][..tile_cols];
+                let col0 = jc - first_col + c0;
+                for r in 0..tile_rows {
+                    let dst = &mut out.row(ir + r)[col0..][..w];
+                    let acc = &accs[r * CHUNK..][..w.next_multiple_of(NR)];
                     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
                     if let Some(prepared) = &prepared {
-                        store_row_simd128::<S>(&prepared[r], acc_r, dst);
+                        S::store_simd128(&prepared[r], acc, dst);
                         continue;
                     }
-                    if let Ok(full) = <&mut [S::Out; NR]>::try_from(&mut *dst) {
-                        // Full-width rows get a constant length: fully unrolled stores.
-                        stage.store_scalar(ir + r, acc_r, full);
-                    } else {
-                        stage.store_scalar(ir + r, &acc_r[..tile_cols], dst);
-                    }
+                    stage.store_scalar(ir + r, acc, dst);
                 }
             }
         },

@@ -3,9 +3,13 @@
 
 use core::arch::wasm32::*;
 
-/// 4x8 SIMD128 microkernel: 8 i32x4 accumulators (4 rows x 2 vectors). Per k pair: one A load
-/// (the 4 rows' i16 pairs), one B load (2 k x 8 columns) sign-extended to two i16x8, four
-/// i32 splats of the A pairs and eight `i32x4.dot_i16x8_s`.
+/// 4x8 SIMD128 microkernel: 8 i32x4 accumulators (4 rows x 2 vectors). Per k pair: four
+/// `v128.load32_splat` of the A rows' i16 pairs and two `i16x8.load8x8_s` of B (2 k x 4
+/// columns each, sign-extended), then eight `i32x4.dot_i16x8_s`.
+///
+/// The splats and extensions are folded into loads (a broadcast and a `pmovsxbw` from memory
+/// on x64) rather than shuffles of one A and one B vector: the shuffles compete with the dots
+/// for the same SIMD ports, the loads do not.
 ///
 /// `a`: `kp * 4` i16 values (4-row panel of k pairs); `b`: `kp * 8` int8 values (8-column
 /// panel of k pairs). Returns the `4 x 8` tile of int32 dot products.
@@ -22,21 +26,20 @@ pub fn qs8_gemm_4x8c2_simd128(a: &[i16], b: &[i8]) -> [[i32; 8]; 4] {
     let mut acc = [i32x4_splat(0); 8];
     for p in 0..pairs {
         // SAFETY: p < pairs, and `a` holds pairs*8, `b` pairs*16 values (asserted above), so
-        // the 8 values at a[8p..] and the 16 at b[16p..] are in bounds; v128_load accepts
+        // the 8 values at a[8p..] and the 16 at b[16p..] are in bounds; the loads accept
         // unaligned pointers.
-        let (va, vb) = unsafe {
+        let (b0, b1, a0, a1, a2, a3) = unsafe {
+            let (ap, bp) = (ap.add(8 * p).cast::<u32>(), bp.add(16 * p).cast::<i8>());
             (
-                v128_load(ap.add(8 * p).cast::<v128>()),
-                v128_load(bp.add(16 * p).cast::<v128>()),
+                // Columns 0-3 and 4-7, each as (k0, k1) i16 pairs.
+                i16x8_load_extend_i8x8(bp),
+                i16x8_load_extend_i8x8(bp.add(8)),
+                v128_load32_splat(ap),
+                v128_load32_splat(ap.add(1)),
+                v128_load32_splat(ap.add(2)),
+                v128_load32_splat(ap.add(3)),
             )
         };
-        // Columns 0-3 and 4-7, each as (k0, k1) i16 pairs.
-        let b0 = i16x8_extend_low_i8x16(vb);
-        let b1 = i16x8_extend_high_i8x16(vb);
-        let a0 = i32x4_shuffle::<0, 0, 0, 0>(va, va);
-        let a1 = i32x4_shuffle::<1, 1, 1, 1>(va, va);
-        let a2 = i32x4_shuffle::<2, 2, 2, 2>(va, va);
-        let a3 = i32x4_shuffle::<3, 3, 3, 3>(va, va);
         acc[0] = i32x4_add(acc[0], i32x4_dot_i16x8(a0, b0));
         acc[1] = i32x4_add(acc[1], i32x4_dot_i16x8(a0, b1));
         acc[2] = i32x4_add(acc[2], i32x4_dot_i16x8(a1, b0));
