@@ -295,7 +295,7 @@ fn dispatch<const MR: usize, const NR: usize, S: OutputStage, F>(
     simd: bool,
     ukernel: F,
 ) where
-    F: Fn(&[i16], &[i8]) -> [[i32; NR]; MR] + Sync,
+    F: Fn(&[i16], &[i16]) -> [[i32; NR]; MR] + Sync,
 {
     if n == 1 {
         #[cfg(feature = "threads")]
@@ -439,7 +439,7 @@ fn par_driver<const MR: usize, const NR: usize, S: OutputStage, F>(
     ukernel: &F,
 ) -> bool
 where
-    F: Fn(&[i16], &[i8]) -> [[i32; NR]; MR] + Sync,
+    F: Fn(&[i16], &[i16]) -> [[i32; NR]; MR] + Sync,
 {
     par_tiles(c, (a.m, n, a.k), (MR, NR), |rows, cols, out| {
         driver::<MR, NR, S, F, _>(a, b, n, (rows, cols), out, stage, simd, ukernel)
@@ -452,7 +452,7 @@ where
 /// tail column's k pairs (none without SIMD128 4-row panels).
 #[allow(unused_variables)]
 fn tail_columns<const NR: usize>(
-    bpack: &[i8],
+    bpack: &[i16],
     nc: usize,
     kp: usize,
     simd_4rows: bool,
@@ -463,8 +463,9 @@ fn tail_columns<const NR: usize>(
         let bp = &bpack[jr * kp..][..kp * NR];
         let cols = (0..w)
             .map(|j| {
+                // Packed values are int8 values (sign-extended).
                 let col: Vec<i8> = (0..kp)
-                    .map(|i| bp[((i / 2) * NR + j) * 2 + i % 2])
+                    .map(|i| bp[((i / 2) * NR + j) * 2 + i % 2] as i8)
                     .collect();
                 simd128::x_pairs(&col)
             })
@@ -482,10 +483,10 @@ fn tail_columns<const NR: usize>(
 fn strip<const MR: usize, const NR: usize, F>(
     ukernel: &F,
     ap: &[i16],
-    bstrip: &[i8],
+    bstrip: &[i16],
     accs: &mut [i32],
 ) where
-    F: Fn(&[i16], &[i8]) -> [[i32; NR]; MR],
+    F: Fn(&[i16], &[i16]) -> [[i32; NR]; MR],
 {
     let kp = ap.len() / MR;
     if kp == 0 {
@@ -503,7 +504,7 @@ fn strip<const MR: usize, const NR: usize, F>(
 
 thread_local! {
     /// Packed B blocks, reused across calls (and per thread with `threads`).
-    static B_PACK: RefCell<Vec<i8>> = const { RefCell::new(Vec::new()) };
+    static B_PACK: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Blocked driver around an `MR x NR` microkernel, for the rows and columns of C in `range`
@@ -520,7 +521,7 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
     simd: bool,
     ukernel: &F,
 ) where
-    F: Fn(&[i16], &[i8]) -> [[i32; NR]; MR],
+    F: Fn(&[i16], &[i16]) -> [[i32; NR]; MR],
     O: OutRows<S::Out>,
 {
     let kp = a.kp();
@@ -530,7 +531,7 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
         "SIMD output stage stores 8 columns at a time"
     );
     // Short reductions get wider blocks: fewer passes over A, longer contiguous C row writes.
-    let nc_max = (B_BLOCK / kp.max(2)).div_ceil(NR) * NR;
+    let nc_max = (B_BLOCK / (2 * kp.max(2))).div_ceil(NR) * NR;
     // Taken out of the thread-local for the call (so nothing can observe it borrowed).
     let mut bpack = B_PACK.with(|s| s.take());
     // Packed codes are decoded once per panel and block, then reused by all its tiles.

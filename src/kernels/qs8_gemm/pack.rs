@@ -42,15 +42,16 @@ fn panel_order<S: Copy, T: Copy + Default>(
 }
 
 /// Packs columns `jc..jc + nc` of row-major `b [k, n]` into `dst` as `ceil(nc / NR)` panels of
-/// `kp * NR` values: `panel[(p * NR + j) * 2 + t] = b[2p + t, jc + jr + j]`, so each k pair
-/// of `NR` columns is `2 * NR` bytes (one v128 at NR = 8); columns past `nc` and the row past
-/// an odd `k` zero.
+/// `kp * NR` i16 values: `panel[(p * NR + j) * 2 + t] = b[2p + t, jc + jr + j]`, so each k
+/// pair of 4 columns is one v128 of (k0, k1) i16 pairs; columns past `nc` and the row past an
+/// odd `k` zero. B is sign-extended here, once, instead of in the microkernel for every A
+/// panel.
 pub(super) fn pack_b<const NR: usize>(
     b: &[i8],
     n: usize,
     k: usize,
     (jc, nc): (usize, usize),
-    dst: &mut [i8],
+    dst: &mut [i16],
 ) {
     let kp = k.div_ceil(2) * 2;
     let panels = nc.div_ceil(NR);
@@ -81,33 +82,36 @@ pub(super) fn pack_b<const NR: usize>(
                     continue;
                 }
                 for j in 0..NR {
-                    out[2 * j] = r0[j];
-                    out[2 * j + 1] = r1[j];
+                    out[2 * j] = r0[j].into();
+                    out[2 * j + 1] = r1[j].into();
                 }
             } else {
                 out.fill(0);
                 for j in 0..w {
-                    out[2 * j] = r0[j];
-                    out[2 * j + 1] = r1[j];
+                    out[2 * j] = r0[j].into();
+                    out[2 * j + 1] = r1[j].into();
                 }
             }
         }
     }
 }
 
-/// `out[2j] = r0[j]`, `out[2j + 1] = r1[j]` for 8 columns: two 8-byte loads, one byte shuffle,
-/// one store (LLVM leaves the loop above as 16 byte moves on wasm).
+/// `out[2j] = r0[j]`, `out[2j + 1] = r1[j]` (sign-extended) for 8 columns: two 8-byte loads,
+/// one byte shuffle, two extensions, two stores (LLVM leaves the loop above as 16 byte moves
+/// on wasm).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
-fn interleave8_simd128<const NR: usize>(r0: &[i8; NR], r1: &[i8; NR], out: &mut [i8]) {
+fn interleave8_simd128<const NR: usize>(r0: &[i8; NR], r1: &[i8; NR], out: &mut [i16]) {
     use core::arch::wasm32::*;
     assert!(NR == 8 && out.len() == 16);
-    // SAFETY: r0 and r1 hold 8 bytes and out 16 (asserted); the loads and the store accept
-    // unaligned pointers.
+    // SAFETY: r0 and r1 hold 8 bytes and out 16 i16 (asserted); the loads and the stores
+    // accept unaligned pointers.
     unsafe {
         let a = v128_load64_zero(r0.as_ptr().cast::<u64>());
         let b = v128_load64_zero(r1.as_ptr().cast::<u64>());
         let x = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(a, b);
-        v128_store(out.as_mut_ptr().cast::<v128>(), x);
+        let out = out.as_mut_ptr().cast::<v128>();
+        v128_store(out, i16x8_extend_low_i8x16(x));
+        v128_store(out.add(1), i16x8_extend_high_i8x16(x));
     }
 }

@@ -6,11 +6,11 @@
 /// `acc[r][j] = sum_p a[(p*MR + r)*2] * b[(p*NR + j)*2] + a[(p*MR + r)*2 + 1] * b[(p*NR + j)*2 + 1]`.
 ///
 /// `a` is an `MR`-row panel of packed A (i16 pairs), `b` an `NR`-column panel of packed B
-/// (int8 pairs, `B2 = 2 * NR` values per step); both must hold the same number of k pairs.
+/// (i16 pairs, `B2 = 2 * NR` values per step); both must hold the same number of k pairs.
 #[inline(always)]
 fn qgemm_tile<const MR: usize, const NR: usize, const B2: usize>(
     a: &[i16],
-    b: &[i8],
+    b: &[i16],
 ) -> [[i32; NR]; MR] {
     debug_assert_eq!(B2, 2 * NR);
     let pairs = a.len() / (2 * MR);
@@ -24,12 +24,8 @@ fn qgemm_tile<const MR: usize, const NR: usize, const B2: usize>(
     for (ap, bp) in a.chunks_exact(2 * MR).zip(b.chunks_exact(B2)) {
         // Whole-vector i16 views of the B pairs and of each splatted A pair: the even/odd
         // products summed below are x86's pmaddwd (the scalar image of dot16x2), where
-        // splitting B into two rows first made LLVM gather bytes one at a time.
-        let bp: &[i8; B2] = bp.try_into().expect("B2 values");
-        let mut b16 = [0i16; B2];
-        for t in 0..B2 {
-            b16[t] = i16::from(bp[t]);
-        }
+        // splitting B into two rows first made LLVM gather values one at a time.
+        let b16: &[i16; B2] = bp.try_into().expect("B2 values");
         for r in 0..MR {
             let mut a16 = [0i16; B2];
             for t in 0..B2 {
@@ -47,10 +43,11 @@ fn qgemm_tile<const MR: usize, const NR: usize, const B2: usize>(
 /// 4x8 scalar microkernel: same shape and packing as `qs8_gemm_4x8c2_simd128` (wasm32) so the
 /// two compare.
 ///
-/// `a`: `kp * 4` i16 values (4-row panel of k pairs); `b`: `kp * 8` int8 values (8-column
-/// panel of k pairs). Returns the `4 x 8` tile of int32 dot products.
+/// `a`: `kp * 4` i16 values (4-row panel of k pairs); `b`: `kp * 8` i16 values (8-column
+/// panel of k pairs, int8 values sign-extended). Returns the `4 x 8` tile of int32 dot
+/// products.
 #[inline(always)]
-pub fn qs8_gemm_4x8c2_scalar(a: &[i16], b: &[i8]) -> [[i32; 8]; 4] {
+pub fn qs8_gemm_4x8c2_scalar(a: &[i16], b: &[i16]) -> [[i32; 8]; 4] {
     qgemm_tile::<4, 8, 16>(a, b)
 }
 

@@ -4,17 +4,18 @@
 use core::arch::wasm32::*;
 
 /// 4x8 SIMD128 microkernel: 8 i32x4 accumulators (4 rows x 2 vectors). Per k pair: four
-/// `v128.load32_splat` of the A rows' i16 pairs and two `i16x8.load8x8_s` of B (2 k x 4
-/// columns each, sign-extended), then eight `i32x4.dot_i16x8_s`.
+/// `v128.load32_splat` of the A rows' i16 pairs and two loads of B (2 k x 4 columns each, as
+/// i16), then eight `i32x4.dot_i16x8_s`.
 ///
-/// The splats and extensions are folded into loads (a broadcast and a `pmovsxbw` from memory
-/// on x64) rather than shuffles of one A and one B vector: the shuffles compete with the dots
-/// for the same SIMD ports, the loads do not.
+/// Only the dots and their adds use the SIMD ports: the splats are broadcasts from memory on
+/// x64 (load ports), where shuffles of one A vector would compete with the dots, and B comes
+/// sign-extended from the packing.
 ///
-/// `a`: `kp * 4` i16 values (4-row panel of k pairs); `b`: `kp * 8` int8 values (8-column
-/// panel of k pairs). Returns the `4 x 8` tile of int32 dot products.
+/// `a`: `kp * 4` i16 values (4-row panel of k pairs); `b`: `kp * 8` i16 values (8-column
+/// panel of k pairs, int8 values sign-extended). Returns the `4 x 8` tile of int32 dot
+/// products.
 #[inline(always)]
-pub fn qs8_gemm_4x8c2_simd128(a: &[i16], b: &[i8]) -> [[i32; 8]; 4] {
+pub fn qs8_gemm_4x8c2_simd128(a: &[i16], b: &[i16]) -> [[i32; 8]; 4] {
     let pairs = a.len() / 8;
     assert!(
         a.len() == pairs * 8 && b.len() == pairs * 16,
@@ -29,11 +30,11 @@ pub fn qs8_gemm_4x8c2_simd128(a: &[i16], b: &[i8]) -> [[i32; 8]; 4] {
         // the 8 values at a[8p..] and the 16 at b[16p..] are in bounds; the loads accept
         // unaligned pointers.
         let (b0, b1, a0, a1, a2, a3) = unsafe {
-            let (ap, bp) = (ap.add(8 * p).cast::<u32>(), bp.add(16 * p).cast::<i8>());
+            let (ap, bp) = (ap.add(8 * p).cast::<u32>(), bp.add(16 * p).cast::<v128>());
             (
                 // Columns 0-3 and 4-7, each as (k0, k1) i16 pairs.
-                i16x8_load_extend_i8x8(bp),
-                i16x8_load_extend_i8x8(bp.add(8)),
+                v128_load(bp),
+                v128_load(bp.add(1)),
                 v128_load32_splat(ap),
                 v128_load32_splat(ap.add(1)),
                 v128_load32_splat(ap.add(2)),
