@@ -164,15 +164,14 @@ pub(crate) trait OutputStage: Sync {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn store8_simd128(row: &Self::Simd128Row, acc: [v128; 2], dst: &mut [Self::Out]);
 
-    /// `dst[j] = apply(row, acc[j])` over a row of `dst.len()` outputs with SIMD128; `acc`
-    /// holds `dst.len()` rounded up to 8 values.
+    /// `dst[j] = apply(row, acc[j] - bias[row])` over a row of `dst.len()` outputs with
+    /// SIMD128: `acc` already holds the row's bias (the GEMM starts its sums from
+    /// [`Self::bias`]), and `dst.len()` rounded up to 8 values.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    #[inline(always)]
-    fn store_simd128(row: &Self::Simd128Row, acc: &[i32], dst: &mut [Self::Out]) {
-        for (a, d) in acc.chunks_exact(8).zip(dst.chunks_mut(8)) {
-            Self::store8_simd128(row, [load_i32x4(&a[..4]), load_i32x4(&a[4..])], d);
-        }
-    }
+    fn store_biased_simd128(row: &Self::Simd128Row, acc: &[i32], dst: &mut [Self::Out]);
+
+    /// Row `row`'s int32 bias (added to the accumulator before anything else).
+    fn bias(&self, row: usize) -> i32;
 }
 
 /// [`Requant`]'s per-row SIMD128 constants.
@@ -255,12 +254,17 @@ impl OutputStage for Requant<'_> {
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
-    fn store_simd128(row: &RequantRow, acc: &[i32], dst: &mut [i8]) {
+    fn store_biased_simd128(row: &RequantRow, acc: &[i32], dst: &mut [i8]) {
         // The row's form is chosen once here, not per 8 outputs.
         match &row.q {
-            RowForm::Integer(q) => requant_row_simd128(row.bias, acc, dst, q),
-            RowForm::Float(f) => f.store_row(row.bias, acc, dst),
+            RowForm::Integer(q) => requant_row_simd128(acc, dst, q),
+            RowForm::Float(f) => f.store_row(acc, dst),
         }
+    }
+
+    #[inline(always)]
+    fn bias(&self, row: usize) -> i32 {
+        self.bias[row]
     }
 }
 
@@ -294,29 +298,48 @@ impl OutputStage for Dequant<'_> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
     fn store8_simd128(row: &DequantRow, acc: [v128; 2], dst: &mut [f32]) {
-        let dq = |v: v128| {
-            let v = f32x4_add(
-                f32x4_mul(f32x4_convert_i32x4(i32x4_add(v, row.bias)), row.scale),
-                row.fbias,
-            );
-            // pmax(lo, v) = lo < v ? v : lo, then pmin(hi, .): `v.max(min).min(max)`,
-            // including NaN becoming `min`.
-            f32x4_pmin(row.max, f32x4_pmax(row.min, v))
-        };
-        let (y0, y1) = (dq(acc[0]), dq(acc[1]));
-        if dst.len() == 8 {
-            // SAFETY: `dst` has 8 values; v128_store accepts unaligned pointers.
-            unsafe {
-                v128_store(dst.as_mut_ptr().cast::<v128>(), y0);
-                v128_store(dst.as_mut_ptr().add(4).cast::<v128>(), y1);
-            }
-        } else {
-            let mut y = [0.0f32; 8];
-            y[..4].copy_from_slice(&to_array::<[f32; 4]>(y0));
-            y[4..].copy_from_slice(&to_array::<[f32; 4]>(y1));
-            let n = dst.len();
-            dst.copy_from_slice(&y[..n]);
+        let acc = acc.map(|v| i32x4_add(v, row.bias));
+        dequant8_simd128(row, acc, dst);
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn store_biased_simd128(row: &DequantRow, acc: &[i32], dst: &mut [f32]) {
+        for (a, d) in acc.chunks_exact(8).zip(dst.chunks_mut(8)) {
+            dequant8_simd128(row, [load_i32x4(&a[..4]), load_i32x4(&a[4..])], d);
         }
+    }
+
+    #[inline(always)]
+    fn bias(&self, row: usize) -> i32 {
+        self.bias[row]
+    }
+}
+
+/// [`Dequant`] of 8 accumulators that include the bias (`acc[0]` lanes 0-3, `acc[1]` lanes
+/// 4-7) into the first `dst.len() <= 8` outputs.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn dequant8_simd128(row: &DequantRow, acc: [v128; 2], dst: &mut [f32]) {
+    let dq = |v: v128| {
+        let v = f32x4_add(f32x4_mul(f32x4_convert_i32x4(v), row.scale), row.fbias);
+        // pmax(lo, v) = lo < v ? v : lo, then pmin(hi, .): `v.max(min).min(max)`, including
+        // NaN becoming `min`.
+        f32x4_pmin(row.max, f32x4_pmax(row.min, v))
+    };
+    let (y0, y1) = (dq(acc[0]), dq(acc[1]));
+    if dst.len() == 8 {
+        // SAFETY: `dst` has 8 values; v128_store accepts unaligned pointers.
+        unsafe {
+            v128_store(dst.as_mut_ptr().cast::<v128>(), y0);
+            v128_store(dst.as_mut_ptr().add(4).cast::<v128>(), y1);
+        }
+    } else {
+        let mut y = [0.0f32; 8];
+        y[..4].copy_from_slice(&to_array::<[f32; 4]>(y0));
+        y[4..].copy_from_slice(&to_array::<[f32; 4]>(y1));
+        let n = dst.len();
+        dst.copy_from_slice(&y[..n]);
     }
 }
 
@@ -532,10 +555,10 @@ impl F32RequantSimd128 {
         with_shortcuts!(self, |q| q.apply8(x0, x1))
     }
 
-    /// `dst[j] = requantize(acc[j] + bias)` over a row ([`requant_row_simd128`]).
+    /// `dst[j] = requantize(acc[j])` over a row ([`requant_row_simd128`]).
     #[inline(always)]
-    fn store_row(&self, bias: v128, acc: &[i32], dst: &mut [i8]) {
-        with_shortcuts!(self, |q| requant_row_simd128(bias, acc, dst, q))
+    fn store_row(&self, acc: &[i32], dst: &mut [i8]) {
+        with_shortcuts!(self, |q| requant_row_simd128(acc, dst, q))
     }
 }
 
@@ -600,7 +623,7 @@ impl<const N: bool, const G: bool, const C: bool> Apply8 for Shortcuts<'_, N, G,
     }
 }
 
-/// `dst[j] = q(acc[j] + bias)` over a row of `dst.len()` outputs, 8 at a time (`q` gives
+/// `dst[j] = q(acc[j])` (the accumulators include the bias) over a row of `dst.len()` outputs, 8 at a time (`q` gives
 /// them in the low 8 lanes); `acc` holds `dst.len()` rounded up to 8 values (the ones past
 /// `dst.len()` are computed and dropped).
 ///
@@ -611,7 +634,7 @@ impl<const N: bool, const G: bool, const C: bool> Apply8 for Shortcuts<'_, N, G,
 /// Not inlined, so that V8 compiles the loop on its own, its constants kept in registers.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(never)]
-fn requant_row_simd128(bias: v128, acc: &[i32], dst: &mut [i8], q: impl Apply8) {
+fn requant_row_simd128(acc: &[i32], dst: &mut [i8], q: impl Apply8) {
     let n = dst.len();
     assert!(
         acc.len() >= n.next_multiple_of(8),
@@ -620,7 +643,7 @@ fn requant_row_simd128(bias: v128, acc: &[i32], dst: &mut [i8], q: impl Apply8) 
     );
     // SAFETY (both loads): j + 8 <= n rounded up to 8 <= acc.len() (asserted) at every call
     // below; v128_load accepts unaligned pointers.
-    let load = |j: usize| unsafe { i32x4_add(v128_load(acc.as_ptr().add(j).cast()), bias) };
+    let load = |j: usize| unsafe { v128_load(acc.as_ptr().add(j).cast()) };
     // SAFETY (both stores): j + 8 <= dst.len() at every call below; the lane store accepts
     // unaligned pointers.
     let store = |y: v128, j: usize, dst: &mut [i8]| unsafe {

@@ -295,7 +295,7 @@ fn dispatch<const MR: usize, const NR: usize, S: OutputStage, F>(
     simd: bool,
     ukernel: F,
 ) where
-    F: Fn(&[i16], &[i16]) -> [[i32; NR]; MR] + Sync,
+    F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR] + Sync,
 {
     if n == 1 {
         #[cfg(feature = "threads")]
@@ -439,7 +439,7 @@ fn par_driver<const MR: usize, const NR: usize, S: OutputStage, F>(
     ukernel: &F,
 ) -> bool
 where
-    F: Fn(&[i16], &[i16]) -> [[i32; NR]; MR] + Sync,
+    F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR] + Sync,
 {
     par_tiles(c, (a.m, n, a.k), (MR, NR), |rows, cols, out| {
         driver::<MR, NR, S, F, _>(a, b, n, (rows, cols), out, stage, simd, ukernel)
@@ -476,26 +476,29 @@ fn tail_columns<const NR: usize>(
 }
 
 /// Runs the microkernel over the `bstrip.len() / (kp * NR)` tiles of a packed B strip with
-/// one A panel, writing tile `t` to columns `t * NR..` of the `MR` rows of `accs` (`CHUNK`
-/// values each). Not inlined: on its own, V8 keeps the tile loop's values in registers, where
+/// one A panel, its sums starting from `init`, writing tile `t` to columns `t * NR..` of the
+/// `MR` rows of `accs` (`CHUNK` values each). Not inlined: on its own, V8 keeps the tile loop's values in registers, where
 /// inside the driver they were spilled around every tile.
 #[inline(never)]
 fn strip<const MR: usize, const NR: usize, F>(
     ukernel: &F,
     ap: &[i16],
     bstrip: &[i16],
+    init: &[i32; MR],
     accs: &mut [i32],
 ) where
-    F: Fn(&[i16], &[i16]) -> [[i32; NR]; MR],
+    F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR],
 {
     let kp = ap.len() / MR;
     if kp == 0 {
         // k = 0: empty sums.
-        accs.fill(0);
+        for (row, &v) in accs.chunks_exact_mut(CHUNK).zip(init) {
+            row.fill(v);
+        }
         return;
     }
     for (t, bp) in bstrip.chunks_exact(kp * NR).enumerate() {
-        let acc = ukernel(ap, bp);
+        let acc = ukernel(ap, bp, init);
         for (acc_r, row) in acc.iter().zip(accs.chunks_exact_mut(CHUNK)) {
             row[t * NR..][..NR].copy_from_slice(acc_r);
         }
@@ -521,7 +524,7 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
     simd: bool,
     ukernel: &F,
 ) where
-    F: Fn(&[i16], &[i16]) -> [[i32; NR]; MR],
+    F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR],
     O: OutRows<S::Out>,
 {
     let kp = a.kp();
@@ -560,6 +563,19 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             let prepared: Option<[S::Simd128Row; MR]> = simd
                 .then(|| core::array::from_fn(|r| stage.simd128_row((ir + r).min(row_end - 1))));
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            let biased = prepared.is_some();
+            #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+            let biased = false;
+            // The SIMD output stage takes sums that start from the bias (one add fewer per
+            // 4 outputs); the scalar one adds it itself.
+            let init: [i32; MR] = core::array::from_fn(|r| {
+                if biased {
+                    stage.bias((ir + r).min(row_end - 1))
+                } else {
+                    0
+                }
+            });
             for c0 in (0..nc).step_by(CHUNK) {
                 let w = CHUNK.min(nc - c0);
                 // The strip's full-width tiles; a last panel of 1-3 columns, if in this
@@ -573,14 +589,15 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
                 } else {
                     w.div_ceil(NR)
                 };
-                strip::<MR, NR, F>(ukernel, ap, &bpack[c0 * kp..][..tiles * NR * kp], &mut accs);
+                let bstrip = &bpack[c0 * kp..][..tiles * NR * kp];
+                strip::<MR, NR, F>(ukernel, ap, bstrip, &init, &mut accs);
                 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
                 if in_tail {
                     let at = tail.0 - c0;
                     for (j, pairs) in tail.1.iter().enumerate() {
                         let acc = simd128::qgemv_4c2_simd128(ap, pairs);
                         for (r, &acc_r) in acc.iter().enumerate() {
-                            accs[r * CHUNK + at + j] = acc_r;
+                            accs[r * CHUNK + at + j] = acc_r.wrapping_add(init[r]);
                         }
                     }
                 }
@@ -590,7 +607,7 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
                     let acc = &accs[r * CHUNK..][..w.next_multiple_of(NR)];
                     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
                     if let Some(prepared) = &prepared {
-                        S::store_simd128(&prepared[r], acc, dst);
+                        S::store_biased_simd128(&prepared[r], acc, dst);
                         continue;
                     }
                     stage.store_scalar(ir + r, acc, dst);

@@ -2,8 +2,8 @@
 //! accumulators (native builds autovectorise them); on wasm32 without SIMD they are the
 //! portable fallback, and the reference the SIMD128 twin must match bit for bit.
 
-/// Accumulates one `MR x NR` tile:
-/// `acc[r][j] = sum_p a[(p*MR + r)*2] * b[(p*NR + j)*2] + a[(p*MR + r)*2 + 1] * b[(p*NR + j)*2 + 1]`.
+/// Accumulates one `MR x NR` tile onto `init[r]` (wrapping):
+/// `acc[r][j] = init[r] + sum_p a[(p*MR + r)*2] * b[(p*NR + j)*2] + a[(p*MR + r)*2 + 1] * b[(p*NR + j)*2 + 1]`.
 ///
 /// `a` is an `MR`-row panel of packed A (i16 pairs), `b` an `NR`-column panel of packed B
 /// (i16 pairs, `B2 = 2 * NR` values per step); both must hold the same number of k pairs.
@@ -11,6 +11,7 @@
 fn qgemm_tile<const MR: usize, const NR: usize, const B2: usize>(
     a: &[i16],
     b: &[i16],
+    init: &[i32; MR],
 ) -> [[i32; NR]; MR] {
     debug_assert_eq!(B2, 2 * NR);
     let pairs = a.len() / (2 * MR);
@@ -20,7 +21,7 @@ fn qgemm_tile<const MR: usize, const NR: usize, const B2: usize>(
         a.len(),
         b.len()
     );
-    let mut acc = [[0i32; NR]; MR];
+    let mut acc = init.map(|v| [v; NR]);
     for (ap, bp) in a.chunks_exact(2 * MR).zip(b.chunks_exact(B2)) {
         // Whole-vector i16 views of the B pairs and of each splatted A pair: the even/odd
         // products summed below are x86's pmaddwd (the scalar image of dot16x2), where
@@ -32,8 +33,9 @@ fn qgemm_tile<const MR: usize, const NR: usize, const B2: usize>(
                 a16[t] = ap[2 * r + t % 2];
             }
             for j in 0..NR {
-                acc[r][j] +=
-                    i32::from(b16[2 * j] * a16[2 * j]) + i32::from(b16[2 * j + 1] * a16[2 * j + 1]);
+                acc[r][j] = acc[r][j].wrapping_add(
+                    i32::from(b16[2 * j] * a16[2 * j]) + i32::from(b16[2 * j + 1] * a16[2 * j + 1]),
+                );
             }
         }
     }
@@ -44,11 +46,12 @@ fn qgemm_tile<const MR: usize, const NR: usize, const B2: usize>(
 /// two compare.
 ///
 /// `a`: `kp * 4` i16 values (4-row panel of k pairs); `b`: `kp * 8` i16 values (8-column
-/// panel of k pairs, int8 values sign-extended). Returns the `4 x 8` tile of int32 dot
-/// products.
+/// panel of k pairs, int8 values sign-extended); `init`: each row's starting value (the
+/// output stage's bias). Returns the `4 x 8` tile of int32 dot products added to `init`
+/// (wrapping).
 #[inline(always)]
-pub fn qs8_gemm_4x8c2_scalar(a: &[i16], b: &[i16]) -> [[i32; 8]; 4] {
-    qgemm_tile::<4, 8, 16>(a, b)
+pub fn qs8_gemm_4x8c2_scalar(a: &[i16], b: &[i16], init: &[i32; 4]) -> [[i32; 8]; 4] {
+    qgemm_tile::<4, 8, 16>(a, b, init)
 }
 
 /// `c[r] = sum_k a[r, k] x[k]` for one packed `MR`-row panel (matrix-vector product); `x` has

@@ -12,10 +12,11 @@ use core::arch::wasm32::*;
 /// sign-extended from the packing.
 ///
 /// `a`: `kp * 4` i16 values (4-row panel of k pairs); `b`: `kp * 8` i16 values (8-column
-/// panel of k pairs, int8 values sign-extended). Returns the `4 x 8` tile of int32 dot
-/// products.
+/// panel of k pairs, int8 values sign-extended); `init`: each row's starting value (the
+/// output stage's bias, so that the store need not add it). Returns the `4 x 8` tile of int32
+/// dot products added to `init` (wrapping).
 #[inline(always)]
-pub fn qs8_gemm_4x8c2_simd128(a: &[i16], b: &[i16]) -> [[i32; 8]; 4] {
+pub fn qs8_gemm_4x8c2_simd128(a: &[i16], b: &[i16], init: &[i32; 4]) -> [[i32; 8]; 4] {
     let pairs = a.len() / 8;
     assert!(
         a.len() == pairs * 8 && b.len() == pairs * 16,
@@ -24,7 +25,7 @@ pub fn qs8_gemm_4x8c2_simd128(a: &[i16], b: &[i16]) -> [[i32; 8]; 4] {
         b.len()
     );
     let (ap, bp) = (a.as_ptr(), b.as_ptr());
-    let mut acc = [i32x4_splat(0); 8];
+    let mut acc: [v128; 8] = core::array::from_fn(|i| i32x4_splat(init[i / 2]));
     for p in 0..pairs {
         // SAFETY: p < pairs, and `a` holds pairs*8, `b` pairs*16 values (asserted above), so
         // the 8 values at a[8p..] and the 16 at b[16p..] are in bounds; the loads accept
