@@ -308,8 +308,50 @@ fn qs8_gemm_random_shapes() {
         (12, 1152, 49),
         (9, 40, 6586),
         (6, 24, 50),
+        // Strips of 256 columns: a tail of 1 starting the second strip, of 3 in the third,
+        // odd k; and a second B block (k = 16: 8192 columns) that is only a tail of 3.
+        (5, 24, 257),
+        (7, 3, 515),
+        (6, 16, 8195),
     ] {
         check_gemm(&mut rng, m, k, n);
+    }
+}
+
+/// The microkernels themselves, bit for bit against each other and the definition, with
+/// starting values near the int32 limits (the sums wrap).
+#[test]
+fn qs8_gemm_ukernels_agree() {
+    use quantscope::kernels::qs8_gemm::qs8_gemm_4x8c2_scalar;
+    let mut rng = Rng::new(23);
+    for pairs in [0, 1, 2, 3, 8, 12, 96] {
+        let a: Vec<i16> = rng.i8s(pairs * 8).into_iter().map(i16::from).collect();
+        let b: Vec<i16> = rng.i8s(pairs * 16).into_iter().map(i16::from).collect();
+        let init = [i32::MAX - 5, i32::MIN + 7, rng.next_u64() as i32, 0];
+        let want: [[i32; 8]; 4] = core::array::from_fn(|r| {
+            core::array::from_fn(|j| {
+                (0..2 * pairs).fold(init[r], |s, i| {
+                    let (p, t) = (i / 2, i % 2);
+                    let prod =
+                        i32::from(a[(p * 4 + r) * 2 + t]) * i32::from(b[(p * 8 + j) * 2 + t]);
+                    s.wrapping_add(prod)
+                })
+            })
+        });
+        assert_eq!(
+            qs8_gemm_4x8c2_scalar(&a, &b, &init),
+            want,
+            "scalar, {pairs} pairs"
+        );
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            use quantscope::kernels::qs8_gemm::qs8_gemm_4x8c2_simd128;
+            assert_eq!(
+                qs8_gemm_4x8c2_simd128(&a, &b, &init),
+                want,
+                "simd128, {pairs} pairs"
+            );
+        }
     }
 }
 
@@ -541,6 +583,83 @@ fn requant_simd128_matches_scalar() {
                 let want: [i32; 4] = core::array::from_fn(|l| m.apply(acc[4 * i + l]));
                 assert_eq!(got, want, "multiply {m:?}");
             }
+        }
+    }
+}
+
+/// The SIMD128 float form against its scalar steps (`F32Requant::requantize`), on extreme and
+/// random inputs: unchecked candidates (any scale: `w` negative at the low end for large
+/// ones) and the checked forms of random multipliers (some nudged), with and without clamps.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[test]
+fn f32_requant_simd128_matches_scalar() {
+    use core::arch::wasm32::*;
+    use quantscope::kernels::qs8_requant::F32RequantSimd128;
+    let mut rng = Rng::new(29);
+    let extremes = [
+        i32::MIN,
+        i32::MIN + 1,
+        i32::MAX,
+        i32::MAX - 1,
+        0,
+        1,
+        -1,
+        1 << 24,
+    ];
+    let mut forms = Vec::new();
+    for shift in -31..=30 {
+        let m = Multiplier {
+            m0: rng.range(1 << 30, i32::MAX),
+            shift,
+        };
+        let zp = rng.range(-128, 127);
+        for (lo, hi) in [(-128, 127), (zp as i8, 127), (-100, 6)] {
+            forms.push(F32Requant::candidate(m, zp, lo, hi));
+        }
+    }
+    // Nudged forms are the rarer ones (scale moves are tried first): keep looking for them.
+    let mut nudged = 0;
+    for _ in 0..20000 {
+        let zp = rng.range(-128, 127);
+        let clamp = if rng.below(2) == 0 {
+            (-128, 127)
+        } else {
+            (zp as i8, 127)
+        };
+        if let Some(f) = F32Requant::for_multiplier(rng.multiplier(), zp, clamp.0, clamp.1) {
+            if !format!("{f:?}").contains("nudge: 0.0,") {
+                nudged += 1;
+                forms.push(f);
+            } else if forms.len() < 300 {
+                forms.push(f);
+            }
+        }
+        if nudged == 30 {
+            break;
+        }
+    }
+    assert!(nudged > 0, "no nudged form found");
+    for f in &forms {
+        let q = F32RequantSimd128::new(f);
+        let (m, zp, lo, hi) = f.of;
+        // Around every level's threshold (where a nudge or scale move matters), extremes and
+        // random values.
+        let mut xs: Vec<i32> = (i32::from(lo) + 1..=i32::from(hi))
+            .flat_map(|y| {
+                let t = ((f64::from(y - zp) - 0.5) / m.to_f64()).ceil();
+                let t = t.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32;
+                (-2..=2).map(move |d| t.saturating_add(d))
+            })
+            .collect();
+        xs.extend(extremes);
+        xs.extend((0..64).map(|i| rng.next_u64() as i32 >> (i % 31)));
+        for x in xs.chunks(8) {
+            let x: [i32; 8] = core::array::from_fn(|i| x.get(i).copied().unwrap_or(0));
+            let v0 = i32x4(x[0], x[1], x[2], x[3]);
+            let v1 = i32x4(x[4], x[5], x[6], x[7]);
+            let got: [i8; 16] = unsafe { core::mem::transmute(q.apply8(v0, v1)) };
+            let want = x.map(|x| f.requantize(x));
+            assert_eq!(got[..8], want, "{f:?} x={x:?}");
         }
     }
 }
