@@ -41,7 +41,7 @@ mod threaded {
     /// Threads of the current rayon pool (the one a `ThreadPool::install` runs in, else the
     /// global one).
     #[inline]
-    fn threads() -> usize {
+    pub(crate) fn threads() -> usize {
         rayon::current_num_threads()
     }
 

@@ -7,9 +7,9 @@
 //! the split, so results are bit-for-bit the same with and without the `threads` feature.
 
 use super::par::{with_scratch, SCRATCH_A, SCRATCH_B};
-#[cfg(feature = "threads")]
-use crate::kernels::gemm_rows::par_tiles;
 use crate::kernels::gemm_rows::{for_each_block, BBlock, Dense, OutRows};
+#[cfg(feature = "threads")]
+use crate::kernels::gemm_rows::{pack_blocks, par_tiles};
 use std::ops::Range;
 
 #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
@@ -96,12 +96,21 @@ pub(crate) fn gemm(a: Mat, b: Mat, c: &mut [f32], bias: Option<&[f32]>) {
         pack_a(a, apack);
         let ap = &apack[..];
         #[cfg(feature = "threads")]
-        if par_tiles(c, (m, n, k), (MR, NR), |rows, cols, out| {
-            driver(ap, b, (rows, cols), out, bias)
-        }) {
+        if par_tiles(
+            c,
+            (m, n, k),
+            (MR, NR),
+            &super::par::SCRATCH_ALL,
+            |all| {
+                pack_blocks(all, 0..n, k, NR, (nc_max(k), KC), |blk, dst| {
+                    pack_b(b, blk, dst)
+                })
+            },
+            |rows, cols, out, packed| driver(ap, b, (rows, cols), out, packed, bias),
+        ) {
             return;
         }
-        driver(ap, b, (0..m, 0..n), &mut Dense { c, ldc: n }, bias);
+        driver(ap, b, (0..m, 0..n), &mut Dense { c, ldc: n }, None, bias);
     });
 }
 
@@ -165,25 +174,32 @@ fn pack_b(b: Mat, blk: &BBlock, dst: &mut [f32]) {
     }
 }
 
+/// Columns of a B block for reduction length `k` (shorter reductions, wider blocks).
+fn nc_max(k: usize) -> usize {
+    (B_BLOCK / k.min(KC)).div_ceil(NR) * NR
+}
+
 /// The rows and columns `range` of C (rows from a multiple of `MR`) through the shared
-/// blocking, storing each tile as it comes (bias on the last k block).
+/// blocking, storing each tile as it comes (bias on the last k block); B's blocks from
+/// `packed` when given (all of them, `pack_blocks`).
 fn driver(
     ap: &[f32],
     b: Mat,
     (rows, cols): (Range<usize>, Range<usize>),
     out: &mut impl OutRows<f32>,
+    packed: Option<&[f32]>,
     bias: Option<&[f32]>,
 ) {
     let k = b.rows;
-    let nc_max = (B_BLOCK / k.min(KC)).div_ceil(NR) * NR;
     let (first_col, row_end) = (cols.start, rows.end);
     with_scratch(&SCRATCH_B, |bpack| {
         for_each_block(
             bpack,
+            packed,
             (rows, cols),
             k,
             (MR, NR),
-            (nc_max, KC),
+            (nc_max(k), KC),
             |blk, dst| pack_b(b, blk, dst),
             |blk, _| (blk.first(), blk.pc + blk.kc == k),
             |blk, &(first, last), ir, bpack| {

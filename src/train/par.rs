@@ -91,6 +91,9 @@ thread_local! {
     pub(crate) static SCRATCH_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     /// Packed B blocks of the training GEMM.
     pub(crate) static SCRATCH_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// All of B's blocks, packed once for the tasks of a parallel training GEMM.
+    #[cfg(feature = "threads")]
+    pub(crate) static SCRATCH_ALL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `f` with this thread's buffer `key` (kept between calls, so large packings are not

@@ -20,12 +20,13 @@ pub use scalar::{f32_gemm_4x8_scalar, f32_gemm_6x16_scalar};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use simd128::f32_gemm_4x8_simd128;
 
-#[cfg(feature = "threads")]
-use super::gemm_rows::par_tiles;
 use super::gemm_rows::{for_each_block, Dense, OutRows};
+#[cfg(feature = "threads")]
+use super::gemm_rows::{pack_blocks, par_tiles};
 #[cfg(feature = "threads")]
 use super::parallel;
 use super::{clamp, Epilogue};
+use std::cell::RefCell;
 use std::ops::Range;
 
 /// Reduction block: a `KC x NR` B panel (16 KiB at NR = 16) stays in L1.
@@ -209,7 +210,7 @@ fn dispatch<const MR: usize, const NR: usize, F>(
         return;
     }
     let mut out = Dense { c, ldc: n };
-    driver::<MR, NR, F, _>(a, b, n, (0..a.m, 0..n), &mut out, epi, &ukernel);
+    driver::<MR, NR, F, _>(a, b, n, (0..a.m, 0..n), &mut out, None, epi, &ukernel);
 }
 
 /// `c = epi(a * x)` for one column, rows `row0..row0 + c.len()` (`row0` a multiple of `MR`):
@@ -243,7 +244,7 @@ fn par_gemv<const MR: usize>(a: &PackedA, x: &[f32], c: &mut [f32], epi: &Epilog
     true
 }
 
-/// [`par_tiles`] over [`driver`], each task with its own B packing.
+/// [`par_tiles`] over [`driver`]: over rows, B packed once for all tasks.
 #[cfg(feature = "threads")]
 fn par_driver<const MR: usize, const NR: usize, F>(
     a: &PackedA,
@@ -256,20 +257,42 @@ fn par_driver<const MR: usize, const NR: usize, F>(
 where
     F: Fn(&[f32], &[f32]) -> [[f32; NR]; MR] + Sync,
 {
-    par_tiles(c, (a.m, n, a.k), (MR, NR), |rows, cols, out| {
-        driver::<MR, NR, F, _>(a, b, n, (rows, cols), out, epi, ukernel)
-    })
+    let pack_all = |all: &mut Vec<f32>| {
+        let blocking = (nc_max::<NR>(a.k), KC);
+        pack_blocks(all, 0..n, a.k, NR, blocking, |blk, dst| {
+            pack::pack_b::<NR>(b, n, (blk.pc, blk.kc), (blk.jc, blk.nc), dst)
+        })
+    };
+    par_tiles(
+        c,
+        (a.m, n, a.k),
+        (MR, NR),
+        &B_ALL,
+        pack_all,
+        |rows, cols, out, packed| {
+            driver::<MR, NR, F, _>(a, b, n, (rows, cols), out, packed, epi, ukernel)
+        },
+    )
+}
+
+/// Columns of a B block for reduction length `k`: short reductions get wider blocks (fewer
+/// passes over A, longer contiguous C row writes).
+fn nc_max<const NR: usize>(k: usize) -> usize {
+    (B_BLOCK / k.min(KC)).div_ceil(NR) * NR
 }
 
 /// Blocked GEMM driver around an `MR x NR` microkernel, for the rows and columns of C in
 /// `range` (rows from a multiple of `MR`). Which tiles it computes never changes a value: each
-/// element's reduction is blocked by `KC` from k = 0 whatever the range.
+/// element's reduction is blocked by `KC` from k = 0 whatever the range. B's blocks come from
+/// `packed` when given (all of them, [`pack_blocks`]), else are packed here.
+#[allow(clippy::too_many_arguments)]
 fn driver<const MR: usize, const NR: usize, F, O>(
     a: &PackedA,
     b: &[f32],
     n: usize,
     (rows, cols): (Range<usize>, Range<usize>),
     out: &mut O,
+    packed: Option<&[f32]>,
     epi: &Epilogue,
     ukernel: &F,
 ) where
@@ -278,17 +301,17 @@ fn driver<const MR: usize, const NR: usize, F, O>(
 {
     let k = a.k;
     debug_assert_eq!(rows.start % MR, 0);
-    // Short reductions get wider blocks: fewer passes over A, longer contiguous C row writes.
-    let nc_max = (B_BLOCK / k.min(KC)).div_ceil(NR) * NR;
-    let mut bpack = Vec::new();
+    // Taken out of the thread-local for the call (so nothing can observe it borrowed).
+    let mut bpack = B_PACK.with(|s| s.take());
     let first_col = cols.start;
     let row_end = rows.end;
     for_each_block(
         &mut bpack,
+        packed,
         (rows, cols),
         k,
         (MR, NR),
-        (nc_max, KC),
+        (nc_max::<NR>(k), KC),
         |blk, dst| pack::pack_b::<NR>(b, n, (blk.pc, blk.kc), (blk.jc, blk.nc), dst),
         |blk, _| match (blk.first(), blk.pc + blk.kc == k) {
             (true, true) => Store::Final,
@@ -312,6 +335,16 @@ fn driver<const MR: usize, const NR: usize, F, O>(
             }
         },
     );
+    B_PACK.with(|s| s.replace(bpack));
+}
+
+thread_local! {
+    /// Packed B blocks, reused across calls (and per thread with `threads`): a fresh one per
+    /// call cost an allocation and a zero fill of up to `B_BLOCK` values every product.
+    static B_PACK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// All of B's blocks, packed once for the tasks of a parallel product.
+    #[cfg(feature = "threads")]
+    static B_ALL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// How a k block's tile combines with C.

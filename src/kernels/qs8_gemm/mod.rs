@@ -25,9 +25,9 @@ pub use scalar::qs8_gemm_4x8c2_scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use simd128::qs8_gemm_4x8c2_simd128;
 
-#[cfg(feature = "threads")]
-use super::gemm_rows::par_tiles;
 use super::gemm_rows::{for_each_block, Dense, OutRows};
+#[cfg(feature = "threads")]
+use super::gemm_rows::{pack_blocks, par_tiles};
 #[cfg(feature = "threads")]
 use super::parallel;
 use super::qs8_requant::{Dequant, OutputStage, Requant};
@@ -317,7 +317,17 @@ fn dispatch<const MR: usize, const NR: usize, S: OutputStage, F>(
     let done = false;
     if !done {
         let mut out = Dense { c, ldc: n };
-        driver::<MR, NR, S, F, _>(a, b, n, (0..a.m, 0..n), &mut out, stage, simd, &ukernel);
+        driver::<MR, NR, S, F, _>(
+            a,
+            b,
+            n,
+            (0..a.m, 0..n),
+            &mut out,
+            None,
+            stage,
+            simd,
+            &ukernel,
+        );
     }
     #[cfg(feature = "threads")]
     if let Some(PackedQA {
@@ -427,7 +437,7 @@ fn par_gemv<const MR: usize, S: OutputStage>(
     true
 }
 
-/// [`par_tiles`] over [`driver`], each task with its own B packing.
+/// [`par_tiles`] over [`driver`]: over rows, B packed once for all tasks.
 #[cfg(feature = "threads")]
 fn par_driver<const MR: usize, const NR: usize, S: OutputStage, F>(
     a: &PackedQA,
@@ -441,9 +451,22 @@ fn par_driver<const MR: usize, const NR: usize, S: OutputStage, F>(
 where
     F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR] + Sync,
 {
-    par_tiles(c, (a.m, n, a.k), (MR, NR), |rows, cols, out| {
-        driver::<MR, NR, S, F, _>(a, b, n, (rows, cols), out, stage, simd, ukernel)
-    })
+    let kp = a.kp();
+    let pack_all = |all: &mut Vec<i16>| {
+        pack_blocks(all, 0..n, kp, NR, (nc_max::<NR>(kp), kp), |blk, dst| {
+            pack::pack_b::<NR>(b, n, a.k, (blk.jc, blk.nc), dst)
+        })
+    };
+    par_tiles(
+        c,
+        (a.m, n, a.k),
+        (MR, NR),
+        &B_ALL,
+        pack_all,
+        |rows, cols, out, packed| {
+            driver::<MR, NR, S, F, _>(a, b, n, (rows, cols), out, packed, stage, simd, ukernel)
+        },
+    )
 }
 
 /// A last panel of 1-3 columns (e.g. n = 49 = 6 * 8 + 1 in the 7x7 layers) goes through the
@@ -505,9 +528,18 @@ fn strip<const MR: usize, const NR: usize, F>(
     }
 }
 
+/// Columns of a B block for `kp` reduction steps (i16 values): short reductions get wider
+/// blocks (fewer passes over A, longer contiguous C row writes).
+fn nc_max<const NR: usize>(kp: usize) -> usize {
+    (B_BLOCK / (2 * kp.max(2))).div_ceil(NR) * NR
+}
+
 thread_local! {
     /// Packed B blocks, reused across calls (and per thread with `threads`).
     static B_PACK: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
+    /// All of B's blocks, packed once for the tasks of a parallel product.
+    #[cfg(feature = "threads")]
+    static B_ALL: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Blocked driver around an `MR x NR` microkernel, for the rows and columns of C in `range`
@@ -520,6 +552,7 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
     n: usize,
     (rows, cols): (Range<usize>, Range<usize>),
     out: &mut O,
+    packed: Option<&[i16]>,
     stage: &S,
     simd: bool,
     ukernel: &F,
@@ -533,8 +566,6 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
         !simd || NR % 8 == 0,
         "SIMD output stage stores 8 columns at a time"
     );
-    // Short reductions get wider blocks: fewer passes over A, longer contiguous C row writes.
-    let nc_max = (B_BLOCK / (2 * kp.max(2))).div_ceil(NR) * NR;
     // Taken out of the thread-local for the call (so nothing can observe it borrowed).
     let mut bpack = B_PACK.with(|s| s.take());
     // Packed codes are decoded once per panel and block, then reused by all its tiles.
@@ -547,10 +578,11 @@ fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
     // No k blocking (kc = the whole of k): int32 partial sums could not be kept in an int8 C.
     for_each_block(
         &mut bpack,
+        packed,
         (rows, cols),
         kp,
         (MR, NR),
-        (nc_max, kp),
+        (nc_max::<NR>(kp), kp),
         |blk, dst| pack::pack_b::<NR>(b, n, a.k, (blk.jc, blk.nc), dst),
         |blk, bpack| tail_columns::<NR>(bpack, blk.nc, kp, simd && MR == 4),
         |blk, tail, ir, bpack| {
