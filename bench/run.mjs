@@ -355,6 +355,11 @@ function report(rows, skipped, kernels, meta) {
           `${(100 * g.gops / peak).toFixed(0)}% |`);
       }
     }
+    md.push('', 'The f32 GEMM (`f32_gemm`, bias and ReLU6 fused) on the same shapes, GOP/s, best of 5:', '',
+      '| threads | GEMM m x k x n | GOP/s |', '|---:|---|---:|');
+    for (const k of kernels) {
+      for (const g of k.gemm_f32 ?? []) md.push(`| ${k.threads} | ${g.m} x ${g.k} x ${g.n} | ${fmt(g.gops)} |`);
+    }
   }
   return `${md.join('\n')}\n`;
 }

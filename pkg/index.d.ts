@@ -644,9 +644,14 @@ export declare class Quantscope {
   loadDataset(files: DatasetFiles): Promise<QsDataset>;
   /**
    * The int8 GEMM kernel's speed on fixed layer shapes (EfficientNet-Lite0's) beside the machine's int8 ceiling
-   * (a register-only loop of `i32x4.dot_i16x8_s`), in GOP/s. For benchmarks; takes ~1 s.
+   * (a register-only loop of `i32x4.dot_i16x8_s`), and the f32 GEMM's on the same shapes, in GOP/s. For
+   * benchmarks; takes ~2 s.
    */
-  kernelBench(): Promise<{ peak_gops: number; gemm: { m: number; k: number; n: number; gops: number }[] }>;
+  kernelBench(): Promise<{
+    peak_gops: number;
+    gemm: { m: number; k: number; n: number; gops: number }[];
+    gemm_f32: { m: number; k: number; n: number; gops: number }[];
+  }>;
   /** The canonical spec of a variant; rejects with the grammar for a bad one. */
   parseVariant(spec: string): Promise<Variant>;
   /** The grammar of variant specs. */

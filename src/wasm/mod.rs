@@ -65,11 +65,13 @@ pub fn build_info() -> Result<JsValue, JsError> {
     })
 }
 
-/// `{ peak_gops, gemm: [{ m, k, n, gops }] }`: the int8 GEMM kernel's speed on
-/// EfficientNet-Lite0 shapes beside the machine's int8 ceiling (a register-only loop of the
-/// kernel's `i32x4.dot_i16x8_s` + add), in GOP/s (2 ops per multiply-add), best of 5.
+/// `{ peak_gops, gemm: [{ m, k, n, gops }], gemm_f32: [...] }`: the int8 GEMM kernel's speed
+/// on EfficientNet-Lite0 shapes beside the machine's int8 ceiling (a register-only loop of the
+/// kernel's `i32x4.dot_i16x8_s` + add), and the f32 GEMM's (ReLU6 epilogue) on the same
+/// shapes, in GOP/s (2 ops per multiply-add), best of 5.
 #[wasm_bindgen(js_name = kernelBench)]
 pub fn kernel_bench() -> Result<JsValue, JsError> {
+    use crate::kernels::f32_gemm::{f32_gemm, PackedA};
     use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA};
     use crate::kernels::qs8_peak::qs8_dot_peak;
     use crate::kernels::qs8_requant::Requant;
@@ -87,6 +89,7 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
     struct KernelBench {
         peak_gops: f64,
         gemm: Vec<Gemm>,
+        gemm_f32: Vec<Gemm>,
     }
     let best = |f: &mut dyn FnMut() -> u64| {
         (0..5)
@@ -100,6 +103,7 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
     let peak_gops = best(&mut || qs8_dot_peak(1 << 20));
     let mult = Multiplier::from_f64(1e-3).ok_or_else(|| JsError::new("multiplier 1e-3"))?;
     let mut gemm = Vec::new();
+    let mut gemm_f32 = Vec::new();
     // Pointwise convolutions of EfficientNet-Lite0: late (wide, small image), early (narrow, large).
     for (m, k, n) in [(1152, 192, 49), (144, 24, 3136), (96, 16, 12544)] {
         let a: Vec<i8> = (0..m * k).map(|i| (i * 7 % 255) as i8).collect();
@@ -125,8 +129,29 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
             })
         });
         gemm.push(Gemm { m, k, n, gops });
+        let a: Vec<f32> = a.iter().map(|&v| f32::from(v) / 128.0).collect();
+        let b: Vec<f32> = b.iter().map(|&v| f32::from(v) / 128.0).collect();
+        let packed = PackedA::pack(&a, m, k);
+        let bias = vec![0.0f32; m];
+        let relu6 = crate::kernels::Epilogue {
+            bias: Some(&bias),
+            min: 0.0,
+            max: 6.0,
+        };
+        let mut c = vec![0f32; m * n];
+        let gops = crate::kernels::parallel::team(|| {
+            best(&mut || {
+                f32_gemm(&packed, &b, n, &mut c, &relu6);
+                (m * k * n) as u64
+            })
+        });
+        gemm_f32.push(Gemm { m, k, n, gops });
     }
-    to_js(&KernelBench { peak_gops, gemm })
+    to_js(&KernelBench {
+        peak_gops,
+        gemm,
+        gemm_f32,
+    })
 }
 
 /// The result of one classification.
