@@ -429,26 +429,28 @@ fn qs8_gemm_empty() {
     }
 }
 
+/// int32 accumulators at and near the edges the requantization steps care about (the int32
+/// limits, zero, the rounding shift's and the f32 mantissa's powers of two).
+const EXTREME_ACCUMULATORS: [i32; 11] = [
+    i32::MIN,
+    i32::MIN + 1,
+    i32::MAX,
+    i32::MAX - 1,
+    0,
+    1,
+    -1,
+    1 << 30,
+    -(1 << 30),
+    (1 << 24) + 3,
+    -(1 << 24) - 5,
+];
+
 /// The output stages on extreme accumulators: with k = 0 (GEMM) or zero weights (depthwise)
 /// every accumulator is the row's bias, so biases reach the vectorised stores directly.
 #[test]
 fn requant_extremes_through_kernels() {
     let mut rng = Rng::new(11);
-    let extremes = [
-        i32::MIN,
-        i32::MIN + 1,
-        i32::MAX,
-        i32::MAX - 1,
-        0,
-        1,
-        -1,
-        1 << 30,
-        -(1 << 30),
-        (1 << 24) + 3,
-        -(1 << 24) - 5,
-        65535,
-        -65536,
-    ];
+    let extremes = [EXTREME_ACCUMULATORS.as_slice(), &[65535, -65536]].concat();
     let mut mult: Vec<Multiplier> = Vec::new();
     for shift in -31..=30 {
         for m0 in [1 << 30, (1 << 30) + 12345, i32::MAX] {
@@ -516,19 +518,7 @@ fn requant_simd128_matches_scalar() {
     use core::arch::wasm32::*;
     use quantscope::kernels::qs8_requant::RequantSimd128;
     let mut rng = Rng::new(4);
-    let extremes = [
-        i32::MIN,
-        i32::MIN + 1,
-        i32::MAX,
-        i32::MAX - 1,
-        0,
-        1,
-        -1,
-        1 << 30,
-        -(1 << 30),
-        (1 << 24) + 3,
-        -(1 << 24) - 5,
-    ];
+    let extremes = EXTREME_ACCUMULATORS;
     let mut mults: Vec<Multiplier> = (0..200).map(|_| rng.multiplier()).collect();
     for shift in -31..=30 {
         for m0 in [1 << 30, (1 << 30) + 12345, i32::MAX] {
@@ -596,16 +586,7 @@ fn f32_requant_simd128_matches_scalar() {
     use core::arch::wasm32::*;
     use quantscope::kernels::qs8_requant::F32RequantSimd128;
     let mut rng = Rng::new(29);
-    let extremes = [
-        i32::MIN,
-        i32::MIN + 1,
-        i32::MAX,
-        i32::MAX - 1,
-        0,
-        1,
-        -1,
-        1 << 24,
-    ];
+    let extremes = EXTREME_ACCUMULATORS;
     let mut forms = Vec::new();
     for shift in -31..=30 {
         let m = Multiplier {
