@@ -43,10 +43,8 @@ impl<T> OutRows<T> for RowSlices<'_, T> {
 ///
 /// Over rows (whole `mr` panels) when there are enough for every thread: `pack_all` first packs
 /// all of B once into `shared` (a thread-local scratch buffer, itself in parallel), and every
-/// task reads it (`packed` is `Some`). Each thread then writes whole rows of C, long runs of
-/// contiguous memory. Splitting short reductions (k = 16) over columns instead left each
-/// thread writing a few KB of every row, and ran each part at half the speed of the same
-/// columns computed in one piece. Over columns (whole `nr` panels, each task packing its own,
+/// task reads it (`packed` is `Some`), so B is packed once rather than once per task, and each
+/// thread writes whole rows of C. Over columns (whole `nr` panels, each task packing its own,
 /// `packed` is `None`) when C has too few rows.
 #[cfg(feature = "threads")]
 pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
