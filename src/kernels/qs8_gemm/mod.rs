@@ -16,6 +16,7 @@
 //! With the `threads` feature, large products are split across rayon's pool into column strips
 //! (row strips when n is small); the matrix-vector path splits rows.
 
+mod blocked;
 mod pack;
 mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -25,23 +26,16 @@ pub use scalar::qs8_gemm_4x8c2_scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use simd128::qs8_gemm_4x8c2_simd128;
 
-use super::gemm_rows::{for_each_block, Dense, OutRows};
-#[cfg(feature = "threads")]
-use super::gemm_rows::{pack_blocks, par_tiles};
+use super::gemm_rows::Dense;
 #[cfg(feature = "threads")]
 use super::parallel;
 use super::qs8_requant::{Dequant, OutputStage, Requant};
 use super::qs8_unpack::{pack_codes, qs8_panel_decode, CodeBits, PanelLuts};
+use blocked::driver;
+#[cfg(feature = "threads")]
+use blocked::par_driver;
+#[cfg(feature = "threads")]
 use std::cell::RefCell;
-use std::ops::Range;
-
-/// Bytes of one packed B block: it stays in L2 while the A panels stream past.
-const B_BLOCK: usize = 256 * 1024;
-
-/// Columns of C a panel's tiles accumulate before the output stage stores them: the stage then
-/// runs along rows, its per-row constants and branches paid once per strip instead of per
-/// tile (a multiple of every `NR`).
-const CHUNK: usize = 256;
 
 /// The microkernel a [`PackedQA`] is packed for (it fixes the panel shape `MR x NR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -305,8 +299,8 @@ fn dispatch<const MR: usize, const NR: usize, S: OutputStage, F>(
         gemv::<MR, S>(a, b, c, 0, stage, simd);
         return;
     }
-    // Threads split C by columns, so every task would decode every A panel: packed codes are
-    // decoded once here instead, the panels shared out over the pool.
+    // A column split would have every task decode every A panel: packed codes are decoded once
+    // here instead, the panels shared out over the pool.
     #[cfg(feature = "threads")]
     let decoded = decoded_par::<MR>(a);
     #[cfg(feature = "threads")]
@@ -435,217 +429,4 @@ fn par_gemv<const MR: usize, S: OutputStage>(
         gemv::<MR, S>(a, x, rows, i * rows_per_part, stage, simd)
     });
     true
-}
-
-/// [`par_tiles`] over [`driver`]: over rows, B packed once for all tasks.
-#[cfg(feature = "threads")]
-fn par_driver<const MR: usize, const NR: usize, S: OutputStage, F>(
-    a: &PackedQA,
-    b: &[i8],
-    n: usize,
-    c: &mut [S::Out],
-    stage: &S,
-    simd: bool,
-    ukernel: &F,
-) -> bool
-where
-    F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR] + Sync,
-{
-    let kp = a.kp();
-    let pack_all = |all: &mut Vec<i16>| {
-        pack_blocks(all, 0..n, kp, NR, (nc_max::<NR>(kp), kp), |blk, dst| {
-            pack::pack_b::<NR>(b, n, a.k, (blk.jc, blk.nc), dst)
-        })
-    };
-    par_tiles(
-        c,
-        (a.m, n, a.k),
-        (MR, NR),
-        &B_ALL,
-        pack_all,
-        |rows, cols, out, packed| {
-            driver::<MR, NR, S, F, _>(a, b, n, (rows, cols), out, packed, stage, simd, ukernel)
-        },
-    )
-}
-
-/// A last panel of 1-3 columns (e.g. n = 49 = 6 * 8 + 1 in the 7x7 layers) goes through the
-/// matrix-vector kernel, one column at a time, instead of a full-width microkernel tile that is
-/// mostly zero padding (integer sums: the same results): the panel's first column and each
-/// tail column's k pairs (none without SIMD128 4-row panels).
-#[allow(unused_variables)]
-fn tail_columns<const NR: usize>(
-    bpack: &[i16],
-    nc: usize,
-    kp: usize,
-    simd_4rows: bool,
-) -> (usize, Vec<Vec<i32>>) {
-    let (jr, w) = (nc / NR * NR, nc % NR);
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if simd_4rows && NR == 8 && (1..4).contains(&w) {
-        let bp = &bpack[jr * kp..][..kp * NR];
-        let cols = (0..w)
-            .map(|j| {
-                // Packed values are int8 values (sign-extended).
-                let col: Vec<i8> = (0..kp)
-                    .map(|i| bp[((i / 2) * NR + j) * 2 + i % 2] as i8)
-                    .collect();
-                simd128::x_pairs(&col)
-            })
-            .collect();
-        return (jr, cols);
-    }
-    (jr, Vec::new())
-}
-
-/// Runs the microkernel over the `bstrip.len() / (kp * NR)` tiles of a packed B strip with
-/// one A panel, its sums starting from `init`, writing tile `t` to columns `t * NR..` of the
-/// `MR` rows of `accs` (`CHUNK` values each). Not inlined: on its own, V8 keeps the tile loop's values in registers, where
-/// inside the driver they were spilled around every tile.
-#[inline(never)]
-fn strip<const MR: usize, const NR: usize, F>(
-    ukernel: &F,
-    ap: &[i16],
-    bstrip: &[i16],
-    init: &[i32; MR],
-    accs: &mut [i32],
-) where
-    F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR],
-{
-    let kp = ap.len() / MR;
-    if kp == 0 {
-        // k = 0: empty sums.
-        for (row, &v) in accs.chunks_exact_mut(CHUNK).zip(init) {
-            row.fill(v);
-        }
-        return;
-    }
-    for (t, bp) in bstrip.chunks_exact(kp * NR).enumerate() {
-        let acc = ukernel(ap, bp, init);
-        for (acc_r, row) in acc.iter().zip(accs.chunks_exact_mut(CHUNK)) {
-            row[t * NR..][..NR].copy_from_slice(acc_r);
-        }
-    }
-}
-
-/// Columns of a B block for `kp` reduction steps (i16 values): short reductions get wider
-/// blocks (fewer passes over A, longer contiguous C row writes).
-fn nc_max<const NR: usize>(kp: usize) -> usize {
-    (B_BLOCK / (2 * kp.max(2))).div_ceil(NR) * NR
-}
-
-thread_local! {
-    /// Packed B blocks, reused across calls (and per thread with `threads`).
-    static B_PACK: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
-    /// All of B's blocks, packed once for the tasks of a parallel product.
-    #[cfg(feature = "threads")]
-    static B_ALL: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Blocked driver around an `MR x NR` microkernel, for the rows and columns of C in `range`
-/// (rows from a multiple of `MR`): packs blocks of B columns, then runs every A panel over
-/// each block, storing each tile through the output stage.
-#[allow(clippy::too_many_arguments)]
-fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
-    a: &PackedQA,
-    b: &[i8],
-    n: usize,
-    (rows, cols): (Range<usize>, Range<usize>),
-    out: &mut O,
-    packed: Option<&[i16]>,
-    stage: &S,
-    simd: bool,
-    ukernel: &F,
-) where
-    F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR],
-    O: OutRows<S::Out>,
-{
-    let kp = a.kp();
-    debug_assert_eq!(rows.start % MR, 0);
-    debug_assert!(
-        !simd || NR % 8 == 0,
-        "SIMD output stage stores 8 columns at a time"
-    );
-    // Taken out of the thread-local for the call (so nothing can observe it borrowed).
-    let mut bpack = B_PACK.with(|s| s.take());
-    // Packed codes are decoded once per panel and block, then reused by all its tiles.
-    let mut scratch = Vec::new();
-    // One strip of a panel's accumulators (`MR` rows of `CHUNK` columns, in L1), stored
-    // through the output stage a row at a time once the strip's tiles are done.
-    let mut accs = vec![0i32; MR * CHUNK];
-    let first_col = cols.start;
-    let row_end = rows.end;
-    // No k blocking (kc = the whole of k): int32 partial sums could not be kept in an int8 C.
-    for_each_block(
-        &mut bpack,
-        packed,
-        (rows, cols),
-        kp,
-        (MR, NR),
-        (nc_max::<NR>(kp), kp),
-        |blk, dst| pack::pack_b::<NR>(b, n, a.k, (blk.jc, blk.nc), dst),
-        |blk, bpack| tail_columns::<NR>(bpack, blk.nc, kp, simd && MR == 4),
-        |blk, tail, ir, bpack| {
-            #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-            let _ = tail;
-            let (jc, nc) = (blk.jc, blk.nc);
-            let ap = a.panel::<MR>(ir / MR, &mut scratch);
-            let tile_rows = MR.min(row_end - ir);
-            // The SIMD output stage's row constants, splatted once for all the panel's tiles.
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            let prepared: Option<[S::Simd128Row; MR]> = simd
-                .then(|| core::array::from_fn(|r| stage.simd128_row((ir + r).min(row_end - 1))));
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            let biased = prepared.is_some();
-            #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-            let biased = false;
-            // The SIMD output stage takes sums that start from the bias (one add fewer per
-            // 4 outputs); the scalar one adds it itself.
-            let init: [i32; MR] = core::array::from_fn(|r| {
-                if biased {
-                    stage.bias((ir + r).min(row_end - 1))
-                } else {
-                    0
-                }
-            });
-            for c0 in (0..nc).step_by(CHUNK) {
-                let w = CHUNK.min(nc - c0);
-                // The strip's full-width tiles; a last panel of 1-3 columns, if in this
-                // strip, is the matrix-vector tail's.
-                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                let in_tail = !tail.1.is_empty() && tail.0 < c0 + w;
-                #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-                let in_tail = false;
-                let tiles = if in_tail {
-                    (tail.0 - c0) / NR
-                } else {
-                    w.div_ceil(NR)
-                };
-                let bstrip = &bpack[c0 * kp..][..tiles * NR * kp];
-                strip::<MR, NR, F>(ukernel, ap, bstrip, &init, &mut accs);
-                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                if in_tail {
-                    let at = tail.0 - c0;
-                    for (j, pairs) in tail.1.iter().enumerate() {
-                        let acc = simd128::qgemv_4c2_simd128(ap, pairs);
-                        for (r, &acc_r) in acc.iter().enumerate() {
-                            accs[r * CHUNK + at + j] = acc_r.wrapping_add(init[r]);
-                        }
-                    }
-                }
-                let col0 = jc - first_col + c0;
-                for r in 0..tile_rows {
-                    let dst = &mut out.row(ir + r)[col0..][..w];
-                    let acc = &accs[r * CHUNK..][..w.next_multiple_of(NR)];
-                    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                    if let Some(prepared) = &prepared {
-                        S::store_biased_simd128(&prepared[r], acc, dst);
-                        continue;
-                    }
-                    stage.store_scalar(ir + r, acc, dst);
-                }
-            }
-        },
-    );
-    B_PACK.with(|s| s.replace(bpack));
 }

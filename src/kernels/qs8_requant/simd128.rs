@@ -261,9 +261,9 @@ impl<const N: bool, const G: bool, const C: bool> Apply8 for Shortcuts<'_, N, G,
     }
 }
 
-/// `dst[j] = q(acc[j])` (the accumulators include the bias) over a row of `dst.len()` outputs, 8 at a time (`q` gives
-/// them in the low 8 lanes); `acc` holds `dst.len()` rounded up to 8 values (the ones past
-/// `dst.len()` are computed and dropped).
+/// `dst[j] = q(acc[j])` (the accumulators include the bias) over a row of `dst.len()` outputs,
+/// 8 at a time (`q` gives them in the low 8 lanes); `acc` holds `dst.len()` rounded up to 8
+/// values (the ones past `dst.len()` are computed and dropped).
 ///
 /// Not 16 at a time through one `i8x16.narrow_i16x8_s` of two `i16x8.narrow_i32x4_s`: LLVM
 /// rewrites that pair of narrowings as clamps and a byte shuffle, about three times the
