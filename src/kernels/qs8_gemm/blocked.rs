@@ -126,8 +126,9 @@ thread_local! {
 }
 
 /// Blocked driver around an `MR x NR` microkernel, for the rows and columns of C in `range`
-/// (rows from a multiple of `MR`): packs blocks of B columns, then runs every A panel over
-/// each block, storing each tile through the output stage.
+/// (rows from a multiple of `MR`): packs blocks of B columns (or takes them from `packed`: all
+/// of them, [`pack_blocks`]), then runs every A panel over each block, storing each strip
+/// through the output stage.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
     a: &PackedQA,
