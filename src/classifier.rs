@@ -386,11 +386,17 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
     exps.into_iter().map(|e| e / sum).collect()
 }
 
+/// The indices of `x`, largest value first, ties by index (top-k and agreement rank alike).
+fn ranked(x: &[f32]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..x.len()).collect();
+    idx.sort_by(|&a, &b| x[b].total_cmp(&x[a]).then(a.cmp(&b)));
+    idx
+}
+
 /// The `k` largest probabilities, best first, with their labels.
 pub fn top_k(probs: &[f32], k: usize, labels: &[String]) -> Vec<Prediction> {
-    let mut idx: Vec<usize> = (0..probs.len()).collect();
-    idx.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
-    idx.into_iter()
+    ranked(probs)
+        .into_iter()
         .take(k)
         .map(|i| Prediction {
             index: i,
@@ -420,8 +426,7 @@ pub struct Agreement {
 pub fn agreement(reference: &[f32], other: &[f32]) -> Agreement {
     let (p, q) = (softmax(reference), softmax(other));
     let top5 = |x: &[f32]| -> Vec<usize> {
-        let mut idx: Vec<usize> = (0..x.len()).collect();
-        idx.sort_by(|&a, &b| x[b].total_cmp(&x[a]).then(a.cmp(&b)));
+        let mut idx = ranked(x);
         idx.truncate(5);
         idx
     };

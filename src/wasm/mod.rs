@@ -68,7 +68,7 @@ pub fn build_info() -> Result<JsValue, JsError> {
 /// `{ peak_gops, gemm: [{ m, k, n, gops }], gemm_f32: [...] }`: the int8 GEMM kernel's speed
 /// on EfficientNet-Lite0 shapes beside the machine's int8 ceiling (a register-only loop of the
 /// kernel's `i32x4.dot_i16x8_s` + add), and the f32 GEMM's (ReLU6 epilogue) on the same
-/// shapes, in GOP/s (2 ops per multiply-add), best of 5.
+/// shapes, in GOP/s (2 ops per multiply-add), best of at least 5 calls and 20 ms.
 #[wasm_bindgen(js_name = kernelBench)]
 pub fn kernel_bench() -> Result<JsValue, JsError> {
     use crate::kernels::f32_gemm::{f32_gemm, PackedA};
@@ -91,14 +91,18 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
         gemm: Vec<Gemm>,
         gemm_f32: Vec<Gemm>,
     }
+    // The best of at least 5 calls and 20 ms: a team's helper, parked between teams, can join
+    // milliseconds after the team starts (measured in Chromium: the first 1-3 ms of calls ran
+    // on the leader alone), and this measures the kernel, not that wake-up.
     let best = |f: &mut dyn FnMut() -> u64| {
-        (0..5)
-            .map(|_| {
-                let t0 = now();
-                let ops = f() as f64 * 2.0;
-                ops / ((now() - t0).max(1e-3) * 1e6)
-            })
-            .fold(0.0, f64::max)
+        let (start, mut best, mut calls) = (now(), 0.0f64, 0);
+        while calls < 5 || (now() - start < 20.0 && calls < 1000) {
+            let t0 = now();
+            let ops = f() as f64 * 2.0;
+            best = best.max(ops / ((now() - t0).max(1e-3) * 1e6));
+            calls += 1;
+        }
+        best
     };
     let peak_gops = best(&mut || qs8_dot_peak(1 << 20));
     let mult = Multiplier::from_f64(1e-3).ok_or_else(|| JsError::new("multiplier 1e-3"))?;
