@@ -52,9 +52,9 @@ pub fn qs8_dwconv_f32(
     output: &mut [f32],
 ) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    run(g, input, pad_value, weights, deq, output, Variant::Simd128);
+    run::<_, SIMD128>(g, input, pad_value, weights, deq, output);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    run(g, input, pad_value, weights, deq, output, Variant::Scalar);
+    run::<_, SCALAR>(g, input, pad_value, weights, deq, output);
 }
 
 /// [`qs8_dwconv`] with the scalar kernel (8 output columns per block), on every target.
@@ -66,7 +66,7 @@ pub fn qs8_dwconv_scalar(
     req: &Requant,
     output: &mut [i8],
 ) {
-    run(g, input, pad_value, weights, req, output, Variant::Scalar);
+    run::<_, SCALAR>(g, input, pad_value, weights, req, output);
 }
 
 /// [`qs8_dwconv_f32`] with the scalar kernel, on every target.
@@ -78,7 +78,7 @@ pub fn qs8_dwconv_f32_scalar(
     deq: &Dequant,
     output: &mut [f32],
 ) {
-    run(g, input, pad_value, weights, deq, output, Variant::Scalar);
+    run::<_, SCALAR>(g, input, pad_value, weights, deq, output);
 }
 
 /// [`qs8_dwconv`] with the SIMD128 kernel (each channel widened once into int16 pairs of
@@ -92,16 +92,14 @@ pub fn qs8_dwconv_simd128(
     req: &Requant,
     output: &mut [i8],
 ) {
-    run(g, input, pad_value, weights, req, output, Variant::Simd128);
+    run::<_, SIMD128>(g, input, pad_value, weights, req, output);
 }
 
-/// Which kernel [`run`] uses.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Variant {
-    Scalar,
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    Simd128,
-}
+/// Which kernel [`run`] uses: a const parameter, so that each entry point compiles only its
+/// own kernel (a runtime choice kept the unused one in every wasm build).
+const SCALAR: u8 = 0;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const SIMD128: u8 = 1;
 
 /// Output columns per block (both kernels).
 const BLOCK: usize = 8;
@@ -126,14 +124,13 @@ pub(super) struct ChannelArgs<'a> {
 }
 
 /// Checks shapes, then for each channel fills the padded plane and runs the kernel over it.
-fn run<S: OutputStage>(
+fn run<S: OutputStage, const KERNEL: u8>(
     g: &ConvGeometry,
     input: &[i8],
     pad_value: i8,
     weights: &[i8],
     stage: &S,
     output: &mut [S::Out],
-    variant: Variant,
 ) {
     let (plane_in, plane_out, taps_n) = (g.in_h * g.in_w, g.out_h * g.out_w, g.kh * g.kw);
     assert_eq!(input.len(), g.channels * plane_in, "qs8_dwconv: input");
@@ -169,8 +166,7 @@ fn run<S: OutputStage>(
     // Channels `c0..`, one plane of `out` each, through one padded plane.
     let channels = |mut padded: PaddedPlane<i8>, c0: usize, out: &mut [S::Out]| {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        let mut pairs =
-            (variant == Variant::Simd128).then(|| simd128::PairPlane::new(g, &padded, pad_value));
+        let mut pairs = (KERNEL == SIMD128).then(|| simd128::PairPlane::new(g, &padded, pad_value));
         for (i, out_c) in out.chunks_exact_mut(plane_out).enumerate() {
             let c = c0 + i;
             let x_c = &input[c * plane_in..][..plane_in];
@@ -182,18 +178,15 @@ fn run<S: OutputStage>(
                 weights: &weights[c * taps_n..][..taps_n],
                 channel: c,
             };
-            match variant {
-                Variant::Scalar => {
-                    padded.fill(g, x_c);
-                    scalar::dwconv_rows(&args, stage, padded.data(), out_c)
-                }
-                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                Variant::Simd128 => {
-                    let pairs = pairs.as_mut().expect("pair plane");
-                    pairs.fill(g, &mut padded, x_c, args.weights);
-                    simd128::dwconv_rows(&args, stage, pairs, out_c)
-                }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            if KERNEL == SIMD128 {
+                let pairs = pairs.as_mut().expect("pair plane");
+                pairs.fill(g, &mut padded, x_c, args.weights);
+                simd128::dwconv_rows(&args, stage, pairs, out_c);
+                continue;
             }
+            padded.fill(g, x_c);
+            scalar::dwconv_rows(&args, stage, padded.data(), out_c)
         }
     };
     #[cfg(feature = "threads")]
