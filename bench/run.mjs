@@ -346,12 +346,12 @@ function report(rows, skipped, kernels, meta) {
     md.push('', '## quantscope int8 GEMM kernel (`qs.kernelBench()`)', '',
       'GOP/s (2 ops per multiply-add) of `qs8_gemm` on pointwise-convolution shapes of ' +
       'EfficientNet-Lite0, against the peak: a register-only loop of the microkernel\'s ' +
-      '`i32x4.dot_i16x8_s` + add (no loads, no stores) on one core, times the threads. Best of at least 5 calls and 20 ms (a parked helper thread can join a team milliseconds late; this measures the kernel, not that wake-up).', '',
-      '| threads | peak GOP/s | GEMM m x k x n | GOP/s | of peak |', '|---:|---:|---|---:|---:|');
+      'dot instruction (no loads, no stores) on one core, times the threads. Best of at least 5 calls and 20 ms (a parked helper thread can join a team milliseconds late; this measures the kernel, not that wake-up).', '',
+      '| threads | microkernel | peak instruction | peak GOP/s | GEMM m x k x n | GOP/s | of peak |', '|---:|---|---|---:|---|---:|---:|');
     for (const k of kernels) {
       for (const g of k.gemm ?? []) {
         const peak = k.peak_gops * k.threads;
-        md.push(`| ${k.threads} | ${fmt(peak)} | ${g.m} x ${g.k} x ${g.n} | ${fmt(g.gops)} | ` +
+        md.push(`| ${k.threads} | ${k.ukernel ?? '–'} | \`${k.peak_op ?? 'i32x4.dot_i16x8_s + add'}\` | ${fmt(peak)} | ${g.m} x ${g.k} x ${g.n} | ${fmt(g.gops)} | ` +
           `${(100 * g.gops / peak).toFixed(0)}% |`);
       }
     }

@@ -644,10 +644,14 @@ export declare class Quantscope {
   loadDataset(files: DatasetFiles): Promise<QsDataset>;
   /**
    * The int8 GEMM kernel's speed on fixed layer shapes (EfficientNet-Lite0's) beside the machine's int8 ceiling
-   * (a register-only loop of `i32x4.dot_i16x8_s`), and the f32 GEMM's on the same shapes, in GOP/s. For
-   * benchmarks; takes ~2 s.
+   * (a register-only loop of the microkernel's dot instruction, `peak_op`), and the f32 GEMM's on the same
+   * shapes, in GOP/s. For benchmarks; takes ~2 s.
    */
   kernelBench(): Promise<{
+    /** The int8 microkernel this engine runs (e.g. `UsdotRelaxed4x8`, `Simd128x4x8`). */
+    ukernel: string;
+    /** The instruction of the peak loop. */
+    peak_op: string;
     peak_gops: number;
     gemm: { m: number; k: number; n: number; gops: number }[];
     gemm_f32: { m: number; k: number; n: number; gops: number }[];

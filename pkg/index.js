@@ -702,9 +702,9 @@ export class Quantscope {
 
   /**
    * Measures the int8 GEMM kernel on fixed layer shapes (EfficientNet-Lite0's) against the
-   * machine's int8 ceiling, and the f32 GEMM on the same shapes:
-   * `{ peak_gops, gemm: [{ m, k, n, gops }], gemm_f32: [{ m, k, n, gops }] }` (for benchmarks;
-   * takes ~2 s).
+   * machine's int8 ceiling (a register-only loop of the microkernel's dot instruction), and
+   * the f32 GEMM on the same shapes: `{ ukernel, peak_op, peak_gops, gemm: [{ m, k, n, gops }],
+   * gemm_f32: [{ m, k, n, gops }] }` (for benchmarks; takes ~2 s).
    */
   kernelBench() {
     return this._request(Req.KERNEL_BENCH);

@@ -219,7 +219,7 @@ fn check_gemm_of(rng: &mut Rng, a: &[i8], codes: Option<Codes>, m: usize, k: usi
     let params = Params::random(rng, m);
     let acc = gemm_acc(a, &b, m, k, n);
     let row = |idx: usize| idx / n;
-    let mut packed: Vec<PackedQA> = QGemmUkernel::ALL
+    let mut packed: Vec<PackedQA> = QGemmUkernel::all()
         .iter()
         .map(|&uk| {
             let pa = PackedQA::pack_for(uk, a, m, k);
@@ -229,9 +229,10 @@ fn check_gemm_of(rng: &mut Rng, a: &[i8], codes: Option<Codes>, m: usize, k: usi
         .collect();
     packed.push(PackedQA::pack(a, m, k));
     if let Some((bits, codes, tables)) = codes {
-        for &uk in QGemmUkernel::ALL {
+        for uk in QGemmUkernel::all() {
             let pa = PackedQA::pack_codes_for(uk, codes, tables, bits, m, k);
-            assert_eq!((pa.m(), pa.k(), pa.ukernel()), (m, k, uk));
+            // Codes decode into i16 pairs: a c4 microkernel's c2 twin runs them.
+            assert_eq!((pa.m(), pa.k(), pa.ukernel().kr()), (m, k, 2), "{uk:?}");
             // Packed codes plus 16 table bytes per row (4-row panels), not 2 bytes per weight.
             let panels = m.div_ceil(4);
             let kp = k.div_ceil(2) * 2;
@@ -355,6 +356,49 @@ fn qs8_gemm_ukernels_agree() {
     }
 }
 
+/// The c4 (usdot) microkernels bit for bit against the definition: int8 weights times
+/// activations plus 128 as u8, the extremes of both included, from starting values near the
+/// int32 limits.
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+#[test]
+fn qs8_gemm_c4_ukernels_agree() {
+    use quantscope::kernels::qs8_gemm::qs8_gemm_4x8c4_scalar;
+    let mut rng = Rng::new(29);
+    for quads in [0, 1, 2, 3, 8, 12, 96] {
+        let mut a = rng.i8s(quads * 16);
+        let mut b: Vec<u8> = rng.i8s(quads * 32).into_iter().map(|v| v as u8).collect();
+        if quads == 3 {
+            a.fill(-128);
+            b.fill(255);
+        }
+        let init = [i32::MAX - 5, i32::MIN + 7, rng.next_u64() as i32, 0];
+        let want: [[i32; 8]; 4] = core::array::from_fn(|r| {
+            core::array::from_fn(|j| {
+                (0..4 * quads).fold(init[r], |s, i| {
+                    let (q, t) = (i / 4, i % 4);
+                    let prod =
+                        i32::from(a[(q * 4 + r) * 4 + t]) * i32::from(b[(q * 8 + j) * 4 + t]);
+                    s.wrapping_add(prod)
+                })
+            })
+        });
+        assert_eq!(
+            qs8_gemm_4x8c4_scalar(&a, &b, &init),
+            want,
+            "scalar, {quads} quads"
+        );
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        if quantscope::kernels::qs8_gemm::usdot_exact() {
+            use quantscope::kernels::qs8_gemm::qs8_gemm_4x8c4_usdot_relaxed;
+            assert_eq!(
+                qs8_gemm_4x8c4_usdot_relaxed(&a, &b, &init),
+                want,
+                "usdot, {quads} quads"
+            );
+        }
+    }
+}
+
 /// Packed 2- and 4-bit codes: odd shapes (odd k, rows not a multiple of 4, 1-3 column tails,
 /// the matrix-vector path at n = 1) and EfficientNet-like ones.
 #[test]
@@ -395,7 +439,7 @@ fn qs8_gemm_extreme_values() {
                 .enumerate()
                 .map(|(i, &x)| requant_ref(&req, i / n, x))
                 .collect();
-            for &uk in QGemmUkernel::ALL {
+            for uk in QGemmUkernel::all() {
                 let mut c = vec![0i8; m * n];
                 qs8_gemm(&PackedQA::pack_for(uk, &a, m, k), &b, n, &mut c, &req);
                 assert_i8_eq(&format!("extreme {v} {uk:?}"), &c, &want);
@@ -415,7 +459,7 @@ fn qs8_gemm_empty() {
         max: 127,
         float_forms: &[],
     };
-    for &uk in QGemmUkernel::ALL {
+    for uk in QGemmUkernel::all() {
         // k = 0: the output stage of a zero accumulator.
         let pa = PackedQA::pack_for(uk, &[], 3, 0);
         let mut c = vec![0i8; 3 * 2];
@@ -486,7 +530,7 @@ fn requant_extremes_through_kernels() {
         });
         let n = 9;
         let want: Vec<i8> = (0..m * n).map(|i| requant_ref(&req, i / n, 0)).collect();
-        for &uk in QGemmUkernel::ALL {
+        for uk in QGemmUkernel::all() {
             let mut c = vec![0x55i8; m * n];
             qs8_gemm(&PackedQA::pack_for(uk, &[], m, 0), &[], n, &mut c, &req);
             assert_i8_eq(&format!("k = 0 {uk:?} zp={zp}"), &c, &want);
@@ -504,10 +548,10 @@ fn requant_extremes_through_kernels() {
 
 #[test]
 fn qs8_gemm_ukernel_shapes() {
-    for &uk in QGemmUkernel::ALL {
+    for uk in QGemmUkernel::all() {
         assert!(uk.mr() > 0 && uk.nr() % 4 == 0, "{uk:?}");
     }
-    assert!(QGemmUkernel::ALL.contains(&QGemmUkernel::DEFAULT));
+    assert!(QGemmUkernel::all().contains(&QGemmUkernel::best()));
 }
 
 /// The SIMD128 requantization against `Multiplier::requantize`, lane by lane, on random and
@@ -984,7 +1028,7 @@ fn bench_qs8_kernels() {
         let b = rng.i8s(k * n);
         let params = Params::random(&mut rng, m);
         let req = params.requants(&mut rng)[1];
-        for &uk in QGemmUkernel::ALL {
+        for uk in QGemmUkernel::all() {
             let pa = PackedQA::pack_for(uk, &a, m, k);
             let mut c = vec![0i8; m * n];
             let t = time(|| qs8_gemm(&pa, &b, n, &mut c, &req));
@@ -1066,7 +1110,7 @@ fn bench_qs8_kernels_wasm() {
         let b = rng.i8s(k * n);
         let params = Params::random(&mut rng, m);
         let req = params.requants(&mut rng)[1];
-        for &uk in QGemmUkernel::ALL {
+        for uk in QGemmUkernel::all() {
             let pa = PackedQA::pack_for(uk, &a, m, k);
             let mut c = vec![0i8; m * n];
             let t = time(|| qs8_gemm(&pa, &b, n, &mut c, &req));

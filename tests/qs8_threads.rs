@@ -108,7 +108,7 @@ fn check_gemm(rng: &mut SmallRng, m: usize, k: usize, n: usize) {
         .map(|_| core::array::from_fn(|_| rng.random_range(-127..=127)))
         .collect();
     let two: Vec<u8> = codes.iter().map(|c| c & 3).collect();
-    for &uk in QGemmUkernel::ALL {
+    for uk in QGemmUkernel::all() {
         let packings = [
             ("int8", PackedQA::pack_for(uk, &a, m, k)),
             (

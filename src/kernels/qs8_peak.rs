@@ -1,6 +1,7 @@
 //! The benchmark's int8 "peak": a loop of the GEMM microkernel's arithmetic (a dot product of
-//! i16 pairs, then an add) on registers only, so its speed is the machine's ceiling for the
-//! int8 kernels.
+//! i16 pairs, then an add; or, for the relaxed-SIMD usdot kernel, its relaxed dot of 16 bytes
+//! with the add) on registers only, so its speed is the machine's ceiling for the int8
+//! kernels.
 
 use core::hint::black_box;
 
@@ -42,4 +43,33 @@ pub fn qs8_dot_peak(iterations: usize) -> u64 {
     }
     black_box(acc);
     iterations as u64 * CHAINS as u64 * 4
+}
+
+/// [`qs8_dot_peak`] for the usdot kernel: `CHAINS` `acc = relaxed_dot_i8x16_i7x16_add(acc, b,
+/// acc)` per step (`b` below 128, where the result is defined), 16 multiply-adds each.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub fn qs8_usdot_peak(iterations: usize) -> u64 {
+    use core::arch::wasm32::*;
+    let b = black_box(i8x16_splat(3));
+    let mut acc: [v128; CHAINS] = core::array::from_fn(|i| i32x4_splat(black_box(i as i32)));
+    for _ in 0..iterations {
+        for a in acc.iter_mut() {
+            *a = i32x4_relaxed_dot_i8x16_i7x16_add(*a, b, *a);
+        }
+    }
+    black_box(acc);
+    iterations as u64 * CHAINS as u64 * 16
+}
+
+/// The peak loop of the instruction [`super::qs8_gemm::QGemmUkernel::best`] is built on, and
+/// that instruction's name: returns the multiply-adds performed.
+pub fn qs8_best_peak(iterations: usize) -> (u64, &'static str) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    if super::qs8_gemm::QGemmUkernel::best().kr() == 4 {
+        return (
+            qs8_usdot_peak(iterations),
+            "i32x4.relaxed_dot_i8x16_i7x16_add_s",
+        );
+    }
+    (qs8_dot_peak(iterations), "i32x4.dot_i16x8_s + add")
 }

@@ -65,15 +65,15 @@ pub fn build_info() -> Result<JsValue, JsError> {
     })
 }
 
-/// `{ peak_gops, gemm: [{ m, k, n, gops }], gemm_f32: [...] }`: the int8 GEMM kernel's speed
-/// on EfficientNet-Lite0 shapes beside the machine's int8 ceiling (a register-only loop of the
-/// kernel's `i32x4.dot_i16x8_s` + add), and the f32 GEMM's (ReLU6 epilogue) on the same
+/// `{ ukernel, peak_op, peak_gops, gemm: [{ m, k, n, gops }], gemm_f32: [...] }`: the int8
+/// GEMM kernel's speed on EfficientNet-Lite0 shapes beside the machine's int8 ceiling (a
+/// register-only loop of the kernel's dot instruction, `peak_op`), and the f32 GEMM's (ReLU6 epilogue) on the same
 /// shapes, in GOP/s (2 ops per multiply-add), best of at least 5 calls and 20 ms.
 #[wasm_bindgen(js_name = kernelBench)]
 pub fn kernel_bench() -> Result<JsValue, JsError> {
     use crate::kernels::f32_gemm::{f32_gemm, PackedA};
-    use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA};
-    use crate::kernels::qs8_peak::qs8_dot_peak;
+    use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA, QGemmUkernel};
+    use crate::kernels::qs8_peak::qs8_best_peak;
     use crate::kernels::qs8_requant::Requant;
     use crate::quant::f32_requant::F32Requant;
     use crate::quant::Multiplier;
@@ -87,6 +87,8 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
     }
     #[derive(Serialize)]
     struct KernelBench {
+        ukernel: String,
+        peak_op: &'static str,
         peak_gops: f64,
         gemm: Vec<Gemm>,
         gemm_f32: Vec<Gemm>,
@@ -104,7 +106,8 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
         }
         best
     };
-    let peak_gops = best(&mut || qs8_dot_peak(1 << 20));
+    let peak_gops = best(&mut || qs8_best_peak(1 << 20).0);
+    let peak_op = qs8_best_peak(0).1;
     let mult = Multiplier::from_f64(1e-3).ok_or_else(|| JsError::new("multiplier 1e-3"))?;
     let mut gemm = Vec::new();
     let mut gemm_f32 = Vec::new();
@@ -152,6 +155,8 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
         gemm_f32.push(Gemm { m, k, n, gops });
     }
     to_js(&KernelBench {
+        ukernel: format!("{:?}", QGemmUkernel::best()),
+        peak_op,
         peak_gops,
         gemm,
         gemm_f32,

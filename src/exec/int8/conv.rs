@@ -89,7 +89,7 @@ fn pack_gemm_weights(w: &QuantizedWeights, rows: std::ops::Range<usize>, k: usiz
     let (m, values) = (rows.len(), rows.start * k..rows.end * k);
     match w.packed_code_bits() {
         Some(bits) => PackedQA::pack_codes_for(
-            QGemmUkernel::DEFAULT,
+            QGemmUkernel::best(),
             &w.codes[values],
             &code_tables(w)[rows],
             bits,

@@ -1,15 +1,13 @@
-//! The blocked int8 GEMM driver: B packed in blocks (as i16, once per block, or once for all
-//! tasks of a parallel product), each A panel run over a block's tiles a strip of `CHUNK`
+//! The blocked int8 GEMM driver, one for every [`Layout`]: B packed in blocks (once per block,
+//! or once for all tasks of a parallel product), each A panel run over a block's tiles a strip of `CHUNK`
 //! columns at a time, the strip stored through the output stage row by row.
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use super::simd128;
-use super::{pack, PackedQA};
+use super::layout::Layout;
+use super::PackedQA;
 use crate::kernels::gemm_rows::{for_each_block, OutRows};
 #[cfg(feature = "threads")]
 use crate::kernels::gemm_rows::{pack_blocks, par_tiles};
 use crate::kernels::qs8_requant::OutputStage;
-use std::cell::RefCell;
 use std::ops::Range;
 
 /// Bytes of one packed B block: it stays in L2 while the A panels stream past.
@@ -22,7 +20,7 @@ const CHUNK: usize = 256;
 
 /// [`par_tiles`] over [`driver`]: over rows, B packed once for all tasks.
 #[cfg(feature = "threads")]
-pub(super) fn par_driver<const MR: usize, const NR: usize, S: OutputStage, F>(
+pub(super) fn par_driver<L: Layout, const MR: usize, const NR: usize, S: OutputStage, F>(
     a: &PackedQA,
     b: &[i8],
     n: usize,
@@ -32,22 +30,22 @@ pub(super) fn par_driver<const MR: usize, const NR: usize, S: OutputStage, F>(
     ukernel: &F,
 ) -> bool
 where
-    F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR] + Sync,
+    F: Fn(&[L::A], &[L::B], &[i32; MR]) -> [[i32; NR]; MR] + Sync,
 {
     let kp = a.kp();
-    let pack_all = |all: &mut Vec<i16>| {
-        pack_blocks(all, 0..n, kp, NR, (nc_max::<NR>(kp), kp), |blk, dst| {
-            pack::pack_b::<NR>(b, n, a.k, (blk.jc, blk.nc), dst)
+    let pack_all = |all: &mut Vec<L::B>| {
+        pack_blocks(all, 0..n, kp, NR, (nc_max::<L, NR>(kp), kp), |blk, dst| {
+            L::pack_b::<NR>(b, n, a.k, (blk.jc, blk.nc), dst)
         })
     };
     par_tiles(
         c,
         (a.m, n, a.k),
         (MR, NR),
-        &B_ALL,
+        L::b_all(),
         pack_all,
         |rows, cols, out, packed| {
-            driver::<MR, NR, S, F, _>(a, b, n, (rows, cols), out, packed, stage, simd, ukernel)
+            driver::<L, MR, NR, S, F, _>(a, b, n, (rows, cols), out, packed, stage, simd, ukernel)
         },
     )
 }
@@ -55,28 +53,17 @@ where
 /// A last panel of 1-3 columns (e.g. n = 49 = 6 * 8 + 1 in the 7x7 layers) goes through the
 /// matrix-vector kernel, one column at a time, instead of a full-width microkernel tile that is
 /// mostly zero padding (integer sums: the same results): the panel's first column and each
-/// tail column's k pairs (none without SIMD128 4-row panels).
-#[allow(unused_variables)]
-fn tail_columns<const NR: usize>(
-    bpack: &[i16],
+/// tail column's k groups (none without SIMD128 4-row panels).
+fn tail_columns<L: Layout, const NR: usize>(
+    bpack: &[L::B],
     nc: usize,
     kp: usize,
     simd_4rows: bool,
 ) -> (usize, Vec<Vec<i32>>) {
     let (jr, w) = (nc / NR * NR, nc % NR);
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     if simd_4rows && NR == 8 && (1..4).contains(&w) {
         let bp = &bpack[jr * kp..][..kp * NR];
-        let cols = (0..w)
-            .map(|j| {
-                // Packed values are int8 values (sign-extended).
-                let col: Vec<i8> = (0..kp)
-                    .map(|i| bp[((i / 2) * NR + j) * 2 + i % 2] as i8)
-                    .collect();
-                simd128::x_pairs(&col)
-            })
-            .collect();
-        return (jr, cols);
+        return (jr, (0..w).map(|j| L::column::<NR>(bp, j, kp)).collect());
     }
     (jr, Vec::new())
 }
@@ -86,14 +73,14 @@ fn tail_columns<const NR: usize>(
 /// `MR` rows of `accs` (`CHUNK` values each). Not inlined: on its own, V8 keeps the tile
 /// loop's values in registers, where inside the driver they were spilled around every tile.
 #[inline(never)]
-fn strip<const MR: usize, const NR: usize, F>(
+fn strip<L: Layout, const MR: usize, const NR: usize, F>(
     ukernel: &F,
-    ap: &[i16],
-    bstrip: &[i16],
+    ap: &[L::A],
+    bstrip: &[L::B],
     init: &[i32; MR],
     accs: &mut [i32],
 ) where
-    F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR],
+    F: Fn(&[L::A], &[L::B], &[i32; MR]) -> [[i32; NR]; MR],
 {
     let kp = ap.len() / MR;
     if kp == 0 {
@@ -111,18 +98,10 @@ fn strip<const MR: usize, const NR: usize, F>(
     }
 }
 
-/// Columns of a B block for `kp` reduction steps (i16 values): short reductions get wider
-/// blocks (fewer passes over A, longer contiguous C row writes).
-fn nc_max<const NR: usize>(kp: usize) -> usize {
-    (B_BLOCK / (2 * kp.max(2))).div_ceil(NR) * NR
-}
-
-thread_local! {
-    /// Packed B blocks, reused across calls (and per thread with `threads`).
-    static B_PACK: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
-    /// All of B's blocks, packed once for the tasks of a parallel product.
-    #[cfg(feature = "threads")]
-    static B_ALL: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
+/// Columns of a B block for `kp` reduction steps: short reductions get wider blocks (fewer
+/// passes over A, longer contiguous C row writes).
+fn nc_max<L: Layout, const NR: usize>(kp: usize) -> usize {
+    (B_BLOCK / (core::mem::size_of::<L::B>() * kp.max(2))).div_ceil(NR) * NR
 }
 
 /// Blocked driver around an `MR x NR` microkernel, for the rows and columns of C in `range`
@@ -130,18 +109,18 @@ thread_local! {
 /// of them, [`pack_blocks`]), then runs every A panel over each block, storing each strip
 /// through the output stage.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
+pub(super) fn driver<L: Layout, const MR: usize, const NR: usize, S: OutputStage, F, O>(
     a: &PackedQA,
     b: &[i8],
     n: usize,
     (rows, cols): (Range<usize>, Range<usize>),
     out: &mut O,
-    packed: Option<&[i16]>,
+    packed: Option<&[L::B]>,
     stage: &S,
     simd: bool,
     ukernel: &F,
 ) where
-    F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR],
+    F: Fn(&[L::A], &[L::B], &[i32; MR]) -> [[i32; NR]; MR],
     O: OutRows<S::Out>,
 {
     let kp = a.kp();
@@ -151,7 +130,7 @@ pub(super) fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
         "SIMD output stage stores 8 columns at a time"
     );
     // Taken out of the thread-local for the call (so nothing can observe it borrowed).
-    let mut bpack = B_PACK.with(|s| s.take());
+    let mut bpack = L::b_pack().with(|s| s.take());
     // Packed codes are decoded once per panel and block, then reused by all its tiles.
     let mut scratch = Vec::new();
     // One strip of a panel's accumulators (`MR` rows of `CHUNK` columns, in L1), stored
@@ -166,14 +145,12 @@ pub(super) fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
         (rows, cols),
         kp,
         (MR, NR),
-        (nc_max::<NR>(kp), kp),
-        |blk, dst| pack::pack_b::<NR>(b, n, a.k, (blk.jc, blk.nc), dst),
-        |blk, bpack| tail_columns::<NR>(bpack, blk.nc, kp, simd && MR == 4),
+        (nc_max::<L, NR>(kp), kp),
+        |blk, dst| L::pack_b::<NR>(b, n, a.k, (blk.jc, blk.nc), dst),
+        |blk, bpack| tail_columns::<L, NR>(bpack, blk.nc, kp, simd && MR == 4),
         |blk, tail, ir, bpack| {
-            #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-            let _ = tail;
             let (jc, nc) = (blk.jc, blk.nc);
-            let ap = a.panel::<MR>(ir / MR, &mut scratch);
+            let ap = L::panel::<MR>(a, ir / MR, &mut scratch);
             let tile_rows = MR.min(row_end - ir);
             // The SIMD output stage's row constants, splatted once for all the panel's tiles.
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -184,34 +161,28 @@ pub(super) fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
             #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
             let biased = false;
             // The SIMD output stage takes sums that start from the bias (one add fewer per
-            // 4 outputs); the scalar one adds it itself.
+            // 4 outputs); the scalar one adds it itself. Both start from the packing's offset.
             let init: [i32; MR] = core::array::from_fn(|r| {
-                if biased {
-                    stage.bias((ir + r).min(row_end - 1))
-                } else {
-                    0
-                }
+                let row = (ir + r).min(row_end - 1);
+                let bias = if biased { stage.bias(row) } else { 0 };
+                bias.wrapping_add(a.offset(row))
             });
             for c0 in (0..nc).step_by(CHUNK) {
                 let w = CHUNK.min(nc - c0);
                 // The strip's full-width tiles; a last panel of 1-3 columns, if in this
                 // strip, is the matrix-vector tail's.
-                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
                 let in_tail = !tail.1.is_empty() && tail.0 < c0 + w;
-                #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-                let in_tail = false;
                 let tiles = if in_tail {
                     (tail.0 - c0) / NR
                 } else {
                     w.div_ceil(NR)
                 };
                 let bstrip = &bpack[c0 * kp..][..tiles * NR * kp];
-                strip::<MR, NR, F>(ukernel, ap, bstrip, &init, &mut accs);
-                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                strip::<L, MR, NR, F>(ukernel, ap, bstrip, &init, &mut accs);
                 if in_tail {
                     let at = tail.0 - c0;
-                    for (j, pairs) in tail.1.iter().enumerate() {
-                        let acc = simd128::qgemv_4c2_simd128(ap, pairs);
+                    for (j, groups) in tail.1.iter().enumerate() {
+                        let acc = L::gemv_panel::<MR>(ap, groups, simd);
                         for (r, &acc_r) in acc.iter().enumerate() {
                             accs[r * CHUNK + at + j] = acc_r.wrapping_add(init[r]);
                         }
@@ -231,5 +202,5 @@ pub(super) fn driver<const MR: usize, const NR: usize, S: OutputStage, F, O>(
             }
         },
     );
-    B_PACK.with(|s| s.replace(bpack));
+    L::b_pack().with(|s| s.replace(bpack));
 }

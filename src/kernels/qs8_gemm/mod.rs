@@ -2,12 +2,14 @@
 //! packed once and the output stage ([`Requant`] to int8, [`Dequant`] to f32) fused into the
 //! store.
 //!
-//! Layout (XNNPACK's "c2" qs8 kernels, dot16x2): A is packed at load time into `MR`-row panels
-//! of i16 k pairs; the driver packs each block of B columns into `NR`-column panels of
-//! interleaved int8 k pairs. The SIMD128 microkernel sign-extends 8 B bytes of a pair to i16,
-//! splats an A row's pair as an i32 and adds two k steps of 4 outputs with one
-//! `i32x4.dot_i16x8_s`. Integer sums are exact, so every microkernel (and every thread split)
-//! gives the same bits.
+//! Layouts ([`layout`]): XNNPACK's "c2" qs8 kernels (dot16x2): A is packed at load time into
+//! `MR`-row panels of i16 k pairs; the driver packs each block of B columns into `NR`-column
+//! panels of interleaved k pairs, sign-extended to i16. The SIMD128 microkernel splats an A
+//! row's pair as an i32 and adds two k steps of 4 outputs with one `i32x4.dot_i16x8_s`.
+//! In relaxed-SIMD builds, "c4" (usdot): A as int8 k quads, B as `x + 128` u8 quads, one
+//! `i32x4.relaxed_dot_i8x16_i7x16_add_s` adds four k steps of 4 outputs, where the engine
+//! computes it exactly ([`usdot`]). Integer sums are exact, so every microkernel (and every
+//! thread split) gives the same bits.
 //!
 //! There is no k blocking: a whole-k B panel (`k * NR` bytes, 9 KiB at k = 1152) fits L1, and
 //! int32 partial sums could not be kept in an int8 C anyway. `n == 1` (fully connected layers)
@@ -17,14 +19,21 @@
 //! (row strips when n is small); the matrix-vector path splits rows.
 
 mod blocked;
+mod layout;
 mod pack;
 mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+mod usdot;
 
 pub use scalar::qs8_gemm_4x8c2_scalar;
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+pub use scalar::qs8_gemm_4x8c4_scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use simd128::qs8_gemm_4x8c2_simd128;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub use usdot::{qs8_gemm_4x8c4_usdot_relaxed, usdot_exact};
 
 use super::gemm_rows::Dense;
 #[cfg(feature = "threads")]
@@ -34,6 +43,9 @@ use super::qs8_unpack::{pack_codes, qs8_panel_decode, CodeBits, PanelLuts};
 use blocked::driver;
 #[cfg(feature = "threads")]
 use blocked::par_driver;
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+use layout::C4;
+use layout::{Layout, C2};
 #[cfg(feature = "threads")]
 use std::cell::RefCell;
 
@@ -45,38 +57,85 @@ pub enum QGemmUkernel {
     /// `qs8_gemm_4x8c2_simd128` (wasm32 with `simd128` only).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     Simd128x4x8,
+    /// [`qs8_gemm_4x8c4_scalar`]: the c4 packing's reference (native builds and relaxed-SIMD
+    /// ones, beside their kernel).
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+    Scalar4x8c4,
+    /// `qs8_gemm_4x8c4_usdot_relaxed` (wasm32 with `relaxed-simd`; runs only where
+    /// `usdot_exact` holds).
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    UsdotRelaxed4x8,
 }
 
-impl QGemmUkernel {
-    /// The fastest microkernel for this build: SIMD128 4x8 on wasm32+simd128.
+/// Every microkernel compiled into this build.
+const COMPILED: &[QGemmUkernel] = &[
+    QGemmUkernel::Scalar4x8,
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    pub const DEFAULT: Self = QGemmUkernel::Simd128x4x8;
-    /// The fastest microkernel for this build: scalar 4x8 without SIMD128.
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    pub const DEFAULT: Self = QGemmUkernel::Scalar4x8;
+    QGemmUkernel::Simd128x4x8,
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+    QGemmUkernel::Scalar4x8c4,
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    QGemmUkernel::UsdotRelaxed4x8,
+];
 
-    /// Every microkernel compiled into this build (for tests comparing them).
-    pub const ALL: &'static [QGemmUkernel] = &[
-        QGemmUkernel::Scalar4x8,
+impl QGemmUkernel {
+    /// The fastest microkernel that runs exactly here: relaxed-SIMD usdot where the engine
+    /// computes it exactly, else SIMD128 4x8 on wasm32+simd128, else scalar 4x8.
+    pub fn best() -> Self {
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        if usdot::usdot_exact() {
+            return QGemmUkernel::UsdotRelaxed4x8;
+        }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        QGemmUkernel::Simd128x4x8,
-    ];
+        return QGemmUkernel::Simd128x4x8;
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        QGemmUkernel::Scalar4x8
+    }
+
+    /// Every microkernel of this build that runs exactly here (for tests comparing them).
+    pub fn all() -> Vec<Self> {
+        COMPILED.iter().copied().filter(|uk| uk.runs()).collect()
+    }
+
+    /// Whether this microkernel computes exact sums on this engine.
+    fn runs(self) -> bool {
+        match self {
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            QGemmUkernel::UsdotRelaxed4x8 => usdot::usdot_exact(),
+            _ => true,
+        }
+    }
 
     /// Rows per tile (panel height of packed A).
     pub const fn mr(self) -> usize {
-        match self {
-            QGemmUkernel::Scalar4x8 => 4,
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            QGemmUkernel::Simd128x4x8 => 4,
-        }
+        4
     }
 
     /// Columns per tile (panel width of packed B).
     pub const fn nr(self) -> usize {
+        8
+    }
+
+    /// k values per packed group: 2 (c2, i16 pairs) or 4 (c4, int8 quads).
+    pub const fn kr(self) -> usize {
         match self {
-            QGemmUkernel::Scalar4x8 => 8,
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            QGemmUkernel::Simd128x4x8 => 8,
+            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+            QGemmUkernel::Scalar4x8c4 => 4,
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            QGemmUkernel::UsdotRelaxed4x8 => 4,
+            _ => 2,
+        }
+    }
+
+    /// The c2 microkernel of the same kind (scalar or SIMD), which packed low-bit codes
+    /// decode for.
+    const fn c2(self) -> Self {
+        match self {
+            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+            QGemmUkernel::Scalar4x8c4 => QGemmUkernel::Scalar4x8,
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            QGemmUkernel::UsdotRelaxed4x8 => QGemmUkernel::Simd128x4x8,
+            other => other,
         }
     }
 
@@ -84,15 +143,17 @@ impl QGemmUkernel {
     const fn simd(self) -> bool {
         match self {
             QGemmUkernel::Scalar4x8 => false,
+            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+            QGemmUkernel::Scalar4x8c4 => false,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            QGemmUkernel::Simd128x4x8 => true,
+            _ => true,
         }
     }
 }
 
 /// The int8 left matrix `A [m, k]` (row-major: one row per output channel) prepared for
-/// repeated products: `ceil(m / MR)` panels of k pairs (k padded to even), i16, zero-padded;
-/// or, for weights below 8 bits, the same panels as packed 2- or 4-bit codes with a decoding
+/// repeated products: `ceil(m / MR)` panels of k pairs (k padded to even), i16, zero-padded
+/// (c2), or of k quads in int8 (c4); or, for weights below 8 bits, the same panels as packed 2- or 4-bit codes with a decoding
 /// table per row, decoded one panel at a time right before the microkernel uses it
 /// ([`qs8_panel_decode`]): the decoded panel is the i16 panel of the int8 path, so the product
 /// is bit-identical to the int8 kernel's for the same effective weights.
@@ -115,16 +176,23 @@ enum Panels {
         packed: Vec<u8>,
         luts: Vec<PanelLuts>,
     },
+    /// int8 k quads, and each row's offset `-128 sum_k a[row, k]` (see [`layout`]).
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+    C4 { data: Vec<i8>, offset: Vec<i32> },
 }
 
 impl PackedQA {
-    /// Packs row-major `a` of shape `[m, k]` for [`QGemmUkernel::DEFAULT`].
+    /// Packs row-major `a` of shape `[m, k]` for [`QGemmUkernel::best`].
     pub fn pack(a: &[i8], m: usize, k: usize) -> Self {
-        Self::pack_for(QGemmUkernel::DEFAULT, a, m, k)
+        Self::pack_for(QGemmUkernel::best(), a, m, k)
     }
 
     /// Packs row-major `a` of shape `[m, k]` for the given microkernel (which [`qs8_gemm`]
     /// then uses).
+    ///
+    /// # Panics
+    /// If the shapes disagree, or the microkernel does not run exactly on this engine (not in
+    /// [`QGemmUkernel::all`]).
     pub fn pack_for(ukernel: QGemmUkernel, a: &[i8], m: usize, k: usize) -> Self {
         assert_eq!(
             a.len(),
@@ -132,16 +200,34 @@ impl PackedQA {
             "PackedQA::pack: a has {} values for {m}x{k}",
             a.len()
         );
+        assert!(
+            ukernel.runs(),
+            "PackedQA::pack: {ukernel:?} is not exact on this engine"
+        );
+        let data = match ukernel.kr() {
+            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+            4 => Panels::C4 {
+                data: pack::pack_a_c4(a, m, k, ukernel.mr()),
+                offset: a
+                    .chunks(k.max(1))
+                    .map(|row| -128 * row.iter().map(|&w| i32::from(w)).sum::<i32>())
+                    .chain(core::iter::repeat(0))
+                    .take(m)
+                    .collect(),
+            },
+            _ => Panels::I16(pack::pack_a(a, m, k, ukernel.mr())),
+        };
         PackedQA {
             m,
             k,
             ukernel,
-            data: Panels::I16(pack::pack_a(a, m, k, ukernel.mr())),
+            data,
         }
     }
 
-    /// Packs `b`-bit codes (row-major `[m, k]`, each `< 2^b`) for `ukernel`, kept packed at
-    /// `bits` per code; row `r`'s code `c` stands for the integer `tables[r][c]`.
+    /// Packs `b`-bit codes (row-major `[m, k]`, each `< 2^b`) for `ukernel`'s c2 twin (codes
+    /// decode into i16 pairs), kept packed at `bits` per code; row `r`'s code `c` stands for
+    /// the integer `tables[r][c]`.
     ///
     /// # Panics
     /// If the shapes disagree or `ukernel`'s panels are not 4 rows high.
@@ -165,6 +251,7 @@ impl PackedQA {
             "PackedQA::pack_codes: {} tables for {m} rows",
             tables.len()
         );
+        let ukernel = ukernel.c2();
         let mr = ukernel.mr();
         assert_eq!(mr, 4, "packed codes decode into 4-row panels");
         let panel_order = pack::pack_a_codes(codes, m, k, mr);
@@ -189,6 +276,8 @@ impl PackedQA {
         match &self.data {
             Panels::I16(d) => 2 * d.len(),
             Panels::Codes { packed, luts, .. } => packed.len() + 64 * luts.len(),
+            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+            Panels::C4 { data, offset } => data.len() + 4 * offset.len(),
         }
     }
 
@@ -207,15 +296,27 @@ impl PackedQA {
         self.ukernel
     }
 
-    /// k rounded up to even (values per packed row).
+    /// k rounded up to the packing's group size (values per packed row).
     #[inline]
     fn kp(&self) -> usize {
-        self.k.div_ceil(2) * 2
+        self.k.next_multiple_of(self.ukernel.kr())
     }
 
-    /// Panel `pi` (`MR` rows of all k pairs), decoded into `scratch` when stored as codes.
+    /// What row `row`'s sums start from before the output stage's bias: `-128 sum_k a` for
+    /// c4 packings (their B values are `x + 128`), else 0.
     #[inline]
-    fn panel<'a, const MR: usize>(&'a self, pi: usize, scratch: &'a mut Vec<i16>) -> &'a [i16] {
+    fn offset(&self, row: usize) -> i32 {
+        let _ = row;
+        match &self.data {
+            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+            Panels::C4 { offset, .. } => offset[row],
+            _ => 0,
+        }
+    }
+
+    /// c2 panel `pi` (`MR` rows of all k pairs), decoded into `scratch` when stored as codes.
+    #[inline]
+    fn panel_c2<'a, const MR: usize>(&'a self, pi: usize, scratch: &'a mut Vec<i16>) -> &'a [i16] {
         let len = self.kp() * MR;
         match &self.data {
             Panels::I16(d) => &d[pi * len..][..len],
@@ -230,6 +331,8 @@ impl PackedQA {
                 );
                 scratch
             }
+            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+            Panels::C4 { .. } => unreachable!("a c2 microkernel on a c4 packing"),
         }
     }
 }
@@ -268,11 +371,19 @@ fn gemm<S: OutputStage>(a: &PackedQA, b: &[i8], n: usize, c: &mut [S::Out], stag
     let simd = a.ukernel.simd();
     match a.ukernel {
         QGemmUkernel::Scalar4x8 => {
-            dispatch::<4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_scalar)
+            dispatch::<C2, 4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_scalar)
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         QGemmUkernel::Simd128x4x8 => {
-            dispatch::<4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_simd128)
+            dispatch::<C2, 4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_simd128)
+        }
+        #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+        QGemmUkernel::Scalar4x8c4 => {
+            dispatch::<C4, 4, 8, S, _>(a, b, n, c, stage, simd, scalar::qs8_gemm_4x8c4_scalar)
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        QGemmUkernel::UsdotRelaxed4x8 => {
+            dispatch::<C4, 4, 8, S, _>(a, b, n, c, stage, simd, usdot::qs8_gemm_4x8c4_usdot_relaxed)
         }
     }
 }
@@ -280,7 +391,7 @@ fn gemm<S: OutputStage>(a: &PackedQA, b: &[i8], n: usize, c: &mut [S::Out], stag
 /// Picks the matrix-vector path for `n == 1`, the blocked driver otherwise; with the `threads`
 /// feature, large products are split across rayon's pool.
 #[inline(always)]
-fn dispatch<const MR: usize, const NR: usize, S: OutputStage, F>(
+fn dispatch<L: Layout, const MR: usize, const NR: usize, S: OutputStage, F>(
     a: &PackedQA,
     b: &[i8],
     n: usize,
@@ -289,14 +400,14 @@ fn dispatch<const MR: usize, const NR: usize, S: OutputStage, F>(
     simd: bool,
     ukernel: F,
 ) where
-    F: Fn(&[i16], &[i16], &[i32; MR]) -> [[i32; NR]; MR] + Sync,
+    F: Fn(&[L::A], &[L::B], &[i32; MR]) -> [[i32; NR]; MR] + Sync,
 {
     if n == 1 {
         #[cfg(feature = "threads")]
-        if par_gemv::<MR, S>(a, b, c, stage, simd) {
+        if par_gemv::<L, MR, S>(a, b, c, stage, simd) {
             return;
         }
-        gemv::<MR, S>(a, b, c, 0, stage, simd);
+        gemv::<L, MR, S>(a, b, c, 0, stage, simd);
         return;
     }
     // A column split would have every task decode every A panel: packed codes are decoded once
@@ -306,12 +417,12 @@ fn dispatch<const MR: usize, const NR: usize, S: OutputStage, F>(
     #[cfg(feature = "threads")]
     let a = decoded.as_ref().unwrap_or(a);
     #[cfg(feature = "threads")]
-    let done = par_driver::<MR, NR, S, F>(a, b, n, c, stage, simd, &ukernel);
+    let done = par_driver::<L, MR, NR, S, F>(a, b, n, c, stage, simd, &ukernel);
     #[cfg(not(feature = "threads"))]
     let done = false;
     if !done {
         let mut out = Dense { c, ldc: n };
-        driver::<MR, NR, S, F, _>(
+        driver::<L, MR, NR, S, F, _>(
             a,
             b,
             n,
@@ -375,7 +486,7 @@ fn decoded_par<const MR: usize>(a: &PackedQA) -> Option<PackedQA> {
 
 /// `c = stage(a * x)` for one column, rows `row0..row0 + c.len()` (`row0` a multiple of
 /// `MR`): streams each A panel once (this case is bound by reading A).
-fn gemv<const MR: usize, S: OutputStage>(
+fn gemv<L: Layout, const MR: usize, S: OutputStage>(
     a: &PackedQA,
     x: &[i8],
     c: &mut [S::Out],
@@ -384,26 +495,15 @@ fn gemv<const MR: usize, S: OutputStage>(
     simd: bool,
 ) {
     debug_assert_eq!(row0 % MR, 0);
-    let _ = simd;
     let mut scratch = Vec::new();
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if simd && MR == 4 {
-        let pairs = simd128::x_pairs(x);
-        for (pi, rows) in c.chunks_mut(MR).enumerate() {
-            let pi = row0 / MR + pi;
-            let acc = simd128::qgemv_4c2_simd128(a.panel::<MR>(pi, &mut scratch), &pairs);
-            // Each output is another row (own multiplier): the scalar stage, m values only.
-            for (r, out) in rows.iter_mut().enumerate() {
-                *out = stage.apply(pi * MR + r, acc[r]);
-            }
-        }
-        return;
-    }
+    let groups = L::x_groups(x);
     for (pi, rows) in c.chunks_mut(MR).enumerate() {
         let pi = row0 / MR + pi;
-        let acc = scalar::qgemv_panel::<MR>(a.panel::<MR>(pi, &mut scratch), x);
+        let acc = L::gemv_panel::<MR>(L::panel::<MR>(a, pi, &mut scratch), &groups, simd);
+        // Each output is another row (own multiplier): the scalar stage, m values only.
         for (r, out) in rows.iter_mut().enumerate() {
-            *out = stage.apply(pi * MR + r, acc[r]);
+            let row = pi * MR + r;
+            *out = stage.apply(row, acc[r].wrapping_add(a.offset(row)));
         }
     }
 }
@@ -411,7 +511,7 @@ fn gemv<const MR: usize, S: OutputStage>(
 /// [`gemv`] split over row panels across rayon's pool; false, doing nothing, when it should
 /// stay sequential.
 #[cfg(feature = "threads")]
-fn par_gemv<const MR: usize, S: OutputStage>(
+fn par_gemv<L: Layout, const MR: usize, S: OutputStage>(
     a: &PackedQA,
     x: &[i8],
     c: &mut [S::Out],
@@ -426,7 +526,7 @@ fn par_gemv<const MR: usize, S: OutputStage>(
     }
     let rows_per_part = panels.div_ceil(parts) * MR;
     parallel::chunks_mut(c, rows_per_part, |i, rows| {
-        gemv::<MR, S>(a, x, rows, i * rows_per_part, stage, simd)
+        gemv::<L, MR, S>(a, x, rows, i * rows_per_part, stage, simd)
     });
     true
 }

@@ -1,28 +1,38 @@
-//! Packing for the dot16x2 layout: k is taken in pairs (padded to even with zeros) so that one
-//! `i32x4.dot_i16x8_s` adds two k steps of four outputs.
+//! Packing for the two layouts: c2 (dot16x2), k taken in pairs (padded to even with zeros) so
+//! that one `i32x4.dot_i16x8_s` adds two k steps of four outputs; and c4 (usdot), k taken in
+//! quads of bytes so that one relaxed `i32x4.relaxed_dot_i8x16_i7x16_add_s` adds four.
 
 /// Packs row-major `a [m, k]` into `ceil(m / mr)` panels of `kp * mr` i16 values (`kp` = k
 /// rounded up to even), pair-major: `panel[(p * mr + r) * 2 + t] = a[panel_row0 + r, 2p + t]`,
 /// rows past `m` and the column past an odd `k` zero. Each row's pair is one i32 to splat.
 pub(super) fn pack_a(a: &[i8], m: usize, k: usize, mr: usize) -> Vec<i16> {
-    panel_order(a, m, k, mr, i16::from)
+    panel_order::<2, _, _>(a, m, k, mr, i16::from)
+}
+
+/// [`pack_a`] for the c4 layout: `panel[(q * mr + r) * 4 + t] = a[panel_row0 + r, 4q + t]`
+/// (k padded to a multiple of 4 with zeros), int8; each row's quad is one i32 to splat, a
+/// panel's quad of all 4 rows one v128.
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+pub(super) fn pack_a_c4(a: &[i8], m: usize, k: usize, mr: usize) -> Vec<i8> {
+    panel_order::<4, _, _>(a, m, k, mr, |v| v)
 }
 
 /// [`pack_a`]'s order for codes (padding is code 0, whose product meets a zero in B or is
 /// never stored).
 pub(super) fn pack_a_codes(codes: &[u8], m: usize, k: usize, mr: usize) -> Vec<u8> {
-    panel_order(codes, m, k, mr, |c| c)
+    panel_order::<2, _, _>(codes, m, k, mr, |c| c)
 }
 
-/// `a` in `mr`-row panels of k pairs, each value through `f`, padding `T::default()`.
-fn panel_order<S: Copy, T: Copy + Default>(
+/// `a` in `mr`-row panels of groups of `KR` k values, each value through `f`, padding
+/// `T::default()`.
+fn panel_order<const KR: usize, S: Copy, T: Copy + Default>(
     a: &[S],
     m: usize,
     k: usize,
     mr: usize,
     f: impl Fn(S) -> T,
 ) -> Vec<T> {
-    let kp = k.div_ceil(2) * 2;
+    let kp = k.div_ceil(KR) * KR;
     let panels = m.div_ceil(mr);
     let mut data = vec![T::default(); panels * kp * mr];
     for (pi, panel) in data
@@ -33,8 +43,8 @@ fn panel_order<S: Copy, T: Copy + Default>(
         for r in 0..mr.min(m - pi * mr) {
             let row = &a[(pi * mr + r) * k..][..k];
             for (idx, &v) in row.iter().enumerate() {
-                let (p, t) = (idx / 2, idx % 2);
-                panel[(p * mr + r) * 2 + t] = f(v);
+                let (p, t) = (idx / KR, idx % KR);
+                panel[(p * mr + r) * KR + t] = f(v);
             }
         }
     }
@@ -113,5 +123,84 @@ fn interleave8_simd128<const NR: usize>(r0: &[i8; NR], r1: &[i8; NR], out: &mut 
         let out = out.as_mut_ptr().cast::<v128>();
         v128_store(out, i16x8_extend_low_i8x16(x));
         v128_store(out.add(1), i16x8_extend_high_i8x16(x));
+    }
+}
+
+/// B's value `x` as the unsigned operand of the usdot kernels: `x + 128` (`x ^ 0x80`), in
+/// `0..=255`, so that `sum w * (x + 128) = sum w * x + 128 * sum w` (the second term is
+/// subtracted through the rows' starting values).
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+#[inline(always)]
+pub(super) fn to_u8(x: i8) -> u8 {
+    (x as u8) ^ 0x80
+}
+
+/// [`pack_b`] for the c4 layout: `panel[(q * NR + j) * 4 + t] = b[4q + t, jc + jr + j] + 128`
+/// as u8 ([`to_u8`]), so each k quad of 4 columns is one v128 of (k0..k3) byte quads; columns
+/// past `nc` and rows past `k` are 0 (their products meet zero weights or are never stored).
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+pub(super) fn pack_b_c4<const NR: usize>(
+    b: &[i8],
+    n: usize,
+    k: usize,
+    (jc, nc): (usize, usize),
+    dst: &mut [u8],
+) {
+    let kp = k.div_ceil(4) * 4;
+    let panels = nc.div_ceil(NR);
+    let dst = &mut dst[..panels * kp * NR];
+    for q in 0..kp / 4 {
+        // The quad's 4 rows of B (rows past k: none).
+        let rows: [&[i8]; 4] = core::array::from_fn(|t| {
+            let i = 4 * q + t;
+            if i < k {
+                &b[i * n + jc..][..nc]
+            } else {
+                &[][..]
+            }
+        });
+        for jp in 0..panels {
+            let out = &mut dst[(jp * kp + 4 * q) * NR..][..4 * NR];
+            let j0 = jp * NR;
+            let w = NR.min(nc - j0);
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            if NR == 8 && w == 8 && rows.iter().all(|r| r.len() == nc) {
+                transpose4x8_u8_simd128(rows.map(|r| &r[j0..j0 + 8]), out);
+                continue;
+            }
+            for j in 0..NR {
+                for (t, row) in rows.iter().enumerate() {
+                    out[4 * j + t] = match row.get(j0 + j) {
+                        Some(&x) if j < w => to_u8(x),
+                        _ => 0,
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// `out[4j + t] = rows[t][j] + 128` for 8 columns: four 8-byte loads, three byte shuffles, one
+/// xor, two stores.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+#[inline(always)]
+fn transpose4x8_u8_simd128(rows: [&[i8]; 4], out: &mut [u8]) {
+    use core::arch::wasm32::*;
+    assert!(rows.iter().all(|r| r.len() == 8) && out.len() == 32);
+    // SAFETY: each row holds 8 bytes and out 32 (asserted); the loads and the stores accept
+    // unaligned pointers.
+    unsafe {
+        let r: [v128; 4] = rows.map(|r| v128_load64_zero(r.as_ptr().cast::<u64>()));
+        // (k0, k1) and (k2, k3) byte pairs of the 8 columns.
+        let p01 =
+            i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(r[0], r[1]);
+        let p23 =
+            i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(r[2], r[3]);
+        let bias = u8x16_splat(0x80);
+        let lo = i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(p01, p23);
+        let hi = i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(p01, p23);
+        let out = out.as_mut_ptr().cast::<v128>();
+        v128_store(out, v128_xor(lo, bias));
+        v128_store(out.add(1), v128_xor(hi, bias));
     }
 }

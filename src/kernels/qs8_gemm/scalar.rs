@@ -54,24 +54,31 @@ pub fn qs8_gemm_4x8c2_scalar(a: &[i16], b: &[i16], init: &[i32; 4]) -> [[i32; 8]
     qgemm_tile::<4, 8, 16>(a, b, init)
 }
 
-/// `c[r] = sum_k a[r, k] x[k]` for one packed `MR`-row panel (matrix-vector product); `x` has
-/// `k` values, the panel `k` rounded up to even pairs.
+/// 4x8 scalar microkernel on the c4 packing (the reference of `qs8_gemm_4x8c4_usdot_relaxed`,
+/// same shape and packing): `acc[r][j] = init[r] + sum_q sum_t a[(q*4 + r)*4 + t] *
+/// b[(q*8 + j)*4 + t]`, with `a` int8 weights and `b` the activations plus 128 as u8.
+///
+/// `a`: `kq * 16` values (4-row panel of k quads); `b`: `kq * 32` values (8-column panel of
+/// k quads). Returns the `4 x 8` tile added to `init` (wrapping).
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
 #[inline(always)]
-pub(super) fn qgemv_panel<const MR: usize>(a: &[i16], x: &[i8]) -> [i32; MR] {
-    let mut acc = [0i32; MR];
-    let mut ac = a.chunks_exact(2 * MR);
-    let mut xc = x.chunks_exact(2);
-    // x first: zip stops on it without taking the A pair the odd tail needs.
-    for (xp, ap) in (&mut xc).zip(&mut ac) {
-        let (x0, x1) = (i32::from(xp[0]), i32::from(xp[1]));
-        for r in 0..MR {
-            acc[r] += i32::from(ap[2 * r]) * x0 + i32::from(ap[2 * r + 1]) * x1;
-        }
-    }
-    // Odd k: the last pair's second value is padding (zero in A).
-    if let (Some(ap), [x0]) = (ac.next(), xc.remainder()) {
-        for r in 0..MR {
-            acc[r] += i32::from(ap[2 * r]) * i32::from(*x0);
+pub fn qs8_gemm_4x8c4_scalar(a: &[i8], b: &[u8], init: &[i32; 4]) -> [[i32; 8]; 4] {
+    let quads = a.len() / 16;
+    assert!(
+        a.len() == quads * 16 && b.len() == quads * 32,
+        "qs8_gemm_4x8c4_scalar: panels of {} and {} values",
+        a.len(),
+        b.len()
+    );
+    let mut acc = init.map(|v| [v; 8]);
+    for (ap, bp) in a.chunks_exact(16).zip(b.chunks_exact(32)) {
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            for (j, acc_rj) in acc_r.iter_mut().enumerate() {
+                let dot: i32 = (0..4)
+                    .map(|t| i32::from(ap[4 * r + t]) * i32::from(bp[4 * j + t]))
+                    .sum();
+                *acc_rj = acc_rj.wrapping_add(dot);
+            }
         }
     }
     acc

@@ -70,18 +70,6 @@ fn lanes(v: v128) -> [i32; 4] {
     ]
 }
 
-/// `x` as i16 pairs `(x[2p], x[2p+1])` in one i32 each (an odd `k` padded with zero): what
-/// [`qgemv_4c2_simd128`] splats.
-pub(super) fn x_pairs(x: &[i8]) -> Vec<i32> {
-    x.chunks(2)
-        .map(|p| {
-            let lo = i32::from(p[0] as i16 as u16);
-            let hi = i32::from(p.get(1).map_or(0, |&v| v as i16) as u16);
-            lo | (hi << 16)
-        })
-        .collect()
-}
-
 /// `c[r] = sum_k a[r, k] x[k]` for one packed 4-row panel: one load gives the 4 rows' pairs,
 /// and one `i32x4.dot_i16x8_s` with the splatted x pair adds two k steps of all 4 rows. Four
 /// independent accumulators (summed exactly at the end) break the add chain.
