@@ -231,12 +231,16 @@ fn check_gemm_of(rng: &mut Rng, a: &[i8], codes: Option<Codes>, m: usize, k: usi
     if let Some((bits, codes, tables)) = codes {
         for uk in QGemmUkernel::all() {
             let pa = PackedQA::pack_codes_for(uk, codes, tables, bits, m, k);
-            // Codes decode into i16 pairs: a c4 microkernel's c2 twin runs them.
-            assert_eq!((pa.m(), pa.k(), pa.ukernel().kr()), (m, k, 2), "{uk:?}");
-            // Packed codes plus 16 table bytes per row (4-row panels), not 2 bytes per weight.
+            assert_eq!((pa.m(), pa.k(), pa.ukernel()), (m, k, uk));
+            // Packed codes plus 16 table bytes per row (4-row panels), not 2 bytes per weight
+            // (and c4's row offsets).
             let panels = m.div_ceil(4);
-            let kp = k.div_ceil(2) * 2;
-            assert_eq!(pa.bytes(), bits.bytes_for(panels * 4 * kp) + 64 * panels);
+            let kp = k.next_multiple_of(uk.kr());
+            let offsets = if uk.kr() == 4 { 4 * m } else { 0 };
+            assert_eq!(
+                pa.bytes(),
+                bits.bytes_for(panels * 4 * kp) + 64 * panels + offsets
+            );
             packed.push(pa);
         }
     }

@@ -128,6 +128,55 @@ fn panel_decode_matches_reference() {
     }
 }
 
+/// `out[pos] = luts[row][code]` with `row = (pos / 4) % 4` (int8 k quads), spelled out.
+fn panel_ref_c4(codes: &[u8], luts: &PanelLuts) -> Vec<i8> {
+    let mut out = vec![0i8; codes.len()];
+    for q in 0..codes.len() / 16 {
+        for (r, lut) in luts.iter().enumerate() {
+            for t in 0..4 {
+                let pos = (q * 4 + r) * 4 + t;
+                out[pos] = lut[codes[pos] as usize];
+            }
+        }
+    }
+    out
+}
+
+/// Decoding into int8 k quads (the usdot kernel's panels): scalar, dispatch and, on
+/// wasm32+simd128, SIMD128 against the reference, every code in every row position included.
+#[test]
+fn panel_decode_c4_matches_reference() {
+    let mut rng = Rng::new(5);
+    for bits in WIDTHS {
+        let n = 1usize << bits.bits();
+        let all: Vec<u8> = (0..16 * n).map(|i| ((i / 16 + i) % n) as u8).collect();
+        let mut cases: Vec<Vec<u8>> = (0..=272)
+            .step_by(16)
+            .map(|len| rng.codes(len, bits))
+            .collect();
+        cases.push(all);
+        for codes in cases {
+            let len = codes.len();
+            let luts = random_luts(&mut rng);
+            let want = panel_ref_c4(&codes, &luts);
+            let packed = pack_codes(&codes, bits);
+            let mut out = vec![i8::MIN; len];
+            qs8_panel_decode_scalar(&packed, bits, &luts, &mut out);
+            assert_eq!(out, want, "scalar {bits:?} len {len}");
+            let mut out = vec![i8::MIN; len];
+            qs8_panel_decode(&packed, bits, &luts, &mut out);
+            assert_eq!(out, want, "dispatch {bits:?} len {len}");
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            {
+                use quantscope::kernels::qs8_unpack::qs8_panel_decode_simd128;
+                let mut out = vec![i8::MAX; len];
+                qs8_panel_decode_simd128(&packed, bits, &luts, &mut out);
+                assert_eq!(out, want, "simd128 {bits:?} len {len}");
+            }
+        }
+    }
+}
+
 #[test]
 fn panel_decode_empty() {
     let luts = [[0i8; 16]; 4];

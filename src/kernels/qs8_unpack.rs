@@ -1,11 +1,11 @@
 //! Low-bit weight containers: codes of 2 or 4 bits packed into bytes, and their decoding
-//! through per-row lookup tables into the int8 GEMM's packed A panel (i16, pair-major) or a
-//! row-major int8 tensor (depthwise filters).
+//! through per-row lookup tables into the int8 GEMM's packed A panel (i16 k pairs, or int8 k
+//! quads for the usdot kernel: [`PanelValue`]) or a row-major int8 tensor (depthwise filters).
 //!
 //! Packing is little-endian within a byte: code `i` sits in byte `i / per_byte` at bit offset
 //! `(i % per_byte) * bits`. A panel's codes are stored in the panel's own order
-//! (`panel[(p * 4 + r) * 2 + t]`, see `qs8_gemm::pack`), so the value at panel position `pos`
-//! belongs to row `(pos / 2) % 4` and is that row's table entry for the code. Tables map a code
+//! (`panel[(p * 4 + r) * KR + t]`, see `qs8_gemm::pack`), so the value at panel position `pos`
+//! belongs to row `(pos / KR) % 4` and is that row's table entry for the code. Tables map a code
 //! to the effective weight (code minus zero point, or a codebook value), so decoding is exact
 //! and every variant gives the same bits.
 //!
@@ -13,7 +13,7 @@
 //! nibble / crumb split with 16-bit shifts and byte interleaves, `i8x16.swizzle` lookups
 //! (2-bit: the 4 rows' 4-entry tables share one vector, indexed by `code + 4 * row`; 4-bit:
 //! one swizzle per row's table, merged by lane with `v128.bitselect`), then two sign
-//! extensions to i16.
+//! extensions to i16 (or one int8 store).
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use core::arch::wasm32::*;
@@ -100,13 +100,66 @@ pub fn unpack_codes(packed: &[u8], bits: CodeBits, count: usize) -> Vec<u8> {
 /// first `2^bits` entries are read).
 pub type PanelLuts = [[i8; 16]; 4];
 
+/// The value type of a decoded panel, which fixes its layout.
+pub trait PanelValue: Copy {
+    /// k values per group: panel position `pos` belongs to row `(pos / KR) % 4`.
+    const KR: usize;
+    /// The value of an int8 weight.
+    fn from_i8(v: i8) -> Self;
+    /// Stores the 16 int8 lanes of `v` (the first `dst.len()`, 8 or 16, of them).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn store(v: v128, dst: &mut [Self]);
+}
+
+/// The c2 panel: i16 k pairs.
+impl PanelValue for i16 {
+    const KR: usize = 2;
+
+    #[inline(always)]
+    fn from_i8(v: i8) -> Self {
+        v.into()
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn store(v: v128, dst: &mut [i16]) {
+        if dst.len() >= 16 {
+            store16_i16(v, dst)
+        } else {
+            store8_i16(v, dst)
+        }
+    }
+}
+
+/// The c4 panel: int8 k quads.
+impl PanelValue for i8 {
+    const KR: usize = 4;
+
+    #[inline(always)]
+    fn from_i8(v: i8) -> Self {
+        v
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn store(v: v128, dst: &mut [i8]) {
+        if dst.len() >= 16 {
+            // SAFETY: dst holds at least 16 bytes: one unaligned v128 store.
+            unsafe { v128_store(dst.as_mut_ptr().cast::<v128>(), v) }
+        } else {
+            dst.copy_from_slice(&crate::kernels::qs8_requant::to_array::<[i8; 16]>(v)[..dst.len()]);
+        }
+    }
+}
+
 /// Checks the shared contract of the panel decoders.
 #[inline(always)]
-fn check_panel(what: &str, packed: &[u8], bits: CodeBits, out: &[i16]) {
+fn check_panel<T: PanelValue>(what: &str, packed: &[u8], bits: CodeBits, out: &[T]) {
     assert!(
-        out.len() % 8 == 0,
-        "{what}: {} outputs, not whole k pairs of 4 rows (a multiple of 8)",
-        out.len()
+        out.len() % (4 * T::KR) == 0,
+        "{what}: {} outputs, not whole k groups of 4 rows (a multiple of {})",
+        out.len(),
+        4 * T::KR
     );
     assert!(
         packed.len() >= bits.bytes_for(out.len()),
@@ -117,12 +170,17 @@ fn check_panel(what: &str, packed: &[u8], bits: CodeBits, out: &[i16]) {
     );
 }
 
-/// Decodes a packed 4-row A panel: `out[pos] = luts[(pos / 2) % 4][code(pos)] as i16` for
-/// `pos` in `0..out.len()`, codes read from `packed` as [`pack_codes`] writes them.
-/// `out.len()` must be a multiple of 8 (whole k pairs of the 4 rows); `packed` holds at least
-/// `bits.bytes_for(out.len())` bytes (the rest is not read). Picks the SIMD128 twin on
-/// wasm32+simd128, else the scalar one.
-pub fn qs8_panel_decode(packed: &[u8], bits: CodeBits, luts: &PanelLuts, out: &mut [i16]) {
+/// Decodes a packed 4-row A panel: `out[pos] = luts[(pos / KR) % 4][code(pos)]` for `pos` in
+/// `0..out.len()`, codes read from `packed` as [`pack_codes`] writes them, `KR` the values'
+/// group ([`PanelValue`]). `out.len()` must be a multiple of `4 KR` (whole k groups of the 4
+/// rows); `packed` holds at least `bits.bytes_for(out.len())` bytes (the rest is not read).
+/// Picks the SIMD128 twin on wasm32+simd128, else the scalar one.
+pub fn qs8_panel_decode<T: PanelValue>(
+    packed: &[u8],
+    bits: CodeBits,
+    luts: &PanelLuts,
+    out: &mut [T],
+) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     qs8_panel_decode_simd128(packed, bits, luts, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -130,24 +188,50 @@ pub fn qs8_panel_decode(packed: &[u8], bits: CodeBits, luts: &PanelLuts, out: &m
 }
 
 /// [`qs8_panel_decode`], one code at a time.
-pub fn qs8_panel_decode_scalar(packed: &[u8], bits: CodeBits, luts: &PanelLuts, out: &mut [i16]) {
+pub fn qs8_panel_decode_scalar<T: PanelValue>(
+    packed: &[u8],
+    bits: CodeBits,
+    luts: &PanelLuts,
+    out: &mut [T],
+) {
     check_panel("qs8_panel_decode_scalar", packed, bits, out);
     for (pos, o) in out.iter_mut().enumerate() {
-        *o = i16::from(luts[(pos / 2) % 4][code_at(packed, bits, pos)]);
+        *o = T::from_i8(luts[(pos / T::KR) % 4][code_at(packed, bits, pos)]);
     }
 }
 
 /// [`qs8_panel_decode`], 16 codes per step (8 at the end when `out.len()` is an odd multiple
 /// of 8). Per 16 codes, 4-bit: 1 load, 3 ops to split and interleave the nibbles, 4 swizzles,
-/// 3 bitselects, 2 extends, 2 stores; 2-bit: 1 load, 4 ops to split, 1 bitselect adding the
-/// row offset, 1 swizzle, 2 extends, 2 stores.
+/// 3 bitselects, 2 extends, 2 stores (i16; int8: 1 store); 2-bit: 1 load, 4 ops to split, 1
+/// bitselect adding the row offset, 1 swizzle, 2 extends, 2 stores (int8: 1 store).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn qs8_panel_decode_simd128(packed: &[u8], bits: CodeBits, luts: &PanelLuts, out: &mut [i16]) {
+pub fn qs8_panel_decode_simd128<T: PanelValue>(
+    packed: &[u8],
+    bits: CodeBits,
+    luts: &PanelLuts,
+    out: &mut [T],
+) {
     check_panel("qs8_panel_decode_simd128", packed, bits, out);
     match bits {
         CodeBits::Four => decode4_simd128(packed, luts, out),
         CodeBits::Two => decode2_simd128(packed, luts, out),
     }
+}
+
+/// Lane `l`'s row in a panel of `T` (`(l / KR) % 4`), as a byte per lane.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn lane_rows<T: PanelValue>() -> [u8; 16] {
+    core::array::from_fn(|l| ((l / T::KR) % 4) as u8)
+}
+
+/// The lanes whose row satisfies `f`, as a bitselect mask.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn rows_mask<T: PanelValue>(f: impl Fn(u8) -> bool) -> v128 {
+    let m = lane_rows::<T>().map(|r| if f(r) { 0xFFu8 } else { 0 });
+    // SAFETY: 16 bytes; v128_load accepts unaligned pointers.
+    unsafe { v128_load(m.as_ptr().cast::<v128>()) }
 }
 
 /// Stores the 16 values of `v` sign-extended to i16 (`dst` holds 16).
@@ -184,14 +268,15 @@ fn load_luts(luts: &PanelLuts) -> [v128; 4] {
 
 /// 4-bit panel decode: bytes `b_j` in lanes 0..7 of `v` become codes in lanes 0..15 (lane
 /// `2j` = low nibble, `2j + 1` = high nibble), then each row's table is swizzled and the four
-/// results merged by lane row (`[0, 0, 1, 1, 2, 2, 3, 3]` twice).
+/// results merged by lane row ([`lane_rows`]: `[0, 0, 1, 1, 2, 2, 3, 3]` twice for i16 pairs,
+/// `[0, 0, 0, 0, 1, 1, 1, 1, ...]` for int8 quads).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn decode4_simd128(packed: &[u8], luts: &PanelLuts, out: &mut [i16]) {
+fn decode4_simd128<T: PanelValue>(packed: &[u8], luts: &PanelLuts, out: &mut [T]) {
     let t = load_luts(luts);
     let low = u8x16_splat(0x0F);
     // Lanes of rows 0 and 2; lanes of rows 0 and 1.
-    let even_rows = i8x16(-1, -1, 0, 0, -1, -1, 0, 0, -1, -1, 0, 0, -1, -1, 0, 0);
-    let rows01 = i8x16(-1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0);
+    let even_rows = rows_mask::<T>(|r| r % 2 == 0);
+    let rows01 = rows_mask::<T>(|r| r < 2);
     let decode = |v: v128| -> v128 {
         // A 16-bit shift leaves each byte's high nibble in its low nibble (the bits above are
         // the next byte's, masked off below).
@@ -209,12 +294,12 @@ fn decode4_simd128(packed: &[u8], luts: &PanelLuts, out: &mut [i16]) {
     for (src, dst) in packed.chunks_exact(8).zip(out.chunks_exact_mut(16)) {
         // SAFETY: src holds 8 bytes; v128_load64_zero accepts unaligned pointers.
         let v = unsafe { v128_load64_zero(src.as_ptr().cast::<u64>()) };
-        store16_i16(decode(v), dst);
+        T::store(decode(v), dst);
     }
     if out.len() % 16 != 0 {
         let b = &packed[8 * groups..][..4];
         let v = u32x4(u32::from_le_bytes([b[0], b[1], b[2], b[3]]), 0, 0, 0);
-        store8_i16(decode(v), &mut out[16 * groups..]);
+        T::store(decode(v), &mut out[16 * groups..]);
     }
 }
 
@@ -223,14 +308,16 @@ fn decode4_simd128(packed: &[u8], luts: &PanelLuts, out: &mut [i16]) {
 /// goes into the bits above with one bitselect and one swizzle of the shared 16-entry table
 /// `tbl[4 * r + c] = luts[r][c]` decodes all 16.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn decode2_simd128(packed: &[u8], luts: &PanelLuts, out: &mut [i16]) {
+fn decode2_simd128<T: PanelValue>(packed: &[u8], luts: &PanelLuts, out: &mut [T]) {
     // tbl[4 * r + c] = luts[r][c]: the first 4 entries of each row's table.
     let t = load_luts(luts);
     let tbl = i8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23>(
         i8x16_shuffle::<0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0>(t[0], t[1]),
         i8x16_shuffle::<0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0>(t[2], t[3]),
     );
-    let row_offset = u8x16(0, 0, 4, 4, 8, 8, 12, 12, 0, 0, 4, 4, 8, 8, 12, 12);
+    let row_offset = lane_rows::<T>().map(|r| 4 * r);
+    // SAFETY: 16 bytes; v128_load accepts unaligned pointers.
+    let row_offset = unsafe { v128_load(row_offset.as_ptr().cast::<v128>()) };
     let above_code = u8x16_splat(0xFC);
     let decode = |v: v128| -> v128 {
         // 16-bit shifts: the low bits of each byte lane are that byte's (the next byte's bits
@@ -249,12 +336,12 @@ fn decode2_simd128(packed: &[u8], luts: &PanelLuts, out: &mut [i16]) {
     for (src, dst) in packed.chunks_exact(4).zip(out.chunks_exact_mut(16)) {
         // SAFETY: src holds 4 bytes; v128_load32_zero accepts unaligned pointers.
         let v = unsafe { v128_load32_zero(src.as_ptr().cast::<u32>()) };
-        store16_i16(decode(v), dst);
+        T::store(decode(v), dst);
     }
     if out.len() % 16 != 0 {
         let b = &packed[4 * groups..][..2];
         let v = u32x4(u32::from(u16::from_le_bytes([b[0], b[1]])), 0, 0, 0);
-        store8_i16(decode(v), &mut out[16 * groups..]);
+        T::store(decode(v), &mut out[16 * groups..]);
     }
 }
 

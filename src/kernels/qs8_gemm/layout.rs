@@ -6,7 +6,8 @@
 //!   microkernels compute `sum_k a (x + 128)`, so each row starts from its offset
 //!   `-128 sum_k a[row, k]` ([`PackedQA::offset`]) and the sums come out the same.
 
-use super::{pack, PackedQA};
+use super::{pack, PackedQA, Panels};
+use crate::kernels::qs8_unpack::PanelValue;
 use std::cell::RefCell;
 use std::thread::LocalKey;
 
@@ -14,7 +15,7 @@ use std::thread::LocalKey;
 /// depend on them.
 pub(super) trait Layout: 'static {
     /// Packed A (weights) values.
-    type A: Copy + Default + Send + Sync + 'static;
+    type A: PanelValue + Default + Send + Sync + 'static;
     /// Packed B (activations) values.
     type B: Copy + Default + Send + Sync + 'static;
 
@@ -44,6 +45,18 @@ pub(super) trait Layout: 'static {
     /// One `MR`-row panel times one column of groups (SIMD128 when `simd` and `MR == 4`).
     fn gemv_panel<const MR: usize>(panel: &[Self::A], groups: &[i32], simd: bool) -> [i32; MR];
 
+    /// Panels of ready values.
+    #[cfg(feature = "threads")]
+    fn from_values(values: Vec<Self::A>) -> Panels;
+
+    /// The values of `panels`, if ready values.
+    #[cfg(feature = "threads")]
+    fn into_values(panels: Panels) -> Option<Vec<Self::A>>;
+
+    /// The thread-local buffer of panels decoded from codes for a parallel product.
+    #[cfg(feature = "threads")]
+    fn decoded() -> &'static LocalKey<RefCell<Vec<Self::A>>>;
+
     /// The thread-local buffer of packed B blocks.
     fn b_pack() -> &'static LocalKey<RefCell<Vec<Self::B>>>;
 
@@ -56,6 +69,8 @@ thread_local! {
     static B_PACK_C2: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
     #[cfg(feature = "threads")]
     static B_ALL_C2: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
+    #[cfg(feature = "threads")]
+    static DECODED_C2: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The dot16x2 packing (i16 k pairs).
@@ -82,7 +97,28 @@ impl Layout for C2 {
         pi: usize,
         scratch: &'a mut Vec<i16>,
     ) -> &'a [i16] {
-        a.panel_c2::<MR>(pi, scratch)
+        a.panel::<i16, MR>(pi, scratch, |d| match d {
+            Panels::I16(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    #[cfg(feature = "threads")]
+    fn from_values(values: Vec<i16>) -> Panels {
+        Panels::I16(values)
+    }
+
+    #[cfg(feature = "threads")]
+    fn into_values(panels: Panels) -> Option<Vec<i16>> {
+        match panels {
+            Panels::I16(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    #[cfg(feature = "threads")]
+    fn decoded() -> &'static LocalKey<RefCell<Vec<i16>>> {
+        &DECODED_C2
     }
 
     fn column<const NR: usize>(panel: &[i16], j: usize, kp: usize) -> Vec<i32> {
@@ -135,13 +171,14 @@ pub(super) use c4::C4;
 
 #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
 mod c4 {
-    use super::super::Panels;
     use super::*;
 
     thread_local! {
         static B_PACK_C4: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         #[cfg(feature = "threads")]
         static B_ALL_C4: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        #[cfg(feature = "threads")]
+        static DECODED_C4: RefCell<Vec<i8>> = const { RefCell::new(Vec::new()) };
     }
 
     /// The usdot packing (int8 A, `x + 128` u8 B, k quads).
@@ -163,12 +200,33 @@ mod c4 {
         }
 
         #[inline(always)]
-        fn panel<'a, const MR: usize>(a: &'a PackedQA, pi: usize, _: &'a mut Vec<i8>) -> &'a [i8] {
-            let Panels::C4 { data, .. } = &a.data else {
-                unreachable!("a c4 microkernel on a c2 packing")
-            };
-            let len = a.kp() * MR;
-            &data[pi * len..][..len]
+        fn panel<'a, const MR: usize>(
+            a: &'a PackedQA,
+            pi: usize,
+            scratch: &'a mut Vec<i8>,
+        ) -> &'a [i8] {
+            a.panel::<i8, MR>(pi, scratch, |d| match d {
+                Panels::I8(v) => Some(v),
+                _ => None,
+            })
+        }
+
+        #[cfg(feature = "threads")]
+        fn from_values(values: Vec<i8>) -> Panels {
+            Panels::I8(values)
+        }
+
+        #[cfg(feature = "threads")]
+        fn into_values(panels: Panels) -> Option<Vec<i8>> {
+            match panels {
+                Panels::I8(v) => Some(v),
+                _ => None,
+            }
+        }
+
+        #[cfg(feature = "threads")]
+        fn decoded() -> &'static LocalKey<RefCell<Vec<i8>>> {
+            &DECODED_C4
         }
 
         fn column<const NR: usize>(panel: &[u8], j: usize, kp: usize) -> Vec<i32> {

@@ -39,15 +39,13 @@ use super::gemm_rows::Dense;
 #[cfg(feature = "threads")]
 use super::parallel;
 use super::qs8_requant::{Dequant, OutputStage, Requant};
-use super::qs8_unpack::{pack_codes, qs8_panel_decode, CodeBits, PanelLuts};
+use super::qs8_unpack::{pack_codes, qs8_panel_decode, CodeBits, PanelLuts, PanelValue};
 use blocked::driver;
 #[cfg(feature = "threads")]
 use blocked::par_driver;
 #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
 use layout::C4;
 use layout::{Layout, C2};
-#[cfg(feature = "threads")]
-use std::cell::RefCell;
 
 /// The microkernel a [`PackedQA`] is packed for (it fixes the panel shape `MR x NR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,9 +55,9 @@ pub enum QGemmUkernel {
     /// `qs8_gemm_4x8c2_simd128` (wasm32 with `simd128` only).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     Simd128x4x8,
-    /// [`qs8_gemm_4x8c4_scalar`]: the c4 packing's reference (native builds and relaxed-SIMD
-    /// ones, beside their kernel).
-    #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+    /// [`qs8_gemm_4x8c4_scalar`] through the driver: the c4 packing's reference (native builds;
+    /// wasm builds test the usdot microkernel against the function itself).
+    #[cfg(not(target_arch = "wasm32"))]
     Scalar4x8c4,
     /// `qs8_gemm_4x8c4_usdot_relaxed` (wasm32 with `relaxed-simd`; runs only where
     /// `usdot_exact` holds).
@@ -72,7 +70,7 @@ const COMPILED: &[QGemmUkernel] = &[
     QGemmUkernel::Scalar4x8,
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     QGemmUkernel::Simd128x4x8,
-    #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+    #[cfg(not(target_arch = "wasm32"))]
     QGemmUkernel::Scalar4x8c4,
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     QGemmUkernel::UsdotRelaxed4x8,
@@ -119,7 +117,7 @@ impl QGemmUkernel {
     /// k values per packed group: 2 (c2, i16 pairs) or 4 (c4, int8 quads).
     pub const fn kr(self) -> usize {
         match self {
-            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+            #[cfg(not(target_arch = "wasm32"))]
             QGemmUkernel::Scalar4x8c4 => 4,
             #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
             QGemmUkernel::UsdotRelaxed4x8 => 4,
@@ -127,23 +125,11 @@ impl QGemmUkernel {
         }
     }
 
-    /// The c2 microkernel of the same kind (scalar or SIMD), which packed low-bit codes
-    /// decode for.
-    const fn c2(self) -> Self {
-        match self {
-            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
-            QGemmUkernel::Scalar4x8c4 => QGemmUkernel::Scalar4x8,
-            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-            QGemmUkernel::UsdotRelaxed4x8 => QGemmUkernel::Simd128x4x8,
-            other => other,
-        }
-    }
-
     /// Whether the output stage and matrix-vector path use SIMD128.
     const fn simd(self) -> bool {
         match self {
             QGemmUkernel::Scalar4x8 => false,
-            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+            #[cfg(not(target_arch = "wasm32"))]
             QGemmUkernel::Scalar4x8c4 => false,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             _ => true,
@@ -163,6 +149,8 @@ pub struct PackedQA {
     k: usize,
     ukernel: QGemmUkernel,
     data: Panels,
+    /// Per row, `-128 sum_k a[row, k]` for c4 packings (see [`layout`]); empty for c2.
+    offset: Vec<i32>,
 }
 
 /// How the panels of a [`PackedQA`] are stored.
@@ -176,9 +164,9 @@ enum Panels {
         packed: Vec<u8>,
         luts: Vec<PanelLuts>,
     },
-    /// int8 k quads, and each row's offset `-128 sum_k a[row, k]` (see [`layout`]).
+    /// Ready int8 values (c4 packings).
     #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
-    C4 { data: Vec<i8>, offset: Vec<i32> },
+    I8(Vec<i8>),
 }
 
 impl PackedQA {
@@ -204,30 +192,26 @@ impl PackedQA {
             ukernel.runs(),
             "PackedQA::pack: {ukernel:?} is not exact on this engine"
         );
-        let data = match ukernel.kr() {
+        let (data, offset) = match ukernel.kr() {
             #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
-            4 => Panels::C4 {
-                data: pack::pack_a_c4(a, m, k, ukernel.mr()),
-                offset: a
-                    .chunks(k.max(1))
-                    .map(|row| -128 * row.iter().map(|&w| i32::from(w)).sum::<i32>())
-                    .chain(core::iter::repeat(0))
-                    .take(m)
-                    .collect(),
-            },
-            _ => Panels::I16(pack::pack_a(a, m, k, ukernel.mr())),
+            4 => (
+                Panels::I8(pack::pack_a_c4(a, m, k, ukernel.mr())),
+                offsets(m, |r| a[r * k..][..k].iter().copied()),
+            ),
+            _ => (Panels::I16(pack::pack_a(a, m, k, ukernel.mr())), Vec::new()),
         };
         PackedQA {
             m,
             k,
             ukernel,
             data,
+            offset,
         }
     }
 
-    /// Packs `b`-bit codes (row-major `[m, k]`, each `< 2^b`) for `ukernel`'s c2 twin (codes
-    /// decode into i16 pairs), kept packed at `bits` per code; row `r`'s code `c` stands for
-    /// the integer `tables[r][c]`.
+    /// Packs `b`-bit codes (row-major `[m, k]`, each `< 2^b`) for `ukernel`, kept packed at
+    /// `bits` per code in the order of its panels (decoded one panel at a time); row `r`'s
+    /// code `c` stands for the integer `tables[r][c]`.
     ///
     /// # Panics
     /// If the shapes disagree or `ukernel`'s panels are not 4 rows high.
@@ -251,10 +235,24 @@ impl PackedQA {
             "PackedQA::pack_codes: {} tables for {m} rows",
             tables.len()
         );
-        let ukernel = ukernel.c2();
         let mr = ukernel.mr();
         assert_eq!(mr, 4, "packed codes decode into 4-row panels");
-        let panel_order = pack::pack_a_codes(codes, m, k, mr);
+        assert!(
+            ukernel.runs(),
+            "PackedQA::pack_codes: {ukernel:?} is not exact on this engine"
+        );
+        let (panel_order, offset) = match ukernel.kr() {
+            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+            4 => (
+                pack::pack_a_codes::<4>(codes, m, k, mr),
+                offsets(m, |r| {
+                    codes[r * k..][..k]
+                        .iter()
+                        .map(move |&c| tables[r][usize::from(c)])
+                }),
+            ),
+            _ => (pack::pack_a_codes::<2>(codes, m, k, mr), Vec::new()),
+        };
         let luts = (0..m.div_ceil(mr))
             .map(|pi| core::array::from_fn(|r| tables.get(pi * mr + r).copied().unwrap_or([0; 16])))
             .collect();
@@ -267,18 +265,19 @@ impl PackedQA {
                 packed: pack_codes(&panel_order, bits),
                 luts,
             },
+            offset,
         }
     }
 
-    /// Bytes of the packed weights as held in memory (i16 panels, or packed codes plus 16
-    /// table bytes per row).
+    /// Bytes of the packed weights as held in memory (i16 or int8 panels, or packed codes plus
+    /// 16 table bytes per row; and c4's row offsets).
     pub fn bytes(&self) -> usize {
-        match &self.data {
+        (match &self.data {
             Panels::I16(d) => 2 * d.len(),
             Panels::Codes { packed, luts, .. } => packed.len() + 64 * luts.len(),
             #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
-            Panels::C4 { data, offset } => data.len() + 4 * offset.len(),
-        }
+            Panels::I8(d) => d.len(),
+        }) + 4 * self.offset.len()
     }
 
     /// Rows.
@@ -306,35 +305,47 @@ impl PackedQA {
     /// c4 packings (their B values are `x + 128`), else 0.
     #[inline]
     fn offset(&self, row: usize) -> i32 {
-        let _ = row;
-        match &self.data {
-            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
-            Panels::C4 { offset, .. } => offset[row],
-            _ => 0,
+        if self.offset.is_empty() {
+            0
+        } else {
+            self.offset[row]
         }
     }
 
-    /// c2 panel `pi` (`MR` rows of all k pairs), decoded into `scratch` when stored as codes.
+    /// Panel `pi` (`MR` rows of all k groups) of a packing in values `T`, decoded into
+    /// `scratch` when stored as codes.
     #[inline]
-    fn panel_c2<'a, const MR: usize>(&'a self, pi: usize, scratch: &'a mut Vec<i16>) -> &'a [i16] {
+    fn panel<'a, T: PanelValue + Default + 'static, const MR: usize>(
+        &'a self,
+        pi: usize,
+        scratch: &'a mut Vec<T>,
+        ready: impl FnOnce(&'a Panels) -> Option<&'a [T]>,
+    ) -> &'a [T] {
         let len = self.kp() * MR;
-        match &self.data {
-            Panels::I16(d) => &d[pi * len..][..len],
-            Panels::Codes { bits, packed, luts } => {
-                let per_panel = bits.bytes_for(len);
-                scratch.resize(len, 0);
-                qs8_panel_decode(
-                    &packed[pi * per_panel..][..per_panel],
-                    *bits,
-                    &luts[pi],
-                    scratch,
-                );
-                scratch
-            }
-            #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
-            Panels::C4 { .. } => unreachable!("a c2 microkernel on a c4 packing"),
+        if let Some(all) = ready(&self.data) {
+            return &all[pi * len..][..len];
         }
+        let Panels::Codes { bits, packed, luts } = &self.data else {
+            unreachable!("a {:?} packing of other values", self.ukernel)
+        };
+        let per_panel = bits.bytes_for(len);
+        scratch.resize(len, T::default());
+        qs8_panel_decode(
+            &packed[pi * per_panel..][..per_panel],
+            *bits,
+            &luts[pi],
+            scratch,
+        );
+        scratch
     }
+}
+
+/// Per row `r < m`, `-128 sum_k a[r, k]` (the c4 offsets) from each row's values.
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+fn offsets<I: Iterator<Item = i8>>(m: usize, row: impl Fn(usize) -> I) -> Vec<i32> {
+    (0..m)
+        .map(|r| -128 * row(r).map(i32::from).sum::<i32>())
+        .collect()
 }
 
 /// `c[m, n] = req(a * b)` in int8, with `b` row-major int8 `[k, n]` (NCHW activations
@@ -377,7 +388,7 @@ fn gemm<S: OutputStage>(a: &PackedQA, b: &[i8], n: usize, c: &mut [S::Out], stag
         QGemmUkernel::Simd128x4x8 => {
             dispatch::<C2, 4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_simd128)
         }
-        #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
+        #[cfg(not(target_arch = "wasm32"))]
         QGemmUkernel::Scalar4x8c4 => {
             dispatch::<C4, 4, 8, S, _>(a, b, n, c, stage, simd, scalar::qs8_gemm_4x8c4_scalar)
         }
@@ -413,7 +424,7 @@ fn dispatch<L: Layout, const MR: usize, const NR: usize, S: OutputStage, F>(
     // A column split would have every task decode every A panel: packed codes are decoded once
     // here instead, the panels shared out over the pool.
     #[cfg(feature = "threads")]
-    let decoded = decoded_par::<MR>(a);
+    let decoded = decoded_par::<L, MR>(a);
     #[cfg(feature = "threads")]
     let a = decoded.as_ref().unwrap_or(a);
     #[cfg(feature = "threads")]
@@ -435,32 +446,22 @@ fn dispatch<L: Layout, const MR: usize, const NR: usize, S: OutputStage, F>(
         );
     }
     #[cfg(feature = "threads")]
-    if let Some(PackedQA {
-        data: Panels::I16(buf),
-        ..
-    }) = decoded
-    {
-        DECODED.with(|s| s.replace(buf));
+    if let Some(buf) = decoded.and_then(|d| L::into_values(d.data)) {
+        L::decoded().with(|s| s.replace(buf));
     }
 }
 
+/// `a` with its packed codes decoded into panels of values (in parallel, by panel); `None`
+/// when `a` holds values already.
 #[cfg(feature = "threads")]
-thread_local! {
-    /// Decoded panels of packed codes, reused across calls.
-    static DECODED: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
-}
-
-/// `a` with its packed codes decoded into i16 panels (in parallel, by panel); `None` when `a`
-/// holds i16 panels already.
-#[cfg(feature = "threads")]
-fn decoded_par<const MR: usize>(a: &PackedQA) -> Option<PackedQA> {
+fn decoded_par<L: Layout, const MR: usize>(a: &PackedQA) -> Option<PackedQA> {
     let Panels::Codes { bits, packed, luts } = &a.data else {
         return None;
     };
     let len = a.kp() * MR;
     let per_panel = bits.bytes_for(len);
-    let mut buf = DECODED.with(|s| s.take());
-    buf.resize(luts.len() * len, 0);
+    let mut buf = L::decoded().with(|s| s.take());
+    buf.resize(luts.len() * len, L::A::default());
     // A few panels per part: one claim each would cost more than decoding one panel.
     let per_part = luts
         .len()
@@ -480,7 +481,8 @@ fn decoded_par<const MR: usize>(a: &PackedQA) -> Option<PackedQA> {
         m: a.m,
         k: a.k,
         ukernel: a.ukernel,
-        data: Panels::I16(buf),
+        data: L::from_values(buf),
+        offset: a.offset.clone(),
     })
 }
 

@@ -17,10 +17,15 @@ pub(super) fn pack_a_c4(a: &[i8], m: usize, k: usize, mr: usize) -> Vec<i8> {
     panel_order::<4, _, _>(a, m, k, mr, |v| v)
 }
 
-/// [`pack_a`]'s order for codes (padding is code 0, whose product meets a zero in B or is
-/// never stored).
-pub(super) fn pack_a_codes(codes: &[u8], m: usize, k: usize, mr: usize) -> Vec<u8> {
-    panel_order::<2, _, _>(codes, m, k, mr, |c| c)
+/// [`pack_a`]'s (`KR = 2`) or `pack_a_c4`'s (`KR = 4`) order for codes (padding is code 0,
+/// whose product meets a zero in B or is never stored).
+pub(super) fn pack_a_codes<const KR: usize>(
+    codes: &[u8],
+    m: usize,
+    k: usize,
+    mr: usize,
+) -> Vec<u8> {
+    panel_order::<KR, _, _>(codes, m, k, mr, |c| c)
 }
 
 /// `a` in `mr`-row panels of groups of `KR` k values, each value through `f`, padding
