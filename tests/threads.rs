@@ -127,6 +127,27 @@ fn geometry(channels: usize, in_hw: usize, k: usize, stride: usize, pad: usize) 
 }
 
 #[test]
+fn im2col_parallel_is_identical() {
+    use quantscope::kernels::f32_im2col::im2col;
+    let mut rng = SmallRng::seed_from_u64(17);
+    // The stem (3 channels, 3x3, stride 2) and a wider 5x5.
+    for g in [geometry(3, 224, 3, 2, 1), geometry(9, 60, 5, 1, 2)] {
+        let input: Vec<i8> = (0..g.channels * g.in_h * g.in_w)
+            .map(|_| rng.random_range(-128..=127))
+            .collect();
+        let run = |threads: usize| {
+            let mut cols = vec![0i8; g.channels * g.kh * g.kw * g.out_h * g.out_w];
+            install(threads, || im2col(&g, &input, -7, &mut cols));
+            cols
+        };
+        let seq = run(1);
+        for threads in [2, 3, 4] {
+            assert!(seq == run(threads), "im2col {g:?} {threads}t");
+        }
+    }
+}
+
+#[test]
 fn dwconv_parallel_is_bit_identical() {
     let mut rng = SmallRng::seed_from_u64(13);
     let geometries = [

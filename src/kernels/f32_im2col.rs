@@ -16,7 +16,8 @@ pub fn f32_im2col(g: &ConvGeometry, input: &[f32], cols: &mut [f32]) {
 ///
 /// Each output row segment is split once into its left padding, interior and right padding,
 /// so the interior is a contiguous copy (stride 1) or a strided gather with no bounds tests.
-pub fn im2col<T: Copy>(g: &ConvGeometry, input: &[T], pad_value: T, cols: &mut [T]) {
+/// With the `threads` feature, the rows of `cols` are split across the threads.
+pub fn im2col<T: Copy + Send + Sync>(g: &ConvGeometry, input: &[T], pad_value: T, cols: &mut [T]) {
     let plane = g.out_h * g.out_w;
     assert_eq!(input.len(), g.channels * g.in_h * g.in_w);
     assert_eq!(cols.len(), g.channels * g.kh * g.kw * plane);
@@ -25,33 +26,47 @@ pub fn im2col<T: Copy>(g: &ConvGeometry, input: &[T], pad_value: T, cols: &mut [
     }
     let (sh, sw) = (g.stride[0], g.stride[1]);
     assert!(sh > 0 && sw > 0, "im2col: zero stride");
-    let mut rows = cols.chunks_exact_mut(plane);
-    for c in 0..g.channels {
+    // Row r of `cols` is tap (u, v) of channel c, r = (c * kh + u) * kw + v.
+    let row = |r: usize, dst_row: &mut [T]| {
+        let (c, u, v) = (r / (g.kh * g.kw), r / g.kw % g.kh, r % g.kw);
         let src_c = &input[c * g.in_h * g.in_w..][..g.in_h * g.in_w];
-        for u in 0..g.kh {
-            for v in 0..g.kw {
-                let dst_row = rows.next().expect("one row per (c, u, v)");
-                // Output columns j whose input column j*sw + v*dw - pad_left is inside.
-                let shift = v * g.dilation[1];
-                let j_lo = g.pad[1].saturating_sub(shift).div_ceil(sw).min(g.out_w);
-                let j_hi = (g.in_w + g.pad[1])
-                    .saturating_sub(shift)
-                    .div_ceil(sw)
-                    .clamp(j_lo, g.out_w);
-                for (i, dst) in dst_row.chunks_exact_mut(g.out_w).enumerate() {
-                    let y = (i * sh + u * g.dilation[0]).wrapping_sub(g.pad[0]);
-                    if y >= g.in_h || j_lo == j_hi {
-                        dst.fill(pad_value);
-                        continue;
-                    }
-                    dst[..j_lo].fill(pad_value);
-                    dst[j_hi..].fill(pad_value);
-                    let x0 = j_lo * sw + shift - g.pad[1];
-                    let src = &src_c[y * g.in_w + x0..(y + 1) * g.in_w];
-                    let dst = &mut dst[j_lo..j_hi];
-                    gather(dst, src, sw);
-                }
+        // Output columns j whose input column j*sw + v*dw - pad_left is inside.
+        let shift = v * g.dilation[1];
+        let j_lo = g.pad[1].saturating_sub(shift).div_ceil(sw).min(g.out_w);
+        let j_hi = (g.in_w + g.pad[1])
+            .saturating_sub(shift)
+            .div_ceil(sw)
+            .clamp(j_lo, g.out_w);
+        for (i, dst) in dst_row.chunks_exact_mut(g.out_w).enumerate() {
+            let y = (i * sh + u * g.dilation[0]).wrapping_sub(g.pad[0]);
+            if y >= g.in_h || j_lo == j_hi {
+                dst.fill(pad_value);
+                continue;
             }
+            dst[..j_lo].fill(pad_value);
+            dst[j_hi..].fill(pad_value);
+            let x0 = j_lo * sw + shift - g.pad[1];
+            let src = &src_c[y * g.in_w + x0..(y + 1) * g.in_w];
+            let dst = &mut dst[j_lo..j_hi];
+            gather(dst, src, sw);
         }
+    };
+    #[cfg(feature = "threads")]
+    {
+        // A copy per value: the values stand for the work.
+        let rows = g.channels * g.kh * g.kw;
+        let parts = super::parallel::parts(rows, 1, cols.len());
+        if parts > 1 {
+            let per_part = rows.div_ceil(parts);
+            super::parallel::chunks_mut(cols, per_part * plane, |i, chunk| {
+                for (k, dst) in chunk.chunks_exact_mut(plane).enumerate() {
+                    row(i * per_part + k, dst)
+                }
+            });
+            return;
+        }
+    }
+    for (r, dst) in cols.chunks_exact_mut(plane).enumerate() {
+        row(r, dst)
     }
 }

@@ -6,7 +6,10 @@
 //! without the feature, in a one-thread pool, and for small problems.
 //!
 //! A whole graph run is one [`team`]: the calling thread leads and `threads - 1` helpers, started
-//! once on rayon's pool, spin between the kernels' parallel regions. Handing a region to a
+//! on rayon's pool, spin between the kernels' parallel regions. When the run ends they linger,
+//! spinning a bounded while ([`LINGER_SPINS`]), and the next run takes them over: a helper
+//! parked in rayon's pool instead joins a new team only when the browser wakes its Web Worker,
+//! measured 1-3 ms late, a third of a run. Handing a region to a
 //! spinning helper costs a cache-line transfer (well under a microsecond); a rayon region
 //! instead wakes sleeping workers, which in browsers means `Atomics.notify` to a parked Web
 //! Worker each time (tens of microseconds, and a model has a hundred regions). Outside a team
@@ -27,7 +30,9 @@ mod threaded {
     use std::cell::Cell;
     use std::ops::Range;
     use std::panic::{catch_unwind, AssertUnwindSafe};
-    use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::SeqCst};
+    use std::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::SeqCst,
+    };
     use std::sync::Arc;
 
     /// Multiply-adds below which a kernel does not split when it would have to wake rayon's
@@ -37,6 +42,10 @@ mod threaded {
     const MIN_TEAM_WORK: usize = 1 << 15;
     /// Parts per thread inside a team.
     const OVERSPLIT: usize = 4;
+    /// Spins a helper waits for the next team after its leader left (no clock in the kernels:
+    /// about 10-40 ms on current cores), covering the gap between back-to-back runs (the
+    /// page's message, decoding and preprocessing of the next image).
+    pub(crate) const LINGER_SPINS: u32 = 1 << 24;
 
     /// Threads of the current rayon pool (the one a `ThreadPool::install` runs in, else the
     /// global one).
@@ -131,22 +140,70 @@ mod threaded {
         if helpers == 0 || in_team() {
             return f();
         }
-        let team = Arc::new(Team::default());
-        for _ in 0..helpers {
-            let t = Arc::clone(&team);
-            rayon::spawn(move || t.serve());
-        }
-        /// Stops the helpers and leaves the team, also when `f` panics.
+        let team = take_lingering(helpers).unwrap_or_else(|| {
+            let team = Arc::new(Team {
+                helpers,
+                ..Team::default()
+            });
+            for _ in 0..helpers {
+                let t = Arc::clone(&team);
+                rayon::spawn(move || t.serve());
+            }
+            team
+        });
+        /// Leaves the team, its helpers lingering for the next one, also when `f` panics.
         struct Leave(Arc<Team>);
         impl Drop for Leave {
             fn drop(&mut self) {
                 CURRENT.with(|c| c.set(std::ptr::null()));
-                self.0.stop.store(true, SeqCst);
+                self.0.state.store(LINGERING, SeqCst);
+                let old =
+                    LINGERING_TEAM.swap(Arc::into_raw(Arc::clone(&self.0)).cast_mut(), SeqCst);
+                close(old);
             }
         }
         CURRENT.with(|c| c.set(Arc::as_ptr(&team)));
         let _leave = Leave(team);
         f()
+    }
+
+    /// The last team whose leader left (an `Arc::into_raw`, or null): its helpers may still be
+    /// spinning, waiting to be taken over.
+    static LINGERING_TEAM: AtomicPtr<Team> = AtomicPtr::new(std::ptr::null_mut());
+
+    /// A team's states: led, left by its leader (helpers spinning), or closed (helpers gone or
+    /// going).
+    const RUNNING: u8 = 0;
+    const LINGERING: u8 = 1;
+    const CLOSED: u8 = 2;
+
+    /// The lingering team, if its `helpers` helpers are still spinning: now running.
+    fn take_lingering(helpers: usize) -> Option<Arc<Team>> {
+        let p = LINGERING_TEAM.swap(std::ptr::null_mut(), SeqCst);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: the slot holds a pointer from `Arc::into_raw`, taken out by the swap once.
+        let team = unsafe { Arc::from_raw(p) };
+        let resumed = team.helpers == helpers
+            && team
+                .state
+                .compare_exchange(LINGERING, RUNNING, SeqCst, SeqCst)
+                .is_ok();
+        if resumed {
+            return Some(team);
+        }
+        team.state.store(CLOSED, SeqCst);
+        None
+    }
+
+    /// Closes a lingering team taken out of the slot (`p` from `Arc::into_raw`, or null).
+    fn close(p: *mut Team) {
+        if !p.is_null() {
+            // SAFETY: as in `take_lingering`.
+            let team = unsafe { Arc::from_raw(p) };
+            team.state.store(CLOSED, SeqCst);
+        }
     }
 
     /// One region's work as the leader publishes it.
@@ -168,8 +225,10 @@ mod threaded {
         done: AtomicUsize,
         /// A part panicked (reported by the leader once the region is over).
         panicked: AtomicBool,
-        /// The leader left: helpers return.
-        stop: AtomicBool,
+        /// [`RUNNING`], [`LINGERING`] or [`CLOSED`].
+        state: AtomicU8,
+        /// Helpers serving the team.
+        helpers: usize,
     }
 
     const PART_BITS: u32 = 16;
@@ -226,14 +285,35 @@ mod threaded {
             self.done.fetch_add(1, SeqCst);
         }
 
-        /// A helper: claims and runs parts until the leader leaves.
+        /// A helper: claims and runs parts while the team runs; once its leader left, waits
+        /// [`LINGER_SPINS`] for the next leader to take the team over, then closes it.
         fn serve(&self) {
-            while !self.stop.load(SeqCst) {
-                match self.claim() {
-                    // SAFETY: a claimed part keeps its region open (the leader waits for
-                    // `done` to count it), so the job on the leader's stack is alive.
-                    Some((i, job)) => self.work(i, unsafe { (*job).part }),
-                    None => std::hint::spin_loop(),
+            let mut idle = 0u32;
+            loop {
+                match self.state.load(SeqCst) {
+                    RUNNING => {
+                        idle = 0;
+                        match self.claim() {
+                            // SAFETY: a claimed part keeps its region open (the leader waits
+                            // for `done` to count it), so the job on the leader's stack is
+                            // alive.
+                            Some((i, job)) => self.work(i, unsafe { (*job).part }),
+                            None => std::hint::spin_loop(),
+                        }
+                    }
+                    LINGERING => {
+                        idle += 1;
+                        if idle >= LINGER_SPINS
+                            && self
+                                .state
+                                .compare_exchange(LINGERING, CLOSED, SeqCst, SeqCst)
+                                .is_ok()
+                        {
+                            return;
+                        }
+                        std::hint::spin_loop();
+                    }
+                    _ => return,
                 }
             }
         }
@@ -280,6 +360,32 @@ mod threaded {
                     }
                 })
             });
+        }
+
+        #[test]
+        fn back_to_back_teams_take_over_lingering_helpers_and_stay_exact() {
+            // Teams of 2 and 3 threads alternating: each takes over the last one's lingering
+            // helpers when the counts match and starts its own otherwise.
+            let pools: Vec<_> = [2, 3]
+                .iter()
+                .map(|&n| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(n)
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            for run in 0..300usize {
+                pools[(run / 7) % 2].install(|| {
+                    team(|| {
+                        let len = 2 + run % 29;
+                        let mut data = vec![0usize; len];
+                        chunks_mut(&mut data, 1, |i, c| c[0] = i * run);
+                        let want: Vec<usize> = (0..len).map(|i| i * run).collect();
+                        assert_eq!(data, want, "run {run}");
+                    })
+                });
+            }
         }
 
         #[test]
