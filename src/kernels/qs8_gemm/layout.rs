@@ -65,12 +65,52 @@ pub(super) trait Layout: 'static {
     fn b_all() -> &'static LocalKey<RefCell<Vec<Self::B>>>;
 }
 
-thread_local! {
-    static B_PACK_C2: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
-    #[cfg(feature = "threads")]
-    static B_ALL_C2: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
-    #[cfg(feature = "threads")]
-    static DECODED_C2: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
+/// The [`Layout`] items that only name its value types and its [`Panels`] variant: panel
+/// access, and the thread-local buffers (one set per layout).
+macro_rules! storage {
+    ($a:ty, $b:ty, $variant:ident) => {
+        #[inline(always)]
+        fn panel<'a, const MR: usize>(
+            a: &'a PackedQA,
+            pi: usize,
+            scratch: &'a mut Vec<$a>,
+        ) -> &'a [$a] {
+            a.panel::<$a, MR>(pi, scratch, |d| match d {
+                Panels::$variant(v) => Some(v),
+                _ => None,
+            })
+        }
+
+        #[cfg(feature = "threads")]
+        fn from_values(values: Vec<$a>) -> Panels {
+            Panels::$variant(values)
+        }
+
+        #[cfg(feature = "threads")]
+        fn into_values(panels: Panels) -> Option<Vec<$a>> {
+            match panels {
+                Panels::$variant(v) => Some(v),
+                _ => None,
+            }
+        }
+
+        #[cfg(feature = "threads")]
+        fn decoded() -> &'static LocalKey<RefCell<Vec<$a>>> {
+            thread_local!(static BUF: RefCell<Vec<$a>> = const { RefCell::new(Vec::new()) });
+            &BUF
+        }
+
+        fn b_pack() -> &'static LocalKey<RefCell<Vec<$b>>> {
+            thread_local!(static BUF: RefCell<Vec<$b>> = const { RefCell::new(Vec::new()) });
+            &BUF
+        }
+
+        #[cfg(feature = "threads")]
+        fn b_all() -> &'static LocalKey<RefCell<Vec<$b>>> {
+            thread_local!(static BUF: RefCell<Vec<$b>> = const { RefCell::new(Vec::new()) });
+            &BUF
+        }
+    };
 }
 
 /// The dot16x2 packing (i16 k pairs).
@@ -79,6 +119,7 @@ pub(super) struct C2;
 impl Layout for C2 {
     type A = i16;
     type B = i16;
+    storage!(i16, i16, I16);
 
     #[inline(always)]
     fn pack_b<const NR: usize>(
@@ -89,36 +130,6 @@ impl Layout for C2 {
         dst: &mut [i16],
     ) {
         pack::pack_b::<NR>(b, n, k, cols, dst)
-    }
-
-    #[inline(always)]
-    fn panel<'a, const MR: usize>(
-        a: &'a PackedQA,
-        pi: usize,
-        scratch: &'a mut Vec<i16>,
-    ) -> &'a [i16] {
-        a.panel::<i16, MR>(pi, scratch, |d| match d {
-            Panels::I16(v) => Some(v),
-            _ => None,
-        })
-    }
-
-    #[cfg(feature = "threads")]
-    fn from_values(values: Vec<i16>) -> Panels {
-        Panels::I16(values)
-    }
-
-    #[cfg(feature = "threads")]
-    fn into_values(panels: Panels) -> Option<Vec<i16>> {
-        match panels {
-            Panels::I16(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    #[cfg(feature = "threads")]
-    fn decoded() -> &'static LocalKey<RefCell<Vec<i16>>> {
-        &DECODED_C2
     }
 
     fn column<const NR: usize>(panel: &[i16], j: usize, kp: usize) -> Vec<i32> {
@@ -150,15 +161,6 @@ impl Layout for C2 {
         }
         acc
     }
-
-    fn b_pack() -> &'static LocalKey<RefCell<Vec<i16>>> {
-        &B_PACK_C2
-    }
-
-    #[cfg(feature = "threads")]
-    fn b_all() -> &'static LocalKey<RefCell<Vec<i16>>> {
-        &B_ALL_C2
-    }
 }
 
 /// Two i16 as the i32 `lo | hi << 16` (what `v128.load32_splat` of a pair gives).
@@ -173,20 +175,13 @@ pub(super) use c4::C4;
 mod c4 {
     use super::*;
 
-    thread_local! {
-        static B_PACK_C4: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-        #[cfg(feature = "threads")]
-        static B_ALL_C4: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-        #[cfg(feature = "threads")]
-        static DECODED_C4: RefCell<Vec<i8>> = const { RefCell::new(Vec::new()) };
-    }
-
     /// The usdot packing (int8 A, `x + 128` u8 B, k quads).
     pub(in crate::kernels::qs8_gemm) struct C4;
 
     impl Layout for C4 {
         type A = i8;
         type B = u8;
+        storage!(i8, u8, I8);
 
         #[inline(always)]
         fn pack_b<const NR: usize>(
@@ -197,36 +192,6 @@ mod c4 {
             dst: &mut [u8],
         ) {
             pack::pack_b_c4::<NR>(b, n, k, cols, dst)
-        }
-
-        #[inline(always)]
-        fn panel<'a, const MR: usize>(
-            a: &'a PackedQA,
-            pi: usize,
-            scratch: &'a mut Vec<i8>,
-        ) -> &'a [i8] {
-            a.panel::<i8, MR>(pi, scratch, |d| match d {
-                Panels::I8(v) => Some(v),
-                _ => None,
-            })
-        }
-
-        #[cfg(feature = "threads")]
-        fn from_values(values: Vec<i8>) -> Panels {
-            Panels::I8(values)
-        }
-
-        #[cfg(feature = "threads")]
-        fn into_values(panels: Panels) -> Option<Vec<i8>> {
-            match panels {
-                Panels::I8(v) => Some(v),
-                _ => None,
-            }
-        }
-
-        #[cfg(feature = "threads")]
-        fn decoded() -> &'static LocalKey<RefCell<Vec<i8>>> {
-            &DECODED_C4
         }
 
         fn column<const NR: usize>(panel: &[u8], j: usize, kp: usize) -> Vec<i32> {
@@ -261,15 +226,6 @@ mod c4 {
                 }
             }
             acc
-        }
-
-        fn b_pack() -> &'static LocalKey<RefCell<Vec<u8>>> {
-            &B_PACK_C4
-        }
-
-        #[cfg(feature = "threads")]
-        fn b_all() -> &'static LocalKey<RefCell<Vec<u8>>> {
-            &B_ALL_C4
         }
     }
 
