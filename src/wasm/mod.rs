@@ -67,8 +67,9 @@ pub fn build_info() -> Result<JsValue, JsError> {
 
 /// `{ ukernel, peak_op, peak_gops, gemm: [{ m, k, n, gops }], gemm_f32: [...] }`: the int8
 /// GEMM kernel's speed on EfficientNet-Lite0 shapes beside the machine's int8 ceiling (a
-/// register-only loop of the kernel's dot instruction, `peak_op`), and the f32 GEMM's (ReLU6 epilogue) on the same
-/// shapes, in GOP/s (2 ops per multiply-add), best of at least 5 calls and 20 ms.
+/// register-only loop of the kernel's dot instruction, `peak_op`), and the f32 GEMM's (ReLU6
+/// epilogue) on the same shapes, in GOP/s (2 ops per multiply-add), best of at least 5 calls
+/// and 20 ms.
 #[wasm_bindgen(js_name = kernelBench)]
 pub fn kernel_bench() -> Result<JsValue, JsError> {
     use crate::kernels::f32_gemm::{f32_gemm, PackedA};

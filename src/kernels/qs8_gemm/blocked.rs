@@ -1,6 +1,6 @@
 //! The blocked int8 GEMM driver, one for every [`Layout`]: B packed in blocks (once per block,
-//! or once for all tasks of a parallel product), each A panel run over a block's tiles a strip of `CHUNK`
-//! columns at a time, the strip stored through the output stage row by row.
+//! or once for all tasks of a parallel product), each A panel run over a block's tiles a strip
+//! of `CHUNK` columns at a time, the strip stored through the output stage row by row.
 
 use super::layout::Layout;
 use super::PackedQA;

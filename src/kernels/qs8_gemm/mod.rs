@@ -2,13 +2,13 @@
 //! packed once and the output stage ([`Requant`] to int8, [`Dequant`] to f32) fused into the
 //! store.
 //!
-//! Layouts ([`layout`]): XNNPACK's "c2" qs8 kernels (dot16x2): A is packed at load time into
+//! Layouts (`layout`): XNNPACK's "c2" qs8 kernels (dot16x2): A is packed at load time into
 //! `MR`-row panels of i16 k pairs; the driver packs each block of B columns into `NR`-column
 //! panels of interleaved k pairs, sign-extended to i16. The SIMD128 microkernel splats an A
 //! row's pair as an i32 and adds two k steps of 4 outputs with one `i32x4.dot_i16x8_s`.
 //! In relaxed-SIMD builds, "c4" (usdot): A as int8 k quads, B as `x + 128` u8 quads, one
 //! `i32x4.relaxed_dot_i8x16_i7x16_add_s` adds four k steps of 4 outputs, where the engine
-//! computes it exactly ([`usdot`]). Integer sums are exact, so every microkernel (and every
+//! computes it exactly (`usdot`). Integer sums are exact, so every microkernel (and every
 //! thread split) gives the same bits.
 //!
 //! There is no k blocking: a whole-k B panel (`k * NR` bytes, 9 KiB at k = 1152) fits L1, and
@@ -139,17 +139,18 @@ impl QGemmUkernel {
 
 /// The int8 left matrix `A [m, k]` (row-major: one row per output channel) prepared for
 /// repeated products: `ceil(m / MR)` panels of k pairs (k padded to even), i16, zero-padded
-/// (c2), or of k quads in int8 (c4); or, for weights below 8 bits, the same panels as packed 2- or 4-bit codes with a decoding
-/// table per row, decoded one panel at a time right before the microkernel uses it
-/// ([`qs8_panel_decode`]): the decoded panel is the i16 panel of the int8 path, so the product
-/// is bit-identical to the int8 kernel's for the same effective weights.
+/// (c2), or of k quads in int8 (c4); or, for weights below 8 bits, the same panels as packed
+/// 2- or 4-bit codes with a decoding table per row, decoded one panel at a time right before
+/// the microkernel uses it ([`qs8_panel_decode`]): the decoded panel is the int8 path's panel
+/// for the same microkernel, so the product is bit-identical to the int8 kernel's for the same
+/// effective weights.
 #[derive(Clone, Debug)]
 pub struct PackedQA {
     m: usize,
     k: usize,
     ukernel: QGemmUkernel,
     data: Panels,
-    /// Per row, `-128 sum_k a[row, k]` for c4 packings (see [`layout`]); empty for c2.
+    /// Per row, `-128 sum_k a[row, k]` for c4 packings (see `layout`); empty for c2.
     offset: Vec<i32>,
 }
 

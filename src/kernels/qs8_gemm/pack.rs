@@ -164,12 +164,15 @@ pub(super) fn pack_b_c4<const NR: usize>(
                 &[][..]
             }
         });
+        // All 4 rows inside k: full panels take the SIMD transpose.
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        let whole_quad = 4 * q + 4 <= k;
         for jp in 0..panels {
             let out = &mut dst[(jp * kp + 4 * q) * NR..][..4 * NR];
             let j0 = jp * NR;
             let w = NR.min(nc - j0);
             #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-            if NR == 8 && w == 8 && rows.iter().all(|r| r.len() == nc) {
+            if NR == 8 && w == 8 && whole_quad {
                 transpose4x8_u8_simd128(rows.map(|r| &r[j0..j0 + 8]), out);
                 continue;
             }
