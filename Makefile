@@ -25,7 +25,7 @@ NPM_CI      := npm ci --no-audit --no-fund --loglevel=error
 # bit for bit with the same calibration ranges), the malformed-input corpus (models, images,
 # metadata: each a named error, never a trap), and the labelled-data bindings the page's worker
 # calls (wasm_dataset).
-WASM_TESTS  := --test kernels --test qs8_kernels --test qs8_add --test qs8_lut --test qs8_mul --test qs8_unpack --test ops --test malformed --test wasm_efficientnet --test wasm_dataset --test wasm_qat
+WASM_TESTS  := --features twins --test kernels --test qs8_kernels --test qs8_add --test qs8_lut --test qs8_mul --test qs8_unpack --test ops --test malformed --test wasm_efficientnet --test wasm_dataset --test wasm_qat
 NATIVE_LOGITS := target/coffee-native-logits.bin
 INT8_RANGES := target/samples-int8-ranges.json
 NATIVE_INT8_LOGITS := target/coffee-native-int8-logits.bin
@@ -260,7 +260,7 @@ test-wasm-browser: tools chromium $(NATIVE_LOGITS) $(NATIVE_INT8_LOGITS) $(NATIV
 	# 1e-4 of native, int8 and low-bit logits bit-identical to native.
 	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=600 \
 	$(WASM_ENV) RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" CARGO_TARGET_DIR=target/relaxed-test \
-	cargo test --target $(WASM_TARGET) --test kernels --test qs8_kernels --test wasm_efficientnet
+	cargo test --target $(WASM_TARGET) --features twins --test kernels --test qs8_kernels --test wasm_efficientnet
 
 test-browser: chromium www tests/browser/node_modules/.installed
 	QUANTSCOPE_EXPECT_MT=1 node --test tests/browser/

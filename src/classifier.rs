@@ -11,6 +11,7 @@ use crate::onnx::{load_model, ImportOptions};
 use crate::quant::fp16::fp16_weights;
 use crate::quant::lower::quantize_static;
 use crate::quant::observer::ObserverKind;
+use crate::quant::order::{sort_keys, total_order_key};
 use crate::quant::scheme::{LayerSchemes, Scheme, VariantSpec};
 use crate::{Error, Result};
 use image::RgbImage;
@@ -388,9 +389,13 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 
 /// The indices of `x`, largest value first, ties by index (top-k and agreement rank alike).
 fn ranked(x: &[f32]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..x.len()).collect();
-    idx.sort_by(|&a, &b| x[b].total_cmp(&x[a]).then(a.cmp(&b)));
-    idx
+    // Keys `(!value key, index)`: descending values, ascending indices, in one u64 sort.
+    let mut keys: Vec<u64> = (0u32..)
+        .zip(x)
+        .map(|(i, &v)| u64::from(!total_order_key(v)) << 32 | u64::from(i))
+        .collect();
+    sort_keys(&mut keys);
+    keys.into_iter().map(|k| k as u32 as usize).collect()
 }
 
 /// The `k` largest probabilities, best first, with their labels.

@@ -77,12 +77,13 @@ impl<'a> Calibrator<'a> {
     /// The ranges every observer proposes.
     pub fn finish(self) -> Ranges {
         let g = self.executor.graph();
-        let ranges = self
-            .observers
-            .iter()
-            .enumerate()
-            .filter_map(|(v, o)| o.as_ref().map(|o| (g.values[v].name.clone(), o.range())))
-            .collect();
+        // Inserted, not collected: `collect` into a map is a stable sort of its own.
+        let mut ranges = BTreeMap::new();
+        for (v, o) in self.observers.iter().enumerate() {
+            if let Some(o) = o {
+                ranges.insert(g.values[v].name.clone(), o.range());
+            }
+        }
         Ranges {
             observer: self.kind.to_string(),
             images: self.images,

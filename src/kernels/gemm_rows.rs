@@ -9,12 +9,15 @@ pub(crate) trait OutRows<T> {
     fn row(&mut self, r: usize) -> &mut [T];
 }
 
-/// All of a row-major C (the sequential path).
+/// All of a row-major C (the sequential path; the threaded build runs sequential products as
+/// one task of `par_tiles`).
+#[cfg(not(feature = "threads"))]
 pub(crate) struct Dense<'a, T> {
     pub(crate) c: &'a mut [T],
     pub(crate) ldc: usize,
 }
 
+#[cfg(not(feature = "threads"))]
 impl<T> OutRows<T> for Dense<'_, T> {
     #[inline(always)]
     fn row(&mut self, r: usize) -> &mut [T] {
@@ -38,8 +41,9 @@ impl<T> OutRows<T> for RowSlices<'_, T> {
 }
 
 /// Splits C (`[m, n]`, row-major) of a product with reduction length `k` into rectangles, one
-/// per parallel task, and runs `task(rows, cols, out, packed)` on each. Returns false, doing
-/// nothing, when the product should stay sequential.
+/// per parallel task, and runs `task(rows, cols, out, packed)` on each; a product that should
+/// stay sequential is one task, run on this thread (so the threaded build compiles one copy of
+/// the driver, not a parallel and a sequential one).
 ///
 /// Over rows (whole `mr` panels) when there are enough for every thread: `pack_all` first packs
 /// all of B once into `shared` (a thread-local scratch buffer, itself in parallel), and every
@@ -54,7 +58,7 @@ pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
     shared: &'static std::thread::LocalKey<std::cell::RefCell<Vec<B>>>,
     pack_all: impl FnOnce(&mut Vec<B>),
     task: impl Fn(Range<usize>, Range<usize>, &mut RowSlices<'_, T>, Option<&[B]>) + Sync,
-) -> bool {
+) {
     use super::parallel;
     let work = m * n * k;
     let row_parts = parallel::parts(m.div_ceil(mr), 1, work);
@@ -64,9 +68,6 @@ pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
         // Wide enough column strips (4 panels) keep the microkernel loop efficient.
         (1, parallel::parts(n.div_ceil(nr), 4, work))
     };
-    if parts_m * parts_n == 1 {
-        return false;
-    }
     let row_ranges: Vec<Range<usize>> = (0..parts_m)
         .map(|i| parallel::split(m, mr, parts_m, i))
         .collect();
@@ -100,7 +101,6 @@ pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
         task(rows, cols, out, all);
     });
     shared.with(|s| s.replace(packed));
-    true
 }
 
 /// Packs every block [`for_each_block`] visits for columns `cols` (same `k`, `nr`, `nc_max`

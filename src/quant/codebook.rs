@@ -26,6 +26,8 @@
 //! centroids. The results are deterministic, bit for bit (no hashing, no threads; the seeded
 //! k-means++ uses its own splitmix64).
 
+use super::order::{from_total_order_key, sort_keys, total_order_key};
+
 /// How k-means picks its first centroids.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum KMeansInit {
@@ -76,12 +78,17 @@ pub fn kmeans_1d(values: &[f32], k: usize, init: KMeansInit, max_iter: usize) ->
         "kmeans_1d: too many values"
     );
     // `+ 0.0` turns -0.0 into 0.0: one zero, whatever its sign.
-    let mut order: Vec<(f32, u32)> = (0u32..)
+    // Sorted as `(value's total-order key, index)` in one u64 (the crate's one float sort).
+    let mut keys: Vec<u64> = (0u32..)
         .zip(values)
         .filter(|(_, v)| v.is_finite())
-        .map(|(i, &v)| (v + 0.0, i))
+        .map(|(i, &v)| u64::from(total_order_key(v + 0.0)) << 32 | u64::from(i))
         .collect();
-    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    sort_keys(&mut keys);
+    let order: Vec<(f32, u32)> = keys
+        .into_iter()
+        .map(|k| (from_total_order_key((k >> 32) as u32), k as u32))
+        .collect();
     let xs: Vec<f32> = order.iter().map(|p| p.0).collect();
     let (centroids, bounds, iterations) = if !xs.is_empty() {
         fit(&xs, k, init, max_iter)

@@ -75,7 +75,7 @@ pub fn fake_quant_weights(w: &[f32], rows: usize, scheme: &Scheme) -> FakeWeight
                         .iter()
                         .map(|&e| q.scales[g] * f32::from(e))
                         .collect();
-                    levels.sort_by(f32::total_cmp);
+                    super::order::sort_total(&mut levels);
                     levels.dedup();
                     levels
                 })

@@ -63,6 +63,7 @@ pub use crate::kernels::{f32_requant, fixed_point, params};
 pub mod fp16;
 pub mod lower;
 pub mod observer;
+pub(crate) mod order;
 pub mod report;
 pub mod scheme;
 pub mod weights;

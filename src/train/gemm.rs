@@ -7,7 +7,9 @@
 //! the split, so results are bit-for-bit the same with and without the `threads` feature.
 
 use super::par::{with_scratch, SCRATCH_A, SCRATCH_B};
-use crate::kernels::gemm_rows::{for_each_block, BBlock, Dense, OutRows};
+#[cfg(not(feature = "threads"))]
+use crate::kernels::gemm_rows::Dense;
+use crate::kernels::gemm_rows::{for_each_block, BBlock, OutRows};
 #[cfg(feature = "threads")]
 use crate::kernels::gemm_rows::{pack_blocks, par_tiles};
 use std::ops::Range;
@@ -96,7 +98,7 @@ pub(crate) fn gemm(a: Mat, b: Mat, c: &mut [f32], bias: Option<&[f32]>) {
         pack_a(a, apack);
         let ap = &apack[..];
         #[cfg(feature = "threads")]
-        if par_tiles(
+        par_tiles(
             c,
             (m, n, k),
             (MR, NR),
@@ -107,9 +109,8 @@ pub(crate) fn gemm(a: Mat, b: Mat, c: &mut [f32], bias: Option<&[f32]>) {
                 })
             },
             |rows, cols, out, packed| driver(ap, b, (rows, cols), out, packed, bias),
-        ) {
-            return;
-        }
+        );
+        #[cfg(not(feature = "threads"))]
         driver(ap, b, (0..m, 0..n), &mut Dense { c, ldc: n }, None, bias);
     });
 }

@@ -1,5 +1,5 @@
 //! What the training passes share to run fast and reproducibly: work split over independent
-//! chunks (channels, planes, rows) across rayon's pool with the `threads` feature, sequential
+//! chunks (channels, planes, rows) across threads with the `threads` feature, sequential
 //! without; reductions in fixed lanes; per-thread scratch buffers.
 //!
 //! A chunk's computation never depends on which thread runs it or how the chunks are grouped,
@@ -25,11 +25,18 @@ where
 {
     #[cfg(feature = "threads")]
     {
-        use rayon::prelude::*;
-        a.par_chunks_mut(la.max(1))
-            .zip(b.par_chunks_mut(lb.max(1)))
-            .enumerate()
-            .map(|(i, (a, b))| f(i, a, b))
+        // Through the kernels' one parallel loop (not rayon's iterators: each of their
+        // instantiations is a copy of rayon's splitting code in the wasm build).
+        type Chunk<'a, A, B, R> = (&'a mut [A], &'a mut [B], Option<R>);
+        let mut chunks: Vec<Chunk<A, B, R>> = a
+            .chunks_mut(la.max(1))
+            .zip(b.chunks_mut(lb.max(1)))
+            .map(|(a, b)| (a, b, None))
+            .collect();
+        crate::kernels::parallel::for_each_mut(&mut chunks, |i, (a, b, r)| *r = Some(f(i, a, b)));
+        chunks
+            .into_iter()
+            .map(|(_, _, r)| r.expect("map_chunks2: every chunk runs once"))
             .collect()
     }
     #[cfg(not(feature = "threads"))]

@@ -130,17 +130,19 @@ pub fn float_network(net: &Sequential) -> Sequential {
 /// The tracked activation ranges by the exported model's value names, for
 /// `Classifier::with_ranges` (`images`: how many training images moved them).
 pub fn ranges(net: &Sequential, images: usize) -> Ranges {
+    // Inserted, not collected: `collect` into a map is a stable sort of its own.
+    let mut ranges = std::collections::BTreeMap::new();
+    for l in &net.layers {
+        if let Layer::ActQuant(a) = l {
+            if let Some(r) = a.tracker.range {
+                ranges.insert(a.value.clone(), r);
+            }
+        }
+    }
     Ranges {
         observer: "qat-ema".into(),
         images,
-        ranges: net
-            .layers
-            .iter()
-            .filter_map(|l| match l {
-                Layer::ActQuant(a) => a.tracker.range.map(|r| (a.value.clone(), r)),
-                _ => None,
-            })
-            .collect(),
+        ranges,
     }
 }
 

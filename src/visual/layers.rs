@@ -204,7 +204,7 @@ impl Rounding {
             Rounding::Grid(g) => g.level_values(),
             Rounding::Codebook(c) => {
                 let mut v = c.values();
-                v.sort_by(f32::total_cmp);
+                crate::quant::order::sort_total(&mut v);
                 v.dedup();
                 v
             }

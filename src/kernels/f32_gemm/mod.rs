@@ -20,7 +20,9 @@ pub use scalar::{f32_gemm_4x8_scalar, f32_gemm_6x16_scalar};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use simd128::f32_gemm_4x8_simd128;
 
-use super::gemm_rows::{for_each_block, Dense, OutRows};
+#[cfg(not(feature = "threads"))]
+use super::gemm_rows::Dense;
+use super::gemm_rows::{for_each_block, OutRows};
 #[cfg(feature = "threads")]
 use super::gemm_rows::{pack_blocks, par_tiles};
 #[cfg(feature = "threads")]
@@ -37,9 +39,16 @@ const B_BLOCK: usize = 128 * 1024;
 /// The microkernel a [`PackedA`] is packed for (it fixes the panel height `MR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GemmUkernel {
-    /// [`f32_gemm_4x8_scalar`]: the shape shared with the SIMD128 twin.
+    /// [`f32_gemm_4x8_scalar`]: the shape shared with the SIMD128 twin (in SIMD128 builds
+    /// only with the `twins` feature, for the tests comparing them).
+    #[cfg(any(
+        not(all(target_arch = "wasm32", target_feature = "simd128")),
+        feature = "twins"
+    ))]
     Scalar4x8,
-    /// [`f32_gemm_6x16_scalar`]: tuned for native autovectorisation.
+    /// [`f32_gemm_6x16_scalar`]: tuned for native autovectorisation (in wasm builds only with
+    /// the `twins` feature).
+    #[cfg(any(not(target_arch = "wasm32"), feature = "twins"))]
     Scalar6x16,
     /// `f32_gemm_4x8_simd128` (wasm32 with `simd128` only).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -62,7 +71,12 @@ impl GemmUkernel {
 
     /// Every microkernel compiled into this build (for tests comparing them).
     pub const ALL: &'static [GemmUkernel] = &[
+        #[cfg(any(
+            not(all(target_arch = "wasm32", target_feature = "simd128")),
+            feature = "twins"
+        ))]
         GemmUkernel::Scalar4x8,
+        #[cfg(any(not(target_arch = "wasm32"), feature = "twins"))]
         GemmUkernel::Scalar6x16,
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         GemmUkernel::Simd128x4x8,
@@ -71,7 +85,12 @@ impl GemmUkernel {
     /// Rows per tile (panel height of packed A).
     pub const fn mr(self) -> usize {
         match self {
+            #[cfg(any(
+                not(all(target_arch = "wasm32", target_feature = "simd128")),
+                feature = "twins"
+            ))]
             GemmUkernel::Scalar4x8 => 4,
+            #[cfg(any(not(target_arch = "wasm32"), feature = "twins"))]
             GemmUkernel::Scalar6x16 => 6,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             GemmUkernel::Simd128x4x8 => 4,
@@ -81,7 +100,12 @@ impl GemmUkernel {
     /// Columns per tile (panel width of packed B).
     pub const fn nr(self) -> usize {
         match self {
+            #[cfg(any(
+                not(all(target_arch = "wasm32", target_feature = "simd128")),
+                feature = "twins"
+            ))]
             GemmUkernel::Scalar4x8 => 8,
+            #[cfg(any(not(target_arch = "wasm32"), feature = "twins"))]
             GemmUkernel::Scalar6x16 => 16,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             GemmUkernel::Simd128x4x8 => 8,
@@ -177,7 +201,12 @@ pub fn f32_gemm(a: &PackedA, b: &[f32], n: usize, c: &mut [f32], epi: &Epilogue)
         return;
     }
     match a.ukernel {
+        #[cfg(any(
+            not(all(target_arch = "wasm32", target_feature = "simd128")),
+            feature = "twins"
+        ))]
         GemmUkernel::Scalar4x8 => dispatch::<4, 8, _>(a, b, n, c, epi, f32_gemm_4x8_scalar),
+        #[cfg(any(not(target_arch = "wasm32"), feature = "twins"))]
         GemmUkernel::Scalar6x16 => dispatch::<6, 16, _>(a, b, n, c, epi, f32_gemm_6x16_scalar),
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         GemmUkernel::Simd128x4x8 => dispatch::<4, 8, _>(a, b, n, c, epi, f32_gemm_4x8_simd128),
@@ -206,11 +235,18 @@ fn dispatch<const MR: usize, const NR: usize, F>(
         return;
     }
     #[cfg(feature = "threads")]
-    if par_driver::<MR, NR, F>(a, b, n, c, epi, &ukernel) {
-        return;
-    }
-    let mut out = Dense { c, ldc: n };
-    driver::<MR, NR, F, _>(a, b, n, (0..a.m, 0..n), &mut out, None, epi, &ukernel);
+    par_driver::<MR, NR, F>(a, b, n, c, epi, &ukernel);
+    #[cfg(not(feature = "threads"))]
+    driver::<MR, NR, F, _>(
+        a,
+        b,
+        n,
+        (0..a.m, 0..n),
+        &mut Dense { c, ldc: n },
+        None,
+        epi,
+        &ukernel,
+    );
 }
 
 /// `c = epi(a * x)` for one column, rows `row0..row0 + c.len()` (`row0` a multiple of `MR`):
@@ -253,8 +289,7 @@ fn par_driver<const MR: usize, const NR: usize, F>(
     c: &mut [f32],
     epi: &Epilogue,
     ukernel: &F,
-) -> bool
-where
+) where
     F: Fn(&[f32], &[f32]) -> [[f32; NR]; MR] + Sync,
 {
     let pack_all = |all: &mut Vec<f32>| {

@@ -28,8 +28,7 @@ pub(super) fn par_driver<L: Layout, const MR: usize, const NR: usize, S: OutputS
     stage: &S,
     simd: bool,
     ukernel: &F,
-) -> bool
-where
+) where
     F: Fn(&[L::A], &[L::B], &[i32; MR]) -> [[i32; NR]; MR] + Sync,
 {
     let kp = a.kp();

@@ -35,11 +35,13 @@ pub use simd128::qs8_gemm_4x8c2_simd128;
 #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
 pub use usdot::{qs8_gemm_4x8c4_usdot_relaxed, usdot_exact};
 
+#[cfg(not(feature = "threads"))]
 use super::gemm_rows::Dense;
 #[cfg(feature = "threads")]
 use super::parallel;
 use super::qs8_requant::{Dequant, OutputStage, Requant};
 use super::qs8_unpack::{pack_codes, qs8_panel_decode, CodeBits, PanelLuts, PanelValue};
+#[cfg(not(feature = "threads"))]
 use blocked::driver;
 #[cfg(feature = "threads")]
 use blocked::par_driver;
@@ -50,7 +52,12 @@ use layout::{Layout, C2};
 /// The microkernel a [`PackedQA`] is packed for (it fixes the panel shape `MR x NR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QGemmUkernel {
-    /// [`qs8_gemm_4x8c2_scalar`]: the shape shared with the SIMD128 twin.
+    /// [`qs8_gemm_4x8c2_scalar`]: the shape shared with the SIMD128 twin (in SIMD128 builds
+    /// only with the `twins` feature, for the tests comparing them).
+    #[cfg(any(
+        not(all(target_arch = "wasm32", target_feature = "simd128")),
+        feature = "twins"
+    ))]
     Scalar4x8,
     /// `qs8_gemm_4x8c2_simd128` (wasm32 with `simd128` only).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -67,6 +74,10 @@ pub enum QGemmUkernel {
 
 /// Every microkernel compiled into this build.
 const COMPILED: &[QGemmUkernel] = &[
+    #[cfg(any(
+        not(all(target_arch = "wasm32", target_feature = "simd128")),
+        feature = "twins"
+    ))]
     QGemmUkernel::Scalar4x8,
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     QGemmUkernel::Simd128x4x8,
@@ -128,6 +139,10 @@ impl QGemmUkernel {
     /// Whether the output stage and matrix-vector path use SIMD128.
     const fn simd(self) -> bool {
         match self {
+            #[cfg(any(
+                not(all(target_arch = "wasm32", target_feature = "simd128")),
+                feature = "twins"
+            ))]
             QGemmUkernel::Scalar4x8 => false,
             #[cfg(not(target_arch = "wasm32"))]
             QGemmUkernel::Scalar4x8c4 => false,
@@ -382,6 +397,10 @@ fn gemm<S: OutputStage>(a: &PackedQA, b: &[i8], n: usize, c: &mut [S::Out], stag
     }
     let simd = a.ukernel.simd();
     match a.ukernel {
+        #[cfg(any(
+            not(all(target_arch = "wasm32", target_feature = "simd128")),
+            feature = "twins"
+        ))]
         QGemmUkernel::Scalar4x8 => {
             dispatch::<C2, 4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_scalar)
         }
@@ -429,23 +448,19 @@ fn dispatch<L: Layout, const MR: usize, const NR: usize, S: OutputStage, F>(
     #[cfg(feature = "threads")]
     let a = decoded.as_ref().unwrap_or(a);
     #[cfg(feature = "threads")]
-    let done = par_driver::<L, MR, NR, S, F>(a, b, n, c, stage, simd, &ukernel);
+    par_driver::<L, MR, NR, S, F>(a, b, n, c, stage, simd, &ukernel);
     #[cfg(not(feature = "threads"))]
-    let done = false;
-    if !done {
-        let mut out = Dense { c, ldc: n };
-        driver::<L, MR, NR, S, F, _>(
-            a,
-            b,
-            n,
-            (0..a.m, 0..n),
-            &mut out,
-            None,
-            stage,
-            simd,
-            &ukernel,
-        );
-    }
+    driver::<L, MR, NR, S, F, _>(
+        a,
+        b,
+        n,
+        (0..a.m, 0..n),
+        &mut Dense { c, ldc: n },
+        None,
+        stage,
+        simd,
+        &ukernel,
+    );
     #[cfg(feature = "threads")]
     if let Some(buf) = decoded.and_then(|d| L::into_values(d.data)) {
         L::decoded().with(|s| s.replace(buf));
