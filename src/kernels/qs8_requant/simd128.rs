@@ -194,9 +194,15 @@ impl F32RequantSimd128 {
 
     /// [`F32Requant::requantize`] of 8 values (`x0` then `x1`): the int8 results in the low 8
     /// lanes of an i8x16 (the high 8 lanes repeat them).
+    ///
+    /// Every step, whatever the row: each shortcut only leaves out a step that is a no-op for
+    /// its rows, and this is called per 8 outputs inside the depthwise kernel's tile loop,
+    /// where choosing among the shortcut forms each time cost more than the steps they save
+    /// (Lite0's depthwise layers 3.05-3.17 ms with the choice, 2.88-2.90 without; choosing
+    /// only the nudge: 2.93-3.04).
     #[inline(always)]
     pub fn apply8(&self, x0: v128, x1: v128) -> v128 {
-        with_shortcuts!(self, |q| q.apply8(x0, x1))
+        Shortcuts::<true, true, true>(self).apply8(x0, x1)
     }
 
     /// `dst[j] = requantize(acc[j])` over a row ([`requant_row_simd128`]).
