@@ -60,6 +60,9 @@ pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
     task: impl Fn(Range<usize>, Range<usize>, &mut RowSlices<'_, T>, Option<&[B]>) + Sync,
 ) {
     use super::parallel;
+    if m == 0 || n == 0 {
+        return;
+    }
     let work = m * n * k;
     let row_parts = parallel::parts(m.div_ceil(mr), 1, work);
     let (parts_m, parts_n) = if row_parts >= parallel::threads() {
