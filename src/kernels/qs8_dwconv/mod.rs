@@ -181,7 +181,7 @@ fn run<S: OutputStage, const KERNEL: u8>(
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             if KERNEL == SIMD128 {
                 let pairs = pairs.as_mut().expect("pair plane");
-                pairs.fill(g, &mut padded, x_c, args.weights);
+                pairs.fill(g, &mut padded, x_c, (args.weights, stage.bias(c)));
                 simd128::dwconv_rows(&args, stage, pairs, out_c);
                 continue;
             }

@@ -39,6 +39,9 @@ pub(super) struct PairPlane {
     data: Vec<i32>,
     /// This channel's splatted weight pairs, one per tap pair.
     wp: Vec<v128>,
+    /// This channel's splatted bias: the sums start from it (the output stage takes biased
+    /// sums).
+    bias: v128,
     /// The input zero point (the padding).
     pad_value: i8,
 }
@@ -108,19 +111,21 @@ impl PairPlane {
             data: vec![pair(pad_value, pad_value); rows * np * plen],
             pad_value,
             wp: Vec::with_capacity(g.kh * g.kw.div_ceil(2)),
+            bias: i32x4_splat(0),
         }
     }
 
     /// Fills the pairs from channel `x` (`[in_h, in_w]`) and splats the channel's `kh * kw`
-    /// weights `w` in pairs. Stride 1 and stride 2 (dilation 1 along w) read the input
-    /// directly; other geometries go through the int8 plane `padded`.
+    /// weights `w` in pairs and its `bias`. Stride 1 and stride 2 (dilation 1 along w) read
+    /// the input directly; other geometries go through the int8 plane `padded`.
     pub(super) fn fill(
         &mut self,
         g: &ConvGeometry,
         padded: &mut PaddedPlane<i8>,
         x: &[i8],
-        w: &[i8],
+        (w, bias): (&[i8], i32),
     ) {
+        self.bias = i32x4_splat(bias);
         self.wp.clear();
         for row in w.chunks_exact(g.kw) {
             for p in row.chunks(2) {
@@ -274,7 +279,7 @@ fn tile_taps<const N: usize, const T: usize>(pp: &PairPlane, bases: [usize; N]) 
         (&pp.taps[..T], &pp.wp[..T])
     };
     let p = pp.data.as_ptr();
-    let mut acc = [[i32x4_splat(0); 2]; N];
+    let mut acc = [[pp.bias; 2]; N];
     for (&off, &wp) in taps.iter().zip(wps) {
         for (acc_n, &base) in acc.iter_mut().zip(&bases) {
             // SAFETY: base + off + 8 <= data.len() (asserted above); v128_load accepts

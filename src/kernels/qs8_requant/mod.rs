@@ -159,8 +159,9 @@ pub(crate) trait OutputStage: Sync {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128_row(&self, row: usize) -> Self::Simd128Row;
 
-    /// `dst[j] = apply(row, acc[j])` for 8 accumulators (`acc[0]` lanes 0-3, `acc[1]` lanes
-    /// 4-7) with SIMD128; `dst` holds the first `dst.len() <= 8` outputs.
+    /// `dst[j] = apply(row, acc[j] - bias[row])` for 8 accumulators (`acc[0]` lanes 0-3,
+    /// `acc[1]` lanes 4-7) that already hold the row's bias (the depthwise tiles start their
+    /// sums from [`Self::bias`]) with SIMD128; `dst` holds the first `dst.len() <= 8` outputs.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn store8_simd128(row: &Self::Simd128Row, acc: [v128; 2], dst: &mut [Self::Out]);
 
@@ -179,7 +180,6 @@ pub(crate) trait OutputStage: Sync {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RequantRow {
     q: RowForm,
-    bias: v128,
 }
 
 /// Which form a row's requantization takes on SIMD128.
@@ -194,7 +194,6 @@ enum RowForm {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DequantRow {
-    bias: v128,
     scale: v128,
     fbias: v128,
     min: v128,
@@ -228,19 +227,15 @@ impl OutputStage for Requant<'_> {
                 self.max,
             )),
         };
-        RequantRow {
-            q,
-            bias: i32x4_splat(self.bias[row]),
-        }
+        RequantRow { q }
     }
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
     fn store8_simd128(row: &RequantRow, acc: [v128; 2], dst: &mut [i8]) {
-        let (x0, x1) = (i32x4_add(acc[0], row.bias), i32x4_add(acc[1], row.bias));
         let y = match &row.q {
-            RowForm::Integer(q) => q.apply8(x0, x1),
-            RowForm::Float(f) => f.apply8(x0, x1),
+            RowForm::Integer(q) => q.apply8(acc[0], acc[1]),
+            RowForm::Float(f) => f.apply8(acc[0], acc[1]),
         };
         if dst.len() == 8 {
             // SAFETY: `dst` has 8 bytes; the lane store accepts unaligned pointers.
@@ -287,7 +282,6 @@ impl OutputStage for Dequant<'_> {
     #[inline(always)]
     fn simd128_row(&self, row: usize) -> DequantRow {
         DequantRow {
-            bias: i32x4_splat(self.bias[row]),
             scale: f32x4_splat(self.scale[row]),
             fbias: f32x4_splat(self.fbias[row]),
             min: f32x4_splat(self.min),
@@ -298,7 +292,6 @@ impl OutputStage for Dequant<'_> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
     fn store8_simd128(row: &DequantRow, acc: [v128; 2], dst: &mut [f32]) {
-        let acc = acc.map(|v| i32x4_add(v, row.bias));
         dequant8_simd128(row, acc, dst);
     }
 
