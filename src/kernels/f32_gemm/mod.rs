@@ -41,14 +41,11 @@ const B_BLOCK: usize = 128 * 1024;
 pub enum GemmUkernel {
     /// [`f32_gemm_4x8_scalar`]: the shape shared with the SIMD128 twin (in SIMD128 builds
     /// only with the `twins` feature, for the tests comparing them).
-    #[cfg(any(
-        not(all(target_arch = "wasm32", target_feature = "simd128")),
-        feature = "twins"
-    ))]
+    #[cfg(scalar_gemm_4x8)]
     Scalar4x8,
     /// [`f32_gemm_6x16_scalar`]: tuned for native autovectorisation (in wasm builds only with
     /// the `twins` feature).
-    #[cfg(any(not(target_arch = "wasm32"), feature = "twins"))]
+    #[cfg(scalar_gemm_6x16)]
     Scalar6x16,
     /// `f32_gemm_4x8_simd128` (wasm32 with `simd128` only).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -71,12 +68,9 @@ impl GemmUkernel {
 
     /// Every microkernel compiled into this build (for tests comparing them).
     pub const ALL: &'static [GemmUkernel] = &[
-        #[cfg(any(
-            not(all(target_arch = "wasm32", target_feature = "simd128")),
-            feature = "twins"
-        ))]
+        #[cfg(scalar_gemm_4x8)]
         GemmUkernel::Scalar4x8,
-        #[cfg(any(not(target_arch = "wasm32"), feature = "twins"))]
+        #[cfg(scalar_gemm_6x16)]
         GemmUkernel::Scalar6x16,
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         GemmUkernel::Simd128x4x8,
@@ -85,12 +79,9 @@ impl GemmUkernel {
     /// Rows per tile (panel height of packed A).
     pub const fn mr(self) -> usize {
         match self {
-            #[cfg(any(
-                not(all(target_arch = "wasm32", target_feature = "simd128")),
-                feature = "twins"
-            ))]
+            #[cfg(scalar_gemm_4x8)]
             GemmUkernel::Scalar4x8 => 4,
-            #[cfg(any(not(target_arch = "wasm32"), feature = "twins"))]
+            #[cfg(scalar_gemm_6x16)]
             GemmUkernel::Scalar6x16 => 6,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             GemmUkernel::Simd128x4x8 => 4,
@@ -100,12 +91,9 @@ impl GemmUkernel {
     /// Columns per tile (panel width of packed B).
     pub const fn nr(self) -> usize {
         match self {
-            #[cfg(any(
-                not(all(target_arch = "wasm32", target_feature = "simd128")),
-                feature = "twins"
-            ))]
+            #[cfg(scalar_gemm_4x8)]
             GemmUkernel::Scalar4x8 => 8,
-            #[cfg(any(not(target_arch = "wasm32"), feature = "twins"))]
+            #[cfg(scalar_gemm_6x16)]
             GemmUkernel::Scalar6x16 => 16,
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             GemmUkernel::Simd128x4x8 => 8,
@@ -201,12 +189,9 @@ pub fn f32_gemm(a: &PackedA, b: &[f32], n: usize, c: &mut [f32], epi: &Epilogue)
         return;
     }
     match a.ukernel {
-        #[cfg(any(
-            not(all(target_arch = "wasm32", target_feature = "simd128")),
-            feature = "twins"
-        ))]
+        #[cfg(scalar_gemm_4x8)]
         GemmUkernel::Scalar4x8 => dispatch::<4, 8, _>(a, b, n, c, epi, f32_gemm_4x8_scalar),
-        #[cfg(any(not(target_arch = "wasm32"), feature = "twins"))]
+        #[cfg(scalar_gemm_6x16)]
         GemmUkernel::Scalar6x16 => dispatch::<6, 16, _>(a, b, n, c, epi, f32_gemm_6x16_scalar),
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         GemmUkernel::Simd128x4x8 => dispatch::<4, 8, _>(a, b, n, c, epi, f32_gemm_4x8_simd128),

@@ -54,10 +54,7 @@ use layout::{Layout, C2};
 pub enum QGemmUkernel {
     /// [`qs8_gemm_4x8c2_scalar`]: the shape shared with the SIMD128 twin (in SIMD128 builds
     /// only with the `twins` feature, for the tests comparing them).
-    #[cfg(any(
-        not(all(target_arch = "wasm32", target_feature = "simd128")),
-        feature = "twins"
-    ))]
+    #[cfg(scalar_gemm_4x8)]
     Scalar4x8,
     /// `qs8_gemm_4x8c2_simd128` (wasm32 with `simd128` only).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -74,10 +71,7 @@ pub enum QGemmUkernel {
 
 /// Every microkernel compiled into this build.
 const COMPILED: &[QGemmUkernel] = &[
-    #[cfg(any(
-        not(all(target_arch = "wasm32", target_feature = "simd128")),
-        feature = "twins"
-    ))]
+    #[cfg(scalar_gemm_4x8)]
     QGemmUkernel::Scalar4x8,
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     QGemmUkernel::Simd128x4x8,
@@ -139,10 +133,7 @@ impl QGemmUkernel {
     /// Whether the output stage and matrix-vector path use SIMD128.
     const fn simd(self) -> bool {
         match self {
-            #[cfg(any(
-                not(all(target_arch = "wasm32", target_feature = "simd128")),
-                feature = "twins"
-            ))]
+            #[cfg(scalar_gemm_4x8)]
             QGemmUkernel::Scalar4x8 => false,
             #[cfg(not(target_arch = "wasm32"))]
             QGemmUkernel::Scalar4x8c4 => false,
@@ -397,10 +388,7 @@ fn gemm<S: OutputStage>(a: &PackedQA, b: &[i8], n: usize, c: &mut [S::Out], stag
     }
     let simd = a.ukernel.simd();
     match a.ukernel {
-        #[cfg(any(
-            not(all(target_arch = "wasm32", target_feature = "simd128")),
-            feature = "twins"
-        ))]
+        #[cfg(scalar_gemm_4x8)]
         QGemmUkernel::Scalar4x8 => {
             dispatch::<C2, 4, 8, S, _>(a, b, n, c, stage, simd, qs8_gemm_4x8c2_scalar)
         }
