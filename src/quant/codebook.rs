@@ -85,11 +85,11 @@ pub fn kmeans_1d(values: &[f32], k: usize, init: KMeansInit, max_iter: usize) ->
         .map(|(i, &v)| u64::from(total_order_key(v + 0.0)) << 32 | u64::from(i))
         .collect();
     sort_keys(&mut keys);
-    let order: Vec<(f32, u32)> = keys
+    // The sorted values, and where each came from.
+    let (xs, from): (Vec<f32>, Vec<u32>) = keys
         .into_iter()
         .map(|k| (from_total_order_key((k >> 32) as u32), k as u32))
-        .collect();
-    let xs: Vec<f32> = order.iter().map(|p| p.0).collect();
+        .unzip();
     let (centroids, bounds, iterations) = if !xs.is_empty() {
         fit(&xs, k, init, max_iter)
     } else if values.is_empty() {
@@ -99,7 +99,7 @@ pub fn kmeans_1d(values: &[f32], k: usize, init: KMeansInit, max_iter: usize) ->
     };
     let mut assignment = vec![0u8; values.len()];
     for (j, cell) in bounds.windows(2).enumerate() {
-        for &(_, i) in &order[cell[0]..cell[1]] {
+        for &i in &from[cell[0]..cell[1]] {
             assignment[i as usize] = j as u8;
         }
     }
