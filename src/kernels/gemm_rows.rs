@@ -192,7 +192,7 @@ fn blocks(
 /// steps (of `k`), `pack` fills `bpack` with that block of B, `start` prepares what the
 /// block's tiles share, and `panel` runs one `mr`-row A panel (from row `ir`) over it, in row
 /// order. `bpack` is grown to the largest block. With `packed` (every block, from
-/// [`pack_blocks`]), blocks are read from it instead and `pack` is not called.
+/// `pack_blocks`), blocks are read from it instead and `pack` is not called.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn for_each_block<B: Copy + Default, T>(

@@ -304,7 +304,7 @@ fn nc_max<const NR: usize>(k: usize) -> usize {
 /// Blocked GEMM driver around an `MR x NR` microkernel, for the rows and columns of C in
 /// `range` (rows from a multiple of `MR`). Which tiles it computes never changes a value: each
 /// element's reduction is blocked by `KC` from k = 0 whatever the range. B's blocks come from
-/// `packed` when given (all of them, [`pack_blocks`]), else are packed here.
+/// `packed` when given (all of them, `pack_blocks`), else are packed here.
 #[allow(clippy::too_many_arguments)]
 fn driver<const MR: usize, const NR: usize, F, O>(
     a: &PackedA,
