@@ -228,3 +228,30 @@ fn qs8_dwconv_parallel_is_bit_identical() {
         }
     }
 }
+
+#[test]
+fn f32_qs8_vcvt_parallel_is_bit_identical() {
+    use quantscope::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
+    use quantscope::kernels::params::{QuantParams, QuantRange};
+    let mut rng = SmallRng::seed_from_u64(17);
+    // The int8 graph's input (3 x 224 x 224) and an odd length; values past the range too.
+    for len in [150_528, 100_003] {
+        let src: Vec<f32> = (0..len).map(|_| rng.random_range(-3.0f32..3.0)).collect();
+        let p = QuantParams::asymmetric(-2.1, 2.6, QuantRange::FULL);
+        for scaling in [Scaling::Divide, Scaling::Reciprocal] {
+            let run = |threads: usize| {
+                let mut dst = vec![0x55i8; len];
+                install(threads, || f32_qs8_vcvt(&p, scaling, &src, &mut dst));
+                dst
+            };
+            let seq = run(1);
+            for threads in [2, 3, 4] {
+                assert_eq!(
+                    seq,
+                    run(threads),
+                    "f32_qs8_vcvt {len} {scaling:?} {threads}t"
+                );
+            }
+        }
+    }
+}

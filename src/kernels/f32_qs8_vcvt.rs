@@ -20,7 +20,9 @@ pub enum Scaling {
     Reciprocal,
 }
 
-/// `dst[i]` = the code of `src[i]`, with SIMD128 where available.
+/// `dst[i]` = the code of `src[i]`, with SIMD128 where available; with the `threads` feature,
+/// large tensors are split into chunks across the threads (the int8 graph's input: 150 K values,
+/// 0.085 ms on one thread in Chromium).
 pub fn f32_qs8_vcvt(p: &QuantParams, scaling: Scaling, src: &[f32], dst: &mut [i8]) {
     assert_eq!(
         src.len(),
@@ -29,6 +31,24 @@ pub fn f32_qs8_vcvt(p: &QuantParams, scaling: Scaling, src: &[f32], dst: &mut [i
         src.len(),
         dst.len()
     );
+    #[cfg(feature = "threads")]
+    {
+        use super::parallel;
+        // About 4 multiply-adds' worth per value (a division, rounding, clamp).
+        let parts = parallel::parts(dst.len(), 4096, dst.len() * 4);
+        if parts > 1 {
+            let chunk = dst.len().div_ceil(parts).next_multiple_of(8);
+            parallel::chunks_mut(dst, chunk, |i, d| {
+                convert(p, scaling, &src[i * chunk..][..d.len()], d)
+            });
+            return;
+        }
+    }
+    convert(p, scaling, src, dst)
+}
+
+/// [`f32_qs8_vcvt`] on one thread.
+fn convert(p: &QuantParams, scaling: Scaling, src: &[f32], dst: &mut [i8]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         let n = src.len() / 8 * 8;

@@ -21,6 +21,7 @@ use super::graph_plan::{check_inputs, run_steps, validate, with_workspace, HasPo
 use crate::ir::ops::source_indices;
 use crate::ir::{Op, Tensor, ValueId};
 use crate::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
+use crate::kernels::parallel;
 use crate::kernels::qs8_add::{qs8_add, QAdd};
 use crate::kernels::qs8_lut::qs8_lut;
 use crate::kernels::qs8_mul::{qs8_mul, QMul};
@@ -318,7 +319,8 @@ impl Int8Executor {
         check_inputs(g, inputs)?;
         let mut bufs: Vec<Option<Vec<i8>>> = vec![None; g.values.len()];
         with_workspace(&mut bufs, |ws: &mut Workspace, bufs| {
-            self.execute_in(inputs, clock, ws, bufs)
+            // The team already covers the input's conversion (the steps' loop joins it).
+            parallel::team(|| self.execute_in(inputs, clock, ws, bufs))
         })
     }
 
