@@ -96,7 +96,7 @@ impl FloatExecutor {
     }
 
     /// Like [`run`](Self::run), also timing every node with `clock` (milliseconds, e.g.
-    /// `performance.now()` on the web or `native_clock` natively (not in wasm builds)).
+    /// `performance.now()` on the web, `native_clock` natively).
     pub fn run_profiled(
         &self,
         inputs: &[Tensor],

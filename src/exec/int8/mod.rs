@@ -319,7 +319,8 @@ impl Int8Executor {
         check_inputs(g, inputs)?;
         let mut bufs: Vec<Option<Vec<i8>>> = vec![None; g.values.len()];
         with_workspace(&mut bufs, |ws: &mut Workspace, bufs| {
-            // The team already covers the input's conversion (the steps' loop joins it).
+            // One team for the whole run, the input's conversion included (run_steps' own
+            // team call then just runs its loop).
             parallel::team(|| self.execute_in(inputs, clock, ws, bufs))
         })
     }
