@@ -31,20 +31,9 @@ pub fn f32_qs8_vcvt(p: &QuantParams, scaling: Scaling, src: &[f32], dst: &mut [i
         src.len(),
         dst.len()
     );
-    #[cfg(feature = "threads")]
-    {
-        use super::parallel;
-        // About 4 multiply-adds' worth per value (a division, rounding, clamp).
-        let parts = parallel::parts(dst.len(), 4096, dst.len() * 4);
-        if parts > 1 {
-            let chunk = dst.len().div_ceil(parts).next_multiple_of(8);
-            parallel::chunks_mut(dst, chunk, |i, d| {
-                convert(p, scaling, &src[i * chunk..][..d.len()], d)
-            });
-            return;
-        }
-    }
-    convert(p, scaling, src, dst)
+    // About 4 multiply-adds' worth per value (a division, rounding, clamp); pieces of whole
+    // 8-value SIMD steps.
+    super::parallel::elementwise(dst, 8, 4, |at, d| convert(p, scaling, &src[at], d));
 }
 
 /// [`f32_qs8_vcvt`] on one thread.

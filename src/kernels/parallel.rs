@@ -18,11 +18,39 @@
 #[cfg(feature = "threads")]
 pub(crate) use threaded::*;
 
+use std::ops::Range;
+
 /// Runs `f`, a whole graph run, with the threads the kernels inside it split their work across
 /// (a no-op without the `threads` feature).
 #[cfg(not(feature = "threads"))]
 pub(crate) fn team<R>(f: impl FnOnce() -> R) -> R {
     f()
+}
+
+/// An elementwise kernel over `dst`: `f(at, piece)` for pieces of `dst`, `at` being the piece's
+/// range in `dst` (from a multiple of `align`), so that `f` slices its inputs alike. With the
+/// `threads` feature the pieces run in parallel where the work (`work_per_value` multiply-adds'
+/// worth a value, at least 4096 values a piece) is worth it; otherwise `f` runs once over all
+/// of `dst`. Each value is computed alone, so every split gives the same values.
+pub(crate) fn elementwise<T: Send>(
+    dst: &mut [T],
+    align: usize,
+    work_per_value: usize,
+    f: impl Fn(Range<usize>, &mut [T]) + Sync,
+) {
+    #[cfg(feature = "threads")]
+    {
+        let parts = parts(dst.len(), 4096, dst.len() * work_per_value);
+        if parts > 1 {
+            let chunk = dst.len().div_ceil(parts).next_multiple_of(align);
+            chunks_mut(dst, chunk, |i, piece| {
+                f(i * chunk..i * chunk + piece.len(), piece)
+            });
+            return;
+        }
+    }
+    let _ = (align, work_per_value);
+    f(0..dst.len(), dst)
 }
 
 #[cfg(feature = "threads")]

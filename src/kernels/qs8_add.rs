@@ -52,21 +52,9 @@ pub fn qs8_add(p: &QAdd, a: &[i8], b: &[i8], y: &mut [i8]) {
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         qs8_add_scalar(p, a, b, y);
     };
-    #[cfg(feature = "threads")]
-    {
-        use super::parallel;
-        // About 16 multiply-adds' worth per element (three fixed-point multiplies).
-        let parts = parallel::parts(y.len(), 4096, y.len() * 16);
-        if parts > 1 {
-            let chunk = y.len().div_ceil(parts).next_multiple_of(16);
-            parallel::chunks_mut(y, chunk, |i, y| {
-                let at = i * chunk..i * chunk + y.len();
-                add(&a[at.clone()], &b[at], y)
-            });
-            return;
-        }
-    }
-    add(a, b, y)
+    // About 16 multiply-adds' worth per element (three fixed-point multiplies); pieces of
+    // whole 16-value SIMD steps.
+    super::parallel::elementwise(y, 16, 16, |at, y| add(&a[at.clone()], &b[at], y));
 }
 
 /// [`qs8_add`], one value at a time.
