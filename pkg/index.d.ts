@@ -650,6 +650,8 @@ export declare class Quantscope {
   kernelBench(): Promise<{
     /** The int8 microkernel this engine runs (e.g. `UsdotRelaxed4x8`, `Simd128x4x8`). */
     ukernel: string;
+    /** The rows' requantization: `fused float (f32x4.relaxed_madd)`, `float` or `integer`. */
+    output_stage: string;
     /** The instruction of the peak loop. */
     peak_op: string;
     peak_gops: number;

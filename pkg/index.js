@@ -703,7 +703,7 @@ export class Quantscope {
   /**
    * Measures the int8 GEMM kernel on fixed layer shapes (EfficientNet-Lite0's) against the
    * machine's int8 ceiling (a register-only loop of the microkernel's dot instruction), and
-   * the f32 GEMM on the same shapes: `{ ukernel, peak_op, peak_gops, gemm: [{ m, k, n, gops }],
+   * the f32 GEMM on the same shapes: `{ ukernel, output_stage, peak_op, peak_gops, gemm: [{ m, k, n, gops }],
    * gemm_f32: [{ m, k, n, gops }] }` (for benchmarks; takes ~2 s).
    */
   kernelBench() {

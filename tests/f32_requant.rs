@@ -5,7 +5,7 @@
 
 use quantscope::kernels::qs8_gemm::{qs8_gemm, PackedQA};
 use quantscope::kernels::qs8_requant::Requant;
-use quantscope::quant::f32_requant::F32Requant;
+use quantscope::quant::f32_requant::{fused_mul_add, row_reaches, F32Requant, ALL_INPUTS};
 use quantscope::quant::Multiplier;
 use rand::{rngs::SmallRng, Rng, SeedableRng};
 
@@ -78,7 +78,7 @@ fn accepted_forms_agree_on_every_input_that_is_not_saturated() {
     while checked < 6 {
         let m = Multiplier::from_f64(rng.random_range(2e-4..2e-2)).unwrap();
         let (zp, min, max) = (rng.random_range(-128..=127), -128, 127);
-        let Some(form) = F32Requant::for_multiplier(m, zp, min, max) else {
+        let Some(form) = F32Requant::for_multiplier(m, zp, min, max, ALL_INPUTS) else {
             continue;
         };
         assert_eq!(form.of, (m, zp, min, max));
@@ -110,7 +110,7 @@ fn searching_nearby_scales_and_nudges_accepts_more_channels() {
     let searched = cases
         .iter()
         .filter(|&&(m, zp, lo, hi)| {
-            F32Requant::for_multiplier(m, zp, lo, hi).is_some_and(|f| {
+            F32Requant::for_multiplier(m, zp, lo, hi, ALL_INPUTS).is_some_and(|f| {
                 f.is_checked() && f.find_difference().is_none() && f.of == (m, zp, lo, hi)
             })
         })
@@ -121,8 +121,8 @@ fn searching_nearby_scales_and_nudges_accepts_more_channels() {
     );
     // A zero point outside int8 or an empty clamp has no form.
     let m = Multiplier::from_f64(0.01).unwrap();
-    assert!(F32Requant::for_multiplier(m, 200, -128, 127).is_none());
-    assert!(F32Requant::for_multiplier(m, 0, 5, -5).is_none());
+    assert!(F32Requant::for_multiplier(m, 200, -128, 127, ALL_INPUTS).is_none());
+    assert!(F32Requant::for_multiplier(m, 0, 5, -5, ALL_INPUTS).is_none());
 }
 
 /// A 1x2 by 2x1 product through `qs8_gemm` with zero point 0, full clamp and `form` for its
@@ -151,7 +151,129 @@ fn kernels_refuse_an_unchecked_form() {
 #[should_panic(expected = "made for another requantization")]
 fn kernels_refuse_a_form_made_for_another_zero_point() {
     let m = Multiplier::from_f64(0.01).unwrap();
-    let form = F32Requant::for_multiplier(m, 5, -128, 127);
+    let form = F32Requant::for_multiplier(m, 5, -128, 127, ALL_INPUTS);
     assert!(form.is_some());
     gemm_with_form(m, form);
+}
+
+#[test]
+fn fused_mul_add_rounds_once_like_fma() {
+    // Halfway between two f32 after the f64 sum, the exact sum just below it: rounding the
+    // f64 sum again (ties to even) would go up to 1 + 2^-22.
+    let (a, b, c) = (
+        1.0 + 2f32.powi(-18),
+        2f32.powi(-24) * (1.0 - 2f32.powi(-18)),
+        1.0 + f32::EPSILON,
+    );
+    let twice = (f64::from(a) * f64::from(b) + f64::from(c)) as f32;
+    assert_eq!(fused_mul_add(a, b, c), 1.0 + f32::EPSILON);
+    assert_ne!(twice, fused_mul_add(a, b, c));
+    assert_eq!(fused_mul_add(a, b, c), a.mul_add(b, c));
+    // The output stage's operands (an integer, a scale, MAGIC + zero point), and any floats.
+    let mut rng = SmallRng::seed_from_u64(11);
+    for _ in 0..200_000 {
+        let x = rng.random_range(-(1 << 26)..=(1 << 26)) as f32;
+        let s = 10f32.powf(rng.random_range(-6.0..0.5));
+        let off = 12_582_912.0 + rng.random_range(-128..=127) as f32;
+        assert_eq!(fused_mul_add(x, s, off), x.mul_add(s, off), "{x} {s} {off}");
+        let [a, b, c] = [0; 3].map(|_| f32::from_bits(rng.random::<u32>() & 0xbfff_ffff));
+        let (want, got) = (a.mul_add(b, c), fused_mul_add(a, b, c));
+        assert!(
+            want == got || (want.is_nan() && got.is_nan()),
+            "{a} {b} {c}"
+        );
+    }
+}
+
+#[test]
+fn accepted_fused_forms_agree_and_refused_ones_really_differ() {
+    let mut rng = SmallRng::seed_from_u64(13);
+    let (mut fused, mut unfused, mut neither) = (0, 0, 0);
+    for _ in 0..1000 {
+        let (m, zp, min, max) = random_case(&mut rng);
+        let Some(form) = F32Requant::fused_for_multiplier(m, zp, min, max, ALL_INPUTS) else {
+            // Refused: the nearest scale really differs somewhere.
+            let nearest = F32Requant::fused_candidate(m, zp, min, max);
+            let x = nearest.find_difference().expect("refused, so a difference");
+            assert_ne!(nearest.requantize(x), m.requantize(x, zp, min, max));
+            match F32Requant::for_multiplier(m, zp, min, max, ALL_INPUTS) {
+                Some(_) => unfused += 1,
+                None => neither += 1,
+            }
+            continue;
+        };
+        fused += 1;
+        assert!(form.is_checked() && form.is_fused() && form.of == (m, zp, min, max));
+        for x in inputs(&mut rng, m) {
+            assert_eq!(
+                form.requantize(x),
+                m.requantize(x, zp, min, max),
+                "{m:?} zp {zp} [{min}, {max}] at {x}"
+            );
+        }
+        // The rows of a layer: fused where it can be, else unfused.
+        let rows = F32Requant::for_rows(&[m], None, zp, min, max, true);
+        assert_eq!(rows[0], Some(form));
+    }
+    // Both outcomes occur, so neither branch is vacuous.
+    assert!(
+        fused > 500 && unfused + neither > 20,
+        "{fused} fused, {unfused} unfused only, {neither} neither"
+    );
+}
+
+#[test]
+fn row_reaches_are_the_sums_extremes() {
+    let mut rng = SmallRng::seed_from_u64(19);
+    for _ in 0..20 {
+        let (w, bias) = (
+            [rng.random::<i8>(), rng.random::<i8>()],
+            rng.random_range(-9999..9999),
+        );
+        let sums = (-128..=127).flat_map(|x0: i32| {
+            (-128..=127).map(move |x1: i32| bias + i32::from(w[0]) * x0 + i32::from(w[1]) * x1)
+        });
+        let (lo, hi) = sums.fold((i32::MAX, i32::MIN), |(lo, hi), s| (lo.min(s), hi.max(s)));
+        assert_eq!(row_reaches(&w, 2, &[bias]), [(lo, hi)], "{w:?} {bias}");
+    }
+    // Sums that could leave int32 (and wrap in the kernels) get every input.
+    assert_eq!(
+        row_reaches(&[127; 4], 2, &[i32::MAX, 0]),
+        [ALL_INPUTS, (-32512, 32258)]
+    );
+}
+
+#[test]
+fn forms_checked_on_a_reach_agree_on_all_of_it_and_accept_more() {
+    let mut rng = SmallRng::seed_from_u64(23);
+    let (mut whole, mut within) = ([0; 2], [0; 2]);
+    for _ in 0..600 {
+        let (m, zp, min, max) = random_case(&mut rng);
+        // A 3x3 depthwise row's reach: 9 weights.
+        let w: Vec<i8> = (0..9).map(|_| rng.random()).collect();
+        let reach = row_reaches(&w, 9, &[rng.random_range(-40000..40000)])[0];
+        for (f, fused) in [false, true].into_iter().enumerate() {
+            let search = |reach| match fused {
+                true => F32Requant::fused_for_multiplier(m, zp, min, max, reach),
+                false => F32Requant::for_multiplier(m, zp, min, max, reach),
+            };
+            whole[f] += usize::from(search(ALL_INPUTS).is_some());
+            let Some(form) = search(reach) else {
+                continue;
+            };
+            within[f] += 1;
+            assert_eq!((form.reach(), form.is_fused()), (reach, fused));
+            for x in reach.0..=reach.1 {
+                assert_eq!(
+                    form.requantize(x),
+                    m.requantize(x, zp, min, max),
+                    "{m:?} at {x}"
+                );
+            }
+        }
+    }
+    assert!(
+        within[0] > whole[0] && within[1] > whole[1],
+        "{within:?} vs {whole:?}"
+    );
 }

@@ -512,3 +512,41 @@ fn bench_kernels() {
     let t = time(|| f32_im2col(&g, &input, &mut cols));
     println!("im2col stem 3x224x224 3x3 s2: {:.1} us", t * 1e6);
 }
+
+/// `f32x4.relaxed_madd` rounds once or twice, as the probe behind `f32x4_madd_fuses` says
+/// (the int8 output stage's fused float form relies on it), on every input tried: the probe's
+/// one case stands for the engine's behaviour on all of them.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+#[test]
+fn relaxed_madd_rounds_as_probed() {
+    use core::arch::wasm32::*;
+    use quantscope::kernels::f32x4_madd_fuses;
+    use quantscope::quant::f32_requant::fused_mul_add;
+    let fuses = f32x4_madd_fuses();
+    wasm_bindgen_test::console_log!("f32x4.relaxed_madd fuses: {fuses}");
+    let mut rng = Rng::new(17);
+    let mut differ = 0;
+    for _ in 0..20_000 {
+        // The output stage's operands: an integer, a scale in [1e-6, 3), MAGIC + zero point.
+        let x: [f32; 4] =
+            core::array::from_fn(|_| ((rng.next_u64() >> 39) as i64 - (1 << 24)) as f32);
+        let s = 10f32.powf(3.25 * rng.f32() - 2.75);
+        let off = 12_582_912.0 + (rng.next_u64() % 256) as f32 - 128.0;
+        // SAFETY: 4 f32 are 16 bytes; the load accepts unaligned pointers.
+        let vx = unsafe { v128_load(x.as_ptr().cast()) };
+        let got = f32x4_relaxed_madd(vx, f32x4_splat(s), f32x4_splat(off));
+        for (l, &xl) in x.iter().enumerate() {
+            let lane = f32::from_bits(match l {
+                0 => i32x4_extract_lane::<0>(got),
+                1 => i32x4_extract_lane::<1>(got),
+                2 => i32x4_extract_lane::<2>(got),
+                _ => i32x4_extract_lane::<3>(got),
+            } as u32);
+            let (once, twice) = (fused_mul_add(xl, s, off), xl * s + off);
+            differ += usize::from(once != twice);
+            assert_eq!(lane, if fuses { once } else { twice }, "{xl} * {s} + {off}");
+        }
+    }
+    // The two roundings differ on some of these inputs, so the comparison tells them apart.
+    assert!(differ > 100, "{differ}");
+}

@@ -19,8 +19,8 @@ use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkern
 use quantscope::kernels::qs8_peak::qs8_dot_peak;
 use quantscope::kernels::qs8_requant::{Dequant, Requant};
 use quantscope::kernels::qs8_unpack::CodeBits;
-use quantscope::kernels::ConvGeometry;
-use quantscope::quant::f32_requant::F32Requant;
+use quantscope::kernels::{f32x4_madd_fuses, ConvGeometry};
+use quantscope::quant::f32_requant::{row_reaches, F32Requant};
 use quantscope::quant::{Multiplier, QuantParams, QuantRange};
 
 /// Tiny xorshift generator: deterministic and dependency-free on every target.
@@ -126,11 +126,28 @@ impl Params {
     }
 }
 
-/// `req` with the float form of every row that has one, except every third row: the SIMD128
-/// kernels then run both forms side by side (the forms are leaked: a few per test).
+/// `req` with float forms: none for rows `3i`, the unfused form for rows `3i + 1` and, where
+/// the engine fuses `f32x4.relaxed_madd`, the fused form for rows `3i + 2` (else the unfused):
+/// the SIMD128 kernels then run every form side by side (the forms are leaked: a few per test).
 fn with_float_forms(req: Requant<'_>) -> Requant<'_> {
-    let mut forms = F32Requant::for_rows(req.multiplier, req.zero_point, req.min, req.max);
-    forms.iter_mut().step_by(3).for_each(|f| *f = None);
+    let rows = |fused| {
+        F32Requant::for_rows(
+            req.multiplier,
+            None,
+            req.zero_point,
+            req.min,
+            req.max,
+            fused,
+        )
+    };
+    let (unfused, fused) = (rows(false), rows(f32x4_madd_fuses()));
+    let forms: Vec<_> = (0..unfused.len())
+        .map(|r| match r % 3 {
+            0 => None,
+            1 => unfused[r],
+            _ => fused[r],
+        })
+        .collect();
     Requant {
         float_forms: Vec::leak(forms),
         ..req
@@ -145,6 +162,14 @@ fn requant_ref(req: &Requant, row: usize, acc: i32) -> i8 {
         req.min,
         req.max,
     )
+}
+
+/// [`requant_ref`] of a convolution's sums `acc`, `plane` outputs (one channel) a row.
+fn requant_rows_ref(req: &Requant, acc: &[i32], plane: usize) -> Vec<i8> {
+    acc.iter()
+        .enumerate()
+        .map(|(i, &v)| requant_ref(req, i / plane, v))
+        .collect()
 }
 
 fn dequant_ref(deq: &Dequant, row: usize, acc: i32) -> f32 {
@@ -627,7 +652,8 @@ fn requant_simd128_matches_scalar() {
 
 /// The SIMD128 float form against its scalar steps (`F32Requant::requantize`), on extreme and
 /// random inputs: unchecked candidates (any scale: `w` negative at the low end for large
-/// ones) and the checked forms of random multipliers (some nudged), with and without clamps.
+/// ones; fused ones where the engine fuses, their `fma` against `fused_mul_add`) and the
+/// checked forms of random multipliers (some nudged), with and without clamps.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[test]
 fn f32_requant_simd128_matches_scalar() {
@@ -644,6 +670,9 @@ fn f32_requant_simd128_matches_scalar() {
         let zp = rng.range(-128, 127);
         for (lo, hi) in [(-128, 127), (zp as i8, 127), (-100, 6)] {
             forms.push(F32Requant::candidate(m, zp, lo, hi));
+            if f32x4_madd_fuses() {
+                forms.push(F32Requant::fused_candidate(m, zp, lo, hi));
+            }
         }
     }
     // Nudged forms are the rarer ones (scale moves are tried first): keep looking for them.
@@ -655,7 +684,13 @@ fn f32_requant_simd128_matches_scalar() {
         } else {
             (zp as i8, 127)
         };
-        if let Some(f) = F32Requant::for_multiplier(rng.multiplier(), zp, clamp.0, clamp.1) {
+        if let Some(f) = F32Requant::for_multiplier(
+            rng.multiplier(),
+            zp,
+            clamp.0,
+            clamp.1,
+            quantscope::quant::f32_requant::ALL_INPUTS,
+        ) {
             if !format!("{f:?}").contains("nudge: 0.0,") {
                 nudged += 1;
                 forms.push(f);
@@ -668,6 +703,19 @@ fn f32_requant_simd128_matches_scalar() {
         }
     }
     assert!(nudged > 0, "no nudged form found");
+    // `apply8` computes one kind per build (fused in the relaxed one; the GEMM tests run the
+    // other kind through the row stores).
+    let forms: Vec<_> = forms
+        .into_iter()
+        .filter(F32RequantSimd128::apply8_takes)
+        .collect();
+    // (None where the relaxed build runs on an engine that does not fuse: no fused forms.)
+    let unfusing = cfg!(target_feature = "relaxed-simd") && !f32x4_madd_fuses();
+    assert!(
+        forms.len() > 150 || unfusing,
+        "{} forms of apply8's kind",
+        forms.len()
+    );
     for f in &forms {
         let q = F32RequantSimd128::new(f);
         let (m, zp, lo, hi) = f.of;
@@ -767,6 +815,20 @@ fn geometry(
     })
 }
 
+/// A square `c`-channel depthwise geometry: `hw x hw` input, `k x k` filter, stride `s`, TF
+/// SAME padding (EfficientNet-Lite0's layers).
+fn same_geometry(c: usize, hw: usize, k: usize, s: usize) -> ConvGeometry {
+    geometry(
+        c,
+        (hw, hw),
+        (k, k),
+        [s, s],
+        [1, 1],
+        same_pads((hw, hw), k, s),
+    )
+    .expect("geometry")
+}
+
 /// TF SAME padding `[top, left, bottom, right]` for a square kernel and stride (the extra
 /// pixel goes after: asymmetric for even inputs at stride 2).
 fn same_pads((h, w): (usize, usize), k: usize, s: usize) -> [usize; 4] {
@@ -849,11 +911,7 @@ fn qs8_dwconv_matches_reference() {
         let acc = dwconv_acc(&g, &x, pad, &w);
         let plane = g.out_h * g.out_w;
         for req in params.requants(&mut rng) {
-            let want: Vec<i8> = acc
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| requant_ref(&req, i / plane, v))
-                .collect();
+            let want = requant_rows_ref(&req, &acc, plane);
             let mut got = vec![0x55i8; want.len()];
             qs8_dwconv(&g, &x, pad, &w, &req, &mut got);
             assert_i8_eq(&format!("qs8_dwconv {g:?} {req:?}"), &got, &want);
@@ -900,15 +958,7 @@ fn qs8_dwconv_efficientnet_like() {
         (5, 7, 5, 1),
         (6, 7, 3, 1),
     ] {
-        let g = geometry(
-            c,
-            (hw, hw),
-            (k, k),
-            [s, s],
-            [1, 1],
-            same_pads((hw, hw), k, s),
-        )
-        .expect("geometry");
+        let g = same_geometry(c, hw, k, s);
         let x = rng.i8s(c * hw * hw);
         let w = rng.i8s(c * k * k);
         let pad = rng.range(-128, 127) as i8;
@@ -916,14 +966,126 @@ fn qs8_dwconv_efficientnet_like() {
         let acc = dwconv_acc(&g, &x, pad, &w);
         let plane = g.out_h * g.out_w;
         let req = params.requants(&mut rng)[1];
-        let want: Vec<i8> = acc
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| requant_ref(&req, i / plane, v))
-            .collect();
+        let want = requant_rows_ref(&req, &acc, plane);
         let mut got = vec![0i8; want.len()];
         qs8_dwconv(&g, &x, pad, &w, &req, &mut got);
         assert_i8_eq(&format!("qs8_dwconv {g:?}"), &got, &want);
+    }
+}
+
+/// Forms checked only on each row's reach ([`row_reaches`]: what its int8 inputs can sum to,
+/// as the executor makes them), through the depthwise kernel and the GEMM, with inputs that
+/// hit the reaches' ends: bit-identical to the integer definition. Where the engine fuses,
+/// every row gets a fused form (multipliers re-drawn until it does).
+#[test]
+fn kernels_with_forms_checked_on_row_reaches() {
+    let mut rng = Rng::new(21);
+    for &(c, hw, kk, s) in &[(6, 28, 3, 1), (5, 14, 5, 2), (7, 7, 5, 1)] {
+        let g = same_geometry(c, hw, kk, s);
+        let w = rng.i8s(c * kk * kk);
+        // Planes of random values, and of each end of int8.
+        let mut x = rng.i8s(c * hw * hw);
+        x[..hw * hw].fill(127);
+        x[hw * hw..2 * hw * hw].fill(-128);
+        let pad = rng.range(-128, 127) as i8;
+        let rows = ReachCheckedRows::new(&mut rng, &w, kk * kk);
+        let req = rows.requant();
+        let plane = g.out_h * g.out_w;
+        let acc = dwconv_acc(&g, &x, pad, &w);
+        rows.assert_within_reaches(&acc, plane);
+        let want = requant_rows_ref(&req, &acc, plane);
+        let mut got = vec![0x55i8; want.len()];
+        qs8_dwconv(&g, &x, pad, &w, &req, &mut got);
+        assert_i8_eq(&format!("qs8_dwconv {g:?}"), &got, &want);
+    }
+    let (m, k) = (13, 37);
+    let a = rng.i8s(m * k);
+    // Per row, the columns that reach its sums' ends (127 where the weight is positive, -128
+    // where negative, and the reverse), then random columns.
+    let n = 2 * m + 9;
+    let mut b = rng.i8s(k * n);
+    for r in 0..m {
+        for t in 0..k {
+            let hi = if a[r * k + t] > 0 { 127 } else { -128 };
+            b[t * n + 2 * r] = hi;
+            b[t * n + 2 * r + 1] = if hi == 127 { -128 } else { 127 };
+        }
+    }
+    let rows = ReachCheckedRows::new(&mut rng, &a, k);
+    let req = rows.requant();
+    let acc = gemm_acc(&a, &b, m, k, n);
+    rows.assert_within_reaches(&acc, n);
+    // The reach-end columns reach both ends of every row's reach.
+    for (r, &(lo, hi)) in rows.reaches.iter().enumerate() {
+        let bias = rows.params.bias[r];
+        assert_eq!(acc[r * n + 2 * r] + bias, hi, "row {r}");
+        assert_eq!(acc[r * n + 2 * r + 1] + bias, lo, "row {r}");
+    }
+    let want: Vec<i8> = acc
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| requant_ref(&req, i / n, v))
+        .collect();
+    let mut c = vec![0x55i8; m * n];
+    qs8_gemm(&PackedQA::pack(&a, m, k), &b, n, &mut c, &req);
+    assert_i8_eq("qs8_gemm", &c, &want);
+}
+
+/// Output stages for the rows of `w` (`[rows, k]`) with a ReLU clamp and forms checked on the
+/// rows' reaches: fused ones where the engine fuses, else unfused (multipliers in Lite0's
+/// range, re-drawn until the row has one).
+struct ReachCheckedRows {
+    params: Params,
+    zero_point: i32,
+    reaches: Vec<(i32, i32)>,
+    forms: Vec<Option<F32Requant>>,
+}
+
+impl ReachCheckedRows {
+    fn new(rng: &mut Rng, w: &[i8], k: usize) -> Self {
+        let mut params = Params::random(rng, w.len() / k);
+        let zp = rng.range(-128, 127);
+        let reaches = row_reaches(w, k, &params.bias);
+        let fuses = f32x4_madd_fuses();
+        let mut draw = || Multiplier::from_f64(10f64.powf(-4.0 + 2.0 * rng.unit())).unwrap();
+        let form = |m, reach| F32Requant::for_rows(&[m], Some(&[reach]), zp, zp as i8, 127, fuses);
+        for (m, &reach) in params.mult.iter_mut().zip(&reaches) {
+            *m = draw();
+            while form(*m, reach)[0].is_none_or(|f| f.is_fused() != fuses) {
+                *m = draw();
+            }
+        }
+        let forms = F32Requant::for_rows(&params.mult, Some(&reaches), zp, zp as i8, 127, fuses);
+        assert!(forms
+            .iter()
+            .all(|f| f.is_some_and(|f| f.is_fused() == fuses)));
+        ReachCheckedRows {
+            params,
+            zero_point: zp,
+            reaches,
+            forms,
+        }
+    }
+
+    /// Every sum plus bias lies in its row's reach (`acc`: rows of `per_row` sums): what the
+    /// forms' exactness rests on.
+    fn assert_within_reaches(&self, acc: &[i32], per_row: usize) {
+        for (i, &a) in acc.iter().enumerate() {
+            let (row, (lo, hi)) = (i / per_row, self.reaches[i / per_row]);
+            let v = a + self.params.bias[row];
+            assert!((lo..=hi).contains(&v), "row {row}: {v} outside {lo}..={hi}");
+        }
+    }
+
+    fn requant(&self) -> Requant<'_> {
+        Requant {
+            bias: &self.params.bias,
+            multiplier: &self.params.mult,
+            zero_point: self.zero_point,
+            min: self.zero_point as i8,
+            max: 127,
+            float_forms: &self.forms,
+        }
     }
 }
 
@@ -1044,15 +1206,7 @@ fn bench_qs8_kernels() {
         }
     }
     for &(c, hw, kk, s) in DW_SHAPES {
-        let g = geometry(
-            c,
-            (hw, hw),
-            (kk, kk),
-            [s, s],
-            [1, 1],
-            same_pads((hw, hw), kk, s),
-        )
-        .expect("geometry");
+        let g = same_geometry(c, hw, kk, s);
         let x = rng.i8s(c * hw * hw);
         let w = rng.i8s(c * kk * kk);
         let params = Params::random(&mut rng, c);
@@ -1123,15 +1277,7 @@ fn bench_qs8_kernels_wasm() {
         }
     }
     for &(c, hw, kk, s) in DW_SHAPES {
-        let g = geometry(
-            c,
-            (hw, hw),
-            (kk, kk),
-            [s, s],
-            [1, 1],
-            same_pads((hw, hw), kk, s),
-        )
-        .expect("geometry");
+        let g = same_geometry(c, hw, kk, s);
         let x = rng.i8s(c * hw * hw);
         let w = rng.i8s(c * kk * kk);
         let params = Params::random(&mut rng, c);
@@ -1200,19 +1346,24 @@ fn bench_qs8_dwconv_lite0_wasm() {
     let mut rng = Rng::new(11);
     let (mut total, mut total_f) = (0.0, 0.0);
     for &(c, hw, kk, s, count) in LITE0_DW {
-        let g = geometry(
-            c,
-            (hw, hw),
-            (kk, kk),
-            [s, s],
-            [1, 1],
-            same_pads((hw, hw), kk, s),
-        )
-        .expect("geometry");
+        let g = same_geometry(c, hw, kk, s);
         let x = rng.i8s(c * hw * hw);
         let w = rng.i8s(c * kk * kk);
         let params = Params::random(&mut rng, c);
+        // ReLU-like clamp, every row with the form the executor would give it.
         let req = params.requants(&mut rng)[1];
+        let forms = F32Requant::for_rows(
+            req.multiplier,
+            Some(&row_reaches(&w, kk * kk, req.bias)),
+            req.zero_point,
+            req.min,
+            req.max,
+            f32x4_madd_fuses(),
+        );
+        let req = Requant {
+            float_forms: &forms,
+            ..req
+        };
         let mut y = vec![0i8; c * g.out_h * g.out_w];
         let t = best(|| qs8_dwconv(&g, &x, 3, &w, &req, &mut y));
         let deq = params.dequants()[1];

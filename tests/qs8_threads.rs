@@ -11,8 +11,8 @@ use quantscope::kernels::qs8_dwconv::{qs8_dwconv, qs8_dwconv_f32};
 use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
 use quantscope::kernels::qs8_requant::{Dequant, Requant};
 use quantscope::kernels::qs8_unpack::CodeBits;
-use quantscope::kernels::team;
 use quantscope::kernels::ConvGeometry;
+use quantscope::kernels::{f32x4_madd_fuses, team};
 use quantscope::quant::f32_requant::F32Requant;
 use quantscope::quant::Multiplier;
 use rand::rngs::SmallRng;
@@ -52,7 +52,7 @@ impl Params {
             .collect();
         Params {
             bias: (0..rows).map(|_| rng.random_range(-40000..40000)).collect(),
-            forms: F32Requant::for_rows(&mult, -5, -5, 127),
+            forms: F32Requant::for_rows(&mult, None, -5, -5, 127, f32x4_madd_fuses()),
             mult,
             scale: (0..rows).map(|_| rng.random_range(0.0..1e-3)).collect(),
             fbias: (0..rows).map(|_| rng.random_range(-2.0..2.0)).collect(),

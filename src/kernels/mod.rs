@@ -141,6 +141,39 @@ pub(crate) fn f32x4_madd(
     }
 }
 
+/// Whether this engine's `f32x4.relaxed_madd` rounds once (a fused multiply-add), probed
+/// once: it may be fused or not, and the int8 output stage's fused float form
+/// ([`f32_requant`]) is exact only where it is. Always false outside the relaxed-SIMD build.
+pub fn f32x4_madd_fuses() -> bool {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    {
+        use core::arch::wasm32::*;
+        use std::sync::atomic::{AtomicU8, Ordering};
+        /// 0 not probed yet, 1 fused, 2 not.
+        static FUSES: AtomicU8 = AtomicU8::new(0);
+        match FUSES.load(Ordering::Relaxed) {
+            0 => {
+                // (1 + 2^-23)(1 - 2^-23) - 1 is -2^-46 rounded once, 0 rounded twice.
+                let (a, b) = (1.0 + f32::EPSILON, 1.0 - f32::EPSILON);
+                let got = f32x4_madd(
+                    core::hint::black_box(f32x4_splat(a)),
+                    core::hint::black_box(f32x4_splat(b)),
+                    core::hint::black_box(f32x4_splat(-1.0)),
+                );
+                let lanes: [f32; 4] = qs8_requant::to_array(got);
+                let fuses = lanes.iter().all(|&v| v == -(2f32.powi(-46)));
+                FUSES.store(if fuses { 1 } else { 2 }, Ordering::Relaxed);
+                fuses
+            }
+            state => state == 1,
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+    {
+        false
+    }
+}
+
 /// Clamps `v` to `[min, max]` exactly as [`Epilogue::apply`] does (so all variants agree on NaN):
 /// `v.max(min).min(max)`, NaN becoming `min`, written as the compares that SIMD128's
 /// `f32x4.pmax(min, v)` and `f32x4.pmin(max, v)` are. `f32::max` itself is a call to `fmaxf`

@@ -65,18 +65,18 @@ pub fn build_info() -> Result<JsValue, JsError> {
     })
 }
 
-/// `{ ukernel, peak_op, peak_gops, gemm: [{ m, k, n, gops }], gemm_f32: [...] }`: the int8
-/// GEMM kernel's speed on EfficientNet-Lite0 shapes beside the machine's int8 ceiling (a
-/// register-only loop of the kernel's dot instruction, `peak_op`), and the f32 GEMM's (ReLU6
-/// epilogue) on the same shapes, in GOP/s (2 ops per multiply-add), best of at least 5 calls
-/// and 20 ms.
+/// `{ ukernel, output_stage, peak_op, peak_gops, gemm: [{ m, k, n, gops }], gemm_f32: [...] }`:
+/// the int8 GEMM kernel's speed on EfficientNet-Lite0 shapes beside the machine's int8 ceiling
+/// (a register-only loop of the kernel's dot instruction, `peak_op`), with the requantization
+/// form its rows got (`output_stage`), and the f32 GEMM's (ReLU6 epilogue) on the same shapes,
+/// in GOP/s (2 ops per multiply-add), best of at least 5 calls and 20 ms.
 #[wasm_bindgen(js_name = kernelBench)]
 pub fn kernel_bench() -> Result<JsValue, JsError> {
     use crate::kernels::f32_gemm::{f32_gemm, PackedA};
     use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA, QGemmUkernel};
     use crate::kernels::qs8_peak::qs8_best_peak;
     use crate::kernels::qs8_requant::Requant;
-    use crate::quant::f32_requant::F32Requant;
+    use crate::quant::f32_requant::{row_reaches, F32Requant};
     use crate::quant::Multiplier;
 
     #[derive(Serialize)]
@@ -89,6 +89,7 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
     #[derive(Serialize)]
     struct KernelBench {
         ukernel: String,
+        output_stage: &'static str,
         peak_op: &'static str,
         peak_gops: f64,
         gemm: Vec<Gemm>,
@@ -111,6 +112,7 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
     let peak_op = qs8_best_peak(0).1;
     let mult = Multiplier::from_f64(1e-3).ok_or_else(|| JsError::new("multiplier 1e-3"))?;
     let mut gemm = Vec::new();
+    let mut output_stage = "";
     let mut gemm_f32 = Vec::new();
     // Pointwise convolutions of EfficientNet-Lite0: late (wide, small image), early (narrow, large).
     for (m, k, n) in [(1152, 192, 49), (144, 24, 3136), (96, 16, 12544)] {
@@ -119,7 +121,15 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
         let packed = PackedQA::pack(&a, m, k);
         let bias = vec![0; m];
         let mult = vec![mult; m];
-        let float_forms = F32Requant::for_rows(&mult, 0, i8::MIN, i8::MAX);
+        let reaches = row_reaches(&a, k, &bias);
+        let float_forms = F32Requant::for_rows(
+            &mult,
+            Some(&reaches),
+            0,
+            i8::MIN,
+            i8::MAX,
+            crate::kernels::f32x4_madd_fuses(),
+        );
         let req = Requant {
             bias: &bias,
             multiplier: &mult,
@@ -127,6 +137,11 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
             min: i8::MIN,
             max: i8::MAX,
             float_forms: &float_forms,
+        };
+        output_stage = match float_forms[0] {
+            Some(f) if f.is_fused() => "fused float (f32x4.relaxed_madd)",
+            Some(_) => "float",
+            None => "integer",
         };
         let mut c = vec![0i8; m * n];
         // In a team, as inside a model run (its helpers spin between the timed products).
@@ -157,6 +172,7 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
     }
     to_js(&KernelBench {
         ukernel: format!("{:?}", QGemmUkernel::best()),
+        output_stage,
         peak_op,
         peak_gops,
         gemm,

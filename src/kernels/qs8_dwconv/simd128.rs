@@ -351,7 +351,7 @@ pub(super) fn dwconv_rows<S: OutputStage>(
     pp: &PairPlane,
     out: &mut [S::Out],
 ) {
-    let row = stage.simd128_row(a.channel);
+    let row = stage.simd128_row8(a.channel);
     let nb = a.out_w.div_ceil(BLOCK);
     match nb {
         1 => {

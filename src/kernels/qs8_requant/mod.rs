@@ -6,7 +6,9 @@
 //! ([`Multiplier::requantize`]); its SIMD128 form is that integer computation
 //! (`RequantSimd128`), or, for the rows that have one, the float form of
 //! [`super::f32_requant`], which about halves the instructions and is used only where a
-//! check at load time shows it equal to the integer definition on every int32 input.
+//! check at load time shows it equal to the integer definition on every int32 input (in the
+//! relaxed-SIMD build on an engine whose `f32x4.relaxed_madd` fuses, preferably its fused
+//! form: one instruction fewer per 4 outputs, and exact on more channels).
 //! Dequantization is a plain `a * b + c` in f32 (never fused) written the same way in both.
 
 use super::f32_requant::F32Requant;
@@ -37,7 +39,9 @@ pub struct Requant<'a> {
     pub max: i8,
     /// Per row, the float form of the row's requantization where one is exact
     /// ([`F32Requant::for_rows`] with this zero point and clamp), which the SIMD128 kernels
-    /// use instead of the integer form (about half the instructions); empty for none.
+    /// use instead of the integer form (about half the instructions); empty for none. Each is
+    /// exact on its reach ([`F32Requant::reach`]): the row's accumulator plus bias must stay in
+    /// it, which no check here can see (`row_reaches` bounds it from the weights).
     pub float_forms: &'a [Option<F32Requant>],
 }
 
@@ -87,6 +91,13 @@ impl Requant<'_> {
                     f.of,
                     (self.multiplier[row], self.zero_point, self.min, self.max),
                     "{what}: row {row}'s float form was made for another requantization"
+                );
+                // A fused form computed unfused is another function (the scalar kernels
+                // compute the definition and ignore forms).
+                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                assert!(
+                    !f.fused || crate::kernels::f32x4_madd_fuses(),
+                    "{what}: row {row}'s float form is fused, and this engine does not fuse"
                 );
             }
         }
@@ -155,13 +166,20 @@ pub(crate) trait OutputStage: Sync {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     type Simd128Row: Copy;
 
-    /// The constants of row `row`.
+    /// The constants of row `row` for [`Self::store_biased_simd128`].
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128_row(&self, row: usize) -> Self::Simd128Row;
 
+    /// The constants of row `row` for [`Self::store8_simd128`] (by default the same).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn simd128_row8(&self, row: usize) -> Self::Simd128Row {
+        self.simd128_row(row)
+    }
+
     /// `dst[j] = apply(row, acc[j] - bias[row])` for 8 accumulators (`acc[0]` lanes 0-3,
     /// `acc[1]` lanes 4-7) that already hold the row's bias (the depthwise tiles start their
-    /// sums from [`Self::bias`]) with SIMD128; `dst` holds the first `dst.len() <= 8` outputs.
+    /// sums from [`Self::bias`]) with SIMD128; `dst` holds the first `dst.len() <= 8` outputs;
+    /// `row` from [`Self::simd128_row8`].
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn store8_simd128(row: &Self::Simd128Row, acc: [v128; 2], dst: &mut [Self::Out]);
 
@@ -187,7 +205,30 @@ pub(crate) struct RequantRow {
 #[derive(Clone, Copy, Debug)]
 enum RowForm {
     Integer(RequantSimd128),
+    /// Fused or not ([`OutputStage::simd128_row8`] gives the per-8 stores only the kind
+    /// [`F32RequantSimd128::apply8`] computes).
     Float(F32RequantSimd128),
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl Requant<'_> {
+    /// Row `row`'s constants: its float form if it has one (of any kind where `any_float`,
+    /// else only of the kind [`F32RequantSimd128::apply8`] computes), else the integer form.
+    #[inline(always)]
+    fn row_with(&self, row: usize, any_float: bool) -> RequantRow {
+        let q = match self.float_forms.get(row) {
+            Some(Some(f)) if any_float || F32RequantSimd128::apply8_takes(f) => {
+                RowForm::Float(F32RequantSimd128::new(f))
+            }
+            _ => RowForm::Integer(RequantSimd128::new(
+                self.multiplier[row],
+                self.zero_point,
+                self.min,
+                self.max,
+            )),
+        };
+        RequantRow { q }
+    }
 }
 
 /// [`Dequant`]'s per-row SIMD128 constants.
@@ -218,16 +259,17 @@ impl OutputStage for Requant<'_> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
     fn simd128_row(&self, row: usize) -> RequantRow {
-        let q = match self.float_forms.get(row) {
-            Some(Some(f)) => RowForm::Float(F32RequantSimd128::new(f)),
-            _ => RowForm::Integer(RequantSimd128::new(
-                self.multiplier[row],
-                self.zero_point,
-                self.min,
-                self.max,
-            )),
-        };
-        RequantRow { q }
+        self.row_with(row, true)
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn simd128_row8(&self, row: usize) -> RequantRow {
+        // One float kind per build in the depthwise kernel's tile loop, where choosing among
+        // three forms per 8 outputs cost more than the fused form saved (Lite0's depthwise
+        // layers: 2.66 ms with all three, 2.48 with two); a row with the other kind takes
+        // the integer form.
+        self.row_with(row, false)
     }
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

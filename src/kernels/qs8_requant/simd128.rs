@@ -137,13 +137,16 @@ impl RequantSimd128 {
 ///   range is applied to the int8 results.
 #[derive(Clone, Copy, Debug)]
 pub struct F32RequantSimd128 {
+    /// Whether `x * S + offset` is one `f32x4.relaxed_madd` (a fused form, no nudge).
+    fused: bool,
     scale: v128,
     nudge: v128,
     /// Whether the nudge is not zero.
     nudged: bool,
     offset: v128,
     lo_bits: v128,
-    /// Whether `w` can be negative (at the smallest input: `w` never decreases with it).
+    /// Whether `w` can be negative (at the smallest input of the reach: `w` never decreases
+    /// with the input).
     negative: bool,
     min: v128,
     max: v128,
@@ -156,10 +159,16 @@ impl F32RequantSimd128 {
     #[inline(always)]
     pub fn new(f: &F32Requant) -> Self {
         let (_, _, min, max) = f.of;
-        // `w` at the smallest input, as `F32Requant::requantize` computes it.
-        let x = i32::MIN as f32;
-        let w_min = (x * f.scale - f.nudge) + f.offset;
+        // `w` at the smallest input of the form's reach (the rows' sums stay within it), as
+        // `F32Requant::requantize` computes it.
+        let x = f.reach().0 as f32;
+        let w_min = if f.fused {
+            crate::kernels::f32_requant::fused_mul_add(x, f.scale, f.offset)
+        } else {
+            (x * f.scale - f.nudge) + f.offset
+        };
         F32RequantSimd128 {
+            fused: f.fused,
             scale: f32x4_splat(f.scale),
             nudge: f32x4_splat(f.nudge),
             nudged: f.nudge != 0.0,
@@ -172,17 +181,22 @@ impl F32RequantSimd128 {
         }
     }
 
-    /// `bits(w) - bits(MAGIC)` of 4 inputs (`NUDGED` and `NEGATIVE` as in `self`).
+    /// `bits(w) - bits(MAGIC)` of 4 inputs (`NUDGED`, `NEGATIVE` and `FUSED` as in `self`).
     #[inline(always)]
-    fn lanes<const NUDGED: bool, const NEGATIVE: bool>(&self, x: v128) -> v128 {
+    fn lanes<const NUDGED: bool, const NEGATIVE: bool, const FUSED: bool>(&self, x: v128) -> v128 {
         let xf = f32x4_convert_i32x4(x);
-        let mut v = f32x4_mul(xf, self.scale);
-        if NUDGED {
-            // copysign(nudge, xf): the nudge is non-negative (`F32Requant::for_multiplier`),
-            // so or-ing in xf's sign bit.
-            v = f32x4_add(v, v128_or(v128_and(xf, f32x4_splat(-0.0)), self.nudge));
-        }
-        let mut w = f32x4_add(v, self.offset);
+        let mut w = if FUSED {
+            // Fused only on engines that fuse (`Requant::check`).
+            crate::kernels::f32x4_madd(xf, self.scale, self.offset)
+        } else {
+            let mut v = f32x4_mul(xf, self.scale);
+            if NUDGED {
+                // copysign(nudge, xf): the nudge is non-negative
+                // (`F32Requant::for_multiplier`), so or-ing in xf's sign bit.
+                v = f32x4_add(v, v128_or(v128_and(xf, f32x4_splat(-0.0)), self.nudge));
+            }
+            f32x4_add(v, self.offset)
+        };
         if NEGATIVE {
             w = i32x4_max(w, self.lo_bits);
         }
@@ -193,7 +207,8 @@ impl F32RequantSimd128 {
     }
 
     /// [`F32Requant::requantize`] of 8 values (`x0` then `x1`): the int8 results in the low 8
-    /// lanes of an i8x16 (the high 8 lanes repeat them).
+    /// lanes of an i8x16 (the high 8 lanes repeat them). For the forms of one kind only
+    /// ([`Self::apply8_takes`]): fused in the relaxed-SIMD build, unfused in the others.
     ///
     /// Every step, whatever the row: each shortcut only leaves out a step that is a no-op for
     /// its rows, and this is called per 8 outputs inside the depthwise kernel's tile loop,
@@ -202,7 +217,14 @@ impl F32RequantSimd128 {
     /// only the nudge: 2.93-3.04).
     #[inline(always)]
     pub fn apply8(&self, x0: v128, x1: v128) -> v128 {
-        Shortcuts::<true, true, true>(self).apply8(x0, x1)
+        debug_assert_eq!(self.fused, FUSED8, "apply8 of the other kind of form");
+        Shortcuts::<{ !FUSED8 }, true, true, FUSED8>(self).apply8(x0, x1)
+    }
+
+    /// Whether [`Self::apply8`] computes `f`'s kind of form.
+    #[inline(always)]
+    pub fn apply8_takes(f: &F32Requant) -> bool {
+        f.fused == FUSED8
     }
 
     /// `dst[j] = requantize(acc[j])` over a row ([`requant_row_simd128`]).
@@ -212,26 +234,40 @@ impl F32RequantSimd128 {
     }
 }
 
+/// The kind of float form [`F32RequantSimd128::apply8`] computes: fused in the relaxed-SIMD
+/// build (its forms are fused where the engine fuses), else unfused.
+const FUSED8: bool = cfg!(target_feature = "relaxed-simd");
+
 /// `$body` with `$q` bound to the [`Shortcuts`] of `$f` (an [`F32RequantSimd128`]): one
 /// monomorphic copy per combination, chosen at run time.
 macro_rules! with_shortcuts {
     ($f:expr, |$q:ident| $body:expr) => {{
         let f = $f;
         macro_rules! with {
-            ($n:literal, $g:literal, $c:literal) => {{
-                let $q = Shortcuts::<$n, $g, $c>(f);
+            ($n:literal, $g:literal, $c:literal, $u:literal) => {{
+                let $q = Shortcuts::<$n, $g, $c, $u>(f);
                 $body
             }};
         }
+        // Fused forms (no nudge) only in the relaxed-SIMD build: the others never make one.
+        #[cfg(target_feature = "relaxed-simd")]
+        if f.fused {
+            return match (f.negative, f.clamp) {
+                (false, false) => with!(false, false, false, true),
+                (false, true) => with!(false, false, true, true),
+                (true, false) => with!(false, true, false, true),
+                (true, true) => with!(false, true, true, true),
+            };
+        }
         match (f.nudged, f.negative, f.clamp) {
-            (false, false, false) => with!(false, false, false),
-            (false, false, true) => with!(false, false, true),
-            (false, true, false) => with!(false, true, false),
-            (false, true, true) => with!(false, true, true),
-            (true, false, false) => with!(true, false, false),
-            (true, false, true) => with!(true, false, true),
-            (true, true, false) => with!(true, true, false),
-            (true, true, true) => with!(true, true, true),
+            (false, false, false) => with!(false, false, false, false),
+            (false, false, true) => with!(false, false, true, false),
+            (false, true, false) => with!(false, true, false, false),
+            (false, true, true) => with!(false, true, true, false),
+            (true, false, false) => with!(true, false, false, false),
+            (true, false, true) => with!(true, false, true, false),
+            (true, true, false) => with!(true, true, false, false),
+            (true, true, true) => with!(true, true, true, false),
         }
     }};
 }
@@ -249,15 +285,20 @@ impl Apply8 for &RequantSimd128 {
     }
 }
 
-/// An [`F32RequantSimd128`] with its shortcuts fixed: nudge `N`, negative `w` `G`, clamp `C`.
+/// An [`F32RequantSimd128`] with its shortcuts fixed: nudge `N`, negative `w` `G`, clamp `C`,
+/// fused `F`.
 #[derive(Clone, Copy)]
-struct Shortcuts<'a, const N: bool, const G: bool, const C: bool>(&'a F32RequantSimd128);
+struct Shortcuts<'a, const N: bool, const G: bool, const C: bool, const F: bool>(
+    &'a F32RequantSimd128,
+);
 
-impl<const N: bool, const G: bool, const C: bool> Apply8 for Shortcuts<'_, N, G, C> {
+impl<const N: bool, const G: bool, const C: bool, const F: bool> Apply8
+    for Shortcuts<'_, N, G, C, F>
+{
     #[inline(always)]
     fn apply8(self, x0: v128, x1: v128) -> v128 {
         let f = self.0;
-        let y = i16x8_narrow_i32x4(f.lanes::<N, G>(x0), f.lanes::<N, G>(x1));
+        let y = i16x8_narrow_i32x4(f.lanes::<N, G, F>(x0), f.lanes::<N, G, F>(x1));
         let y = i8x16_narrow_i16x8(y, y);
         if C {
             i8x16_min(i8x16_max(y, f.min), f.max)
