@@ -298,6 +298,22 @@ function profileSection(rows, meta) {
     'speed-up is near 1.00x does not use the second thread.', '', ...lines];
 }
 
+/**
+ * The CPU's model and, on x86 Linux, whether it has the VNNI extensions that decide how the
+ * browser computes relaxed-SIMD int8 dot products (`vnni` null where /proc/cpuinfo has no flags).
+ */
+function cpuFacts() {
+  const model = os.cpus()[0]?.model?.trim() || 'unknown';
+  let flags = null;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    if (line) flags = new Set(line.split(':')[1].trim().split(/\s+/));
+  } catch {
+    // Not Linux, or not readable: the model alone.
+  }
+  return { model, vnni: flags && { avx: flags.has('avx_vnni'), avx512: flags.has('avx512_vnni') } };
+}
+
 function report(rows, skipped, kernels, meta) {
   const md = [];
   md.push('# quantscope browser benchmark', '');
@@ -314,6 +330,12 @@ function report(rows, skipped, kernels, meta) {
     `the ${meta.calib} sample photos; onnxruntime-web int8: \`${INT8_QDQ}\` (onnxruntime static QDQ, MinMax, per-channel, same photos); ` +
     `LiteRT.js: \`${TFLITE}.tflite\` and \`${TFLITE}-int8.tflite\` (\`scripts/make_tflite.py\`: TensorFlow's TFLiteConverter, ` +
     'full-integer int8, per-channel weights, same photos as the representative dataset).', '');
+  md.push(`CPU: ${meta.cpu.model}` + (meta.cpu.vnni
+    ? `; AVX-VNNI ${meta.cpu.vnni.avx ? 'yes' : 'no'}, AVX-512 VNNI ${meta.cpu.vnni.avx512 ? 'yes' : 'no'}` +
+      '. Whether the browser computes `i32x4.relaxed_dot_i8x16_i7x16_add_s` exactly, which quantscope\'s relaxed ' +
+      'int8 GEMM needs, depends on them: it did on machines with AVX-VNNI, not on one with only AVX-512 VNNI; ' +
+      'the microkernel quantscope chose is in the kernel table below'
+    : '') + '.', '');
   const [l0, l1] = meta.load;
   md.push(`1-minute load average ${l0.toFixed(2)} before, ${l1.toFixed(2)} after the run` +
     (Math.max(l0, l1) > 0.5 * meta.cpus ? ` (**the machine was busy: other processes competed for its ${meta.cpus} CPUs, the numbers are noisy**)` : '') + '.', '');
@@ -347,11 +369,11 @@ function report(rows, skipped, kernels, meta) {
       'GOP/s (2 ops per multiply-add) of `qs8_gemm` on pointwise-convolution shapes of ' +
       'EfficientNet-Lite0, against the peak: a register-only loop of the microkernel\'s ' +
       'dot instruction (no loads, no stores) on one core, times the threads. Best of at least 5 calls and 20 ms (a parked helper thread can join a team milliseconds late; this measures the kernel, not that wake-up).', '',
-      '| threads | microkernel | peak instruction | peak GOP/s | GEMM m x k x n | GOP/s | of peak |', '|---:|---|---|---:|---|---:|---:|');
+      '| threads | microkernel | output stage | peak instruction | peak GOP/s | GEMM m x k x n | GOP/s | of peak |', '|---:|---|---|---|---:|---|---:|---:|');
     for (const k of kernels) {
       for (const g of k.gemm ?? []) {
         const peak = k.peak_gops * k.threads;
-        md.push(`| ${k.threads} | ${k.ukernel ?? '–'} | \`${k.peak_op ?? 'i32x4.dot_i16x8_s + add'}\` | ${fmt(peak)} | ${g.m} x ${g.k} x ${g.n} | ${fmt(g.gops)} | ` +
+        md.push(`| ${k.threads} | ${k.ukernel ?? '–'} | ${k.output_stage ?? '–'} | \`${k.peak_op ?? 'i32x4.dot_i16x8_s + add'}\` | ${fmt(peak)} | ${g.m} x ${g.k} x ${g.n} | ${fmt(g.gops)} | ` +
           `${(100 * g.gops / peak).toFixed(0)}% |`);
       }
     }
@@ -482,6 +504,7 @@ const md = report(rows, skipped, kernels, {
   date: runId,
   browser: `Chromium ${browserVersion}`,
   cpus: os.cpus().length,
+  cpu: cpuFacts(),
   load: [loadBefore, os.loadavg()[0]],
   isolated: rows.length ? rows.every((r) => r.cross_origin_isolated) : 'unknown',
   runs: o.runs,
