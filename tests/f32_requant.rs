@@ -78,7 +78,7 @@ fn accepted_forms_agree_on_every_input_that_is_not_saturated() {
     while checked < 6 {
         let m = Multiplier::from_f64(rng.random_range(2e-4..2e-2)).unwrap();
         let (zp, min, max) = (rng.random_range(-128..=127), -128, 127);
-        let Some(form) = F32Requant::for_multiplier(m, zp, min, max, ALL_INPUTS) else {
+        let Some(form) = F32Requant::for_multiplier(m, zp, min, max, ALL_INPUTS, false) else {
             continue;
         };
         assert_eq!(form.of, (m, zp, min, max));
@@ -110,7 +110,7 @@ fn searching_nearby_scales_and_nudges_accepts_more_channels() {
     let searched = cases
         .iter()
         .filter(|&&(m, zp, lo, hi)| {
-            F32Requant::for_multiplier(m, zp, lo, hi, ALL_INPUTS).is_some_and(|f| {
+            F32Requant::for_multiplier(m, zp, lo, hi, ALL_INPUTS, false).is_some_and(|f| {
                 f.is_checked() && f.find_difference().is_none() && f.of == (m, zp, lo, hi)
             })
         })
@@ -121,8 +121,8 @@ fn searching_nearby_scales_and_nudges_accepts_more_channels() {
     );
     // A zero point outside int8 or an empty clamp has no form.
     let m = Multiplier::from_f64(0.01).unwrap();
-    assert!(F32Requant::for_multiplier(m, 200, -128, 127, ALL_INPUTS).is_none());
-    assert!(F32Requant::for_multiplier(m, 0, 5, -5, ALL_INPUTS).is_none());
+    assert!(F32Requant::for_multiplier(m, 200, -128, 127, ALL_INPUTS, false).is_none());
+    assert!(F32Requant::for_multiplier(m, 0, 5, -5, ALL_INPUTS, false).is_none());
 }
 
 /// A 1x2 by 2x1 product through `qs8_gemm` with zero point 0, full clamp and `form` for its
@@ -151,7 +151,7 @@ fn kernels_refuse_an_unchecked_form() {
 #[should_panic(expected = "made for another requantization")]
 fn kernels_refuse_a_form_made_for_another_zero_point() {
     let m = Multiplier::from_f64(0.01).unwrap();
-    let form = F32Requant::for_multiplier(m, 5, -128, 127, ALL_INPUTS);
+    let form = F32Requant::for_multiplier(m, 5, -128, 127, ALL_INPUTS, false);
     assert!(form.is_some());
     gemm_with_form(m, form);
 }
@@ -191,12 +191,12 @@ fn accepted_fused_forms_agree_and_refused_ones_really_differ() {
     let (mut fused, mut unfused, mut neither) = (0, 0, 0);
     for _ in 0..1000 {
         let (m, zp, min, max) = random_case(&mut rng);
-        let Some(form) = F32Requant::fused_for_multiplier(m, zp, min, max, ALL_INPUTS) else {
+        let Some(form) = F32Requant::for_multiplier(m, zp, min, max, ALL_INPUTS, true) else {
             // Refused: the nearest scale really differs somewhere.
             let nearest = F32Requant::fused_candidate(m, zp, min, max);
             let x = nearest.find_difference().expect("refused, so a difference");
             assert_ne!(nearest.requantize(x), m.requantize(x, zp, min, max));
-            match F32Requant::for_multiplier(m, zp, min, max, ALL_INPUTS) {
+            match F32Requant::for_multiplier(m, zp, min, max, ALL_INPUTS, false) {
                 Some(_) => unfused += 1,
                 None => neither += 1,
             }
@@ -253,10 +253,7 @@ fn forms_checked_on_a_reach_agree_on_all_of_it_and_accept_more() {
         let w: Vec<i8> = (0..9).map(|_| rng.random()).collect();
         let reach = row_reaches(&w, 9, &[rng.random_range(-40000..40000)])[0];
         for (f, fused) in [false, true].into_iter().enumerate() {
-            let search = |reach| match fused {
-                true => F32Requant::fused_for_multiplier(m, zp, min, max, reach),
-                false => F32Requant::for_multiplier(m, zp, min, max, reach),
-            };
+            let search = |reach| F32Requant::for_multiplier(m, zp, min, max, reach, fused);
             whole[f] += usize::from(search(ALL_INPUTS).is_some());
             let Some(form) = search(reach) else {
                 continue;

@@ -690,6 +690,7 @@ fn f32_requant_simd128_matches_scalar() {
             clamp.0,
             clamp.1,
             quantscope::quant::f32_requant::ALL_INPUTS,
+            false,
         ) {
             if !format!("{f:?}").contains("nudge: 0.0,") {
                 nudged += 1;

@@ -83,16 +83,26 @@ pub struct F32Requant {
 
 impl F32Requant {
     /// The float form of `m.requantize(_, zero_point, min, max)` when one equals it on every
-    /// input in `reach` ([`ALL_INPUTS`], or a row's bound) (`S` = `M` rounded to f32 or up to
-    /// 2 ulps off, the nudge `c` or up to `6 * 2^-18` off; smallest nudge first, then nearest
-    /// scale), else `None`: the channel keeps the integer form.
+    /// input in `reach` ([`ALL_INPUTS`], or a row's bound), else `None`: the channel keeps the
+    /// integer form.
+    ///
+    /// Unfused (`fused` false): `S` = `M` rounded to f32 or up to 2 ulps off, the nudge `c` or
+    /// up to `6 * 2^-18` off; smallest nudge first, then nearest scale. Fused: `S` up to 3 ulps
+    /// off, nearest first, no nudge; only for kernels on an engine that fuses
+    /// ([`crate::kernels::f32x4_madd_fuses`]).
     pub fn for_multiplier(
         m: Multiplier,
         zero_point: i32,
         min: i8,
         max: i8,
         reach: (i32, i32),
+        fused: bool,
     ) -> Option<Self> {
+        if fused {
+            let nearest = Self::fused_candidate(m, zero_point, min, max);
+            let moves = FUSED_SCALE_ULPS.iter().map(|&ulps| (ulps, 0));
+            return search(F32Requant { reach, ..nearest }, moves);
+        }
         // Near a threshold the f32 steps err by up to ~2^-24 |y'| (< 2^-16): small moves of
         // S (ulps) and of the nudge (2^-18 steps) shift the computed thresholds by about that
         // much, and one of them often clears every level. Every scale move before any nudge:
@@ -101,21 +111,6 @@ impl F32Requant {
             .iter()
             .flat_map(|&k| SCALE_ULPS.iter().map(move |&ulps| (ulps, k)));
         let nearest = Self::candidate(m, zero_point, min, max);
-        search(F32Requant { reach, ..nearest }, moves)
-    }
-
-    /// The fused form of `m.requantize(_, zero_point, min, max)` when one equals it on every
-    /// input in `reach` (`S` = `M` rounded to f32 or up to 3 ulps off, nearest first), else
-    /// `None`. Only for kernels on an engine that fuses ([`crate::kernels::f32x4_madd_fuses`]).
-    pub fn fused_for_multiplier(
-        m: Multiplier,
-        zero_point: i32,
-        min: i8,
-        max: i8,
-        reach: (i32, i32),
-    ) -> Option<Self> {
-        let nearest = Self::fused_candidate(m, zero_point, min, max);
-        let moves = FUSED_SCALE_ULPS.iter().map(|&ulps| (ulps, 0));
         search(F32Requant { reach, ..nearest }, moves)
     }
 
@@ -142,7 +137,7 @@ impl F32Requant {
         }
     }
 
-    /// Whether `x * S + offset` rounds once ([`Self::fused_for_multiplier`]).
+    /// Whether `x * S + offset` rounds once ([`Self::for_multiplier`] with `fused`).
     pub fn is_fused(&self) -> bool {
         self.fused
     }
@@ -185,9 +180,11 @@ impl F32Requant {
                     Some((prev, prev_reach, form)) if (prev, prev_reach) == (m, reach) => form,
                     _ => {
                         let form = fused
-                            .then(|| Self::fused_for_multiplier(m, zero_point, min, max, reach))
+                            .then(|| Self::for_multiplier(m, zero_point, min, max, reach, true))
                             .flatten()
-                            .or_else(|| Self::for_multiplier(m, zero_point, min, max, reach));
+                            .or_else(|| {
+                                Self::for_multiplier(m, zero_point, min, max, reach, false)
+                            });
                         last = Some((m, reach, form));
                         form
                     }
