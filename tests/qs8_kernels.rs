@@ -164,11 +164,12 @@ fn requant_ref(req: &Requant, row: usize, acc: i32) -> i8 {
     )
 }
 
-/// [`requant_ref`] of a convolution's sums `acc`, `plane` outputs (one channel) a row.
-fn requant_rows_ref(req: &Requant, acc: &[i32], plane: usize) -> Vec<i8> {
+/// [`requant_ref`] of the sums `acc`, `per_row` a row (a GEMM's columns, or a convolution's
+/// outputs of one channel).
+fn requant_rows_ref(req: &Requant, acc: &[i32], per_row: usize) -> Vec<i8> {
     acc.iter()
         .enumerate()
-        .map(|(i, &v)| requant_ref(req, i / plane, v))
+        .map(|(i, &v)| requant_ref(req, i / per_row, v))
         .collect()
 }
 
@@ -463,11 +464,7 @@ fn qs8_gemm_extreme_values() {
         let params = Params::random(&mut rng, m);
         let acc = gemm_acc(&a, &b, m, k, n);
         for req in params.requants(&mut rng) {
-            let want: Vec<i8> = acc
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| requant_ref(&req, i / n, x))
-                .collect();
+            let want = requant_rows_ref(&req, &acc, n);
             for uk in QGemmUkernel::all() {
                 let mut c = vec![0i8; m * n];
                 qs8_gemm(&PackedQA::pack_for(uk, &a, m, k), &b, n, &mut c, &req);
@@ -1022,11 +1019,7 @@ fn kernels_with_forms_checked_on_row_reaches() {
         assert_eq!(acc[r * n + 2 * r] + bias, hi, "row {r}");
         assert_eq!(acc[r * n + 2 * r + 1] + bias, lo, "row {r}");
     }
-    let want: Vec<i8> = acc
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| requant_ref(&req, i / n, v))
-        .collect();
+    let want = requant_rows_ref(&req, &acc, n);
     let mut c = vec![0x55i8; m * n];
     qs8_gemm(&PackedQA::pack(&a, m, k), &b, n, &mut c, &req);
     assert_i8_eq("qs8_gemm", &c, &want);
