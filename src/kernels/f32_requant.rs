@@ -152,6 +152,23 @@ impl F32Requant {
         self.reach
     }
 
+    /// The forms the int8 kernels run for the weight rows `weights` (`[rows, k]`, int8 values)
+    /// with `bias` (the zero-point term folded in): [`Self::for_rows`] checked on each row's
+    /// reach ([`row_reaches`]: what its int8 inputs can sum to, not every int32), fused where
+    /// this engine fuses ([`crate::kernels::f32x4_madd_fuses`]).
+    pub fn for_weight_rows(
+        multipliers: &[Multiplier],
+        (weights, k): (&[i8], usize),
+        bias: &[i32],
+        zero_point: i32,
+        min: i8,
+        max: i8,
+    ) -> Vec<Option<Self>> {
+        let reaches = row_reaches(weights, k, bias);
+        let fused = crate::kernels::f32x4_madd_fuses();
+        Self::for_rows(multipliers, Some(&reaches), zero_point, min, max, fused)
+    }
+
     /// The float form of every row (`None` where a row keeps the integer form): the fused one
     /// where `fused` (the kernels' engine fuses) and one exists, else the unfused one; each
     /// checked on the row's reach in `reaches` (what its sums plus bias can be, from

@@ -76,7 +76,7 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
     use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA, QGemmUkernel};
     use crate::kernels::qs8_peak::qs8_best_peak;
     use crate::kernels::qs8_requant::Requant;
-    use crate::quant::f32_requant::{row_reaches, F32Requant};
+    use crate::quant::f32_requant::F32Requant;
     use crate::quant::Multiplier;
 
     #[derive(Serialize)]
@@ -121,15 +121,8 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
         let packed = PackedQA::pack(&a, m, k);
         let bias = vec![0; m];
         let mult = vec![mult; m];
-        let reaches = row_reaches(&a, k, &bias);
-        let float_forms = F32Requant::for_rows(
-            &mult,
-            Some(&reaches),
-            0,
-            i8::MIN,
-            i8::MAX,
-            crate::kernels::f32x4_madd_fuses(),
-        );
+        // The forms a model's layer would get (`exec`'s output stage).
+        let float_forms = F32Requant::for_weight_rows(&mult, (&a, k), &bias, 0, i8::MIN, i8::MAX);
         let req = Requant {
             bias: &bias,
             multiplier: &mult,

@@ -18,7 +18,7 @@ use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA, QGemmUkernel};
 use crate::kernels::qs8_requant::Requant;
 use crate::kernels::qs8_unpack::{qs8_rows_decode, CodeBits};
 use crate::kernels::transpose;
-use crate::quant::f32_requant::{row_reaches, F32Requant};
+use crate::quant::f32_requant::F32Requant;
 use crate::quant::lower::QLinear;
 use crate::quant::weights::QuantizedWeights;
 use crate::quant::{Multiplier, QuantParams};
@@ -45,15 +45,13 @@ impl OutputStage {
             .map(|(&b, s)| b - x.zero_point * s)
             .collect();
         let float_forms = if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
-            // Checked on what each row's int8 inputs can sum to, not on every int32.
-            let reaches = row_reaches(&lin.weights.data, lin.weights.cols(), &bias);
-            F32Requant::for_rows(
+            F32Requant::for_weight_rows(
                 &lin.multipliers,
-                Some(&reaches),
+                (&lin.weights.data, lin.weights.cols()),
+                &bias,
                 y.zero_point,
                 lin.min,
                 lin.max,
-                crate::kernels::f32x4_madd_fuses(),
             )
         } else {
             Vec::new()
