@@ -875,7 +875,44 @@ fn conv_cases(rng: &mut Rng) -> Vec<ConvGeometry> {
     // Mixed strides/dilations per axis.
     out.extend(geometry(3, (11, 12), (3, 3), [2, 1], [1, 2], [1, 0, 0, 1]));
     out.extend(geometry(2, (9, 20), (5, 5), [1, 2], [2, 1], [2, 2, 2, 2]));
+    // Wide filters: 7 columns (two tap quads in the usdot kernel, the first full), then two
+    // past the usdot kernel: 11 columns, and 7 at stride and dilation 2, whose taps for 4
+    // outputs span 19 columns.
+    out.extend(geometry(3, (9, 21), (2, 7), [1, 1], [1, 1], [1, 3, 0, 3]));
+    out.extend(geometry(2, (5, 30), (2, 11), [1, 1], [1, 1], [0, 5, 1, 5]));
+    out.extend(geometry(2, (6, 40), (1, 7), [1, 2], [1, 2], [0, 3, 0, 3]));
     out
+}
+
+/// Where the relaxed-SIMD usdot depthwise kernel runs exactly (the engine's dot is exact and
+/// the kernel covers `g`), its output for input `x` (padded with `pad`), filters `w` and `req`
+/// is `want`.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+fn assert_usdot_dwconv(
+    g: &ConvGeometry,
+    (x, pad, w): (&[i8], i8, &[i8]),
+    req: &Requant,
+    want: &[i8],
+) {
+    use quantscope::kernels::qs8_dwconv::{qs8_dwconv_usdot_covers, qs8_dwconv_usdot_relaxed};
+    if quantscope::kernels::qs8_gemm::usdot_exact() && qs8_dwconv_usdot_covers(g) {
+        let mut got = vec![0x55i8; want.len()];
+        qs8_dwconv_usdot_relaxed(g, x, pad, w, req, &mut got);
+        assert_i8_eq(&format!("qs8_dwconv_usdot_relaxed {g:?}"), &got, want);
+    }
+}
+
+/// The relaxed-SIMD usdot depthwise kernel covers every geometry of [`conv_cases`] but the
+/// last two (more than 8 filter columns; taps past one 16-byte load), which `qs8_dwconv`
+/// computes with the pair kernel.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+#[test]
+fn qs8_dwconv_usdot_covers_all_but_the_widest_taps() {
+    use quantscope::kernels::qs8_dwconv::qs8_dwconv_usdot_covers;
+    let cases = conv_cases(&mut Rng::new(7));
+    let (rest, wide) = cases.split_at(cases.len() - 2);
+    assert!(rest.iter().all(qs8_dwconv_usdot_covers));
+    assert!(!wide.iter().any(qs8_dwconv_usdot_covers), "{wide:?}");
 }
 
 /// Naive depthwise int32 accumulators `[C, out_h, out_w]`.
@@ -924,6 +961,8 @@ fn qs8_dwconv_matches_reference() {
                 );
                 assert_i8_eq(&format!("qs8_dwconv_simd128 {g:?}"), &simd, &scalar);
             }
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            assert_usdot_dwconv(&g, (&x, pad, &w), &req, &scalar);
         }
         for deq in params.dequants() {
             let want: Vec<f32> = acc
@@ -968,6 +1007,8 @@ fn qs8_dwconv_efficientnet_like() {
         let mut got = vec![0i8; want.len()];
         qs8_dwconv(&g, &x, pad, &w, &req, &mut got);
         assert_i8_eq(&format!("qs8_dwconv {g:?}"), &got, &want);
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        assert_usdot_dwconv(&g, (&x, pad, &w), &req, &want);
     }
 }
 
@@ -1338,7 +1379,7 @@ fn bench_qs8_dwconv_lite0_wasm() {
         best / 1e3
     }
     let mut rng = Rng::new(11);
-    let (mut total, mut total_f) = (0.0, 0.0);
+    let (mut total, mut total_f, mut total_p) = (0.0, 0.0, 0.0);
     for &(c, hw, kk, s, count) in LITE0_DW {
         let g = same_geometry(c, hw, kk, s);
         let x = rng.i8s(c * hw * hw);
@@ -1363,19 +1404,29 @@ fn bench_qs8_dwconv_lite0_wasm() {
         let deq = params.dequants()[1];
         let mut yf = vec![0f32; c * g.out_h * g.out_w];
         let tf = best(|| qs8_dwconv_f32(&g, &x, 3, &w, &deq, &mut yf));
+        // The pair kernel beside the usdot kernel that qs8_dwconv picks where it runs.
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        let tp = best(|| {
+            quantscope::kernels::qs8_dwconv::qs8_dwconv_simd128(&g, &x, 3, &w, &req, &mut y)
+        });
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+        let tp = t;
         let ops = 2.0 * (c * g.out_h * g.out_w * kk * kk) as f64;
         total += t * count as f64;
         total_f += tf * count as f64;
+        total_p += tp * count as f64;
         console_log!(
-            "lite0 dw {c}x{hw}x{hw} k={kk} s={s} (x{count}): {:.3} ms {:.1} GOP/s (f32 output {:.1})",
+            "lite0 dw {c}x{hw}x{hw} k={kk} s={s} (x{count}): {:.3} ms {:.1} GOP/s (pair kernel {:.1}, f32 output {:.1})",
             t * 1e3,
             ops / t / 1e9,
+            ops / tp / 1e9,
             ops / tf / 1e9
         );
     }
     console_log!(
-        "lite0 dw total: {:.2} ms (f32 output {:.2} ms)",
+        "lite0 dw total: {:.2} ms (pair kernel {:.2} ms, f32 output {:.2} ms)",
         total * 1e3,
+        total_p * 1e3,
         total_f * 1e3
     );
 }

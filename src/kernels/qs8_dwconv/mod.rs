@@ -10,12 +10,18 @@
 //! `simd128.rs`).
 //! Integer sums are exact: the scalar and SIMD128 kernels give the same bits.
 //!
+//! In the relaxed-SIMD build, where the engine computes `i32x4.relaxed_dot_i8x16_i7x16_add_s`
+//! exactly, the usdot kernel (`usdot.rs`) takes the geometries it covers: four taps per dot,
+//! from a plane of one byte per input value.
+//!
 //! With the `threads` feature, large convolutions split their channels across rayon's pool.
 
 mod pad;
 mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+mod usdot;
 
 #[cfg(feature = "threads")]
 use super::parallel;
@@ -36,6 +42,10 @@ pub fn qs8_dwconv(
     req: &Requant,
     output: &mut [i8],
 ) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    if crate::kernels::qs8_gemm::usdot_exact() && usdot::covers(g) {
+        return run::<_, USDOT>(g, input, pad_value, weights, req, output);
+    }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     qs8_dwconv_simd128(g, input, pad_value, weights, req, output);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -95,11 +105,36 @@ pub fn qs8_dwconv_simd128(
     run::<_, SIMD128>(g, input, pad_value, weights, req, output);
 }
 
+/// Whether [`qs8_dwconv_usdot_relaxed`] computes `g` (filters of up to 8 columns whose taps,
+/// for 4 neighbouring output columns, span at most 16 input columns).
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub fn qs8_dwconv_usdot_covers(g: &ConvGeometry) -> bool {
+    usdot::covers(g)
+}
+
+/// [`qs8_dwconv`] with the relaxed-SIMD usdot kernel (four taps per
+/// `i32x4.relaxed_dot_i8x16_i7x16_add_s`; see `usdot.rs`). Exact only where
+/// [`usdot_exact`](crate::kernels::qs8_gemm::usdot_exact) holds; panics unless
+/// [`qs8_dwconv_usdot_covers`] `g`.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub fn qs8_dwconv_usdot_relaxed(
+    g: &ConvGeometry,
+    input: &[i8],
+    pad_value: i8,
+    weights: &[i8],
+    req: &Requant,
+    output: &mut [i8],
+) {
+    run::<_, USDOT>(g, input, pad_value, weights, req, output);
+}
+
 /// Which kernel [`run`] uses: a const parameter, so that each entry point compiles only its
 /// own kernel (a runtime choice kept the unused one in every wasm build).
 const SCALAR: u8 = 0;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 const SIMD128: u8 = 1;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+const USDOT: u8 = 2;
 
 /// Output columns per block (both kernels).
 const BLOCK: usize = 8;
@@ -163,30 +198,44 @@ fn run<S: OutputStage, const KERNEL: u8>(
         })
         .collect();
     let row_step = padded.offset(g.stride[0], 0);
-    // Channels `c0..`, one plane of `out` each, through one padded plane.
+    let args = |c: usize| ChannelArgs {
+        out_h: g.out_h,
+        out_w: g.out_w,
+        row_step,
+        taps: &taps,
+        weights: &weights[c * taps_n..][..taps_n],
+        channel: c,
+    };
+    // Channels `c0..`, one plane of `out` each, through one padded plane. Each kernel's
+    // branch is a constant one, so a build holds only the kernels it calls.
     let channels = |mut padded: PaddedPlane<i8>, c0: usize, out: &mut [S::Out]| {
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        let mut pairs = (KERNEL == SIMD128).then(|| simd128::PairPlane::new(g, &padded, pad_value));
-        for (i, out_c) in out.chunks_exact_mut(plane_out).enumerate() {
-            let c = c0 + i;
-            let x_c = &input[c * plane_in..][..plane_in];
-            let args = ChannelArgs {
-                out_h: g.out_h,
-                out_w: g.out_w,
-                row_step,
-                taps: &taps,
-                weights: &weights[c * taps_n..][..taps_n],
-                channel: c,
-            };
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            if KERNEL == SIMD128 {
-                let pairs = pairs.as_mut().expect("pair plane");
-                pairs.fill(g, &mut padded, x_c, (args.weights, stage.bias(c)));
-                simd128::dwconv_rows(&args, stage, pairs, out_c);
-                continue;
+        let planes = out.chunks_exact_mut(plane_out).enumerate();
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        if KERNEL == USDOT {
+            let mut bytes = usdot::BytePlane::new(g, pad_value);
+            for (i, out_c) in planes {
+                let (c, args) = (c0 + i, args(c0 + i));
+                // From the channel's plane on: its last row loads whole 16-value chunks.
+                bytes.fill(g, &input[c * plane_in..], (args.weights, stage.bias(c)));
+                simd128::dwconv_rows(&args, stage, &bytes, out_c);
             }
-            padded.fill(g, x_c);
-            scalar::dwconv_rows(&args, stage, padded.data(), out_c)
+            return;
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if KERNEL == SIMD128 {
+            let mut pairs = simd128::PairPlane::new(g, &padded, pad_value);
+            for (i, out_c) in planes {
+                let (c, args) = (c0 + i, args(c0 + i));
+                let x_c = &input[c * plane_in..][..plane_in];
+                pairs.fill(g, &mut padded, x_c, (args.weights, stage.bias(c)));
+                simd128::dwconv_rows(&args, stage, &pairs, out_c);
+            }
+            return;
+        }
+        for (i, out_c) in planes {
+            let c = c0 + i;
+            padded.fill(g, &input[c * plane_in..][..plane_in]);
+            scalar::dwconv_rows(&args(c), stage, padded.data(), out_c)
         }
     };
     #[cfg(feature = "threads")]

@@ -250,8 +250,23 @@ impl PairPlane {
     }
 }
 
-/// `N` blocks of 8 output columns, block `n` reading the pair plane from `bases[n]`:
-/// `acc[n][h]` holds lanes `4h..4h+4` of block `n`.
+/// A channel's prepared plane, from which [`dwconv_rows`] computes tiles of output blocks:
+/// the pair plane here, the relaxed-SIMD byte plane in `usdot.rs`.
+pub(super) trait Tiles {
+    /// `N` blocks of 8 output columns, block `n` at output row `at[n].0`, column `at[n].1`:
+    /// `acc[n][h]` holds lanes `4h..4h+4` of block `n`, sums that start from the channel's
+    /// bias.
+    fn tile<const N: usize>(&self, at: [(usize, usize); N]) -> [[v128; 2]; N];
+}
+
+impl Tiles for PairPlane {
+    #[inline(always)]
+    fn tile<const N: usize>(&self, at: [(usize, usize); N]) -> [[v128; 2]; N] {
+        tile(self, at.map(|(i, j)| i * self.row_step + j))
+    }
+}
+
+/// `N` blocks of 8 output columns, block `n` reading the pair plane from `bases[n]`.
 #[inline(always)]
 fn tile<const N: usize>(pp: &PairPlane, bases: [usize; N]) -> [[v128; 2]; N] {
     // One bounds check for every load below (each tap offset is at most `max_tap`); the
@@ -300,55 +315,52 @@ fn tile_taps<const N: usize, const T: usize>(pp: &PairPlane, bases: [usize; N]) 
 
 /// `N` neighbouring blocks of output row `i` from column `j0`.
 #[inline(always)]
-fn along<S: OutputStage, const N: usize>(
+fn along<S: OutputStage, P: Tiles, const N: usize>(
     a: &ChannelArgs,
-    pp: &PairPlane,
+    pp: &P,
     row: &S::Simd128Row,
     i: usize,
     j0: usize,
     out: &mut [S::Out],
 ) {
-    let base = i * pp.row_step + j0;
-    let acc = tile::<N>(pp, core::array::from_fn(|n| base + n * BLOCK));
-    for (n, acc_n) in acc.into_iter().enumerate() {
-        store::<S>(row, acc_n, out, i * a.out_w + j0 + n * BLOCK);
-    }
+    let acc = pp.tile::<N>(core::array::from_fn(|n| (i, j0 + n * BLOCK)));
+    let at: [usize; N] = core::array::from_fn(|n| i * a.out_w + j0 + n * BLOCK);
+    store::<S>(row, &acc, &at, out);
 }
 
-/// Stores the block `acc` at `out[at..]` (`out`: the channel's plane), 8 values at once: a
-/// block running past its row's end spills into the next row, which a later store rewrites
-/// (rows, and blocks within a row, are stored in increasing order); only the plane's end cuts
-/// the block short.
-#[inline(always)]
-fn store<S: OutputStage>(row: &S::Simd128Row, acc: [v128; 2], out: &mut [S::Out], at: usize) {
-    let end = out.len().min(at + BLOCK);
-    S::store8_simd128(row, acc, &mut out[at..end]);
+/// Stores each block `acc[n]` at `out[at[n]..]` (`out`: the channel's plane), 8 values at
+/// once: a block running past its row's end spills into the next row, which a later store
+/// rewrites (rows, and blocks within a row, are stored in increasing order); only the plane's
+/// end cuts a block short. Not inlined: one copy of the output stage per stage and kernel, not
+/// one per tile shape (wasm size).
+#[inline(never)]
+fn store<S: OutputStage>(row: &S::Simd128Row, acc: &[[v128; 2]], at: &[usize], out: &mut [S::Out]) {
+    for (&acc_n, &at_n) in acc.iter().zip(at) {
+        let end = out.len().min(at_n + BLOCK);
+        S::store8_simd128(row, acc_n, &mut out[at_n..end]);
+    }
 }
 
 /// Rows `i0..i0 + R` of an output at most `NB` blocks wide (`R * NB` blocks at once).
 #[inline(always)]
-fn stacked<S: OutputStage, const R: usize, const NB: usize, const N: usize>(
+fn stacked<S: OutputStage, P: Tiles, const R: usize, const NB: usize, const N: usize>(
     a: &ChannelArgs,
-    pp: &PairPlane,
+    pp: &P,
     row: &S::Simd128Row,
     i0: usize,
     out: &mut [S::Out],
 ) {
     const { assert!(R * NB == N) };
-    let acc = tile::<N>(
-        pp,
-        core::array::from_fn(|n| (i0 + n / NB) * pp.row_step + (n % NB) * BLOCK),
-    );
-    for (n, acc_n) in acc.into_iter().enumerate() {
-        store::<S>(row, acc_n, out, (i0 + n / NB) * a.out_w + (n % NB) * BLOCK);
-    }
+    let acc = pp.tile::<N>(core::array::from_fn(|n| (i0 + n / NB, (n % NB) * BLOCK)));
+    let at: [usize; N] = core::array::from_fn(|n| (i0 + n / NB) * a.out_w + (n % NB) * BLOCK);
+    store::<S>(row, &acc, &at, out);
 }
 
-/// Computes one channel's `[out_h, out_w]` output from its filled pair plane.
-pub(super) fn dwconv_rows<S: OutputStage>(
+/// Computes one channel's `[out_h, out_w]` output from its filled plane.
+pub(super) fn dwconv_rows<S: OutputStage, P: Tiles>(
     a: &ChannelArgs,
     stage: &S,
-    pp: &PairPlane,
+    pp: &P,
     out: &mut [S::Out],
 ) {
     let row = stage.simd128_row8(a.channel);
@@ -360,10 +372,10 @@ pub(super) fn dwconv_rows<S: OutputStage>(
             while i0 < a.out_h {
                 let n = TILE.min(a.out_h - i0);
                 match n {
-                    4 => stacked::<S, 4, 1, 4>(a, pp, &row, i0, out),
-                    3 => stacked::<S, 3, 1, 3>(a, pp, &row, i0, out),
-                    2 => stacked::<S, 2, 1, 2>(a, pp, &row, i0, out),
-                    _ => stacked::<S, 1, 1, 1>(a, pp, &row, i0, out),
+                    4 => stacked::<S, P, 4, 1, 4>(a, pp, &row, i0, out),
+                    3 => stacked::<S, P, 3, 1, 3>(a, pp, &row, i0, out),
+                    2 => stacked::<S, P, 2, 1, 2>(a, pp, &row, i0, out),
+                    _ => stacked::<S, P, 1, 1, 1>(a, pp, &row, i0, out),
                 }
                 i0 += n;
             }
@@ -372,10 +384,10 @@ pub(super) fn dwconv_rows<S: OutputStage>(
             let mut i0 = 0;
             while i0 < a.out_h {
                 if a.out_h - i0 >= 2 {
-                    stacked::<S, 2, 2, 4>(a, pp, &row, i0, out);
+                    stacked::<S, P, 2, 2, 4>(a, pp, &row, i0, out);
                     i0 += 2;
                 } else {
-                    stacked::<S, 1, 2, 2>(a, pp, &row, i0, out);
+                    stacked::<S, P, 1, 2, 2>(a, pp, &row, i0, out);
                     i0 += 1;
                 }
             }
@@ -387,10 +399,10 @@ pub(super) fn dwconv_rows<S: OutputStage>(
                 while j0 < a.out_w {
                     let n = (nb - j0 / BLOCK).min(TILE);
                     match n {
-                        4 => along::<S, 4>(a, pp, &row, i, j0, out),
-                        3 => along::<S, 3>(a, pp, &row, i, j0, out),
-                        2 => along::<S, 2>(a, pp, &row, i, j0, out),
-                        _ => along::<S, 1>(a, pp, &row, i, j0, out),
+                        4 => along::<S, P, 4>(a, pp, &row, i, j0, out),
+                        3 => along::<S, P, 3>(a, pp, &row, i, j0, out),
+                        2 => along::<S, P, 2>(a, pp, &row, i, j0, out),
+                        _ => along::<S, P, 1>(a, pp, &row, i, j0, out),
                     }
                     j0 += n * BLOCK;
                 }
