@@ -1,7 +1,7 @@
 //! What every executor plans the same way: validating a graph, and the lifetime of each value's
 //! buffer (alias ops share their input's buffer; a buffer is recycled after its last reader).
 
-use super::float::buffers::BufPool;
+use super::float::buffers::{Buf, BufPool};
 use super::float::NodeTime;
 use crate::error::shape_text;
 use crate::ir::{Graph, Node, Op, Tensor, ValueId};
@@ -235,11 +235,11 @@ pub(crate) use planned_step;
 /// recycled), then the buffers whose last reader it was back to the pool.
 pub(crate) fn run_steps<S: PlannedStep, T: Copy + Default, W: HasPool<T>>(
     steps: &[S],
-    bufs: &mut [Option<Vec<T>>],
+    bufs: &mut [Option<Buf<T>>],
     ws: &mut W,
     mut clock: Option<&mut dyn FnMut() -> f64>,
-    mut run: impl FnMut(&S, &mut [Option<Vec<T>>], &mut W) -> Result<()>,
-    mut after: impl FnMut(&S, &[Option<Vec<T>>]) -> Result<()>,
+    mut run: impl FnMut(&S, &mut [Option<Buf<T>>], &mut W) -> Result<()>,
+    mut after: impl FnMut(&S, &[Option<Buf<T>>]) -> Result<()>,
 ) -> Result<Vec<NodeTime>> {
     let mut times = Vec::new();
     // One team for the whole run: its helpers wait for the kernels' parallel regions.
@@ -278,8 +278,8 @@ const SHELF_MAX: usize = 2;
 /// (fp16 after fp32, w4a8 after w8a8) runs its first image in the buffers another one grew,
 /// instead of paying for fresh memory (measured: 95 ms against 54 for a first fp16 run).
 pub(crate) fn with_workspace<T: Copy + Default, W: HasPool<T>, R>(
-    bufs: &mut Vec<Option<Vec<T>>>,
-    f: impl FnOnce(&mut W, &mut Vec<Option<Vec<T>>>) -> Result<R>,
+    bufs: &mut Vec<Option<Buf<T>>>,
+    f: impl FnOnce(&mut W, &mut Vec<Option<Buf<T>>>) -> Result<R>,
 ) -> Result<R> {
     let mut ws = W::shelf()
         .lock()
@@ -300,7 +300,7 @@ pub(crate) fn with_workspace<T: Copy + Default, W: HasPool<T>, R>(
 
 #[cfg(test)]
 mod tests {
-    use super::{with_workspace, BufPool, HasPool};
+    use super::{with_workspace, Buf, BufPool, HasPool};
     use std::sync::Mutex;
 
     #[derive(Default)]
@@ -321,15 +321,19 @@ mod tests {
     #[test]
     fn a_later_run_reuses_the_buffers_an_earlier_one_grew() {
         // A first run (any executor) ends with a 1 MB buffer left in `bufs`.
-        let mut bufs = vec![None, Some(vec![7u8; 1 << 20])];
+        let mut big = BufPool::default().take(1 << 20);
+        big.fill(7u8);
+        let mut bufs = vec![None, Some(big)];
         with_workspace(&mut bufs, |_: &mut TestSpace, _| Ok(())).unwrap();
         assert!(bufs.is_empty());
-        // The next run, of another executor of the same type, gets that very allocation.
-        let mut bufs: Vec<Option<Vec<u8>>> = Vec::new();
+        // The next run, of another executor of the same type, gets that very allocation
+        // (its values too: nothing zeroed them).
+        let mut bufs: Vec<Option<Buf<u8>>> = Vec::new();
         let reused = with_workspace(&mut bufs, |ws: &mut TestSpace, _| {
-            Ok(ws.pool().take(1000).capacity())
+            Ok(ws.pool().take(1000).into_vec())
         })
         .unwrap();
-        assert_eq!(reused, 1 << 20);
+        assert_eq!(reused.capacity(), 1 << 20);
+        assert_eq!(reused, vec![7u8; 1000]);
     }
 }

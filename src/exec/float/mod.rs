@@ -19,7 +19,7 @@ pub(crate) mod softmax;
 use super::graph_plan::{check_inputs, run_steps, with_workspace};
 use crate::ir::{Graph, Tensor, ValueId};
 use crate::{Error, Result};
-use buffers::Workspace;
+use buffers::{Buf, Workspace};
 use plan::{Kernel, Plan, Step};
 
 /// The callback of [`FloatExecutor::run_observed`]: a value and its data.
@@ -125,7 +125,7 @@ impl FloatExecutor {
         mut observe: Option<ObserveFn<'_>>,
     ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
         check_inputs(&self.graph, inputs)?;
-        let mut bufs: Vec<Option<Vec<f32>>> = vec![None; self.graph.values.len()];
+        let mut bufs: Vec<Option<Buf<f32>>> = vec![None; self.graph.values.len()];
         with_workspace(&mut bufs, |ws: &mut Workspace, bufs| {
             for (t, &v) in inputs.iter().zip(&self.graph.inputs) {
                 let mut b = ws.pool.take(t.len());
@@ -156,7 +156,7 @@ impl FloatExecutor {
         })
     }
 
-    fn read<'a>(&'a self, bufs: &'a [Option<Vec<f32>>], v: ValueId) -> Result<&'a [f32]> {
+    fn read<'a>(&'a self, bufs: &'a [Option<Buf<f32>>], v: ValueId) -> Result<&'a [f32]> {
         let r = self.plan.root[v];
         self.plan.consts[r]
             .as_deref()
@@ -167,7 +167,7 @@ impl FloatExecutor {
     fn run_step(
         &self,
         step: &Step,
-        bufs: &mut [Option<Vec<f32>>],
+        bufs: &mut [Option<Buf<f32>>],
         ws: &mut Workspace,
     ) -> Result<()> {
         if let Kernel::Alias = step.kernel {
@@ -196,7 +196,7 @@ impl FloatExecutor {
                 .iter()
                 .map(|&v| self.read(bufs, v))
                 .collect::<Result<Vec<&[f32]>>>()?;
-            let y = out.as_mut_slice();
+            let y = &mut out[..];
             match &step.kernel {
                 Kernel::Conv(c) => c.run(ins[0], y, ws),
                 Kernel::Gemm(g) => g.run(ins[0], y, ws),
@@ -230,7 +230,7 @@ impl FloatExecutor {
         Ok(())
     }
 
-    fn collect_outputs(&self, bufs: &mut [Option<Vec<f32>>]) -> Result<Vec<Tensor>> {
+    fn collect_outputs(&self, bufs: &mut [Option<Buf<f32>>]) -> Result<Vec<Tensor>> {
         let g = &self.graph;
         let mut outputs = Vec::with_capacity(g.outputs.len());
         for (i, &o) in g.outputs.iter().enumerate() {
@@ -240,7 +240,7 @@ impl FloatExecutor {
             let data = match (&self.plan.consts[r], shared) {
                 (Some(c), _) => c.clone(),
                 (None, true) => self.read(bufs, o)?.to_vec(),
-                (None, false) => bufs[r].take().ok_or_else(|| missing(g, o))?,
+                (None, false) => bufs[r].take().ok_or_else(|| missing(g, o))?.into_vec(),
             };
             let shape = ndarray::IxDyn(&g.values[o].shape);
             outputs.push(Tensor::from_shape_vec(shape, data).map_err(|e| {

@@ -13,7 +13,7 @@ mod conv;
 mod island;
 mod ops;
 
-use super::float::buffers::BufPool;
+use super::float::buffers::{Buf, BufPool};
 use super::float::pool::PoolPlan;
 use super::float::shape::{ConcatPlan, PadPlan};
 use super::float::NodeTime;
@@ -317,7 +317,7 @@ impl Int8Executor {
     ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
         let g = &self.q.graph;
         check_inputs(g, inputs)?;
-        let mut bufs: Vec<Option<Vec<i8>>> = vec![None; g.values.len()];
+        let mut bufs: Vec<Option<Buf<i8>>> = vec![None; g.values.len()];
         with_workspace(&mut bufs, |ws: &mut Workspace, bufs| {
             // One team for the whole run, the input's conversion included (run_steps' own
             // team call then just runs its loop).
@@ -330,7 +330,7 @@ impl Int8Executor {
         inputs: &[Tensor],
         clock: Option<&mut dyn FnMut() -> f64>,
         ws: &mut Workspace,
-        bufs: &mut [Option<Vec<i8>>],
+        bufs: &mut [Option<Buf<i8>>],
     ) -> Result<(Vec<Tensor>, Vec<NodeTime>)> {
         let g = &self.q.graph;
         for (t, &v) in inputs.iter().zip(&g.inputs) {
@@ -375,7 +375,7 @@ impl Int8Executor {
     fn run_step(
         &self,
         step: &QStep,
-        bufs: &mut [Option<Vec<i8>>],
+        bufs: &mut [Option<Buf<i8>>],
         float_out: &mut [Option<Vec<f32>>],
         ws: &mut Workspace,
     ) -> Result<()> {
