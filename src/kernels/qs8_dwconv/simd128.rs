@@ -276,11 +276,11 @@ fn tile<const N: usize>(pp: &PairPlane, bases: [usize; N]) -> [[v128; 2]; N] {
         hi + pp.max_tap + BLOCK <= pp.data.len(),
         "qs8_dwconv_simd128: block outside the pair plane"
     );
-    // The common filters get a constant tap-pair count (3x3: 6, 5x5: 15), so the tap loop
-    // unrolls with no counter or per-tap bounds checks.
+    // 3x3 filters get a constant tap-pair count (6), so the tap loop unrolls with no counter
+    // or per-tap bounds checks. 5x5 (15) had one too, which measured no faster than the loop
+    // (Lite0's 5x5 layers in `bench_qs8_dwconv_lite0_wasm`) and cost 2 KB of gzipped wasm.
     match pp.taps.len() {
         6 => tile_taps::<N, 6>(pp, bases),
-        15 => tile_taps::<N, 15>(pp, bases),
         _ => tile_taps::<N, 0>(pp, bases),
     }
 }
