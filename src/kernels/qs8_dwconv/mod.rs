@@ -44,7 +44,7 @@ pub fn qs8_dwconv(
 ) {
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     if crate::kernels::qs8_gemm::usdot_exact() && usdot::covers(g) {
-        return run::<_, USDOT>(g, input, pad_value, weights, req, output);
+        return qs8_dwconv_usdot_relaxed(g, input, pad_value, weights, req, output);
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     qs8_dwconv_simd128(g, input, pad_value, weights, req, output);

@@ -19,6 +19,8 @@ use core::arch::wasm32::*;
 
 use super::simd128::Tiles;
 use super::BLOCK;
+use crate::kernels::qs8_gemm::to_u8;
+use crate::kernels::qs8_requant::to_v128;
 use crate::kernels::ConvGeometry;
 
 /// Bytes one load brings.
@@ -75,7 +77,7 @@ impl BytePlane {
             })
             .collect();
         BytePlane {
-            data: vec![byte(pad_value); rows * width + LOAD],
+            data: vec![to_u8(pad_value); rows * width + LOAD],
             width,
             rows,
             col_step: s,
@@ -84,7 +86,7 @@ impl BytePlane {
             swizzles,
             weights: Vec::with_capacity(g.kh * quads),
             init: i32x4_splat(0),
-            pad: byte(pad_value),
+            pad: to_u8(pad_value),
         }
     }
 
@@ -138,7 +140,7 @@ impl BytePlane {
             } else {
                 // The plane's last values: too few to load 16.
                 for (d, &v) in dst[full..n].iter_mut().zip(&src[full..n]) {
-                    *d = byte(v);
+                    *d = to_u8(v);
                 }
             }
         }
@@ -194,16 +196,4 @@ impl Tiles for BytePlane {
             _ => self.tile_quads::<N, 2>(bases),
         }
     }
-}
-
-/// `x + 128` as a byte (the dot's unsigned operand).
-#[inline(always)]
-fn byte(x: i8) -> u8 {
-    (x as u8) ^ 0x80
-}
-
-/// 16 bytes as a v128.
-fn to_v128(x: [u8; 16]) -> v128 {
-    // SAFETY: 16 bytes, read unaligned.
-    unsafe { v128_load(x.as_ptr().cast::<v128>()) }
 }

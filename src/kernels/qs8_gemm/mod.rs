@@ -27,6 +27,8 @@ mod simd128;
 #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
 mod usdot;
 
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub(crate) use pack::to_u8;
 pub use scalar::qs8_gemm_4x8c2_scalar;
 #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
 pub use scalar::qs8_gemm_4x8c4_scalar;

@@ -136,7 +136,7 @@ fn interleave8_simd128<const NR: usize>(r0: &[i8; NR], r1: &[i8; NR], out: &mut 
 /// subtracted through the rows' starting values).
 #[cfg(any(not(target_arch = "wasm32"), target_feature = "relaxed-simd"))]
 #[inline(always)]
-pub(super) fn to_u8(x: i8) -> u8 {
+pub(crate) fn to_u8(x: i8) -> u8 {
     (x as u8) ^ 0x80
 }
 

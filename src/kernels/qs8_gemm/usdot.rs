@@ -14,6 +14,8 @@ use core::arch::wasm32::*;
 use core::hint::black_box;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use crate::kernels::qs8_requant::to_v128;
+
 /// 0 not probed yet, 1 exact, 2 not.
 static USDOT: AtomicU8 = AtomicU8::new(0);
 
@@ -60,13 +62,6 @@ fn probe() -> bool {
         let got = i32x4_relaxed_dot_i8x16_i7x16_add(va, vb, i32x4_splat(black_box(c)));
         crate::kernels::qs8_requant::to_array::<[i32; 4]>(got) == want
     })
-}
-
-/// 16 bytes as a v128.
-fn to_v128<T: Copy>(x: [T; 16]) -> v128 {
-    assert_eq!(core::mem::size_of::<[T; 16]>(), 16);
-    // SAFETY: 16 bytes (asserted), read unaligned.
-    unsafe { v128_load(x.as_ptr().cast::<v128>()) }
 }
 
 /// 4x8 relaxed-SIMD microkernel on the c4 packing: 8 i32x4 accumulators (4 rows x 2 vectors).

@@ -387,6 +387,16 @@ pub(crate) fn load_i32x4(s: &[i32]) -> v128 {
     unsafe { v128_load(s.as_ptr().cast::<v128>()) }
 }
 
+/// The 16 bytes of `x` as a v128 (the inverse of [`to_array`]; the relaxed-SIMD kernels'
+/// constants and probe).
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+#[inline(always)]
+pub(crate) fn to_v128<T: Copy>(x: [T; 16]) -> v128 {
+    const { assert!(core::mem::size_of::<[T; 16]>() == 16) };
+    // SAFETY: 16 bytes (asserted), read unaligned.
+    unsafe { v128_load(x.as_ptr().cast::<v128>()) }
+}
+
 /// The 16 bytes of `v` as an array of `T` (`T` is a 16-byte plain-old-data array).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
