@@ -1,11 +1,11 @@
-//! int8 Add: the scalar kernel against the real-valued sum (within one code), and on
-//! wasm32+simd128 the SIMD128 kernel against the scalar one, bit for bit, on random scales and
-//! zero points and odd lengths.
+//! int8 Add: the scalar kernel against the real-valued sum (within one code), and the table
+//! of results (the kernel) against the scalar kernel on every pair of codes and on tensors
+//! split across threads.
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use quantscope::kernels::qs8_add::{qs8_add, qs8_add_scalar, QAdd};
+use quantscope::kernels::qs8_add::{qs8_add, qs8_add_scalar, QAdd, QAddTable};
 use quantscope::quant::Multiplier;
 
 #[path = "common/xorshift.rs"]
@@ -56,16 +56,23 @@ fn scalar_add_is_the_real_sum_within_one_code() {
 }
 
 #[test]
-fn add_kernel_matches_scalar_bit_for_bit() {
-    let mut rng = Rng(0xadd);
-    for len in [0usize, 1, 15, 16, 17, 33, 100, 1000] {
-        for _ in 0..20 {
-            let (p, _, _) = params(&mut rng);
+fn the_add_table_holds_every_pairs_result() {
+    let mut rng = Rng(0x7ab1e);
+    for _ in 0..4 {
+        let (p, _, _) = params(&mut rng);
+        let table = QAddTable::new(&p);
+        for a in i8::MIN..=i8::MAX {
+            for b in i8::MIN..=i8::MAX {
+                assert_eq!(table.get(a, b), p.apply(a, b), "{p:?}: a {a} b {b}");
+            }
+        }
+        // The table kernel over tensors (odd lengths, and long enough to split in threads).
+        for len in [0usize, 1, 17, 20_000] {
             let a: Vec<i8> = (0..len).map(|_| rng.i8()).collect();
             let b: Vec<i8> = (0..len).map(|_| rng.i8()).collect();
             let (mut want, mut got) = (vec![0i8; len], vec![0i8; len]);
             qs8_add_scalar(&p, &a, &b, &mut want);
-            qs8_add(&p, &a, &b, &mut got);
+            qs8_add(&table, &a, &b, &mut got);
             assert_eq!(got, want, "len {len}, {p:?}");
         }
     }

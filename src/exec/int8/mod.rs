@@ -22,7 +22,7 @@ use crate::ir::ops::source_indices;
 use crate::ir::{Op, Tensor, ValueId};
 use crate::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, Scaling};
 use crate::kernels::parallel;
-use crate::kernels::qs8_add::{qs8_add, QAdd};
+use crate::kernels::qs8_add::{qs8_add, QAdd, QAddTable};
 use crate::kernels::qs8_lut::qs8_lut;
 use crate::kernels::qs8_mul::{qs8_mul, QMul};
 use crate::quant::lower::ADD_LEFT_SHIFT;
@@ -38,7 +38,8 @@ use std::sync::Mutex;
 enum QKernel {
     Conv(QConvPlan),
     Gemm(QGemmPlan),
-    Add(QAdd),
+    /// Add, as the table of its results.
+    Add(QAddTable),
     /// `y = a * b`, `b` one value per `block` values of `a` (operands swapped from the node's
     /// when `swap`).
     Mul {
@@ -164,13 +165,13 @@ impl Int8Executor {
                     (xs, &params(&q, x)?),
                     &params(&q, n.outputs[0])?,
                 )),
-                (Op::Add, QLayer::Add { a, b, out }) => QKernel::Add(QAdd {
+                (Op::Add, QLayer::Add { a, b, out }) => QKernel::Add(QAddTable::new(&QAdd {
                     a: (*a, params(&q, n.inputs[0])?.zero_point),
                     b: (*b, params(&q, n.inputs[1])?.zero_point),
                     out: (*out, params(&q, n.outputs[0])?.zero_point),
                     left_shift: ADD_LEFT_SHIFT,
                     clamp: ops::codes(&params(&q, n.outputs[0])?),
-                }),
+                })),
                 (Op::Mul, QLayer::Mul { out }) => {
                     let (sa, sb) = (g.shape(n.inputs[0]), g.shape(n.inputs[1]));
                     let (block, swap) = match Op::broadcast_block(sa, sb) {
@@ -402,7 +403,7 @@ impl Int8Executor {
         match &step.kernel {
             QKernel::Conv(c) => c.run(ins[0], &mut y, &mut ws.cols),
             QKernel::Gemm(gm) => gm.run(ins[0], &mut y, &mut ws.tmp),
-            QKernel::Add(a) => qs8_add(a, ins[0], ins[1], &mut y),
+            QKernel::Add(t) => qs8_add(t, ins[0], ins[1], &mut y),
             QKernel::Mul { mul, block, swap } => {
                 let (a, b) = if *swap {
                     (ins[1], ins[0])
