@@ -382,6 +382,14 @@ function report(rows, skipped, kernels, meta) {
     for (const k of kernels) {
       for (const g of k.gemm_f32 ?? []) md.push(`| ${k.threads} | ${g.m} x ${g.k} x ${g.n} | ${fmt(g.gops)} |`);
     }
+    const dw = kernels.filter((k) => k.dwconv_ms != null);
+    if (dw.length) {
+      md.push('', 'The int8 depthwise kernel (`qs8_dwconv`) on EfficientNet-Lite0\'s 16 depthwise layers, each ' +
+        'alone and in cache, rows in the fused float form the model\'s get (compare the profile\'s ' +
+        '"Conv depthwise"), ms, the sum of each layer\'s best of at least 5 calls and 20 ms:', '',
+        '| threads | ms |', '|---:|---:|');
+      for (const k of dw) md.push(`| ${k.threads} | ${k.dwconv_ms.toFixed(2)} |`);
+    }
   }
   return `${md.join('\n')}\n`;
 }

@@ -65,11 +65,13 @@ pub fn build_info() -> Result<JsValue, JsError> {
     })
 }
 
-/// `{ ukernel, output_stage, peak_op, peak_gops, gemm: [{ m, k, n, gops }], gemm_f32: [...] }`:
-/// the int8 GEMM kernel's speed on EfficientNet-Lite0 shapes beside the machine's int8 ceiling
-/// (a register-only loop of the kernel's dot instruction, `peak_op`), with the requantization
-/// form its rows got (`output_stage`), and the f32 GEMM's (ReLU6 epilogue) on the same shapes,
-/// in GOP/s (2 ops per multiply-add), best of at least 5 calls and 20 ms.
+/// `{ ukernel, output_stage, peak_op, peak_gops, gemm: [{ m, k, n, gops }], gemm_f32: [...],
+/// dwconv_ms }`: the int8 GEMM kernel's speed on EfficientNet-Lite0 shapes beside the
+/// machine's int8 ceiling (a register-only loop of the kernel's dot instruction, `peak_op`),
+/// with the requantization form its rows got (`output_stage`), and the f32 GEMM's (ReLU6
+/// epilogue) on the same shapes, in GOP/s (2 ops per multiply-add), best of at least 5 calls
+/// and 20 ms; and the int8 depthwise kernel's time over Lite0's 16 depthwise layers (each
+/// alone, in cache, its rows in the float form a model's get), ms.
 #[wasm_bindgen(js_name = kernelBench)]
 pub fn kernel_bench() -> Result<JsValue, JsError> {
     use crate::kernels::f32_gemm::{f32_gemm, PackedA};
@@ -94,6 +96,7 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
         peak_gops: f64,
         gemm: Vec<Gemm>,
         gemm_f32: Vec<Gemm>,
+        dwconv_ms: f64,
     }
     // The best of at least 5 calls and 20 ms: a team's helper, parked between teams, can join
     // milliseconds after the team starts (measured in Chromium: the first 1-3 ms of calls ran
@@ -163,7 +166,60 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
         });
         gemm_f32.push(Gemm { m, k, n, gops });
     }
+    // Lite0's depthwise layers `(channels, input size, k, stride, count)`, SAME padding.
+    let mut dwconv_ms = 0.0;
+    for (c, hw, k, s, count) in [
+        (32usize, 112usize, 3usize, 1usize, 1usize),
+        (96, 112, 3, 2, 1),
+        (144, 56, 3, 1, 1),
+        (144, 56, 5, 2, 1),
+        (240, 28, 5, 1, 1),
+        (240, 28, 3, 2, 1),
+        (480, 14, 3, 1, 2),
+        (480, 14, 5, 1, 1),
+        (672, 14, 5, 1, 2),
+        (672, 14, 5, 2, 1),
+        (1152, 7, 5, 1, 3),
+        (1152, 7, 3, 1, 1),
+    ] {
+        use crate::kernels::{qs8_dwconv::qs8_dwconv, ConvGeometry};
+        let out = hw.div_ceil(s);
+        let pad = ((out - 1) * s + k).saturating_sub(hw) / 2;
+        let g = ConvGeometry {
+            channels: c,
+            in_h: hw,
+            in_w: hw,
+            out_h: out,
+            out_w: out,
+            kh: k,
+            kw: k,
+            stride: [s, s],
+            dilation: [1, 1],
+            pad: [pad, pad],
+        };
+        let x: Vec<i8> = (0..c * hw * hw).map(|i| (i * 13 % 255) as i8).collect();
+        let w: Vec<i8> = (0..c * k * k).map(|i| (i * 7 % 255) as i8).collect();
+        let bias = vec![0; c];
+        let mult = vec![mult; c];
+        let float_forms = F32Requant::for_weight_rows(&mult, (&w, k * k), &bias, 0, 0, i8::MAX);
+        let req = Requant {
+            bias: &bias,
+            multiplier: &mult,
+            zero_point: 0,
+            min: 0,
+            max: i8::MAX,
+            float_forms: &float_forms,
+        };
+        let mut y = vec![0i8; c * out * out];
+        let macs = c * out * out * k * k;
+        let gops = best(&mut || {
+            qs8_dwconv(&g, &x, 0, &w, &req, &mut y);
+            macs as u64
+        });
+        dwconv_ms += count as f64 * 2.0 * macs as f64 / gops / 1e6;
+    }
     to_js(&KernelBench {
+        dwconv_ms,
         ukernel: format!("{:?}", QGemmUkernel::best()),
         output_stage,
         peak_op,
