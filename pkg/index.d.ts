@@ -645,7 +645,8 @@ export declare class Quantscope {
   /**
    * The int8 GEMM kernel's speed on fixed layer shapes (EfficientNet-Lite0's) beside the machine's int8 ceiling
    * (a register-only loop of the microkernel's dot instruction, `peak_op`), and the f32 GEMM's on the same
-   * shapes, in GOP/s. For benchmarks; takes ~2 s.
+   * shapes, in GOP/s; and the int8 depthwise kernel's time over Lite0's depthwise layers. For benchmarks;
+   * takes ~2 s.
    */
   kernelBench(): Promise<{
     /** The int8 microkernel this engine runs (e.g. `UsdotRelaxed4x8`, `Simd128x4x8`). */
@@ -657,6 +658,8 @@ export declare class Quantscope {
     peak_gops: number;
     gemm: { m: number; k: number; n: number; gops: number }[];
     gemm_f32: { m: number; k: number; n: number; gops: number }[];
+    /** ms of the int8 depthwise kernel over Lite0's 16 depthwise layers (each alone, in cache). */
+    dwconv_ms: number;
   }>;
   /** The canonical spec of a variant; rejects with the grammar for a bad one. */
   parseVariant(spec: string): Promise<Variant>;
