@@ -212,9 +212,11 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
         };
         let mut y = vec![0i8; c * out * out];
         let macs = c * out * out * k * k;
-        let gops = best(&mut || {
-            qs8_dwconv(&g, &x, 0, &w, &req, &mut y);
-            macs as u64
+        let gops = crate::kernels::parallel::team(|| {
+            best(&mut || {
+                qs8_dwconv(&g, &x, 0, &w, &req, &mut y);
+                macs as u64
+            })
         });
         dwconv_ms += count as f64 * 2.0 * macs as f64 / gops / 1e6;
     }
