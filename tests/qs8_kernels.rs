@@ -1330,23 +1330,6 @@ fn bench_qs8_kernels_wasm() {
     }
 }
 
-/// EfficientNet-Lite0's depthwise layers `(channels, size, k, stride, count)`.
-#[cfg(target_arch = "wasm32")]
-const LITE0_DW: &[(usize, usize, usize, usize, usize)] = &[
-    (32, 112, 3, 1, 1),
-    (96, 112, 3, 2, 1),
-    (144, 56, 3, 1, 1),
-    (144, 56, 5, 2, 1),
-    (240, 28, 5, 1, 1),
-    (240, 28, 3, 2, 1),
-    (480, 14, 3, 1, 2),
-    (480, 14, 5, 1, 1),
-    (672, 14, 5, 1, 2),
-    (672, 14, 5, 2, 1),
-    (1152, 7, 5, 1, 3),
-    (1152, 7, 3, 1, 1),
-];
-
 /// int8 depthwise on every EfficientNet-Lite0 layer shape in the wasm runtime, timed as the
 /// best of ~20 ms batches (robust to a shared machine), and the network's depthwise total.
 #[cfg(target_arch = "wasm32")]
@@ -1380,7 +1363,7 @@ fn bench_qs8_dwconv_lite0_wasm() {
     }
     let mut rng = Rng::new(11);
     let (mut total, mut total_f, mut total_p) = (0.0, 0.0, 0.0);
-    for &(c, hw, kk, s, count) in LITE0_DW {
+    for &(c, hw, kk, s, count) in quantscope::wasm::LITE0_DEPTHWISE_LAYERS {
         let g = same_geometry(c, hw, kk, s);
         let x = rng.i8s(c * hw * hw);
         let w = rng.i8s(c * kk * kk);

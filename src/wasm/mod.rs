@@ -65,6 +65,23 @@ pub fn build_info() -> Result<JsValue, JsError> {
     })
 }
 
+/// EfficientNet-Lite0's depthwise layers `(channels, input size, k, stride, count)`: the shapes
+/// [`kernel_bench`] and the kernel tests' benchmark time.
+pub const LITE0_DEPTHWISE_LAYERS: &[(usize, usize, usize, usize, usize)] = &[
+    (32, 112, 3, 1, 1),
+    (96, 112, 3, 2, 1),
+    (144, 56, 3, 1, 1),
+    (144, 56, 5, 2, 1),
+    (240, 28, 5, 1, 1),
+    (240, 28, 3, 2, 1),
+    (480, 14, 3, 1, 2),
+    (480, 14, 5, 1, 1),
+    (672, 14, 5, 1, 2),
+    (672, 14, 5, 2, 1),
+    (1152, 7, 5, 1, 3),
+    (1152, 7, 3, 1, 1),
+];
+
 /// `{ ukernel, output_stage, peak_op, peak_gops, gemm: [{ m, k, n, gops }], gemm_f32: [...],
 /// dwconv_ms }`: the int8 GEMM kernel's speed on EfficientNet-Lite0 shapes beside the
 /// machine's int8 ceiling (a register-only loop of the kernel's dot instruction, `peak_op`),
@@ -166,22 +183,9 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
         });
         gemm_f32.push(Gemm { m, k, n, gops });
     }
-    // Lite0's depthwise layers `(channels, input size, k, stride, count)`, SAME padding.
+    // Lite0's depthwise layers, SAME padding.
     let mut dwconv_ms = 0.0;
-    for (c, hw, k, s, count) in [
-        (32usize, 112usize, 3usize, 1usize, 1usize),
-        (96, 112, 3, 2, 1),
-        (144, 56, 3, 1, 1),
-        (144, 56, 5, 2, 1),
-        (240, 28, 5, 1, 1),
-        (240, 28, 3, 2, 1),
-        (480, 14, 3, 1, 2),
-        (480, 14, 5, 1, 1),
-        (672, 14, 5, 1, 2),
-        (672, 14, 5, 2, 1),
-        (1152, 7, 5, 1, 3),
-        (1152, 7, 3, 1, 1),
-    ] {
+    for &(c, hw, k, s, count) in LITE0_DEPTHWISE_LAYERS {
         use crate::kernels::{qs8_dwconv::qs8_dwconv, ConvGeometry};
         let out = hw.div_ceil(s);
         let pad = ((out - 1) * s + k).saturating_sub(hw) / 2;
