@@ -53,7 +53,13 @@ impl QAdd {
 
 /// The 65536 results of one int8 Add, one per pair of input codes: `y = table[a, b]`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct QAddTable(Box<[i8]>);
+pub struct QAddTable(Box<[i8; 1 << 16]>);
+
+/// The table entry of the codes `a`, `b`: `a`'s byte, then `b`'s.
+#[inline(always)]
+fn index(a: i8, b: i8) -> usize {
+    usize::from(a as u8) << 8 | usize::from(b as u8)
+}
 
 impl core::fmt::Debug for QAddTable {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -70,29 +76,29 @@ impl QAddTable {
             sa[usize::from(i)] = p.scaled(q, p.a);
             sb[usize::from(i)] = p.scaled(q, p.b);
         }
-        let table = (0..1usize << 16)
+        let table: Box<[i8]> = (0..1usize << 16)
             .map(|i| p.sum(sa[i >> 8] + sb[i & 255]))
             .collect();
-        QAddTable(table)
+        QAddTable(table.try_into().expect("65536 results"))
     }
 
     /// The result for the codes `a`, `b`.
     #[inline(always)]
     pub fn get(&self, a: i8, b: i8) -> i8 {
-        self.0[usize::from(a as u8) << 8 | usize::from(b as u8)]
+        self.0[index(a, b)]
     }
 }
 
 /// `y = a + b` in int8 (operands of one shape) from the table of `p`'s results; with the
 /// `threads` feature, large tensors are split into pieces across the threads.
 pub fn qs8_add(t: &QAddTable, a: &[i8], b: &[i8], y: &mut [i8]) {
-    let table: &[i8; 1 << 16] = t.0.as_ref().try_into().expect("65536 results");
+    let table = &t.0;
     // Worth splitting across threads as the arithmetic was (split at 16 multiply-adds a
     // value, that took half its time at 2 threads in Lite0; at 2 a value, most Adds ran on
     // one thread: 0.13-0.14 -> 0.18 ms): a lookup is half the arithmetic's time.
     super::parallel::elementwise(y, 16, 8, |at, y| {
         for ((y, &a), &b) in y.iter_mut().zip(&a[at.clone()]).zip(&b[at]) {
-            *y = table[usize::from(a as u8) << 8 | usize::from(b as u8)];
+            *y = table[index(a, b)];
         }
     });
 }
