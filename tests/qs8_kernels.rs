@@ -13,7 +13,8 @@ use quantscope::kernels::f32_im2col::im2col;
 use quantscope::kernels::f32_qs8_vcvt::{f32_qs8_vcvt, f32_qs8_vcvt_scalar, Scaling};
 use quantscope::kernels::f32_rminmax::{f32_rminmax, f32_rminmax_scalar};
 use quantscope::kernels::qs8_dwconv::{
-    qs8_dwconv, qs8_dwconv_f32, qs8_dwconv_f32_scalar, qs8_dwconv_scalar,
+    qs8_dwconv, qs8_dwconv_f32, qs8_dwconv_f32_scalar, qs8_dwconv_prepared, qs8_dwconv_scalar,
+    Qs8DwFilters,
 };
 use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
 use quantscope::kernels::qs8_peak::qs8_dot_peak;
@@ -945,11 +946,17 @@ fn qs8_dwconv_matches_reference() {
         let params = Params::random(&mut rng, g.channels);
         let acc = dwconv_acc(&g, &x, pad, &w);
         let plane = g.out_h * g.out_w;
+        // Prepared once, then run with every output stage (as a model's layer, run after run).
+        let filters = Qs8DwFilters::new(&g, &w);
+        assert_eq!(filters.weights(), &w[..]);
         for req in params.requants(&mut rng) {
             let want = requant_rows_ref(&req, &acc, plane);
             let mut got = vec![0x55i8; want.len()];
             qs8_dwconv(&g, &x, pad, &w, &req, &mut got);
             assert_i8_eq(&format!("qs8_dwconv {g:?} {req:?}"), &got, &want);
+            let mut got = vec![0x55i8; want.len()];
+            qs8_dwconv_prepared(&g, &x, pad, &filters, &req, &mut got);
+            assert_i8_eq(&format!("qs8_dwconv_prepared {g:?} {req:?}"), &got, &want);
             let mut scalar = vec![0x55i8; want.len()];
             qs8_dwconv_scalar(&g, &x, pad, &w, &req, &mut scalar);
             assert_i8_eq(&format!("qs8_dwconv_scalar {g:?}"), &scalar, &want);
@@ -1383,7 +1390,9 @@ fn bench_qs8_dwconv_lite0_wasm() {
             ..req
         };
         let mut y = vec![0i8; c * g.out_h * g.out_w];
-        let t = best(|| qs8_dwconv(&g, &x, 3, &w, &req, &mut y));
+        // Filters prepared once, as a model's layer is.
+        let filters = Qs8DwFilters::new(&g, &w);
+        let t = best(|| qs8_dwconv_prepared(&g, &x, 3, &filters, &req, &mut y));
         let deq = params.dequants()[1];
         let mut yf = vec![0f32; c * g.out_h * g.out_w];
         let tf = best(|| qs8_dwconv_f32(&g, &x, 3, &w, &deq, &mut yf));

@@ -186,7 +186,8 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
     // Lite0's depthwise layers, SAME padding.
     let mut dwconv_ms = 0.0;
     for &(c, hw, k, s, count) in LITE0_DEPTHWISE_LAYERS {
-        use crate::kernels::{qs8_dwconv::qs8_dwconv, ConvGeometry};
+        use crate::kernels::qs8_dwconv::{qs8_dwconv_prepared, Qs8DwFilters};
+        use crate::kernels::ConvGeometry;
         let out = hw.div_ceil(s);
         let pad = ((out - 1) * s + k).saturating_sub(hw) / 2;
         let g = ConvGeometry {
@@ -216,9 +217,11 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
         };
         let mut y = vec![0i8; c * out * out];
         let macs = c * out * out * k * k;
+        // Prepared once, as a model's layer is.
+        let filters = Qs8DwFilters::new(&g, &w);
         let gops = crate::kernels::parallel::team(|| {
             best(&mut || {
-                qs8_dwconv(&g, &x, 0, &w, &req, &mut y);
+                qs8_dwconv_prepared(&g, &x, 0, &filters, &req, &mut y);
                 macs as u64
             })
         });

@@ -13,11 +13,11 @@ use crate::exec::float::buffers::scratch;
 use crate::exec::float::conv::{ConvKind, ConvShape};
 use crate::ir::ops::{Conv, Gemm};
 use crate::kernels::f32_im2col::im2col;
-use crate::kernels::qs8_dwconv::qs8_dwconv;
+use crate::kernels::qs8_dwconv::{qs8_dwconv, qs8_dwconv_prepared, Qs8DwFilters};
 use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA, QGemmUkernel};
 use crate::kernels::qs8_requant::Requant;
 use crate::kernels::qs8_unpack::{qs8_rows_decode, CodeBits};
-use crate::kernels::transpose;
+use crate::kernels::{transpose, ConvGeometry};
 use crate::quant::f32_requant::F32Requant;
 use crate::quant::lower::QLinear;
 use crate::quant::weights::QuantizedWeights;
@@ -107,10 +107,11 @@ fn pack_gemm_weights(w: &QuantizedWeights, rows: std::ops::Range<usize>, k: usiz
     }
 }
 
-/// Depthwise filters `[C, kh * kw]`: int8, or packed codes decoded per run (a few KiB).
+/// Depthwise filters `[C, kh * kw]`: int8 (prepared for the kernel once), or packed codes
+/// decoded per run (a few KiB).
 #[derive(Clone, Debug)]
 enum DepthwiseWeights {
-    I8(Vec<i8>),
+    I8(Qs8DwFilters),
     Codes {
         bits: CodeBits,
         packed: Vec<u8>,
@@ -120,7 +121,7 @@ enum DepthwiseWeights {
 }
 
 impl DepthwiseWeights {
-    fn new(w: &QuantizedWeights) -> Self {
+    fn new(g: &ConvGeometry, w: &QuantizedWeights) -> Self {
         match w.packed_code_bits() {
             Some(bits) => DepthwiseWeights::Codes {
                 bits,
@@ -128,14 +129,22 @@ impl DepthwiseWeights {
                 tables: code_tables(w),
                 taps: w.cols(),
             },
-            None => DepthwiseWeights::I8(w.data.clone()),
+            None => DepthwiseWeights::I8(Qs8DwFilters::new(g, &w.data)),
         }
     }
 
-    /// The int8 filters, decoded into `scratch` when packed.
-    fn get<'a>(&'a self, scratch: &'a mut Vec<i8>) -> &'a [i8] {
+    /// `y = req(x * w)` for one group: prepared filters run as they are, packed codes are
+    /// decoded into `scratch` first.
+    fn conv(
+        &self,
+        g: &ConvGeometry,
+        (x, pad): (&[i8], i8),
+        req: &Requant,
+        y: &mut [i8],
+        scratch: &mut Vec<i8>,
+    ) {
         match self {
-            DepthwiseWeights::I8(w) => w,
+            DepthwiseWeights::I8(f) => qs8_dwconv_prepared(g, x, pad, f, req, y),
             DepthwiseWeights::Codes {
                 bits,
                 packed,
@@ -144,7 +153,7 @@ impl DepthwiseWeights {
             } => {
                 scratch.resize(tables.len() * taps, 0);
                 qs8_rows_decode(packed, *bits, tables, *taps, scratch);
-                scratch
+                qs8_dwconv(g, x, pad, scratch, req, y)
             }
         }
     }
@@ -173,7 +182,10 @@ impl QConvPlan {
     ) -> QConvPlan {
         let shape = ConvShape::new(conv, xs, ys);
         let (depthwise, packs) = if shape.kind == ConvKind::Depthwise {
-            (Some(DepthwiseWeights::new(&lin.weights)), Vec::new())
+            (
+                Some(DepthwiseWeights::new(&shape.geom, &lin.weights)),
+                Vec::new(),
+            )
         } else {
             let (k, per) = (shape.k(), shape.out_per_group);
             let packs = (0..shape.groups)
@@ -198,7 +210,7 @@ impl QConvPlan {
     /// Bytes of the weights as the plan holds them (packed codes stay packed).
     pub(super) fn weight_bytes(&self) -> usize {
         let depthwise = match &self.depthwise {
-            Some(DepthwiseWeights::I8(w)) => w.len(),
+            Some(DepthwiseWeights::I8(f)) => f.weights().len(),
             Some(DepthwiseWeights::Codes { packed, tables, .. }) => {
                 packed.len() + 16 * tables.len()
             }
@@ -213,9 +225,8 @@ impl QConvPlan {
         let s = &self.shape;
         let (g, n) = (&s.geom, s.out_plane());
         if let Some(d) = &self.depthwise {
-            let w = d.get(cols);
             s.for_each_group(x, y, |_, rows, xg, yg| {
-                qs8_dwconv(g, xg, self.pad, w, &self.stage.rows(rows), yg)
+                d.conv(g, (xg, self.pad), &self.stage.rows(rows), yg, cols)
             });
             return;
         }

@@ -30,10 +30,64 @@ use super::ConvGeometry;
 use crate::kernels::padded_plane::PaddedPlane;
 use pad::padded_plane;
 
+/// Depthwise filters `[channels, kh * kw]` prepared once for the kernel that runs their
+/// geometry: in relaxed-SIMD builds where the usdot kernel runs, each channel's taps as the
+/// int8 quads its dots splat and `128 * sum(w)` (a model's layer prepares them once, not once
+/// per channel and run).
+#[derive(Clone, Debug)]
+pub struct Qs8DwFilters {
+    weights: Vec<i8>,
+    /// Always `None` in builds without the usdot kernel.
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", target_feature = "relaxed-simd")),
+        allow(dead_code)
+    )]
+    usdot: Option<UsdotFilters>,
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+use usdot::Filters as UsdotFilters;
+
+/// No usdot kernel in this build: there are never filters for it.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+#[derive(Clone, Debug)]
+enum UsdotFilters {}
+
+impl Qs8DwFilters {
+    /// Prepares `weights [channels, kh, kw]` for the convolution `g`.
+    pub fn new(g: &ConvGeometry, weights: &[i8]) -> Self {
+        assert_eq!(
+            weights.len(),
+            g.channels * g.kh * g.kw,
+            "qs8_dwconv: weights"
+        );
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        let usdot = usdot_runs(g).then(|| usdot::Filters::new(g, weights));
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+        let usdot = None;
+        Qs8DwFilters {
+            weights: weights.to_vec(),
+            usdot,
+        }
+    }
+
+    /// The filters as given, `[channels, kh, kw]`.
+    pub fn weights(&self) -> &[i8] {
+        &self.weights
+    }
+}
+
+/// Whether [`qs8_dwconv`] runs the usdot kernel for `g` on this engine.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+fn usdot_runs(g: &ConvGeometry) -> bool {
+    crate::kernels::qs8_gemm::usdot_exact() && usdot::covers(g)
+}
+
 /// `output[c, i, j] = req_c(sum_{u,v} w[c, u, v] * x[c, i*s + u*d - pad, ...])` for one image,
 /// out-of-image taps reading `pad_value`: `input [channels, in_h, in_w]`,
 /// `weights [channels, kh, kw]`, `output [channels, out_h, out_w]`, int8. Uses SIMD128 on
-/// wasm32+simd128, the scalar kernel elsewhere.
+/// wasm32+simd128, the scalar kernel elsewhere. Prepares the filters on each call; a model
+/// prepares them once ([`qs8_dwconv_prepared`]).
 pub fn qs8_dwconv(
     g: &ConvGeometry,
     input: &[i8],
@@ -42,9 +96,23 @@ pub fn qs8_dwconv(
     req: &Requant,
     output: &mut [i8],
 ) {
+    let filters = Qs8DwFilters::new(g, weights);
+    qs8_dwconv_prepared(g, input, pad_value, &filters, req, output);
+}
+
+/// [`qs8_dwconv`] with filters prepared for `g` ([`Qs8DwFilters::new`]).
+pub fn qs8_dwconv_prepared(
+    g: &ConvGeometry,
+    input: &[i8],
+    pad_value: i8,
+    filters: &Qs8DwFilters,
+    req: &Requant,
+    output: &mut [i8],
+) {
+    let weights = filters.weights();
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-    if crate::kernels::qs8_gemm::usdot_exact() && usdot::covers(g) {
-        return qs8_dwconv_usdot_relaxed(g, input, pad_value, weights, req, output);
+    if let Some(prepared) = &filters.usdot {
+        return run::<_, USDOT>(g, input, pad_value, (weights, Some(prepared)), req, output);
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     qs8_dwconv_simd128(g, input, pad_value, weights, req, output);
@@ -62,9 +130,9 @@ pub fn qs8_dwconv_f32(
     output: &mut [f32],
 ) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    run::<_, SIMD128>(g, input, pad_value, weights, deq, output);
+    run::<_, SIMD128>(g, input, pad_value, (weights, None), deq, output);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    run::<_, SCALAR>(g, input, pad_value, weights, deq, output);
+    run::<_, SCALAR>(g, input, pad_value, (weights, None), deq, output);
 }
 
 /// [`qs8_dwconv`] with the scalar kernel (8 output columns per block), on every target.
@@ -76,7 +144,7 @@ pub fn qs8_dwconv_scalar(
     req: &Requant,
     output: &mut [i8],
 ) {
-    run::<_, SCALAR>(g, input, pad_value, weights, req, output);
+    run::<_, SCALAR>(g, input, pad_value, (weights, None), req, output);
 }
 
 /// [`qs8_dwconv_f32`] with the scalar kernel, on every target.
@@ -88,7 +156,7 @@ pub fn qs8_dwconv_f32_scalar(
     deq: &Dequant,
     output: &mut [f32],
 ) {
-    run::<_, SCALAR>(g, input, pad_value, weights, deq, output);
+    run::<_, SCALAR>(g, input, pad_value, (weights, None), deq, output);
 }
 
 /// [`qs8_dwconv`] with the SIMD128 kernel (each channel widened once into int16 pairs of
@@ -102,7 +170,7 @@ pub fn qs8_dwconv_simd128(
     req: &Requant,
     output: &mut [i8],
 ) {
-    run::<_, SIMD128>(g, input, pad_value, weights, req, output);
+    run::<_, SIMD128>(g, input, pad_value, (weights, None), req, output);
 }
 
 /// Whether [`qs8_dwconv_usdot_relaxed`] computes `g` (filters of up to 8 columns whose taps,
@@ -125,7 +193,8 @@ pub fn qs8_dwconv_usdot_relaxed(
     req: &Requant,
     output: &mut [i8],
 ) {
-    run::<_, USDOT>(g, input, pad_value, weights, req, output);
+    let prepared = usdot::Filters::new(g, weights);
+    run::<_, USDOT>(g, input, pad_value, (weights, Some(&prepared)), req, output);
 }
 
 /// Which kernel [`run`] uses: a const parameter, so that each entry point compiles only its
@@ -158,15 +227,18 @@ pub(super) struct ChannelArgs<'a> {
     channel: usize,
 }
 
-/// Checks shapes, then for each channel fills the padded plane and runs the kernel over it.
+/// Checks shapes, then for each channel fills the padded plane and runs the kernel over it
+/// (`prepared`: the filters prepared for the usdot kernel, which it needs).
 fn run<S: OutputStage, const KERNEL: u8>(
     g: &ConvGeometry,
     input: &[i8],
     pad_value: i8,
-    weights: &[i8],
+    (weights, prepared): (&[i8], Option<&UsdotFilters>),
     stage: &S,
     output: &mut [S::Out],
 ) {
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+    let _ = prepared;
     let (plane_in, plane_out, taps_n) = (g.in_h * g.in_w, g.out_h * g.out_w, g.kh * g.kw);
     assert_eq!(input.len(), g.channels * plane_in, "qs8_dwconv: input");
     assert_eq!(weights.len(), g.channels * taps_n, "qs8_dwconv: weights");
@@ -212,11 +284,16 @@ fn run<S: OutputStage, const KERNEL: u8>(
         let planes = out.chunks_exact_mut(plane_out).enumerate();
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
         if KERNEL == USDOT {
+            let prepared = prepared.expect("qs8_dwconv: the usdot kernel without its filters");
             let mut bytes = usdot::BytePlane::new(g, pad_value);
             for (i, out_c) in planes {
                 let (c, args) = (c0 + i, args(c0 + i));
                 // From the channel's plane on: its last row loads whole 16-value chunks.
-                bytes.fill(g, &input[c * plane_in..], (args.weights, stage.bias(c)));
+                bytes.fill(
+                    g,
+                    &input[c * plane_in..],
+                    prepared.channel(c, stage.bias(c)),
+                );
                 simd128::dwconv_rows(&args, stage, &bytes, out_c);
             }
             return;

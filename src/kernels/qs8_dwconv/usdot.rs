@@ -34,6 +34,50 @@ pub(super) fn covers(g: &ConvGeometry) -> bool {
     (1..=8).contains(&g.kw) && 3 * g.stride[1] + (g.kw - 1) * g.dilation[1] < LOAD
 }
 
+/// A layer's filters as the kernel reads them, prepared once: each channel's taps in quads
+/// (`[kh][quads]`, little-endian u32 of 4 int8 weights, taps past `kw` 0) and
+/// `128 * sum(w)`.
+#[derive(Clone, Debug)]
+pub(super) struct Filters {
+    quads: Vec<u32>,
+    sums: Vec<i32>,
+    /// Quads per channel.
+    per_channel: usize,
+}
+
+impl Filters {
+    /// The filters `weights [channels, kh, kw]` of `g`.
+    pub(super) fn new(g: &ConvGeometry, weights: &[i8]) -> Self {
+        let taps = g.kh * g.kw;
+        let quads = weights
+            .chunks_exact(g.kw.max(1))
+            .flat_map(|row| row.chunks(4))
+            .map(|quad| {
+                u32::from_le_bytes(core::array::from_fn(|i| {
+                    quad.get(i).map_or(0, |&v| v as u8)
+                }))
+            })
+            .collect();
+        let sums = weights
+            .chunks_exact(taps.max(1))
+            .map(|w| 128 * w.iter().map(|&v| i32::from(v)).sum::<i32>())
+            .collect();
+        Filters {
+            quads,
+            sums,
+            per_channel: g.kh * g.kw.div_ceil(4),
+        }
+    }
+
+    /// Channel `c`'s quads and the value its sums start from (`bias - 128 * sum(w)`).
+    pub(super) fn channel(&self, c: usize, bias: i32) -> (&[u32], i32) {
+        (
+            &self.quads[c * self.per_channel..][..self.per_channel],
+            bias.wrapping_sub(self.sums[c]),
+        )
+    }
+}
+
 /// The per-call byte plane, reused across channels.
 pub(super) struct BytePlane {
     /// Padded rows of `x + 128`, `width` bytes each (plus one load of slack).
@@ -92,17 +136,12 @@ impl BytePlane {
 
     /// Copies the channel plane at the start of `x` (`[in_h, in_w]`, then whatever follows
     /// it: the next channels, which let whole 16-value loads read the last row) into the
-    /// byte plane as `x + 128`, and prepares the channel's `kh * kw` weights `w` and `bias`.
-    pub(super) fn fill(&mut self, g: &ConvGeometry, x: &[i8], (w, bias): (&[i8], i32)) {
-        let sum: i32 = w.iter().map(|&v| i32::from(v)).sum();
-        self.init = i32x4_splat(bias.wrapping_sub(128 * sum));
+    /// byte plane as `x + 128`, and splats the channel's weight quads; its sums start from
+    /// `init` ([`Filters::channel`]).
+    pub(super) fn fill(&mut self, g: &ConvGeometry, x: &[i8], (quads, init): (&[u32], i32)) {
+        self.init = i32x4_splat(init);
         self.weights.clear();
-        for row in w.chunks_exact(g.kw) {
-            for quad in row.chunks(4) {
-                let b: [u8; 4] = core::array::from_fn(|i| quad.get(i).map_or(0, |&v| v as u8));
-                self.weights.push(u32x4_splat(u32::from_le_bytes(b)));
-            }
-        }
+        self.weights.extend(quads.iter().map(|&q| u32x4_splat(q)));
         let (top, left) = (g.pad[0], g.pad[1]);
         let n = g.in_w.min(self.width.saturating_sub(left));
         let (pad, flip) = (u8x16_splat(self.pad), u8x16_splat(0x80));
