@@ -77,6 +77,10 @@ pub struct F32Requant {
     /// what its weights can sum to ([`Self::for_rows`]). Only for rows whose sums stay in it:
     /// outside it the form may differ, and the SIMD128 kernels skip steps it does not need.
     reach: (i32, i32),
+    /// Whether `w` (before the clamp) can be negative on the reach: at its smallest input, as
+    /// `w` never decreases with the input. Worked out once here, not per row and run by the
+    /// SIMD128 output stage that needs it.
+    negative: bool,
     /// Whether [`Self::find_difference`] found none (only such forms reach the kernels).
     checked: bool,
 }
@@ -125,8 +129,10 @@ impl F32Requant {
             hi: MAGIC + f32::from(max),
             fused: false,
             reach: ALL_INPUTS,
+            negative: true,
             checked: false,
         }
+        .finished()
     }
 
     /// The fused form with `S` = `M` rounded to f32, not checked.
@@ -135,6 +141,21 @@ impl F32Requant {
             fused: true,
             ..Self::candidate(m, zero_point, min, max)
         }
+        .finished()
+    }
+
+    /// The form with the fields that follow from the others worked out.
+    fn finished(self) -> Self {
+        F32Requant {
+            negative: self.unclamped(self.reach.0) <= 0.0,
+            ..self
+        }
+    }
+
+    /// Whether `w` (before the clamp) can be negative on the form's reach (then the SIMD128
+    /// output stage raises it to `MAGIC + min` before taking its bits).
+    pub fn can_be_negative(&self) -> bool {
+        self.negative
     }
 
     /// Whether `x * S + offset` rounds once ([`Self::for_multiplier`] with `fused`).
@@ -249,17 +270,22 @@ impl F32Requant {
         None
     }
 
+    /// `w` for input `x`, before the clamp.
+    #[inline(always)]
+    fn unclamped(&self, x: i32) -> f32 {
+        let xf = x as f32;
+        if self.fused {
+            fused_mul_add(xf, self.scale, self.offset)
+        } else {
+            xf * self.scale + self.nudge.copysign(xf) + self.offset
+        }
+    }
+
     /// The requantized value of `x` (accumulator + bias) in the float form; the SIMD128
     /// kernels compute the same steps lane by lane.
     #[inline(always)]
     pub fn requantize(&self, x: i32) -> i8 {
-        let xf = x as f32;
-        let w = if self.fused {
-            fused_mul_add(xf, self.scale, self.offset)
-        } else {
-            xf * self.scale + self.nudge.copysign(xf) + self.offset
-        };
-        let w = w.max(self.lo).min(self.hi);
+        let w = self.unclamped(x).max(self.lo).min(self.hi);
         (w.to_bits() as i32 - MAGIC.to_bits() as i32) as i8
     }
 }
@@ -310,7 +336,7 @@ fn search(nearest: F32Requant, moves: impl Iterator<Item = (i32, i32)>) -> Optio
             continue;
         }
         match f.find_difference() {
-            None => return Some(F32Requant { checked: true, ..f }),
+            None => return Some(F32Requant { checked: true, ..f }.finished()),
             Some(x) => witnesses.push(x),
         }
     }

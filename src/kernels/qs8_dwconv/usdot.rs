@@ -144,42 +144,53 @@ impl BytePlane {
         self.weights.extend(quads.iter().map(|&q| u32x4_splat(q)));
         let (top, left) = (g.pad[0], g.pad[1]);
         let n = g.in_w.min(self.width.saturating_sub(left));
+        let rows = g.in_h.min(self.rows.saturating_sub(top));
+        if rows == 0 || n == 0 {
+            return;
+        }
         let (pad, flip) = (u8x16_splat(self.pad), u8x16_splat(0x80));
         let lanes = i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         let keep_last = i8x16_gt(i8x16_splat((n % LOAD) as i8), lanes);
-        let full = n / LOAD * LOAD;
-        for y in 0..g.in_h.min(self.rows.saturating_sub(top)) {
-            let (src, dst) = (&x[y * g.in_w..], (y + top) * self.width + left);
-            let dst = &mut self.data[dst..][..n.next_multiple_of(LOAD)];
-            let (sp, dp) = (src.as_ptr(), dst.as_mut_ptr());
-            for c in (0..full).step_by(LOAD) {
-                // SAFETY: c + 16 <= full <= n values of `src` and of `dst`; loads and stores
-                // accept unaligned pointers.
-                unsafe {
-                    let v = v128_load(sp.add(c).cast::<v128>());
-                    v128_store(dp.add(c).cast::<v128>(), v128_xor(v, flip));
+        let (full, stored) = (n / LOAD * LOAD, n.next_multiple_of(LOAD));
+        // One bounds check for all rows (instead of a few per row, which for the 7x7 and
+        // 14x14 layers cost as much as the copies): every row stores `stored` bytes, and reads
+        // them too where the input has them.
+        let first = top * self.width + left;
+        assert!(
+            first + (rows - 1) * self.width + stored <= self.data.len(),
+            "qs8_dwconv usdot: rows outside the byte plane"
+        );
+        let whole_loads = x.len() >= (rows - 1) * g.in_w + stored;
+        let (sp, dp) = (x.as_ptr(), self.data.as_mut_ptr());
+        for y in 0..rows {
+            if !whole_loads && y * g.in_w + stored > x.len() {
+                // The plane's last values: too few to load 16.
+                let dst = &mut self.data[first + y * self.width..][..n];
+                for (d, &v) in dst.iter_mut().zip(&x[y * g.in_w..][..n]) {
+                    *d = to_u8(v);
                 }
-            }
-            if full == n {
                 continue;
             }
-            if src.len() >= full + LOAD {
-                // The last partial chunk stores the padding value past the row, over the
-                // next row's left padding and values, which later rows rewrite (rows go in
-                // increasing order; the data ends one load past the last row).
-                // SAFETY: 16 values of `src` from `full` (tested) and of `dst` (its length
-                // is n rounded up to 16).
-                unsafe {
-                    let v = v128_xor(v128_load(sp.add(full).cast::<v128>()), flip);
+            // SAFETY: `stored` bytes from `y * in_w` are in `x` (whole_loads, or tested just
+            // above) and from `first + y * width` in the plane (asserted above); loads and
+            // stores accept unaligned pointers.
+            unsafe {
+                let (src, dst) = (sp.add(y * g.in_w), dp.add(first + y * self.width));
+                let mut c = 0;
+                while c < full {
+                    let v = v128_load(src.add(c).cast::<v128>());
+                    v128_store(dst.add(c).cast::<v128>(), v128_xor(v, flip));
+                    c += LOAD;
+                }
+                if full < n {
+                    // The last partial chunk stores the padding value past the row, over
+                    // the next row's left padding and values, which later rows rewrite (rows
+                    // go in increasing order; the data ends one load past the last row).
+                    let v = v128_xor(v128_load(src.add(full).cast::<v128>()), flip);
                     v128_store(
-                        dp.add(full).cast::<v128>(),
+                        dst.add(full).cast::<v128>(),
                         v128_bitselect(v, pad, keep_last),
                     );
-                }
-            } else {
-                // The plane's last values: too few to load 16.
-                for (d, &v) in dst[full..n].iter_mut().zip(&src[full..n]) {
-                    *d = to_u8(v);
                 }
             }
         }

@@ -159,14 +159,6 @@ impl F32RequantSimd128 {
     #[inline(always)]
     pub fn new(f: &F32Requant) -> Self {
         let (_, _, min, max) = f.of;
-        // `w` at the smallest input of the form's reach (the rows' sums stay within it), as
-        // `F32Requant::requantize` computes it.
-        let x = f.reach().0 as f32;
-        let w_min = if f.fused {
-            crate::kernels::f32_requant::fused_mul_add(x, f.scale, f.offset)
-        } else {
-            (x * f.scale - f.nudge) + f.offset
-        };
         F32RequantSimd128 {
             fused: f.fused,
             scale: f32x4_splat(f.scale),
@@ -174,7 +166,7 @@ impl F32RequantSimd128 {
             nudged: f.nudge != 0.0,
             offset: f32x4_splat(f.offset),
             lo_bits: i32x4_splat(f.lo.to_bits() as i32),
-            negative: w_min <= 0.0,
+            negative: f.can_be_negative(),
             min: i8x16_splat(min),
             max: i8x16_splat(max),
             clamp: min > i8::MIN || max < i8::MAX,
