@@ -335,10 +335,8 @@ fn along<S: OutputStage, P: Tiles, const N: usize>(
 /// one per tile shape (wasm size).
 #[inline(never)]
 fn store<S: OutputStage>(row: &S::Simd128Row, acc: &[[v128; 2]], at: &[usize], out: &mut [S::Out]) {
-    for (&acc_n, &at_n) in acc.iter().zip(at) {
-        let end = out.len().min(at_n + BLOCK);
-        S::store8_simd128(row, acc_n, &mut out[at_n..end]);
-    }
+    const { assert!(BLOCK == 8) };
+    S::store_blocks_simd128(row, acc, at, out);
 }
 
 /// Rows `i0..i0 + R` of an output at most `NB` blocks wide (`R * NB` blocks at once).

@@ -162,7 +162,7 @@ pub(crate) trait OutputStage: Sync {
         }
     }
 
-    /// One row's constants for [`Self::store8_simd128`], splatted once per row of tiles.
+    /// One row's constants for [`Self::store_blocks_simd128`], splatted once per row of tiles.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     type Simd128Row: Copy;
 
@@ -170,18 +170,24 @@ pub(crate) trait OutputStage: Sync {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128_row(&self, row: usize) -> Self::Simd128Row;
 
-    /// The constants of row `row` for [`Self::store8_simd128`] (by default the same).
+    /// The constants of row `row` for [`Self::store_blocks_simd128`] (by default the same).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128_row8(&self, row: usize) -> Self::Simd128Row {
         self.simd128_row(row)
     }
 
-    /// `dst[j] = apply(row, acc[j] - bias[row])` for 8 accumulators (`acc[0]` lanes 0-3,
-    /// `acc[1]` lanes 4-7) that already hold the row's bias (the depthwise tiles start their
-    /// sums from [`Self::bias`]) with SIMD128; `dst` holds the first `dst.len() <= 8` outputs;
-    /// `row` from [`Self::simd128_row8`].
+    /// For each block `n` of 8 accumulators (`acc[n][0]` lanes 0-3, `acc[n][1]` lanes 4-7)
+    /// that already hold the row's bias (the depthwise tiles start their sums from
+    /// [`Self::bias`]), `out[at[n] + j] = apply(row, acc[n][j] - bias[row])` with SIMD128 for
+    /// the 8 outputs from `at[n]` (fewer where `out` ends first); `row` from
+    /// [`Self::simd128_row8`], whose form is chosen once for all the blocks.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    fn store8_simd128(row: &Self::Simd128Row, acc: [v128; 2], dst: &mut [Self::Out]);
+    fn store_blocks_simd128(
+        row: &Self::Simd128Row,
+        acc: &[[v128; 2]],
+        at: &[usize],
+        out: &mut [Self::Out],
+    );
 
     /// `dst[j] = apply(row, acc[j] - bias[row])` over a row of `dst.len()` outputs with
     /// SIMD128: `acc` already holds the row's bias (the GEMM starts its sums from
@@ -274,18 +280,10 @@ impl OutputStage for Requant<'_> {
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
-    fn store8_simd128(row: &RequantRow, acc: [v128; 2], dst: &mut [i8]) {
-        let y = match &row.q {
-            RowForm::Integer(q) => q.apply8(acc[0], acc[1]),
-            RowForm::Float(f) => f.apply8(acc[0], acc[1]),
-        };
-        if dst.len() == 8 {
-            // SAFETY: `dst` has 8 bytes; the lane store accepts unaligned pointers.
-            unsafe { v128_store64_lane::<0>(y, dst.as_mut_ptr().cast::<u64>()) };
-        } else {
-            let y: [i8; 16] = to_array(y);
-            let n = dst.len();
-            dst.copy_from_slice(&y[..n]);
+    fn store_blocks_simd128(row: &RequantRow, acc: &[[v128; 2]], at: &[usize], out: &mut [i8]) {
+        match &row.q {
+            RowForm::Integer(q) => store_blocks(q, acc, at, out),
+            RowForm::Float(f) => f.store_blocks(acc, at, out),
         }
     }
 
@@ -333,8 +331,11 @@ impl OutputStage for Dequant<'_> {
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
-    fn store8_simd128(row: &DequantRow, acc: [v128; 2], dst: &mut [f32]) {
-        dequant8_simd128(row, acc, dst);
+    fn store_blocks_simd128(row: &DequantRow, acc: &[[v128; 2]], at: &[usize], out: &mut [f32]) {
+        for (&acc_n, &at_n) in acc.iter().zip(at) {
+            let end = out.len().min(at_n + 8);
+            dequant8_simd128(row, acc_n, &mut out[at_n..end]);
+        }
     }
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -410,6 +411,6 @@ pub(crate) fn to_array<T: Copy>(v: v128) -> T {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use simd128::requant_row_simd128;
+use simd128::{requant_row_simd128, store_blocks};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use simd128::{F32RequantSimd128, RequantSimd128};
