@@ -83,24 +83,30 @@ pub(super) fn qgemv_4c2_simd128(a: &[i16], x_pairs: &[i32]) -> [i32; 4] {
         a.len()
     );
     let ap = a.as_ptr();
-    let mut acc = [i32x4_splat(0); 4];
-    let mut p = 0;
-    while p + 4 <= pairs {
-        for (q, acc_q) in acc.iter_mut().enumerate() {
-            // SAFETY: p + q < pairs, so the 8 values at a[8(p+q)..] are in bounds.
-            let va = unsafe { v128_load(ap.add(8 * (p + q)).cast::<v128>()) };
-            *acc_q = i32x4_add(*acc_q, i32x4_dot_i16x8(va, i32x4_splat(x_pairs[p + q])));
-        }
-        p += 4;
-    }
-    while p < pairs {
-        // SAFETY: p < pairs, as above.
+    let sum = four_chains(pairs, |acc, p| {
+        // SAFETY: p < pairs, so the 8 values at a[8p..] are in bounds (asserted above).
         let va = unsafe { v128_load(ap.add(8 * p).cast::<v128>()) };
-        acc[0] = i32x4_add(acc[0], i32x4_dot_i16x8(va, i32x4_splat(x_pairs[p])));
-        p += 1;
+        i32x4_add(acc, i32x4_dot_i16x8(va, i32x4_splat(x_pairs[p])))
+    });
+    lanes(sum)
+}
+
+/// `step` folded over `0..n` in four independent accumulator chains from zero (unrolled by 4
+/// with constant indices, so V8 keeps them in registers: indexed by `i % 4` they were kept in
+/// memory, 36 against 84 GOP/s for the usdot matrix-vector kernel on 1000 x 1280), then added.
+#[inline(always)]
+pub(super) fn four_chains(n: usize, step: impl Fn(v128, usize) -> v128) -> v128 {
+    let mut acc = [i32x4_splat(0); 4];
+    let mut i = 0;
+    while i + 4 <= n {
+        for (t, acc_t) in acc.iter_mut().enumerate() {
+            *acc_t = step(*acc_t, i + t);
+        }
+        i += 4;
     }
-    lanes(i32x4_add(
-        i32x4_add(acc[0], acc[1]),
-        i32x4_add(acc[2], acc[3]),
-    ))
+    while i < n {
+        acc[0] = step(acc[0], i);
+        i += 1;
+    }
+    i32x4_add(i32x4_add(acc[0], acc[1]), i32x4_add(acc[2], acc[3]))
 }
