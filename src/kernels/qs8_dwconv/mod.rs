@@ -96,8 +96,11 @@ pub fn qs8_dwconv(
     req: &Requant,
     output: &mut [i8],
 ) {
-    let filters = Qs8DwFilters::new(g, weights);
-    qs8_dwconv_prepared(g, input, pad_value, &filters, req, output);
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    if usdot_runs(g) {
+        return qs8_dwconv_usdot_relaxed(g, input, pad_value, weights, req, output);
+    }
+    unprepared(g, input, pad_value, weights, req, output);
 }
 
 /// [`qs8_dwconv`] with filters prepared for `g` ([`Qs8DwFilters::new`]).
@@ -114,6 +117,19 @@ pub fn qs8_dwconv_prepared(
     if let Some(prepared) = &filters.usdot {
         return run::<_, USDOT>(g, input, pad_value, (weights, Some(prepared)), req, output);
     }
+    unprepared(g, input, pad_value, weights, req, output);
+}
+
+/// [`qs8_dwconv`] with the kernels that take the filters as they are: SIMD128 on
+/// wasm32+simd128, scalar elsewhere.
+fn unprepared(
+    g: &ConvGeometry,
+    input: &[i8],
+    pad_value: i8,
+    weights: &[i8],
+    req: &Requant,
+    output: &mut [i8],
+) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     qs8_dwconv_simd128(g, input, pad_value, weights, req, output);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
