@@ -325,17 +325,42 @@ fn along<S: OutputStage, P: Tiles, const N: usize>(
 ) {
     let acc = pp.tile::<N>(core::array::from_fn(|n| (i, j0 + n * BLOCK)));
     let at: [usize; N] = core::array::from_fn(|n| i * a.out_w + j0 + n * BLOCK);
-    store::<S>(row, &acc, &at, out);
+    store::<S, N>(row, &acc, &at, out);
 }
 
 /// Stores each block `acc[n]` at `out[at[n]..]` (`out`: the channel's plane), 8 values at
 /// once: a block running past its row's end spills into the next row, which a later store
 /// rewrites (rows, and blocks within a row, are stored in increasing order); only the plane's
-/// end cuts a block short. Not inlined: one copy of the output stage per stage and kernel, not
-/// one per tile shape (wasm size).
-#[inline(never)]
-fn store<S: OutputStage>(row: &S::Simd128Row, acc: &[[v128; 2]], at: &[usize], out: &mut [S::Out]) {
+/// end cuts a block short.
+///
+/// Inlined into the full tiles along a row ([`along`] of [`TILE`] blocks, which hold most
+/// outputs of the wide layers): there the accumulators go from registers straight into the
+/// output stage, not through memory into a call (Lite0's 16 depthwise layers 1.61 -> 1.51 ms
+/// in the kernel benchmark). Other tiles call one shared copy: inlined everywhere it was 1.34
+/// ms, but 8 KB more wasm, past the 500 KB budget of the relaxed-SIMD builds.
+#[inline(always)]
+fn store<S: OutputStage, const N: usize>(
+    row: &S::Simd128Row,
+    acc: &[[v128; 2]; N],
+    at: &[usize; N],
+    out: &mut [S::Out],
+) {
     const { assert!(BLOCK == 8) };
+    if N == TILE {
+        S::store_blocks_simd128(row, acc, at, out);
+    } else {
+        store_narrow::<S>(row, acc, at, out);
+    }
+}
+
+/// [`store`] of a tile narrower than [`TILE`] blocks: not inlined, one copy per stage.
+#[inline(never)]
+fn store_narrow<S: OutputStage>(
+    row: &S::Simd128Row,
+    acc: &[[v128; 2]],
+    at: &[usize],
+    out: &mut [S::Out],
+) {
     S::store_blocks_simd128(row, acc, at, out);
 }
 
@@ -351,7 +376,7 @@ fn stacked<S: OutputStage, P: Tiles, const R: usize, const NB: usize, const N: u
     const { assert!(R * NB == N) };
     let acc = pp.tile::<N>(core::array::from_fn(|n| (i0 + n / NB, (n % NB) * BLOCK)));
     let at: [usize; N] = core::array::from_fn(|n| (i0 + n / NB) * a.out_w + (n % NB) * BLOCK);
-    store::<S>(row, &acc, &at, out);
+    store_narrow::<S>(row, &acc, &at, out);
 }
 
 /// Computes one channel's `[out_h, out_w]` output from its filled plane.

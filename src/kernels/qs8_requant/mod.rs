@@ -237,6 +237,15 @@ impl Requant<'_> {
     }
 }
 
+/// [`store_blocks`] in the integer form, for the rows without a float form of the kind
+/// [`F32RequantSimd128::apply8`] computes: one copy, not one per depthwise tile shape that
+/// inlines its stores.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(never)]
+fn store_blocks_integer(q: &RequantSimd128, acc: &[[v128; 2]], at: &[usize], out: &mut [i8]) {
+    store_blocks(q, acc, at, out)
+}
+
 /// [`Dequant`]'s per-row SIMD128 constants.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[derive(Clone, Copy, Debug)]
@@ -282,7 +291,7 @@ impl OutputStage for Requant<'_> {
     #[inline(always)]
     fn store_blocks_simd128(row: &RequantRow, acc: &[[v128; 2]], at: &[usize], out: &mut [i8]) {
         match &row.q {
-            RowForm::Integer(q) => store_blocks(q, acc, at, out),
+            RowForm::Integer(q) => store_blocks_integer(q, acc, at, out),
             RowForm::Float(f) => f.store_blocks(acc, at, out),
         }
     }
@@ -329,8 +338,10 @@ impl OutputStage for Dequant<'_> {
         }
     }
 
+    /// Not inlined (the depthwise kernel inlines its full tiles' stores): float outputs are
+    /// not the hot path, and a copy per tile would be wasm size for nothing.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    #[inline(always)]
+    #[inline(never)]
     fn store_blocks_simd128(row: &DequantRow, acc: &[[v128; 2]], at: &[usize], out: &mut [f32]) {
         for (&acc_n, &at_n) in acc.iter().zip(at) {
             let end = out.len().min(at_n + 8);
