@@ -1310,12 +1310,26 @@ fn bench_qs8_kernels_wasm() {
         let b = rng.i8s(k * n);
         let params = Params::random(&mut rng, m);
         let req = params.requants(&mut rng)[1];
+        // The forms a model's layer gets (every row with one, as exec makes them).
+        let forms = F32Requant::for_weight_rows(&params.mult, (&a, k), &params.bias, 3, -128, 127);
+        let model_req = Requant {
+            bias: &params.bias,
+            multiplier: &params.mult,
+            zero_point: 3,
+            min: -128,
+            max: 127,
+            float_forms: &forms,
+        };
         for uk in QGemmUkernel::all() {
             let pa = PackedQA::pack_for(uk, &a, m, k);
             let mut c = vec![0i8; m * n];
             let t = time(|| qs8_gemm(&pa, &b, n, &mut c, &req));
             let gops = 2.0 * (m * k * n) as f64 / t / 1e9;
-            console_log!("qs8_gemm {uk:?} m={m} k={k} n={n}: {gops:.1} GOP/s");
+            let t = time(|| qs8_gemm(&pa, &b, n, &mut c, &model_req));
+            let model = 2.0 * (m * k * n) as f64 / t / 1e9;
+            console_log!(
+                "qs8_gemm {uk:?} m={m} k={k} n={n}: {gops:.1} GOP/s (a model's forms {model:.1})"
+            );
         }
     }
     for &(c, hw, kk, s) in DW_SHAPES {

@@ -257,9 +257,17 @@ pub(super) trait Tiles {
     /// `acc[n][h]` holds lanes `4h..4h+4` of block `n`, sums that start from the channel's
     /// bias.
     fn tile<const N: usize>(&self, at: [(usize, usize); N]) -> [[v128; 2]; N];
+
+    /// Whether full tiles inline their output stage ([`store`]): only the build's main
+    /// kernel, since each inlined copy is wasm size.
+    const INLINE_STORES: bool;
 }
 
 impl Tiles for PairPlane {
+    /// Not in the relaxed-SIMD build, where this kernel is only the fallback of engines
+    /// without an exact relaxed dot.
+    const INLINE_STORES: bool = cfg!(not(target_feature = "relaxed-simd"));
+
     #[inline(always)]
     fn tile<const N: usize>(&self, at: [(usize, usize); N]) -> [[v128; 2]; N] {
         tile(self, at.map(|(i, j)| i * self.row_step + j))
@@ -325,7 +333,7 @@ fn along<S: OutputStage, P: Tiles, const N: usize>(
 ) {
     let acc = pp.tile::<N>(core::array::from_fn(|n| (i, j0 + n * BLOCK)));
     let at: [usize; N] = core::array::from_fn(|n| i * a.out_w + j0 + n * BLOCK);
-    store::<S, N>(row, &acc, &at, out);
+    store::<S, P, N>(row, &acc, &at, out);
 }
 
 /// Stores each block `acc[n]` at `out[at[n]..]` (`out`: the channel's plane), 8 values at
@@ -333,20 +341,21 @@ fn along<S: OutputStage, P: Tiles, const N: usize>(
 /// rewrites (rows, and blocks within a row, are stored in increasing order); only the plane's
 /// end cuts a block short.
 ///
-/// Inlined into the full tiles along a row ([`along`] of [`TILE`] blocks, which hold most
-/// outputs of the wide layers): there the accumulators go from registers straight into the
-/// output stage, not through memory into a call (Lite0's 16 depthwise layers 1.61 -> 1.51 ms
-/// in the kernel benchmark). Other tiles call one shared copy: inlined everywhere it was 1.34
-/// ms, but 8 KB more wasm, past the 500 KB budget of the relaxed-SIMD builds.
+/// Inlined into the full tiles of the build's main kernel ([`Tiles::INLINE_STORES`]; tiles of
+/// [`TILE`] blocks hold most outputs): there the accumulators go from registers straight into
+/// the output stage, not through memory into a call (Lite0's 16 depthwise layers 1.61 -> 1.43
+/// ms in the kernel benchmark). Other tiles call one shared copy: inlining every tile shape of
+/// both kernels was 1.34 ms but 8 KB more wasm, past the 500 KB budget of the relaxed-SIMD
+/// builds.
 #[inline(always)]
-fn store<S: OutputStage, const N: usize>(
+fn store<S: OutputStage, P: Tiles, const N: usize>(
     row: &S::Simd128Row,
     acc: &[[v128; 2]; N],
     at: &[usize; N],
     out: &mut [S::Out],
 ) {
     const { assert!(BLOCK == 8) };
-    if N == TILE {
+    if N == TILE && P::INLINE_STORES {
         S::store_blocks_simd128(row, acc, at, out);
     } else {
         store_narrow::<S>(row, acc, at, out);
@@ -376,7 +385,7 @@ fn stacked<S: OutputStage, P: Tiles, const R: usize, const NB: usize, const N: u
     const { assert!(R * NB == N) };
     let acc = pp.tile::<N>(core::array::from_fn(|n| (i0 + n / NB, (n % NB) * BLOCK)));
     let at: [usize; N] = core::array::from_fn(|n| (i0 + n / NB) * a.out_w + (n % NB) * BLOCK);
-    store_narrow::<S>(row, &acc, &at, out);
+    store::<S, P, N>(row, &acc, &at, out);
 }
 
 /// Computes one channel's `[out_h, out_w]` output from its filled plane.

@@ -235,6 +235,8 @@ impl BytePlane {
 }
 
 impl Tiles for BytePlane {
+    const INLINE_STORES: bool = true;
+
     #[inline(always)]
     fn tile<const N: usize>(&self, at: [(usize, usize); N]) -> [[v128; 2]; N] {
         let bases = at.map(|(i, j)| i * self.row_step + j * self.col_step);
