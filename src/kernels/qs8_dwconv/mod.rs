@@ -294,9 +294,10 @@ fn run<S: OutputStage, const KERNEL: u8>(
         weights: &weights[c * taps_n..][..taps_n],
         channel: c,
     };
-    // Channels `c0..`, one plane of `out` each, through one padded plane. Each kernel's
-    // branch is a constant one, so a build holds only the kernels it calls.
-    let channels = |mut padded: PaddedPlane<i8>, c0: usize, out: &mut [S::Out]| {
+    // Channels `c0..`, one plane of `out` each, through one padded plane (`padded`, or a new
+    // one: the usdot kernel reads its own byte plane and makes none). Each kernel's branch is
+    // a constant one, so a build holds only the kernels it calls.
+    let channels = |padded: Option<PaddedPlane<i8>>, c0: usize, out: &mut [S::Out]| {
         let planes = out.chunks_exact_mut(plane_out).enumerate();
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
         if KERNEL == USDOT {
@@ -314,6 +315,7 @@ fn run<S: OutputStage, const KERNEL: u8>(
             }
             return;
         }
+        let mut padded = padded.unwrap_or_else(|| padded_plane(g, BLOCK, pad_value));
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         if KERNEL == SIMD128 {
             let mut pairs = simd128::PairPlane::new(g, &padded, pad_value);
@@ -338,10 +340,10 @@ fn run<S: OutputStage, const KERNEL: u8>(
         if parts > 1 {
             let per_part = g.channels.div_ceil(parts);
             parallel::chunks_mut(output, per_part * plane_out, |i, out| {
-                channels(padded_plane(g, BLOCK, pad_value), i * per_part, out)
+                channels(None, i * per_part, out)
             });
             return;
         }
     }
-    channels(padded, 0, output);
+    channels(Some(padded), 0, output);
 }
