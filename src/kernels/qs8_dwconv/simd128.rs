@@ -362,7 +362,7 @@ fn store<S: OutputStage, P: Tiles, const N: usize>(
     }
 }
 
-/// [`store`] of a tile narrower than [`TILE`] blocks: not inlined, one copy per stage.
+/// [`store`] where it is not inlined (narrower tiles, the fallback kernel): one copy per stage.
 #[inline(never)]
 fn store_narrow<S: OutputStage>(
     row: &S::Simd128Row,
