@@ -25,18 +25,35 @@ impl<T> OutRows<T> for Dense<'_, T> {
     }
 }
 
-/// One parallel task's rectangle of C: a slice of each of its rows, from row `row0`.
+/// One parallel task's rectangle of C: columns `cols` of rows `rows` of a row-major C whose
+/// rows are `ldc` long. [`par_tiles`] makes one in O(1), however many rows it covers.
 #[cfg(feature = "threads")]
-pub(crate) struct RowSlices<'a, T> {
-    rows: Vec<&'a mut [T]>,
-    row0: usize,
+pub(crate) struct Rect<'a, T> {
+    base: *mut T,
+    ldc: usize,
+    rows: Range<usize>,
+    cols: Range<usize>,
+    _c: std::marker::PhantomData<&'a mut [T]>,
 }
 
+// SAFETY: a Rect is the only handle to its elements: `par_tiles` makes disjoint rectangles of a
+// C it borrows mutably for as long as they live, and T: Send lets another thread write them.
 #[cfg(feature = "threads")]
-impl<T> OutRows<T> for RowSlices<'_, T> {
+unsafe impl<T: Send> Send for Rect<'_, T> {}
+
+#[cfg(feature = "threads")]
+impl<T> OutRows<T> for Rect<'_, T> {
     #[inline(always)]
     fn row(&mut self, r: usize) -> &mut [T] {
-        self.rows[r - self.row0]
+        assert!(self.rows.contains(&r), "row {r} outside {:?}", self.rows);
+        // SAFETY: the rectangle lies inside C (checked by `par_tiles`), no other Rect covers
+        // its elements, and the slice borrows `self` mutably, so it is the only one alive.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.base.add(r * self.ldc + self.cols.start),
+                self.cols.len(),
+            )
+        }
     }
 }
 
@@ -45,11 +62,13 @@ impl<T> OutRows<T> for RowSlices<'_, T> {
 /// stay sequential is one task, run on this thread (so the threaded build compiles one copy of
 /// the driver, not a parallel and a sequential one).
 ///
-/// Over rows (whole `mr` panels) when there are enough for every thread: `pack_all` first packs
-/// all of B once into `shared` (a thread-local scratch buffer, itself in parallel), and every
-/// task reads it (`packed` is `Some`), so B is packed once rather than once per task, and each
-/// thread writes whole rows of C. Over columns (whole `nr` panels, each task packing its own,
-/// `packed` is `None`) when C has too few rows.
+/// Over rows (whole `mr` panels) when there are enough for every thread: `pack_all` first
+/// packs all of B once into `shared` (a thread-local scratch buffer, itself in parallel), and
+/// every task reads it (`packed` is `Some`), so B is packed once rather than once per task,
+/// and each thread writes whole rows of C: the output channels of a convolution, as the
+/// depthwise layer after it splits its input, so each thread finds its channels in its own
+/// cache. Over columns (whole `nr` panels, each task packing its own, `packed` is `None`)
+/// when C has too few rows.
 #[cfg(feature = "threads")]
 pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
     c: &mut [T],
@@ -57,12 +76,13 @@ pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
     (mr, nr): (usize, usize),
     shared: &'static std::thread::LocalKey<std::cell::RefCell<Vec<B>>>,
     pack_all: impl FnOnce(&mut Vec<B>),
-    task: impl Fn(Range<usize>, Range<usize>, &mut RowSlices<'_, T>, Option<&[B]>) + Sync,
+    task: impl Fn(Range<usize>, Range<usize>, &mut Rect<'_, T>, Option<&[B]>) + Sync,
 ) {
     use super::parallel;
     if m == 0 || n == 0 {
         return;
     }
+    assert_eq!(c.len(), m * n, "C is not {m} x {n}");
     let work = m * n * k;
     let row_parts = parallel::parts(m.div_ceil(mr), 1, work);
     let (parts_m, parts_n) = if row_parts >= parallel::threads() {
@@ -71,37 +91,24 @@ pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
         // Wide enough column strips (4 panels) keep the microkernel loop efficient.
         (1, parallel::parts(n.div_ceil(nr), 4, work))
     };
-    let row_ranges: Vec<Range<usize>> = (0..parts_m)
-        .map(|i| parallel::split(m, mr, parts_m, i))
-        .collect();
-    let col_ranges: Vec<Range<usize>> = (0..parts_n)
-        .map(|j| parallel::split(n, nr, parts_n, j))
-        .collect();
-    // Hand each task its slice of every row it covers (safe disjoint borrows of C).
-    let mut tasks: Vec<RowSlices<T>> = (0..parts_m * parts_n)
-        .map(|t| RowSlices {
-            rows: Vec::with_capacity(row_ranges[t / parts_n].len()),
-            row0: row_ranges[t / parts_n].start,
+    let base = c.as_mut_ptr();
+    let mut tasks: Vec<Rect<T>> = (0..parts_m * parts_n)
+        .map(|t| Rect {
+            base,
+            ldc: n,
+            rows: parallel::split(m, mr, parts_m, t / parts_n),
+            cols: parallel::split(n, nr, parts_n, t % parts_n),
+            _c: std::marker::PhantomData,
         })
         .collect();
-    for (r, mut row) in c.chunks_exact_mut(n).enumerate() {
-        let pm = row_ranges.partition_point(|range| range.end <= r);
-        for (pn, cols) in col_ranges.iter().enumerate() {
-            let (part, rest) = row.split_at_mut(cols.len());
-            tasks[pm * parts_n + pn].rows.push(part);
-            row = rest;
-        }
-    }
     // Taken out of the thread-local for the call (so nothing can observe it borrowed).
     let mut packed = shared.with(|s| s.take());
     if parts_m > 1 {
         pack_all(&mut packed);
     }
     let all = (parts_m > 1).then_some(&packed[..]);
-    parallel::for_each_mut(&mut tasks, |t, out| {
-        let rows = row_ranges[t / parts_n].clone();
-        let cols = col_ranges[t % parts_n].clone();
-        task(rows, cols, out, all);
+    parallel::for_each_mut(&mut tasks, |_, out| {
+        task(out.rows.clone(), out.cols.clone(), out, all);
     });
     shared.with(|s| s.replace(packed));
 }
@@ -121,6 +128,7 @@ pub(crate) fn pack_blocks<B: Copy + Default + Send>(
 ) {
     // Columns per piece: a few pieces per thread on the widest layers.
     const PIECE: usize = 512;
+    let piece = PIECE.next_multiple_of(nr);
     let blocks: Vec<BBlock> = blocks(cols, k, (nc_max, kc_max)).collect();
     let total = blocks.iter().map(|b| b.packed_len(nr)).sum();
     if dst.len() < total {
@@ -131,7 +139,6 @@ pub(crate) fn pack_blocks<B: Copy + Default + Send>(
     for blk in blocks {
         let (mut block_dst, tail) = rest.split_at_mut(blk.packed_len(nr));
         rest = tail;
-        let piece = PIECE.next_multiple_of(nr);
         for x in (0..blk.nc).step_by(piece) {
             let sub = BBlock {
                 jc: blk.jc + x,

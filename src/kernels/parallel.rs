@@ -242,10 +242,14 @@ mod threaded {
     /// The state a leader shares with its spinning helpers.
     #[derive(Default)]
     struct Team {
-        /// `epoch << 32 | parts << 16 | next`: the current region, its number of parts and
-        /// the next part to claim. Epochs only grow, so a claim (a compare-exchange of the
-        /// whole word) can only succeed for the region it read.
+        /// `epoch << 32 | front << 16 | back`: the current region, and how many of its parts
+        /// were claimed from the front (by the leader, in order) and from the back (by the
+        /// helpers). Epochs only grow, so a claim (a compare-exchange of the whole word) can
+        /// only succeed for the region it read. `front` is [`SHUT`] while the leader replaces
+        /// the region.
         word: AtomicU64,
+        /// Parts of the current region.
+        parts: AtomicUsize,
         /// The current region's job, on the leader's stack; dereferenced only by whoever
         /// claimed one of its parts, which the leader waits for.
         job: AtomicPtr<Job<'static>>,
@@ -259,22 +263,32 @@ mod threaded {
         helpers: usize,
     }
 
-    const PART_BITS: u32 = 16;
-    const PART_MASK: u64 = (1 << PART_BITS) - 1;
+    const HALF_BITS: u32 = 16;
+    const HALF_MASK: u64 = (1 << HALF_BITS) - 1;
+    /// `front` of a region being replaced: nothing to claim.
+    const SHUT: u64 = HALF_MASK;
 
     impl Team {
         /// The leader's side of one region: publishes it, works on it, waits for the parts the
         /// helpers claimed.
+        ///
+        /// The leader works from the first part on, the helpers from the last one back: with
+        /// two threads, the leader computes the first parts of every region (the first
+        /// channels of a layer's output) and the helper the last ones, so a layer split like
+        /// the one before it finds the channels it reads in its own thread's cache.
         fn run(&self, parts: usize, part: &(dyn Fn(usize) + Sync)) {
-            assert!(parts as u64 <= PART_MASK, "{parts} parts in one region");
+            assert!((parts as u64) < SHUT, "{parts} parts in one region");
             let job = Job { part };
+            let epoch = (self.word.load(SeqCst) >> 32) + 1;
+            // Shut first: a helper that read the last region's word cannot claim with it any
+            // more, so it never pairs that word with this region's `parts` or job.
+            self.word.store(epoch << 32 | SHUT << HALF_BITS, SeqCst);
+            self.parts.store(parts, SeqCst);
             self.job
                 .store((&job as *const Job<'_>).cast_mut().cast(), SeqCst);
             self.done.store(0, SeqCst);
-            let epoch = (self.word.load(SeqCst) >> 32) + 1;
-            self.word
-                .store(epoch << 32 | (parts as u64) << PART_BITS, SeqCst);
-            while let Some((i, _)) = self.claim() {
+            self.word.store(epoch << 32, SeqCst);
+            while let Some((i, _)) = self.claim(true) {
                 self.work(i, part);
             }
             while self.done.load(SeqCst) < parts {
@@ -285,22 +299,32 @@ mod threaded {
             }
         }
 
-        /// Claims the next part of the current region: its index and the region's job.
-        fn claim(&self) -> Option<(usize, *const Job<'static>)> {
+        /// Claims the next part of the current region from its front (the leader) or its back
+        /// (a helper): the part's index and the region's job.
+        fn claim(&self, from_front: bool) -> Option<(usize, *const Job<'static>)> {
             loop {
                 let w = self.word.load(SeqCst);
-                let (parts, next) = ((w >> PART_BITS) & PART_MASK, w & PART_MASK);
-                if next >= parts {
+                let (front, back) = ((w >> HALF_BITS) & HALF_MASK, w & HALF_MASK);
+                if front == SHUT {
                     return None;
                 }
-                // Read before the claim: if the region changed since `w`, the claim fails.
+                // Read after the word: if the region changed since `w`, the claim fails.
+                let parts = self.parts.load(SeqCst) as u64;
+                if front + back >= parts {
+                    return None;
+                }
                 let job = self.job.load(SeqCst);
+                let (claimed, i) = if from_front {
+                    (w + (1 << HALF_BITS), front)
+                } else {
+                    (w + 1, parts - 1 - back)
+                };
                 if self
                     .word
-                    .compare_exchange_weak(w, w + 1, SeqCst, SeqCst)
+                    .compare_exchange_weak(w, claimed, SeqCst, SeqCst)
                     .is_ok()
                 {
-                    return Some((next as usize, job));
+                    return Some((i as usize, job));
                 }
             }
         }
@@ -321,7 +345,7 @@ mod threaded {
                 match self.state.load(SeqCst) {
                     RUNNING => {
                         idle = 0;
-                        match self.claim() {
+                        match self.claim(false) {
                             // SAFETY: a claimed part keeps its region open (the leader waits
                             // for `done` to count it), so the job on the leader's stack is
                             // alive.
@@ -414,6 +438,36 @@ mod threaded {
                     })
                 });
             }
+        }
+
+        #[test]
+        fn the_leader_runs_a_prefix_of_every_region_and_the_helpers_the_rest() {
+            // Whoever is faster, the leader claims parts from the first on and the helpers
+            // from the last back, so two consecutive regions split alike keep each part's data
+            // on one thread (most of it, when the meeting point moves by a part).
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                team(|| {
+                    let leader = std::thread::current().id();
+                    for region in 0..500usize {
+                        let parts = 2 + region % 15;
+                        let mut on_leader = vec![false; parts];
+                        chunks_mut(&mut on_leader, 1, |_, c| {
+                            c[0] = std::thread::current().id() == leader;
+                            // Long enough parts that the helper usually gets some.
+                            std::hint::black_box((0..2000).sum::<u64>());
+                        });
+                        let prefix = on_leader.iter().take_while(|&&l| l).count();
+                        assert!(
+                            on_leader[prefix..].iter().all(|&l| !l),
+                            "region {region}: {on_leader:?}"
+                        );
+                    }
+                })
+            });
         }
 
         #[test]
