@@ -16,7 +16,7 @@ pub fn f32_im2col(g: &ConvGeometry, input: &[f32], cols: &mut [f32]) {
 ///
 /// Each output row segment is split once into its left padding, interior and right padding,
 /// so the interior is a contiguous copy (stride 1) or a strided gather with no bounds tests.
-/// With the `threads` feature, the rows of `cols` are split across the threads.
+/// With the `threads` feature, the output rows are split across the threads.
 pub fn im2col<T: Copy + Send + Sync>(g: &ConvGeometry, input: &[T], pad_value: T, cols: &mut [T]) {
     let plane = g.out_h * g.out_w;
     assert_eq!(input.len(), g.channels * g.in_h * g.in_w);
@@ -26,8 +26,9 @@ pub fn im2col<T: Copy + Send + Sync>(g: &ConvGeometry, input: &[T], pad_value: T
     }
     let (sh, sw) = (g.stride[0], g.stride[1]);
     assert!(sh > 0 && sw > 0, "im2col: zero stride");
-    // Row r of `cols` is tap (u, v) of channel c, r = (c * kh + u) * kw + v.
-    let row = |r: usize, dst_row: &mut [T]| {
+    // Row r of `cols` is tap (u, v) of channel c, r = (c * kh + u) * kw + v; `dst` is its
+    // part for output rows `rows` (whole output rows of `out_w` columns).
+    let fill = |r: usize, rows: std::ops::Range<usize>, dst: &mut [T]| {
         let (c, u, v) = (r / (g.kh * g.kw), r / g.kw % g.kh, r % g.kw);
         let src_c = &input[c * g.in_h * g.in_w..][..g.in_h * g.in_w];
         // Output columns j whose input column j*sw + v*dw - pad_left is inside.
@@ -37,7 +38,7 @@ pub fn im2col<T: Copy + Send + Sync>(g: &ConvGeometry, input: &[T], pad_value: T
             .saturating_sub(shift)
             .div_ceil(sw)
             .clamp(j_lo, g.out_w);
-        for (i, dst) in dst_row.chunks_exact_mut(g.out_w).enumerate() {
+        for (i, dst) in rows.zip(dst.chunks_exact_mut(g.out_w)) {
             let y = (i * sh + u * g.dilation[0]).wrapping_sub(g.pad[0]);
             if y >= g.in_h || j_lo == j_hi {
                 dst.fill(pad_value);
@@ -53,20 +54,32 @@ pub fn im2col<T: Copy + Send + Sync>(g: &ConvGeometry, input: &[T], pad_value: T
     };
     #[cfg(feature = "threads")]
     {
-        // A copy per value: the values stand for the work.
-        let rows = g.channels * g.kh * g.kw;
-        let parts = super::parallel::parts(rows, 1, cols.len());
+        // Split over output rows (the columns of `cols`), as the GEMM after it packs `cols`:
+        // each thread packs what it wrote. A copy per value: the values stand for the work.
+        use super::parallel;
+        let parts = parallel::parts(g.out_h, 1, cols.len());
         if parts > 1 {
-            let per_part = rows.div_ceil(parts);
-            super::parallel::chunks_mut(cols, per_part * plane, |i, chunk| {
-                for (k, dst) in chunk.chunks_exact_mut(plane).enumerate() {
-                    row(i * per_part + k, dst)
+            let ranges: Vec<_> = (0..parts)
+                .map(|i| parallel::split(g.out_h, 1, parts, i))
+                .collect();
+            // Each part's piece of every row of `cols`.
+            let mut pieces: Vec<Vec<&mut [T]>> = (0..parts).map(|_| Vec::new()).collect();
+            for mut row in cols.chunks_exact_mut(plane) {
+                for (range, piece) in ranges.iter().zip(&mut pieces) {
+                    let (part, rest) = row.split_at_mut(range.len() * g.out_w);
+                    piece.push(part);
+                    row = rest;
+                }
+            }
+            parallel::for_each_mut(&mut pieces, |i, piece| {
+                for (r, dst) in piece.iter_mut().enumerate() {
+                    fill(r, ranges[i].clone(), dst)
                 }
             });
             return;
         }
     }
     for (r, dst) in cols.chunks_exact_mut(plane).enumerate() {
-        row(r, dst)
+        fill(r, 0..g.out_h, dst)
     }
 }
