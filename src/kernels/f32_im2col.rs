@@ -59,21 +59,13 @@ pub fn im2col<T: Copy + Send + Sync>(g: &ConvGeometry, input: &[T], pad_value: T
         use super::parallel;
         let parts = parallel::parts(g.out_h, 1, cols.len());
         if parts > 1 {
-            let ranges: Vec<_> = (0..parts)
-                .map(|i| parallel::split(g.out_h, 1, parts, i))
-                .collect();
-            // Each part's piece of every row of `cols`.
-            let mut pieces: Vec<Vec<&mut [T]>> = (0..parts).map(|_| Vec::new()).collect();
-            for mut row in cols.chunks_exact_mut(plane) {
-                for (range, piece) in ranges.iter().zip(&mut pieces) {
-                    let (part, rest) = row.split_at_mut(range.len() * g.out_w);
-                    piece.push(part);
-                    row = rest;
-                }
-            }
-            parallel::for_each_mut(&mut pieces, |i, piece| {
-                for (r, dst) in piece.iter_mut().enumerate() {
-                    fill(r, ranges[i].clone(), dst)
+            // Each part's rectangle: whole output rows (columns of `cols`) of every row.
+            let rows = g.channels * g.kh * g.kw;
+            let mut rects = parallel::rects(cols, (rows, plane), (1, 1), (g.out_w, parts));
+            parallel::for_each_mut(&mut rects, |_, rect| {
+                let out_rows = rect.cols().start / g.out_w..rect.cols().end / g.out_w;
+                for r in 0..rows {
+                    fill(r, out_rows.clone(), rect.row(r))
                 }
             });
             return;

@@ -1,6 +1,8 @@
 //! What the f32 and int8 GEMM drivers share: the blocking over B and k (`for_each_block`),
 //! writing C row by row, and (feature `threads`) splitting C into one rectangle per rayon task.
 
+#[cfg(feature = "threads")]
+use super::parallel::Rect;
 use std::ops::Range;
 
 /// Rows of C as a driver writes them: `row(r)` is the part of row `r` (absolute) that the
@@ -25,35 +27,11 @@ impl<T> OutRows<T> for Dense<'_, T> {
     }
 }
 
-/// One parallel task's rectangle of C: columns `cols` of rows `rows` of a row-major C whose
-/// rows are `ldc` long. [`par_tiles`] makes one in O(1), however many rows it covers.
-#[cfg(feature = "threads")]
-pub(crate) struct Rect<'a, T> {
-    base: *mut T,
-    ldc: usize,
-    rows: Range<usize>,
-    cols: Range<usize>,
-    _c: std::marker::PhantomData<&'a mut [T]>,
-}
-
-// SAFETY: a Rect is the only handle to its elements: `par_tiles` makes disjoint rectangles of a
-// C it borrows mutably for as long as they live, and T: Send lets another thread write them.
-#[cfg(feature = "threads")]
-unsafe impl<T: Send> Send for Rect<'_, T> {}
-
 #[cfg(feature = "threads")]
 impl<T> OutRows<T> for Rect<'_, T> {
     #[inline(always)]
     fn row(&mut self, r: usize) -> &mut [T] {
-        assert!(self.rows.contains(&r), "row {r} outside {:?}", self.rows);
-        // SAFETY: the rectangle lies inside C (checked by `par_tiles`), no other Rect covers
-        // its elements, and the slice borrows `self` mutably, so it is the only one alive.
-        unsafe {
-            std::slice::from_raw_parts_mut(
-                self.base.add(r * self.ldc + self.cols.start),
-                self.cols.len(),
-            )
-        }
+        Rect::row(self, r)
     }
 }
 
@@ -82,7 +60,6 @@ pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
     if m == 0 || n == 0 {
         return;
     }
-    assert_eq!(c.len(), m * n, "C is not {m} x {n}");
     let work = m * n * k;
     let row_parts = parallel::parts(m.div_ceil(mr), 1, work);
     let (parts_m, parts_n) = if row_parts >= parallel::threads() {
@@ -91,16 +68,7 @@ pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
         // Wide enough column strips (4 panels) keep the microkernel loop efficient.
         (1, parallel::parts(n.div_ceil(nr), 4, work))
     };
-    let base = c.as_mut_ptr();
-    let mut tasks: Vec<Rect<T>> = (0..parts_m * parts_n)
-        .map(|t| Rect {
-            base,
-            ldc: n,
-            rows: parallel::split(m, mr, parts_m, t / parts_n),
-            cols: parallel::split(n, nr, parts_n, t % parts_n),
-            _c: std::marker::PhantomData,
-        })
-        .collect();
+    let mut tasks = parallel::rects(c, (m, n), (mr, parts_m), (nr, parts_n));
     // Taken out of the thread-local for the call (so nothing can observe it borrowed).
     let mut packed = shared.with(|s| s.take());
     if parts_m > 1 {
@@ -108,7 +76,7 @@ pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
     }
     let all = (parts_m > 1).then_some(&packed[..]);
     parallel::for_each_mut(&mut tasks, |_, out| {
-        task(out.rows.clone(), out.cols.clone(), out, all);
+        task(out.rows(), out.cols(), out, all);
     });
     shared.with(|s| s.replace(packed));
 }

@@ -108,6 +108,69 @@ mod threaded {
         at(i)..at(i + 1)
     }
 
+    /// One part's rectangle of a row-major matrix: columns `cols` of rows `rows` (rows
+    /// `ldc` long), made by [`rects`], which hands out disjoint ones.
+    pub(crate) struct Rect<'a, T> {
+        base: *mut T,
+        ldc: usize,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        _data: std::marker::PhantomData<&'a mut [T]>,
+    }
+
+    // SAFETY: a Rect is the only handle to its elements (`rects` makes disjoint ones of data it
+    // borrows mutably for as long as they live), and T: Send lets another thread write them.
+    unsafe impl<T: Send> Send for Rect<'_, T> {}
+
+    impl<T> Rect<'_, T> {
+        /// The rectangle's rows.
+        pub(crate) fn rows(&self) -> Range<usize> {
+            self.rows.clone()
+        }
+
+        /// The rectangle's columns.
+        pub(crate) fn cols(&self) -> Range<usize> {
+            self.cols.clone()
+        }
+
+        /// The rectangle's part of row `r` (a row of the matrix, inside `rows`).
+        #[inline(always)]
+        pub(crate) fn row(&mut self, r: usize) -> &mut [T] {
+            assert!(self.rows.contains(&r), "row {r} outside {:?}", self.rows);
+            // SAFETY: the rectangle lies inside the data (`rects` checks its shape), no other
+            // Rect covers its elements, and the slice borrows `self` mutably, so it is the only
+            // one alive.
+            unsafe {
+                std::slice::from_raw_parts_mut(
+                    self.base.add(r * self.ldc + self.cols.start),
+                    self.cols.len(),
+                )
+            }
+        }
+    }
+
+    /// `data` (`[m, n]`, row-major) cut into `parts_m x parts_n` rectangles, row part major:
+    /// rows by [`split`]`(m, row_align, parts_m, i)`, columns by
+    /// [`split`]`(n, col_align, parts_n, j)`. Each is made in O(1), however many rows it covers.
+    pub(crate) fn rects<T>(
+        data: &mut [T],
+        (m, n): (usize, usize),
+        (row_align, parts_m): (usize, usize),
+        (col_align, parts_n): (usize, usize),
+    ) -> Vec<Rect<'_, T>> {
+        assert_eq!(data.len(), m * n, "data is not {m} x {n}");
+        let base = data.as_mut_ptr();
+        (0..parts_m * parts_n)
+            .map(|t| Rect {
+                base,
+                ldc: n,
+                rows: split(m, row_align, parts_m, t / parts_n),
+                cols: split(n, col_align, parts_n, t % parts_n),
+                _data: std::marker::PhantomData,
+            })
+            .collect()
+    }
+
     /// `f(i, chunk)` for every `chunk`-long piece of `data` (the last may be shorter), in
     /// parallel.
     pub(crate) fn chunks_mut<T: Send>(
