@@ -4,7 +4,7 @@
 //! difference it reports is real.
 
 use quantscope::kernels::qs8_gemm::{qs8_gemm, PackedQA};
-use quantscope::kernels::qs8_requant::Requant;
+use quantscope::kernels::qs8_requant::{FloatForms, Requant};
 use quantscope::quant::f32_requant::{fused_mul_add, row_reaches, F32Requant, ALL_INPUTS};
 use quantscope::quant::Multiplier;
 use rand::{rngs::SmallRng, Rng, SeedableRng};
@@ -125,35 +125,76 @@ fn searching_nearby_scales_and_nudges_accepts_more_channels() {
     assert!(F32Requant::for_multiplier(m, 0, 5, -5, ALL_INPUTS, false).is_none());
 }
 
-/// A 1x2 by 2x1 product through `qs8_gemm` with zero point 0, full clamp and `form` for its
-/// one row.
-fn gemm_with_form(m: Multiplier, form: Option<F32Requant>) {
-    let forms = [form];
-    let req = Requant {
+/// The one-row requantization by `mult` with zero point 0, full clamp and `forms`.
+fn one_row<'a>(mult: &'a [Multiplier], forms: &'a [Option<F32Requant>]) -> Requant<'a> {
+    Requant {
         bias: &[0],
-        multiplier: &[m],
+        multiplier: mult,
         zero_point: 0,
         min: -128,
         max: 127,
-        float_forms: &forms,
-    };
-    qs8_gemm(&PackedQA::pack(&[1, 2], 1, 2), &[3, 4], 1, &mut [0], &req);
+        float_forms: FloatForms::checked(forms, mult, 0, -128, 127),
+    }
+}
+
+/// A 1x2 by 2x1 product through `qs8_gemm` with `req`.
+fn gemm_1x2x1(req: &Requant) {
+    qs8_gemm(&PackedQA::pack(&[1, 2], 1, 2), &[3, 4], 1, &mut [0], req);
 }
 
 #[test]
 #[should_panic(expected = "float form is not checked")]
-fn kernels_refuse_an_unchecked_form() {
+fn an_unchecked_form_is_refused() {
     let m = Multiplier::from_f64(0.01).unwrap();
-    gemm_with_form(m, Some(F32Requant::candidate(m, 0, -128, 127)));
+    one_row(&[m], &[Some(F32Requant::candidate(m, 0, -128, 127))]);
 }
 
 #[test]
 #[should_panic(expected = "made for another requantization")]
-fn kernels_refuse_a_form_made_for_another_zero_point() {
+fn a_form_made_for_another_zero_point_is_refused() {
     let m = Multiplier::from_f64(0.01).unwrap();
     let form = F32Requant::for_multiplier(m, 5, -128, 127, ALL_INPUTS, false);
     assert!(form.is_some());
-    gemm_with_form(m, form);
+    one_row(&[m], &[form]);
+}
+
+/// Forms checked for one requantization, in a `Requant` with another zero point, clamp or
+/// multipliers (equal values in another slice included): the kernels refuse them.
+#[test]
+fn kernels_refuse_forms_checked_against_another_requantization() {
+    let m = Multiplier::from_f64(0.01).unwrap();
+    let form = F32Requant::for_multiplier(m, 0, -128, 127, ALL_INPUTS, false);
+    assert!(form.is_some());
+    let (forms, mult, other_mult) = ([form], [m], [m]);
+    let good = one_row(&mult, &forms);
+    let run = |req: &Requant| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gemm_1x2x1(req)))
+            .map_err(|e| e.downcast_ref::<String>().cloned().unwrap_or_default())
+    };
+    assert!(run(&good).is_ok());
+    for (what, req) in [
+        (
+            "zero point",
+            Requant {
+                zero_point: 1,
+                ..good
+            },
+        ),
+        ("clamp", Requant { min: 0, ..good }),
+        (
+            "multipliers",
+            Requant {
+                multiplier: &other_mult,
+                ..good
+            },
+        ),
+    ] {
+        let err = run(&req).expect_err(what);
+        assert!(
+            err.contains("float forms checked against another requantization"),
+            "{what}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -18,7 +18,7 @@ use quantscope::kernels::qs8_dwconv::{
 };
 use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
 use quantscope::kernels::qs8_peak::qs8_dot_peak;
-use quantscope::kernels::qs8_requant::{Dequant, Requant};
+use quantscope::kernels::qs8_requant::{Dequant, FloatForms, Requant};
 use quantscope::kernels::qs8_unpack::CodeBits;
 use quantscope::kernels::{f32x4_madd_fuses, ConvGeometry};
 use quantscope::quant::f32_requant::{row_reaches, F32Requant};
@@ -90,7 +90,7 @@ impl Params {
             zero_point: zp,
             min: -128,
             max: 127,
-            float_forms: &[],
+            float_forms: FloatForms::NONE,
         };
         vec![
             with_float_forms(base),
@@ -150,7 +150,13 @@ fn with_float_forms(req: Requant<'_>) -> Requant<'_> {
         })
         .collect();
     Requant {
-        float_forms: Vec::leak(forms),
+        float_forms: FloatForms::checked(
+            Vec::leak(forms),
+            req.multiplier,
+            req.zero_point,
+            req.min,
+            req.max,
+        ),
         ..req
     }
 }
@@ -484,7 +490,7 @@ fn qs8_gemm_empty() {
         zero_point: 3,
         min: -128,
         max: 127,
-        float_forms: &[],
+        float_forms: FloatForms::NONE,
     };
     for uk in QGemmUkernel::all() {
         // k = 0: the output stage of a zero accumulator.
@@ -553,7 +559,7 @@ fn requant_extremes_through_kernels() {
             zero_point: zp,
             min: lo,
             max: hi,
-            float_forms: &[],
+            float_forms: FloatForms::NONE,
         });
         let n = 9;
         let want: Vec<i8> = (0..m * n).map(|i| requant_ref(&req, i / n, 0)).collect();
@@ -1126,7 +1132,13 @@ impl ReachCheckedRows {
             zero_point: self.zero_point,
             min: self.zero_point as i8,
             max: 127,
-            float_forms: &self.forms,
+            float_forms: FloatForms::checked(
+                &self.forms,
+                &self.params.mult,
+                self.zero_point,
+                self.zero_point as i8,
+                127,
+            ),
         }
     }
 }
@@ -1318,7 +1330,7 @@ fn bench_qs8_kernels_wasm() {
             zero_point: 3,
             min: -128,
             max: 127,
-            float_forms: &forms,
+            float_forms: FloatForms::checked(&forms, &params.mult, 3, -128, 127),
         };
         for uk in QGemmUkernel::all() {
             let pa = PackedQA::pack_for(uk, &a, m, k);
@@ -1400,7 +1412,13 @@ fn bench_qs8_dwconv_lite0_wasm() {
             f32x4_madd_fuses(),
         );
         let req = Requant {
-            float_forms: &forms,
+            float_forms: FloatForms::checked(
+                &forms,
+                req.multiplier,
+                req.zero_point,
+                req.min,
+                req.max,
+            ),
             ..req
         };
         let mut y = vec![0i8; c * g.out_h * g.out_w];

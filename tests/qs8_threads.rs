@@ -9,7 +9,7 @@
 
 use quantscope::kernels::qs8_dwconv::{qs8_dwconv, qs8_dwconv_f32};
 use quantscope::kernels::qs8_gemm::{qs8_gemm, qs8_gemm_f32, PackedQA, QGemmUkernel};
-use quantscope::kernels::qs8_requant::{Dequant, Requant};
+use quantscope::kernels::qs8_requant::{Dequant, FloatForms, Requant};
 use quantscope::kernels::qs8_unpack::CodeBits;
 use quantscope::kernels::ConvGeometry;
 use quantscope::kernels::{f32x4_madd_fuses, team};
@@ -65,7 +65,7 @@ impl Params {
             zero_point: -5,
             min: -5,
             max: 127,
-            float_forms: &self.forms,
+            float_forms: FloatForms::checked(&self.forms, &self.mult, -5, -5, 127),
         }
     }
     fn dequant(&self) -> Dequant<'_> {

@@ -94,7 +94,7 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
     use crate::kernels::f32_gemm::{f32_gemm, PackedA};
     use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA, QGemmUkernel};
     use crate::kernels::qs8_peak::qs8_best_peak;
-    use crate::kernels::qs8_requant::Requant;
+    use crate::kernels::qs8_requant::{FloatForms, Requant};
     use crate::quant::f32_requant::F32Requant;
     use crate::quant::Multiplier;
 
@@ -149,7 +149,7 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
             zero_point: 0,
             min: i8::MIN,
             max: i8::MAX,
-            float_forms: &float_forms,
+            float_forms: FloatForms::checked(&float_forms, &mult, 0, i8::MIN, i8::MAX),
         };
         output_stage = match float_forms[0] {
             Some(f) if f.is_fused() => "fused float (f32x4.relaxed_madd)",
@@ -213,7 +213,7 @@ pub fn kernel_bench() -> Result<JsValue, JsError> {
             zero_point: 0,
             min: 0,
             max: i8::MAX,
-            float_forms: &float_forms,
+            float_forms: FloatForms::checked(&float_forms, &mult, 0, 0, i8::MAX),
         };
         let mut y = vec![0i8; c * out * out];
         let macs = c * out * out * k * k;

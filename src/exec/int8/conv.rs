@@ -15,7 +15,7 @@ use crate::ir::ops::{Conv, Gemm};
 use crate::kernels::f32_im2col::im2col;
 use crate::kernels::qs8_dwconv::{qs8_dwconv, qs8_dwconv_prepared, Qs8DwFilters};
 use crate::kernels::qs8_gemm::{qs8_gemm, PackedQA, QGemmUkernel};
-use crate::kernels::qs8_requant::Requant;
+use crate::kernels::qs8_requant::{FloatForms, Requant};
 use crate::kernels::qs8_unpack::{qs8_rows_decode, CodeBits};
 use crate::kernels::{transpose, ConvGeometry};
 use crate::quant::f32_requant::F32Requant;
@@ -56,6 +56,14 @@ impl OutputStage {
         } else {
             Vec::new()
         };
+        // Checked once here; `rows` hands out rows of them, unchanged, every run.
+        FloatForms::checked(
+            &float_forms,
+            &lin.multipliers,
+            y.zero_point,
+            lin.min,
+            lin.max,
+        );
         OutputStage {
             bias,
             multipliers: lin.multipliers.clone(),
@@ -67,13 +75,20 @@ impl OutputStage {
     }
 
     fn rows(&self, rows: std::ops::Range<usize>) -> Requant<'_> {
+        let multiplier = &self.multipliers[rows.clone()];
         Requant {
             bias: &self.bias[rows.clone()],
-            multiplier: &self.multipliers[rows.clone()],
+            multiplier,
             zero_point: self.zero_point,
             min: self.min,
             max: self.max,
-            float_forms: self.float_forms.get(rows).unwrap_or_default(),
+            float_forms: FloatForms::prechecked(
+                self.float_forms.get(rows).unwrap_or_default(),
+                multiplier,
+                self.zero_point,
+                self.min,
+                self.max,
+            ),
         }
     }
 }

@@ -178,7 +178,7 @@ impl F32RequantSimd128 {
     fn lanes<const NUDGED: bool, const NEGATIVE: bool, const FUSED: bool>(&self, x: v128) -> v128 {
         let xf = f32x4_convert_i32x4(x);
         let mut w = if FUSED {
-            // Fused only on engines that fuse (`Requant::check`).
+            // Fused only on engines that fuse (`FloatForms::checked`).
             crate::kernels::f32x4_madd(xf, self.scale, self.offset)
         } else {
             let mut v = f32x4_mul(xf, self.scale);
