@@ -223,7 +223,7 @@ test-native: $(MODEL) $(VENV)/.installed $(FMNIST_FILES)
 	QUANTSCOPE_CORPUS=$(CURDIR)/tests/fixtures/corpus \
 	ONNX_BACKEND_DATA=$$($(PY) -c 'import onnx, os; print(os.path.join(os.path.dirname(onnx.__file__), "backend/test/data/node"))') \
 	cargo test --all-targets
-	QUANTSCOPE_MODEL=$(CURDIR)/$(MODEL) cargo test --features threads --test threads --test qs8_threads
+	QUANTSCOPE_MODEL=$(CURDIR)/$(MODEL) cargo test --features threads --lib --test threads --test qs8_threads
 
 $(NATIVE_LOGITS): $(MODEL) $(RUST_SOURCES)
 	cargo build --profile test --bin quantscope

@@ -35,18 +35,43 @@ impl<T> OutRows<T> for Rect<'_, T> {
     }
 }
 
+/// How [`par_tiles`] splits C (`[m, n]`, reduction length `k`, tiles `mr x nr`) among the
+/// threads: `(row parts, column parts)`, one of them 1 (`(1, 1)`: sequential).
+///
+/// Every row part reads all of B (`k x n`) and every column part all of A (`m x k`), so the
+/// split cuts the longer side of C and the parts re-read the smaller operand: rows when
+/// `m >= n` (the late layers of a CNN: many channels, few pixels), columns when `n > m` (the
+/// early ones: a 16 x 96 x 12544 product split by rows read 1.2 MB of packed B once per part;
+/// by columns, each part reads its own). Either side is taken only if it gives every thread a
+/// part (column strips of at least 4 `nr` panels keep the microkernel loop efficient).
+#[cfg(feature = "threads")]
+pub(crate) fn split_c(
+    (m, n, k): (usize, usize, usize),
+    (mr, nr): (usize, usize),
+) -> (usize, usize) {
+    use super::parallel;
+    let work = m * n * k;
+    let row_parts = parallel::parts(m.div_ceil(mr), 1, work);
+    let col_parts = parallel::parts(n.div_ceil(nr), 4, work);
+    let threads = parallel::threads();
+    if row_parts >= threads && (m >= n || col_parts < threads) {
+        (row_parts, 1)
+    } else {
+        (1, col_parts)
+    }
+}
+
 /// Splits C (`[m, n]`, row-major) of a product with reduction length `k` into rectangles, one
 /// per parallel task, and runs `task(rows, cols, out, packed)` on each; a product that should
 /// stay sequential is one task, run on this thread (so the threaded build compiles one copy of
 /// the driver, not a parallel and a sequential one).
 ///
-/// Over rows (whole `mr` panels) when there are enough for every thread: `pack_all` first
-/// packs all of B once into `shared` (a thread-local scratch buffer, itself in parallel), and
-/// every task reads it (`packed` is `Some`), so B is packed once rather than once per task,
-/// and each thread writes whole rows of C: the output channels of a convolution, as the
-/// depthwise layer after it splits its input, so each thread finds its channels in its own
-/// cache. Over columns (whole `nr` panels, each task packing its own, `packed` is `None`)
-/// when C has too few rows.
+/// The split is [`split_c`]'s. Over rows (whole `mr` panels): `pack_all` first packs all of B
+/// once into `shared` (a thread-local scratch buffer, itself in parallel), and every task
+/// reads it (`packed` is `Some`), so B is packed once rather than once per task, and each
+/// thread writes whole rows of C: the output channels of a convolution, as the depthwise layer
+/// after it splits its input. Over columns (whole `nr` panels, each task packing its own,
+/// `packed` is `None`): each task reads only its columns of B, and all of A.
 #[cfg(feature = "threads")]
 pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
     c: &mut [T],
@@ -60,14 +85,7 @@ pub(crate) fn par_tiles<T: Send, B: Send + Sync>(
     if m == 0 || n == 0 {
         return;
     }
-    let work = m * n * k;
-    let row_parts = parallel::parts(m.div_ceil(mr), 1, work);
-    let (parts_m, parts_n) = if row_parts >= parallel::threads() {
-        (row_parts, 1)
-    } else {
-        // Wide enough column strips (4 panels) keep the microkernel loop efficient.
-        (1, parallel::parts(n.div_ceil(nr), 4, work))
-    };
+    let (parts_m, parts_n) = split_c((m, n, k), (mr, nr));
     let mut tasks = parallel::rects(c, (m, n), (mr, parts_m), (nr, parts_n));
     // Taken out of the thread-local for the call (so nothing can observe it borrowed).
     let mut packed = shared.with(|s| s.take());
@@ -204,5 +222,46 @@ pub(crate) fn for_each_block<B: Copy + Default, T>(
         for ir in (rows.start..rows.end).step_by(mr) {
             panel(&block, &shared, ir, bp);
         }
+    }
+}
+
+#[cfg(all(test, feature = "threads"))]
+mod tests {
+    use super::split_c;
+
+    /// `split_c` in a pool of `threads` threads, outside any team.
+    fn split_in(threads: usize, mnk: (usize, usize, usize)) -> (usize, usize) {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| split_c(mnk, (4, 8)))
+    }
+
+    #[test]
+    fn products_split_the_longer_side_of_c() {
+        // EfficientNet-Lite0's early pointwise layers (many pixels): columns.
+        for mnk in [(16, 12544, 96), (96, 12544, 16), (144, 3136, 24)] {
+            let (pm, pn) = split_in(2, mnk);
+            assert!(pm == 1 && pn >= 2, "{mnk:?}: {pm} x {pn}");
+        }
+        // Its late ones and the classifier's matrix-vector product (many channels): rows.
+        for mnk in [(1152, 49, 192), (320, 49, 1152), (1000, 1, 1280)] {
+            let (pm, pn) = split_in(2, mnk);
+            assert!(pm >= 2 && pn == 1, "{mnk:?}: {pm} x {pn}");
+        }
+    }
+
+    #[test]
+    fn the_other_side_is_split_when_the_longer_one_cannot_feed_every_thread() {
+        // One row panel: columns ...
+        let (pm, pn) = split_in(2, (4, 4096, 64));
+        assert!(pm == 1 && pn >= 2, "4 x 4096: {pm} x {pn}");
+        // ... n > m, but fewer than 2 strips of 4 panels: rows.
+        let (pm, pn) = split_in(2, (24, 48, 4096));
+        assert!(pm >= 2 && pn == 1, "24 x 48: {pm} x {pn}");
+        // Too little work, or one thread: sequential.
+        assert_eq!(split_in(2, (8, 16, 8)), (1, 1));
+        assert_eq!(split_in(1, (96, 12544, 16)), (1, 1));
     }
 }
