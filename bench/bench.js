@@ -30,6 +30,7 @@ const tfliteBase = params.get('tflite') ?? '../models/efficientnet-lite0'; // .t
 const imageUrl = params.get('image') ?? '../samples/coffee.png';
 const inputUrl = params.get('input') ?? './.cache/coffee.nchw.f32';
 const calibUrls = (params.get('calib') ?? '').split(',').filter(Boolean);
+// kernels=0: no qs.kernelBench() (run.mjs reports the first round's).
 const out = document.getElementById('out');
 const INPUT_SHAPE = [1, 3, 224, 224];
 
@@ -158,7 +159,9 @@ async function benchQuantscope() {
     q.dispose?.();
   }
   let kernelBench = null;
-  if (typeof qs.kernelBench === 'function') kernelBench = { threads: qs.threads, ...(await qs.kernelBench()) };
+  if (params.get('kernels') !== '0' && typeof qs.kernelBench === 'function') {
+    kernelBench = { threads: qs.threads, ...(await qs.kernelBench()) };
+  }
   qs.terminate();
   return { rows, skipped, kernel_bench: kernelBench };
 }

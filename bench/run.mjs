@@ -453,7 +453,8 @@ try {
   for (let round = 1; round <= o.rounds; round++) {
     if (o.rounds > 1) console.log(`bench: round ${round} of ${o.rounds}`);
     for (const threads of o.threads) {
-      const common = { threads, runs: o.runs, warmup: o.warmup, ...(o.variants ? { variants: o.variants } : {}) };
+      const common = { threads, runs: o.runs, warmup: o.warmup, ...(o.variants ? { variants: o.variants } : {}),
+        ...(round > 1 ? { kernels: 0 } : {}) }; // the kernel table is the first round's
       for (const eng of ENGINES) {
         const missing = eng.missing(threads);
         if (missing) {
