@@ -45,6 +45,7 @@ help:
 	@echo "make demo    build everything and serve the page on http://127.0.0.1:8080"
 	@echo "make test    install what is missing, then run every test"
 	@echo "make bench   latency: native vs onnxruntime; fp32 and int8 vs onnxruntime-web and LiteRT.js in Chromium;"
+	@echo "            Lite0's early pointwise blocks vs LiteRT.js, one at a time (bench/pointwise.md);"
 	@echo "            training images/s: native, wasm 1/2 threads and TensorFlow.js in Chromium"
 	@echo "            QAT images/s in the page's worker (st, mt) and the time of one epoch"
 	@echo "make accuracy  Fashion-MNIST test accuracy: float, PTQ and QAT per width (bench/accuracy.md, the page's table)"
@@ -113,6 +114,13 @@ $(BENCH_VENV)/.installed: scripts/requirements-bench.txt
 
 $(TFLITE) &: $(MODEL) $(BENCH_VENV)/.installed scripts/make_tflite.py scripts/preprocess.py $(SAMPLES)
 	$(BENCH_VENV)/bin/python scripts/make_tflite.py --model $(MODEL) --out models/efficientnet-lite0 $(SAMPLES)
+
+# Chains of Lite0's early pointwise convolutions, ONNX and TFLite, for bench/pointwise.mjs (the
+# kernels against XNNPACK's one block at a time; about 10 s).
+CHAINS := models/chains/chains.json
+
+$(CHAINS): $(BENCH_VENV)/.installed scripts/make_pointwise_chains.py scripts/make_tflite.py scripts/preprocess.py $(SAMPLES)
+	$(BENCH_VENV)/bin/python scripts/make_pointwise_chains.py --out models/chains $(SAMPLES)
 
 # The corpus of exported classifiers (Keras via tf2onnx, torchvision via torch.onnx, paddle-style
 # graphs) in .cache/corpus, and its check: `make corpus test-corpus`. Keras needs tensorflow-cpu
@@ -281,11 +289,13 @@ lint:
 # alike), then training throughput (bench/train.mjs): the Fashion-MNIST CNN natively (`quantscope
 # train`) and, in one Chromium, quantscope st and mt beside TensorFlow.js (cpu, webgl, wasm
 # backends), and QAT of $(FMNIST_CNN) (w4a4) in the page's worker, st and mt, with the time of an
-# epoch; its section of bench/results.md follows the tables.
-bench: $(MODEL) $(INT8_QDQ) $(TFLITE) $(FMNIST_CNN) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
+# epoch; its section of bench/results.md follows the tables. Before training, bench/pointwise.mjs:
+# quantscope and LiteRT.js one pointwise block at a time (bench/pointwise.md, about 3 minutes).
+bench: $(MODEL) $(INT8_QDQ) $(TFLITE) $(CHAINS) $(FMNIST_CNN) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
 	cargo build --release --bin quantscope
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
 	PYTHON=$(PY) node bench/run.mjs --runs 20 --rounds 3 --warmup 5
+	PYTHON=$(PY) node bench/pointwise.mjs --rounds 3 --runs 10
 	node bench/train.mjs
 
 # The table the course needs: Fashion-MNIST test accuracy of float, PTQ and QAT at w8a8, w4a8,

@@ -5,6 +5,9 @@
 //                      [--md bench/results.md] [--timeout SECONDS]
 //                      [--engines quantscope,onnxruntime-web,litert.js] [--rounds 1]
 //                      [--variants fp32,int8,w4a8,w4a8-kmeans,w2a8] (quantscope's; default all)
+//                      [--model PREFIX] (default models/efficientnet-lite0: PREFIX.onnx and .json for
+//                      quantscope, PREFIX.tflite and -int8.tflite for LiteRT.js; onnxruntime-web's
+//                      int8 QDQ model is Lite0's only, so another model runs without it)
 // Serves the repository root (bench/, pkg/, models/, samples/) on 127.0.0.1 with COOP/COEP
 // (crossOriginIsolated, so every engine can use threads) and, in one Chromium, opens
 // bench/index.html once per (engine, threads), each in a fresh browser context, the engines one
@@ -45,15 +48,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(process.env.QUANTSCOPE_ROOT ?? path.join(here, '..'));
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const IMAGE = 'samples/coffee.png';
-const FLOAT_MODEL = 'models/efficientnet-lite0.onnx';
+const LITE0 = 'models/efficientnet-lite0';
 const INT8_QDQ = 'models/efficientnet-lite0-int8-qdq.onnx';
-const TFLITE = 'models/efficientnet-lite0'; // .tflite, -int8.tflite, -tflite-check.json (scripts/make_tflite.py)
 
 function parseArgs(argv) {
   const o = {
     runs: 20, warmup: 3, threads: [1, 2], out: path.join(here, 'results.json'),
     md: path.join(here, 'results.md'), timeout: 600_000,
-    engines: ['quantscope', 'onnxruntime-web', 'litert.js'], rounds: 1, variants: null,
+    engines: null, rounds: 1, variants: null, model: LITE0,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = () => argv[++i];
@@ -66,8 +68,9 @@ function parseArgs(argv) {
     else if (argv[i] === '--engines') o.engines = v().split(',');
     else if (argv[i] === '--rounds') o.rounds = Number(v());
     else if (argv[i] === '--variants') o.variants = v();
+    else if (argv[i] === '--model') o.model = v();
     else {
-      console.error('usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,2] [--out FILE] [--md FILE] [--timeout SECONDS] [--engines a,b] [--rounds N] [--variants fp32,int8,...]');
+      console.error('usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,2] [--out FILE] [--md FILE] [--timeout SECONDS] [--engines a,b] [--rounds N] [--variants fp32,int8,...] [--model PREFIX]');
       process.exit(2);
     }
   }
@@ -75,8 +78,17 @@ function parseArgs(argv) {
     console.error('bench: --runs >= 1, --warmup >= 0, --rounds >= 1, --threads positive integers');
     process.exit(2);
   }
+  o.engines ??= o.model === LITE0 ? ['quantscope', 'onnxruntime-web', 'litert.js'] : ['quantscope', 'litert.js'];
+  if (o.model !== LITE0 && o.engines.includes('onnxruntime-web')) {
+    console.error(`bench: onnxruntime-web's int8 model (${INT8_QDQ}) is EfficientNet-Lite0's: not with --model ${o.model}`);
+    process.exit(2);
+  }
   return o;
 }
+
+const o = parseArgs(process.argv.slice(2));
+const FLOAT_MODEL = `${o.model}.onnx`;
+const TFLITE = o.model; // .tflite, -int8.tflite, -tflite-check.json (scripts/make_tflite.py)
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -317,7 +329,7 @@ function cpuFacts() {
 function report(rows, skipped, kernels, meta) {
   const md = [];
   md.push('# quantscope browser benchmark', '');
-  md.push(`EfficientNet-Lite0 on \`${IMAGE}\`, ${meta.date}, headless ${meta.browser}, ${meta.cpus} CPUs, ` +
+  md.push(`${o.model === LITE0 ? 'EfficientNet-Lite0' : `\`${o.model}.onnx\``} on \`${IMAGE}\`, ${meta.date}, headless ${meta.browser}, ${meta.cpus} CPUs, ` +
     `crossOriginIsolated: ${meta.isolated}. Median of ${meta.runs * meta.rounds} runs` +
     (meta.rounds > 1 ? ` (${meta.rounds} rounds of ${meta.runs}, the engines taking turns), each round after` : ' after') +
     ` ${meta.warmup} warm-up runs (and one first call). ` +
@@ -396,7 +408,6 @@ function report(rows, skipped, kernels, meta) {
 
 // ---- main ------------------------------------------------------------------------------------
 
-const o = parseArgs(process.argv.slice(2));
 for (const need of ['pkg/index.js', 'pkg/st/quantscope_bg.wasm', FLOAT_MODEL, IMAGE,
   'bench/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs']) {
   if (!existsSync(path.join(root, need))) {
@@ -426,7 +437,7 @@ const ENGINES = [
   {
     name: 'quantscope',
     what: `fp32, then int8 and low-bit weights (quantize on ${calib.length} photos)`,
-    query: { calib: calib.join(',') },
+    query: { calib: calib.join(','), model: `../${o.model}` },
     missing: (threads) => (threads > 1 && !haveMt ? 'pkg/mt not built' : null),
     reject: (row, threads) => (threads > 1 && !row.build.endsWith('-threads')
       ? `fell back to the single-threaded build: ${row.fallback_reason}` : null),
