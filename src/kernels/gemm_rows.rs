@@ -35,15 +35,22 @@ impl<T> OutRows<T> for Rect<'_, T> {
     }
 }
 
+/// Row panels a row part needs at least: fewer, and the part's re-reading of B costs more
+/// than splitting by columns.
+#[cfg(feature = "threads")]
+const MIN_PANELS_PER_ROW_PART: usize = 2;
+
 /// How [`par_tiles`] splits C (`[m, n]`, reduction length `k`, tiles `mr x nr`) among the
 /// threads: `(row parts, column parts)`, one of them 1 (`(1, 1)`: sequential).
 ///
-/// Every row part reads all of B (`k x n`) and every column part all of A (`m x k`), so the
-/// split cuts the longer side of C and the parts re-read the smaller operand: rows when
-/// `m >= n` (the late layers of a CNN: many channels, few pixels), columns when `n > m` (the
-/// early ones: a 16 x 96 x 12544 product split by rows read 1.2 MB of packed B once per part;
-/// by columns, each part reads its own). Either side is taken only if it gives every thread a
-/// part (column strips of at least 4 `nr` panels keep the microkernel loop efficient).
+/// By rows, B is packed once and each thread writes whole rows (see [`par_tiles`]), but every
+/// row part reads all of B: `p` panels of `mr` rows make `p * mr` multiply-adds per value of B
+/// read. With one panel (4 rows) that read dominates: a 16 x 96 x 12544 product (a projection
+/// to 16 channels at 112x112) split into 4 row parts read its 1.2 MB of packed B 4 times. So
+/// rows when each row part gets at least [`MIN_PANELS_PER_ROW_PART`] panels, else columns
+/// (each part packs and reads only its own columns of B, and all of A, which is small when m
+/// is). Either side only if it gives every thread a part (column strips of at least 4 `nr`
+/// panels keep the microkernel loop efficient).
 #[cfg(feature = "threads")]
 pub(crate) fn split_c(
     (m, n, k): (usize, usize, usize),
@@ -51,10 +58,12 @@ pub(crate) fn split_c(
 ) -> (usize, usize) {
     use super::parallel;
     let work = m * n * k;
-    let row_parts = parallel::parts(m.div_ceil(mr), 1, work);
+    let panels = m.div_ceil(mr);
+    let row_parts = parallel::parts(panels, 1, work);
     let col_parts = parallel::parts(n.div_ceil(nr), 4, work);
     let threads = parallel::threads();
-    if row_parts >= threads && (m >= n || col_parts < threads) {
+    let thick_rows = panels >= MIN_PANELS_PER_ROW_PART * row_parts;
+    if row_parts >= threads && (thick_rows || col_parts < threads) {
         (row_parts, 1)
     } else {
         (1, col_parts)
@@ -228,38 +237,54 @@ pub(crate) fn for_each_block<B: Copy + Default, T>(
 #[cfg(all(test, feature = "threads"))]
 mod tests {
     use super::split_c;
+    use crate::kernels::parallel::team;
 
-    /// `split_c` in a pool of `threads` threads, outside any team.
+    /// `split_c` for 4 x 8 tiles inside a team of `threads` threads (as a graph run calls it).
     fn split_in(threads: usize, mnk: (usize, usize, usize)) -> (usize, usize) {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| split_c(mnk, (4, 8)))
+        pool.install(|| team(|| split_c(mnk, (4, 8))))
     }
 
     #[test]
-    fn products_split_the_longer_side_of_c() {
-        // EfficientNet-Lite0's early pointwise layers (many pixels): columns.
-        for mnk in [(16, 12544, 96), (96, 12544, 16), (144, 3136, 24)] {
+    fn products_with_a_panel_of_rows_per_part_split_their_columns() {
+        // EfficientNet-Lite0's projections to 16 and 24 channels and its stem (im2col): 4, 6
+        // and 8 row panels, one per part.
+        for mnk in [
+            (16, 12544, 32),
+            (24, 3136, 144),
+            (32, 12544, 27),
+            (16, 12544, 96),
+        ] {
             let (pm, pn) = split_in(2, mnk);
             assert!(pm == 1 && pn >= 2, "{mnk:?}: {pm} x {pn}");
         }
-        // Its late ones and the classifier's matrix-vector product (many channels): rows.
-        for mnk in [(1152, 49, 192), (320, 49, 1152), (1000, 1, 1280)] {
+    }
+
+    #[test]
+    fn products_with_enough_rows_split_their_rows() {
+        // Lite0's expansions, its late layers and the classifier's matrix-vector product.
+        for mnk in [
+            (96, 12544, 16),
+            (144, 3136, 24),
+            (1152, 49, 192),
+            (1000, 1, 1280),
+        ] {
             let (pm, pn) = split_in(2, mnk);
             assert!(pm >= 2 && pn == 1, "{mnk:?}: {pm} x {pn}");
         }
     }
 
     #[test]
-    fn the_other_side_is_split_when_the_longer_one_cannot_feed_every_thread() {
-        // One row panel: columns ...
+    fn the_other_side_is_split_when_one_cannot_feed_every_thread() {
+        // Thin row parts, but fewer than 2 strips of 4 column panels: rows.
+        let (pm, pn) = split_in(2, (16, 48, 4096));
+        assert!(pm >= 2 && pn == 1, "16 x 48: {pm} x {pn}");
+        // One row panel: columns.
         let (pm, pn) = split_in(2, (4, 4096, 64));
         assert!(pm == 1 && pn >= 2, "4 x 4096: {pm} x {pn}");
-        // ... n > m, but fewer than 2 strips of 4 panels: rows.
-        let (pm, pn) = split_in(2, (24, 48, 4096));
-        assert!(pm >= 2 && pn == 1, "24 x 48: {pm} x {pn}");
         // Too little work, or one thread: sequential.
         assert_eq!(split_in(2, (8, 16, 8)), (1, 1));
         assert_eq!(split_in(1, (96, 12544, 16)), (1, 1));
