@@ -15,6 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { appendRows } from './history.mjs';
 import { median } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -113,17 +114,7 @@ for (const b of blocks) {
     }
   }
 }
-let history = [];
-if (existsSync(o.out)) {
-  try {
-    history = JSON.parse(readFileSync(o.out, 'utf8'));
-    if (!Array.isArray(history)) throw new Error('not an array');
-  } catch (e) {
-    console.error(`pointwise: ${o.out} is not a JSON array of rows (${e.message}): starting it afresh`);
-    history = [];
-  }
-}
-await writeFile(o.out, `${JSON.stringify([...history, ...rows], null, 2)}\n`);
+await appendRows(o.out, rows, 'pointwise');
 await writeFile(o.md, `${md.join('\n')}\n`);
 console.log(`\n${md.join('\n')}\n`);
 console.log(`pointwise: appended ${rows.length} rows to ${o.out}, wrote ${o.md} (${((Date.now() - started) / 1000).toFixed(0)} s)`);

@@ -42,6 +42,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../scripts/serve.mjs';
+import { appendRows } from './history.mjs';
 import { median } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -509,17 +510,7 @@ if (offsite.length) {
 rows = poolRounds(rows);
 skipped = skipped.filter((k, i) => skipped.findIndex((x) => sameKey(x, k)) === i);
 for (const r of rows) Object.assign(r, { run: runId, load_average: [loadBefore, os.loadavg()[0]] });
-let history = [];
-if (existsSync(o.out)) {
-  try {
-    history = JSON.parse(await readFile(o.out, 'utf8'));
-    if (!Array.isArray(history)) throw new Error('not an array');
-  } catch (e) {
-    console.error(`bench: ${o.out} is not a JSON array of rows (${e.message}): starting it afresh`);
-    history = [];
-  }
-}
-await writeFile(o.out, `${JSON.stringify([...history, ...rows], null, 2)}\n`);
+await appendRows(o.out, rows, 'bench');
 const md = report(rows, skipped, kernels, {
   date: runId,
   browser: `Chromium ${browserVersion}`,

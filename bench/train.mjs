@@ -34,6 +34,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../scripts/serve.mjs';
+import { appendRows } from './history.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(process.env.QUANTSCOPE_ROOT ?? path.join(here, '..'));
@@ -307,17 +308,7 @@ if (offsite.length) {
 
 const loadAfter = os.loadavg()[0];
 for (const r of rows) Object.assign(r, { kind: r.kind ?? 'train', run: runId, load_average: [loadBefore, loadAfter] });
-let history = [];
-if (existsSync(o.out)) {
-  try {
-    history = JSON.parse(await readFile(o.out, 'utf8'));
-    if (!Array.isArray(history)) throw new Error('not an array');
-  } catch (e) {
-    console.error(`bench/train: ${o.out} is not a JSON array of rows (${e.message}): starting it afresh`);
-    history = [];
-  }
-}
-await writeFile(o.out, `${JSON.stringify([...history, ...rows], null, 2)}\n`);
+await appendRows(o.out, rows, 'bench/train');
 const section = report(rows, skipped, {
   date: runId, browser: browserVersion && `Chromium ${browserVersion}`, cpus: os.cpus().length, load: [loadBefore, loadAfter],
   batch: o.batch, images: o.images, windows: o.windows, windowMs: o.windowMs, warmup: o.warmup,
