@@ -33,12 +33,12 @@ import numpy as np
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_tflite import Builder, tflite_logits  # noqa: E402
-from preprocess import preprocess_file  # noqa: E402
+from preprocess import CROP, MEAN, RESIZE_SHORTER, STD, preprocess_file  # noqa: E402
 
 # Block name: the channel widths of its convolutions, and the chain's two lengths (about
 # 1.2 and 3.5 ms of int8 blocks apart on one core).
 BLOCKS = {"pw16": ([16, 16], (4, 20)), "pw16x96": ([16, 96, 16], (2, 8))}
-SIDE = 224
+SIDE = CROP
 
 
 def chain_model(block, blocks, seed=7):
@@ -83,11 +83,13 @@ def chain_model(block, blocks, seed=7):
 
 
 def metadata(name):
-    """quantscope's model metadata: EfficientNet-Lite0's preprocessing, 1000 unnamed classes."""
+    """quantscope's model metadata: scripts/preprocess.py's steps (the ones the .tflite files were
+    calibrated with, and EfficientNet-Lite0's), 1000 unnamed classes."""
     return {
         "name": name,
         "input": {"name": "input", "shape": [1, 3, SIDE, SIDE], "layout": "NCHW"},
-        "preprocess": {"resize_shorter": 256, "crop": SIDE, "mean": [127, 127, 127], "std": [128, 128, 128]},
+        "preprocess": {"resize_shorter": RESIZE_SHORTER, "crop": CROP,
+                       "mean": list(MEAN), "std": list(STD)},
         "labels": [f"class {i}" for i in range(1000)],
     }
 
