@@ -218,7 +218,10 @@ pub fn qs8_dwconv_usdot_relaxed(
 const SCALAR: u8 = 0;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 const SIMD128: u8 = 1;
-#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_feature = "relaxed-simd")),
+    allow(dead_code)
+)]
 const USDOT: u8 = 2;
 
 /// Output columns per block (both kernels).
@@ -273,19 +276,25 @@ fn run<S: OutputStage, const KERNEL: u8>(
         }
         return;
     }
-    let padded = padded_plane(g, BLOCK, pad_value);
+    // The usdot kernel reads its own byte plane: no int8 plane, plane taps or row step.
+    let padded = (KERNEL != USDOT).then(|| padded_plane(g, BLOCK, pad_value));
     // Tap (u, v) reads padded row u*dil_h, phase (v*dil_w) % s_w at (v*dil_w) / s_w.
-    let taps: Vec<usize> = (0..g.kh)
-        .flat_map(|u| (0..g.kw).map(move |v| (u, v)))
-        .map(|(u, v)| {
-            let (q, col) = (
-                v * g.dilation[1] % g.stride[1],
-                v * g.dilation[1] / g.stride[1],
-            );
-            padded.offset(u * g.dilation[0], q) + col
-        })
-        .collect();
-    let row_step = padded.offset(g.stride[0], 0);
+    let (taps, row_step): (Vec<usize>, usize) = match &padded {
+        None => (Vec::new(), 0),
+        Some(padded) => (
+            (0..g.kh)
+                .flat_map(|u| (0..g.kw).map(move |v| (u, v)))
+                .map(|(u, v)| {
+                    let (q, col) = (
+                        v * g.dilation[1] % g.stride[1],
+                        v * g.dilation[1] / g.stride[1],
+                    );
+                    padded.offset(u * g.dilation[0], q) + col
+                })
+                .collect(),
+            padded.offset(g.stride[0], 0),
+        ),
+    };
     let args = |c: usize| ChannelArgs {
         out_h: g.out_h,
         out_w: g.out_w,
@@ -345,5 +354,5 @@ fn run<S: OutputStage, const KERNEL: u8>(
             return;
         }
     }
-    channels(Some(padded), 0, output);
+    channels(padded, 0, output);
 }

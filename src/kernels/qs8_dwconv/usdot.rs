@@ -16,6 +16,7 @@
 //! computes the dot exactly ([`usdot_exact`](crate::kernels::qs8_gemm::usdot_exact)).
 
 use core::arch::wasm32::*;
+use std::cell::Cell;
 
 use super::simd128::Tiles;
 use super::BLOCK;
@@ -78,7 +79,28 @@ impl Filters {
     }
 }
 
-/// The per-call byte plane, reused across channels.
+/// A [`BytePlane`]'s buffers: data, filter rows, swizzles, weights.
+type PlaneBuffers = (Vec<u8>, Vec<usize>, Vec<v128>, Vec<v128>);
+
+thread_local! {
+    /// The buffers of this thread's last [`BytePlane`], for its next.
+    static SPARE: Cell<Option<PlaneBuffers>> = const { Cell::new(None) };
+}
+
+impl Drop for BytePlane {
+    fn drop(&mut self) {
+        let buffers = (
+            core::mem::take(&mut self.data),
+            core::mem::take(&mut self.filter_rows),
+            core::mem::take(&mut self.swizzles),
+            core::mem::take(&mut self.weights),
+        );
+        SPARE.with(|spare| spare.set(Some(buffers)));
+    }
+}
+
+/// The per-call byte plane, reused across channels (its buffers then by the thread's next
+/// plane).
 pub(super) struct BytePlane {
     /// Padded rows of `x + 128`, `width` bytes each (plus one load of slack).
     data: Vec<u8>,
@@ -111,24 +133,32 @@ impl BytePlane {
         // The last block's second load starts at column (blocks * 8 - 4) * s.
         let width = g.out_w.div_ceil(BLOCK) * BLOCK * s + LOAD;
         let quads = kw.div_ceil(4);
-        let swizzles = (0..quads)
-            .map(|t| {
-                let idx: [u8; 16] = core::array::from_fn(|i| {
-                    let (l, v) = (i / 4, 4 * t + i % 4);
-                    (l * s + if v < kw { v * d } else { 0 }) as u8
-                });
-                to_v128(idx)
-            })
-            .collect();
+        // This thread's buffers of its last plane: a model run makes one plane per depthwise
+        // part (128 in EfficientNet-Lite0 at 2 threads), otherwise four allocations each.
+        let (mut data, mut filter_rows, mut swizzles, mut weights) =
+            SPARE.with(|spare| spare.take()).unwrap_or_default();
+        data.clear();
+        data.resize(rows * width + LOAD, to_u8(pad_value));
+        filter_rows.clear();
+        filter_rows.extend((0..g.kh).map(|u| u * g.dilation[0] * width));
+        swizzles.clear();
+        swizzles.extend((0..quads).map(|t| {
+            let idx: [u8; 16] = core::array::from_fn(|i| {
+                let (l, v) = (i / 4, 4 * t + i % 4);
+                (l * s + if v < kw { v * d } else { 0 }) as u8
+            });
+            to_v128(idx)
+        }));
+        weights.clear();
         BytePlane {
-            data: vec![to_u8(pad_value); rows * width + LOAD],
+            data,
             width,
             rows,
             col_step: s,
             row_step: g.stride[0] * width,
-            filter_rows: (0..g.kh).map(|u| u * g.dilation[0] * width).collect(),
+            filter_rows,
             swizzles,
-            weights: Vec::with_capacity(g.kh * quads),
+            weights,
             init: i32x4_splat(0),
             pad: to_u8(pad_value),
         }
