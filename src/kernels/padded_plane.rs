@@ -64,6 +64,23 @@ impl<T: Copy> PaddedPlane<T> {
         }
     }
 
+    /// Where the kernels read: the offset of each tap's source for output (0, 0), in weight
+    /// order (tap (u, v) reads padded row `u * dil_h`, phase `(v * dil_w) % s_w` at element
+    /// `(v * dil_w) / s_w`), and the offset between consecutive output rows.
+    pub(crate) fn taps(&self, g: &ConvGeometry) -> (Vec<usize>, usize) {
+        let taps = (0..g.kh)
+            .flat_map(|u| (0..g.kw).map(move |v| (u, v)))
+            .map(|(u, v)| {
+                let (q, col) = (
+                    v * g.dilation[1] % g.stride[1],
+                    v * g.dilation[1] / g.stride[1],
+                );
+                self.offset(u * g.dilation[0], q) + col
+            })
+            .collect();
+        (taps, self.offset(g.stride[0], 0))
+    }
+
     /// Offset in [`Self::data`] of phase `q` of padded row `r`. Every offset returned plus
     /// the phase length stays inside the data.
     #[inline(always)]

@@ -126,18 +126,7 @@ fn run<K>(
         return;
     }
     let padded = PaddedPlane::new(g, block_len(g, block), 0.0);
-    // Tap (u, v) reads padded row u*dil_h, phase (v*dil_w) % s_w at (v*dil_w) / s_w.
-    let taps: Vec<usize> = (0..g.kh)
-        .flat_map(|u| (0..g.kw).map(move |v| (u, v)))
-        .map(|(u, v)| {
-            let (q, col) = (
-                v * g.dilation[1] % g.stride[1],
-                v * g.dilation[1] / g.stride[1],
-            );
-            padded.offset(u * g.dilation[0], q) + col
-        })
-        .collect();
-    let row_step = padded.offset(g.stride[0], 0);
+    let (taps, row_step) = padded.taps(g);
     // Channels `c0..`, one plane of `out` each, through one padded plane.
     let channels = |mut padded: PaddedPlane<f32>, c0: usize, out: &mut [f32]| {
         for (i, out_c) in out.chunks_exact_mut(plane_out).enumerate() {

@@ -278,23 +278,7 @@ fn run<S: OutputStage, const KERNEL: u8>(
     }
     // The usdot kernel reads its own byte plane: no int8 plane, plane taps or row step.
     let padded = (KERNEL != USDOT).then(|| padded_plane(g, BLOCK, pad_value));
-    // Tap (u, v) reads padded row u*dil_h, phase (v*dil_w) % s_w at (v*dil_w) / s_w.
-    let (taps, row_step): (Vec<usize>, usize) = match &padded {
-        None => (Vec::new(), 0),
-        Some(padded) => (
-            (0..g.kh)
-                .flat_map(|u| (0..g.kw).map(move |v| (u, v)))
-                .map(|(u, v)| {
-                    let (q, col) = (
-                        v * g.dilation[1] % g.stride[1],
-                        v * g.dilation[1] / g.stride[1],
-                    );
-                    padded.offset(u * g.dilation[0], q) + col
-                })
-                .collect(),
-            padded.offset(g.stride[0], 0),
-        ),
-    };
+    let (taps, row_step) = padded.as_ref().map_or((Vec::new(), 0), |p| p.taps(g));
     let args = |c: usize| ChannelArgs {
         out_h: g.out_h,
         out_w: g.out_w,
