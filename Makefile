@@ -279,10 +279,21 @@ test-browser: chromium www tests/browser/node_modules/.installed
 test-npm: chromium pkg $(MODEL) $(META) tests/npm/node_modules/.installed
 	node --test tests/npm/
 
-lint:
+lint: tools
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features threads -- -D warnings
+	cargo fmt --check --manifest-path bench/ceiling/Cargo.toml
+	RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo clippy --locked --target $(WASM_TARGET) \
+	  --manifest-path bench/ceiling/Cargo.toml --target-dir target/ceiling -- -D warnings
+
+# The output stage's ceiling beside the kernel table (bench/ceiling: a standalone wasm module of
+# register-only loops, not part of the npm package; bench/bench.js runs it).
+CEILING_WASM := bench/.cache/ceiling.wasm
+$(CEILING_WASM): bench/ceiling/src/lib.rs bench/ceiling/Cargo.toml bench/ceiling/Cargo.lock | tools
+	RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo build --release --locked \
+	  --target $(WASM_TARGET) --manifest-path bench/ceiling/Cargo.toml --target-dir target/ceiling
+	mkdir -p $(@D) && cp target/ceiling/$(WASM_TARGET)/release/quantscope_stage_ceiling.wasm $@
 
 # Latency (quantscope bench; bench/run.mjs: quantscope, onnxruntime-web and LiteRT.js, medians of
 # 60 runs: 3 rounds of 20 in which the engines take turns, so that load from elsewhere hits them
@@ -291,7 +302,7 @@ lint:
 # backends), and QAT of $(FMNIST_CNN) (w4a4) in the page's worker, st and mt, with the time of an
 # epoch; its section of bench/results.md follows the tables. Before training, bench/pointwise.mjs:
 # quantscope and LiteRT.js one pointwise block at a time (bench/pointwise.md, about 3 minutes).
-bench: $(MODEL) $(INT8_QDQ) $(TFLITE) $(CHAINS) $(FMNIST_CNN) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES)
+bench: $(MODEL) $(INT8_QDQ) $(TFLITE) $(CHAINS) $(FMNIST_CNN) $(VENV)/.installed pkg chromium bench/node_modules/.installed $(FMNIST_FILES) $(CEILING_WASM)
 	cargo build --release --bin quantscope
 	./target/release/quantscope bench --model $(MODEL) --runs 30 --python $(PY)
 	PYTHON=$(PY) node bench/run.mjs --runs 20 --rounds 3 --warmup 5

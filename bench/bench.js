@@ -163,7 +163,43 @@ async function benchQuantscope() {
     kernelBench = { threads: qs.threads, ...(await qs.kernelBench()) };
   }
   qs.terminate();
+  if (kernelBench) kernelBench.stage_ceiling = await stageCeiling(kernelBench);
   return { rows, skipped, kernel_bench: kernelBench };
+}
+
+/**
+ * The output stage's ceiling for each GEMM shape of `kb` (a `qs.kernelBench()` result), as a
+ * share of the peak: bench/ceiling's register-only loops of the kernel's dot instruction, alone
+ * and with the output stage's arithmetic for the shape's k, each the best of at least 5 calls
+ * and 20 ms (as kernelBench). `{ k: share }`, or null where the module does not run (no
+ * relaxed SIMD) or the kernel is neither of its two.
+ */
+async function stageCeiling(kb) {
+  const usdot = /relaxed_dot/.test(kb.peak_op ?? '') ? 1 : 0;
+  if (!usdot && !/dot_i16x8/.test(kb.peak_op ?? '')) return null;
+  let probe;
+  try {
+    probe = (await WebAssembly.instantiate(await fetchOk('./.cache/ceiling.wasm'), {})).instance.exports;
+  } catch (e) {
+    console.warn(`stage ceiling: ${e.message}`);
+    return null;
+  }
+  const fused = /fused/.test(kb.output_stage ?? '') ? 1 : 0;
+  const best = (f) => {
+    const start = performance.now();
+    let top = 0;
+    for (let calls = 0; calls < 5 || (performance.now() - start < 20 && calls < 1000); calls++) {
+      const t0 = performance.now();
+      const macs = f();
+      top = Math.max(top, macs / Math.max(performance.now() - t0, 1e-3));
+    }
+    return top;
+  };
+  const peak = best(() => probe.peak(1 << 18, usdot));
+  return Object.fromEntries((kb.gemm ?? []).map((g) => {
+    const c = best(() => probe.ceiling(1 << 18, g.k, usdot, fused));
+    return [g.k, c > 0 ? c / peak : null];
+  }));
 }
 
 /** A peer engine's worker (ort-worker.js, litert-worker.js): request(type, payload) -> result. */

@@ -381,13 +381,16 @@ function report(rows, skipped, kernels, meta) {
     md.push('', '## quantscope int8 GEMM kernel (`qs.kernelBench()`)', '',
       'GOP/s (2 ops per multiply-add) of `qs8_gemm` on pointwise-convolution shapes of ' +
       'EfficientNet-Lite0, against the peak: a register-only loop of the microkernel\'s ' +
-      'dot instruction (no loads, no stores) on one core, times the threads. Best of at least 5 calls and 20 ms (a parked helper thread can join a team milliseconds late; this measures the kernel, not that wake-up).', '',
-      '| threads | microkernel | output stage | peak instruction | peak GOP/s | GEMM m x k x n | GOP/s | of peak |', '|---:|---|---|---|---:|---|---:|---:|');
+      'dot instruction (no loads, no stores) on one core, times the threads. Best of at least 5 calls and 20 ms (a parked helper thread can join a team milliseconds late; this measures the kernel, not that wake-up). ' +
+      '"Stage ceiling" (`bench/ceiling`): that loop with, for every 4 outputs\' worth of dots at the shape\'s k, the output stage\'s ' +
+      'arithmetic on 4 sums (convert, multiply-add, magic add, narrowings; registers only), as a share of the same loop without it: ' +
+      'the stage takes dot slots where it runs on the dot\'s execution ports, and no kernel with loads and stores gets above this.', '',
+      '| threads | microkernel | output stage | peak instruction | peak GOP/s | GEMM m x k x n | GOP/s | of peak | stage ceiling |', '|---:|---|---|---|---:|---|---:|---:|---:|');
     for (const k of kernels) {
       for (const g of k.gemm ?? []) {
         const peak = k.peak_gops * k.threads;
         md.push(`| ${k.threads} | ${k.ukernel ?? '–'} | ${k.output_stage ?? '–'} | \`${k.peak_op ?? 'i32x4.dot_i16x8_s + add'}\` | ${fmt(peak)} | ${g.m} x ${g.k} x ${g.n} | ${fmt(g.gops)} | ` +
-          `${(100 * g.gops / peak).toFixed(0)}% |`);
+          `${(100 * g.gops / peak).toFixed(0)}% | ${k.stage_ceiling?.[g.k] ? `${(100 * k.stage_ceiling[g.k]).toFixed(0)}%` : '–'} |`);
       }
     }
     md.push('', 'The f32 GEMM (`f32_gemm`, bias and ReLU6 fused) on the same shapes, GOP/s, best of at least 5 calls and 20 ms:', '',
